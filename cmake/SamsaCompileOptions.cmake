@@ -1,0 +1,21 @@
+# Warnings and sanitizer flags applied to every Samsa target through the
+# samsa_options interface library (generated protobuf code is built without
+# -Werror: its warnings are not ours to fix).
+add_library(samsa_options INTERFACE)
+target_compile_options(samsa_options INTERFACE -Wall -Wextra -Werror)
+target_include_directories(samsa_options INTERFACE ${PROJECT_SOURCE_DIR})
+
+if(SAMSA_ASAN AND SAMSA_TSAN)
+  message(FATAL_ERROR "SAMSA_ASAN and SAMSA_TSAN cannot be combined")
+endif()
+
+if(SAMSA_ASAN)
+  add_compile_options(-fsanitize=address,undefined -fno-omit-frame-pointer
+                      -fno-sanitize-recover=undefined)
+  add_link_options(-fsanitize=address,undefined)
+endif()
+
+if(SAMSA_TSAN)
+  add_compile_options(-fsanitize=thread -fno-omit-frame-pointer)
+  add_link_options(-fsanitize=thread)
+endif()

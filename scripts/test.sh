@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# The one command that takes a fresh clone to passing tests:
+# installs dependencies, builds, runs every ctest label except `long`.
+#
+#   scripts/test.sh [--asan|--tsan|--debug] [ctest args...]
+#
+# e.g. scripts/test.sh -L unit, or scripts/test.sh -R Crc32c.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+variant=()
+dir=build
+case "${1:-}" in
+  --asan) variant=(--asan); dir=build-asan; shift ;;
+  --tsan) variant=(--tsan); dir=build-tsan; shift ;;
+  --debug) variant=(--debug); dir=build-debug; shift ;;
+esac
+
+./scripts/setup.sh
+./scripts/build.sh "${variant[@]}"
+
+cd "$dir"
+ctest --output-on-failure -LE long -j "${JOBS:-2}" --timeout 600 "$@"
