@@ -27,7 +27,8 @@ BENCHMARK(BM_Crc32c)->Arg(100)->Arg(16 << 10)->Arg(1 << 20);
 
 void BM_Crc32cPortable(benchmark::State& state) {
   const auto data = RandomBytes(static_cast<size_t>(state.range(0)));
-  for (auto _ : state) benchmark::DoNotOptimize(crc32c::ExtendPortable(0, data.data(), data.size()));
+  for (auto _ : state)
+    benchmark::DoNotOptimize(crc32c::ExtendPortable(0, data.data(), data.size()));
   state.SetBytesProcessed(static_cast<int64_t>(state.iterations()) * state.range(0));
 }
 BENCHMARK(BM_Crc32cPortable)->Arg(16 << 10)->Arg(1 << 20);

@@ -41,7 +41,9 @@ class FakeClock final : public Clock {
   // Moves both clocks forward by `d` (which must not be negative).
   void Advance(absl::Duration d);
   // Sets only the wall clock, as an NTP step would; monotonic time is untouched.
-  void SetWallTime(absl::Time t) { wall_nanos_.store(absl::ToUnixNanos(t), std::memory_order_release); }
+  void SetWallTime(absl::Time t) {
+    wall_nanos_.store(absl::ToUnixNanos(t), std::memory_order_release);
+  }
 
  private:
   std::atomic<int64_t> mono_nanos_{0};

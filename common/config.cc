@@ -45,8 +45,8 @@ absl::Status CheckValue(const ConfigKey& key, std::string_view text) {
       bool found = false;
       for (const std::string& c : key.choices) found = found || c == text;
       if (!found) {
-        return absl::InvalidArgumentError(absl::StrCat(
-            "'", ToAbsl(text), "' is not one of: ", absl::StrJoin(key.choices, ", ")));
+        return absl::InvalidArgumentError(
+            absl::StrCat("'", ToAbsl(text), "' is not one of: ", absl::StrJoin(key.choices, ", ")));
       }
       break;
     }
@@ -118,8 +118,8 @@ absl::StatusOr<std::vector<PropertyEntry>> ParseProperties(std::string_view file
       return absl::InvalidArgumentError(absl::StrCat(origin, ": empty key"));
     }
     if (auto [it, inserted] = seen.emplace(key, line_no); !inserted) {
-      return absl::InvalidArgumentError(absl::StrCat(origin, ": config key '", key,
-                                                     "' is also set on line ", it->second));
+      return absl::InvalidArgumentError(
+          absl::StrCat(origin, ": config key '", key, "' is also set on line ", it->second));
     }
     entries.push_back({std::move(key), std::string(Trim(line.substr(sep + 1))), line_no});
   }
@@ -156,12 +156,11 @@ absl::StatusOr<Config> Config::Load(const ConfigDef& def, std::string_view file_
   for (const std::string& o : overrides) {
     const size_t eq = o.find('=');
     if (eq == std::string::npos || eq == 0) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("--override ", o, ": expected key=value"));
+      return absl::InvalidArgumentError(absl::StrCat("--override ", o, ": expected key=value"));
     }
     const std::string_view ov(o);
-    if (absl::Status st = set(Trim(ov.substr(0, eq)), Trim(ov.substr(eq + 1)),
-                              absl::StrCat("--override ", o));
+    if (absl::Status st =
+            set(Trim(ov.substr(0, eq)), Trim(ov.substr(eq + 1)), absl::StrCat("--override ", o));
         !st.ok()) {
       return st;
     }
@@ -169,8 +168,8 @@ absl::StatusOr<Config> Config::Load(const ConfigDef& def, std::string_view file_
   for (const ConfigKey& k : def.keys()) {
     if (config.values_.contains(k.name)) continue;
     if (!k.default_value.has_value()) {
-      return absl::InvalidArgumentError(absl::StrCat("missing required config key '", k.name,
-                                                     "' (", k.doc, ")"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("missing required config key '", k.name, "' (", k.doc, ")"));
     }
     config.values_[k.name] = Value{*k.default_value, false};
   }
@@ -220,8 +219,7 @@ bool Config::IsExplicit(std::string_view name) const {
 absl::Status ValidateHostPort(std::string_view value) {
   const size_t colon = value.rfind(':');
   if (colon == std::string_view::npos || colon == 0) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("'", ToAbsl(value), "' is not host:port"));
+    return absl::InvalidArgumentError(absl::StrCat("'", ToAbsl(value), "' is not host:port"));
   }
   std::string_view host = value.substr(0, colon);
   if (host.front() == '[' && host.back() != ']') {

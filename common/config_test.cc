@@ -78,8 +78,8 @@ TEST(ConfigTest, FileSyntax) {
 }
 
 TEST(ConfigTest, OverrideBeatsFileAndLastOverrideWins) {
-  auto c = Load("node.id=1\nnum.partitions=4\n",
-                {"num.partitions=8", "node.id=2", "num.partitions=12"});
+  auto c =
+      Load("node.id=1\nnum.partitions=4\n", {"num.partitions=8", "node.id=2", "num.partitions=12"});
   ASSERT_TRUE(c.ok()) << c.status();
   EXPECT_EQ(2, c->GetInt("node.id"));
   EXPECT_EQ(12, c->GetInt("num.partitions"));
@@ -145,8 +145,7 @@ TEST(ConfigTest, BadBoolean) {
 TEST(ConfigTest, BadEnumListsChoices) {
   auto c = Load("node.id=1\nlog.level=loud\n");
   ASSERT_FALSE(c.ok());
-  EXPECT_THAT(c.status().message(),
-              HasSubstr("'loud' is not one of: debug, info, warning, error"));
+  EXPECT_THAT(c.status().message(), HasSubstr("'loud' is not one of: debug, info, warning, error"));
 }
 
 TEST(ConfigTest, ValidatorRejectsBadHostPort) {
@@ -175,8 +174,7 @@ TEST(ConfigTest, EmptyKey) {
 TEST(ConfigTest, DuplicateKeyInFile) {
   auto c = Load("node.id=1\nnode.id=2\n");
   ASSERT_FALSE(c.ok());
-  EXPECT_EQ("test.properties:2: config key 'node.id' is also set on line 1",
-            c.status().message());
+  EXPECT_EQ("test.properties:2: config key 'node.id' is also set on line 1", c.status().message());
 }
 
 TEST(ConfigTest, MalformedOverride) {

@@ -117,8 +117,7 @@ LogMessage::~LogMessage() {
   LogState& s = State();
   {
     absl::MutexLock lock(&s.mu);
-    std::string out = absl::StrCat(time, " ", ToAbsl(level), " ",
-                                   s.identity, ToAbsl(file), ":",
+    std::string out = absl::StrCat(time, " ", ToAbsl(level), " ", s.identity, ToAbsl(file), ":",
                                    line_, "] ", stream_.str(), "\n");
     (s.sink != nullptr ? *s.sink : DefaultSink()).Write(level_, out);
   }

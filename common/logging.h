@@ -85,19 +85,18 @@ inline constexpr LogLevel kLevel_FATAL = LogLevel::kFatal;
 }  // namespace internal
 }  // namespace samsa
 
-#define SAMSA_LOG(level)                                                 \
-  !::samsa::internal::LogEnabled(::samsa::internal::kLevel_##level)      \
-      ? (void)0                                                          \
-      : ::samsa::internal::Voidify() &                                   \
-            ::samsa::internal::LogMessage(__FILE__, __LINE__,            \
-                                          ::samsa::internal::kLevel_##level) \
+#define SAMSA_LOG(level)                                                                         \
+  !::samsa::internal::LogEnabled(::samsa::internal::kLevel_##level)                              \
+      ? (void)0                                                                                  \
+      : ::samsa::internal::Voidify() &                                                           \
+            ::samsa::internal::LogMessage(__FILE__, __LINE__, ::samsa::internal::kLevel_##level) \
                 .stream()
 
 // Aborts with the condition's text and the streamed message when `cond` is
 // false. Always on, in every build type: it guards invariants, not inputs.
-#define SAMSA_CHECK(cond)                                                            \
-  (cond) ? (void)0                                                                   \
-         : ::samsa::internal::Voidify() &                                            \
-               ::samsa::internal::LogMessage(__FILE__, __LINE__, ::samsa::LogLevel::kFatal) \
-                       .stream()                                                     \
-                   << "Check failed: " #cond " "
+#define SAMSA_CHECK(cond)                                                                         \
+  (cond)                                                                                          \
+      ? (void)0                                                                                   \
+      : ::samsa::internal::Voidify() &                                                            \
+            ::samsa::internal::LogMessage(__FILE__, __LINE__, ::samsa::LogLevel::kFatal).stream() \
+                << "Check failed: " #cond " "

@@ -87,7 +87,8 @@ TEST(LogLevelTest, Parse) {
 
 TEST(CheckDeathTest, FailedCheckAbortsWithConditionAndMessage) {
   const int offset = 5;
-  EXPECT_DEATH(SAMSA_CHECK(offset < 3) << "offsets are dense", "Check failed: offset < 3 offsets are dense");
+  EXPECT_DEATH(SAMSA_CHECK(offset < 3) << "offsets are dense",
+               "Check failed: offset < 3 offsets are dense");
 }
 
 TEST(CheckDeathTest, PassingCheckDoesNotEvaluateMessage) {

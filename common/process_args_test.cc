@@ -11,7 +11,8 @@ namespace {
 absl::StatusOr<ProcessArgs> Parse(std::vector<const char*> args) { return ParseProcessArgs(args); }
 
 TEST(ProcessArgsTest, ConfigAndOverridesInBothSpellings) {
-  auto a = Parse({"--config", "b.properties", "--override", "node.id=1", "--override=listener=h:1"});
+  auto a =
+      Parse({"--config", "b.properties", "--override", "node.id=1", "--override=listener=h:1"});
   ASSERT_TRUE(a.ok()) << a.status();
   EXPECT_EQ("b.properties", a->config_file);
   EXPECT_THAT(a->overrides, ::testing::ElementsAre("node.id=1", "listener=h:1"));

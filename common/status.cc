@@ -13,8 +13,7 @@ absl::Status ErrnoToStatus(int err, std::string_view context) {
   char buf[128];
   // GNU strerror_r: thread-safe, returns a pointer to the message.
   const char* reason = strerror_r(err, buf, sizeof(buf));
-  std::string message =
-      absl::StrCat(ToAbsl(context), ": ", reason);
+  std::string message = absl::StrCat(ToAbsl(context), ": ", reason);
   switch (err) {
     case ENOSPC:
     case EDQUOT:

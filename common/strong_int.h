@@ -35,8 +35,12 @@ class StrongInt {
 
   friend constexpr auto operator<=>(StrongInt, StrongInt) = default;
 
-  friend constexpr StrongInt operator+(StrongInt a, Rep delta) { return StrongInt(a.value_ + delta); }
-  friend constexpr StrongInt operator-(StrongInt a, Rep delta) { return StrongInt(a.value_ - delta); }
+  friend constexpr StrongInt operator+(StrongInt a, Rep delta) {
+    return StrongInt(a.value_ + delta);
+  }
+  friend constexpr StrongInt operator-(StrongInt a, Rep delta) {
+    return StrongInt(a.value_ - delta);
+  }
   friend constexpr Rep operator-(StrongInt a, StrongInt b) { return a.value_ - b.value_; }
   constexpr StrongInt& operator+=(Rep delta) {
     value_ += delta;
