@@ -23,8 +23,8 @@ absl::Status Malformed(std::string_view codec, std::string_view why) {
 }
 
 absl::Status TooLarge(std::string_view codec, size_t max_output) {
-  return absl::DataLossError(absl::StrCat(ToAbsl(codec), " data decompresses to more than ",
-                                          max_output, " bytes"));
+  return absl::DataLossError(
+      absl::StrCat(ToAbsl(codec), " data decompresses to more than ", max_output, " bytes"));
 }
 
 // Grows `out` by up to `want` bytes of free space for a streaming decoder,
@@ -148,8 +148,8 @@ class SnappyCodec final : public Codec {
     return absl::OkStatus();
   }
 
-  static absl::Status DecompressXerial(std::span<const uint8_t> in, size_t base,
-                                       size_t max_output, std::string* out) {
+  static absl::Status DecompressXerial(std::span<const uint8_t> in, size_t base, size_t max_output,
+                                       std::string* out) {
     while (!in.empty()) {
       if (in.size() < 4) return Malformed("snappy", "truncated xerial block length");
       const int32_t len = LoadBE<int32_t>(in.data());
@@ -318,8 +318,8 @@ absl::StatusOr<Compression> ParseCompression(std::string_view name) {
                         Compression::kLz4, Compression::kZstd}) {
     if (CompressionName(c) == name) return c;
   }
-  return absl::InvalidArgumentError(absl::StrCat(
-      "unknown compression '", ToAbsl(name), "' (expected none, gzip, snappy, lz4 or zstd)"));
+  return absl::InvalidArgumentError(absl::StrCat("unknown compression '", ToAbsl(name),
+                                                 "' (expected none, gzip, snappy, lz4 or zstd)"));
 }
 
 }  // namespace samsa::storage

@@ -19,8 +19,8 @@ std::span<const uint8_t> Bytes(const std::string& s) {
 // Compressible text is a random walk over a few words, like log lines;
 // otherwise random bytes.
 std::string RandomText(size_t n, uint64_t seed, bool compressible) {
-  static constexpr std::string_view kWords[] = {"user ", "clicked ", "buy-now ", "page ",
-                                                "session=42 ", "\n"};
+  static constexpr std::string_view kWords[] = {"user ", "clicked ",    "buy-now ",
+                                                "page ", "session=42 ", "\n"};
   std::mt19937_64 rng(seed);
   std::string s;
   while (s.size() < n) {
@@ -85,8 +85,7 @@ TEST_P(CodecTest, GarbageIsDataLoss) {
     }
   }
   std::string out;
-  EXPECT_EQ(absl::StatusCode::kDataLoss, codec().Decompress({}, 100, &out).code())
-      << "empty input";
+  EXPECT_EQ(absl::StatusCode::kDataLoss, codec().Decompress({}, 100, &out).code()) << "empty input";
 }
 
 TEST_P(CodecTest, EveryTruncationFails) {

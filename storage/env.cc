@@ -9,9 +9,9 @@ namespace samsa::storage {
 absl::StatusOr<std::string> Env::ReadFile(const std::string& path) {
   ASSIGN_OR_RETURN(std::unique_ptr<File> file, OpenFile(path, OpenMode::kOpenExisting));
   std::string data(file->Size(), '\0');
-  ASSIGN_OR_RETURN(size_t n, file->ReadAt(0, std::span<uint8_t>(
-                                                 reinterpret_cast<uint8_t*>(data.data()),
-                                                 data.size())));
+  ASSIGN_OR_RETURN(
+      size_t n,
+      file->ReadAt(0, std::span<uint8_t>(reinterpret_cast<uint8_t*>(data.data()), data.size())));
   data.resize(n);
   return data;
 }

@@ -55,9 +55,9 @@ class File {
 };
 
 enum class OpenMode {
-  kCreateNew,    // create; ALREADY_EXISTS if present
-  kOpenOrCreate, // create if absent, else open as is
-  kOpenExisting, // NOT_FOUND if absent
+  kCreateNew,     // create; ALREADY_EXISTS if present
+  kOpenOrCreate,  // create if absent, else open as is
+  kOpenExisting,  // NOT_FOUND if absent
 };
 
 class Env {

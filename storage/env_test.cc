@@ -166,9 +166,7 @@ INSTANTIATE_TEST_SUITE_P(AllEnvs, EnvContractTest,
 
 class FaultEnvTest : public ::testing::Test {
  protected:
-  FaultEnvTest() : mem_(NewMemEnv()), env_(mem_.get()) {
-    EXPECT_TRUE(env_.CreateDirs("/d").ok());
-  }
+  FaultEnvTest() : mem_(NewMemEnv()), env_(mem_.get()) { EXPECT_TRUE(env_.CreateDirs("/d").ok()); }
   std::unique_ptr<Env> mem_;
   FaultEnv env_;
 };

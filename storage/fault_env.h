@@ -35,7 +35,17 @@
 
 namespace samsa::storage {
 
-enum class FaultOp { kOpen, kAppend, kRead, kSync, kTruncate, kRename, kDelete, kSyncDir, kListDir };
+enum class FaultOp {
+  kOpen,
+  kAppend,
+  kRead,
+  kSync,
+  kTruncate,
+  kRename,
+  kDelete,
+  kSyncDir,
+  kListDir
+};
 
 enum class CrashMode { kDropUnsynced, kTearLastWrite };
 

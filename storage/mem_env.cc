@@ -56,8 +56,7 @@ class MemEnv final : public Env {
  public:
   MemEnv() { dirs_.insert("/"); }
 
-  absl::StatusOr<std::unique_ptr<File>> OpenFile(const std::string& path,
-                                                 OpenMode mode) override {
+  absl::StatusOr<std::unique_ptr<File>> OpenFile(const std::string& path, OpenMode mode) override {
     absl::MutexLock lock(&mu_);
     auto it = files_.find(path);
     if (it != files_.end()) {

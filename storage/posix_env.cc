@@ -44,8 +44,8 @@ class PosixFile final : public File {
   absl::StatusOr<size_t> ReadAt(uint64_t offset, std::span<uint8_t> out) const override {
     size_t done = 0;
     while (done < out.size()) {
-      const ssize_t n = ::pread(fd_, out.data() + done, out.size() - done,
-                                static_cast<off_t>(offset + done));
+      const ssize_t n =
+          ::pread(fd_, out.data() + done, out.size() - done, static_cast<off_t>(offset + done));
       if (n < 0) {
         if (errno == EINTR) continue;
         return PosixError("read", path_);
@@ -77,8 +77,7 @@ class PosixFile final : public File {
 
 class PosixEnv final : public Env {
  public:
-  absl::StatusOr<std::unique_ptr<File>> OpenFile(const std::string& path,
-                                                 OpenMode mode) override {
+  absl::StatusOr<std::unique_ptr<File>> OpenFile(const std::string& path, OpenMode mode) override {
     int flags = O_RDWR | O_APPEND | O_CLOEXEC;
     if (mode == OpenMode::kCreateNew) flags |= O_CREAT | O_EXCL;
     if (mode == OpenMode::kOpenOrCreate) flags |= O_CREAT;

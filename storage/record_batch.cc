@@ -44,8 +44,7 @@ absl::StatusOr<BatchHeader> ValidateBatch(std::span<const uint8_t> b) {
     return corrupt("batchLength ", h.batch_length, " is smaller than the header");
   }
   if (h.size() > b.size()) {
-    return corrupt("batchLength ", h.batch_length, " runs past the ", b.size(),
-                   " bytes available");
+    return corrupt("batchLength ", h.batch_length, " runs past the ", b.size(), " bytes available");
   }
   if ((h.attributes & ~kKnownAttributeBits) != 0) {
     return corrupt("unknown attribute bits 0x", absl::Hex(h.attributes));
@@ -65,8 +64,8 @@ absl::StatusOr<BatchHeader> ValidateBatch(std::span<const uint8_t> b) {
   }
   const uint32_t crc = crc32c::Value(b.data() + kAttributesPos, h.size() - kAttributesPos);
   if (crc != h.crc) {
-    return corrupt("CRC mismatch (stored 0x", absl::Hex(h.crc), ", computed 0x",
-                   absl::Hex(crc), ")");
+    return corrupt("CRC mismatch (stored 0x", absl::Hex(h.crc), ", computed 0x", absl::Hex(crc),
+                   ")");
   }
   return h;
 }

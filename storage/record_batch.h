@@ -103,7 +103,9 @@ struct BatchHeader {
   int32_t base_sequence = kNoSequence;
   int32_t record_count = 0;
 
-  Compression compression() const { return static_cast<Compression>(attributes & kCompressionMask); }
+  Compression compression() const {
+    return static_cast<Compression>(attributes & kCompressionMask);
+  }
   TimestampType timestamp_type() const {
     return (attributes & kTimestampTypeBit) ? TimestampType::kLogAppendTime
                                             : TimestampType::kCreateTime;

@@ -42,8 +42,13 @@ const std::string kLibrdkafkaBatch = absl::HexStringToBytes(
     "00000001"          // recordCount
     "32000000"          // length 25, attributes, timestampDelta, offsetDelta
     "00"                // key length 0
-    "16" "68656c6c6f206b61666b61"  // value "hello kafka"
-    "02" "06" "666f6f" "06" "626172");  // 1 header: foo=bar
+    "16"
+    "68656c6c6f206b61666b61"  // value "hello kafka"
+    "02"
+    "06"
+    "666f6f"
+    "06"
+    "626172");  // 1 header: foo=bar
 
 struct Decoded {
   int64_t offset;
@@ -116,10 +121,8 @@ TEST(RecordBatchTest, StampingOffsetAndEpochKeepsTheCrcValid) {
 class RoundTripTest : public ::testing::TestWithParam<Compression> {};
 
 TEST_P(RoundTripTest, EveryShape) {
-  BatchBuilder b({.compression = GetParam(),
-                  .producer_id = 77,
-                  .producer_epoch = 3,
-                  .base_sequence = 100});
+  BatchBuilder b(
+      {.compression = GetParam(), .producer_id = 77, .producer_epoch = 3, .base_sequence = 100});
   std::vector<Decoded> expected;
   const std::vector<RecordHeaderView> headers = {{"h1", "v1"}, {"null-valued", std::nullopt}};
   b.Append(1000, std::nullopt, std::nullopt);
@@ -218,8 +221,8 @@ TEST_P(CorruptionTest, IsDetected) {
   std::string batch = kLibrdkafkaBatch;
   GetParam().damage(batch);
   if (GetParam().fix_crc && batch.size() >= kBatchHeaderSize) {
-    const size_t len = std::min(batch.size(),
-                                kLogOverhead + LoadBE<int32_t>(Bytes(batch).data() + 8) * size_t{1});
+    const size_t len =
+        std::min(batch.size(), kLogOverhead + LoadBE<int32_t>(Bytes(batch).data() + 8) * size_t{1});
     if (len >= kAttributesPos) UpdateBatchCrc(MutableBytes(batch).first(len));
   }
   absl::Status st = ForEachRecord(Bytes(batch), [](const RecordView&) { return absl::OkStatus(); });
@@ -227,7 +230,9 @@ TEST_P(CorruptionTest, IsDetected) {
   EXPECT_THAT(st.message(), HasSubstr(GetParam().message));
 }
 
-auto Set8 = [](size_t pos, uint8_t v) { return [=](std::string& b) { b[pos] = static_cast<char>(v); }; };
+auto Set8 = [](size_t pos, uint8_t v) {
+  return [=](std::string& b) { b[pos] = static_cast<char>(v); };
+};
 auto Set32 = [](size_t pos, int32_t v) {
   return [=](std::string& b) { StoreBE<int32_t>(MutableBytes(b).data() + pos, v); };
 };
@@ -235,15 +240,19 @@ auto Set32 = [](size_t pos, int32_t v) {
 INSTANTIATE_TEST_SUITE_P(
     Classes, CorruptionTest,
     ::testing::Values(
-        Corruption{"Truncated", [](std::string& b) { b.resize(80); }, "runs past the 80 bytes", false},
-        Corruption{"HeaderOnly", [](std::string& b) { b.resize(30); }, "needs at least 61 bytes", false},
+        Corruption{"Truncated", [](std::string& b) { b.resize(80); }, "runs past the 80 bytes",
+                   false},
+        Corruption{"HeaderOnly", [](std::string& b) { b.resize(30); }, "needs at least 61 bytes",
+                   false},
         Corruption{"BadMagic", Set8(kMagicPos, 1), "magic is 1, expected 2"},
-        Corruption{"BatchLengthTooSmall", Set32(kBatchLengthPos, 10), "smaller than the header", false},
+        Corruption{"BatchLengthTooSmall", Set32(kBatchLengthPos, 10), "smaller than the header",
+                   false},
         Corruption{"FlippedValueByte", Set8(75, 'H'), "CRC mismatch", false},
         Corruption{"FlippedCrc", Set8(kCrcPos, 0), "CRC mismatch", false},
         Corruption{"UnknownAttributes", Set8(kAttributesPos, 0x80), "unknown attribute bits"},
         Corruption{"UnknownCodec", Set8(kAttributesPos + 1, 0x06), "unknown compression codec 6"},
-        Corruption{"CountDisagreesWithDelta", Set32(kLastOffsetDeltaPos, 5), "disagrees with recordCount"},
+        Corruption{"CountDisagreesWithDelta", Set32(kLastOffsetDeltaPos, 5),
+                   "disagrees with recordCount"},
         Corruption{"CountTooLargeForBytes",
                    [](std::string& b) {
                      StoreBE<int32_t>(MutableBytes(b).data() + kRecordCountPos, 10);
@@ -281,7 +290,8 @@ TEST(RecordBatchTest, CompressedGarbageIsDataLoss) {
   ASSERT_TRUE(batch.ok());
   (*batch)[kBatchHeaderSize + 5] ^= 0x55;
   UpdateBatchCrc(MutableBytes(*batch));
-  absl::Status st = ForEachRecord(Bytes(*batch), [](const RecordView&) { return absl::OkStatus(); });
+  absl::Status st =
+      ForEachRecord(Bytes(*batch), [](const RecordView&) { return absl::OkStatus(); });
   EXPECT_EQ(absl::StatusCode::kDataLoss, st.code());
   EXPECT_THAT(st.message(), HasSubstr("zstd"));
 }

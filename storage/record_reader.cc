@@ -79,8 +79,8 @@ absl::Status ForEachRecord(std::span<const uint8_t> batch,
   std::span<const uint8_t> body = batch.subspan(kBatchHeaderSize, h.size() - kBatchHeaderSize);
   std::string decompressed;
   if (h.compression() != Compression::kNone) {
-    RETURN_IF_ERROR(CodecFor(h.compression()).Decompress(body, max_decompressed_bytes,
-                                                         &decompressed));
+    RETURN_IF_ERROR(
+        CodecFor(h.compression()).Decompress(body, max_decompressed_bytes, &decompressed));
     body = {reinterpret_cast<const uint8_t*>(decompressed.data()), decompressed.size()};
   }
 
@@ -90,8 +90,8 @@ absl::Status ForEachRecord(std::span<const uint8_t> batch,
   rec.headers = headers;
   for (int32_t i = 0; i < h.record_count; ++i) {
     if (in.empty()) {
-      return Cursor::Corrupt(absl::StrCat("batch ends after ", i, " of ", h.record_count,
-                                          " records"));
+      return Cursor::Corrupt(
+          absl::StrCat("batch ends after ", i, " of ", h.record_count, " records"));
     }
     int32_t length = 0;
     RETURN_IF_ERROR(in.Varint32("record length", &length));
@@ -125,8 +125,8 @@ absl::Status ForEachRecord(std::span<const uint8_t> batch,
       headers.push_back({*key, value});
     }
     if (!r.empty()) {
-      return Cursor::Corrupt(absl::StrCat("record ", i, " has ", r.remaining(),
-                                          " bytes beyond its fields"));
+      return Cursor::Corrupt(
+          absl::StrCat("record ", i, " has ", r.remaining(), " bytes beyond its fields"));
     }
     rec.offset = h.base_offset + offset_delta;
     rec.timestamp = h.timestamp_type() == TimestampType::kLogAppendTime

@@ -1,0 +1,173 @@
+// PartitionLog: the durable, ordered log of one partition replica.
+//
+// Role. Owns the partition directory `<data.dir>/<topic>-<partition>/`: its
+// segments (segment.h), its leader-epoch checkpoint (leader_epoch_cache.h)
+// and its clean-shutdown marker. Leaders append producer batches, assigning
+// offsets and stamping their epoch; followers append the leader's batches
+// unchanged. Readers get raw batch bytes back, never decoded records.
+//
+// Offsets. [log_start_offset, log_end_offset) is what the log holds;
+// flushed_offset <= log_end_offset is what is known durable (fsynced). The
+// high watermark is the replication layer's business: it passes it to Read
+// as the upper bound.
+//
+// Files in the partition directory besides the segments:
+//   leader-epoch-checkpoint  see leader_epoch_cache.h
+//   .clean-shutdown          empty; written (atomically) by Close() after the
+//                            active segment was sealed, deleted by Open().
+//                            Present at Open: the last segment needs no scan.
+//                            Absent: the last segment is scanned and cut at
+//                            its first invalid batch, then fsynced (so what
+//                            recovery kept counts as flushed).
+//   *.deleted, *.tmp         leftovers of an interrupted delete or atomic
+//                            write; removed by Open().
+// Index files whose .log is missing are orphans of an interrupted delete and
+// are removed too.
+//
+// Threads. Appends, truncation, roll, retention and Close are serialized by
+// the log's mutex. Read, OffsetForTimestamp and the offset getters may run
+// concurrently with them; Flush may too, and does its fsync outside the
+// mutex so appends continue during it (group commit: whoever calls Flush
+// covers every append made before it started).
+//
+// Errors. A failed write, fsync, truncate or read takes the whole log
+// directory offline (log_dir.h) and is returned as UNAVAILABLE; the log does
+// not retry. Bad input (a corrupt batch, a follower gap) is DATA_LOSS or
+// OUT_OF_RANGE and changes nothing.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "common/clock.h"
+#include "common/ids.h"
+#include "storage/file_cache.h"
+#include "storage/leader_epoch_cache.h"
+#include "storage/log_config.h"
+#include "storage/log_dir.h"
+#include "storage/segment.h"
+
+namespace samsa::storage {
+
+struct AppendInfo {
+  Offset first_offset;
+  Offset last_offset;
+  int64_t max_timestamp = -1;
+  int32_t record_count = 0;
+  size_t bytes = 0;
+  // Set (to the broker's clock) when the topic uses log-append time.
+  std::optional<int64_t> log_append_time;
+};
+
+struct TimestampOffset {
+  Offset offset;
+  int64_t timestamp;
+};
+
+class PartitionLog {
+ public:
+  struct Options {
+    LogConfig config;
+    FileCache* files = nullptr;      // must outlive the log
+    LogDirHealth* health = nullptr;  // must outlive the log
+    Clock* clock = nullptr;          // must outlive the log
+  };
+
+  // Opens (creating if absent) the log in `dir`, recovering as described
+  // above.
+  static absl::StatusOr<std::unique_ptr<PartitionLog>> Open(std::string dir, Options options);
+
+  // Without Close(), destruction writes nothing: like a crash, minus the
+  // power loss.
+  ~PartitionLog();
+
+  // Appends one or more producer batches back to back in `records`: each is
+  // validated (framing and CRC), given the next offsets and `leader_epoch`
+  // (and the log-append time, if configured) in place, then all are written
+  // with one write. Nothing is written if any batch is invalid.
+  absl::StatusOr<AppendInfo> AppendAsLeader(std::span<uint8_t> records, Epoch leader_epoch);
+
+  // Appends a leader's batches as they are. The first must start exactly at
+  // log_end_offset() and the rest follow without gaps (OUT_OF_RANGE
+  // otherwise); their epochs feed the epoch cache.
+  absl::StatusOr<AppendInfo> AppendAsFollower(std::span<const uint8_t> records);
+
+  // Raw batches from the one holding `from`, at most `max_bytes` (at least
+  // one batch with `min_one`), none reaching `upper` (exclusive). OUT_OF_RANGE
+  // when `from` is below the log start or above the log end.
+  absl::StatusOr<ReadSlice> Read(Offset from, size_t max_bytes, Offset upper, bool min_one) const;
+
+  // The first record whose timestamp is >= `ts` (Kafka's ListOffsets by
+  // timestamp), or nullopt when every record is older.
+  absl::StatusOr<std::optional<TimestampOffset>> OffsetForTimestamp(int64_t ts) const;
+
+  // Removes every batch with an offset >= `end` (follower divergence).
+  // A batch that straddles `end` goes as a whole, so the log end may land
+  // below `end`. With `end` at or below the log start, the log is emptied
+  // and restarts at `end`.
+  absl::Status TruncateTo(Offset end);
+  // Empties the log and restarts it at `start` (a follower that fell below
+  // the leader's log start).
+  absl::Status TruncateFullyAndStartAt(Offset start);
+
+  // Fsyncs everything appended before the call; advances flushed_offset().
+  absl::Status Flush();
+
+  // Deletes whole sealed segments past retention.ms or beyond
+  // retention.bytes, oldest first, never the active one; returns how many.
+  absl::StatusOr<int> ApplyRetention(absl::Time now);
+
+  // Seals the active segment and marks a clean shutdown. The log is unusable
+  // afterwards.
+  absl::Status Close();
+
+  Offset log_start_offset() const;
+  Offset log_end_offset() const;
+  Offset flushed_offset() const;
+  uint64_t size_bytes() const;
+  size_t segment_count() const;
+  std::optional<Epoch> latest_epoch() const;
+  // OffsetForLeaderEpoch (KIP-101): see LeaderEpochCache::EndOffsetFor.
+  std::pair<Epoch, Offset> EndOffsetForEpoch(Epoch epoch) const;
+  std::vector<EpochEntry> epoch_entries() const;
+  const RecoveryStats& recovery_stats() const { return recovery_; }
+  const std::string& dir() const { return dir_; }
+  const LogConfig& config() const { return options_.config; }
+
+ private:
+  PartitionLog(std::string dir, Options options, LeaderEpochCache epochs);
+
+  absl::Status LoadSegments() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Seals the active segment and starts a new one at `base` when the next
+  // append of `bytes` would overflow it or it is too old.
+  absl::Status MaybeRoll(size_t bytes, Offset last_offset) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  absl::Status WriteLocked(std::span<const uint8_t> records, std::span<const BatchHeader> headers)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Renames, dir-syncs and then unlinks `doomed`, already removed from
+  // segments_.
+  absl::Status DeleteSegments(const std::vector<std::shared_ptr<Segment>>& doomed);
+  absl::Status TruncateFullyLocked(Offset start) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  absl::Status CheckUsable() const ABSL_SHARED_LOCKS_REQUIRED(mu_);
+  // Takes the directory offline for an I/O error.
+  absl::Status IoFailure(const absl::Status& st) const;
+  Env* env() const { return options_.files->env(); }
+
+  const std::string dir_;
+  const Options options_;
+  RecoveryStats recovery_;
+
+  mutable absl::Mutex mu_;
+  std::vector<std::shared_ptr<Segment>> segments_ ABSL_GUARDED_BY(mu_);  // by base offset
+  LeaderEpochCache epochs_ ABSL_GUARDED_BY(mu_);
+  Offset flushed_ ABSL_GUARDED_BY(mu_);
+  absl::Time active_created_ ABSL_GUARDED_BY(mu_);
+  bool closed_ ABSL_GUARDED_BY(mu_) = false;
+};
+
+}  // namespace samsa::storage

@@ -1,0 +1,135 @@
+// Segment: one file of a partition log and its two indexes. This comment is
+// the format's specification (copied to docs/formats.md).
+//
+// Files, in the partition directory `<data.dir>/<topic>-<partition>/`:
+//   <base>.log        RecordBatch v2 batches (record_batch.h) back to back,
+//                     nothing else: no file header, no padding
+//   <base>.index      offset index (segment_index.h)
+//   <base>.timeindex  time index (segment_index.h)
+// where <base> is the first offset the segment may hold, as 20 decimal
+// digits with leading zeros, so names sort in offset order.
+// A segment being deleted has ".deleted" appended to each name.
+//
+// Batches in a segment have strictly increasing, non-overlapping offsets.
+// Only the newest segment of a partition (the active one) is appended to;
+// the others are sealed: written out and fsynced, with their indexes, before
+// the next one was created.
+//
+// What a crash can leave, and what Open(recover=true) does about it: the
+// active segment may end in a torn or partly written batch, or in bytes that
+// never were a batch (a crash between extending the file and writing it). The
+// scan validates every batch (framing and CRC, offsets increasing) from the
+// start and truncates the file at the first batch that fails, logging the
+// offset and the number of bytes dropped. Nothing after a bad batch is
+// trusted, even if it looks valid.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "common/ids.h"
+#include "storage/file_cache.h"
+#include "storage/record_batch.h"
+#include "storage/segment_index.h"
+
+namespace samsa::storage {
+
+// File names.
+std::string SegmentFileName(Offset base, std::string_view suffix);  // suffix ".log", ...
+// Parses "<20 digits>.log" -> base offset; nullopt for other names.
+std::optional<Offset> ParseSegmentFileName(std::string_view name);
+
+// Batches read from a segment: raw bytes of whole batches.
+struct ReadSlice {
+  std::string bytes;
+  Offset first_offset;  // base offset of the first batch returned
+  Offset next_offset;   // one past the last offset returned
+};
+
+struct RecoveryStats {
+  int64_t batches_scanned = 0;
+  int64_t bytes_truncated = 0;
+  bool rebuilt_index = false;
+};
+
+class Segment {
+ public:
+  static absl::StatusOr<std::unique_ptr<Segment>> Create(FileCache* files, const std::string& dir,
+                                                         Offset base, int64_t index_interval);
+  // Opens an existing segment. With `recover`, scans every batch (see the
+  // header comment) and rebuilds the indexes; otherwise loads the index files
+  // and falls back to a header scan when they are missing or invalid.
+  static absl::StatusOr<std::unique_ptr<Segment>> Open(FileCache* files, const std::string& dir,
+                                                       Offset base, int64_t index_interval,
+                                                       bool recover, RecoveryStats* stats);
+
+  Offset base_offset() const { return base_; }
+  // One past the last offset held; base_offset() when empty.
+  Offset next_offset() const { return Offset(next_offset_.load(std::memory_order_acquire)); }
+  uint64_t size() const { return size_.load(std::memory_order_acquire); }
+  bool empty() const { return size() == 0; }
+  int64_t max_timestamp() const;
+
+  // Appends `batches`, already validated and stamped, whose headers are
+  // `headers` in order; the first must start at next_offset() or later.
+  // Callers serialize Append/TruncateTo/Seal.
+  absl::Status Append(std::span<const uint8_t> batches, std::span<const BatchHeader> headers);
+
+  // Whole batches starting with the one that holds `from`, up to `max_bytes`
+  // (at least one batch when `min_one`), excluding any batch that reaches
+  // `upper` or beyond. Empty bytes when there is nothing to return. Safe to
+  // call concurrently with Append.
+  absl::StatusOr<ReadSlice> Read(Offset from, size_t max_bytes, Offset upper, bool min_one) const;
+
+  // Base offset of the first batch whose max timestamp is >= `ts`, if any.
+  absl::StatusOr<std::optional<BatchHeader>> FindBatchByTimestamp(int64_t ts) const;
+
+  // Removes every batch whose last offset is >= `offset` and rebuilds the
+  // indexes.
+  absl::Status TruncateTo(Offset offset);
+
+  // Makes the log bytes durable.
+  absl::Status Sync();
+  // Writes and syncs the index files and syncs the log: after this the
+  // segment needs no recovery scan.
+  absl::Status Seal();
+
+  // Renames every file of the segment to "<name>.deleted" (step one of a
+  // crash-safe delete), then DeleteRenamed() unlinks them.
+  absl::Status RenameForDeletion();
+  absl::Status DeleteRenamed();
+
+  std::string log_path() const;
+
+ private:
+  Segment(FileCache* files, std::string dir, Offset base, int64_t index_interval);
+
+  // Reads the fixed header of the batch at `position`.
+  absl::StatusOr<BatchHeader> ReadHeaderAt(uint64_t position) const;
+  // Position of the batch holding `target`, or of the first batch after it;
+  // nullopt when no batch in [0, limit) reaches `target`.
+  absl::StatusOr<std::optional<std::pair<uint64_t, BatchHeader>>> Locate(Offset target,
+                                                                         uint64_t limit) const;
+  // Scans [0, end) rebuilding the index; with `validate` checks each batch's
+  // CRC and truncates the file at the first bad one.
+  absl::Status Rescan(bool validate, RecoveryStats* stats);
+  std::string PathFor(std::string_view suffix) const;
+
+  FileCache* const files_;
+  const std::string dir_;
+  const Offset base_;
+  const int64_t index_interval_;
+  std::atomic<uint64_t> size_{0};
+  std::atomic<int64_t> next_offset_;
+  mutable absl::Mutex mu_;
+  SegmentIndex index_ ABSL_GUARDED_BY(mu_);
+};
+
+}  // namespace samsa::storage
