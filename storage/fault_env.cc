@@ -3,6 +3,7 @@
 #include <random>
 
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
 #include "common/status.h"
 
 namespace samsa::storage {
@@ -29,6 +30,12 @@ class FaultFile final : public File {
 
   absl::Status Sync() override {
     RETURN_IF_ERROR(env_->Check(FaultOp::kSync, path_, true));
+    absl::Duration delay;
+    {
+      absl::MutexLock lock(&env_->mu_);
+      delay = env_->sync_delay_;
+    }
+    absl::SleepFor(delay);
     RETURN_IF_ERROR(base_->Sync());
     absl::MutexLock lock(&env_->mu_);
     state_->synced_size = base_->Size();
@@ -63,6 +70,11 @@ void FaultEnv::InjectError(FaultOp op, int err, std::string path_substring, int 
 void FaultEnv::ClearErrors() {
   absl::MutexLock lock(&mu_);
   rules_.clear();
+}
+
+void FaultEnv::SetSyncDelay(absl::Duration delay) {
+  absl::MutexLock lock(&mu_);
+  sync_delay_ = delay;
 }
 
 void FaultEnv::Freeze() {

@@ -31,6 +31,7 @@
 #include <string>
 
 #include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
 #include "storage/env.h"
 
 namespace samsa::storage {
@@ -59,6 +60,10 @@ class FaultEnv final : public Env {
   // (empty: any path) fail with `err` (e.g. EIO, ENOSPC).
   void InjectError(FaultOp op, int err, std::string path_substring = "", int count = 1);
   void ClearErrors();
+
+  // Every File::Sync takes at least `delay` (a slow disk), so concurrent
+  // work piles up behind an fsync as it would on real hardware.
+  void SetSyncDelay(absl::Duration delay);
 
   void Freeze();
   // Freezes after `ops` more mutating calls; negative disables.
@@ -104,6 +109,7 @@ class FaultEnv final : public Env {
   std::map<std::string, std::shared_ptr<FileState>> files_ ABSL_GUARDED_BY(mu_);
   std::vector<ErrorRule> rules_ ABSL_GUARDED_BY(mu_);
   bool frozen_ ABSL_GUARDED_BY(mu_) = false;
+  absl::Duration sync_delay_ ABSL_GUARDED_BY(mu_) = absl::ZeroDuration();
   int64_t crash_after_ ABSL_GUARDED_BY(mu_) = -1;
   int64_t mutating_ops_ ABSL_GUARDED_BY(mu_) = 0;
   std::string last_appended_ ABSL_GUARDED_BY(mu_);

@@ -44,9 +44,8 @@ void Flusher::Run() {
     std::vector<PartitionLog*> periodic;
     {
       absl::MutexLock lock(&mu_);
-      auto has_work = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-        return stop_ || !waiting_.empty();
-      };
+      auto has_work = [this]()
+                          ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return stop_ || !waiting_.empty(); };
       mu_.AwaitWithDeadline(absl::Condition(&has_work), next_periodic);
       if (stop_) return;
       batch.swap(waiting_);

@@ -36,9 +36,9 @@ absl::StatusOr<std::vector<EpochEntry>> LeaderEpochCache::Decode(std::string_vie
   }
   size_t count = 0;
   if (!absl::SimpleAtoi(lines[1], &count) || count != lines.size() - 2) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "leader epoch checkpoint: entry count '", lines[1], "' disagrees with ", lines.size() - 2,
-        " entry lines"));
+    return absl::InvalidArgumentError(absl::StrCat("leader epoch checkpoint: entry count '",
+                                                   lines[1], "' disagrees with ", lines.size() - 2,
+                                                   " entry lines"));
   }
   std::vector<EpochEntry> entries;
   for (size_t i = 2; i < lines.size(); ++i) {
@@ -60,7 +60,9 @@ absl::StatusOr<std::vector<EpochEntry>> LeaderEpochCache::Decode(std::string_vie
   return entries;
 }
 
-absl::Status LeaderEpochCache::Persist() { return env_->WriteFileAtomically(path_, Encode(entries_)); }
+absl::Status LeaderEpochCache::Persist() {
+  return env_->WriteFileAtomically(path_, Encode(entries_));
+}
 
 absl::Status LeaderEpochCache::Assign(Epoch epoch, Offset start) {
   if (!entries_.empty() && epoch <= entries_.back().epoch) return absl::OkStatus();
@@ -86,7 +88,8 @@ std::pair<Epoch, Offset> LeaderEpochCache::EndOffsetFor(Epoch requested, Offset 
   if (requested >= entries_.back().epoch) return {entries_.back().epoch, log_end};
   // The largest known epoch <= requested ends where the next one starts.
   for (size_t i = entries_.size() - 1; i > 0; --i) {
-    if (entries_[i - 1].epoch <= requested) return {entries_[i - 1].epoch, entries_[i].start_offset};
+    if (entries_[i - 1].epoch <= requested)
+      return {entries_[i - 1].epoch, entries_[i].start_offset};
   }
   return {kNoEpoch, Offset(-1)};  // unreachable: requested >= front().epoch
 }

@@ -31,12 +31,12 @@ absl::StatusOr<FlushPolicy> ParseFlushPolicy(std::string_view text);
 std::string FlushPolicyName(const FlushPolicy& policy);
 
 struct LogConfig {
-  int64_t segment_bytes = int64_t{1} << 30;           // segment.bytes
-  absl::Duration segment_age = absl::Hours(24 * 7);   // segment.ms
-  int64_t retention_bytes = -1;                       // retention.bytes; -1: unlimited
-  absl::Duration retention_age = absl::Hours(24 * 7); // retention.ms; infinite: keep
-  int64_t index_interval_bytes = 4096;                // index.interval.bytes
-  FlushPolicy flush_policy;                           // log.flush.policy
+  int64_t segment_bytes = int64_t{1} << 30;                   // segment.bytes
+  absl::Duration segment_age = absl::Hours(24 * 7);           // segment.ms
+  int64_t retention_bytes = -1;                               // retention.bytes; -1: unlimited
+  absl::Duration retention_age = absl::Hours(24 * 7);         // retention.ms; infinite: keep
+  int64_t index_interval_bytes = 4096;                        // index.interval.bytes
+  FlushPolicy flush_policy;                                   // log.flush.policy
   TimestampType timestamp_type = TimestampType::kCreateTime;  // message.timestamp.type
 };
 

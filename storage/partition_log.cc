@@ -36,8 +36,7 @@ PartitionLog::~PartitionLog() {
   for (const auto& seg : segments_) options_.files->Evict(seg->log_path());
 }
 
-absl::StatusOr<std::unique_ptr<PartitionLog>> PartitionLog::Open(std::string dir,
-                                                                 Options options) {
+absl::StatusOr<std::unique_ptr<PartitionLog>> PartitionLog::Open(std::string dir, Options options) {
   SAMSA_CHECK(options.files != nullptr && options.health != nullptr && options.clock != nullptr)
       << "PartitionLog needs files, health and clock";
   RETURN_IF_ERROR(options.health->status());
@@ -85,9 +84,9 @@ absl::Status PartitionLog::LoadSegments() {
     ASSIGN_OR_RETURN(auto seg, Segment::Open(options_.files, dir_, bases[i], interval,
                                              /*recover=*/last && !clean, &recovery_));
     if (!segments_.empty() && segments_.back()->next_offset() > seg->base_offset()) {
-      return absl::DataLossError(absl::StrCat(
-          dir_, ": segment ", seg->base_offset().value(), " overlaps the previous one, which ends at ",
-          segments_.back()->next_offset().value()));
+      return absl::DataLossError(absl::StrCat(dir_, ": segment ", seg->base_offset().value(),
+                                              " overlaps the previous one, which ends at ",
+                                              segments_.back()->next_offset().value()));
     }
     segments_.push_back(std::move(seg));
   }
@@ -253,13 +252,13 @@ absl::StatusOr<std::optional<TimestampOffset>> PartitionLog::OffsetForTimestamp(
     ASSIGN_OR_RETURN(ReadSlice slice, seg->Read((*h)->base_offset, (*h)->size(), Offset::Max(),
                                                 /*min_one=*/true));
     std::optional<TimestampOffset> found;
-    const absl::Status walk = ForEachRecord(
-        {reinterpret_cast<const uint8_t*>(slice.bytes.data()), slice.bytes.size()},
-        [&](const RecordView& r) {
-          if (r.timestamp < ts) return absl::OkStatus();
-          found = TimestampOffset{r.offset, r.timestamp};
-          return absl::CancelledError();  // stop at the first match
-        });
+    const absl::Status walk =
+        ForEachRecord({reinterpret_cast<const uint8_t*>(slice.bytes.data()), slice.bytes.size()},
+                      [&](const RecordView& r) {
+                        if (r.timestamp < ts) return absl::OkStatus();
+                        found = TimestampOffset{r.offset, r.timestamp};
+                        return absl::CancelledError();  // stop at the first match
+                      });
     if (found.has_value()) return found;
     if (!walk.ok()) return walk;
     return absl::DataLossError(absl::StrCat(dir_, ": batch at offset ", (*h)->base_offset.value(),
@@ -354,8 +353,8 @@ absl::StatusOr<int> PartitionLog::ApplyRetention(absl::Time now) {
       const int64_t max_ts = s.max_timestamp();
       const bool expired = c.retention_age != absl::InfiniteDuration() && max_ts >= 0 &&
                            now - absl::FromUnixMillis(max_ts) > c.retention_age;
-      const bool oversize = c.retention_bytes >= 0 &&
-                            total - s.size() >= static_cast<uint64_t>(c.retention_bytes);
+      const bool oversize =
+          c.retention_bytes >= 0 && total - s.size() >= static_cast<uint64_t>(c.retention_bytes);
       if (!expired && !oversize) break;
       total -= s.size();
       ++n;

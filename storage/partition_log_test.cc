@@ -9,14 +9,14 @@
 namespace samsa::storage {
 namespace {
 
-using ::testing::ElementsAre;
-using ::testing::HasSubstr;
-using ::testing::Pair;
 using testing::AppendLeader;
 using testing::AsBytes;
 using testing::AsMutableBytes;
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
 using testing::LogHarness;
 using testing::MakeBatch;
+using ::testing::Pair;
 using testing::ReadAll;
 using testing::Values;
 
@@ -277,7 +277,8 @@ TEST(PartitionLogTest, CleanReopenSkipsTheScan) {
   h.config().segment_bytes = 300;
   {
     auto log = *h.Open();
-    for (int i = 0; i < 8; ++i) AppendLeader(*log, MakeBatch("c" + std::to_string(i), 1, 1000, 40), Epoch(2));
+    for (int i = 0; i < 8; ++i)
+      AppendLeader(*log, MakeBatch("c" + std::to_string(i), 1, 1000, 40), Epoch(2));
     ASSERT_TRUE(log->Close().ok());
     std::string late = MakeBatch("x");
     EXPECT_EQ(absl::StatusCode::kFailedPrecondition,
@@ -347,7 +348,8 @@ TEST(PartitionLogTest, DamagedOrMissingIndexesOfSealedSegmentsAreRebuilt) {
   h.config().index_interval_bytes = 1;
   {
     auto log = *h.Open();
-    for (int i = 0; i < 10; ++i) AppendLeader(*log, MakeBatch("g" + std::to_string(i), 1, 1000 + i, 40));
+    for (int i = 0; i < 10; ++i)
+      AppendLeader(*log, MakeBatch("g" + std::to_string(i), 1, 1000 + i, 40));
     ASSERT_TRUE(log->Close().ok());
   }
   const std::string first_index = "/data/t-0/" + SegmentFileName(Offset(0), ".index");
@@ -382,13 +384,38 @@ TEST(PartitionLogTest, LeftoversOfAnInterruptedDeleteAreRemoved) {
     AppendLeader(*log, MakeBatch("z"));
   }
   ASSERT_TRUE(h.env()->WriteFileAtomically("/data/t-0/00000000000000000077.log.deleted", "x").ok());
-  ASSERT_TRUE(h.env()->WriteFileAtomically("/data/t-0/00000000000000000077.index", "12345678").ok());
+  ASSERT_TRUE(
+      h.env()->WriteFileAtomically("/data/t-0/00000000000000000077.index", "12345678").ok());
   ASSERT_TRUE(h.env()->WriteFileAtomically("/data/t-0/leader-epoch-checkpoint.tmp", "x").ok());
   h.Restart();
   auto log = *h.Open();
   EXPECT_EQ(Offset(1), log->log_end_offset());
   EXPECT_THAT(*h.env()->ListDir("/data/t-0"),
               ElementsAre("00000000000000000000.log", "leader-epoch-checkpoint"));
+}
+
+// A process crash leaves unsynced data in the page cache, where recovery
+// reads it back and counts it as flushed; a power loss after that must not
+// take it away.
+TEST(PartitionLogTest, WhatRecoveryCountsAsFlushedSurvivesALaterPowerLoss) {
+  LogHarness h({}, /*fault=*/true);
+  {
+    auto log = *h.Open();
+    for (int i = 0; i < 3; ++i) AppendLeader(*log, MakeBatch("p" + std::to_string(i)));
+    EXPECT_EQ(Offset(0), log->flushed_offset());
+  }  // the process dies; the machine stays up
+  h.Restart();
+  Offset flushed;
+  {
+    auto log = *h.Open();
+    flushed = log->flushed_offset();
+    EXPECT_EQ(Offset(3), flushed);
+    h.fault()->Freeze();
+  }
+  ASSERT_TRUE(h.fault()->Crash(CrashMode::kDropUnsynced).ok());  // now the power goes
+  h.Restart();
+  auto log = *h.Open();
+  EXPECT_GE(log->log_end_offset(), flushed);
 }
 
 TEST(PartitionLogTest, FailedFsyncTakesTheDirectoryOfflineForGood) {

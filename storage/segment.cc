@@ -56,9 +56,7 @@ std::string Segment::log_path() const { return PathFor(kLogSuffix); }
 absl::StatusOr<std::unique_ptr<Segment>> Segment::Create(FileCache* files, const std::string& dir,
                                                          Offset base, int64_t index_interval) {
   std::unique_ptr<Segment> seg(new Segment(files, dir, base, index_interval));
-  {
-    ASSIGN_OR_RETURN(auto file, files->env()->OpenFile(seg->log_path(), OpenMode::kCreateNew));
-  }
+  { ASSIGN_OR_RETURN(auto file, files->env()->OpenFile(seg->log_path(), OpenMode::kCreateNew)); }
   // The new name must be durable before anything appended to it is acked.
   RETURN_IF_ERROR(files->env()->SyncDir(dir));
   return seg;
@@ -96,7 +94,8 @@ absl::StatusOr<std::unique_ptr<Segment>> Segment::Open(FileCache* files, const s
   while (pos + kBatchHeaderSize <= seg->size()) {
     ASSIGN_OR_RETURN(BatchHeader h, seg->ReadHeaderAt(pos));
     if (h.size() < kBatchHeaderSize || pos + h.size() > seg->size()) {
-      return absl::DataLossError(absl::StrCat(seg->log_path(), ": sealed segment has a bad batch at position ", pos));
+      return absl::DataLossError(
+          absl::StrCat(seg->log_path(), ": sealed segment has a bad batch at position ", pos));
     }
     seg->next_offset_.store(h.next_offset().value(), std::memory_order_release);
     pos += h.size();
@@ -139,8 +138,8 @@ absl::Status Segment::Rescan(bool validate, RecoveryStats* stats) {
       if (pos >= chunk_start && pos + want <= chunk_start + chunk.size()) return absl::OkStatus();
       chunk_start = pos;
       chunk.resize(std::min<uint64_t>(std::max<uint64_t>(want, kScanChunk), end - pos));
-      ASSIGN_OR_RETURN(size_t n, file->ReadAt(pos, {reinterpret_cast<uint8_t*>(chunk.data()),
-                                                    chunk.size()}));
+      ASSIGN_OR_RETURN(size_t n,
+                       file->ReadAt(pos, {reinterpret_cast<uint8_t*>(chunk.data()), chunk.size()}));
       chunk.resize(n);
       return absl::OkStatus();
     };
@@ -175,8 +174,8 @@ absl::Status Segment::Rescan(bool validate, RecoveryStats* stats) {
   }
   if (pos < end) {
     if (!validate) {
-      return absl::DataLossError(absl::StrCat(log_path(), ": sealed segment has ", bad_reason,
-                                              " at position ", pos));
+      return absl::DataLossError(
+          absl::StrCat(log_path(), ": sealed segment has ", bad_reason, " at position ", pos));
     }
     SAMSA_LOG(WARNING) << "recovery of " << log_path() << ": truncating " << end - pos
                        << " bytes at position " << pos << " (offset " << next.value()
