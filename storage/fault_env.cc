@@ -142,8 +142,19 @@ absl::StatusOr<std::unique_ptr<File>> FaultEnv::OpenFile(const std::string& path
 
 absl::Status FaultEnv::RenameFile(const std::string& from, const std::string& to) {
   RETURN_IF_ERROR(Check(FaultOp::kRename, from, true));
+  ASSIGN_OR_RETURN(bool is_dir, IsDir(from));
   RETURN_IF_ERROR(base_->RenameFile(from, to));
   absl::MutexLock lock(&mu_);
+  if (is_dir) {
+    // Files below a renamed directory keep their state under the new path.
+    const std::string prefix = from + "/";
+    std::map<std::string, std::shared_ptr<FileState>> moved;
+    for (auto& [p, state] : files_) {
+      moved[p.starts_with(prefix) ? to + p.substr(from.size()) : p] = std::move(state);
+    }
+    files_ = std::move(moved);
+    return absl::OkStatus();
+  }
   auto it = files_.find(from);
   std::shared_ptr<FileState> state;
   if (it != files_.end()) {
@@ -158,6 +169,11 @@ absl::Status FaultEnv::RenameFile(const std::string& from, const std::string& to
   state->entry_durable = false;
   files_[to] = std::move(state);
   return absl::OkStatus();
+}
+
+absl::StatusOr<bool> FaultEnv::IsDir(const std::string& path) {
+  // A directory is what lists; a file fails to.
+  return base_->ListDir(path).ok();
 }
 
 absl::Status FaultEnv::DeleteFile(const std::string& path) {

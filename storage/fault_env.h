@@ -22,7 +22,8 @@
 // Model limits, chosen to keep the simulation simple and on the side of
 // reporting durability early rather than late: truncations, deletions and
 // renames of already-durable entries take effect immediately, as if synced;
-// directories are durable once created.
+// directories are durable once created, and a renamed directory's files keep
+// their state under the new name.
 #pragma once
 
 #include <cstdint>
@@ -101,6 +102,7 @@ class FaultEnv final : public Env {
 
   // Checks freeze and injected errors for one call; counts mutating calls.
   absl::Status Check(FaultOp op, const std::string& path, bool mutating);
+  absl::StatusOr<bool> IsDir(const std::string& path);
   std::shared_ptr<FileState> StateFor(const std::string& path, uint64_t size)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 

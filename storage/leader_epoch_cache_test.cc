@@ -24,8 +24,8 @@ TEST_F(LeaderEpochCacheTest, AssignPersistsInKafkasFormat) {
   ASSERT_TRUE(c.Assign(Epoch(0), Offset(20)).ok());  // older epoch: ignored
   ASSERT_TRUE(c.Assign(Epoch(4), Offset(20)).ok());
   EXPECT_EQ("0\n2\n1 0\n4 20\n", *env_->ReadFile("/p/cp"));
-  EXPECT_THAT(Load().entries(), ElementsAre(EpochEntry{Epoch(1), Offset(0)},
-                                            EpochEntry{Epoch(4), Offset(20)}));
+  EXPECT_THAT(Load().entries(),
+              ElementsAre(EpochEntry{Epoch(1), Offset(0)}, EpochEntry{Epoch(4), Offset(20)}));
 }
 
 TEST_F(LeaderEpochCacheTest, NewerEpochReplacesEntriesAtOrAfterItsStart) {
@@ -33,8 +33,8 @@ TEST_F(LeaderEpochCacheTest, NewerEpochReplacesEntriesAtOrAfterItsStart) {
   ASSERT_TRUE(c.Assign(Epoch(1), Offset(0)).ok());
   ASSERT_TRUE(c.Assign(Epoch(2), Offset(10)).ok());
   ASSERT_TRUE(c.Assign(Epoch(5), Offset(10)).ok());
-  EXPECT_THAT(c.entries(), ElementsAre(EpochEntry{Epoch(1), Offset(0)},
-                                       EpochEntry{Epoch(5), Offset(10)}));
+  EXPECT_THAT(c.entries(),
+              ElementsAre(EpochEntry{Epoch(1), Offset(0)}, EpochEntry{Epoch(5), Offset(10)}));
 }
 
 TEST_F(LeaderEpochCacheTest, TruncateFromEndAndStart) {

@@ -68,9 +68,10 @@ class LogHarness {
   LogConfig& config() { return config_; }
   LogDirHealth* health() { return health_.get(); }
 
-  absl::StatusOr<std::unique_ptr<PartitionLog>> Open(const std::string& name = "t-0") {
+  absl::StatusOr<std::unique_ptr<PartitionLog>> Open(const std::string& name = "t-0",
+                                                     bool clean_shutdown = false) {
     return PartitionLog::Open(JoinPath("/data", name),
-                              {config_, files_.get(), health_.get(), &clock_});
+                              {config_, files_.get(), health_.get(), &clock_, clean_shutdown});
   }
   // A fresh file cache and health, as after a process restart.
   void Restart() {

@@ -78,6 +78,7 @@ class MemEnv final : public Env {
 
   absl::Status RenameFile(const std::string& from, const std::string& to) override {
     absl::MutexLock lock(&mu_);
+    if (dirs_.contains(from)) return RenameDirLocked(from, to);
     auto it = files_.find(from);
     if (it == files_.end()) {
       return absl::NotFoundError(absl::StrCat("rename ", from, ": No such file or directory"));
@@ -144,6 +145,24 @@ class MemEnv final : public Env {
   }
 
  private:
+  // Moves a directory and everything below it.
+  absl::Status RenameDirLocked(const std::string& from, const std::string& to)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    if (dirs_.contains(to) || files_.contains(to)) {
+      return absl::AlreadyExistsError(absl::StrCat("rename to ", to, ": exists"));
+    }
+    const std::string prefix = from + "/";
+    auto moved = [&](const std::string& p) { return to + p.substr(from.size()); };
+    std::map<std::string, std::shared_ptr<MemFileData>> files;
+    for (auto& [p, data] : files_) files[p.starts_with(prefix) ? moved(p) : p] = data;
+    std::set<std::string> dirs;
+    for (const std::string& p : dirs_)
+      dirs.insert(p == from || p.starts_with(prefix) ? moved(p) : p);
+    files_ = std::move(files);
+    dirs_ = std::move(dirs);
+    return absl::OkStatus();
+  }
+
   std::vector<std::string> ChildrenLocked(const std::string& dir) const
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     std::set<std::string> names;

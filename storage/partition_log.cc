@@ -11,7 +11,6 @@
 namespace samsa::storage {
 namespace {
 
-constexpr char kCleanShutdownFile[] = ".clean-shutdown";
 constexpr char kEpochCheckpointFile[] = "leader-epoch-checkpoint";
 
 // Splits a record set into its batches, validating each.
@@ -29,7 +28,10 @@ absl::StatusOr<std::vector<BatchHeader>> ValidateRecordSet(std::span<const uint8
 }  // namespace
 
 PartitionLog::PartitionLog(std::string dir, Options options, LeaderEpochCache epochs)
-    : dir_(std::move(dir)), options_(options), epochs_(std::move(epochs)) {}
+    : dir_(std::move(dir)),
+      options_(options),
+      epochs_(std::move(epochs)),
+      config_(options.config) {}
 
 PartitionLog::~PartitionLog() {
   absl::MutexLock lock(&mu_);
@@ -54,12 +56,10 @@ absl::Status PartitionLog::LoadSegments() {
   Env* e = env();
   ASSIGN_OR_RETURN(std::vector<std::string> names, e->ListDir(dir_));
   std::vector<Offset> bases;
-  bool clean = false;
+  const bool clean = options_.clean_shutdown;
   for (const std::string& name : names) {
     const std::string path = JoinPath(dir_, name);
-    if (name == kCleanShutdownFile) {
-      clean = true;
-    } else if (name.ends_with(".deleted") || name.ends_with(".tmp")) {
+    if (name.ends_with(".deleted") || name.ends_with(".tmp")) {
       RETURN_IF_ERROR(e->DeleteFile(path));
     } else if (std::optional<Offset> base = ParseSegmentFileName(name)) {
       bases.push_back(*base);
@@ -78,7 +78,7 @@ absl::Status PartitionLog::LoadSegments() {
   }
   std::sort(bases.begin(), bases.end());
 
-  const int64_t interval = options_.config.index_interval_bytes;
+  const int64_t interval = config_.index_interval_bytes;
   for (size_t i = 0; i < bases.size(); ++i) {
     const bool last = i + 1 == bases.size();
     ASSIGN_OR_RETURN(auto seg, Segment::Open(options_.files, dir_, bases[i], interval,
@@ -94,10 +94,7 @@ absl::Status PartitionLog::LoadSegments() {
     ASSIGN_OR_RETURN(auto seg, Segment::Create(options_.files, dir_, Offset(0), interval));
     segments_.push_back(std::move(seg));
   }
-  if (clean) {
-    RETURN_IF_ERROR(e->DeleteFile(JoinPath(dir_, kCleanShutdownFile)));
-    RETURN_IF_ERROR(e->SyncDir(dir_));
-  } else {
+  if (!clean) {
     // What recovery kept may sit only in the page cache (a process crash, not
     // a power loss): make it durable before counting it as flushed.
     RETURN_IF_ERROR(segments_.back()->Sync());
@@ -126,15 +123,15 @@ absl::Status PartitionLog::MaybeRoll(size_t bytes, Offset last_offset) {
   Segment& active = *segments_.back();
   if (active.empty()) return absl::OkStatus();
   const uint64_t size = active.size();
-  const bool full = size + bytes > static_cast<uint64_t>(options_.config.segment_bytes) ||
+  const bool full = size + bytes > static_cast<uint64_t>(config_.segment_bytes) ||
                     size + bytes > std::numeric_limits<uint32_t>::max();
-  const bool old = options_.clock->Now() - active_created_ >= options_.config.segment_age;
+  const bool old = options_.clock->Now() - active_created_ >= config_.segment_age;
   // Index entries hold offsets relative to the segment base as int32.
   const bool far = last_offset - active.base_offset() > std::numeric_limits<int32_t>::max();
   if (!full && !old && !far) return absl::OkStatus();
   if (absl::Status st = active.Seal(); !st.ok()) return IoFailure(st);
-  auto next = Segment::Create(options_.files, dir_, active.next_offset(),
-                              options_.config.index_interval_bytes);
+  auto next =
+      Segment::Create(options_.files, dir_, active.next_offset(), config_.index_interval_bytes);
   if (!next.ok()) return IoFailure(next.status());
   segments_.push_back(std::move(*next));
   active_created_ = options_.clock->Now();
@@ -163,7 +160,7 @@ absl::StatusOr<AppendInfo> PartitionLog::AppendAsLeader(std::span<uint8_t> recor
   AppendInfo info;
   Offset next = segments_.back()->next_offset();
   info.first_offset = next;
-  const bool log_append_time = options_.config.timestamp_type == TimestampType::kLogAppendTime;
+  const bool log_append_time = config_.timestamp_type == TimestampType::kLogAppendTime;
   if (log_append_time) info.log_append_time = absl::ToUnixMillis(options_.clock->Now());
   size_t pos = 0;
   for (BatchHeader& h : headers) {
@@ -312,7 +309,7 @@ absl::Status PartitionLog::TruncateFullyLocked(Offset start) {
   std::vector<std::shared_ptr<Segment>> doomed = std::move(segments_);
   segments_.clear();
   RETURN_IF_ERROR(DeleteSegments(doomed));
-  auto seg = Segment::Create(options_.files, dir_, start, options_.config.index_interval_bytes);
+  auto seg = Segment::Create(options_.files, dir_, start, config_.index_interval_bytes);
   if (!seg.ok()) return IoFailure(seg.status());
   segments_.push_back(std::move(*seg));
   if (absl::Status st = epochs_.TruncateFromEnd(Offset(0)); !st.ok()) return IoFailure(st);
@@ -344,7 +341,7 @@ absl::StatusOr<int> PartitionLog::ApplyRetention(absl::Time now) {
   {
     absl::MutexLock lock(&mu_);
     RETURN_IF_ERROR(CheckUsable());
-    const LogConfig& c = options_.config;
+    const LogConfig& c = config_;
     uint64_t total = 0;
     for (const auto& s : segments_) total += s->size();
     size_t n = 0;
@@ -378,10 +375,6 @@ absl::Status PartitionLog::Close() {
   RETURN_IF_ERROR(CheckUsable());
   closed_ = true;
   if (absl::Status st = segments_.back()->Seal(); !st.ok()) return IoFailure(st);
-  if (absl::Status st = env()->WriteFileAtomically(JoinPath(dir_, kCleanShutdownFile), "");
-      !st.ok()) {
-    return IoFailure(st);
-  }
   return absl::OkStatus();
 }
 
@@ -420,6 +413,16 @@ std::optional<Epoch> PartitionLog::latest_epoch() const {
 std::pair<Epoch, Offset> PartitionLog::EndOffsetForEpoch(Epoch epoch) const {
   absl::ReaderMutexLock lock(&mu_);
   return epochs_.EndOffsetFor(epoch, segments_.back()->next_offset());
+}
+
+LogConfig PartitionLog::config() const {
+  absl::ReaderMutexLock lock(&mu_);
+  return config_;
+}
+
+void PartitionLog::SetConfig(const LogConfig& config) {
+  absl::MutexLock lock(&mu_);
+  config_ = config;
 }
 
 std::vector<EpochEntry> PartitionLog::epoch_entries() const {

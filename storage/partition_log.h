@@ -13,14 +13,13 @@
 //
 // Files in the partition directory besides the segments:
 //   leader-epoch-checkpoint  see leader_epoch_cache.h
-//   .clean-shutdown          empty; written (atomically) by Close() after the
-//                            active segment was sealed, deleted by Open().
-//                            Present at Open: the last segment needs no scan.
-//                            Absent: the last segment is scanned and cut at
-//                            its first invalid batch, then fsynced (so what
-//                            recovery kept counts as flushed).
 //   *.deleted, *.tmp         leftovers of an interrupted delete or atomic
 //                            write; removed by Open().
+// Recovery: after a clean shutdown (Close() sealed the active segment and the
+// LogManager recorded it, see log_manager.h) the last segment is trusted as
+// sealed. Otherwise it is scanned and cut at its first invalid batch, then
+// fsynced, so what recovery kept really is durable before it counts as
+// flushed.
 // Index files whose .log is missing are orphans of an interrupted delete and
 // are removed too.
 //
@@ -77,6 +76,7 @@ class PartitionLog {
     FileCache* files = nullptr;      // must outlive the log
     LogDirHealth* health = nullptr;  // must outlive the log
     Clock* clock = nullptr;          // must outlive the log
+    bool clean_shutdown = false;     // the last Close() completed
   };
 
   // Opens (creating if absent) the log in `dir`, recovering as described
@@ -123,8 +123,8 @@ class PartitionLog {
   // retention.bytes, oldest first, never the active one; returns how many.
   absl::StatusOr<int> ApplyRetention(absl::Time now);
 
-  // Seals the active segment and marks a clean shutdown. The log is unusable
-  // afterwards.
+  // Seals the active segment: after this, reopening with clean_shutdown
+  // needs no scan. The log is unusable afterwards.
   absl::Status Close();
 
   Offset log_start_offset() const;
@@ -138,7 +138,10 @@ class PartitionLog {
   std::vector<EpochEntry> epoch_entries() const;
   const RecoveryStats& recovery_stats() const { return recovery_; }
   const std::string& dir() const { return dir_; }
-  const LogConfig& config() const { return options_.config; }
+  LogConfig config() const;
+  // Topic-level overrides arrive after the log opened (with the broker
+  // defaults); new settings apply to later appends, rolls and retention.
+  void SetConfig(const LogConfig& config);
 
  private:
   PartitionLog(std::string dir, Options options, LeaderEpochCache epochs);
@@ -159,7 +162,7 @@ class PartitionLog {
   Env* env() const { return options_.files->env(); }
 
   const std::string dir_;
-  const Options options_;
+  const Options options_;  // config is the initial one; see config_
   RecoveryStats recovery_;
 
   mutable absl::Mutex mu_;
@@ -167,6 +170,7 @@ class PartitionLog {
   LeaderEpochCache epochs_ ABSL_GUARDED_BY(mu_);
   Offset flushed_ ABSL_GUARDED_BY(mu_);
   absl::Time active_created_ ABSL_GUARDED_BY(mu_);
+  LogConfig config_ ABSL_GUARDED_BY(mu_);
   bool closed_ ABSL_GUARDED_BY(mu_) = false;
 };
 

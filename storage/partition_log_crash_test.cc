@@ -114,15 +114,16 @@ TEST_P(CrashMatrixTest, EveryCrashPointRecoversToADurablePrefix) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(
-    Policies, CrashMatrixTest,
-    ::testing::Values(Case{true, CrashMode::kDropUnsynced}, Case{true, CrashMode::kTearLastWrite},
-                      Case{false, CrashMode::kDropUnsynced},
-                      Case{false, CrashMode::kTearLastWrite}),
-    [](const auto& info) {
-      return std::string(info.param.flush_each ? "FlushAlways" : "FlushOs") +
-             (info.param.mode == CrashMode::kDropUnsynced ? "DropUnsynced" : "TornWrite");
-    });
+INSTANTIATE_TEST_SUITE_P(Policies, CrashMatrixTest,
+                         ::testing::Values(Case{true, CrashMode::kDropUnsynced},
+                                           Case{true, CrashMode::kTearLastWrite},
+                                           Case{false, CrashMode::kDropUnsynced},
+                                           Case{false, CrashMode::kTearLastWrite}),
+                         [](const auto& info) {
+                           return std::string(info.param.flush_each ? "FlushAlways" : "FlushOs") +
+                                  (info.param.mode == CrashMode::kDropUnsynced ? "DropUnsynced"
+                                                                               : "TornWrite");
+                         });
 
 }  // namespace
 }  // namespace samsa::storage

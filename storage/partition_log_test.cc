@@ -285,14 +285,13 @@ TEST(PartitionLogTest, CleanReopenSkipsTheScan) {
               log->AppendAsLeader(AsMutableBytes(late), Epoch(2)).status().code());
   }
   h.Restart();
-  auto log = *h.Open();
+  auto log = *h.Open("t-0", /*clean_shutdown=*/true);
   EXPECT_EQ(0, log->recovery_stats().batches_scanned);
   EXPECT_FALSE(log->recovery_stats().rebuilt_index);
   EXPECT_EQ(Offset(8), log->log_end_offset());
   EXPECT_EQ(Offset(8), log->flushed_offset());
   EXPECT_THAT(log->epoch_entries(), ElementsAre(EpochEntry{Epoch(2), Offset(0)}));
   EXPECT_EQ(8u, Values(ReadAll(*log)).size());
-  EXPECT_FALSE(*h.env()->FileExists("/data/t-0/.clean-shutdown"));
 }
 
 TEST(PartitionLogTest, UncleanReopenScansAndCutsACorruptTail) {

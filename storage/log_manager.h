@@ -1,0 +1,128 @@
+// LogManager: every partition log of a broker, across its data directories.
+//
+// Layout. Each data directory holds one directory per partition replica,
+// `<topic>-<partition>` (partition_log.h), plus:
+//   .clean-shutdown   empty; written (atomically) by Close() after every
+//                     partition in the directory was sealed; read and
+//                     deleted by Open(). Present: no partition in the
+//                     directory needs a recovery scan.
+//   <topic>-<partition>.<nonce>-delete
+//                     a deleted partition waiting for removal; removed by
+//                     Open() and by Delete() itself. The rename is the commit
+//                     point: a crash after it never brings the partition back.
+//
+// Start-up. Open() reads every directory and opens all partitions with a
+// small pool of threads. A directory that cannot be read, or holds a
+// partition that cannot be opened (an I/O error or data it cannot trust),
+// goes offline as a whole, with the error kept for operators; the others
+// serve. Open fails only when every directory is offline.
+//
+// Descriptors. Segment files are opened through one FileCache of
+// `max_open_files` handles, so the number of partitions does not bound
+// anything but memory.
+//
+// Flushing. Each directory has a Flusher (flusher.h); WaitDurable routes to
+// it. Retention runs when the owner calls ApplyRetention (the broker does it
+// every log.retention.check.interval.ms).
+//
+// Thread-safe. Logs handed out stay valid until Delete() or Close().
+#pragma once
+
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "common/clock.h"
+#include "common/ids.h"
+#include "storage/env.h"
+#include "storage/file_cache.h"
+#include "storage/flusher.h"
+#include "storage/log_config.h"
+#include "storage/log_dir.h"
+#include "storage/partition_log.h"
+
+namespace samsa::storage {
+
+struct TopicPartitionName {
+  std::string topic;
+  PartitionId partition;
+  auto operator<=>(const TopicPartitionName&) const = default;
+  template <typename H>
+  friend H AbslHashValue(H h, const TopicPartitionName& tp) {
+    return H::combine(std::move(h), tp.topic, tp.partition);
+  }
+};
+
+// "<topic>-<partition>" and back; nullopt for names that are not partition
+// directories.
+std::string PartitionDirName(const TopicPartitionName& tp);
+std::optional<TopicPartitionName> ParsePartitionDirName(std::string_view name);
+
+struct LogManagerOptions {
+  std::vector<std::string> dirs;
+  LogConfig default_config;
+  size_t max_open_files = 1024;
+  int open_threads = 2;
+  Env* env = nullptr;      // must outlive the manager
+  Clock* clock = nullptr;  // must outlive the manager
+};
+
+class LogManager {
+ public:
+  static absl::StatusOr<std::unique_ptr<LogManager>> Open(LogManagerOptions options);
+  // Without Close(), nothing is written (as in a crash).
+  ~LogManager();
+
+  // The log of `tp`, or nullptr.
+  PartitionLog* Get(const TopicPartitionName& tp) const;
+  // The log of `tp`, created in the online directory with the fewest
+  // partitions when absent.
+  absl::StatusOr<PartitionLog*> GetOrCreate(const TopicPartitionName& tp, const LogConfig& config);
+  // Removes `tp`'s log and its files (crash-safe, see above).
+  absl::Status Delete(const TopicPartitionName& tp);
+
+  std::vector<TopicPartitionName> partitions() const;
+
+  // Calls `done` once `log` is durable through `end` (flusher.h).
+  void WaitDurable(PartitionLog* log, Offset end, Flusher::Callback done);
+
+  // Applies retention to every partition; returns segments deleted.
+  int ApplyRetention(absl::Time now);
+
+  // Directories that are offline, with their errors.
+  std::vector<std::pair<std::string, absl::Status>> offline_dirs() const;
+  const FileCache& files() const { return *files_; }
+
+  // Seals every partition and marks each online directory clean.
+  absl::Status Close();
+
+ private:
+  struct Dir {
+    std::string path;
+    std::unique_ptr<LogDirHealth> health;
+    std::unique_ptr<Flusher> flusher;
+    size_t partitions = 0;
+  };
+  struct Entry {
+    std::unique_ptr<PartitionLog> log;
+    Dir* dir;
+  };
+
+  explicit LogManager(LogManagerOptions options);
+  absl::Status LoadDir(Dir& dir);
+  PartitionLog::Options LogOptions(Dir& dir, const LogConfig& config, bool clean) const;
+
+  const LogManagerOptions options_;
+  std::unique_ptr<FileCache> files_;
+  std::vector<std::unique_ptr<Dir>> dirs_;
+  mutable absl::Mutex mu_;
+  std::map<TopicPartitionName, Entry> logs_ ABSL_GUARDED_BY(mu_);
+  absl::flat_hash_map<const PartitionLog*, Dir*> dir_of_ ABSL_GUARDED_BY(mu_);
+  bool closed_ ABSL_GUARDED_BY(mu_) = false;
+};
+
+}  // namespace samsa::storage
