@@ -66,11 +66,14 @@ TEST(Crc32cTest, DifferentInputsDiffer) {
 // random contents, lengths, alignments and split points.
 TEST(Crc32cTest, FastPathMatchesPortableOnRandomInput) {
   std::mt19937_64 rng(20261126);
-  std::vector<uint8_t> buf(8192 + 16);
+  // Up to 100 KiB: through the three-stream paths (3 x 8 KiB and 3 x 256 B
+  // blocks) and the single-stream tail.
+  constexpr size_t kMax = 100 << 10;
+  std::vector<uint8_t> buf(kMax + 16);
   for (auto& b : buf) b = static_cast<uint8_t>(rng());
   for (int iter = 0; iter < 2000; ++iter) {
     const size_t offset = rng() % 16;
-    const size_t len = rng() % 8192;
+    const size_t len = iter % 4 == 0 ? rng() % kMax : rng() % 2048;
     const uint8_t* p = buf.data() + offset;
     const uint32_t expected = ExtendPortable(0, p, len);
     ASSERT_EQ(expected, Value(p, len)) << "offset=" << offset << " len=" << len;

@@ -48,7 +48,8 @@ PartitionLog::Options LogManager::LogOptions(Dir& dir, const LogConfig& config, 
 }
 
 absl::StatusOr<std::unique_ptr<LogManager>> LogManager::Open(LogManagerOptions options) {
-  SAMSA_CHECK(options.env != nullptr && options.clock != nullptr) << "LogManager needs env and clock";
+  SAMSA_CHECK(options.env != nullptr && options.clock != nullptr)
+      << "LogManager needs env and clock";
   if (options.dirs.empty()) return absl::InvalidArgumentError("no data directories configured");
   std::unique_ptr<LogManager> mgr(new LogManager(std::move(options)));
   const FlushPolicy& policy = mgr->options_.default_config.flush_policy;
@@ -93,7 +94,8 @@ absl::Status LogManager::LoadDir(Dir& dir) {
   std::atomic<size_t> next{0};
   auto worker = [&] {
     for (size_t i = next++; i < todo.size(); i = next++) {
-      opened[i] = PartitionLog::Open(todo[i].second, LogOptions(dir, options_.default_config, clean));
+      opened[i] =
+          PartitionLog::Open(todo[i].second, LogOptions(dir, options_.default_config, clean));
     }
   };
   std::vector<std::thread> threads;
@@ -103,9 +105,8 @@ absl::Status LogManager::LoadDir(Dir& dir) {
   for (auto& t : threads) t.join();
   for (size_t i = 0; i < todo.size(); ++i) {
     if (!opened[i].ok()) {
-      return absl::Status(opened[i].status().code(),
-                          absl::StrCat("opening ", todo[i].second, ": ",
-                                       opened[i].status().message()));
+      return absl::Status(opened[i].status().code(), absl::StrCat("opening ", todo[i].second, ": ",
+                                                                  opened[i].status().message()));
     }
   }
 
@@ -139,7 +140,8 @@ absl::StatusOr<PartitionLog*> LogManager::GetOrCreate(const TopicPartitionName& 
   if (auto it = logs_.find(tp); it != logs_.end()) return it->second.log.get();
   Dir* best = nullptr;
   for (auto& d : dirs_) {
-    if (!d->health->offline() && (best == nullptr || d->partitions < best->partitions)) best = d.get();
+    if (!d->health->offline() && (best == nullptr || d->partitions < best->partitions))
+      best = d.get();
   }
   if (best == nullptr) return absl::UnavailableError("every data directory is offline");
   auto log = PartitionLog::Open(JoinPath(best->path, PartitionDirName(tp)),
@@ -169,8 +171,8 @@ absl::Status LogManager::Delete(const TopicPartitionName& tp) {
   const std::string path = entry.log->dir();
   entry.dir->flusher->Unregister(entry.log.get());
   entry.log.reset();  // closes its files
-  const std::string doomed = absl::StrCat(
-      path, ".", absl::ToUnixNanos(options_.clock->Now()), ToAbsl(kDeleteSuffix));
+  const std::string doomed =
+      absl::StrCat(path, ".", absl::ToUnixNanos(options_.clock->Now()), ToAbsl(kDeleteSuffix));
   Env* env = options_.env;
   if (absl::Status st = env->RenameFile(path, doomed); !st.ok()) return entry.dir->health->Fail(st);
   if (absl::Status st = env->SyncDir(entry.dir->path); !st.ok()) {

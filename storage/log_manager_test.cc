@@ -14,10 +14,10 @@
 namespace samsa::storage {
 namespace {
 
-using ::testing::ElementsAre;
-using ::testing::HasSubstr;
 using testing::AppendLeader;
 using testing::AsBytes;
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
 using testing::MakeBatch;
 using testing::ReadAll;
 using testing::Values;
@@ -29,7 +29,8 @@ TEST(PartitionDirNameTest, RoundTripsAndRejectsOthers) {
   auto tp = ParsePartitionDirName("my-topic-7");
   ASSERT_TRUE(tp.has_value());
   EXPECT_EQ(TP("my-topic", 7), *tp);
-  for (const char* bad : {"topic", "-3", "topic-", "topic-x", "t-0.123-delete", ".clean-shutdown"}) {
+  for (const char* bad :
+       {"topic", "-3", "topic-", "topic-x", "t-0.123-delete", ".clean-shutdown"}) {
     EXPECT_FALSE(ParsePartitionDirName(bad).has_value()) << bad;
   }
 }
@@ -38,7 +39,8 @@ class LogManagerTest : public ::testing::Test {
  protected:
   LogManagerTest() : mem_(NewMemEnv()), env_(mem_.get()) {}
 
-  absl::StatusOr<std::unique_ptr<LogManager>> OpenManager(std::vector<std::string> dirs = {"/d1", "/d2"}) {
+  absl::StatusOr<std::unique_ptr<LogManager>> OpenManager(std::vector<std::string> dirs = {"/d1",
+                                                                                           "/d2"}) {
     LogManagerOptions o;
     o.dirs = std::move(dirs);
     o.env = &env_;

@@ -103,7 +103,7 @@ inline std::string ReadAll(const PartitionLog& log) {
     auto slice = log.Read(at, 1 << 20, Offset::Max(), true);
     EXPECT_TRUE(slice.ok()) << slice.status();
     if (!slice.ok() || slice->bytes.empty()) break;
-    out += slice->bytes;
+    out += slice->bytes.view();
     at = slice->next_offset;
   }
   return out;

@@ -249,13 +249,11 @@ absl::StatusOr<std::optional<TimestampOffset>> PartitionLog::OffsetForTimestamp(
     ASSIGN_OR_RETURN(ReadSlice slice, seg->Read((*h)->base_offset, (*h)->size(), Offset::Max(),
                                                 /*min_one=*/true));
     std::optional<TimestampOffset> found;
-    const absl::Status walk =
-        ForEachRecord({reinterpret_cast<const uint8_t*>(slice.bytes.data()), slice.bytes.size()},
-                      [&](const RecordView& r) {
-                        if (r.timestamp < ts) return absl::OkStatus();
-                        found = TimestampOffset{r.offset, r.timestamp};
-                        return absl::CancelledError();  // stop at the first match
-                      });
+    const absl::Status walk = ForEachRecord(slice.bytes.span(), [&](const RecordView& r) {
+      if (r.timestamp < ts) return absl::OkStatus();
+      found = TimestampOffset{r.offset, r.timestamp};
+      return absl::CancelledError();  // stop at the first match
+    });
     if (found.has_value()) return found;
     if (!walk.ok()) return walk;
     return absl::DataLossError(absl::StrCat(dir_, ": batch at offset ", (*h)->base_offset.value(),

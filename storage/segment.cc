@@ -44,14 +44,13 @@ Segment::Segment(FileCache* files, std::string dir, Offset base, int64_t index_i
       dir_(std::move(dir)),
       base_(base),
       index_interval_(index_interval),
+      log_path_(JoinPath(dir_, SegmentFileName(base_, kLogSuffix))),
       next_offset_(base.value()),
       index_(base) {}
 
 std::string Segment::PathFor(std::string_view suffix) const {
   return JoinPath(dir_, SegmentFileName(base_, suffix));
 }
-
-std::string Segment::log_path() const { return PathFor(kLogSuffix); }
 
 absl::StatusOr<std::unique_ptr<Segment>> Segment::Create(FileCache* files, const std::string& dir,
                                                          Offset base, int64_t index_interval) {
@@ -236,19 +235,18 @@ absl::StatusOr<ReadSlice> Segment::Read(Offset from, size_t max_bytes, Offset up
   if (want < first.size()) return slice;
 
   ASSIGN_OR_RETURN(std::shared_ptr<File> file, files_->Get(log_path()));
-  slice.bytes.resize(want);
-  ASSIGN_OR_RETURN(size_t n, file->ReadAt(pos, {reinterpret_cast<uint8_t*>(slice.bytes.data()),
-                                                slice.bytes.size()}));
+  slice.bytes = Buffer(want);
+  ASSIGN_OR_RETURN(size_t n, file->ReadAt(pos, {slice.bytes.data(), slice.bytes.size()}));
   // Keep whole batches below `upper`.
   size_t off = 0;
   Offset next = from;
   while (off + kBatchHeaderSize <= n) {
-    ASSIGN_OR_RETURN(BatchHeader h, ParseBatchHeader(AsBytes(slice.bytes).subspan(off)));
+    ASSIGN_OR_RETURN(BatchHeader h, ParseBatchHeader(slice.bytes.span().subspan(off)));
     if (off + h.size() > n || h.last_offset() >= upper) break;
     off += h.size();
     next = h.next_offset();
   }
-  slice.bytes.resize(off);
+  slice.bytes.Shrink(off);
   slice.first_offset = first.base_offset;
   slice.next_offset = next;
   return slice;

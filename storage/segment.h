@@ -35,6 +35,7 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "common/ids.h"
+#include "storage/buffer.h"
 #include "storage/file_cache.h"
 #include "storage/record_batch.h"
 #include "storage/segment_index.h"
@@ -48,7 +49,7 @@ std::optional<Offset> ParseSegmentFileName(std::string_view name);
 
 // Batches read from a segment: raw bytes of whole batches.
 struct ReadSlice {
-  std::string bytes;
+  Buffer bytes;
   Offset first_offset;  // base offset of the first batch returned
   Offset next_offset;   // one past the last offset returned
 };
@@ -106,7 +107,7 @@ class Segment {
   absl::Status RenameForDeletion();
   absl::Status DeleteRenamed();
 
-  std::string log_path() const;
+  const std::string& log_path() const { return log_path_; }
 
  private:
   Segment(FileCache* files, std::string dir, Offset base, int64_t index_interval);
@@ -126,6 +127,7 @@ class Segment {
   const std::string dir_;
   const Offset base_;
   const int64_t index_interval_;
+  const std::string log_path_;  // looked up on every append and read
   std::atomic<uint64_t> size_{0};
   std::atomic<int64_t> next_offset_;
   mutable absl::Mutex mu_;

@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Coverage-guided fuzzing with libFuzzer (clang-14, ASan + UBSan).
+#   scripts/fuzz.sh [TARGET] [SECONDS]     default: record_batch_fuzz, 60 s
+# Crashes are written to build-fuzz/artifacts/; re-run one with
+#   build-fuzz/bin/TARGET build-fuzz/artifacts/crash-...
+set -euo pipefail
+cd "$(dirname "$0")/.."
+target=${1:-record_batch_fuzz}
+seconds=${2:-60}
+
+cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSAMSA_FUZZ=ON \
+  -DCMAKE_CXX_COMPILER=clang++-14 -DSAMSA_BUILD_BENCH=OFF >/dev/null
+cmake --build build-fuzz -j "${JOBS:-2}" --target "$target" fuzz_seeds
+mkdir -p build-fuzz/artifacts build-fuzz/corpus/"$target"
+seeds=build-fuzz/tests/fuzz/corpus/record_batch
+exec build-fuzz/bin/"$target" -max_total_time="$seconds" -rss_limit_mb=2048 \
+  -artifact_prefix=build-fuzz/artifacts/ build-fuzz/corpus/"$target" "$seeds"
