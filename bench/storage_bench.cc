@@ -42,7 +42,8 @@ std::string TempDir() {
 std::string MakeBatch(size_t bytes) {
   BatchBuilder b;
   const std::string value(kRecordSize, 'x');
-  while (b.uncompressed_size() + kRecordSize + 8 <= bytes) b.Append(1700000000000, std::nullopt, value);
+  while (b.uncompressed_size() + kRecordSize + 8 <= bytes)
+    b.Append(1700000000000, std::nullopt, value);
   return *b.Build();
 }
 
@@ -72,9 +73,10 @@ void BM_Append(benchmark::State& state, FlushPolicy::Kind kind) {
     if (kind == FlushPolicy::Kind::kAlways && !b.log->Flush().ok()) state.SkipWithError("flush");
   }
   state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * batch.size()));
-  state.counters["records/s"] = benchmark::Counter(
-      static_cast<double>(state.iterations()) * static_cast<double>(batch.size() / (kRecordSize + 8)),
-      benchmark::Counter::kIsRate);
+  state.counters["records/s"] =
+      benchmark::Counter(static_cast<double>(state.iterations()) *
+                             static_cast<double>(batch.size() / (kRecordSize + 8)),
+                         benchmark::Counter::kIsRate);
 }
 
 void BM_AppendOs(benchmark::State& s) { BM_Append(s, FlushPolicy::Kind::kOs); }
@@ -107,8 +109,12 @@ int64_t Iterations(int64_t chunk) { return kBytesPerRun / chunk; }
 
 // I/O rates are per wall-clock second; each pair runs its ceiling first, and
 // repetitions expose the variance of the page cache and the disk.
-#define IO_BENCH(fn, chunk, divisor) \
-  BENCHMARK(fn)->Arg(chunk)->Iterations(Iterations(chunk) / (divisor))->UseRealTime()->Repetitions(3)
+#define IO_BENCH(fn, chunk, divisor)              \
+  BENCHMARK(fn)                                   \
+      ->Arg(chunk)                                \
+      ->Iterations(Iterations(chunk) / (divisor)) \
+      ->UseRealTime()                             \
+      ->Repetitions(3)
 IO_BENCH(BM_RawWriteBuffered, 16 << 10, 1);
 IO_BENCH(BM_AppendOs, 16 << 10, 1);
 IO_BENCH(BM_RawWriteBuffered, 1 << 20, 1);

@@ -1,5 +1,7 @@
 #include "storage/flusher.h"
 
+#include <algorithm>
+
 namespace samsa::storage {
 
 Flusher::Flusher(absl::Duration interval) : interval_(interval), thread_([this] { Run(); }) {}
@@ -17,7 +19,9 @@ Flusher::~Flusher() {
 
 void Flusher::WaitDurable(PartitionLog* log, Offset end, Callback done) {
   absl::MutexLock lock(&mu_);
-  waiting_[log].push_back({end, std::move(done)});
+  std::vector<Waiter>& waiters = waiting_[log];
+  if (waiters.empty()) ready_.push_back(log);
+  waiters.push_back({end, std::move(done)});
 }
 
 void Flusher::Register(PartitionLog* log) {
@@ -26,10 +30,19 @@ void Flusher::Register(PartitionLog* log) {
 }
 
 void Flusher::Unregister(PartitionLog* log) {
-  absl::MutexLock lock(&mu_);
-  periodic_.erase(log);
-  auto idle = [this, log]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return busy_ != log; };
-  mu_.Await(absl::Condition(&idle));
+  std::vector<Waiter> orphans;
+  {
+    absl::MutexLock lock(&mu_);
+    periodic_.erase(log);
+    if (auto it = waiting_.find(log); it != waiting_.end()) {
+      orphans = std::move(it->second);
+      waiting_.erase(it);
+      ready_.erase(std::find(ready_.begin(), ready_.end(), log));
+    }
+    auto idle = [this, log]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return busy_ != log; };
+    mu_.Await(absl::Condition(&idle));
+  }
+  for (Waiter& w : orphans) w.done(absl::AbortedError("the log was closed before it was flushed"));
 }
 
 int64_t Flusher::flushes() const {
@@ -39,52 +52,55 @@ int64_t Flusher::flushes() const {
 
 void Flusher::Run() {
   absl::Time next_periodic = absl::Now() + interval_;
+  std::vector<PartitionLog*> due;  // periodic logs left to flush this round
   while (true) {
-    absl::flat_hash_map<PartitionLog*, std::vector<Waiter>> batch;
-    std::vector<PartitionLog*> periodic;
+    PartitionLog* log = nullptr;
+    std::vector<Waiter> waiters;
     {
       absl::MutexLock lock(&mu_);
-      auto has_work = [this]()
-                          ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return stop_ || !waiting_.empty(); };
+      auto has_work = [this, &due]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+        return stop_ || !ready_.empty() || !due.empty();
+      };
       mu_.AwaitWithDeadline(absl::Condition(&has_work), next_periodic);
       if (stop_) return;
-      batch.swap(waiting_);
-      if (absl::Now() >= next_periodic) {
-        periodic.assign(periodic_.begin(), periodic_.end());
+      if (due.empty() && absl::Now() >= next_periodic) {
+        due.assign(periodic_.begin(), periodic_.end());
         next_periodic = absl::Now() + interval_;
       }
-    }
-    for (auto& [log, waiters] : batch) {
-      const absl::Status st = log->Flush();
-      {
-        absl::MutexLock lock(&mu_);
-        ++flushes_;
-      }
-      const Offset flushed = log->flushed_offset();
-      for (Waiter& w : waiters) {
-        if (!st.ok()) {
-          w.done(st);
-        } else if (flushed >= w.end) {
-          w.done(absl::OkStatus());
-        } else {
-          // Truncated below the waiter's end before it became durable: that
-          // data is gone and will never be flushed.
-          w.done(absl::AbortedError("log was truncated before the append became durable"));
+      if (!ready_.empty()) {
+        log = ready_.front();
+        ready_.pop_front();
+        auto it = waiting_.find(log);
+        waiters = std::move(it->second);
+        waiting_.erase(it);
+      } else {
+        while (log == nullptr && !due.empty()) {
+          PartitionLog* candidate = due.back();
+          due.pop_back();
+          if (periodic_.contains(candidate)) log = candidate;  // not unregistered meanwhile
         }
       }
-    }
-    for (PartitionLog* log : periodic) {
-      {
-        absl::MutexLock lock(&mu_);
-        if (!periodic_.contains(log)) continue;  // unregistered meanwhile
-        busy_ = log;
-      }
-      // The error, if any, has taken the directory offline; appenders see it.
-      (void)log->Flush();
-      absl::MutexLock lock(&mu_);
+      if (log == nullptr) continue;
+      busy_ = log;
       ++flushes_;
-      busy_ = nullptr;
     }
+    // One fsync for every append made before this point (group commit). An
+    // error has taken the directory offline; waiters get it, appenders too.
+    const absl::Status st = log->Flush();
+    const Offset flushed = log->flushed_offset();
+    for (Waiter& w : waiters) {
+      if (!st.ok()) {
+        w.done(st);
+      } else if (flushed >= w.end) {
+        w.done(absl::OkStatus());
+      } else {
+        // Truncated below the waiter's end before it became durable: that
+        // data is gone and will never be flushed.
+        w.done(absl::AbortedError("log was truncated before the append became durable"));
+      }
+    }
+    absl::MutexLock lock(&mu_);
+    busy_ = nullptr;
   }
 }
 

@@ -16,6 +16,7 @@
 // the remaining waiters with UNAVAILABLE. Thread-safe.
 #pragma once
 
+#include <deque>
 #include <thread>
 #include <vector>
 
@@ -36,12 +37,14 @@ class Flusher {
   explicit Flusher(absl::Duration interval = absl::Seconds(1));
   ~Flusher();
 
-  // `log` must stay alive until `done` has run.
+  // `log` must stay alive until `done` has run or Unregister(log) returned.
   void WaitDurable(PartitionLog* log, Offset end, Callback done);
 
-  // Periodic flushing for interval-policy logs. Unregister before the log is
-  // destroyed.
+  // Periodic flushing for interval-policy logs.
   void Register(PartitionLog* log);
+  // Stops every use of `log`: its pending waiters fail with ABORTED and a
+  // flush of it in progress is waited for. Call before destroying a log that
+  // was registered or waited on.
   void Unregister(PartitionLog* log);
 
   // PartitionLog::Flush calls made so far (for tests and metrics).
@@ -58,8 +61,10 @@ class Flusher {
   const absl::Duration interval_;
   mutable absl::Mutex mu_;
   absl::flat_hash_map<PartitionLog*, std::vector<Waiter>> waiting_ ABSL_GUARDED_BY(mu_);
+  // Logs with waiters, in arrival order, so a busy log cannot starve others.
+  std::deque<PartitionLog*> ready_ ABSL_GUARDED_BY(mu_);
   absl::flat_hash_set<PartitionLog*> periodic_ ABSL_GUARDED_BY(mu_);
-  // A log being flushed right now; Unregister waits until it is done.
+  // The log being flushed right now; Unregister waits until it is done.
   PartitionLog* busy_ ABSL_GUARDED_BY(mu_) = nullptr;
   bool stop_ ABSL_GUARDED_BY(mu_) = false;
   int64_t flushes_ ABSL_GUARDED_BY(mu_) = 0;

@@ -113,6 +113,31 @@ TEST(FlusherTest, IntervalPolicyFlushesRegisteredLogs) {
   flusher.Unregister(log.get());
 }
 
+// After Unregister returns, every waiter of the log has been answered and
+// the flusher will not touch the log again, so it may be destroyed.
+TEST(FlusherTest, UnregisterAnswersEveryWaiterAndReleasesTheLog) {
+  LogHarness h({}, /*fault=*/true);
+  h.fault()->SetSyncDelay(absl::Milliseconds(1));
+  auto log = *h.Open();
+  Flusher flusher;
+  std::atomic<int> ok{0};
+  std::atomic<int> aborted{0};
+  for (int i = 0; i < 100; ++i) {
+    AppendInfo info = testing::AppendLeader(*log, MakeBatch("u"));
+    flusher.WaitDurable(log.get(), info.last_offset + 1, [&](absl::Status st) {
+      if (st.ok()) {
+        ok++;
+      } else {
+        EXPECT_EQ(absl::StatusCode::kAborted, st.code()) << st;
+        aborted++;
+      }
+    });
+  }
+  flusher.Unregister(log.get());
+  EXPECT_EQ(100, ok.load() + aborted.load());
+  log.reset();  // the flusher must not use it any more (ASan would tell)
+}
+
 TEST(FlusherTest, ShutdownFailsPendingWaiters) {
   LogHarness h;
   auto log = *h.Open();

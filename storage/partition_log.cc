@@ -119,6 +119,22 @@ absl::Status PartitionLog::IoFailure(const absl::Status& st) const {
   return options_.health->Fail(st);
 }
 
+absl::Status PartitionLog::ReadFailure(const Segment& seg, Offset offset,
+                                       const absl::Status& st) const {
+  {
+    absl::ReaderMutexLock lock(&mu_);
+    const bool live = std::any_of(segments_.begin(), segments_.end(),
+                                  [&](const auto& s) { return s.get() == &seg; });
+    // Retention or truncation removed the segment while it was being read:
+    // the offset is simply gone, the disk is fine.
+    if (!live) {
+      return absl::OutOfRangeError(
+          absl::StrCat("offset ", offset.value(), " was deleted while it was being read"));
+    }
+  }
+  return IoFailure(st);
+}
+
 absl::Status PartitionLog::MaybeRoll(size_t bytes, Offset last_offset) {
   Segment& active = *segments_.back();
   if (active.empty()) return absl::OkStatus();
@@ -229,7 +245,7 @@ absl::StatusOr<ReadSlice> PartitionLog::Read(Offset from, size_t max_bytes, Offs
   }
   for (const auto& seg : candidates) {
     absl::StatusOr<ReadSlice> slice = seg->Read(from, max_bytes, upper, min_one);
-    if (!slice.ok()) return IoFailure(slice.status());
+    if (!slice.ok()) return ReadFailure(*seg, from, slice.status());
     if (!slice->bytes.empty() || seg->next_offset() > from) return slice;
   }
   return ReadSlice{{}, from, from};
@@ -244,12 +260,13 @@ absl::StatusOr<std::optional<TimestampOffset>> PartitionLog::OffsetForTimestamp(
   }
   for (const auto& seg : segments) {
     absl::StatusOr<std::optional<BatchHeader>> h = seg->FindBatchByTimestamp(ts);
-    if (!h.ok()) return IoFailure(h.status());
+    if (!h.ok()) return ReadFailure(*seg, seg->base_offset(), h.status());
     if (!h->has_value()) continue;
-    ASSIGN_OR_RETURN(ReadSlice slice, seg->Read((*h)->base_offset, (*h)->size(), Offset::Max(),
-                                                /*min_one=*/true));
+    absl::StatusOr<ReadSlice> slice =
+        seg->Read((*h)->base_offset, (*h)->size(), Offset::Max(), /*min_one=*/true);
+    if (!slice.ok()) return ReadFailure(*seg, (*h)->base_offset, slice.status());
     std::optional<TimestampOffset> found;
-    const absl::Status walk = ForEachRecord(slice.bytes.span(), [&](const RecordView& r) {
+    const absl::Status walk = ForEachRecord(slice->bytes.span(), [&](const RecordView& r) {
       if (r.timestamp < ts) return absl::OkStatus();
       found = TimestampOffset{r.offset, r.timestamp};
       return absl::CancelledError();  // stop at the first match

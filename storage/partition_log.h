@@ -159,6 +159,9 @@ class PartitionLog {
   absl::Status CheckUsable() const ABSL_SHARED_LOCKS_REQUIRED(mu_);
   // Takes the directory offline for an I/O error.
   absl::Status IoFailure(const absl::Status& st) const;
+  // A read of `seg` failed: OUT_OF_RANGE if the segment was deleted
+  // meanwhile, else an I/O failure.
+  absl::Status ReadFailure(const Segment& seg, Offset offset, const absl::Status& st) const;
   Env* env() const { return options_.files->env(); }
 
   const std::string dir_;

@@ -17,7 +17,8 @@ std::string Batch(BatchOptions options, int records, bool headers) {
   const RecordHeaderView h[] = {{"trace", "abc"}, {"null", std::nullopt}};
   for (int i = 0; i < records; ++i) {
     b.Append(1700000000000 + i, i % 3 == 0 ? std::nullopt : std::optional<std::string_view>("key"),
-             std::string(i % 50, 'v'), headers ? std::span<const RecordHeaderView>(h) : std::span<const RecordHeaderView>());
+             std::string(i % 50, 'v'),
+             headers ? std::span<const RecordHeaderView>(h) : std::span<const RecordHeaderView>());
   }
   return *b.Build();
 }
