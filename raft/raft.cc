@@ -27,7 +27,9 @@ bool Contains(const std::vector<NodeId>& v, NodeId id) {
   return std::find(v.begin(), v.end(), id) != v.end();
 }
 
-void Erase(std::vector<NodeId>& v, NodeId id) { v.erase(std::remove(v.begin(), v.end(), id), v.end()); }
+void Erase(std::vector<NodeId>& v, NodeId id) {
+  v.erase(std::remove(v.begin(), v.end(), id), v.end());
+}
 
 MessageType ResponseTo(MessageType t) {
   return t == MessageType::kPreVote ? MessageType::kPreVoteResponse : MessageType::kVoteResponse;
@@ -64,8 +66,8 @@ std::vector<NodeId> Raft::Peers() const {
 }
 
 void Raft::ResetElectionTimeout() {
-  randomized_timeout_ =
-      config_.election_ticks + static_cast<int>(rng_() % static_cast<uint64_t>(config_.election_ticks));
+  randomized_timeout_ = config_.election_ticks +
+                        static_cast<int>(rng_() % static_cast<uint64_t>(config_.election_ticks));
 }
 
 void Raft::ResetTerm(Term term) {
@@ -165,13 +167,22 @@ void Raft::Tick() {
         for (auto& [n, pr] : progress_) pr.recent_active = n == id();
       }
     }
+    // A snapshot transfer whose chunks or replies were lost starts over.
+    for (auto& [n, pr] : progress_) {
+      if (pr.snapshot_sending && ++pr.snapshot_idle_ticks >= config_.election_ticks) {
+        pr.snapshot_idle_ticks = 0;
+        SendSnapshotChunk(n, 0);
+      }
+    }
     if (heartbeat_elapsed_ >= config_.heartbeat_ticks) {
       heartbeat_elapsed_ = 0;
       BroadcastHeartbeat(0);
     }
     return;
   }
-  if (++election_elapsed_ >= randomized_timeout_) {
+  // A node outside the configuration never campaigns, and its timer keeps
+  // running so its leader lease lapses and it answers vote requests.
+  if (++election_elapsed_ >= randomized_timeout_ && IsVoter(id())) {
     election_elapsed_ = 0;
     Campaign(config_.pre_vote, /*transfer=*/false);
   }
@@ -207,8 +218,7 @@ void Raft::Step(const Message& m) {
         election_elapsed_ < config_.election_ticks) {
       return;  // we heard from a live leader within the timeout: lease (thesis §4.2.3)
     }
-    if (m.type == MessageType::kPreVote ||
-        (m.type == MessageType::kPreVoteResponse && !m.reject)) {
+    if (m.type == MessageType::kPreVote || (m.type == MessageType::kPreVoteResponse && !m.reject)) {
       // A pre-vote is about a future term: ours does not change.
     } else {
       const bool from_leader = m.type == MessageType::kAppend || m.type == MessageType::kSnapshot;
@@ -258,7 +268,11 @@ void Raft::HandleVoteRequest(const Message& m) {
   Message r;
   r.type = ResponseTo(m.type);
   r.to = m.from;
-  if (can_vote && IsVoter(id()) && log_.IsUpToDate(m.log_index, m.log_term)) {
+  // No check that we are a voter ourselves: the candidate's configuration
+  // says we are, and ours may be behind (a learner not yet told of its
+  // promotion, a node re-added after removal); refusing could leave the
+  // cluster without a quorum forever (as etcd/raft also reasons).
+  if (can_vote && log_.IsUpToDate(m.log_index, m.log_term)) {
     r.term = m.term;
     if (m.type == MessageType::kVote) {
       election_elapsed_ = 0;
@@ -356,6 +370,9 @@ void Raft::HandleAppend(const Message& m) {
 }
 
 void Raft::HandleSnapshotChunk(const Message& m) {
+  // Follower-driven transfer: every reply says how many bytes we hold, and
+  // the leader sends from there. Lost, duplicated or reordered chunks only
+  // cost a resend.
   Message r;
   r.type = MessageType::kSnapshotResponse;
   r.to = m.from;
@@ -366,26 +383,25 @@ void Raft::HandleSnapshotChunk(const Message& m) {
     Send(std::move(r));
     return;
   }
-  if (m.chunk_offset == 0) incoming_snapshot_ = Snapshot{m.snapshot, {}};
-  if (!(incoming_snapshot_.meta == m.snapshot) ||
-      m.chunk_offset != incoming_snapshot_.data.size()) {
-    r.reject = true;  // out of sequence: start over
-    Send(std::move(r));
-    return;
+  if (!(incoming_snapshot_.meta == m.snapshot)) {
+    incoming_snapshot_ = Snapshot{m.snapshot, {}};  // a newer snapshot: start over
   }
-  incoming_snapshot_.data += m.chunk;
-  if (!m.last_chunk) {
-    r.chunk_offset = incoming_snapshot_.data.size();
-    Send(std::move(r));
-    return;
+  if (m.chunk_offset == incoming_snapshot_.data.size()) {
+    incoming_snapshot_.data += m.chunk;
+    if (m.last_chunk) {
+      log_.Restore(m.snapshot);
+      conf_ = m.snapshot.conf;
+      snapshot_data_ = incoming_snapshot_.data;
+      unstable_snapshot_ = std::move(incoming_snapshot_);
+      incoming_snapshot_ = Snapshot{};
+      r.log_index = m.snapshot.index;
+      r.last_chunk = true;
+      Send(std::move(r));
+      return;
+    }
   }
-  log_.Restore(m.snapshot);
-  conf_ = m.snapshot.conf;
-  snapshot_data_ = incoming_snapshot_.data;
-  unstable_snapshot_ = std::move(incoming_snapshot_);
-  incoming_snapshot_ = Snapshot{};
-  r.log_index = m.snapshot.index;
-  r.last_chunk = true;
+  r.snapshot = m.snapshot;
+  r.chunk_offset = incoming_snapshot_.data.size();
   Send(std::move(r));
 }
 
@@ -394,30 +410,20 @@ void Raft::StepLeader(const Message& m) {
   if (it == progress_.end()) return;  // not a member (any more)
   Progress& pr = it->second;
   pr.recent_active = true;
+  if (m.type == MessageType::kSnapshotResponse) pr.snapshot_idle_ticks = 0;
   if (m.type == MessageType::kAppendResponse) {
     HandleAppendResponse(m);
-  } else if (m.type == MessageType::kSnapshotResponse) {
-    if (m.reject) {
-      SendSnapshotChunk(m.from);  // restart from the beginning
-    } else if (!m.last_chunk) {
-      Message next;
-      next.chunk_offset = m.chunk_offset;
-      Message chunk;
-      chunk.type = MessageType::kSnapshot;
-      chunk.to = m.from;
-      chunk.snapshot = log_.snapshot();
-      chunk.chunk_offset = m.chunk_offset;
-      if (m.chunk_offset < snapshot_data_.size()) {
-        chunk.chunk = snapshot_data_.substr(m.chunk_offset, config_.snapshot_chunk_bytes);
-      }
-      chunk.last_chunk = m.chunk_offset + chunk.chunk.size() >= snapshot_data_.size();
-      Send(std::move(chunk));
-    } else {
+  } else if (m.type == MessageType::kSnapshotResponse && pr.snapshot_sending) {
+    if (m.last_chunk) {
       pr.snapshot_sending = false;
       pr.match = std::max(pr.match, m.log_index);
       pr.next = pr.match + 1;
       pr.probing = true;
       SendAppend(m.from, /*allow_empty=*/false);
+    } else if (m.snapshot == log_.snapshot()) {
+      SendSnapshotChunk(m.from, m.chunk_offset);
+    } else {
+      SendSnapshotChunk(m.from, 0);  // we compacted again: send the new one
     }
   }
 }
@@ -473,7 +479,7 @@ void Raft::SendAppend(NodeId to, bool allow_empty) {
   if (!prev_term.has_value()) {
     // What the follower needs next was compacted away: send the snapshot.
     pr.snapshot_sending = true;
-    SendSnapshotChunk(to);
+    SendSnapshotChunk(to, 0);
     return;
   }
   if (!pr.probing && pr.next - pr.match - 1 >= config_.max_inflight_entries) return;
@@ -489,14 +495,14 @@ void Raft::SendAppend(NodeId to, bool allow_empty) {
   Send(std::move(m));
 }
 
-void Raft::SendSnapshotChunk(NodeId to) {
+void Raft::SendSnapshotChunk(NodeId to, uint64_t offset) {
   Message m;
   m.type = MessageType::kSnapshot;
   m.to = to;
   m.snapshot = log_.snapshot();
-  m.chunk_offset = 0;
-  m.chunk = snapshot_data_.substr(0, config_.snapshot_chunk_bytes);
-  m.last_chunk = m.chunk.size() >= snapshot_data_.size();
+  m.chunk_offset = std::min<uint64_t>(offset, snapshot_data_.size());
+  m.chunk = snapshot_data_.substr(m.chunk_offset, config_.snapshot_chunk_bytes);
+  m.last_chunk = m.chunk_offset + m.chunk.size() >= snapshot_data_.size();
   Send(std::move(m));
 }
 
@@ -674,8 +680,7 @@ absl::Status Raft::ReadIndex(uint64_t context) {
 absl::Status Raft::Compact(Snapshot snapshot) {
   if (snapshot.meta.index != log_.applied()) {
     return absl::FailedPreconditionError(absl::StrCat("snapshot at ", snapshot.meta.index.value(),
-                                                      " but applied is ",
-                                                      log_.applied().value()));
+                                                      " but applied is ", log_.applied().value()));
   }
   if (snapshot.meta.index <= log_.snapshot().index) return absl::OkStatus();
   snapshot.meta.term = *log_.TermAt(snapshot.meta.index);
@@ -723,7 +728,8 @@ void Raft::Advance(const Ready& rd) {
 }
 
 Status Raft::status() const {
-  Status s{id(), role_, term_, leader_, log_.commit(), log_.applied(), log_.last_index(), conf_, {}};
+  Status s{id(),  role_, term_, leader_, log_.commit(), log_.applied(), log_.last_index(),
+           conf_, {}};
   if (role_ == Role::kLeader) {
     for (const auto& [n, pr] : progress_) s.match[n] = n == id() ? log_.stable() : pr.match;
   }

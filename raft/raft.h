@@ -50,12 +50,12 @@ namespace samsa::raft {
 
 struct Config {
   NodeId id;
-  int election_ticks = 10;   // a follower campaigns after [e, 2e) ticks of silence
-  int heartbeat_ticks = 1;   // a leader sends heartbeats this often
+  int election_ticks = 10;  // a follower campaigns after [e, 2e) ticks of silence
+  int heartbeat_ticks = 1;  // a leader sends heartbeats this often
   bool pre_vote = true;
   bool check_quorum = true;
-  uint64_t seed = 0;         // election jitter
-  size_t max_append_bytes = 1 << 20;   // entry bytes per AppendEntries
+  uint64_t seed = 0;                    // election jitter
+  size_t max_append_bytes = 1 << 20;    // entry bytes per AppendEntries
   int64_t max_inflight_entries = 4096;  // entries sent ahead of a follower's ack
   size_t snapshot_chunk_bytes = 1 << 20;
 };
@@ -63,9 +63,9 @@ struct Config {
 // Everything a node persisted: what it restarts from.
 struct Restored {
   HardState hard_state;
-  SnapshotMeta snapshot;              // index 0 and the initial conf when none
-  std::vector<Entry> entries;         // after the snapshot
-  std::string snapshot_data;          // for sending to lagging followers
+  SnapshotMeta snapshot;       // index 0 and the initial conf when none
+  std::vector<Entry> entries;  // after the snapshot
+  std::string snapshot_data;   // for sending to lagging followers
 };
 
 enum class Role { kFollower, kPreCandidate, kCandidate, kLeader };
@@ -142,10 +142,11 @@ class Raft {
   struct Progress {
     Index match;
     Index next;
-    bool probing = true;       // one append at a time until the logs match
+    bool probing = true;  // one append at a time until the logs match
     bool recent_active = false;
     bool snapshot_sending = false;
-    uint64_t read_ack = 0;     // highest ReadIndex round acknowledged
+    int snapshot_idle_ticks = 0;  // since the last snapshot response
+    uint64_t read_ack = 0;        // highest ReadIndex round acknowledged
   };
   struct PendingRead {
     uint64_t context;  // the caller's
@@ -171,7 +172,7 @@ class Raft {
 
   void Send(Message m);
   void SendAppend(NodeId to, bool allow_empty);
-  void SendSnapshotChunk(NodeId to);
+  void SendSnapshotChunk(NodeId to, uint64_t offset);
   void BroadcastAppend();
   void BroadcastHeartbeat(uint64_t read_context);
   bool MaybeCommit();
@@ -206,8 +207,8 @@ class Raft {
   std::vector<uint64_t> reads_before_commit_;  // arrived before our term's first commit
   uint64_t read_round_ = 0;
 
-  std::string snapshot_data_;          // our latest snapshot, for followers
-  Snapshot incoming_snapshot_;         // being received in chunks
+  std::string snapshot_data_;                  // our latest snapshot, for followers
+  Snapshot incoming_snapshot_;                 // being received in chunks
   std::optional<Snapshot> unstable_snapshot_;  // received, not yet persisted
 
   HardState persisted_;

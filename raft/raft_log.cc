@@ -14,7 +14,8 @@ RaftLog::RaftLog(SnapshotMeta snapshot, std::vector<Entry> entries, Index commit
   }
   stable_ = last_index();
   commit_ = std::max(commit, snapshot_.index);
-  SAMSA_CHECK(commit_ <= last_index()) << "commit " << commit_ << " beyond log end " << last_index();
+  SAMSA_CHECK(commit_ <= last_index())
+      << "commit " << commit_ << " beyond log end " << last_index();
   applied_ = snapshot_.index;
 }
 
@@ -106,8 +107,8 @@ std::vector<Entry> RaftLog::NextToApply(size_t max_bytes) const {
 }
 
 void RaftLog::AppliedTo(Index i) {
-  SAMSA_CHECK(i <= commit_ && i >= applied_) << "applied " << i << " outside [" << applied_
-                                              << ", " << commit_ << "]";
+  SAMSA_CHECK(i <= commit_ && i >= applied_)
+      << "applied " << i << " outside [" << applied_ << ", " << commit_ << "]";
   applied_ = i;
 }
 

@@ -68,15 +68,15 @@ struct Snapshot {
 };
 
 enum class MessageType : uint8_t {
-  kPreVote,            // Ongaro thesis §9.6: would you vote for me at `term`?
+  kPreVote,  // Ongaro thesis §9.6: would you vote for me at `term`?
   kPreVoteResponse,
-  kVote,               // RequestVote (§5.2)
+  kVote,  // RequestVote (§5.2)
   kVoteResponse,
-  kAppend,             // AppendEntries (§5.3); heartbeats carry no entries
+  kAppend,  // AppendEntries (§5.3); heartbeats carry no entries
   kAppendResponse,
-  kSnapshot,           // InstallSnapshot (§7), one chunk
+  kSnapshot,  // InstallSnapshot (§7), one chunk
   kSnapshotResponse,
-  kTimeoutNow,         // leadership transfer (thesis §3.10)
+  kTimeoutNow,  // leadership transfer (thesis §3.10)
 };
 
 const char* MessageTypeName(MessageType type);
@@ -106,6 +106,8 @@ struct Message {
   bool heartbeat = false;
   uint64_t read_context = 0;
   // Snapshot chunk: the snapshot's meta, this chunk's position and bytes.
+  // SnapshotResponse: the bytes the follower holds (chunk_offset) of which
+  // snapshot, or, with last_chunk, that it is done at log_index.
   SnapshotMeta snapshot;
   uint64_t chunk_offset = 0;
   std::string chunk;
