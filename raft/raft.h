@@ -109,6 +109,9 @@ class Raft {
   Raft(Config config, Restored restored);
 
   void Tick();
+  // Starts an election now, as an elapsed timeout would (with PreVote when
+  // configured). For tests and operators; voters only.
+  void Campaign() { Campaign(config_.pre_vote, /*transfer=*/false); }
   // A message from a peer. Messages for another node, or malformed ones
   // (unknown sender with no term), are ignored.
   void Step(const Message& m);

@@ -80,7 +80,8 @@ std::vector<Applied> DecodeState(const std::string& s) {
     const int64_t term = field();
     const int64_t type = field();
     const int64_t len = field();
-    out.push_back({Term(term), static_cast<EntryType>(type), s.substr(pos, static_cast<size_t>(len))});
+    out.push_back(
+        {Term(term), static_cast<EntryType>(type), s.substr(pos, static_cast<size_t>(len))});
     pos += static_cast<size_t>(len);
   }
   return out;
@@ -223,7 +224,8 @@ class Simulation {
         // entries reached the disk, nothing else, and no message went out.
         if (!rd.entries.empty()) {
           const size_t keep = rng_() % rd.entries.size();
-          PersistEntries(n, {rd.entries.begin(), rd.entries.begin() + static_cast<ptrdiff_t>(keep)});
+          PersistEntries(n,
+                         {rd.entries.begin(), rd.entries.begin() + static_cast<ptrdiff_t>(keep)});
         }
         Crash(n, "mid-persist");
         return;
@@ -275,14 +277,15 @@ class Simulation {
                              " holding ", n.state.size(), " entries"));
       return;
     }
-    for (size_t i = 0; i < n.state.size(); ++i) CheckApplied(n, Index(static_cast<int64_t>(i) + 1), n.state[i]);
+    for (size_t i = 0; i < n.state.size(); ++i)
+      CheckApplied(n, Index(static_cast<int64_t>(i) + 1), n.state[i]);
     Trace(absl::StrCat("n", n.id.value(), " installed snapshot at ", s.meta.index.value()));
   }
 
   void Apply(Node& n, const Entry& e) {
     if (e.index.value() != static_cast<int64_t>(n.state.size()) + 1) {
-      Violation(absl::StrCat("n", n.id.value(), " applied ", e.index.value(), " after ",
-                             n.state.size()));
+      Violation(
+          absl::StrCat("n", n.id.value(), " applied ", e.index.value(), " after ", n.state.size()));
       return;
     }
     const Applied a{e.term, e.type, e.data};
@@ -384,8 +387,8 @@ class Simulation {
       if (a.At(i).term != b.At(i).term) continue;
       for (Index j = lo; j <= i; ++j) {
         if (!(a.At(j) == b.At(j))) {
-          Violation(absl::StrCat("logs of n", x.id.value(), " and n", y.id.value(),
-                                 " agree at ", i.value(), " but differ at ", j.value()));
+          Violation(absl::StrCat("logs of n", x.id.value(), " and n", y.id.value(), " agree at ",
+                                 i.value(), " but differ at ", j.value()));
           return;
         }
       }

@@ -33,10 +33,10 @@ namespace samsa::raft::sim {
 struct SimOptions {
   uint64_t seed = 1;
   int nodes = 3;
-  int64_t fault_time = 20000;  // virtual time units with faults on
+  int64_t fault_time = 20000;     // virtual time units with faults on
   int64_t liveness_time = 20000;  // after faults stop: bound for recovery
-  bool membership = true;      // membership changes (needs nodes >= 3)
-  bool verbose = false;        // print the trace as it happens
+  bool membership = true;         // membership changes (needs nodes >= 3)
+  bool verbose = false;           // print the trace as it happens
 };
 
 struct SimResult {
