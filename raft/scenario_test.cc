@@ -72,9 +72,9 @@ std::string Describe(const Message& m) {
                       " commit=", m.commit.value());
       std::vector<std::string> es;
       for (const Entry& e : m.entries) {
-        es.push_back(absl::StrCat(e.index.value(), "/", e.term.value(),
-                                  e.type == EntryType::kConfChange ? " conf" : "",
-                                  e.data.empty() || e.type == EntryType::kConfChange ? "" : " " + e.data));
+        es.push_back(absl::StrCat(
+            e.index.value(), "/", e.term.value(), e.type == EntryType::kConfChange ? " conf" : "",
+            e.data.empty() || e.type == EntryType::kConfChange ? "" : " " + e.data));
       }
       if (!es.empty()) absl::StrAppend(&s, " [", absl::StrJoin(es, ", "), "]");
       if (m.heartbeat) absl::StrAppend(&s, " heartbeat");
@@ -197,8 +197,8 @@ class Env {
     if (cmd == "compact") {
       Raft& r = *nodes_[id(1)];
       const Index applied = r.log().applied();
-      absl::Status st = r.Compact(Snapshot{SnapshotMeta{applied, Term(0), {}},
-                                           absl::StrCat("state@", applied.value())});
+      absl::Status st = r.Compact(
+          Snapshot{SnapshotMeta{applied, Term(0), {}}, absl::StrCat("state@", applied.value())});
       if (!st.ok()) return std::string(st.message());
       Disk& d = disks_[id(1)];
       d.snap = r.log().snapshot();
@@ -260,9 +260,9 @@ class Env {
       }
       for (Index i = log.first_index(); i <= log.last_index(); ++i) {
         const Entry& e = log.At(i);
-        lines.push_back(absl::StrCat(i.value(), "/", e.term.value(),
-                                     e.type == EntryType::kConfChange ? " conf" : "",
-                                     e.data.empty() || e.type == EntryType::kConfChange ? "" : " " + e.data));
+        lines.push_back(absl::StrCat(
+            i.value(), "/", e.term.value(), e.type == EntryType::kConfChange ? " conf" : "",
+            e.data.empty() || e.type == EntryType::kConfChange ? "" : " " + e.data));
       }
       return lines.empty() ? "(empty)" : absl::StrJoin(lines, "\n");
     }
@@ -355,8 +355,8 @@ class Env {
       for (NodeId v : s.conf.voters) voters.push_back(absl::StrCat(v.value()));
       lines.push_back(absl::StrCat(id.value(), ": ", RoleName(s.role), " term=", s.term.value(),
                                    " leader=", s.leader.value(), " commit=", s.commit.value(),
-                                   " applied=", s.applied.value(), " last=",
-                                   s.last_index.value(), " voters=", absl::StrJoin(voters, ",")));
+                                   " applied=", s.applied.value(), " last=", s.last_index.value(),
+                                   " voters=", absl::StrJoin(voters, ",")));
     }
     return absl::StrJoin(lines, "\n");
   }

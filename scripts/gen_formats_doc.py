@@ -20,6 +20,7 @@ SECTIONS = [
     ("Leader epoch checkpoint", "storage/leader_epoch_cache.h"),
     ("Partition directory", "storage/partition_log.h"),
     ("Data directory", "storage/log_manager.h"),
+    ("Raft durable state", "raft/durable_log.h"),
 ]
 
 

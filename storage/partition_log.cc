@@ -385,6 +385,24 @@ absl::StatusOr<int> PartitionLog::ApplyRetention(absl::Time now) {
   return static_cast<int>(doomed.size());
 }
 
+absl::StatusOr<int> PartitionLog::DeleteSegmentsBelow(Offset offset) {
+  std::vector<std::shared_ptr<Segment>> doomed;
+  {
+    absl::MutexLock lock(&mu_);
+    RETURN_IF_ERROR(CheckUsable());
+    size_t n = 0;
+    while (n + 1 < segments_.size() && segments_[n]->next_offset() <= offset) ++n;
+    if (n == 0) return 0;
+    doomed.assign(segments_.begin(), segments_.begin() + static_cast<ptrdiff_t>(n));
+    segments_.erase(segments_.begin(), segments_.begin() + static_cast<ptrdiff_t>(n));
+    if (absl::Status st = epochs_.TruncateFromStart(segments_.front()->base_offset()); !st.ok()) {
+      return IoFailure(st);
+    }
+  }
+  RETURN_IF_ERROR(DeleteSegments(doomed));
+  return static_cast<int>(doomed.size());
+}
+
 absl::Status PartitionLog::Close() {
   absl::MutexLock lock(&mu_);
   RETURN_IF_ERROR(CheckUsable());

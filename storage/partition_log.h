@@ -119,6 +119,10 @@ class PartitionLog {
   // Fsyncs everything appended before the call; advances flushed_offset().
   absl::Status Flush();
 
+  // Deletes whole sealed segments that hold only offsets below `offset`
+  // (the Raft log after a snapshot); returns how many.
+  absl::StatusOr<int> DeleteSegmentsBelow(Offset offset);
+
   // Deletes whole sealed segments past retention.ms or beyond
   // retention.bytes, oldest first, never the active one; returns how many.
   absl::StatusOr<int> ApplyRetention(absl::Time now);

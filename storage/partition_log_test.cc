@@ -272,6 +272,26 @@ TEST(PartitionLogTest, RetentionByTimeAndSize) {
   for (const std::string& n : *names) EXPECT_FALSE(n.ends_with(".deleted")) << n;
 }
 
+TEST(PartitionLogTest, DeleteSegmentsBelowKeepsEverythingFromTheOffset) {
+  LogHarness h;
+  h.config().segment_bytes = 200;
+  auto log = *h.Open();
+  for (int i = 0; i < 12; ++i) AppendLeader(*log, MakeBatch("s", 1, 1000, 60));
+  ASSERT_GT(log->segment_count(), 3u);
+  auto deleted = log->DeleteSegmentsBelow(Offset(7));
+  ASSERT_TRUE(deleted.ok());
+  EXPECT_GT(*deleted, 0);
+  EXPECT_LE(log->log_start_offset(), Offset(7));
+  auto s = log->Read(Offset(7), 1 << 20, Offset::Max(), true);
+  ASSERT_TRUE(s.ok());
+  EXPECT_EQ(Offset(7), s->first_offset);
+  EXPECT_EQ(0, *log->DeleteSegmentsBelow(Offset(0)));
+  // Never the active segment, even when everything is below.
+  ASSERT_TRUE(log->DeleteSegmentsBelow(Offset(1000)).ok());
+  EXPECT_EQ(1u, log->segment_count());
+  EXPECT_EQ(Offset(12), log->log_end_offset());
+}
+
 TEST(PartitionLogTest, CleanReopenSkipsTheScan) {
   LogHarness h;
   h.config().segment_bytes = 300;
