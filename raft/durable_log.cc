@@ -130,7 +130,8 @@ std::string DurableLog::EncodeSnapshot(const SnapshotMeta& meta, const std::stri
 
 absl::StatusOr<Snapshot> DurableLog::DecodeSnapshot(std::string_view bytes) {
   auto bad = [](std::string_view why) {
-    return absl::DataLossError(absl::StrCat("raft snapshot file is damaged: ", absl::string_view(why.data(), why.size())));
+    return absl::DataLossError(
+        absl::StrCat("raft snapshot file is damaged: ", absl::string_view(why.data(), why.size())));
   };
   if (!CrcMatches(bytes)) return bad("CRC mismatch");
   Reader r(bytes.substr(0, bytes.size() - 4));
@@ -177,9 +178,11 @@ absl::StatusOr<Restored> DurableLog::Load() {
   // Entries after the snapshot, in order, without gaps.
   Index next = r.snapshot.index + 1;
   Offset at = std::max(log_->log_start_offset(), Offset(next.value()));
-  if (log_->log_start_offset() > Offset(next.value()) && log_->log_end_offset() > log_->log_start_offset()) {
+  if (log_->log_start_offset() > Offset(next.value()) &&
+      log_->log_end_offset() > log_->log_start_offset()) {
     return absl::DataLossError(absl::StrCat("raft log starts at ", log_->log_start_offset().value(),
-                                            " but the snapshot ends at ", r.snapshot.index.value()));
+                                            " but the snapshot ends at ",
+                                            r.snapshot.index.value()));
   }
   while (at < log_->log_end_offset()) {
     ASSIGN_OR_RETURN(storage::ReadSlice slice, log_->Read(at, 1 << 20, Offset::Max(), true));
@@ -187,19 +190,21 @@ absl::StatusOr<Restored> DurableLog::Load() {
     std::span<const uint8_t> in = slice.bytes.span();
     while (!in.empty()) {
       ASSIGN_OR_RETURN(storage::BatchHeader h, storage::ValidateBatch(in));
-      absl::Status st = storage::ForEachRecord(in.first(h.size()), [&](const storage::RecordView& rec) {
-        const Index index(rec.offset.value());
-        if (index < next) return absl::OkStatus();  // covered by the snapshot
-        if (index != next || !rec.key.has_value() || rec.key->size() != 1 ||
-            static_cast<uint8_t>((*rec.key)[0]) > 1) {
-          return absl::DataLossError(absl::StrCat("raft log entry at ", index.value(), " is malformed"));
-        }
-        r.entries.push_back(Entry{Term(h.leader_epoch.value()), index,
-                                  static_cast<EntryType>((*rec.key)[0]),
-                                  std::string(rec.value.value_or(""))});
-        next = index + 1;
-        return absl::OkStatus();
-      });
+      absl::Status st =
+          storage::ForEachRecord(in.first(h.size()), [&](const storage::RecordView& rec) {
+            const Index index(rec.offset.value());
+            if (index < next) return absl::OkStatus();  // covered by the snapshot
+            if (index != next || !rec.key.has_value() || rec.key->size() != 1 ||
+                static_cast<uint8_t>((*rec.key)[0]) > 1) {
+              return absl::DataLossError(
+                  absl::StrCat("raft log entry at ", index.value(), " is malformed"));
+            }
+            r.entries.push_back(Entry{Term(h.leader_epoch.value()), index,
+                                      static_cast<EntryType>((*rec.key)[0]),
+                                      std::string(rec.value.value_or(""))});
+            next = index + 1;
+            return absl::OkStatus();
+          });
       RETURN_IF_ERROR(st);
       in = in.subspan(h.size());
     }
@@ -208,17 +213,18 @@ absl::StatusOr<Restored> DurableLog::Load() {
   // A crash may have left the hard state's commit beyond a torn log tail
   // only if the log lost synced data, which storage/ does not do.
   if (r.hard_state.commit > r.snapshot.index + static_cast<int64_t>(r.entries.size())) {
-    return absl::DataLossError(absl::StrCat("raft commit index ", r.hard_state.commit.value(),
-                                            " is beyond the log end ",
-                                            (r.snapshot.index + static_cast<int64_t>(r.entries.size())).value()));
+    return absl::DataLossError(
+        absl::StrCat("raft commit index ", r.hard_state.commit.value(), " is beyond the log end ",
+                     (r.snapshot.index + static_cast<int64_t>(r.entries.size())).value()));
   }
   return r;
 }
 
 absl::Status DurableLog::Save(const Ready& rd) {
   if (rd.snapshot.has_value()) {
-    RETURN_IF_ERROR(env_->WriteFileAtomically(storage::JoinPath(dir_, kSnapshotFile),
-                                              EncodeSnapshot(rd.snapshot->meta, rd.snapshot->data)));
+    RETURN_IF_ERROR(
+        env_->WriteFileAtomically(storage::JoinPath(dir_, kSnapshotFile),
+                                  EncodeSnapshot(rd.snapshot->meta, rd.snapshot->data)));
     // Everything before it is replaced: the log restarts after the snapshot.
     RETURN_IF_ERROR(log_->TruncateFullyAndStartAt(Offset(rd.snapshot->meta.index.value() + 1)));
   }
@@ -242,9 +248,9 @@ absl::Status DurableLog::Save(const Ready& rd) {
                           Offset(e.index.value()), Epoch(static_cast<int32_t>(e.term.value())));
       batches += batch;
     }
-    RETURN_IF_ERROR(log_->AppendAsFollower(
-                            {reinterpret_cast<const uint8_t*>(batches.data()), batches.size()})
-                        .status());
+    RETURN_IF_ERROR(
+        log_->AppendAsFollower({reinterpret_cast<const uint8_t*>(batches.data()), batches.size()})
+            .status());
     RETURN_IF_ERROR(log_->Flush());
   }
   if (rd.hard_state.has_value()) {
@@ -255,8 +261,8 @@ absl::Status DurableLog::Save(const Ready& rd) {
 }
 
 absl::Status DurableLog::SaveSnapshot(const SnapshotMeta& meta, const std::string& data) {
-  RETURN_IF_ERROR(
-      env_->WriteFileAtomically(storage::JoinPath(dir_, kSnapshotFile), EncodeSnapshot(meta, data)));
+  RETURN_IF_ERROR(env_->WriteFileAtomically(storage::JoinPath(dir_, kSnapshotFile),
+                                            EncodeSnapshot(meta, data)));
   return log_->DeleteSegmentsBelow(Offset(meta.index.value() + 1)).status();
 }
 

@@ -10,8 +10,7 @@ namespace {
 
 using ::testing::HasSubstr;
 
-Entry E(int64_t index, int64_t term, std::string data = "d",
-        EntryType type = EntryType::kNormal) {
+Entry E(int64_t index, int64_t term, std::string data = "d", EntryType type = EntryType::kNormal) {
   return Entry{Term(term), Index(index), type, std::move(data)};
 }
 

@@ -53,11 +53,13 @@ int main(int argc, char** argv) {
   long violations = 0;
   long liveness = 0;
   long long committed = 0;
+  long long reads = 0;
   for (long k = 0; k < seeds; ++k) {
     SimOptions o = base;
     o.seed = start + static_cast<uint64_t>(k);
     const auto r = samsa::raft::sim::RunSimulation(o);
     committed += r.committed;
+    reads += r.reads;
     if (r.violations.empty() && !r.liveness_failure) continue;
     violations += static_cast<long>(r.violations.size());
     liveness += r.liveness_failure ? 1 : 0;
@@ -67,7 +69,7 @@ int main(int argc, char** argv) {
     std::printf("  trace (last events):\n");
     for (const auto& t : r.trace) std::printf("    %s\n", t.c_str());
   }
-  std::printf("committed entries: %lld\n", committed);
+  std::printf("committed entries: %lld, linearizable reads: %lld\n", committed, reads);
   std::printf("seeds=%ld violations=%ld liveness_failures=%ld\n", seeds, violations, liveness);
   return violations + liveness > 0 ? 1 : 0;
 }

@@ -115,6 +115,7 @@ class Simulation {
       }
       if (now_ >= next_proposal) {
         ProposeToLeader(absl::StrCat("v", ++proposals_));
+        RequestRead();
         next_proposal = now_ + 10 + static_cast<int64_t>(rng_() % 60);
       }
       Step();
@@ -240,6 +241,7 @@ class Simulation {
       SendAll(rd.messages);
       if (rd.snapshot.has_value()) InstallSnapshot(n, *rd.snapshot);
       for (const Entry& e : rd.committed) Apply(n, e);
+      for (const ReadState& rs : rd.read_states) CheckRead(n, rs);
       n.raft->Advance(rd);
       MaybeSnapshot(n);
     }
@@ -309,6 +311,40 @@ class Simulation {
     } else if (k == applied_.size()) {
       applied_.push_back(a);
     }
+  }
+
+  // ReadIndex (thesis §6.4) is linearizable: a read answered at index i must
+  // see every entry committed anywhere before the read was requested. Reads
+  // go to any node that believes it leads, stale leaders included.
+  void RequestRead() {
+    std::vector<Node*> leaders;
+    for (auto& n : nodes_) {
+      if (n->up && n->raft->role() == Role::kLeader) leaders.push_back(n.get());
+    }
+    if (leaders.empty()) return;
+    Node& n = *leaders[rng_() % leaders.size()];
+    const uint64_t ctx = ++read_contexts_;
+    const int64_t committed = committed_.empty() ? 0 : committed_.rbegin()->first;
+    if (n.raft->ReadIndex(ctx).ok()) {
+      reads_[ctx] = committed;
+      HandleReady(n);
+      CheckInvariants();
+    }
+  }
+
+  void CheckRead(const Node& n, const ReadState& rs) {
+    auto it = reads_.find(rs.context);
+    if (it == reads_.end()) {
+      Violation(absl::StrCat("n", n.id.value(), " answered unknown read ", rs.context));
+      return;
+    }
+    if (rs.index.value() < it->second) {
+      Violation(absl::StrCat("n", n.id.value(), " answered read ", rs.context, " at index ",
+                             rs.index.value(), " but ", it->second,
+                             " was committed before it was asked"));
+    }
+    reads_.erase(it);
+    ++result_.reads;
   }
 
   void MaybeSnapshot(Node& n) {
@@ -550,6 +586,8 @@ class Simulation {
   std::string marker_;
   int marker_applied_ = 0;
 
+  uint64_t read_contexts_ = 0;
+  std::map<uint64_t, int64_t> reads_;  // pending read -> max committed index when asked
   std::map<Term, NodeId> leaders_;
   std::map<std::pair<NodeId, Term>, NodeId> votes_;
   std::map<int64_t, Applied> committed_;

@@ -17,7 +17,10 @@
 //   * leader completeness: a new leader holds every committed entry (§5.4);
 //   * state machine safety: every node applies the same entry at an index;
 //   * a node's durable commit index never decreases;
-//   * a node never durably votes for two candidates in one term.
+//   * a node never durably votes for two candidates in one term;
+//   * ReadIndex is linearizable: a read is answered at an index no lower
+//     than any commit that happened before it was asked (reads go to stale
+//     leaders too).
 // Then faults stop, and within a bounded time a leader must be elected and a
 // new proposal applied by a majority (liveness).
 //
@@ -46,6 +49,7 @@ struct SimResult {
   std::vector<std::string> trace;  // the last events, for a failure report
   int64_t committed = 0;           // entries committed cluster-wide
   int64_t elections = 0;           // distinct leader terms seen
+  int64_t reads = 0;               // ReadIndex requests answered
 };
 
 SimResult RunSimulation(const SimOptions& options);
