@@ -1,0 +1,162 @@
+#include "raft/node.h"
+
+#include "absl/time/clock.h"
+#include "common/logging.h"
+
+namespace samsa::raft {
+
+Node::Node(NodeOptions options, DurableLog* log, StateMachine* state, Transport* transport,
+           Restored restored)
+    : options_(options),
+      log_(log),
+      state_(state),
+      transport_(transport),
+      raft_(options.raft, std::move(restored)),
+      last_snapshot_(raft_.log().snapshot().index) {}
+
+absl::StatusOr<std::unique_ptr<Node>> Node::Start(NodeOptions options, DurableLog* log,
+                                                  StateMachine* state, Transport* transport) {
+  absl::StatusOr<Restored> restored = log->Load();
+  if (!restored.ok()) return restored.status();
+  state->Restore(restored->snapshot_data);
+  std::unique_ptr<Node> node(new Node(options, log, state, transport, std::move(*restored)));
+  {
+    absl::MutexLock lock(&node->mu_);
+    node->status_ = node->raft_.status();
+  }
+  node->thread_ = std::thread([n = node.get()] { n->Loop(); });
+  return node;
+}
+
+Node::~Node() {
+  {
+    absl::MutexLock lock(&mu_);
+    stop_ = true;
+  }
+  thread_.join();
+  for (auto& [index, p] : pending_) p.done(absl::UnavailableError("the raft node stopped"));
+  absl::MutexLock lock(&mu_);
+  for (Proposal& p : proposals_) p.done(absl::UnavailableError("the raft node stopped"));
+}
+
+void Node::Receive(Message m) {
+  absl::MutexLock lock(&mu_);
+  inbox_.push_back(std::move(m));
+}
+
+void Node::Propose(std::string data, ProposeCallback done) {
+  absl::MutexLock lock(&mu_);
+  proposals_.push_back({std::move(data), false, {}, std::move(done)});
+}
+
+void Node::ProposeConfChange(ConfChange change, ProposeCallback done) {
+  absl::MutexLock lock(&mu_);
+  proposals_.push_back({{}, true, change, std::move(done)});
+}
+
+void Node::TransferLeadership(NodeId to) {
+  absl::MutexLock lock(&mu_);
+  transfer_to_ = to;
+}
+
+Status Node::status() const {
+  absl::MutexLock lock(&mu_);
+  return status_;
+}
+
+absl::Status Node::failure() const {
+  absl::MutexLock lock(&mu_);
+  return failure_;
+}
+
+void Node::Fail(const absl::Status& st) {
+  SAMSA_LOG(ERROR) << "raft node " << options_.raft.id << " stops: " << st;
+  for (auto& [index, p] : pending_) p.done(absl::UnavailableError(st.message()));
+  pending_.clear();
+  absl::MutexLock lock(&mu_);
+  failure_ = st;
+}
+
+void Node::Loop() {
+  absl::Time next_tick = absl::Now() + options_.tick;
+  while (true) {
+    std::deque<Message> inbox;
+    std::deque<Proposal> proposals;
+    NodeId transfer_to = kNoNode;
+    {
+      absl::MutexLock lock(&mu_);
+      auto has_work = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+        return stop_ || !inbox_.empty() || !proposals_.empty() || transfer_to_ != kNoNode;
+      };
+      mu_.AwaitWithDeadline(absl::Condition(&has_work), next_tick);
+      if (stop_ || !failure_.ok()) return;
+      inbox.swap(inbox_);
+      proposals.swap(proposals_);
+      std::swap(transfer_to, transfer_to_);
+    }
+    for (Message& m : inbox) raft_.Step(m);
+    if (absl::Now() >= next_tick) {
+      raft_.Tick();
+      next_tick += options_.tick;
+      if (next_tick < absl::Now()) next_tick = absl::Now() + options_.tick;  // fell behind
+    }
+    if (transfer_to != kNoNode) (void)raft_.TransferLeadership(transfer_to);
+    for (Proposal& p : proposals) {
+      absl::StatusOr<Index> index =
+          p.conf ? raft_.ProposeConfChange(p.change) : raft_.Propose(std::move(p.data));
+      if (!index.ok()) {
+        p.done(index.status());
+      } else {
+        pending_[index->value()] = Pending{raft_.term(), std::move(p.done)};
+      }
+    }
+    if (!DrainReady()) return;
+    absl::MutexLock lock(&mu_);
+    status_ = raft_.status();
+  }
+}
+
+bool Node::DrainReady() {
+  while (raft_.HasReady()) {
+    Ready rd = raft_.GetReady();
+    // Persist, then send (the order raft.h's Ready requires).
+    if (absl::Status st = log_->Save(rd); !st.ok()) {
+      Fail(st);
+      return false;
+    }
+    for (const Message& m : rd.messages) transport_->Send(m);
+    if (rd.snapshot.has_value()) {
+      state_->Restore(rd.snapshot->data);
+      last_snapshot_ = rd.snapshot->meta.index;
+    }
+    for (const Entry& e : rd.committed) {
+      state_->Apply(e);
+      auto it = pending_.find(e.index.value());
+      if (it == pending_.end()) continue;
+      if (it->second.term == e.term) {
+        it->second.done(e.index);
+      } else {
+        it->second.done(absl::AbortedError("leadership changed before the proposal committed"));
+      }
+      pending_.erase(it);
+    }
+    raft_.Advance(rd);
+    const Index applied = raft_.log().applied();
+    if (applied - last_snapshot_ >= options_.snapshot_every) {
+      std::string data = state_->Snapshot();
+      if (absl::Status st = raft_.Compact(Snapshot{SnapshotMeta{applied, Term(0), {}}, data});
+          !st.ok()) {
+        Fail(st);
+        return false;
+      }
+      if (absl::Status st = log_->SaveSnapshot(raft_.log().snapshot(), data); !st.ok()) {
+        Fail(st);
+        return false;
+      }
+      last_snapshot_ = applied;
+    }
+  }
+  return true;
+}
+
+}  // namespace samsa::raft

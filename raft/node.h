@@ -1,0 +1,115 @@
+// Node: runs one Raft core (raft.h) for real: a thread that ticks it,
+// feeds it messages, persists each Ready through a DurableLog, sends the
+// Ready's messages through a Transport only after that, applies committed
+// entries to a StateMachine and snapshots it now and then.
+//
+// Threads: Receive(), Propose() and status() may be called from any thread;
+// they hand work to the node's loop through a queue. The core, the durable
+// log and the state machine are touched by the loop thread only. Callbacks
+// (`done`) run on the loop thread and must not block.
+//
+// A failed write or fsync stops the node for good (the disk may have lost
+// what it acknowledged: see storage/log_dir.h); pending proposals fail with
+// UNAVAILABLE and the error is kept in failure().
+#pragma once
+
+#include <deque>
+#include <memory>
+#include <string>
+#include <thread>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/functional/any_invocable.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "raft/durable_log.h"
+#include "raft/raft.h"
+
+namespace samsa::raft {
+
+class StateMachine {
+ public:
+  virtual ~StateMachine() = default;
+  // Applies a committed entry; called in index order, once per entry after
+  // the last Restore (a restart replays from the snapshot).
+  virtual void Apply(const Entry& entry) = 0;
+  // The state as of the last applied entry.
+  virtual std::string Snapshot() = 0;
+  // Replaces the state with a snapshot's.
+  virtual void Restore(const std::string& data) = 0;
+};
+
+// Best-effort delivery of messages to peers; never blocks the caller.
+class Transport {
+ public:
+  virtual ~Transport() = default;
+  virtual void Send(const Message& m) = 0;
+};
+
+struct NodeOptions {
+  Config raft;
+  absl::Duration tick = absl::Milliseconds(100);
+  int64_t snapshot_every = 10000;  // applied entries between snapshots
+};
+
+class Node {
+ public:
+  using ProposeCallback = absl::AnyInvocable<void(absl::StatusOr<Index>)>;
+
+  // Restores from `log`, then starts the loop. `log`, `state` and
+  // `transport` must outlive the node.
+  static absl::StatusOr<std::unique_ptr<Node>> Start(NodeOptions options, DurableLog* log,
+                                                     StateMachine* state, Transport* transport);
+  // Stops the loop; pending proposals fail with UNAVAILABLE.
+  ~Node();
+
+  void Receive(Message m);
+  // `done` gets the entry's index once it is applied here, or an error: not
+  // the leader (FAILED_PRECONDITION), leadership lost before it committed
+  // (ABORTED), or the node stopped (UNAVAILABLE).
+  void Propose(std::string data, ProposeCallback done);
+  void ProposeConfChange(ConfChange change, ProposeCallback done);
+  void TransferLeadership(NodeId to);
+
+  Status status() const;
+  absl::Status failure() const;
+
+ private:
+  struct Proposal {
+    std::string data;
+    bool conf = false;
+    ConfChange change{};
+    ProposeCallback done;
+  };
+  struct Pending {
+    Term term;
+    ProposeCallback done;
+  };
+
+  Node(NodeOptions options, DurableLog* log, StateMachine* state, Transport* transport,
+       Restored restored);
+  void Loop();
+  // Persists, sends and applies every Ready; false once the node failed.
+  bool DrainReady();
+  void Fail(const absl::Status& st);
+
+  const NodeOptions options_;
+  DurableLog* const log_;
+  StateMachine* const state_;
+  Transport* const transport_;
+  Raft raft_;  // loop thread only
+  absl::flat_hash_map<int64_t, Pending> pending_;  // loop thread only: index -> proposer
+  Index last_snapshot_;                            // loop thread only
+
+  mutable absl::Mutex mu_;
+  std::deque<Message> inbox_ ABSL_GUARDED_BY(mu_);
+  std::deque<Proposal> proposals_ ABSL_GUARDED_BY(mu_);
+  NodeId transfer_to_ ABSL_GUARDED_BY(mu_) = kNoNode;
+  Status status_ ABSL_GUARDED_BY(mu_);
+  absl::Status failure_ ABSL_GUARDED_BY(mu_);
+  bool stop_ ABSL_GUARDED_BY(mu_) = false;
+  std::thread thread_;
+};
+
+}  // namespace samsa::raft
