@@ -98,7 +98,7 @@ class Node {
   DurableLog* const log_;
   StateMachine* const state_;
   Transport* const transport_;
-  Raft raft_;  // loop thread only
+  Raft raft_;                                      // loop thread only
   absl::flat_hash_map<int64_t, Pending> pending_;  // loop thread only: index -> proposer
   Index last_snapshot_;                            // loop thread only
 

@@ -6,43 +6,11 @@
 #include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
 #include "gtest/gtest.h"
+#include "raft/test_state_machine.h"
 #include "storage/mem_env.h"
 
 namespace samsa::raft {
 namespace {
-
-// Applied data, in order; no-ops and membership changes left out.
-class ListStateMachine : public StateMachine {
- public:
-  void Apply(const Entry& e) override {
-    absl::MutexLock lock(&mu_);
-    if (e.type == EntryType::kNormal && !e.data.empty()) items_.push_back(e.data);
-  }
-  std::string Snapshot() override {
-    absl::MutexLock lock(&mu_);
-    std::string out;
-    for (const std::string& s : items_) out += s + "\n";
-    return out;
-  }
-  void Restore(const std::string& data) override {
-    absl::MutexLock lock(&mu_);
-    items_.clear();
-    size_t pos = 0;
-    while (pos < data.size()) {
-      const size_t nl = data.find('\n', pos);
-      items_.push_back(data.substr(pos, nl - pos));
-      pos = nl + 1;
-    }
-  }
-  std::vector<std::string> items() const {
-    absl::MutexLock lock(&mu_);
-    return items_;
-  }
-
- private:
-  mutable absl::Mutex mu_;
-  std::vector<std::string> items_ ABSL_GUARDED_BY(mu_);
-};
 
 // Routes messages between nodes in this process.
 class LocalNetwork {
@@ -87,8 +55,8 @@ class Cluster {
 
   void Start(NodeId id) {
     auto& slot = members_[id];
-    slot.log = *DurableLog::Open(env_.get(), "/n" + std::to_string(id.value()), bootstrap_,
-                                 &clock_);
+    slot.log =
+        *DurableLog::Open(env_.get(), "/n" + std::to_string(id.value()), bootstrap_, &clock_);
     slot.state = std::make_unique<ListStateMachine>();
     NodeOptions o;
     o.raft.id = id;

@@ -58,8 +58,8 @@ absl::StatusOr<Message> FromProto(const samsa::v1::RaftMessage& p) {
     if (pe.type() > 1 || pe.index() != expected.value() || pe.term() < 0) {
       return absl::InvalidArgumentError("raft entries out of order or of an unknown type");
     }
-    m.entries.push_back(Entry{Term(pe.term()), Index(pe.index()),
-                              static_cast<EntryType>(pe.type()), pe.data()});
+    m.entries.push_back(
+        Entry{Term(pe.term()), Index(pe.index()), static_cast<EntryType>(pe.type()), pe.data()});
     expected = expected + 1;
   }
   m.commit = Index(p.commit());

@@ -1,0 +1,80 @@
+// The Raft gRPC service (proto/samsa/v1/raft.proto) on both ends.
+//
+// GrpcTransport sends each message as a one-way RPC of its family (Vote,
+// AppendEntries, InstallSnapshot, TimeoutNow) on one channel per peer, with
+// gRPC's callback API: Send() never blocks. Raft tolerates loss, so a
+// message that cannot be sent (peer down, deadline, too many in flight) is
+// dropped, not retried.
+//
+// RaftService receives them and hands them to the Node currently attached
+// (none while the node restarts: UNAVAILABLE). A message whose type does
+// not belong to the RPC it came on, or that does not convert, is
+// INVALID_ARGUMENT.
+#pragma once
+
+#include <atomic>
+#include <memory>
+#include <string>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/synchronization/mutex.h"
+#include "raft/node.h"
+#include "samsa/v1/raft.grpc.pb.h"
+
+namespace samsa::raft {
+
+class GrpcTransport final : public Transport {
+ public:
+  // `peers`: node id -> "host:port".
+  explicit GrpcTransport(const absl::flat_hash_map<NodeId, std::string>& peers,
+                         absl::Duration rpc_timeout = absl::Seconds(2), int max_in_flight = 1024);
+  ~GrpcTransport() override;
+
+  void Send(const Message& m) override;
+
+  int64_t dropped() const { return dropped_.load(std::memory_order_relaxed); }
+
+ private:
+  struct Peer {
+    std::unique_ptr<samsa::v1::Raft::Stub> stub;
+    std::atomic<int> in_flight{0};
+  };
+
+  const absl::Duration rpc_timeout_;
+  const int max_in_flight_;
+  absl::flat_hash_map<NodeId, std::unique_ptr<Peer>> peers_;
+  std::atomic<int64_t> dropped_{0};
+  // Outstanding RPCs; the destructor waits for them (their callbacks touch
+  // this object).
+  absl::Mutex mu_;
+  int outstanding_ ABSL_GUARDED_BY(mu_) = 0;
+};
+
+class RaftService final : public samsa::v1::Raft::CallbackService {
+ public:
+  // Attaches (or with nullptr detaches) the node that receives messages.
+  void Attach(Node* node);
+
+  grpc::ServerUnaryReactor* Vote(grpc::CallbackServerContext* ctx,
+                                 const samsa::v1::RaftMessage* request,
+                                 samsa::v1::RaftAck* response) override;
+  grpc::ServerUnaryReactor* AppendEntries(grpc::CallbackServerContext* ctx,
+                                          const samsa::v1::RaftMessage* request,
+                                          samsa::v1::RaftAck* response) override;
+  grpc::ServerUnaryReactor* InstallSnapshot(grpc::CallbackServerContext* ctx,
+                                            const samsa::v1::RaftMessage* request,
+                                            samsa::v1::RaftAck* response) override;
+  grpc::ServerUnaryReactor* TimeoutNow(grpc::CallbackServerContext* ctx,
+                                       const samsa::v1::RaftMessage* request,
+                                       samsa::v1::RaftAck* response) override;
+
+ private:
+  grpc::ServerUnaryReactor* Handle(grpc::CallbackServerContext* ctx,
+                                   const samsa::v1::RaftMessage* request,
+                                   std::initializer_list<MessageType> allowed);
+
+  absl::Mutex mu_;
+  Node* node_ ABSL_GUARDED_BY(mu_) = nullptr;
+};
+
+}  // namespace samsa::raft

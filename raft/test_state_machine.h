@@ -1,0 +1,45 @@
+// A state machine for Raft tests: the list of applied data.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "absl/synchronization/mutex.h"
+#include "raft/node.h"
+
+namespace samsa::raft {
+
+// Applied data, in order; no-ops and membership changes left out.
+class ListStateMachine : public StateMachine {
+ public:
+  void Apply(const Entry& e) override {
+    absl::MutexLock lock(&mu_);
+    if (e.type == EntryType::kNormal && !e.data.empty()) items_.push_back(e.data);
+  }
+  std::string Snapshot() override {
+    absl::MutexLock lock(&mu_);
+    std::string out;
+    for (const std::string& s : items_) out += s + "\n";
+    return out;
+  }
+  void Restore(const std::string& data) override {
+    absl::MutexLock lock(&mu_);
+    items_.clear();
+    size_t pos = 0;
+    while (pos < data.size()) {
+      const size_t nl = data.find('\n', pos);
+      items_.push_back(data.substr(pos, nl - pos));
+      pos = nl + 1;
+    }
+  }
+  std::vector<std::string> items() const {
+    absl::MutexLock lock(&mu_);
+    return items_;
+  }
+
+ private:
+  mutable absl::Mutex mu_;
+  std::vector<std::string> items_ ABSL_GUARDED_BY(mu_);
+};
+
+}  // namespace samsa::raft
