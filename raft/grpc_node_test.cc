@@ -50,9 +50,9 @@ class GrpcCluster {
 
   void Start(NodeId id) {
     auto& m = members_[id];
-    m.log = *DurableLog::Open(storage::Env::Default(),
-                              root_ + "/node-" + std::to_string(id.value()), bootstrap_,
-                              &Clock::Real());
+    m.log =
+        *DurableLog::Open(storage::Env::Default(), root_ + "/node-" + std::to_string(id.value()),
+                          bootstrap_, &Clock::Real());
     m.state = std::make_unique<ListStateMachine>();
     NodeOptions o;
     o.raft.id = id;

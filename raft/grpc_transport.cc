@@ -14,8 +14,8 @@ GrpcTransport::GrpcTransport(const absl::flat_hash_map<NodeId, std::string>& pee
     : rpc_timeout_(rpc_timeout), max_in_flight_(max_in_flight) {
   for (const auto& [id, address] : peers) {
     auto peer = std::make_unique<Peer>();
-    peer->stub = samsa::v1::Raft::NewStub(
-        grpc::CreateChannel(address, grpc::InsecureChannelCredentials()));
+    peer->stub =
+        samsa::v1::Raft::NewStub(grpc::CreateChannel(address, grpc::InsecureChannelCredentials()));
     peers_[id] = std::move(peer);
   }
 }
@@ -90,14 +90,14 @@ grpc::ServerUnaryReactor* RaftService::Handle(grpc::CallbackServerContext* ctx,
   grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
   absl::StatusOr<Message> m = FromProto(*request);
   if (!m.ok()) {
-    reactor->Finish(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
-                                 std::string(m.status().message())));
+    reactor->Finish(
+        grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, std::string(m.status().message())));
     return reactor;
   }
   if (std::find(allowed.begin(), allowed.end(), m->type) == allowed.end()) {
-    reactor->Finish(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
-                                 absl::StrCat("a ", MessageTypeName(m->type),
-                                              " message does not belong on this RPC")));
+    reactor->Finish(grpc::Status(
+        grpc::StatusCode::INVALID_ARGUMENT,
+        absl::StrCat("a ", MessageTypeName(m->type), " message does not belong on this RPC")));
     return reactor;
   }
   absl::MutexLock lock(&mu_);

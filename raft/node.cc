@@ -111,8 +111,10 @@ void Node::Loop() {
       }
     }
     if (!DrainReady()) return;
+    Status status = raft_.status();
+    if (options_.probe != nullptr) options_.probe->OnStatus(status);
     absl::MutexLock lock(&mu_);
-    status_ = raft_.status();
+    status_ = std::move(status);
   }
 }
 
@@ -120,10 +122,13 @@ bool Node::DrainReady() {
   while (raft_.HasReady()) {
     Ready rd = raft_.GetReady();
     // Persist, then send (the order raft.h's Ready requires).
+    const absl::Time start = absl::Now();
     if (absl::Status st = log_->Save(rd); !st.ok()) {
       Fail(st);
       return false;
     }
+    if (options_.probe != nullptr)
+      options_.probe->OnPersist(absl::ToDoubleSeconds(absl::Now() - start));
     for (const Message& m : rd.messages) transport_->Send(m);
     if (rd.snapshot.has_value()) {
       state_->Restore(rd.snapshot->data);

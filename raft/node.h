@@ -24,6 +24,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "raft/durable_log.h"
+#include "raft/probe.h"
 #include "raft/raft.h"
 
 namespace samsa::raft {
@@ -51,6 +52,7 @@ struct NodeOptions {
   Config raft;
   absl::Duration tick = absl::Milliseconds(100);
   int64_t snapshot_every = 10000;  // applied entries between snapshots
+  RaftProbe* probe = nullptr;      // metrics, if any; must outlive the node
 };
 
 class Node {

@@ -129,6 +129,48 @@ class Cluster {
   std::map<NodeId, std::unique_ptr<Node>> nodes_;
 };
 
+TEST(RaftProbeTest, ReportsStatusAndCountsElections) {
+  prometheus::Registry registry;
+  RaftProbe probe(registry);
+  Status s{NodeId(1), Role::kFollower, Term(1), NodeId(2), Index(5), Index(4), Index(6), {}, {}};
+  probe.OnStatus(s);
+  s.role = Role::kPreCandidate;
+  probe.OnStatus(s);
+  s.role = Role::kCandidate;
+  s.term = Term(2);
+  probe.OnStatus(s);
+  s.role = Role::kLeader;
+  s.leader = NodeId(1);
+  probe.OnStatus(s);
+  probe.OnPersist(0.0003);
+  std::map<std::string, double> values;
+  for (const auto& family : registry.Collect()) {
+    for (const auto& metric : family.metric) {
+      switch (family.type) {
+        case prometheus::MetricType::Gauge:
+          values[family.name] = metric.gauge.value;
+          break;
+        case prometheus::MetricType::Counter:
+          values[family.name] = metric.counter.value;
+          break;
+        case prometheus::MetricType::Histogram:
+          values[family.name] = static_cast<double>(metric.histogram.sample_count);
+          break;
+        default:
+          break;
+      }
+    }
+  }
+  EXPECT_EQ(2, values["samsa_raft_term"]);
+  EXPECT_EQ(5, values["samsa_raft_commit_index"]);
+  EXPECT_EQ(4, values["samsa_raft_applied_index"]);
+  EXPECT_EQ(1, values["samsa_raft_leader"]);
+  EXPECT_EQ(1, values["samsa_raft_leader_id"]);
+  EXPECT_EQ(1, values["samsa_raft_elections_started_total"]) << "pre-vote then vote: one election";
+  EXPECT_EQ(1, values["samsa_raft_elections_won_total"]);
+  EXPECT_EQ(1, values["samsa_raft_persist_seconds"]);
+}
+
 TEST(NodeTest, ThreeNodesCommitThroughLeaderLossAndRestart) {
   Cluster c(3);
   const NodeId first = c.WaitForLeader();
