@@ -27,7 +27,7 @@ class GrpcTransport final : public Transport {
  public:
   // `peers`: node id -> "host:port".
   explicit GrpcTransport(const absl::flat_hash_map<NodeId, std::string>& peers,
-                         absl::Duration rpc_timeout = absl::Seconds(2), int max_in_flight = 1024);
+                         absl::Duration rpc_timeout = absl::Seconds(2), int max_in_flight = 4096);
   ~GrpcTransport() override;
 
   void Send(const Message& m) override;

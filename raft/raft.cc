@@ -573,7 +573,8 @@ absl::StatusOr<Index> Raft::Propose(std::string data) {
   }
   const Index index = log_.last_index() + 1;
   log_.Append({Entry{term_, index, EntryType::kNormal, std::move(data)}});
-  BroadcastAppend();
+  // Sent with the next Ready: proposals made together travel together.
+  broadcast_pending_ = true;
   return index;
 }
 
@@ -605,7 +606,7 @@ absl::StatusOr<Index> Raft::ProposeConfChange(const ConfChange& change) {
   const Index index = log_.last_index() + 1;
   log_.Append({Entry{term_, index, EntryType::kConfChange, EncodeConfChange(change)}});
   pending_conf_index_ = index;
-  BroadcastAppend();
+  broadcast_pending_ = true;
   return index;
 }
 
@@ -691,12 +692,16 @@ absl::Status Raft::Compact(Snapshot snapshot) {
 }
 
 bool Raft::HasReady() const {
-  return unstable_snapshot_.has_value() || log_.stable() < log_.last_index() ||
-         hard_state() != persisted_ || !outbox_.empty() || !read_states_.empty() ||
-         log_.applied() < std::min(log_.commit(), log_.stable());
+  return broadcast_pending_ || unstable_snapshot_.has_value() ||
+         log_.stable() < log_.last_index() || hard_state() != persisted_ || !outbox_.empty() ||
+         !read_states_.empty() || log_.applied() < std::min(log_.commit(), log_.stable());
 }
 
 Ready Raft::GetReady() {
+  if (broadcast_pending_) {
+    broadcast_pending_ = false;
+    if (role_ == Role::kLeader) BroadcastAppend();
+  }
   Ready rd;
   rd.snapshot = unstable_snapshot_;
   rd.entries = log_.Unstable();

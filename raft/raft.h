@@ -215,6 +215,7 @@ class Raft {
   std::optional<Snapshot> unstable_snapshot_;  // received, not yet persisted
 
   HardState persisted_;
+  bool broadcast_pending_ = false;  // proposals not yet sent to followers
   std::vector<Message> outbox_;
   std::vector<ReadState> read_states_;
 };
