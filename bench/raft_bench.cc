@@ -111,9 +111,11 @@ int Run(int64_t entries, int64_t window, int rate, int seconds) {
     mu.Await(absl::Condition(&all));
   }
   const double secs = absl::ToDoubleSeconds(absl::Now() - t0);
-  std::printf("throughput: %lld entries of 100 B, window %lld: %.0f entries/s committed (%.2f s, %lld failed)\n",
-              static_cast<long long>(entries), static_cast<long long>(window),
-              static_cast<double>(entries) / secs, secs, static_cast<long long>(failed));
+  std::printf(
+      "throughput: %lld entries of 100 B, window %lld: %.0f entries/s committed (%.2f s, %lld "
+      "failed)\n",
+      static_cast<long long>(entries), static_cast<long long>(window),
+      static_cast<double>(entries) / secs, secs, static_cast<long long>(failed));
 
   // Phase 2: latency at a fixed rate.
   std::vector<double> latencies_ms;
@@ -136,11 +138,12 @@ int Run(int64_t entries, int64_t window, int rate, int seconds) {
   }
   {
     absl::MutexLock lock(&mu);
-    std::printf("latency at %d proposals/s for %d s (%zu samples): p50 %.3f ms, p99 %.3f ms, "
-                "p99.9 %.3f ms, max %.3f ms\n",
-                rate, seconds, latencies_ms.size(), Percentile(latencies_ms, 0.5),
-                Percentile(latencies_ms, 0.99), Percentile(latencies_ms, 0.999),
-                Percentile(latencies_ms, 1.0));
+    std::printf(
+        "latency at %d proposals/s for %d s (%zu samples): p50 %.3f ms, p99 %.3f ms, "
+        "p99.9 %.3f ms, max %.3f ms\n",
+        rate, seconds, latencies_ms.size(), Percentile(latencies_ms, 0.5),
+        Percentile(latencies_ms, 0.99), Percentile(latencies_ms, 0.999),
+        Percentile(latencies_ms, 1.0));
   }
   for (auto& [id, m] : members) {
     m.service->Attach(nullptr);
@@ -161,10 +164,14 @@ int main(int argc, char** argv) {
   int rate = 1000;
   int seconds = 5;
   for (int i = 1; i + 1 < argc; i += 2) {
-    if (std::strcmp(argv[i], "--entries") == 0) entries = std::atoll(argv[i + 1]);
-    else if (std::strcmp(argv[i], "--window") == 0) window = std::atoll(argv[i + 1]);
-    else if (std::strcmp(argv[i], "--rate") == 0) rate = std::atoi(argv[i + 1]);
-    else if (std::strcmp(argv[i], "--seconds") == 0) seconds = std::atoi(argv[i + 1]);
+    if (std::strcmp(argv[i], "--entries") == 0)
+      entries = std::atoll(argv[i + 1]);
+    else if (std::strcmp(argv[i], "--window") == 0)
+      window = std::atoll(argv[i + 1]);
+    else if (std::strcmp(argv[i], "--rate") == 0)
+      rate = std::atoi(argv[i + 1]);
+    else if (std::strcmp(argv[i], "--seconds") == 0)
+      seconds = std::atoi(argv[i + 1]);
   }
   samsa::SetMinLogLevel(samsa::LogLevel::kWarning);
   absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);

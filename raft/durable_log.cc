@@ -167,6 +167,7 @@ absl::StatusOr<Restored> DurableLog::Load() {
   if (has_hs) {
     ASSIGN_OR_RETURN(std::string bytes, env_->ReadFile(hs_path));
     ASSIGN_OR_RETURN(r.hard_state, DecodeHardState(bytes));
+    written_ = r.hard_state;
   }
   ASSIGN_OR_RETURN(bool has_snap, env_->FileExists(snap_path));
   if (has_snap) {
@@ -253,9 +254,12 @@ absl::Status DurableLog::Save(const Ready& rd) {
             .status());
     RETURN_IF_ERROR(log_->Flush());
   }
-  if (rd.hard_state.has_value()) {
+  if (rd.hard_state.has_value() &&
+      (!written_.has_value() || written_->term != rd.hard_state->term ||
+       written_->vote != rd.hard_state->vote)) {
     RETURN_IF_ERROR(env_->WriteFileAtomically(storage::JoinPath(dir_, kHardStateFile),
                                               EncodeHardState(*rd.hard_state)));
+    written_ = rd.hard_state;
   }
   return absl::OkStatus();
 }

@@ -10,7 +10,11 @@
 //                Batch CRCs, torn-tail recovery and fsync come from storage/.
 //   hard-state   24 bytes, big-endian, replaced atomically
 //                (Env::WriteFileAtomically): term int64, vote int32, commit
-//                int64, CRC-32C of the first 20 bytes uint32.
+//                int64, CRC-32C of the first 20 bytes uint32. Rewritten
+//                when the term or vote changes (Raft paper Figure 2: those
+//                must be durable before any message depends on them); the
+//                commit index is volatile state in Raft, so the stored one
+//                is only a lower bound, taken whenever the file is written.
 //   snapshot     replaced atomically: magic "SAMSNAP1", index int64, term
 //                int64, voter count int32 and voter ids int32..., learner
 //                count int32 and ids..., data length int64, data, CRC-32C of
@@ -71,6 +75,7 @@ class DurableLog {
   storage::FileCache files_;
   storage::LogDirHealth health_;
   std::unique_ptr<storage::PartitionLog> log_;
+  std::optional<HardState> written_;  // what hard-state holds
 };
 
 }  // namespace samsa::raft
