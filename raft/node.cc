@@ -121,15 +121,24 @@ void Node::Loop() {
 bool Node::DrainReady() {
   while (raft_.HasReady()) {
     Ready rd = raft_.GetReady();
-    // Persist, then send (the order raft.h's Ready requires).
+    // A leader's appends go out before its own write (thesis §10.2.1): its
+    // entries count toward commit only once stable on its disk (raft.cc
+    // MaybeCommit), and its term was made durable before it became leader.
+    // Every other message waits for the write (persist, then send).
+    for (const Message& m : rd.messages) {
+      if (m.type == MessageType::kAppend) transport_->Send(m);
+    }
     const absl::Time start = absl::Now();
     if (absl::Status st = log_->Save(rd); !st.ok()) {
       Fail(st);
       return false;
     }
-    if (options_.probe != nullptr)
+    if (options_.probe != nullptr) {
       options_.probe->OnPersist(absl::ToDoubleSeconds(absl::Now() - start));
-    for (const Message& m : rd.messages) transport_->Send(m);
+    }
+    for (const Message& m : rd.messages) {
+      if (m.type != MessageType::kAppend) transport_->Send(m);
+    }
     if (rd.snapshot.has_value()) {
       state_->Restore(rd.snapshot->data);
       last_snapshot_ = rd.snapshot->meta.index;

@@ -74,7 +74,10 @@ const char* RoleName(Role role);
 // Work for the driver, in this order (persist before send):
 //   1. write `snapshot` (if any), then `entries` (truncating the durable log
 //      at entries.front().index first), then `hard_state`, and sync;
-//   2. send `messages`;
+//   2. send `messages`. Exception: kAppend messages (sent only by a leader)
+//      may go out before step 1 (thesis §10.2.1: the leader writes its log
+//      in parallel with replicating it), because the leader counts its own
+//      entries toward commit only once Advance() marked them stable;
 //   3. install `snapshot` into the state machine, then apply `committed`;
 //   4. serve `read_states` once the state machine applied their index;
 //   5. call Advance() with this Ready.
