@@ -7,21 +7,17 @@
 // reports entries committed and applied per second at the leader.
 // Phase 2 (latency): R proposals per second for S seconds, one at a time on
 // a schedule; reports propose-to-applied latency percentiles at the leader.
-// Files go under $SAMSA_BENCH_DIR (default /tmp) and are removed afterwards.
-#include <grpcpp/grpcpp.h>
-#include <stdlib.h>
-
+// Files go under $SAMSA_TEST_DIR (default /tmp) and are removed afterwards.
 #include <algorithm>
 #include <cstdio>
 #include <cstring>
-#include <map>
 #include <string>
 #include <vector>
 
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "common/logging.h"
-#include "raft/grpc_transport.h"
+#include "raft/test_cluster.h"
 
 namespace samsa::raft {
 namespace {
@@ -33,56 +29,24 @@ class CountingStateMachine : public StateMachine {
   void Restore(const std::string&) override {}
 };
 
-struct Member {
-  std::unique_ptr<RaftService> service;
-  std::unique_ptr<grpc::Server> server;
-  int port = 0;
-  std::unique_ptr<GrpcTransport> transport;
-  std::unique_ptr<DurableLog> log;
-  CountingStateMachine state;
-  std::unique_ptr<Node> node;
-};
-
 double Percentile(std::vector<double>& v, double p) {
   std::sort(v.begin(), v.end());
   return v[std::min(v.size() - 1, static_cast<size_t>(p * static_cast<double>(v.size())))];
 }
 
 int Run(int64_t entries, int64_t window, int rate, int seconds) {
-  const char* base = getenv("SAMSA_BENCH_DIR");
-  std::string root = std::string(base != nullptr ? base : "/tmp") + "/samsa-raft-bench-XXXXXX";
-  if (mkdtemp(root.data()) == nullptr) return 1;
-  ConfState conf{{NodeId(1), NodeId(2), NodeId(3)}, {}};
-  std::map<NodeId, Member> members;
-  absl::flat_hash_map<NodeId, std::string> addresses;
-  for (NodeId id : conf.voters) {
-    Member& m = members[id];
-    m.service = std::make_unique<RaftService>();
-    grpc::ServerBuilder b;
-    b.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &m.port);
-    b.RegisterService(m.service.get());
-    m.server = b.BuildAndStart();
-    addresses[id] = "127.0.0.1:" + std::to_string(m.port);
+  TestCluster cluster({.nodes = 3,
+                       .grpc = true,
+                       .on_disk = true,
+                       .tick = absl::Milliseconds(10),
+                       .snapshot_every = 1000000,
+                       .make_state = [] { return std::make_unique<CountingStateMachine>(); }});
+  const NodeId leader_id = cluster.Leader();
+  if (leader_id == kNoNode) {
+    std::fprintf(stderr, "no leader elected\n");
+    return 1;
   }
-  for (NodeId id : conf.voters) {
-    Member& m = members[id];
-    m.transport = std::make_unique<GrpcTransport>(addresses);
-    m.log = *DurableLog::Open(storage::Env::Default(), root + "/n" + std::to_string(id.value()),
-                              conf, &Clock::Real());
-    NodeOptions o;
-    o.raft.id = id;
-    o.raft.seed = static_cast<uint64_t>(id.value());
-    o.tick = absl::Milliseconds(10);
-    m.node = *Node::Start(o, m.log.get(), &m.state, m.transport.get());
-    m.service->Attach(m.node.get());
-  }
-  Node* leader = nullptr;
-  while (leader == nullptr) {
-    for (auto& [id, m] : members) {
-      if (m.node->status().role == Role::kLeader) leader = m.node.get();
-    }
-    absl::SleepFor(absl::Milliseconds(5));
-  }
+  Node* leader = cluster.node(leader_id);
 
   // Phase 1: throughput with a window of proposals in flight.
   const std::string payload(100, 'x');
@@ -145,13 +109,6 @@ int Run(int64_t entries, int64_t window, int rate, int seconds) {
         Percentile(latencies_ms, 0.99), Percentile(latencies_ms, 0.999),
         Percentile(latencies_ms, 1.0));
   }
-  for (auto& [id, m] : members) {
-    m.service->Attach(nullptr);
-    m.node.reset();
-  }
-  for (auto& [id, m] : members) m.server->Shutdown(absl::ToChronoTime(absl::Now()));
-  members.clear();
-  (void)storage::Env::Default()->DeleteTree(root);
   return 0;
 }
 
