@@ -16,15 +16,6 @@
 namespace samsa::raft {
 namespace {
 
-std::vector<std::string> WaitForItems(TestCluster& c, NodeId id, size_t n) {
-  const absl::Time deadline = absl::Now() + absl::Seconds(30);
-  auto* state = static_cast<ListStateMachine*>(c.state(id));
-  while (absl::Now() < deadline && state->items().size() < n) {
-    absl::SleepFor(absl::Milliseconds(10));
-  }
-  return state->items();
-}
-
 TEST(GrpcNodeTest, LeaderKilledAndRestartedWhileProposalsCommit) {
   TestCluster c({.nodes = 3,
                  .grpc = true,
@@ -45,7 +36,9 @@ TEST(GrpcNodeTest, LeaderKilledAndRestartedWhileProposalsCommit) {
   ASSERT_TRUE(c.Start(first).ok());
   for (int i = 0; i < 20; ++i) write("after-" + std::to_string(i));
   for (int id = 1; id <= 3; ++id) {
-    EXPECT_EQ(expected, WaitForItems(c, NodeId(id), expected.size())) << "node " << id;
+    EXPECT_EQ(expected,
+              WaitForItems(*static_cast<ListStateMachine*>(c.state(NodeId(id))), expected.size()))
+        << "node " << id;
   }
 }
 

@@ -12,15 +12,6 @@
 namespace samsa::raft {
 namespace {
 
-std::vector<std::string> WaitForItems(TestCluster& c, NodeId id, size_t n) {
-  const absl::Time deadline = absl::Now() + absl::Seconds(20);
-  auto* state = static_cast<ListStateMachine*>(c.state(id));
-  while (absl::Now() < deadline && state->items().size() < n) {
-    absl::SleepFor(absl::Milliseconds(5));
-  }
-  return state->items();
-}
-
 TEST(RaftProbeTest, ReportsStatusAndCountsElections) {
   prometheus::Registry registry;
   RaftProbe probe(registry);
@@ -87,7 +78,9 @@ TEST(NodeTest, ThreeNodesCommitThroughLeaderLossAndRestart) {
   // survivors compacted meanwhile).
   ASSERT_TRUE(c.Start(first).ok());
   for (int id = 1; id <= 3; ++id) {
-    EXPECT_EQ(expected, WaitForItems(c, NodeId(id), expected.size())) << "node " << id;
+    EXPECT_EQ(expected,
+              WaitForItems(*static_cast<ListStateMachine*>(c.state(NodeId(id))), expected.size()))
+        << "node " << id;
   }
 }
 

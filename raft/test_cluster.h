@@ -26,8 +26,8 @@ namespace samsa::raft {
 
 struct TestClusterOptions {
   int nodes = 3;
-  bool grpc = true;       // else an in-process network
-  bool on_disk = true;    // else an in-memory Env
+  bool grpc = true;     // else an in-process network
+  bool on_disk = true;  // else an in-memory Env
   absl::Duration tick = absl::Milliseconds(10);
   int64_t snapshot_every = 10000;
   std::function<std::unique_ptr<StateMachine>()> make_state;

@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "absl/synchronization/mutex.h"
+#include "absl/time/clock.h"
 #include "raft/node.h"
 
 namespace samsa::raft {
@@ -41,5 +42,16 @@ class ListStateMachine : public StateMachine {
   mutable absl::Mutex mu_;
   std::vector<std::string> items_ ABSL_GUARDED_BY(mu_);
 };
+
+// Waits (up to `timeout`) until `state` applied at least `n` items; returns
+// what it holds then.
+inline std::vector<std::string> WaitForItems(const ListStateMachine& state, size_t n,
+                                             absl::Duration timeout = absl::Seconds(30)) {
+  const absl::Time deadline = absl::Now() + timeout;
+  while (absl::Now() < deadline && state.items().size() < n) {
+    absl::SleepFor(absl::Milliseconds(5));
+  }
+  return state.items();
+}
 
 }  // namespace samsa::raft
