@@ -1,8 +1,8 @@
 // Scenario tests for the Raft core (STYLE.md #4, after etcd-io/raft's
 // datadriven testdata). Each file in raft/testdata/ is a script: a command,
 // a line "----", and the output the command must print, blocks separated by
-// blank lines. Run with SAMSA_REWRITE=1 to regenerate the expected output
-// after a deliberate change, then read the diff.
+// blank lines. Run with --rewrite (or SAMSA_REWRITE=1) to regenerate the
+// expected output after a deliberate change, then read the diff.
 //
 // Commands:
 //   nodes N [prevote=false] [checkquorum=false] [one-entry-appends]
@@ -411,7 +411,10 @@ TEST_P(ScenarioTest, MatchesExpectedTrace) {
   buf << in.rdbuf();
   const std::string expected = buf.str();
   const std::string actual = RunFile(expected);
-  if (getenv("SAMSA_REWRITE") != nullptr) {
+  const std::vector<std::string> argv = ::testing::internal::GetArgvs();
+  const bool rewrite = getenv("SAMSA_REWRITE") != nullptr ||
+                       std::find(argv.begin(), argv.end(), "--rewrite") != argv.end();
+  if (rewrite) {
     std::ofstream(path) << actual;
     return;
   }
