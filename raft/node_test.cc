@@ -86,3 +86,58 @@ TEST(NodeTest, ThreeNodesCommitThroughLeaderLossAndRestart) {
 
 }  // namespace
 }  // namespace samsa::raft
+
+namespace samsa::raft {
+namespace {
+
+TestCluster LocalCluster() {
+  return TestCluster({.nodes = 3,
+                      .grpc = false,
+                      .on_disk = false,
+                      .tick = absl::Milliseconds(5),
+                      .snapshot_every = 1000,
+                      .make_state = [] { return std::make_unique<ListStateMachine>(); }});
+}
+
+TEST(NodeTest, TransfersLeadershipOnRequest) {
+  TestCluster c = LocalCluster();
+  const NodeId from = c.Leader();
+  ASSERT_NE(kNoNode, from);
+  ASSERT_TRUE(c.Write("x").ok());
+  const NodeId to = NodeId(from.value() % 3 + 1);
+  c.node(from)->TransferLeadership(to);
+  const absl::Time deadline = absl::Now() + absl::Seconds(20);
+  while (absl::Now() < deadline && c.node(to)->status().role != Role::kLeader) {
+    absl::SleepFor(absl::Milliseconds(5));
+  }
+  EXPECT_EQ(Role::kLeader, c.node(to)->status().role);
+}
+
+TEST(NodeTest, MembershipChangeThroughTheNode) {
+  TestCluster c = LocalCluster();
+  const NodeId leader = c.Leader();
+  ASSERT_NE(kNoNode, leader);
+  ASSERT_TRUE(c.Write("x").ok());  // a commit in the leader's term first
+  const NodeId removed = NodeId(leader.value() % 3 + 1);
+  absl::Notification done;
+  absl::Status result;
+  c.node(leader)->ProposeConfChange({ConfChangeType::kRemoveVoter, removed},
+                                    [&](absl::StatusOr<Index> r) {
+                                      result = r.status();
+                                      done.Notify();
+                                    });
+  ASSERT_TRUE(done.WaitForNotificationWithTimeout(absl::Seconds(20)));
+  EXPECT_TRUE(result.ok()) << result;
+  EXPECT_EQ(2u, c.node(leader)->status().conf.voters.size());
+  // A second node proposing while not leading is refused with the reason.
+  absl::Notification refused;
+  c.node(removed)->Propose("y", [&](absl::StatusOr<Index> r) {
+    result = r.status();
+    refused.Notify();
+  });
+  ASSERT_TRUE(refused.WaitForNotificationWithTimeout(absl::Seconds(20)));
+  EXPECT_EQ(absl::StatusCode::kFailedPrecondition, result.code());
+}
+
+}  // namespace
+}  // namespace samsa::raft
