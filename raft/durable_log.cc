@@ -68,17 +68,16 @@ bool CrcMatches(std::string_view bytes) {
 
 }  // namespace
 
-DurableLog::DurableLog(storage::Env* env, std::string dir, ConfState bootstrap, Clock* clock)
+DurableLog::DurableLog(storage::Env* env, std::string dir, ConfState bootstrap)
     : env_(env),
       dir_(std::move(dir)),
       bootstrap_(std::move(bootstrap)),
-      clock_(clock),
       files_(env, 16),
       health_(dir_) {}
 
 absl::StatusOr<std::unique_ptr<DurableLog>> DurableLog::Open(storage::Env* env, std::string dir,
                                                              ConfState bootstrap, Clock* clock) {
-  std::unique_ptr<DurableLog> d(new DurableLog(env, std::move(dir), std::move(bootstrap), clock));
+  std::unique_ptr<DurableLog> d(new DurableLog(env, std::move(dir), std::move(bootstrap)));
   RETURN_IF_ERROR(env->CreateDirs(d->dir_));
   storage::LogConfig config;
   config.segment_bytes = 64 << 20;

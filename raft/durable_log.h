@@ -66,12 +66,11 @@ class DurableLog {
   static absl::StatusOr<Snapshot> DecodeSnapshot(std::string_view bytes);
 
  private:
-  DurableLog(storage::Env* env, std::string dir, ConfState bootstrap, Clock* clock);
+  DurableLog(storage::Env* env, std::string dir, ConfState bootstrap);
 
   storage::Env* env_;
   const std::string dir_;
   const ConfState bootstrap_;
-  Clock* clock_;
   storage::FileCache files_;
   storage::LogDirHealth health_;
   std::unique_ptr<storage::PartitionLog> log_;
