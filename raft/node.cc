@@ -111,11 +111,15 @@ void Node::Loop() {
       }
     }
     if (!DrainReady()) return;
-    Status status = raft_.status();
-    if (options_.probe != nullptr) options_.probe->OnStatus(status);
-    absl::MutexLock lock(&mu_);
-    status_ = std::move(status);
+    PublishStatus();
   }
+}
+
+void Node::PublishStatus() {
+  Status status = raft_.status();
+  if (options_.probe != nullptr) options_.probe->OnStatus(status);
+  absl::MutexLock lock(&mu_);
+  status_ = std::move(status);
 }
 
 bool Node::DrainReady() {
@@ -143,18 +147,25 @@ bool Node::DrainReady() {
       state_->Restore(rd.snapshot->data);
       last_snapshot_ = rd.snapshot->meta.index;
     }
+    std::vector<std::pair<ProposeCallback, absl::StatusOr<Index>>> completed;
     for (const Entry& e : rd.committed) {
       state_->Apply(e);
       auto it = pending_.find(e.index.value());
       if (it == pending_.end()) continue;
-      if (it->second.term == e.term) {
-        it->second.done(e.index);
-      } else {
-        it->second.done(absl::AbortedError("leadership changed before the proposal committed"));
-      }
+      completed.emplace_back(
+          std::move(it->second.done),
+          it->second.term == e.term
+              ? absl::StatusOr<Index>(e.index)
+              : absl::AbortedError("leadership changed before the proposal committed"));
       pending_.erase(it);
     }
     raft_.Advance(rd);
+    // Proposers learn of their entry once everything it implies (a
+    // membership change included) shows in status().
+    if (!completed.empty()) {
+      PublishStatus();
+      for (auto& [done, result] : completed) done(std::move(result));
+    }
     const Index applied = raft_.log().applied();
     if (applied - last_snapshot_ >= options_.snapshot_every) {
       std::string data = state_->Snapshot();

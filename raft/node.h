@@ -67,7 +67,8 @@ class Node {
   ~Node();
 
   void Receive(Message m);
-  // `done` gets the entry's index once it is applied here, or an error: not
+  // `done` gets the entry's index once it is applied here (and status()
+  // shows its effect), or an error: not
   // the leader (FAILED_PRECONDITION), leadership lost before it committed
   // (ABORTED), or the node stopped (UNAVAILABLE).
   void Propose(std::string data, ProposeCallback done);
@@ -94,6 +95,8 @@ class Node {
   void Loop();
   // Persists, sends and applies every Ready; false once the node failed.
   bool DrainReady();
+  // Makes the core's current status visible to status() (and the probe).
+  void PublishStatus();
   void Fail(const absl::Status& st);
 
   const NodeOptions options_;
