@@ -45,13 +45,25 @@ void Node::Receive(Message m) {
 }
 
 void Node::Propose(std::string data, ProposeCallback done) {
-  absl::MutexLock lock(&mu_);
-  proposals_.push_back({std::move(data), false, {}, std::move(done)});
+  Enqueue({std::move(data), false, {}, std::move(done)});
 }
 
 void Node::ProposeConfChange(ConfChange change, ProposeCallback done) {
-  absl::MutexLock lock(&mu_);
-  proposals_.push_back({{}, true, change, std::move(done)});
+  Enqueue({{}, true, change, std::move(done)});
+}
+
+void Node::Enqueue(Proposal p) {
+  absl::Status failed;
+  {
+    absl::MutexLock lock(&mu_);
+    if (failure_.ok()) {
+      proposals_.push_back(std::move(p));
+      return;
+    }
+    failed = failure_;
+  }
+  // A stopped node answers at once rather than queueing forever.
+  p.done(absl::UnavailableError(failed.message()));
 }
 
 void Node::TransferLeadership(NodeId to) {

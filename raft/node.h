@@ -92,6 +92,7 @@ class Node {
 
   Node(NodeOptions options, DurableLog* log, StateMachine* state, Transport* transport,
        Restored restored);
+  void Enqueue(Proposal p);
   void Loop();
   // Persists, sends and applies every Ready; false once the node failed.
   bool DrainReady();

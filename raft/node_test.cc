@@ -1,13 +1,17 @@
 #include "raft/node.h"
 
+#include <cerrno>
 #include <map>
 #include <vector>
 
 #include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
+#include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "raft/test_cluster.h"
 #include "raft/test_state_machine.h"
+#include "storage/fault_env.h"
+#include "storage/mem_env.h"
 
 namespace samsa::raft {
 namespace {
@@ -137,6 +141,49 @@ TEST(NodeTest, MembershipChangeThroughTheNode) {
   });
   ASSERT_TRUE(refused.WaitForNotificationWithTimeout(absl::Seconds(20)));
   EXPECT_EQ(absl::StatusCode::kFailedPrecondition, result.code());
+}
+
+}  // namespace
+}  // namespace samsa::raft
+
+namespace samsa::raft {
+namespace {
+
+// A failed fsync stops the node for good: nothing is retried, every waiting
+// and later proposer hears UNAVAILABLE, and failure() says why.
+TEST(NodeTest, FailedFsyncStopsTheNode) {
+  auto mem = storage::NewMemEnv();
+  storage::FaultEnv env(mem.get());
+  FakeClock clock;
+  auto log = *DurableLog::Open(&env, "/solo", ConfState{{NodeId(1)}, {}}, &clock);
+  ListStateMachine state;
+  struct NoPeers : Transport {
+    void Send(const Message&) override {}
+  } transport;
+  NodeOptions o;
+  o.raft.id = NodeId(1);
+  o.tick = absl::Milliseconds(1);
+  auto node = *Node::Start(o, log.get(), &state, &transport);
+  const absl::Time deadline = absl::Now() + absl::Seconds(20);
+  while (absl::Now() < deadline && node->status().role != Role::kLeader) {
+    absl::SleepFor(absl::Milliseconds(2));
+  }
+  ASSERT_EQ(Role::kLeader, node->status().role);
+
+  env.InjectError(storage::FaultOp::kSync, EIO, "", 1000);
+  auto propose = [&] {
+    absl::Notification done;
+    absl::Status result;
+    node->Propose("x", [&](absl::StatusOr<Index> r) {
+      result = r.status();
+      done.Notify();
+    });
+    EXPECT_TRUE(done.WaitForNotificationWithTimeout(absl::Seconds(20)));
+    return result;
+  };
+  EXPECT_EQ(absl::StatusCode::kUnavailable, propose().code());
+  EXPECT_THAT(std::string(node->failure().message()), ::testing::HasSubstr("Input/output error"));
+  EXPECT_EQ(absl::StatusCode::kUnavailable, propose().code()) << "answered at once, not queued";
 }
 
 }  // namespace
