@@ -34,9 +34,13 @@ Node::~Node() {
     stop_ = true;
   }
   thread_.join();
-  for (auto& [index, p] : pending_) p.done(absl::UnavailableError("the raft node stopped"));
+  const absl::Status stopped = absl::UnavailableError("the raft node stopped");
+  for (auto& [index, p] : pending_) p.done(stopped);
+  for (auto& [ctx, done] : reads_) done(stopped);
+  for (ConfirmedRead& r : confirmed_reads_) r.done(stopped);
   absl::MutexLock lock(&mu_);
-  for (Proposal& p : proposals_) p.done(absl::UnavailableError("the raft node stopped"));
+  for (Proposal& p : proposals_) p.done(stopped);
+  for (ProposeCallback& done : read_requests_) done(stopped);
 }
 
 void Node::Receive(Message m) {
@@ -66,6 +70,11 @@ void Node::Enqueue(Proposal p) {
   p.done(absl::UnavailableError(failed.message()));
 }
 
+void Node::ReadIndex(ProposeCallback done) {
+  absl::MutexLock lock(&mu_);
+  read_requests_.push_back(std::move(done));
+}
+
 void Node::TransferLeadership(NodeId to) {
   absl::MutexLock lock(&mu_);
   transfer_to_ = to;
@@ -85,6 +94,10 @@ void Node::Fail(const absl::Status& st) {
   SAMSA_LOG(ERROR) << "raft node " << options_.raft.id << " stops: " << st;
   for (auto& [index, p] : pending_) p.done(absl::UnavailableError(st.message()));
   pending_.clear();
+  for (auto& [ctx, done] : reads_) done(absl::UnavailableError(st.message()));
+  reads_.clear();
+  for (ConfirmedRead& r : confirmed_reads_) r.done(absl::UnavailableError(st.message()));
+  confirmed_reads_.clear();
   absl::MutexLock lock(&mu_);
   failure_ = st;
 }
@@ -94,16 +107,19 @@ void Node::Loop() {
   while (true) {
     std::deque<Message> inbox;
     std::deque<Proposal> proposals;
+    std::deque<ProposeCallback> reads;
     NodeId transfer_to = kNoNode;
     {
       absl::MutexLock lock(&mu_);
       auto has_work = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-        return stop_ || !inbox_.empty() || !proposals_.empty() || transfer_to_ != kNoNode;
+        return stop_ || !inbox_.empty() || !proposals_.empty() || !read_requests_.empty() ||
+               transfer_to_ != kNoNode;
       };
       mu_.AwaitWithDeadline(absl::Condition(&has_work), next_tick);
       if (stop_ || !failure_.ok()) return;
       inbox.swap(inbox_);
       proposals.swap(proposals_);
+      reads.swap(read_requests_);
       std::swap(transfer_to, transfer_to_);
     }
     for (Message& m : inbox) raft_.Step(m);
@@ -122,7 +138,22 @@ void Node::Loop() {
         pending_[index->value()] = Pending{raft_.term(), std::move(p.done)};
       }
     }
+    for (ProposeCallback& done : reads) {
+      const uint64_t ctx = ++next_read_;
+      if (absl::Status st = raft_.ReadIndex(ctx); !st.ok()) {
+        done(st);
+      } else {
+        reads_[ctx] = std::move(done);
+      }
+    }
     if (!DrainReady()) return;
+    if (raft_.role() != Role::kLeader) {
+      // The core dropped its unconfirmed reads with its leadership.
+      for (auto& [ctx, done] : reads_) {
+        done(absl::AbortedError("leadership changed before the read was confirmed"));
+      }
+      reads_.clear();
+    }
     PublishStatus();
   }
 }
@@ -171,7 +202,23 @@ bool Node::DrainReady() {
               : absl::AbortedError("leadership changed before the proposal committed"));
       pending_.erase(it);
     }
+    for (const ReadState& rs : rd.read_states) {
+      if (auto it = reads_.find(rs.context); it != reads_.end()) {
+        confirmed_reads_.push_back({rs.index, std::move(it->second)});
+        reads_.erase(it);
+      }
+    }
     raft_.Advance(rd);
+    // Confirmed reads are answered once the state machine caught up.
+    const Index applied_now = raft_.log().applied();
+    for (auto it = confirmed_reads_.begin(); it != confirmed_reads_.end();) {
+      if (it->index > applied_now) {
+        ++it;
+        continue;
+      }
+      completed.emplace_back(std::move(it->done), it->index);
+      it = confirmed_reads_.erase(it);
+    }
     // Proposers learn of their entry once everything it implies (a
     // membership change included) shows in status().
     if (!completed.empty()) {

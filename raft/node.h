@@ -74,6 +74,11 @@ class Node {
   void Propose(std::string data, ProposeCallback done);
   void ProposeConfChange(ConfChange change, ProposeCallback done);
   void TransferLeadership(NodeId to);
+  // A linearizable read (ReadIndex, thesis §6.4): `done` gets an index once
+  // this node, still the leader, has applied at least that far, so reading
+  // the state machine then sees every write committed before the call.
+  // FAILED_PRECONDITION on a follower; ABORTED if leadership is lost first.
+  void ReadIndex(ProposeCallback done);
 
   Status status() const;
   absl::Status failure() const;
@@ -87,6 +92,10 @@ class Node {
   };
   struct Pending {
     Term term;
+    ProposeCallback done;
+  };
+  struct ConfirmedRead {
+    Index index;
     ProposeCallback done;
   };
 
@@ -104,13 +113,17 @@ class Node {
   DurableLog* const log_;
   StateMachine* const state_;
   Transport* const transport_;
-  Raft raft_;                                      // loop thread only
-  absl::flat_hash_map<int64_t, Pending> pending_;  // loop thread only: index -> proposer
-  Index last_snapshot_;                            // loop thread only
+  Raft raft_;                                             // loop thread only
+  absl::flat_hash_map<int64_t, Pending> pending_;         // loop thread only: index -> proposer
+  Index last_snapshot_;                                   // loop thread only
+  uint64_t next_read_ = 0;                                // loop thread only
+  absl::flat_hash_map<uint64_t, ProposeCallback> reads_;  // loop thread only: asked
+  std::vector<ConfirmedRead> confirmed_reads_;            // loop thread only: await apply
 
   mutable absl::Mutex mu_;
   std::deque<Message> inbox_ ABSL_GUARDED_BY(mu_);
   std::deque<Proposal> proposals_ ABSL_GUARDED_BY(mu_);
+  std::deque<ProposeCallback> read_requests_ ABSL_GUARDED_BY(mu_);
   NodeId transfer_to_ ABSL_GUARDED_BY(mu_) = kNoNode;
   Status status_ ABSL_GUARDED_BY(mu_);
   absl::Status failure_ ABSL_GUARDED_BY(mu_);

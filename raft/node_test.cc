@@ -117,6 +117,31 @@ TEST(NodeTest, TransfersLeadershipOnRequest) {
   EXPECT_EQ(Role::kLeader, c.node(to)->status().role);
 }
 
+TEST(NodeTest, ReadIndexOnTheLeaderSeesEarlierWrites) {
+  TestCluster c = LocalCluster();
+  for (int i = 0; i < 5; ++i) ASSERT_TRUE(c.Write("w" + std::to_string(i)).ok());
+  const NodeId leader = c.Leader();
+  ASSERT_NE(kNoNode, leader);
+  auto read = [&](NodeId id) {
+    absl::Notification done;
+    absl::StatusOr<Index> result = absl::UnknownError("unset");
+    c.node(id)->ReadIndex([&](absl::StatusOr<Index> r) {
+      result = r;
+      done.Notify();
+    });
+    EXPECT_TRUE(done.WaitForNotificationWithTimeout(absl::Seconds(20)));
+    return result;
+  };
+  absl::StatusOr<Index> at = read(leader);
+  ASSERT_TRUE(at.ok()) << at.status();
+  // Five writes plus the term's no-op came before the read; the state
+  // machine already holds them when the callback runs.
+  EXPECT_GE(at->value(), 6);
+  EXPECT_EQ(5u, static_cast<ListStateMachine*>(c.state(leader))->items().size());
+  const NodeId follower = NodeId(leader.value() % 3 + 1);
+  EXPECT_EQ(absl::StatusCode::kFailedPrecondition, read(follower).status().code());
+}
+
 TEST(NodeTest, MembershipChangeThroughTheNode) {
   TestCluster c = LocalCluster();
   const NodeId leader = c.Leader();
