@@ -61,14 +61,19 @@ TEST(RaftServiceTest, RejectsMessagesOnTheWrongRpcAndWhenNoNodeRuns) {
     EXPECT_EQ("a App message does not belong on this RPC", st.error_message());
   }
   {
+    // On the AppendEntries stream, a malformed message ends the stream.
     grpc::ClientContext ctx;
+    auto writer = stub->AppendEntries(&ctx, &ack);
     m.set_log_index(-5);
-    EXPECT_EQ(grpc::StatusCode::INVALID_ARGUMENT, stub->AppendEntries(&ctx, m, &ack).error_code());
+    writer->Write(m);
+    writer->WritesDone();
+    EXPECT_EQ(grpc::StatusCode::INVALID_ARGUMENT, writer->Finish().error_code());
   }
   {
     grpc::ClientContext ctx;
     m.set_log_index(0);
-    EXPECT_EQ(grpc::StatusCode::UNAVAILABLE, stub->AppendEntries(&ctx, m, &ack).error_code());
+    m.set_type(samsa::v1::RaftMessage::TIMEOUT_NOW);
+    EXPECT_EQ(grpc::StatusCode::UNAVAILABLE, stub->TimeoutNow(&ctx, m, &ack).error_code());
   }
   server->Shutdown();
 }

@@ -3,11 +3,95 @@
 #include <grpcpp/grpcpp.h>
 
 #include <algorithm>
+#include <deque>
 
 #include "absl/strings/str_cat.h"
 #include "raft/wire.h"
 
 namespace samsa::raft {
+
+// One AppendEntries stream to a peer. Messages queue here and are written
+// one at a time; when the stream breaks it unhooks itself from its peer (a
+// later Send opens a new one) and deletes itself once gRPC is done with it.
+class GrpcTransport::AppendStream final : public grpc::ClientWriteReactor<samsa::v1::RaftMessage> {
+ public:
+  AppendStream(GrpcTransport* owner, Peer* peer) : owner_(owner), peer_(peer) {
+    peer->stub->async()->AppendEntries(&ctx_, &ack_, this);
+    StartCall();
+  }
+
+  // Queues `m`; false when the queue is full (the message is dropped).
+  bool Enqueue(const Message& m) {
+    {
+      absl::MutexLock lock(&mu_);
+      if (broken_ || queue_.size() >= kMaxQueued) return false;
+      ToProto(m, &queue_.emplace_back());
+      if (writing_) return true;
+      writing_ = true;
+      current_ = std::move(queue_.front());
+      queue_.pop_front();
+    }
+    StartWrite(&current_);
+    return true;
+  }
+
+  // Ends the stream after what is queued (transport shutdown).
+  void Close() {
+    absl::MutexLock lock(&mu_);
+    closing_ = true;
+    if (!writing_ && !broken_) {
+      broken_ = true;
+      StartWritesDone();
+    }
+  }
+
+  void OnWriteDone(bool ok) override {
+    {
+      absl::MutexLock lock(&mu_);
+      if (!ok) {
+        broken_ = true;  // OnDone follows
+        writing_ = false;
+        return;
+      }
+      if (queue_.empty()) {
+        writing_ = false;
+        if (closing_ && !broken_) {
+          broken_ = true;
+          StartWritesDone();
+        }
+        return;
+      }
+      current_ = std::move(queue_.front());
+      queue_.pop_front();
+    }
+    StartWrite(&current_);
+  }
+
+  void OnDone(const grpc::Status& st) override {
+    if (!st.ok()) owner_->dropped_.fetch_add(1, std::memory_order_relaxed);
+    {
+      absl::MutexLock lock(&peer_->mu);
+      if (peer_->stream == this) peer_->stream = nullptr;
+    }
+    GrpcTransport* owner = owner_;
+    delete this;
+    absl::MutexLock lock(&owner->mu_);
+    --owner->outstanding_;
+  }
+
+ private:
+  static constexpr size_t kMaxQueued = 10000;
+  GrpcTransport* const owner_;
+  Peer* const peer_;
+  grpc::ClientContext ctx_;
+  samsa::v1::RaftAck ack_;
+  absl::Mutex mu_;
+  std::deque<samsa::v1::RaftMessage> queue_ ABSL_GUARDED_BY(mu_);
+  samsa::v1::RaftMessage current_;  // being written
+  bool writing_ ABSL_GUARDED_BY(mu_) = false;
+  bool broken_ ABSL_GUARDED_BY(mu_) = false;
+  bool closing_ ABSL_GUARDED_BY(mu_) = false;
+};
 
 GrpcTransport::GrpcTransport(const absl::flat_hash_map<NodeId, std::string>& peers,
                              absl::Duration rpc_timeout, int max_in_flight)
@@ -21,6 +105,10 @@ GrpcTransport::GrpcTransport(const absl::flat_hash_map<NodeId, std::string>& pee
 }
 
 GrpcTransport::~GrpcTransport() {
+  for (auto& [id, peer] : peers_) {
+    absl::MutexLock lock(&peer->mu);
+    if (peer->stream != nullptr) peer->stream->Close();
+  }
   absl::MutexLock lock(&mu_);
   auto idle = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return outstanding_ == 0; };
   mu_.Await(absl::Condition(&idle));
@@ -32,7 +120,26 @@ void GrpcTransport::Send(const Message& m) {
     dropped_.fetch_add(1, std::memory_order_relaxed);
     return;
   }
-  Peer* peer = it->second.get();
+  if (m.type == MessageType::kAppend || m.type == MessageType::kAppendResponse) {
+    SendOnStream(it->second.get(), m);
+  } else {
+    SendUnary(it->second.get(), m);
+  }
+}
+
+void GrpcTransport::SendOnStream(Peer* peer, const Message& m) {
+  absl::MutexLock lock(&peer->mu);
+  if (peer->stream == nullptr) {
+    {
+      absl::MutexLock owner_lock(&mu_);
+      ++outstanding_;
+    }
+    peer->stream = new AppendStream(this, peer);
+  }
+  if (!peer->stream->Enqueue(m)) dropped_.fetch_add(1, std::memory_order_relaxed);
+}
+
+void GrpcTransport::SendUnary(Peer* peer, const Message& m) {
   if (peer->in_flight.fetch_add(1, std::memory_order_relaxed) >= max_in_flight_) {
     peer->in_flight.fetch_sub(1, std::memory_order_relaxed);
     dropped_.fetch_add(1, std::memory_order_relaxed);
@@ -65,10 +172,6 @@ void GrpcTransport::Send(const Message& m) {
     case MessageType::kVoteResponse:
       async->Vote(&call->ctx, &call->request, &call->response, std::move(done));
       break;
-    case MessageType::kAppend:
-    case MessageType::kAppendResponse:
-      async->AppendEntries(&call->ctx, &call->request, &call->response, std::move(done));
-      break;
     case MessageType::kSnapshot:
     case MessageType::kSnapshotResponse:
       async->InstallSnapshot(&call->ctx, &call->request, &call->response, std::move(done));
@@ -76,6 +179,9 @@ void GrpcTransport::Send(const Message& m) {
     case MessageType::kTimeoutNow:
       async->TimeoutNow(&call->ctx, &call->request, &call->response, std::move(done));
       break;
+    case MessageType::kAppend:
+    case MessageType::kAppendResponse:
+      break;  // streamed (SendOnStream)
   }
 }
 
@@ -84,31 +190,59 @@ void RaftService::Attach(Node* node) {
   node_ = node;
 }
 
+grpc::Status RaftService::Deliver(const samsa::v1::RaftMessage& request,
+                                  std::initializer_list<MessageType> allowed) {
+  absl::StatusOr<Message> m = FromProto(request);
+  if (!m.ok()) {
+    return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, std::string(m.status().message()));
+  }
+  if (std::find(allowed.begin(), allowed.end(), m->type) == allowed.end()) {
+    return grpc::Status(
+        grpc::StatusCode::INVALID_ARGUMENT,
+        absl::StrCat("a ", MessageTypeName(m->type), " message does not belong on this RPC"));
+  }
+  absl::MutexLock lock(&mu_);
+  if (node_ == nullptr) {
+    return grpc::Status(grpc::StatusCode::UNAVAILABLE, "raft node not running");
+  }
+  node_->Receive(std::move(*m));
+  return grpc::Status::OK;
+}
+
 grpc::ServerUnaryReactor* RaftService::Handle(grpc::CallbackServerContext* ctx,
                                               const samsa::v1::RaftMessage* request,
                                               std::initializer_list<MessageType> allowed) {
   grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
-  absl::StatusOr<Message> m = FromProto(*request);
-  if (!m.ok()) {
-    reactor->Finish(
-        grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, std::string(m.status().message())));
-    return reactor;
-  }
-  if (std::find(allowed.begin(), allowed.end(), m->type) == allowed.end()) {
-    reactor->Finish(grpc::Status(
-        grpc::StatusCode::INVALID_ARGUMENT,
-        absl::StrCat("a ", MessageTypeName(m->type), " message does not belong on this RPC")));
-    return reactor;
-  }
-  absl::MutexLock lock(&mu_);
-  if (node_ == nullptr) {
-    reactor->Finish(grpc::Status(grpc::StatusCode::UNAVAILABLE, "raft node not running"));
-    return reactor;
-  }
-  node_->Receive(std::move(*m));
-  reactor->Finish(grpc::Status::OK);
+  reactor->Finish(Deliver(*request, allowed));
   return reactor;
 }
+
+// Reads an AppendEntries stream until the peer closes it or sends something
+// unacceptable.
+class RaftService::AppendReader final : public grpc::ServerReadReactor<samsa::v1::RaftMessage> {
+ public:
+  explicit AppendReader(RaftService* service) : service_(service) { StartRead(&message_); }
+
+  void OnReadDone(bool ok) override {
+    if (!ok) {
+      Finish(grpc::Status::OK);  // the peer closed the stream
+      return;
+    }
+    grpc::Status st =
+        service_->Deliver(message_, {MessageType::kAppend, MessageType::kAppendResponse});
+    if (!st.ok() && st.error_code() != grpc::StatusCode::UNAVAILABLE) {
+      Finish(st);
+      return;
+    }
+    StartRead(&message_);  // while our node restarts, messages are dropped
+  }
+
+  void OnDone() override { delete this; }
+
+ private:
+  RaftService* const service_;
+  samsa::v1::RaftMessage message_;
+};
 
 grpc::ServerUnaryReactor* RaftService::Vote(grpc::CallbackServerContext* ctx,
                                             const samsa::v1::RaftMessage* request,
@@ -118,10 +252,9 @@ grpc::ServerUnaryReactor* RaftService::Vote(grpc::CallbackServerContext* ctx,
                  MessageType::kVoteResponse});
 }
 
-grpc::ServerUnaryReactor* RaftService::AppendEntries(grpc::CallbackServerContext* ctx,
-                                                     const samsa::v1::RaftMessage* request,
-                                                     samsa::v1::RaftAck*) {
-  return Handle(ctx, request, {MessageType::kAppend, MessageType::kAppendResponse});
+grpc::ServerReadReactor<samsa::v1::RaftMessage>* RaftService::AppendEntries(
+    grpc::CallbackServerContext*, samsa::v1::RaftAck*) {
+  return new AppendReader(this);
 }
 
 grpc::ServerUnaryReactor* RaftService::InstallSnapshot(grpc::CallbackServerContext* ctx,

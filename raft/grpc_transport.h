@@ -1,10 +1,11 @@
 // The Raft gRPC service (proto/samsa/v1/raft.proto) on both ends.
 //
-// GrpcTransport sends each message as a one-way RPC of its family (Vote,
-// AppendEntries, InstallSnapshot, TimeoutNow) on one channel per peer, with
-// gRPC's callback API: Send() never blocks. Raft tolerates loss, so a
-// message that cannot be sent (peer down, deadline, too many in flight) is
-// dropped, not retried.
+// GrpcTransport sends each message on one channel per peer with gRPC's
+// callback API, so Send() never blocks: appends and their responses on one
+// long-lived AppendEntries stream per peer (reopened when it breaks), the
+// rarer kinds as one-way unary RPCs of their family (Vote, InstallSnapshot,
+// TimeoutNow). Raft tolerates loss, so a message that cannot be sent (peer
+// down, deadline, too many queued) is dropped, not retried.
 //
 // RaftService receives them and hands them to the Node currently attached
 // (none while the node restarts: UNAVAILABLE). A message whose type does
@@ -35,10 +36,16 @@ class GrpcTransport final : public Transport {
   int64_t dropped() const { return dropped_.load(std::memory_order_relaxed); }
 
  private:
+  class AppendStream;
   struct Peer {
     std::unique_ptr<samsa::v1::Raft::Stub> stub;
     std::atomic<int> in_flight{0};
+    absl::Mutex mu;
+    AppendStream* stream ABSL_GUARDED_BY(mu) = nullptr;  // owned by gRPC until OnDone
   };
+
+  void SendUnary(Peer* peer, const Message& m);
+  void SendOnStream(Peer* peer, const Message& m);
 
   const absl::Duration rpc_timeout_;
   const int max_in_flight_;
@@ -58,9 +65,8 @@ class RaftService final : public samsa::v1::Raft::CallbackService {
   grpc::ServerUnaryReactor* Vote(grpc::CallbackServerContext* ctx,
                                  const samsa::v1::RaftMessage* request,
                                  samsa::v1::RaftAck* response) override;
-  grpc::ServerUnaryReactor* AppendEntries(grpc::CallbackServerContext* ctx,
-                                          const samsa::v1::RaftMessage* request,
-                                          samsa::v1::RaftAck* response) override;
+  grpc::ServerReadReactor<samsa::v1::RaftMessage>* AppendEntries(
+      grpc::CallbackServerContext* ctx, samsa::v1::RaftAck* response) override;
   grpc::ServerUnaryReactor* InstallSnapshot(grpc::CallbackServerContext* ctx,
                                             const samsa::v1::RaftMessage* request,
                                             samsa::v1::RaftAck* response) override;
@@ -69,9 +75,13 @@ class RaftService final : public samsa::v1::Raft::CallbackService {
                                        samsa::v1::RaftAck* response) override;
 
  private:
+  class AppendReader;
   grpc::ServerUnaryReactor* Handle(grpc::CallbackServerContext* ctx,
                                    const samsa::v1::RaftMessage* request,
                                    std::initializer_list<MessageType> allowed);
+  // Converts, checks the family and hands `request` to the node.
+  grpc::Status Deliver(const samsa::v1::RaftMessage& request,
+                       std::initializer_list<MessageType> allowed);
 
   absl::Mutex mu_;
   Node* node_ ABSL_GUARDED_BY(mu_) = nullptr;
