@@ -35,6 +35,13 @@ double Percentile(std::vector<double>& v, double p) {
 }
 
 int Run(int64_t entries, int64_t window, int rate, int seconds) {
+  // Declared before the cluster so they outlive it: a proposal still
+  // pending when the cluster stops is answered (with an error) then.
+  absl::Mutex mu;
+  int64_t in_flight = 0;
+  int64_t done = 0;
+  int64_t failed = 0;
+  std::vector<double> latencies_ms;
   TestCluster cluster({.nodes = 3,
                        .grpc = true,
                        .on_disk = true,
@@ -50,10 +57,6 @@ int Run(int64_t entries, int64_t window, int rate, int seconds) {
 
   // Phase 1: throughput with a window of proposals in flight.
   const std::string payload(100, 'x');
-  absl::Mutex mu;
-  int64_t in_flight = 0;
-  int64_t done = 0;
-  int64_t failed = 0;
   const absl::Time t0 = absl::Now();
   for (int64_t i = 0; i < entries; ++i) {
     {
@@ -82,7 +85,6 @@ int Run(int64_t entries, int64_t window, int rate, int seconds) {
       static_cast<double>(entries) / secs, secs, static_cast<long long>(failed));
 
   // Phase 2: latency at a fixed rate.
-  std::vector<double> latencies_ms;
   const int64_t total = static_cast<int64_t>(rate) * seconds;
   const absl::Duration gap = absl::Seconds(1) / rate;
   absl::Time next = absl::Now();
