@@ -24,9 +24,9 @@ namespace {
 
 class CountingStateMachine : public StateMachine {
  public:
-  void Apply(const Entry&) override {}
+  absl::Status Apply(const Entry&) override { return absl::OkStatus(); }
   std::string Snapshot() override { return {}; }
-  void Restore(const std::string&) override {}
+  absl::Status Restore(const std::string&) override { return absl::OkStatus(); }
 };
 
 double Percentile(std::vector<double>& v, double p) {

@@ -18,7 +18,7 @@ absl::StatusOr<std::unique_ptr<Node>> Node::Start(NodeOptions options, DurableLo
                                                   StateMachine* state, Transport* transport) {
   absl::StatusOr<Restored> restored = log->Load();
   if (!restored.ok()) return restored.status();
-  state->Restore(restored->snapshot_data);
+  if (absl::Status st = state->Restore(restored->snapshot_data); !st.ok()) return st;
   std::unique_ptr<Node> node(new Node(options, log, state, transport, std::move(*restored)));
   {
     absl::MutexLock lock(&node->mu_);
@@ -146,6 +146,7 @@ void Node::Loop() {
         reads_[ctx] = std::move(done);
       }
     }
+    NotifyLeadership();
     if (!DrainReady()) return;
     if (raft_.role() != Role::kLeader) {
       // The core dropped its unconfirmed reads with its leadership.
@@ -156,6 +157,17 @@ void Node::Loop() {
     }
     PublishStatus();
   }
+}
+
+void Node::NotifyLeadership() {
+  if (raft_.role() == notified_role_ && raft_.term() == notified_term_ &&
+      raft_.leader() == notified_leader_) {
+    return;
+  }
+  notified_role_ = raft_.role();
+  notified_term_ = raft_.term();
+  notified_leader_ = raft_.leader();
+  state_->OnLeadershipChange(raft_.status());
 }
 
 void Node::PublishStatus() {
@@ -186,13 +198,20 @@ bool Node::DrainReady() {
     for (const Message& m : rd.messages) {
       if (m.type != MessageType::kAppend) transport_->Send(m);
     }
+    NotifyLeadership();
     if (rd.snapshot.has_value()) {
-      state_->Restore(rd.snapshot->data);
+      if (absl::Status st = state_->Restore(rd.snapshot->data); !st.ok()) {
+        Fail(st);
+        return false;
+      }
       last_snapshot_ = rd.snapshot->meta.index;
     }
     std::vector<std::pair<ProposeCallback, absl::StatusOr<Index>>> completed;
     for (const Entry& e : rd.committed) {
-      state_->Apply(e);
+      if (absl::Status st = state_->Apply(e); !st.ok()) {
+        Fail(st);
+        return false;
+      }
       auto it = pending_.find(e.index.value());
       if (it == pending_.end()) continue;
       completed.emplace_back(

@@ -33,12 +33,18 @@ class StateMachine {
  public:
   virtual ~StateMachine() = default;
   // Applies a committed entry; called in index order, once per entry after
-  // the last Restore (a restart replays from the snapshot).
-  virtual void Apply(const Entry& entry) = 0;
+  // the last Restore (a restart replays from the snapshot). An error means
+  // the log holds an entry this state machine cannot apply (corruption or a
+  // bug): the node stops rather than diverge from its peers.
+  virtual absl::Status Apply(const Entry& entry) = 0;
   // The state as of the last applied entry.
   virtual std::string Snapshot() = 0;
-  // Replaces the state with a snapshot's.
-  virtual void Restore(const std::string& data) = 0;
+  // Replaces the state with a snapshot's; an error stops the node as above.
+  virtual absl::Status Restore(const std::string& data) = 0;
+  // This node's role, term or known leader changed. Called before any entry
+  // committed in the new term is applied, so a new leader hears of its
+  // leadership before it applies the no-op that starts its term.
+  virtual void OnLeadershipChange(const Status& /*status*/) {}
 };
 
 // Best-effort delivery of messages to peers; never blocks the caller.
@@ -107,6 +113,8 @@ class Node {
   bool DrainReady();
   // Makes the core's current status visible to status() (and the probe).
   void PublishStatus();
+  // Tells the state machine when role, term or leader changed.
+  void NotifyLeadership();
   void Fail(const absl::Status& st);
 
   const NodeOptions options_;
@@ -116,6 +124,9 @@ class Node {
   Raft raft_;                                             // loop thread only
   absl::flat_hash_map<int64_t, Pending> pending_;         // loop thread only: index -> proposer
   Index last_snapshot_;                                   // loop thread only
+  Role notified_role_ = Role::kFollower;                  // loop thread only
+  Term notified_term_;                                    // loop thread only
+  NodeId notified_leader_ = kNoNode;                      // loop thread only
   uint64_t next_read_ = 0;                                // loop thread only
   absl::flat_hash_map<uint64_t, ProposeCallback> reads_;  // loop thread only: asked
   std::vector<ConfirmedRead> confirmed_reads_;            // loop thread only: await apply

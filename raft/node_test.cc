@@ -211,5 +211,62 @@ TEST(NodeTest, FailedFsyncStopsTheNode) {
   EXPECT_EQ(absl::StatusCode::kUnavailable, propose().code()) << "answered at once, not queued";
 }
 
+// A state machine that refuses one entry, and records what it heard.
+class RefusingStateMachine : public StateMachine {
+ public:
+  absl::Status Apply(const Entry& e) override {
+    absl::MutexLock lock(&mu_);
+    if (e.data == "poison") return absl::DataLossError("entry cannot be applied");
+    if (e.data.empty() && leader_term_ == e.term) noop_after_notice_ = true;
+    return absl::OkStatus();
+  }
+  std::string Snapshot() override { return {}; }
+  absl::Status Restore(const std::string&) override { return absl::OkStatus(); }
+  void OnLeadershipChange(const Status& s) override {
+    absl::MutexLock lock(&mu_);
+    if (s.role == Role::kLeader) leader_term_ = s.term;
+  }
+  bool noop_after_notice() const {
+    absl::MutexLock lock(&mu_);
+    return noop_after_notice_;
+  }
+
+ private:
+  mutable absl::Mutex mu_;
+  Term leader_term_ ABSL_GUARDED_BY(mu_);
+  bool noop_after_notice_ ABSL_GUARDED_BY(mu_) = false;
+};
+
+// A new leader hears of its leadership before it applies its term's no-op,
+// and an entry the state machine cannot apply stops the node instead of
+// letting it run on with a state its peers do not have.
+TEST(NodeTest, LeadershipNoticePrecedesTheNoOpAndApplyErrorsStopTheNode) {
+  auto env = storage::NewMemEnv();
+  FakeClock clock;
+  auto log = *DurableLog::Open(env.get(), "/solo", ConfState{{NodeId(1)}, {}}, &clock);
+  RefusingStateMachine state;
+  struct NoPeers : Transport {
+    void Send(const Message&) override {}
+  } transport;
+  NodeOptions o;
+  o.raft.id = NodeId(1);
+  o.tick = absl::Milliseconds(1);
+  auto node = *Node::Start(o, log.get(), &state, &transport);
+  const absl::Time deadline = absl::Now() + absl::Seconds(20);
+  while (absl::Now() < deadline && !state.noop_after_notice())
+    absl::SleepFor(absl::Milliseconds(2));
+  EXPECT_TRUE(state.noop_after_notice());
+
+  absl::Notification done;
+  absl::Status result;
+  node->Propose("poison", [&](absl::StatusOr<Index> r) {
+    result = r.status();
+    done.Notify();
+  });
+  ASSERT_TRUE(done.WaitForNotificationWithTimeout(absl::Seconds(20)));
+  EXPECT_EQ(absl::StatusCode::kUnavailable, result.code());
+  EXPECT_EQ(absl::StatusCode::kDataLoss, node->failure().code());
+}
+
 }  // namespace
 }  // namespace samsa::raft

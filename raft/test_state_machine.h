@@ -13,9 +13,10 @@ namespace samsa::raft {
 // Applied data, in order; no-ops and membership changes left out.
 class ListStateMachine : public StateMachine {
  public:
-  void Apply(const Entry& e) override {
+  absl::Status Apply(const Entry& e) override {
     absl::MutexLock lock(&mu_);
     if (e.type == EntryType::kNormal && !e.data.empty()) items_.push_back(e.data);
+    return absl::OkStatus();
   }
   std::string Snapshot() override {
     absl::MutexLock lock(&mu_);
@@ -23,7 +24,7 @@ class ListStateMachine : public StateMachine {
     for (const std::string& s : items_) out += s + "\n";
     return out;
   }
-  void Restore(const std::string& data) override {
+  absl::Status Restore(const std::string& data) override {
     absl::MutexLock lock(&mu_);
     items_.clear();
     size_t pos = 0;
@@ -32,6 +33,7 @@ class ListStateMachine : public StateMachine {
       items_.push_back(data.substr(pos, nl - pos));
       pos = nl + 1;
     }
+    return absl::OkStatus();
   }
   std::vector<std::string> items() const {
     absl::MutexLock lock(&mu_);
