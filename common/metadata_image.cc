@@ -68,8 +68,8 @@ const TopicImage* MetadataImage::FindTopic(const Uuid& id) const {
 
 absl::Status MetadataImage::Apply(const v1::MetadataBatch& batch, int64_t offset) {
   if (offset <= offset_) {
-    return absl::DataLossError(absl::StrCat("metadata offset ", offset,
-                                            " is not above the image's offset ", offset_));
+    return absl::DataLossError(
+        absl::StrCat("metadata offset ", offset, " is not above the image's offset ", offset_));
   }
   MetadataImage next = *this;
   for (int i = 0; i < batch.records_size(); ++i) {
@@ -193,7 +193,8 @@ absl::Status MetadataImage::CheckPartition(const PartitionImage& p) const {
   absl::flat_hash_set<NodeId> replicas;
   for (NodeId r : p.replicas) {
     if (r < NodeId(0) || !replicas.insert(r).second) {
-      return absl::InvalidArgumentError(absl::StrCat("replica ", r.value(), " is invalid or twice"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("replica ", r.value(), " is invalid or twice"));
     }
   }
   if (replicas.empty()) return absl::InvalidArgumentError("a partition without replicas");

@@ -135,8 +135,8 @@ TEST(MetadataImageTest, RecordsThatDoNotFitAreRejectedWholeBatch) {
   };
   for (const Case& c : cases) {
     MetadataImage image = good;
-    absl::Status st = image.Apply(Batch({records::Config(kTopic, "segment.bytes", "1"), c.record}),
-                                  100);
+    absl::Status st =
+        image.Apply(Batch({records::Config(kTopic, "segment.bytes", "1"), c.record}), 100);
     EXPECT_EQ(absl::StatusCode::kDataLoss, st.code()) << c.name;
     EXPECT_THAT(std::string(st.message()), HasSubstr("metadata offset 100, record 1")) << c.name;
     EXPECT_THAT(std::string(st.message()), HasSubstr(c.message)) << c.name;

@@ -49,11 +49,15 @@ void Node::Receive(Message m) {
 }
 
 void Node::Propose(std::string data, ProposeCallback done) {
-  Enqueue({std::move(data), false, {}, std::move(done)});
+  Enqueue({std::move(data), false, {}, std::move(done), Term(0)});
+}
+
+void Node::ProposeInTerm(Term term, std::string data, ProposeCallback done) {
+  Enqueue({std::move(data), false, {}, std::move(done), term});
 }
 
 void Node::ProposeConfChange(ConfChange change, ProposeCallback done) {
-  Enqueue({{}, true, change, std::move(done)});
+  Enqueue({{}, true, change, std::move(done), Term(0)});
 }
 
 void Node::Enqueue(Proposal p) {
@@ -130,6 +134,10 @@ void Node::Loop() {
     }
     if (transfer_to != kNoNode) (void)raft_.TransferLeadership(transfer_to);
     for (Proposal& p : proposals) {
+      if (p.term != Term(0) && (p.term != raft_.term() || raft_.role() != Role::kLeader)) {
+        p.done(absl::AbortedError("the leadership the proposal was made for is over"));
+        continue;
+      }
       absl::StatusOr<Index> index =
           p.conf ? raft_.ProposeConfChange(p.change) : raft_.Propose(std::move(p.data));
       if (!index.ok()) {

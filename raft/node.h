@@ -78,6 +78,10 @@ class Node {
   // the leader (FAILED_PRECONDITION), leadership lost before it committed
   // (ABORTED), or the node stopped (UNAVAILABLE).
   void Propose(std::string data, ProposeCallback done);
+  // As above, but only as leader of `term` (else ABORTED): a caller that
+  // decided what to write from the state of one leadership cannot have it
+  // appended in another.
+  void ProposeInTerm(Term term, std::string data, ProposeCallback done);
   void ProposeConfChange(ConfChange change, ProposeCallback done);
   void TransferLeadership(NodeId to);
   // A linearizable read (ReadIndex, thesis §6.4): `done` gets an index once
@@ -95,6 +99,7 @@ class Node {
     bool conf = false;
     ConfChange change{};
     ProposeCallback done;
+    Term term{};  // 0: any
   };
   struct Pending {
     Term term;

@@ -1,19 +1,8 @@
 #include "raft/probe.h"
 
+#include "common/metrics.h"
+
 namespace samsa::raft {
-namespace {
-
-prometheus::Gauge& NewGauge(prometheus::Registry& r, const std::string& name,
-                            const std::string& help) {
-  return prometheus::BuildGauge().Name(name).Help(help).Register(r).Add({});
-}
-
-prometheus::Counter& NewCounter(prometheus::Registry& r, const std::string& name,
-                                const std::string& help) {
-  return prometheus::BuildCounter().Name(name).Help(help).Register(r).Add({});
-}
-
-}  // namespace
 
 RaftProbe::RaftProbe(prometheus::Registry& r)
     : term_(NewGauge(r, "samsa_raft_term", "Current Raft term")),

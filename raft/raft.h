@@ -97,7 +97,7 @@ struct Ready {
 
 struct Status {
   NodeId id;
-  Role role;
+  Role role = Role::kFollower;
   Term term;
   NodeId leader;
   Index commit;

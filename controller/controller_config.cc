@@ -1,0 +1,145 @@
+#include "controller/controller_config.h"
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
+#include "common/string_view.h"
+
+namespace samsa::controller {
+
+absl::StatusOr<std::map<NodeId, std::string>> ParseVoters(std::string_view text) {
+  std::map<NodeId, std::string> voters;
+  for (absl::string_view part : absl::StrSplit(ToAbsl(text), ',')) {
+    const absl::string_view entry = absl::StripAsciiWhitespace(part);
+    const size_t at = entry.find('@');
+    int32_t id = -1;
+    if (at == absl::string_view::npos || !absl::SimpleAtoi(entry.substr(0, at), &id) || id < 0) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("'", entry, "' is not id@host:port with an id >= 0"));
+    }
+    const std::string address(entry.substr(at + 1));
+    if (absl::Status st = ValidateHostPort(address); !st.ok()) return st;
+    if (!voters.emplace(NodeId(id), address).second) {
+      return absl::InvalidArgumentError(absl::StrCat("node id ", id, " is listed twice"));
+    }
+  }
+  if (voters.size() != 1 && voters.size() != 3 && voters.size() != 5) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("lists ", voters.size(), " voters; a quorum has 1, 3 or 5"));
+  }
+  return voters;
+}
+
+const ConfigDef& ControllerConfigDef() {
+  static const ConfigDef* def = [] {
+    auto* d = new ConfigDef;
+    d->Define({.name = "node.id",
+               .type = ConfigType::kInt,
+               .doc = "This controller's id, unique in the cluster.",
+               .min = 0,
+               .max = INT32_MAX});
+    d->Define({.name = "listener",
+               .doc = "host:port the gRPC server binds (Controller, Raft, health, reflection).",
+               .validator = ValidateHostPort});
+    d->Define({.name = "controller.quorum.voters",
+               .doc = "The quorum: id@host:port for each of 1, 3 or 5 controllers.",
+               .validator = [](std::string_view v) { return ParseVoters(v).status(); }});
+    d->Define({.name = "data.dir", .doc = "Directory of the Raft log, hard state and snapshots."});
+    d->Define({.name = "metrics.listener",
+               .default_value = "",
+               .doc = "host:port serving Prometheus /metrics; empty turns it off.",
+               .validator = [](std::string_view v) {
+                 return v.empty() ? absl::OkStatus() : ValidateHostPort(v);
+               }});
+    d->Define({.name = "broker.session.timeout.ms",
+               .type = ConfigType::kInt,
+               .default_value = "9000",
+               .doc = "A broker that has not heartbeated for this long is fenced.",
+               .min = 10});
+    d->Define({.name = "broker.heartbeat.interval.ms",
+               .type = ConfigType::kInt,
+               .default_value = "2000",
+               .doc = "How often brokers heartbeat; must be below the session timeout.",
+               .min = 1});
+    d->Define({.name = "num.partitions",
+               .type = ConfigType::kInt,
+               .default_value = "1",
+               .doc = "Partitions of a topic created without a count.",
+               .min = 1,
+               .max = kMaxPartitions});
+    d->Define({.name = "default.replication.factor",
+               .type = ConfigType::kInt,
+               .default_value = "1",
+               .doc = "Replicas of a topic created without a replication factor.",
+               .min = 1,
+               .max = 32767});
+    d->Define({.name = "min.insync.replicas",
+               .type = ConfigType::kInt,
+               .default_value = "1",
+               .doc = "min.insync.replicas of topics that do not set it.",
+               .min = 1});
+    d->Define({.name = "auto.create.topics.enable",
+               .type = ConfigType::kBool,
+               .default_value = "false",
+               .doc = "Whether a broker may create a topic a client names but that does not "
+                      "exist."});
+    d->Define({.name = "controller.quorum.election.timeout.ms",
+               .type = ConfigType::kInt,
+               .default_value = "1000",
+               .doc = "A follower that hears no leader for this long (plus up to as much "
+                      "jitter) starts an election.",
+               .min = 10});
+    d->Define({.name = "metadata.snapshot.every.entries",
+               .type = ConfigType::kInt,
+               .default_value = "10000",
+               .doc = "Applied metadata log entries between snapshots of the image.",
+               .min = 1});
+    return d;
+  }();
+  return *def;
+}
+
+absl::StatusOr<ControllerSettings> ToSettings(const Config& config) {
+  ControllerSettings s;
+  s.node_id = NodeId(static_cast<int32_t>(config.GetInt("node.id")));
+  s.listener = config.GetString("listener");
+  absl::StatusOr<std::map<NodeId, std::string>> voters =
+      ParseVoters(config.GetString("controller.quorum.voters"));
+  if (!voters.ok()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("controller.quorum.voters: ", voters.status().message()));
+  }
+  s.voters = std::move(*voters);
+  if (!s.voters.contains(s.node_id)) {
+    std::vector<int32_t> ids;
+    for (const auto& [id, address] : s.voters) ids.push_back(id.value());
+    return absl::InvalidArgumentError(absl::StrCat("node.id ", s.node_id.value(),
+                                                   " is not among controller.quorum.voters (",
+                                                   absl::StrJoin(ids, ", "), ")"));
+  }
+  if (s.voters.size() > 1 && absl::EndsWith(s.listener, ":0")) {
+    return absl::InvalidArgumentError(
+        "listener: port 0 works only for a single-voter quorum (peers dial the voter address)");
+  }
+  s.data_dir = config.GetString("data.dir");
+  if (s.data_dir.empty()) return absl::InvalidArgumentError("data.dir: must not be empty");
+  s.metrics_listener = config.GetString("metrics.listener");
+  s.session_timeout = absl::Milliseconds(config.GetInt("broker.session.timeout.ms"));
+  s.heartbeat_interval = absl::Milliseconds(config.GetInt("broker.heartbeat.interval.ms"));
+  if (s.heartbeat_interval >= s.session_timeout) {
+    return absl::InvalidArgumentError(
+        "broker.heartbeat.interval.ms: must be below broker.session.timeout.ms");
+  }
+  s.election_timeout = absl::Milliseconds(config.GetInt("controller.quorum.election.timeout.ms"));
+  s.snapshot_every = config.GetInt("metadata.snapshot.every.entries");
+  s.topic_defaults.partitions = static_cast<int32_t>(config.GetInt("num.partitions"));
+  s.topic_defaults.replication_factor =
+      static_cast<int32_t>(config.GetInt("default.replication.factor"));
+  s.topic_defaults.min_insync_replicas = static_cast<int32_t>(config.GetInt("min.insync.replicas"));
+  s.topic_defaults.auto_create = config.GetBool("auto.create.topics.enable");
+  return s;
+}
+
+}  // namespace samsa::controller

@@ -1,0 +1,53 @@
+// samsa-controller's configuration: the keys it accepts (DESIGN.md §4.1),
+// the checks across keys, and the settings the process runs with.
+//
+//   node.id                               this controller's id (required)
+//   listener                              host:port of its gRPC server (required)
+//   controller.quorum.voters              id@host:port,... 1, 3 or 5 voters,
+//                                         node.id among them (required)
+//   data.dir                              Raft log, hard state, snapshots (required)
+//   metrics.listener                      host:port for /metrics; empty: off
+//   broker.session.timeout.ms             a broker silent this long is fenced
+//   broker.heartbeat.interval.ms          what brokers are told to use; below
+//                                         the session timeout
+//   num.partitions, default.replication.factor, min.insync.replicas,
+//   auto.create.topics.enable             topic defaults
+//   controller.quorum.election.timeout.ms Raft election timeout (ticks are a tenth)
+//   metadata.snapshot.every.entries       applied entries between snapshots
+#pragma once
+
+#include <map>
+#include <string>
+#include <string_view>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "common/config.h"
+#include "common/ids.h"
+#include "controller/topic_admin.h"
+
+namespace samsa::controller {
+
+const ConfigDef& ControllerConfigDef();
+
+// "1@h:p,2@h:p": ids unique and >= 0, addresses host:port.
+absl::StatusOr<std::map<NodeId, std::string>> ParseVoters(std::string_view text);
+
+struct ControllerSettings {
+  NodeId node_id;
+  std::string listener;
+  std::map<NodeId, std::string> voters;
+  std::string data_dir;
+  std::string metrics_listener;
+  absl::Duration session_timeout;
+  absl::Duration heartbeat_interval;
+  absl::Duration election_timeout;
+  int64_t snapshot_every = 0;
+  TopicDefaults topic_defaults;
+};
+
+// The settings of a loaded config, after the checks across keys; errors
+// name the key.
+absl::StatusOr<ControllerSettings> ToSettings(const Config& config);
+
+}  // namespace samsa::controller

@@ -1,0 +1,120 @@
+#include "controller/partition_changes.h"
+
+#include <algorithm>
+#include <optional>
+
+#include "common/metadata_records.h"
+
+namespace samsa::controller {
+
+bool IsEligible(const MetadataImage& image, NodeId broker) {
+  const BrokerImage* b = image.FindBroker(broker);
+  return b != nullptr && b->eligible();
+}
+
+namespace {
+
+bool IsAlive(const MetadataImage& image, NodeId broker) {
+  const BrokerImage* b = image.FindBroker(broker);
+  return b != nullptr && !b->fenced;
+}
+
+bool Contains(const std::vector<NodeId>& ids, NodeId id) {
+  return std::find(ids.begin(), ids.end(), id) != ids.end();
+}
+
+struct Target {
+  NodeId leader;
+  std::vector<NodeId> isr;
+  bool unclean = false;
+};
+
+Target Decide(const MetadataImage& image, const PartitionImage& p, bool unclean_allowed) {
+  Target t;
+  for (NodeId m : p.isr) {
+    if (IsEligible(image, m)) t.isr.push_back(m);
+  }
+  if (p.leader != kNoNode && IsEligible(image, p.leader)) {
+    t.leader = p.leader;
+  } else {
+    t.leader = kNoNode;
+    for (NodeId r : p.replicas) {
+      if (Contains(t.isr, r)) {
+        t.leader = r;
+        break;
+      }
+    }
+  }
+  if (t.leader == kNoNode && p.leader != kNoNode && IsAlive(image, p.leader)) {
+    // Shutting down with nobody to take over: it keeps leading.
+    t.leader = p.leader;
+    t.isr.insert(t.isr.begin(), p.leader);
+  }
+  if (t.leader == kNoNode && unclean_allowed) {
+    for (NodeId r : p.replicas) {
+      if (IsEligible(image, r)) {
+        t.leader = r;
+        t.isr = {r};
+        t.unclean = !p.InIsr(r);
+        break;
+      }
+    }
+  }
+  if (t.isr.empty()) t.isr = p.isr;
+  // Keep the ISR in its old order, so an unchanged set is no change.
+  std::vector<NodeId> ordered;
+  for (NodeId m : p.isr) {
+    if (Contains(t.isr, m)) ordered.push_back(m);
+  }
+  for (NodeId m : t.isr) {
+    if (!Contains(ordered, m)) ordered.push_back(m);
+  }
+  t.isr = std::move(ordered);
+  return t;
+}
+
+}  // namespace
+
+absl::StatusOr<ReconcileResult> Reconcile(PendingBatch& batch) {
+  ReconcileResult result;
+  std::vector<v1::MetadataRecord> changes;
+  for (const auto& [name, topic] : batch.image().topics()) {
+    auto unclean = topic->configs.find("unclean.leader.election.enable");
+    const bool unclean_allowed = unclean != topic->configs.end() && unclean->second == "true";
+    for (size_t i = 0; i < topic->partitions.size(); ++i) {
+      const PartitionImage& p = topic->partitions[i];
+      Target t = Decide(batch.image(), p, unclean_allowed);
+      const bool leader_changed = t.leader != p.leader;
+      const bool isr_changed = t.isr != p.isr;
+      if (!leader_changed && !isr_changed) continue;
+      result.leader_changes += leader_changed ? 1 : 0;
+      result.unclean_elections += t.unclean ? 1 : 0;
+      changes.push_back(records::PartitionChange(
+          topic->id, static_cast<int32_t>(i),
+          leader_changed ? std::optional<NodeId>(t.leader) : std::nullopt,
+          isr_changed ? std::optional<std::vector<NodeId>>(t.isr) : std::nullopt));
+    }
+  }
+  for (v1::MetadataRecord& r : changes) {
+    if (absl::Status st = batch.Add(std::move(r)); !st.ok()) return st;
+  }
+  return result;
+}
+
+int64_t LeadershipsOf(const MetadataImage& image, NodeId broker) {
+  int64_t n = 0;
+  for (const auto& [name, topic] : image.topics()) {
+    for (const PartitionImage& p : topic->partitions) n += p.leader == broker ? 1 : 0;
+  }
+  return n;
+}
+
+int64_t OfflinePartitions(const MetadataImage& image) {
+  int64_t n = 0;
+  for (const auto& [name, topic] : image.topics()) {
+    for (const PartitionImage& p : topic->partitions) n += p.leader == kNoNode ? 1 : 0;
+  }
+  return n;
+}
+
+}  // namespace samsa::controller

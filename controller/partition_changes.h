@@ -1,0 +1,42 @@
+// Leader election and ISR upkeep when brokers come and go (DESIGN.md §5
+// Replication; KIP-631's fencing; Kafka's PartitionChangeBuilder).
+//
+// A broker is *eligible* when registered, unfenced and not shutting down.
+// For each partition, Reconcile computes:
+//   * ISR: the eligible members. It never becomes empty: if no member is
+//     eligible the ISR is left as it was, so whichever member returns first
+//     can lead again without losing acknowledged data.
+//   * leader: kept while eligible. Otherwise the first replica, in replica
+//     order, that is an eligible ISR member, with leader epoch + 1. With
+//     none, a leader that is shutting down but still alive keeps leading
+//     (controlled shutdown cannot move it; it stays in the ISR). Otherwise,
+//     if the topic sets unclean.leader.election.enable, the first eligible
+//     replica leads with ISR = {itself} (data may be lost; counted). Else the
+//     partition is offline: leader -1.
+// Every change is a PartitionChange record added to the batch, so it is
+// committed through Raft before any broker acts on it.
+#pragma once
+
+#include <cstdint>
+
+#include "common/metadata_image.h"
+#include "controller/pending_batch.h"
+
+namespace samsa::controller {
+
+struct ReconcileResult {
+  int64_t leader_changes = 0;
+  int64_t unclean_elections = 0;
+};
+
+// Reconciles every partition of the batch's image.
+absl::StatusOr<ReconcileResult> Reconcile(PendingBatch& batch);
+
+// Partitions `broker` leads in `image`.
+int64_t LeadershipsOf(const MetadataImage& image, NodeId broker);
+// Partitions without a leader.
+int64_t OfflinePartitions(const MetadataImage& image);
+
+bool IsEligible(const MetadataImage& image, NodeId broker);
+
+}  // namespace samsa::controller

@@ -1,0 +1,46 @@
+// ControllerProbe: the controller's Prometheus metrics (STYLE.md #12). The
+// Raft ones (term, commit and applied index, elections) come from
+// raft::RaftProbe in the same registry.
+//
+//   samsa_controller_active                   1 on the active controller
+//   samsa_controller_metadata_offset          offset of the applied image
+//   samsa_controller_brokers_active           unfenced, not shutting down
+//   samsa_controller_brokers_fenced           fenced
+//   samsa_controller_brokers_shutting_down    in controlled shutdown
+//   samsa_controller_topics                   topics
+//   samsa_controller_partitions               partitions
+//   samsa_controller_offline_partitions       partitions without a leader
+//   samsa_controller_leader_changes_total     committed partition leader changes
+//   samsa_controller_session_expiries_total   brokers fenced for a missed session
+#pragma once
+
+#include "common/metadata_image.h"
+#include "prometheus/counter.h"
+#include "prometheus/gauge.h"
+#include "prometheus/registry.h"
+
+namespace samsa::controller {
+
+class ControllerProbe {
+ public:
+  explicit ControllerProbe(prometheus::Registry& registry);
+
+  void OnActive(bool active) { active_.Set(active ? 1 : 0); }
+  // After each applied batch, with the new image and the leader changes in it.
+  void OnImage(const MetadataImage& image, int64_t leader_changes);
+  void OnSessionExpired() { session_expiries_.Increment(); }
+
+ private:
+  prometheus::Gauge& active_;
+  prometheus::Gauge& offset_;
+  prometheus::Gauge& brokers_active_;
+  prometheus::Gauge& brokers_fenced_;
+  prometheus::Gauge& brokers_shutting_down_;
+  prometheus::Gauge& topics_;
+  prometheus::Gauge& partitions_;
+  prometheus::Gauge& offline_;
+  prometheus::Counter& leader_changes_;
+  prometheus::Counter& session_expiries_;
+};
+
+}  // namespace samsa::controller

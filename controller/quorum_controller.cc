@@ -1,0 +1,474 @@
+#include "controller/quorum_controller.h"
+
+#include <algorithm>
+
+#include "absl/strings/str_cat.h"
+#include "common/logging.h"
+#include "controller/broker_lifecycle.h"
+#include "controller/partition_changes.h"
+
+namespace samsa::controller {
+namespace {
+
+// Builds the `finish` of a write whose answer is `*response`: on failure the
+// answer is replaced by the whole-request error and the controller hint.
+template <typename Response>
+auto AnswerWith(std::shared_ptr<Response> response,
+                QuorumController::Done<Response> done) {
+  return [response = std::move(response), done = std::move(done)](
+             const v1::Error& error, const v1::LeaderHint& hint) mutable {
+    if (error.code() != v1::NONE) {
+      Response failed;
+      *failed.mutable_error() = error;
+      *failed.mutable_controller() = hint;
+      done(std::move(failed));
+      return;
+    }
+    done(std::move(*response));
+  };
+}
+
+int64_t LeaderChanges(const v1::MetadataBatch& batch) {
+  int64_t n = 0;
+  for (const v1::MetadataRecord& r : batch.records()) {
+    n += r.has_partition_change() && r.partition_change().has_leader() ? 1 : 0;
+  }
+  return n;
+}
+
+}  // namespace
+
+QuorumController::QuorumController(ControllerOptions options)
+    : options_(std::move(options)), committed_(std::make_shared<const MetadataImage>()) {
+  timer_ = std::thread([this] { TimerLoop(); });
+}
+
+QuorumController::~QuorumController() { Stop(); }
+
+void QuorumController::Stop() {
+  std::vector<Waiter> waiters;
+  std::vector<v1::FetchMetadataResponse> answers;
+  {
+    absl::MutexLock lock(&mu_);
+    if (stop_) return;
+    stop_ = true;
+    waiters.swap(waiters_);
+    for (const Waiter& w : waiters) answers.push_back(FetchLocked(w.from_offset, w.max_batches));
+  }
+  timer_.join();
+  for (size_t i = 0; i < waiters.size(); ++i) waiters[i].done(std::move(answers[i]));
+}
+
+void QuorumController::Attach(raft::Node* node) {
+  absl::MutexLock lock(&mu_);
+  node_ = node;
+}
+
+std::shared_ptr<const MetadataImage> QuorumController::committed() const {
+  absl::MutexLock lock(&mu_);
+  return committed_;
+}
+
+bool QuorumController::active() const {
+  absl::MutexLock lock(&mu_);
+  return active_;
+}
+
+Uuid QuorumController::NewTopicId() {
+  return Uuid{absl::Uniform<uint64_t>(rng_), absl::Uniform<uint64_t>(rng_)};
+}
+
+v1::LeaderHint QuorumController::Hint() const {
+  v1::LeaderHint hint;
+  const NodeId leader(known_leader_.load(std::memory_order_relaxed));
+  hint.set_leader_id(leader.value());
+  hint.set_leader_epoch(static_cast<int32_t>(known_term_.load(std::memory_order_relaxed)));
+  if (auto it = options_.voters.find(leader); it != options_.voters.end()) {
+    hint.set_leader_address(it->second);
+  }
+  return hint;
+}
+
+void QuorumController::Write(Decide decide, bool read_only, Finish finish) {
+  absl::ReleasableMutexLock lock(&mu_);
+  if (!active_ || node_ == nullptr) {
+    lock.Release();
+    finish(MakeError(v1::NOT_CONTROLLER,
+                     absl::StrCat("controller ", options_.node_id.value(), " is not active")),
+           Hint());
+    return;
+  }
+  PendingBatch batch(latest_);
+  decide(batch);
+  if (read_only || batch.empty()) {
+    lock.Release();
+    finish(v1::Error(), v1::LeaderHint());
+    return;
+  }
+  latest_ = batch.image();
+  // Under mu_, so batches enter the log in the order they were decided. The
+  // callback may run right here (a stopped node), so it must not lock mu_.
+  node_->ProposeInTerm(
+      leader_term_, batch.batch().SerializeAsString(),
+      [this, finish = std::move(finish)](absl::StatusOr<raft::Index> index) mutable {
+        if (index.ok()) {
+          finish(v1::Error(), v1::LeaderHint());
+          return;
+        }
+        finish(MakeError(v1::NOT_CONTROLLER, absl::StrCat("the write did not commit: ",
+                                                          index.status().message())),
+               Hint());
+      });
+}
+
+void QuorumController::CreateTopics(const v1::CreateTopicsRequest& request,
+                                    Done<v1::CreateTopicsResponse> done) {
+  auto response = std::make_shared<v1::CreateTopicsResponse>();
+  Write(
+      [&](PendingBatch& batch) ABSL_NO_THREAD_SAFETY_ANALYSIS {
+        *response = controller::CreateTopics(request, options_.topic_defaults,
+                                             [this]() ABSL_NO_THREAD_SAFETY_ANALYSIS {
+                                               return NewTopicId();
+                                             },
+                                             batch);
+      },
+      request.validate_only(), AnswerWith(response, std::move(done)));
+}
+
+void QuorumController::DeleteTopics(const v1::DeleteTopicsRequest& request,
+                                    Done<v1::DeleteTopicsResponse> done) {
+  auto response = std::make_shared<v1::DeleteTopicsResponse>();
+  Write([&](PendingBatch& batch) { *response = controller::DeleteTopics(request, batch); }, false,
+        AnswerWith(response, std::move(done)));
+}
+
+void QuorumController::CreatePartitions(const v1::CreatePartitionsRequest& request,
+                                        Done<v1::CreatePartitionsResponse> done) {
+  auto response = std::make_shared<v1::CreatePartitionsResponse>();
+  Write([&](PendingBatch& batch) { *response = controller::CreatePartitions(request, batch); },
+        request.validate_only(), AnswerWith(response, std::move(done)));
+}
+
+void QuorumController::AlterConfigs(const v1::AlterConfigsRequest& request,
+                                    Done<v1::AlterConfigsResponse> done) {
+  auto response = std::make_shared<v1::AlterConfigsResponse>();
+  Write([&](PendingBatch& batch) { *response = controller::AlterConfigs(request, batch); },
+        request.validate_only(), AnswerWith(response, std::move(done)));
+}
+
+void QuorumController::RegisterBroker(const v1::RegisterBrokerRequest& request,
+                                      Done<v1::RegisterBrokerResponse> done) {
+  auto response = std::make_shared<v1::RegisterBrokerResponse>();
+  Write(
+      [&](PendingBatch& batch) ABSL_NO_THREAD_SAFETY_ANALYSIS {
+        *response = controller::RegisterBroker(request, batch);
+        if (response->error().code() == v1::NONE) {
+          sessions_[NodeId(request.broker_id())] = options_.clock->Now();
+        }
+      },
+      false, AnswerWith(response, std::move(done)));
+}
+
+void QuorumController::BrokerHeartbeat(const v1::BrokerHeartbeatRequest& request,
+                                       Done<v1::BrokerHeartbeatResponse> done) {
+  auto response = std::make_shared<v1::BrokerHeartbeatResponse>();
+  Write(
+      [&](PendingBatch& batch) ABSL_NO_THREAD_SAFETY_ANALYSIS {
+        *response = controller::BrokerHeartbeat(request, *committed_, batch);
+        if (response->error().code() == v1::NONE) {
+          sessions_[NodeId(request.broker_id())] = options_.clock->Now();
+        }
+      },
+      false, AnswerWith(response, std::move(done)));
+}
+
+void QuorumController::AlterPartition(const v1::AlterPartitionRequest& request,
+                                      Done<v1::AlterPartitionResponse> done) {
+  auto response = std::make_shared<v1::AlterPartitionResponse>();
+  Write([&](PendingBatch& batch) { *response = controller::AlterPartition(request, batch); }, false,
+        AnswerWith(response, std::move(done)));
+}
+
+void QuorumController::ControlledShutdown(const v1::ControlledShutdownRequest& request,
+                                          Done<v1::ControlledShutdownResponse> done) {
+  auto response = std::make_shared<v1::ControlledShutdownResponse>();
+  Write([&](PendingBatch& batch) { *response = controller::ControlledShutdown(request, batch); },
+        false, AnswerWith(response, std::move(done)));
+}
+
+void QuorumController::AllocateProducerIds(const v1::AllocateProducerIdsRequest& request,
+                                           Done<v1::AllocateProducerIdsResponse> done) {
+  auto response = std::make_shared<v1::AllocateProducerIdsResponse>();
+  Write([&](PendingBatch& batch) { *response = controller::AllocateProducerIds(request, batch); },
+        false, AnswerWith(response, std::move(done)));
+}
+
+void QuorumController::ExpireSessions() {
+  const absl::Time now = options_.clock->Now();
+  std::vector<std::pair<NodeId, int64_t>> expired;
+  {
+    absl::MutexLock lock(&mu_);
+    if (!active_) return;
+    for (const auto& [id, b] : latest_.brokers()) {
+      if (b.fenced) continue;
+      auto it = sessions_.find(id);
+      if (it == sessions_.end() || now - it->second > options_.session_timeout) {
+        expired.emplace_back(id, b.epoch);
+      }
+    }
+  }
+  for (const auto& [id, epoch] : expired) {
+    Write(
+        [&](PendingBatch& batch) {
+          const BrokerImage* b = batch.image().FindBroker(id);
+          if (b == nullptr || b->fenced || b->epoch != epoch) return;  // it moved on meanwhile
+          if (absl::Status st = FenceBroker(id, epoch, batch); !st.ok()) {
+            SAMSA_LOG(ERROR) << "cannot fence broker " << id << ": " << st;
+            return;
+          }
+          SAMSA_LOG(INFO) << "broker " << id << " epoch " << epoch
+                          << " missed its session; fencing it";
+          if (options_.probe != nullptr) options_.probe->OnSessionExpired();
+        },
+        false, [](const v1::Error&, const v1::LeaderHint&) {});
+  }
+}
+
+v1::FetchMetadataResponse QuorumController::FetchLocked(int64_t from_offset,
+                                                        int32_t max_batches) const {
+  v1::FetchMetadataResponse r;
+  const int64_t committed = committed_->offset();
+  if (from_offset < history_base_) {
+    // Older batches are gone from memory: the caller starts from the image.
+    *r.mutable_snapshot() = committed_->ToSnapshot();
+    r.set_offset(committed);
+    return r;
+  }
+  auto it = std::upper_bound(history_.begin(), history_.end(), from_offset,
+                             [](int64_t off, const auto& e) { return off < e.first; });
+  int32_t n = 0;
+  for (; it != history_.end() && n < max_batches; ++it, ++n) {
+    v1::MetadataEntry* e = r.add_entries();
+    e->set_offset(it->first);
+    if (!e->mutable_batch()->ParseFromString(it->second)) {
+      SAMSA_CHECK(false) << "a batch this controller applied no longer parses";
+    }
+  }
+  r.set_offset(it == history_.end() ? std::max(committed, from_offset) : it[-1].first);
+  return r;
+}
+
+void QuorumController::FetchMetadata(const v1::FetchMetadataRequest& request,
+                                     Done<v1::FetchMetadataResponse> done) {
+  const int32_t max_batches = request.max_batches() > 0
+                                  ? std::min(request.max_batches(), options_.max_fetch_batches)
+                                  : options_.max_fetch_batches;
+  v1::FetchMetadataResponse response;
+  {
+    absl::MutexLock lock(&mu_);
+    if (request.from_offset() >= committed_->offset() && request.max_wait_ms() > 0 && !stop_) {
+      waiters_.push_back({request.from_offset(), max_batches,
+                          absl::Now() + absl::Milliseconds(request.max_wait_ms()),
+                          std::move(done)});
+      return;
+    }
+    response = FetchLocked(request.from_offset(), max_batches);
+  }
+  done(std::move(response));
+}
+
+void QuorumController::Publish(std::shared_ptr<const MetadataImage> image) {
+  committed_ = std::move(image);
+}
+
+absl::Status QuorumController::Apply(const raft::Entry& entry) {
+  const int64_t offset = entry.index.value();
+  std::vector<std::pair<Done<v1::FetchMetadataResponse>, v1::FetchMetadataResponse>> answers;
+  {
+    absl::MutexLock lock(&mu_);
+    auto next = std::make_shared<MetadataImage>(*committed_);
+    int64_t leader_changes = 0;
+    if (entry.type != raft::EntryType::kNormal || entry.data.empty()) {
+      next->AdvanceTo(offset);
+    } else {
+      v1::MetadataBatch batch;
+      if (!batch.ParseFromString(entry.data)) {
+        return absl::DataLossError(absl::StrCat("metadata log entry ", offset, " (term ",
+                                                entry.term.value(),
+                                                ") is not a metadata batch"));
+      }
+      if (absl::Status st = next->Apply(batch, offset); !st.ok()) return st;
+      leader_changes = LeaderChanges(batch);
+      history_.emplace_back(offset, entry.data);
+      while (history_.size() > options_.history_entries) {
+        history_base_ = history_.front().first;
+        history_.pop_front();
+      }
+    }
+    Publish(std::move(next));
+    if (options_.probe != nullptr) options_.probe->OnImage(*committed_, leader_changes);
+    if (entry.type == raft::EntryType::kNormal && entry.data.empty() &&
+        entry.term == leader_term_ && !active_) {
+      // Our term's no-op: everything before it is applied, so the image is
+      // complete. Sessions restart: nobody could heartbeat an inactive node.
+      latest_ = *committed_;
+      active_ = true;
+      sessions_.clear();
+      const absl::Time now = options_.clock->Now();
+      for (const auto& [id, b] : latest_.brokers()) sessions_[id] = now;
+      if (options_.probe != nullptr) options_.probe->OnActive(true);
+      SAMSA_LOG(INFO) << "controller " << options_.node_id << " is active in term "
+                      << entry.term;
+    }
+    for (auto it = waiters_.begin(); it != waiters_.end();) {
+      if (it->from_offset < committed_->offset()) {
+        answers.emplace_back(std::move(it->done), FetchLocked(it->from_offset, it->max_batches));
+        it = waiters_.erase(it);
+      } else {
+        ++it;
+      }
+    }
+  }
+  for (auto& [done, response] : answers) done(std::move(response));
+  return absl::OkStatus();
+}
+
+std::string QuorumController::Snapshot() {
+  absl::MutexLock lock(&mu_);
+  return committed_->SerializeSnapshot();
+}
+
+absl::Status QuorumController::Restore(const std::string& data) {
+  MetadataImage image;
+  if (!data.empty()) {
+    v1::MetadataSnapshot snapshot;
+    if (!snapshot.ParseFromString(data)) {
+      return absl::DataLossError("the metadata snapshot does not parse");
+    }
+    absl::StatusOr<MetadataImage> restored = MetadataImage::FromSnapshot(snapshot);
+    if (!restored.ok()) return restored.status();
+    image = std::move(*restored);
+  }
+  absl::MutexLock lock(&mu_);
+  Publish(std::make_shared<const MetadataImage>(std::move(image)));
+  history_.clear();
+  history_base_ = committed_->offset();
+  if (options_.probe != nullptr) options_.probe->OnImage(*committed_, 0);
+  return absl::OkStatus();
+}
+
+void QuorumController::OnLeadershipChange(const raft::Status& status) {
+  known_leader_.store(status.leader.value(), std::memory_order_relaxed);
+  known_term_.store(status.term.value(), std::memory_order_relaxed);
+  absl::MutexLock lock(&mu_);
+  const bool leads = status.role == raft::Role::kLeader;
+  if (leads && status.term == leader_term_) return;
+  leader_term_ = leads ? status.term : Term(0);
+  if (active_) {
+    SAMSA_LOG(INFO) << "controller " << options_.node_id << " is no longer active (term "
+                    << status.term << ", leader " << status.leader << ")";
+  }
+  active_ = false;
+  if (options_.probe != nullptr) options_.probe->OnActive(false);
+}
+
+void QuorumController::TimerLoop() {
+  const absl::Duration period =
+      std::clamp(options_.session_timeout / 10, absl::Milliseconds(10), absl::Milliseconds(500));
+  absl::Time next_session_check = absl::Now() + period;
+  while (true) {
+    std::vector<Waiter> expired;
+    {
+      absl::MutexLock lock(&mu_);
+      absl::Time wake = next_session_check;
+      for (const Waiter& w : waiters_) wake = std::min(wake, w.deadline);
+      auto stopping = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return stop_; };
+      mu_.AwaitWithDeadline(absl::Condition(&stopping), wake);
+      if (stop_) return;
+      const absl::Time now = absl::Now();
+      for (auto it = waiters_.begin(); it != waiters_.end();) {
+        if (it->deadline <= now) {
+          expired.push_back(std::move(*it));
+          it = waiters_.erase(it);
+        } else {
+          ++it;
+        }
+      }
+    }
+    for (Waiter& w : expired) {
+      v1::FetchMetadataResponse r;
+      {
+        absl::MutexLock lock(&mu_);
+        r = FetchLocked(w.from_offset, w.max_batches);
+      }
+      w.done(std::move(r));
+    }
+    if (absl::Now() >= next_session_check) {
+      ExpireSessions();
+      next_session_check = absl::Now() + period;
+    }
+  }
+}
+
+v1::DescribeTopicsResponse QuorumController::DescribeTopics(
+    const v1::DescribeTopicsRequest& request) const {
+  return controller::DescribeTopics(request, *committed());
+}
+
+v1::DescribeConfigsResponse QuorumController::DescribeConfigs(
+    const v1::DescribeConfigsRequest& request) const {
+  return controller::DescribeConfigs(request, *committed());
+}
+
+v1::DescribeClusterResponse QuorumController::DescribeCluster() const {
+  const std::shared_ptr<const MetadataImage> image = committed();
+  v1::DescribeClusterResponse r;
+  r.set_metadata_offset(image->offset());
+  r.set_controller_id(Hint().leader_id());
+  for (const auto& [id, b] : image->brokers()) {
+    v1::BrokerDescription* d = r.add_brokers();
+    d->set_broker_id(id.value());
+    d->set_address(b.address);
+    d->set_rack(b.rack);
+    d->set_broker_epoch(b.epoch);
+    d->set_state(b.fenced          ? v1::BrokerDescription::FENCED
+                 : b.shutting_down ? v1::BrokerDescription::SHUTTING_DOWN
+                                   : v1::BrokerDescription::ACTIVE);
+  }
+  return r;
+}
+
+v1::DescribeQuorumResponse QuorumController::DescribeQuorum() const {
+  v1::DescribeQuorumResponse r;
+  raft::Status s;
+  {
+    absl::MutexLock lock(&mu_);  // keeps node_ alive (Attach(nullptr) waits)
+    if (node_ != nullptr) s = node_->status();
+  }
+  if (s.role != raft::Role::kLeader) {
+    *r.mutable_error() = MakeError(
+        v1::NOT_CONTROLLER,
+        absl::StrCat("controller ", options_.node_id.value(), " does not lead the quorum"));
+    *r.mutable_controller() = Hint();
+    return r;
+  }
+  r.set_leader_id(s.leader.value());
+  r.set_term(s.term.value());
+  r.set_commit_index(s.commit.value());
+  r.set_last_index(s.last_index.value());
+  for (NodeId id : s.conf.voters) {
+    v1::DescribeQuorumResponse::Voter* v = r.add_voters();
+    v->set_id(id.value());
+    if (auto it = options_.voters.find(id); it != options_.voters.end()) {
+      v->set_address(it->second);
+    }
+    const raft::Index match = id == s.id ? s.last_index
+                              : s.match.contains(id) ? s.match.at(id)
+                                                     : raft::Index(0);
+    v->set_match_index(match.value());
+    v->set_lag(s.last_index.value() - match.value());
+  }
+  return r;
+}
+
+}  // namespace samsa::controller

@@ -1,0 +1,74 @@
+#include "storage/topic_config.h"
+
+#include "storage/log_config.h"
+
+namespace samsa::storage {
+
+const ConfigDef& TopicConfigDef() {
+  static const ConfigDef* def = [] {
+    auto* d = new ConfigDef;
+    const LogConfig defaults;
+    d->Define({.name = "cleanup.policy",
+               .type = ConfigType::kEnum,
+               .default_value = "delete",
+               .doc = "What happens to old segments: deleted by retention.",
+               .choices = {"delete"}});
+    d->Define({.name = "retention.ms",
+               .type = ConfigType::kInt,
+               .default_value = std::to_string(absl::ToInt64Milliseconds(defaults.retention_age)),
+               .doc = "Closed segments whose newest record is older than this are deleted; -1 "
+                      "keeps them forever.",
+               .min = -1});
+    d->Define({.name = "retention.bytes",
+               .type = ConfigType::kInt,
+               .default_value = std::to_string(defaults.retention_bytes),
+               .doc = "Oldest closed segments are deleted while a partition holds more than "
+                      "this; -1: no limit.",
+               .min = -1});
+    d->Define({.name = "segment.bytes",
+               .type = ConfigType::kInt,
+               .default_value = std::to_string(defaults.segment_bytes),
+               .doc = "The active segment rolls once it holds this many bytes.",
+               .min = 1024,
+               .max = int64_t{1} << 31});
+    d->Define({.name = "segment.ms",
+               .type = ConfigType::kInt,
+               .default_value = std::to_string(absl::ToInt64Milliseconds(defaults.segment_age)),
+               .doc = "The active segment rolls once its first record is this old.",
+               .min = 1});
+    d->Define({.name = "index.interval.bytes",
+               .type = ConfigType::kInt,
+               .default_value = std::to_string(defaults.index_interval_bytes),
+               .doc = "Bytes of log between two entries of the sparse offset index.",
+               .min = 0});
+    d->Define({.name = "flush.policy",
+               .type = ConfigType::kString,
+               .default_value = "always",
+               .doc = "always (fsync before acking, group commit), interval:<ms>, or os.",
+               .validator = [](std::string_view v) { return ParseFlushPolicy(v).status(); }});
+    d->Define({.name = "message.timestamp.type",
+               .type = ConfigType::kEnum,
+               .default_value = "CreateTime",
+               .doc = "Record timestamps as the producer set them, or the broker's append time.",
+               .choices = {"CreateTime", "LogAppendTime"}});
+    d->Define({.name = "max.message.bytes",
+               .type = ConfigType::kInt,
+               .default_value = "1048588",
+               .doc = "The largest record batch a partition accepts.",
+               .min = 0});
+    d->Define({.name = "min.insync.replicas",
+               .type = ConfigType::kInt,
+               .default_value = "1",
+               .doc = "acks=all writes need at least this many ISR members.",
+               .min = 1});
+    d->Define({.name = "unclean.leader.election.enable",
+               .type = ConfigType::kBool,
+               .default_value = "false",
+               .doc = "With no live ISR member, elect another replica (acknowledged data may be "
+                      "lost) instead of leaving the partition offline."});
+    return d;
+  }();
+  return *def;
+}
+
+}  // namespace samsa::storage
