@@ -52,8 +52,9 @@ v1::RegisterBrokerResponse RegisterBroker(const v1::RegisterBrokerRequest& reque
     return response;
   }
   if (absl::Status st = ValidateHostPort(request.address()); !st.ok()) {
-    *response.mutable_error() = MakeError(
-        v1::INVALID_REQUEST, absl::StrCat("broker address '", request.address(), "': ", st.message()));
+    *response.mutable_error() =
+        MakeError(v1::INVALID_REQUEST,
+                  absl::StrCat("broker address '", request.address(), "': ", st.message()));
     return response;
   }
   const BrokerImage* current = batch.image().FindBroker(NodeId(request.broker_id()));
@@ -62,10 +63,10 @@ v1::RegisterBrokerResponse RegisterBroker(const v1::RegisterBrokerRequest& reque
     return response;
   }
   const int64_t epoch = batch.image().next_broker_epoch();
-  if (absl::Status st = AddAndReconcile(
-          records::RegisterBroker(NodeId(request.broker_id()), incarnation, epoch,
-                                  request.address(), request.rack()),
-          batch);
+  if (absl::Status st =
+          AddAndReconcile(records::RegisterBroker(NodeId(request.broker_id()), incarnation, epoch,
+                                                  request.address(), request.rack()),
+                          batch);
       !st.ok()) {
     *response.mutable_error() = InternalError(st);
     return response;
@@ -205,7 +206,8 @@ v1::AlterPartitionResponse AlterPartition(const v1::AlterPartitionRequest& reque
       fail(v1::UNKNOWN_TOPIC_ID, absl::StrCat("no topic with id ", topic_id.ToString()));
       continue;
     }
-    if (want.partition() < 0 || want.partition() >= static_cast<int32_t>(topic->partitions.size())) {
+    if (want.partition() < 0 ||
+        want.partition() >= static_cast<int32_t>(topic->partitions.size())) {
       fail(v1::UNKNOWN_TOPIC_OR_PARTITION,
            absl::StrCat("no partition ", topic->name, "-", want.partition()));
       continue;

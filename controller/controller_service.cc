@@ -31,9 +31,9 @@ grpc::ServerUnaryReactor* Reject(grpc::CallbackServerContext* ctx, std::string m
 }  // namespace
 
 #define SAMSA_CONTROLLER_WRITE(Method)                                                    \
-  grpc::ServerUnaryReactor* ControllerService::Method(                                    \
-      grpc::CallbackServerContext* ctx, const v1::Method##Request* request,               \
-      v1::Method##Response* response) {                                                   \
+  grpc::ServerUnaryReactor* ControllerService::Method(grpc::CallbackServerContext* ctx,   \
+                                                      const v1::Method##Request* request, \
+                                                      v1::Method##Response* response) {   \
     grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();                            \
     controller_->Method(*request, Reply(reactor, response));                              \
     return reactor;                                                                       \
@@ -71,15 +71,15 @@ grpc::ServerUnaryReactor* ControllerService::DescribeConfigs(
   return Answer(ctx, response, controller_->DescribeConfigs(*request));
 }
 
-grpc::ServerUnaryReactor* ControllerService::DescribeTopics(grpc::CallbackServerContext* ctx,
-                                                            const v1::DescribeTopicsRequest* request,
-                                                            v1::DescribeTopicsResponse* response) {
+grpc::ServerUnaryReactor* ControllerService::DescribeTopics(
+    grpc::CallbackServerContext* ctx, const v1::DescribeTopicsRequest* request,
+    v1::DescribeTopicsResponse* response) {
   return Answer(ctx, response, controller_->DescribeTopics(*request));
 }
 
-grpc::ServerUnaryReactor* ControllerService::DescribeCluster(grpc::CallbackServerContext* ctx,
-                                                             const v1::DescribeClusterRequest*,
-                                                             v1::DescribeClusterResponse* response) {
+grpc::ServerUnaryReactor* ControllerService::DescribeCluster(
+    grpc::CallbackServerContext* ctx, const v1::DescribeClusterRequest*,
+    v1::DescribeClusterResponse* response) {
   return Answer(ctx, response, controller_->DescribeCluster());
 }
 

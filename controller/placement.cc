@@ -56,15 +56,17 @@ absl::StatusOr<std::vector<std::vector<NodeId>>> PlaceReplicas(const MetadataIma
   for (int p = 0; p < count; ++p) {
     std::vector<size_t> chosen;
     absl::flat_hash_set<std::string> racks;
-    const auto leader = std::min_element(loads.begin(), loads.end(), [](const Load& a, const Load& b) {
-      return std::tie(a.leaders, a.replicas, a.rank) < std::tie(b.leaders, b.replicas, b.rank);
-    });
+    const auto leader =
+        std::min_element(loads.begin(), loads.end(), [](const Load& a, const Load& b) {
+          return std::tie(a.leaders, a.replicas, a.rank) < std::tie(b.leaders, b.replicas, b.rank);
+        });
     chosen.push_back(leader - loads.begin());
     racks.insert(leader->broker->rack);
     while (chosen.size() < static_cast<size_t>(replication_factor)) {
       size_t best = loads.size();
       auto key = [&](size_t i) {
-        const bool rack_used = !loads[i].broker->rack.empty() && racks.contains(loads[i].broker->rack);
+        const bool rack_used =
+            !loads[i].broker->rack.empty() && racks.contains(loads[i].broker->rack);
         return std::make_tuple(rack_used, loads[i].replicas, loads[i].rank);
       };
       for (size_t i = 0; i < loads.size(); ++i) {

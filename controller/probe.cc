@@ -7,11 +7,11 @@ namespace samsa::controller {
 ControllerProbe::ControllerProbe(prometheus::Registry& r)
     : active_(NewGauge(r, "samsa_controller_active", "1 on the active controller")),
       offset_(NewGauge(r, "samsa_controller_metadata_offset", "Offset of the applied image")),
-      brokers_active_(NewGauge(r, "samsa_controller_brokers_active",
-                               "Brokers unfenced and not shutting down")),
+      brokers_active_(
+          NewGauge(r, "samsa_controller_brokers_active", "Brokers unfenced and not shutting down")),
       brokers_fenced_(NewGauge(r, "samsa_controller_brokers_fenced", "Fenced brokers")),
-      brokers_shutting_down_(NewGauge(r, "samsa_controller_brokers_shutting_down",
-                                      "Brokers in controlled shutdown")),
+      brokers_shutting_down_(
+          NewGauge(r, "samsa_controller_brokers_shutting_down", "Brokers in controlled shutdown")),
       topics_(NewGauge(r, "samsa_controller_topics", "Topics")),
       partitions_(NewGauge(r, "samsa_controller_partitions", "Partitions")),
       offline_(NewGauge(r, "samsa_controller_offline_partitions", "Partitions without a leader")),

@@ -13,8 +13,7 @@ namespace {
 // Builds the `finish` of a write whose answer is `*response`: on failure the
 // answer is replaced by the whole-request error and the controller hint.
 template <typename Response>
-auto AnswerWith(std::shared_ptr<Response> response,
-                QuorumController::Done<Response> done) {
+auto AnswerWith(std::shared_ptr<Response> response, QuorumController::Done<Response> done) {
   return [response = std::move(response), done = std::move(done)](
              const v1::Error& error, const v1::LeaderHint& hint) mutable {
     if (error.code() != v1::NONE) {
@@ -115,8 +114,8 @@ void QuorumController::Write(Decide decide, bool read_only, Finish finish) {
           finish(v1::Error(), v1::LeaderHint());
           return;
         }
-        finish(MakeError(v1::NOT_CONTROLLER, absl::StrCat("the write did not commit: ",
-                                                          index.status().message())),
+        finish(MakeError(v1::NOT_CONTROLLER,
+                         absl::StrCat("the write did not commit: ", index.status().message())),
                Hint());
       });
 }
@@ -126,11 +125,9 @@ void QuorumController::CreateTopics(const v1::CreateTopicsRequest& request,
   auto response = std::make_shared<v1::CreateTopicsResponse>();
   Write(
       [&](PendingBatch& batch) ABSL_NO_THREAD_SAFETY_ANALYSIS {
-        *response = controller::CreateTopics(request, options_.topic_defaults,
-                                             [this]() ABSL_NO_THREAD_SAFETY_ANALYSIS {
-                                               return NewTopicId();
-                                             },
-                                             batch);
+        *response = controller::CreateTopics(
+            request, options_.topic_defaults,
+            [this]() ABSL_NO_THREAD_SAFETY_ANALYSIS { return NewTopicId(); }, batch);
       },
       request.validate_only(), AnswerWith(response, std::move(done)));
 }
@@ -294,8 +291,7 @@ absl::Status QuorumController::Apply(const raft::Entry& entry) {
       v1::MetadataBatch batch;
       if (!batch.ParseFromString(entry.data)) {
         return absl::DataLossError(absl::StrCat("metadata log entry ", offset, " (term ",
-                                                entry.term.value(),
-                                                ") is not a metadata batch"));
+                                                entry.term.value(), ") is not a metadata batch"));
       }
       if (absl::Status st = next->Apply(batch, offset); !st.ok()) return st;
       leader_changes = LeaderChanges(batch);
@@ -317,8 +313,7 @@ absl::Status QuorumController::Apply(const raft::Entry& entry) {
       const absl::Time now = options_.clock->Now();
       for (const auto& [id, b] : latest_.brokers()) sessions_[id] = now;
       if (options_.probe != nullptr) options_.probe->OnActive(true);
-      SAMSA_LOG(INFO) << "controller " << options_.node_id << " is active in term "
-                      << entry.term;
+      SAMSA_LOG(INFO) << "controller " << options_.node_id << " is active in term " << entry.term;
     }
     for (auto it = waiters_.begin(); it != waiters_.end();) {
       if (it->from_offset < committed_->offset()) {
@@ -462,7 +457,7 @@ v1::DescribeQuorumResponse QuorumController::DescribeQuorum() const {
     if (auto it = options_.voters.find(id); it != options_.voters.end()) {
       v->set_address(it->second);
     }
-    const raft::Index match = id == s.id ? s.last_index
+    const raft::Index match = id == s.id             ? s.last_index
                               : s.match.contains(id) ? s.match.at(id)
                                                      : raft::Index(0);
     v->set_match_index(match.value());

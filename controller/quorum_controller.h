@@ -100,8 +100,7 @@ class QuorumController final : public raft::StateMachine {
                            Done<v1::AllocateProducerIdsResponse> done);
   // Answers at once when batches after `from_offset` are committed, else
   // when one is or max_wait_ms passes.
-  void FetchMetadata(const v1::FetchMetadataRequest& request,
-                     Done<v1::FetchMetadataResponse> done);
+  void FetchMetadata(const v1::FetchMetadataRequest& request, Done<v1::FetchMetadataResponse> done);
 
   v1::DescribeTopicsResponse DescribeTopics(const v1::DescribeTopicsRequest& request) const;
   v1::DescribeConfigsResponse DescribeConfigs(const v1::DescribeConfigsRequest& request) const;

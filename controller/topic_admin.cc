@@ -27,8 +27,7 @@ absl::Status ValidateTopicName(std::string_view name, bool allow_internal) {
                     c == '.' || c == '_' || c == '-';
     if (!ok) {
       return absl::InvalidArgumentError(
-          absl::StrCat("topic name '", ToAbsl(name),
-                       "' has a character outside [a-zA-Z0-9._-]"));
+          absl::StrCat("topic name '", ToAbsl(name), "' has a character outside [a-zA-Z0-9._-]"));
     }
   }
   if (!allow_internal && name.starts_with("__")) {
@@ -62,8 +61,7 @@ absl::Status AddPartitions(const Uuid& topic, int32_t first,
     p.replicas = replicas[i];
     p.isr = replicas[i];  // an empty log: every replica is in sync
     p.leader = replicas[i].front();
-    if (absl::Status st =
-            batch.Add(records::Partition(topic, first + static_cast<int32_t>(i), p));
+    if (absl::Status st = batch.Add(records::Partition(topic, first + static_cast<int32_t>(i), p));
         !st.ok()) {
       return st;
     }
@@ -114,8 +112,8 @@ v1::CreateTopicsResponse CreateTopics(const v1::CreateTopicsRequest& request,
     }
     const int32_t partitions = t.partitions() == 0 ? defaults.partitions : t.partitions();
     if (partitions < 1 || partitions > kMaxPartitions) {
-      fail(v1::INVALID_PARTITIONS, absl::StrCat("partitions must be 1 to ", kMaxPartitions,
-                                                ", not ", partitions));
+      fail(v1::INVALID_PARTITIONS,
+           absl::StrCat("partitions must be 1 to ", kMaxPartitions, ", not ", partitions));
       continue;
     }
     const int32_t rf =
@@ -206,11 +204,10 @@ v1::CreatePartitionsResponse CreatePartitions(const v1::CreatePartitionsRequest&
                         ", not ", t.count()));
       continue;
     }
-    const int rf = topic->partitions.empty()
-                       ? 1
-                       : static_cast<int>(topic->partitions.front().replicas.size());
-    absl::StatusOr<std::vector<std::vector<NodeId>>> placement =
-        PlaceReplicas(batch.image(), t.count() - current, rf, topic->id.hi ^ topic->id.lo ^ current);
+    const int rf =
+        topic->partitions.empty() ? 1 : static_cast<int>(topic->partitions.front().replicas.size());
+    absl::StatusOr<std::vector<std::vector<NodeId>>> placement = PlaceReplicas(
+        batch.image(), t.count() - current, rf, topic->id.hi ^ topic->id.lo ^ current);
     if (!placement.ok()) {
       fail(v1::INVALID_REPLICATION_FACTOR, std::string(placement.status().message()));
       continue;
@@ -225,8 +222,7 @@ v1::CreatePartitionsResponse CreatePartitions(const v1::CreatePartitionsRequest&
   return response;
 }
 
-v1::AlterConfigsResponse AlterConfigs(const v1::AlterConfigsRequest& request,
-                                      PendingBatch& batch) {
+v1::AlterConfigsResponse AlterConfigs(const v1::AlterConfigsRequest& request, PendingBatch& batch) {
   v1::AlterConfigsResponse response;
   for (const v1::AlterConfigsRequest::Topic& t : request.topics()) {
     v1::TopicResult* result = response.add_results();
@@ -242,8 +238,8 @@ v1::AlterConfigsResponse AlterConfigs(const v1::AlterConfigsRequest& request,
     for (const v1::AlterConfigsRequest::Op& op : t.ops()) {
       const ConfigKey* key = storage::TopicConfigDef().Find(op.key());
       if (key == nullptr) {
-        *result->mutable_error() =
-            MakeError(v1::INVALID_CONFIG, absl::StrCat("unknown topic config key '", op.key(), "'"));
+        *result->mutable_error() = MakeError(
+            v1::INVALID_CONFIG, absl::StrCat("unknown topic config key '", op.key(), "'"));
         break;
       }
       if (op.kind() == v1::AlterConfigsRequest::Op::DELETE) {
