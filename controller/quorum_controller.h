@@ -55,9 +55,9 @@
 namespace samsa::controller {
 
 struct ControllerOptions {
-  NodeId node_id;
-  absl::flat_hash_map<NodeId, std::string> voters;  // id -> host:port, for hints
-  TopicDefaults topic_defaults;
+  NodeId node_id = kNoNode;
+  absl::flat_hash_map<NodeId, std::string> voters = {};  // id -> host:port, for hints
+  TopicDefaults topic_defaults = {};
   absl::Duration session_timeout = absl::Seconds(9);  // measured on `clock`
   // Committed batches kept for FetchMetadata; a broker further behind gets
   // the snapshot.
