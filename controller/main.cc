@@ -169,6 +169,7 @@ int Run(const ControllerSettings& s) {
   raft_service.Attach(nullptr);
   node->reset();
   server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
+  SAMSA_LOG(INFO) << kProgram << " " << s.node_id << " stopped";
   return exit_code;
 }
 

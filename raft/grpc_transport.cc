@@ -1,5 +1,7 @@
 #include "raft/grpc_transport.h"
 
+#include "common/grpc_channel.h"
+
 #include <grpcpp/grpcpp.h>
 
 #include <algorithm>
@@ -98,8 +100,7 @@ GrpcTransport::GrpcTransport(const absl::flat_hash_map<NodeId, std::string>& pee
     : rpc_timeout_(rpc_timeout), max_in_flight_(max_in_flight) {
   for (const auto& [id, address] : peers) {
     auto peer = std::make_unique<Peer>();
-    peer->stub =
-        samsa::v1::Raft::NewStub(grpc::CreateChannel(address, grpc::InsecureChannelCredentials()));
+    peer->stub = samsa::v1::Raft::NewStub(NewChannel(address));
     peers_[id] = std::move(peer);
   }
 }

@@ -1,0 +1,202 @@
+#include "tests/harness/controller_cluster.h"
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "common/grpc_channel.h"
+#include "storage/env.h"
+
+namespace samsa::testing {
+namespace {
+
+std::unique_ptr<grpc::ClientContext> Context(absl::Duration timeout = absl::Seconds(2)) {
+  auto ctx = std::make_unique<grpc::ClientContext>();
+  ctx->set_deadline(absl::ToChronoTime(absl::Now() + timeout));
+  return ctx;
+}
+
+}  // namespace
+
+ControllerCluster::ControllerCluster(ControllerClusterOptions options)
+    : options_(std::move(options)) {
+  for (int id = 1; id <= options_.voters; ++id) {
+    addresses_[id] = absl::StrCat("127.0.0.1:", ReservePort());
+    metrics_ports_[id] = ReservePort();
+    stubs_[id] = v1::Controller::NewStub(NewChannel(addresses_[id], absl::Milliseconds(100)));
+  }
+}
+
+ControllerCluster::~ControllerCluster() {
+  for (auto& [id, p] : processes_) p.Kill();
+}
+
+std::string ControllerCluster::binary() const { return SAMSA_CONTROLLER_BIN; }
+
+std::string ControllerCluster::data_dir(int id) const {
+  return absl::StrCat(dir_.path(), "/controller-", id);
+}
+
+std::string ControllerCluster::log(int id) const {
+  absl::StatusOr<std::string> text =
+      storage::Env::Default()->ReadFile(absl::StrCat(dir_.path(), "/controller-", id, ".log"));
+  return text.ok() ? *text : std::string();
+}
+
+std::vector<std::string> ControllerCluster::Args(int id) const {
+  std::string voters;
+  for (const auto& [voter, address] : addresses_) {
+    absl::StrAppend(&voters, voters.empty() ? "" : ",", voter, "@", address);
+  }
+  std::vector<std::string> overrides = {
+      absl::StrCat("node.id=", id),
+      absl::StrCat("listener=", addresses_.at(id)),
+      absl::StrCat("controller.quorum.voters=", voters),
+      absl::StrCat("data.dir=", data_dir(id)),
+      absl::StrCat("metrics.listener=127.0.0.1:", metrics_ports_.at(id)),
+      absl::StrCat("controller.quorum.election.timeout.ms=", options_.election_timeout_ms),
+      absl::StrCat("broker.session.timeout.ms=", options_.session_timeout_ms),
+      absl::StrCat("broker.heartbeat.interval.ms=", options_.heartbeat_interval_ms),
+  };
+  overrides.insert(overrides.end(), options_.overrides.begin(), options_.overrides.end());
+  std::vector<std::string> args;
+  for (const std::string& o : overrides) {
+    args.push_back("--override");
+    args.push_back(o);
+  }
+  return args;
+}
+
+absl::Status ControllerCluster::Start(int id) {
+  absl::StatusOr<ChildProcess> p =
+      ChildProcess::Spawn(binary(), Args(id), absl::StrCat(dir_.path(), "/controller-", id, ".log"));
+  if (!p.ok()) return p.status();
+  processes_.insert_or_assign(id, std::move(*p));
+  const absl::Time deadline = absl::Now() + absl::Seconds(30);
+  while (absl::Now() < deadline) {
+    if (!processes_.at(id).running() || processes_.at(id).WaitExit(absl::ZeroDuration())) {
+      return absl::InternalError(absl::StrCat("controller ", id, " exited:\n", log(id)));
+    }
+    // Waiting for readiness keeps this call polling the channel while it
+    // connects; a fail-fast call would leave the connection to gRPC's
+    // backup poller, which runs every 5 s.
+    v1::DescribeClusterResponse r;
+    auto ctx = Context(absl::Milliseconds(200));
+    ctx->set_wait_for_ready(true);
+    if (stub(id).DescribeCluster(ctx.get(), {}, &r).ok()) return absl::OkStatus();
+  }
+  return absl::DeadlineExceededError(absl::StrCat("controller ", id, " did not answer"));
+}
+
+absl::Status ControllerCluster::StartAll() {
+  for (int id = 1; id <= options_.voters; ++id) {
+    if (absl::Status st = Start(id); !st.ok()) return st;
+  }
+  return absl::OkStatus();
+}
+
+void ControllerCluster::Kill(int id) { processes_.at(id).Kill(); }
+
+int ControllerCluster::Terminate(int id) { return processes_.at(id).Terminate(); }
+
+bool ControllerCluster::running(int id) const {
+  auto it = processes_.find(id);
+  return it != processes_.end() && it->second.running();
+}
+
+int ControllerCluster::WaitForActive(absl::Duration timeout) {
+  const absl::Time deadline = absl::Now() + timeout;
+  while (absl::Now() < deadline) {
+    for (int id = 1; id <= options_.voters; ++id) {
+      if (!running(id)) continue;
+      // An empty validate-only create is a write that changes nothing: it
+      // succeeds exactly on the active controller.
+      v1::CreateTopicsRequest req;
+      req.set_validate_only(true);
+      v1::CreateTopicsResponse r;
+      if (stub(id).CreateTopics(Context(absl::Milliseconds(500)).get(), req, &r).ok() &&
+          r.error().code() == v1::NONE) {
+        return id;
+      }
+    }
+    absl::SleepFor(absl::Milliseconds(5));
+  }
+  return -1;
+}
+
+FakeBroker::FakeBroker(ControllerCluster* cluster, int id) : cluster_(cluster), id_(id) {}
+
+FakeBroker::~FakeBroker() { StopHeartbeats(); }
+
+template <typename Response, typename Call>
+absl::StatusOr<Response> FakeBroker::ToActive(Call call) {
+  const absl::Time deadline = absl::Now() + absl::Seconds(30);
+  while (absl::Now() < deadline && !stop_.load()) {
+    for (int c = 1; c <= 5; ++c) {
+      if (!cluster_->running(c)) continue;
+      Response r;
+      if (!call(cluster_->stub(c), Context().get(), &r).ok()) continue;
+      if (r.error().code() == v1::NOT_CONTROLLER) continue;
+      return r;
+    }
+    absl::SleepFor(absl::Milliseconds(10));
+  }
+  return absl::UnavailableError("no active controller answered");
+}
+
+absl::Status FakeBroker::Join(absl::Duration timeout) {
+  v1::RegisterBrokerRequest reg;
+  reg.set_broker_id(id_);
+  *reg.mutable_incarnation_id() = Uuid{static_cast<uint64_t>(getpid()),
+                                       static_cast<uint64_t>(id_)}.ToProto();
+  reg.set_address(absl::StrCat("127.0.0.1:", 19000 + id_));
+  absl::StatusOr<v1::RegisterBrokerResponse> r = ToActive<v1::RegisterBrokerResponse>(
+      [&](v1::Controller::Stub& s, grpc::ClientContext* ctx, v1::RegisterBrokerResponse* out) {
+        return s.RegisterBroker(ctx, reg, out);
+      });
+  if (!r.ok()) return r.status();
+  if (r->error().code() != v1::NONE) return absl::InternalError(r->error().message());
+  epoch_ = r->broker_epoch();
+  thread_ = std::thread([this] { HeartbeatLoop(); });
+  const absl::Time deadline = absl::Now() + timeout;
+  while (absl::Now() < deadline) {
+    v1::DescribeClusterResponse c;
+    for (int id = 1; id <= 5; ++id) {
+      if (!cluster_->running(id) || !cluster_->stub(id).DescribeCluster(Context().get(), {}, &c).ok()) {
+        continue;
+      }
+      for (const v1::BrokerDescription& b : c.brokers()) {
+        if (b.broker_id() == id_ && b.broker_epoch() == epoch_ &&
+            b.state() == v1::BrokerDescription::ACTIVE) {
+          return absl::OkStatus();
+        }
+      }
+      break;
+    }
+    absl::SleepFor(absl::Milliseconds(20));
+  }
+  return absl::DeadlineExceededError(absl::StrCat("broker ", id_, " was not unfenced"));
+}
+
+void FakeBroker::HeartbeatLoop() {
+  while (!stop_.load()) {
+    absl::StatusOr<v1::BrokerHeartbeatResponse> r = ToActive<v1::BrokerHeartbeatResponse>(
+        [&](v1::Controller::Stub& s, grpc::ClientContext* ctx, v1::BrokerHeartbeatResponse* out) {
+          v1::DescribeClusterResponse c;
+          grpc::Status st = s.DescribeCluster(Context().get(), {}, &c);
+          if (!st.ok()) return st;
+          v1::BrokerHeartbeatRequest hb;
+          hb.set_broker_id(id_);
+          hb.set_broker_epoch(epoch_);
+          hb.set_metadata_offset(c.metadata_offset());
+          return s.BrokerHeartbeat(ctx, hb, out);
+        });
+    (void)r;
+    absl::SleepFor(absl::Milliseconds(100));
+  }
+}
+
+void FakeBroker::StopHeartbeats() {
+  stop_.store(true);
+  if (thread_.joinable()) thread_.join();
+}
+
+}  // namespace samsa::testing

@@ -1,0 +1,135 @@
+#include "tests/harness/process.h"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdlib>
+
+#include "absl/time/clock.h"
+#include "common/logging.h"
+#include "common/status.h"
+#include "storage/env.h"
+
+namespace samsa::testing {
+
+absl::StatusOr<ChildProcess> ChildProcess::Spawn(const std::string& binary,
+                                                 const std::vector<std::string>& args,
+                                                 const std::string& log_path) {
+  const int log_fd = open(log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+  if (log_fd < 0) return ErrnoToStatus(errno, "open " + log_path);
+  std::vector<char*> argv;
+  argv.push_back(const_cast<char*>(binary.c_str()));
+  for (const std::string& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+  argv.push_back(nullptr);
+  const pid_t parent = getpid();
+  const pid_t pid = fork();
+  if (pid < 0) {
+    close(log_fd);
+    return ErrnoToStatus(errno, "fork");
+  }
+  if (pid == 0) {
+    // Child: only async-signal-safe calls until exec.
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (getppid() != parent) _exit(127);
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, nullptr);
+    dup2(log_fd, STDOUT_FILENO);
+    dup2(log_fd, STDERR_FILENO);
+    execv(binary.c_str(), argv.data());
+    _exit(127);
+  }
+  close(log_fd);
+  return ChildProcess(pid);
+}
+
+ChildProcess::ChildProcess(ChildProcess&& other) noexcept
+    : pid_(other.pid_), status_(other.status_) {
+  other.pid_ = -1;
+}
+
+ChildProcess& ChildProcess::operator=(ChildProcess&& other) noexcept {
+  if (this != &other) {
+    if (running()) Kill();
+    pid_ = other.pid_;
+    status_ = other.status_;
+    other.pid_ = -1;
+  }
+  return *this;
+}
+
+ChildProcess::~ChildProcess() {
+  if (running()) Kill();
+}
+
+void ChildProcess::Signal(int sig) {
+  if (running()) kill(pid_, sig);
+}
+
+void ChildProcess::Kill() {
+  if (!running()) return;
+  kill(pid_, SIGKILL);
+  int status = 0;
+  if (waitpid(pid_, &status, 0) == pid_) status_ = status;
+}
+
+std::optional<int> ChildProcess::WaitExit(absl::Duration timeout) {
+  if (status_.has_value() || pid_ <= 0) return status_;
+  const absl::Time deadline = absl::Now() + timeout;
+  while (true) {
+    int status = 0;
+    const pid_t r = waitpid(pid_, &status, WNOHANG);
+    if (r == pid_) {
+      status_ = status;
+      return status_;
+    }
+    if (absl::Now() >= deadline) return std::nullopt;
+    absl::SleepFor(absl::Milliseconds(5));
+  }
+}
+
+int ChildProcess::Terminate(absl::Duration timeout) {
+  Signal(SIGTERM);
+  std::optional<int> status = WaitExit(timeout);
+  if (!status.has_value()) {
+    Kill();
+    return -1;
+  }
+  return ExitCode(*status);
+}
+
+int ExitCode(int wait_status) {
+  if (WIFEXITED(wait_status)) return WEXITSTATUS(wait_status);
+  if (WIFSIGNALED(wait_status)) return 128 + WTERMSIG(wait_status);
+  return -1;
+}
+
+int ReservePort() {
+  const int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  SAMSA_CHECK(fd >= 0) << "socket";
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = 0;
+  SAMSA_CHECK(bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0) << "bind";
+  socklen_t len = sizeof(addr);
+  SAMSA_CHECK(getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0) << "getsockname";
+  close(fd);
+  return ntohs(addr.sin_port);
+}
+
+TempDir::TempDir() {
+  const char* base = std::getenv("TMPDIR");
+  path_ = std::string(base != nullptr ? base : "/tmp") + "/samsa-test-XXXXXX";
+  SAMSA_CHECK(mkdtemp(path_.data()) != nullptr) << "mkdtemp " << path_;
+}
+
+TempDir::~TempDir() { (void)storage::Env::Default()->DeleteTree(path_); }
+
+}  // namespace samsa::testing

@@ -1,0 +1,66 @@
+// Child processes for integration tests: started from a binary with
+// arguments, output to a log file, stopped by signal. A child dies with the
+// test process (PR_SET_PDEATHSIG), and the destructor kills a running one,
+// so no test leaves processes behind.
+#pragma once
+
+#include <sys/types.h>
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+
+namespace samsa::testing {
+
+class ChildProcess {
+ public:
+  // Starts `binary` with `args`; stdout and stderr go to `log_path`.
+  static absl::StatusOr<ChildProcess> Spawn(const std::string& binary,
+                                            const std::vector<std::string>& args,
+                                            const std::string& log_path);
+  ChildProcess(ChildProcess&& other) noexcept;
+  ChildProcess& operator=(ChildProcess&& other) noexcept;
+  ~ChildProcess();
+
+  pid_t pid() const { return pid_; }
+  bool running() const { return pid_ > 0 && !status_.has_value(); }
+
+  void Signal(int sig);
+  // SIGKILL, then reaps it.
+  void Kill();
+  // Waits up to `timeout` for the exit; its wait status, or nullopt.
+  std::optional<int> WaitExit(absl::Duration timeout);
+  // SIGTERM, then waits; the exit code (128 + signal when killed), or -1 if
+  // it did not stop within `timeout` (it is then killed).
+  int Terminate(absl::Duration timeout = absl::Seconds(20));
+
+ private:
+  explicit ChildProcess(pid_t pid) : pid_(pid) {}
+
+  pid_t pid_ = -1;
+  std::optional<int> status_;
+};
+
+// A free TCP port on 127.0.0.1 (bound, read back, released).
+int ReservePort();
+
+// A fresh directory under $TMPDIR (or /tmp), deleted with its contents.
+class TempDir {
+ public:
+  TempDir();
+  ~TempDir();
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+};
+
+// Exit code of a wait status: the code, or 128 + the signal.
+int ExitCode(int wait_status);
+
+}  // namespace samsa::testing

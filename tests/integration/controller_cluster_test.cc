@@ -1,0 +1,291 @@
+// samsa-controller as real processes: failover, full restart, broker
+// fencing, bad configuration and a corrupt metadata log.
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/notification.h"
+#include "absl/time/clock.h"
+#include "gmock/gmock.h"
+#include "google/protobuf/util/message_differencer.h"
+#include "grpcpp/create_channel.h"
+#include "grpcpp/generic/generic_stub.h"
+#include "gtest/gtest.h"
+#include "raft/durable_log.h"
+#include "storage/env.h"
+#include "tests/harness/controller_cluster.h"
+
+namespace samsa::testing {
+namespace {
+
+using ::testing::HasSubstr;
+
+std::unique_ptr<grpc::ClientContext> Ctx() {
+  auto ctx = std::make_unique<grpc::ClientContext>();
+  ctx->set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(5)));
+  return ctx;
+}
+
+// Creates a topic through whichever controller is active.
+void CreateTopic(ControllerCluster& c, const std::string& name, int partitions, int rf) {
+  v1::CreateTopicsRequest req;
+  v1::CreateTopicsRequest::Topic* t = req.add_topics();
+  t->set_name(name);
+  t->set_partitions(partitions);
+  t->set_replication_factor(rf);
+  const int active = c.WaitForActive();
+  ASSERT_NE(-1, active);
+  v1::CreateTopicsResponse r;
+  ASSERT_TRUE(c.stub(active).CreateTopics(Ctx().get(), req, &r).ok());
+  ASSERT_EQ(v1::NONE, r.error().code()) << r.error().message();
+  ASSERT_EQ(v1::NONE, r.results(0).error().code()) << r.results(0).error().message();
+}
+
+v1::DescribeTopicsResponse Topics(ControllerCluster& c, int id) {
+  v1::DescribeTopicsResponse r;
+  EXPECT_TRUE(c.stub(id).DescribeTopics(Ctx().get(), {}, &r).ok());
+  r.clear_metadata_offset();
+  return r;
+}
+
+v1::DescribeClusterResponse Cluster(ControllerCluster& c, int id) {
+  v1::DescribeClusterResponse r;
+  EXPECT_TRUE(c.stub(id).DescribeCluster(Ctx().get(), {}, &r).ok());
+  r.clear_metadata_offset();
+  r.clear_controller_id();
+  return r;
+}
+
+bool Same(const google::protobuf::Message& a, const google::protobuf::Message& b) {
+  return google::protobuf::util::MessageDifferencer::Equals(a, b);
+}
+
+// GET http://127.0.0.1:port/path; the whole response, headers included.
+std::string HttpGet(int port, const std::string& path) {
+  const int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  std::string out;
+  if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0) {
+    const std::string req = "GET " + path + " HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n";
+    if (write(fd, req.data(), req.size()) == static_cast<ssize_t>(req.size())) {
+      char buf[4096];
+      ssize_t n;
+      while ((n = read(fd, buf, sizeof(buf))) > 0) out.append(buf, n);
+    }
+  }
+  close(fd);
+  return out;
+}
+
+TEST(ControllerClusterTest, KillingTheActiveControllerElectsAnotherWithinTwoElectionTimeouts) {
+  ControllerCluster c({.voters = 3, .election_timeout_ms = 500});
+  ASSERT_TRUE(c.StartAll().ok());
+  const int first = c.WaitForActive();
+  ASSERT_NE(-1, first);
+  std::vector<std::unique_ptr<FakeBroker>> brokers;
+  for (int b = 1; b <= 3; ++b) {
+    brokers.push_back(std::make_unique<FakeBroker>(&c, b));
+    ASSERT_TRUE(brokers.back()->Join().ok());
+  }
+  CreateTopic(c, "orders", 6, 3);
+  CreateTopic(c, "payments", 2, 2);
+  const v1::DescribeTopicsResponse before = Topics(c, first);
+  ASSERT_EQ(2, before.topics_size());
+  EXPECT_THAT(HttpGet(c.metrics_port(first), "/metrics"), HasSubstr("samsa_controller_active 1"));
+
+  c.Kill(first);
+  const absl::Time killed = absl::Now();
+  int next = -1;
+  while (next == -1 && absl::Now() - killed < absl::Seconds(10)) {
+    for (int id = 1; id <= 3; ++id) {
+      if (id == first) continue;
+      v1::DescribeQuorumResponse q;
+      auto ctx = Ctx();
+      ctx->set_deadline(absl::ToChronoTime(absl::Now() + absl::Milliseconds(100)));
+      if (c.stub(id).DescribeQuorum(ctx.get(), {}, &q).ok() && q.error().code() == v1::NONE) {
+        next = id;
+      }
+    }
+  }
+  const absl::Duration failover = absl::Now() - killed;
+  ASSERT_NE(-1, next);
+  EXPECT_LE(failover, absl::Milliseconds(2 * 500)) << "new leader after " << failover;
+  ASSERT_EQ(next, c.WaitForActive(absl::Seconds(5)));
+  EXPECT_TRUE(Same(before, Topics(c, next))) << "metadata intact after failover";
+  v1::DescribeQuorumResponse q;
+  ASSERT_TRUE(c.stub(next).DescribeQuorum(Ctx().get(), {}, &q).ok());
+  EXPECT_EQ(3, q.voters_size());
+
+  // The old controller returns as a follower and catches up.
+  CreateTopic(c, "after", 1, 1);
+  ASSERT_TRUE(c.Start(first).ok());
+  const v1::DescribeTopicsResponse now = Topics(c, next);
+  const absl::Time deadline = absl::Now() + absl::Seconds(20);
+  while (!Same(now, Topics(c, first)) && absl::Now() < deadline) {
+    absl::SleepFor(absl::Milliseconds(20));
+  }
+  EXPECT_TRUE(Same(now, Topics(c, first)));
+}
+
+TEST(ControllerClusterTest, KillingEveryControllerAndRestartingRebuildsTheSameImage) {
+  // A long session, so brokers that stop heartbeating stay as they were.
+  ControllerCluster c({.voters = 3, .session_timeout_ms = 120000});
+  ASSERT_TRUE(c.StartAll().ok());
+  {
+    FakeBroker b1(&c, 1), b2(&c, 2);
+    ASSERT_TRUE(b1.Join().ok());
+    ASSERT_TRUE(b2.Join().ok());
+  }
+  for (int i = 0; i < 20; ++i) CreateTopic(c, "t" + std::to_string(i), 1 + i % 4, 1 + i % 2);
+  const int active = c.WaitForActive();
+  const v1::DescribeTopicsResponse topics = Topics(c, active);
+  const v1::DescribeClusterResponse cluster = Cluster(c, active);
+  ASSERT_EQ(20, topics.topics_size());
+  ASSERT_EQ(2, cluster.brokers_size());
+
+  for (int id = 1; id <= 3; ++id) c.Kill(id);
+  ASSERT_TRUE(c.StartAll().ok());
+  ASSERT_NE(-1, c.WaitForActive());
+  for (int id = 1; id <= 3; ++id) {
+    const absl::Time deadline = absl::Now() + absl::Seconds(20);
+    while (!Same(topics, Topics(c, id)) && absl::Now() < deadline) {
+      absl::SleepFor(absl::Milliseconds(20));
+    }
+    EXPECT_TRUE(Same(topics, Topics(c, id))) << "controller " << id;
+    EXPECT_TRUE(Same(cluster, Cluster(c, id))) << "controller " << id;
+  }
+}
+
+TEST(ControllerClusterTest, ABrokerThatStopsHeartbeatingIsFencedAndItsPartitionsReElected) {
+  ControllerCluster c({.voters = 3, .session_timeout_ms = 1000, .heartbeat_interval_ms = 100});
+  ASSERT_TRUE(c.StartAll().ok());
+  FakeBroker b1(&c, 1), b2(&c, 2), b3(&c, 3);
+  for (FakeBroker* b : {&b1, &b2, &b3}) ASSERT_TRUE(b->Join().ok());
+  CreateTopic(c, "t", 6, 3);
+  const int active = c.WaitForActive();
+  const v1::DescribeTopicsResponse before = Topics(c, active);
+  int led_by_1 = 0;
+  for (const v1::PartitionDescription& p : before.topics(0).partitions()) led_by_1 += p.leader() == 1;
+  ASSERT_GT(led_by_1, 0);
+
+  b1.StopHeartbeats();
+  auto fenced = [&] {
+    const v1::DescribeClusterResponse cluster = Cluster(c, c.WaitForActive());
+    for (const v1::BrokerDescription& b : cluster.brokers()) {
+      if (b.broker_id() == 1) return b.state() == v1::BrokerDescription::FENCED;
+    }
+    return false;
+  };
+  const absl::Time deadline = absl::Now() + absl::Seconds(20);
+  while (!fenced() && absl::Now() < deadline) absl::SleepFor(absl::Milliseconds(20));
+  ASSERT_TRUE(fenced());
+
+  const v1::DescribeTopicsResponse after = Topics(c, c.WaitForActive());
+  for (int i = 0; i < 6; ++i) {
+    const v1::PartitionDescription& old = before.topics(0).partitions(i);
+    const v1::PartitionDescription& now = after.topics(0).partitions(i);
+    EXPECT_NE(1, now.leader()) << "partition " << i;
+    EXPECT_THAT(now.isr(), ::testing::Not(::testing::Contains(1))) << "partition " << i;
+    if (old.leader() == 1) {
+      EXPECT_THAT(old.isr(), ::testing::Contains(now.leader())) << "elected from the ISR";
+      EXPECT_EQ(old.leader_epoch() + 1, now.leader_epoch()) << "partition " << i;
+    } else {
+      EXPECT_EQ(old.leader(), now.leader());
+    }
+  }
+  EXPECT_THAT(HttpGet(c.metrics_port(c.WaitForActive()), "/metrics"),
+              HasSubstr("samsa_controller_brokers_fenced 1"));
+}
+
+TEST(ControllerClusterTest, BadConfigurationStopsTheProcessWithOneLineNamingTheKey) {
+  ControllerCluster c({.voters = 3});
+  struct Case {
+    std::string override_arg;
+    std::string message;
+  };
+  const std::vector<Case> cases = {
+      {"node.id=9", "node.id 9 is not among controller.quorum.voters (1, 2, 3)"},
+      {"controller.quorum.voters=1@127.0.0.1:1,1@127.0.0.1:2,3@127.0.0.1:3",
+       "node id 1 is listed twice"},
+      {"lisener=127.0.0.1:1", "unknown config key 'lisener'"},
+      {"broker.session.timeout.ms=soon", "broker.session.timeout.ms"},
+  };
+  TempDir logs;
+  for (const Case& k : cases) {
+    std::vector<std::string> args = c.Args(1);
+    args.push_back("--override");
+    args.push_back(k.override_arg);
+    const std::string log = logs.path() + "/" + std::to_string(&k - cases.data()) + ".log";
+    absl::StatusOr<ChildProcess> p = ChildProcess::Spawn(c.binary(), args, log);
+    ASSERT_TRUE(p.ok());
+    std::optional<int> status = p->WaitExit(absl::Seconds(20));
+    ASSERT_TRUE(status.has_value()) << k.override_arg;
+    EXPECT_EQ(2, ExitCode(*status)) << k.override_arg;
+    const std::string out = *storage::Env::Default()->ReadFile(log);
+    EXPECT_THAT(out, HasSubstr(k.message)) << out;
+    EXPECT_EQ(1, std::count(out.begin(), out.end(), '\n')) << "one line: " << out;
+  }
+}
+
+TEST(ControllerClusterTest, AnEntryThatIsNotMetadataStopsTheControllerInsteadOfDiverging) {
+  ControllerCluster c({.voters = 1});
+  ASSERT_TRUE(c.Start(1).ok());
+  {
+    FakeBroker b(&c, 1);
+    ASSERT_TRUE(b.Join().ok());
+  }
+  EXPECT_EQ(0, c.Terminate(1)) << c.log(1);
+
+  // Append an entry no controller wrote, as a corrupted or foreign log would.
+  {
+    FakeClock clock;
+    auto log = raft::DurableLog::Open(storage::Env::Default(), c.data_dir(1) + "/raft",
+                                      raft::ConfState{{NodeId(1)}, {}}, &clock);
+    ASSERT_TRUE(log.ok()) << log.status();
+    absl::StatusOr<raft::Restored> r = (*log)->Load();
+    ASSERT_TRUE(r.ok());
+    ASSERT_FALSE(r->entries.empty());
+    const raft::Entry& last = r->entries.back();
+    raft::Ready rd;
+    rd.entries.push_back({last.term, last.index + 1, raft::EntryType::kNormal, "not a batch"});
+    ASSERT_TRUE((*log)->Save(rd).ok());
+  }
+  (void)c.Start(1);  // it may answer before it reaches the entry
+  std::optional<int> status = c.process(1).WaitExit(absl::Seconds(30));
+  ASSERT_TRUE(status.has_value()) << "the controller kept running on a log it cannot apply";
+  EXPECT_EQ(1, ExitCode(*status));
+  EXPECT_THAT(c.log(1), HasSubstr("is not a metadata batch"));
+}
+
+TEST(ControllerClusterTest, ServesGrpcHealthAndShutsDownCleanlyOnSigterm) {
+  ControllerCluster c({.voters = 1});
+  ASSERT_TRUE(c.Start(1).ok());
+  grpc::GenericStub stub(grpc::CreateChannel(c.address(1), grpc::InsecureChannelCredentials()));
+  grpc::ByteBuffer request, response;
+  grpc::Slice empty("");
+  request = grpc::ByteBuffer(&empty, 1);
+  absl::Notification done;
+  grpc::Status status;
+  auto ctx = Ctx();
+  stub.UnaryCall(ctx.get(), "/grpc.health.v1.Health/Check", grpc::StubOptions(), &request,
+                 &response, [&](grpc::Status s) {
+                   status = s;
+                   done.Notify();
+                 });
+  ASSERT_TRUE(done.WaitForNotificationWithTimeout(absl::Seconds(10)));
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  std::vector<grpc::Slice> slices;
+  ASSERT_TRUE(response.Dump(&slices).ok());
+  std::string bytes;
+  for (const grpc::Slice& s : slices) bytes.append(reinterpret_cast<const char*>(s.begin()), s.size());
+  EXPECT_EQ(std::string("\x08\x01", 2), bytes) << "status: SERVING";
+  EXPECT_EQ(0, c.Terminate(1)) << c.log(1);
+}
+
+}  // namespace
+}  // namespace samsa::testing
