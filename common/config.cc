@@ -245,4 +245,42 @@ absl::Status ValidateHostPortList(std::string_view value) {
   return absl::OkStatus();
 }
 
+std::string RenderConfigTable(const ConfigDef& def) {
+  std::string out =
+      "| key | type | default | allowed | meaning |\n| --- | --- | --- | --- | --- |\n";
+  for (const ConfigKey& k : def.keys()) {
+    std::string type, allowed;
+    switch (k.type) {
+      case ConfigType::kInt:
+        type = "int";
+        if (k.min != std::numeric_limits<int64_t>::min()) allowed = absl::StrCat(">= ", k.min);
+        if (k.max != std::numeric_limits<int64_t>::max()) {
+          absl::StrAppend(&allowed, allowed.empty() ? "" : ", ", "<= ", k.max);
+        }
+        break;
+      case ConfigType::kBool:
+        type = "bool";
+        allowed = "true, false";
+        break;
+      case ConfigType::kString:
+        type = "string";
+        break;
+      case ConfigType::kEnum:
+        type = "enum";
+        allowed = absl::StrJoin(k.choices, ", ");
+        break;
+      case ConfigType::kList:
+        type = "list";
+        break;
+    }
+    const std::string def_text = !k.default_value.has_value() ? "*required*"
+                                 : k.default_value->empty()
+                                     ? "(empty)"
+                                     : absl::StrCat("`", *k.default_value, "`");
+    absl::StrAppend(&out, "| `", k.name, "` | ", type, " | ", def_text, " | ", allowed, " | ",
+                    k.doc, " |\n");
+  }
+  return out;
+}
+
 }  // namespace samsa

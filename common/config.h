@@ -120,6 +120,11 @@ struct PropertyEntry {
 absl::StatusOr<std::vector<PropertyEntry>> ParseProperties(std::string_view file_name,
                                                            std::string_view text);
 
+// A Markdown table of `def`'s keys: name, type, default (or "required"),
+// allowed values and documentation. docs/configuration.md is built from
+// these tables.
+std::string RenderConfigTable(const ConfigDef& def);
+
 // Validators for common shapes of string values.
 absl::Status ValidateHostPort(std::string_view value);      // "host:port", port 0..65535
 absl::Status ValidateHostPortList(std::string_view value);  // "h:p,h:p", at least one

@@ -96,14 +96,17 @@ absl::Status Node::failure() const {
 
 void Node::Fail(const absl::Status& st) {
   SAMSA_LOG(ERROR) << "raft node " << options_.raft.id << " stops: " << st;
+  {
+    // Before any callback: a proposer that hears UNAVAILABLE can ask why.
+    absl::MutexLock lock(&mu_);
+    failure_ = st;
+  }
   for (auto& [index, p] : pending_) p.done(absl::UnavailableError(st.message()));
   pending_.clear();
   for (auto& [ctx, done] : reads_) done(absl::UnavailableError(st.message()));
   reads_.clear();
   for (ConfirmedRead& r : confirmed_reads_) r.done(absl::UnavailableError(st.message()));
   confirmed_reads_.clear();
-  absl::MutexLock lock(&mu_);
-  failure_ = st;
 }
 
 void Node::Loop() {

@@ -21,6 +21,8 @@ SECTIONS = [
     ("Partition directory", "storage/partition_log.h"),
     ("Data directory", "storage/log_manager.h"),
     ("Raft durable state", "raft/durable_log.h"),
+    ("Metadata log records", "proto/samsa/v1/metadata.proto"),
+    ("Metadata image", "common/metadata_image.h"),
 ]
 
 

@@ -66,8 +66,8 @@ std::vector<std::string> ControllerCluster::Args(int id) const {
 }
 
 absl::Status ControllerCluster::Start(int id) {
-  absl::StatusOr<ChildProcess> p =
-      ChildProcess::Spawn(binary(), Args(id), absl::StrCat(dir_.path(), "/controller-", id, ".log"));
+  absl::StatusOr<ChildProcess> p = ChildProcess::Spawn(
+      binary(), Args(id), absl::StrCat(dir_.path(), "/controller-", id, ".log"));
   if (!p.ok()) return p.status();
   processes_.insert_or_assign(id, std::move(*p));
   const absl::Time deadline = absl::Now() + absl::Seconds(30);
@@ -145,8 +145,8 @@ absl::StatusOr<Response> FakeBroker::ToActive(Call call) {
 absl::Status FakeBroker::Join(absl::Duration timeout) {
   v1::RegisterBrokerRequest reg;
   reg.set_broker_id(id_);
-  *reg.mutable_incarnation_id() = Uuid{static_cast<uint64_t>(getpid()),
-                                       static_cast<uint64_t>(id_)}.ToProto();
+  *reg.mutable_incarnation_id() =
+      Uuid{static_cast<uint64_t>(getpid()), static_cast<uint64_t>(id_)}.ToProto();
   reg.set_address(absl::StrCat("127.0.0.1:", 19000 + id_));
   absl::StatusOr<v1::RegisterBrokerResponse> r = ToActive<v1::RegisterBrokerResponse>(
       [&](v1::Controller::Stub& s, grpc::ClientContext* ctx, v1::RegisterBrokerResponse* out) {
@@ -160,7 +160,8 @@ absl::Status FakeBroker::Join(absl::Duration timeout) {
   while (absl::Now() < deadline) {
     v1::DescribeClusterResponse c;
     for (int id = 1; id <= 5; ++id) {
-      if (!cluster_->running(id) || !cluster_->stub(id).DescribeCluster(Context().get(), {}, &c).ok()) {
+      if (!cluster_->running(id) ||
+          !cluster_->stub(id).DescribeCluster(Context().get(), {}, &c).ok()) {
         continue;
       }
       for (const v1::BrokerDescription& b : c.brokers()) {

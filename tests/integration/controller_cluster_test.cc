@@ -170,7 +170,8 @@ TEST(ControllerClusterTest, ABrokerThatStopsHeartbeatingIsFencedAndItsPartitions
   const int active = c.WaitForActive();
   const v1::DescribeTopicsResponse before = Topics(c, active);
   int led_by_1 = 0;
-  for (const v1::PartitionDescription& p : before.topics(0).partitions()) led_by_1 += p.leader() == 1;
+  for (const v1::PartitionDescription& p : before.topics(0).partitions())
+    led_by_1 += p.leader() == 1;
   ASSERT_GT(led_by_1, 0);
 
   b1.StopHeartbeats();
@@ -282,7 +283,8 @@ TEST(ControllerClusterTest, ServesGrpcHealthAndShutsDownCleanlyOnSigterm) {
   std::vector<grpc::Slice> slices;
   ASSERT_TRUE(response.Dump(&slices).ok());
   std::string bytes;
-  for (const grpc::Slice& s : slices) bytes.append(reinterpret_cast<const char*>(s.begin()), s.size());
+  for (const grpc::Slice& s : slices)
+    bytes.append(reinterpret_cast<const char*>(s.begin()), s.size());
   EXPECT_EQ(std::string("\x08\x01", 2), bytes) << "status: SERVING";
   EXPECT_EQ(0, c.Terminate(1)) << c.log(1);
 }
