@@ -12,7 +12,7 @@ packages=(
   librocksdb-dev libabsl-dev libgtest-dev libgmock-dev libbenchmark-dev prometheus-cpp-dev
   zlib1g-dev liblz4-dev libzstd-dev libsnappy-dev libisal-dev
   # a gRPC client nobody here wrote, for interoperability tests
-  python3 python3-grpcio python3-grpc-tools python3-protobuf
+  python3 python3-grpcio python3-grpc-tools python3-protobuf curl
   # peers for the comparison benchmarks
   nats-server redis-server libnats-dev libhiredis-dev
 )
