@@ -26,6 +26,16 @@ v1::Error CheckBrokerEpoch(const MetadataImage& image, int32_t broker, int64_t e
 
 namespace {
 
+// Answers `response` with why the request's broker epoch is not current;
+// false if it is.
+template <typename Request, typename Response>
+bool RejectStale(const MetadataImage& image, const Request& request, Response& response) {
+  v1::Error error = CheckBrokerEpoch(image, request.broker_id(), request.broker_epoch());
+  if (error.code() == v1::NONE) return false;
+  *response.mutable_error() = std::move(error);
+  return true;
+}
+
 v1::Error InternalError(const absl::Status& st) {
   return MakeError(v1::UNKNOWN_SERVER_ERROR, std::string(st.message()));
 }
@@ -78,11 +88,7 @@ v1::RegisterBrokerResponse RegisterBroker(const v1::RegisterBrokerRequest& reque
 v1::BrokerHeartbeatResponse BrokerHeartbeat(const v1::BrokerHeartbeatRequest& request,
                                             const MetadataImage& committed, PendingBatch& batch) {
   v1::BrokerHeartbeatResponse response;
-  v1::Error error = CheckBrokerEpoch(batch.image(), request.broker_id(), request.broker_epoch());
-  if (error.code() != v1::NONE) {
-    *response.mutable_error() = std::move(error);
-    return response;
-  }
+  if (RejectStale(batch.image(), request, response)) return response;
   const NodeId id(request.broker_id());
   const BrokerImage* known = committed.FindBroker(id);
   const bool caught_up = known != nullptr && known->epoch == request.broker_epoch() &&
@@ -108,11 +114,7 @@ absl::Status FenceBroker(NodeId broker, int64_t epoch, PendingBatch& batch) {
 v1::ControlledShutdownResponse ControlledShutdown(const v1::ControlledShutdownRequest& request,
                                                   PendingBatch& batch) {
   v1::ControlledShutdownResponse response;
-  v1::Error error = CheckBrokerEpoch(batch.image(), request.broker_id(), request.broker_epoch());
-  if (error.code() != v1::NONE) {
-    *response.mutable_error() = std::move(error);
-    return response;
-  }
+  if (RejectStale(batch.image(), request, response)) return response;
   const NodeId id(request.broker_id());
   absl::Status st;
   if (!batch.image().FindBroker(id)->shutting_down) {
@@ -133,11 +135,7 @@ v1::ControlledShutdownResponse ControlledShutdown(const v1::ControlledShutdownRe
 v1::AllocateProducerIdsResponse AllocateProducerIds(const v1::AllocateProducerIdsRequest& request,
                                                     PendingBatch& batch) {
   v1::AllocateProducerIdsResponse response;
-  v1::Error error = CheckBrokerEpoch(batch.image(), request.broker_id(), request.broker_epoch());
-  if (error.code() != v1::NONE) {
-    *response.mutable_error() = std::move(error);
-    return response;
-  }
+  if (RejectStale(batch.image(), request, response)) return response;
   const int64_t first = batch.image().next_producer_id();
   if (absl::Status st = batch.Add(records::ProducerIdBlock(
           NodeId(request.broker_id()), request.broker_epoch(), first, kProducerIdBlockSize));
@@ -187,11 +185,7 @@ v1::Error CheckNewIsr(const MetadataImage& image, const PartitionImage& p, NodeI
 v1::AlterPartitionResponse AlterPartition(const v1::AlterPartitionRequest& request,
                                           PendingBatch& batch) {
   v1::AlterPartitionResponse response;
-  v1::Error error = CheckBrokerEpoch(batch.image(), request.broker_id(), request.broker_epoch());
-  if (error.code() != v1::NONE) {
-    *response.mutable_error() = std::move(error);
-    return response;
-  }
+  if (RejectStale(batch.image(), request, response)) return response;
   const NodeId leader(request.broker_id());
   for (const v1::AlterPartitionRequest::Partition& want : request.partitions()) {
     v1::AlterPartitionResponse::Result* result = response.add_results();

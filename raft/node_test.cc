@@ -174,21 +174,32 @@ TEST(NodeTest, MembershipChangeThroughTheNode) {
 namespace samsa::raft {
 namespace {
 
+// A single voter with no peers, on `env`, ticking every millisecond.
+struct SoloNode {
+  SoloNode(storage::Env* env, StateMachine* state) {
+    log = *DurableLog::Open(env, "/solo", ConfState{{NodeId(1)}, {}}, &clock);
+    NodeOptions o;
+    o.raft.id = NodeId(1);
+    o.tick = absl::Milliseconds(1);
+    node = *Node::Start(o, log.get(), state, &transport);
+  }
+  struct NoPeers : Transport {
+    void Send(const Message&) override {}
+  };
+  FakeClock clock;
+  NoPeers transport;
+  std::unique_ptr<DurableLog> log;
+  std::unique_ptr<Node> node;
+};
+
 // A failed fsync stops the node for good: nothing is retried, every waiting
 // and later proposer hears UNAVAILABLE, and failure() says why.
 TEST(NodeTest, FailedFsyncStopsTheNode) {
   auto mem = storage::NewMemEnv();
   storage::FaultEnv env(mem.get());
-  FakeClock clock;
-  auto log = *DurableLog::Open(&env, "/solo", ConfState{{NodeId(1)}, {}}, &clock);
   ListStateMachine state;
-  struct NoPeers : Transport {
-    void Send(const Message&) override {}
-  } transport;
-  NodeOptions o;
-  o.raft.id = NodeId(1);
-  o.tick = absl::Milliseconds(1);
-  auto node = *Node::Start(o, log.get(), &state, &transport);
+  SoloNode solo(&env, &state);
+  Node* node = solo.node.get();
   const absl::Time deadline = absl::Now() + absl::Seconds(20);
   while (absl::Now() < deadline && node->status().role != Role::kLeader) {
     absl::SleepFor(absl::Milliseconds(2));
@@ -242,16 +253,9 @@ class RefusingStateMachine : public StateMachine {
 // letting it run on with a state its peers do not have.
 TEST(NodeTest, LeadershipNoticePrecedesTheNoOpAndApplyErrorsStopTheNode) {
   auto env = storage::NewMemEnv();
-  FakeClock clock;
-  auto log = *DurableLog::Open(env.get(), "/solo", ConfState{{NodeId(1)}, {}}, &clock);
   RefusingStateMachine state;
-  struct NoPeers : Transport {
-    void Send(const Message&) override {}
-  } transport;
-  NodeOptions o;
-  o.raft.id = NodeId(1);
-  o.tick = absl::Milliseconds(1);
-  auto node = *Node::Start(o, log.get(), &state, &transport);
+  SoloNode solo(env.get(), &state);
+  Node* node = solo.node.get();
   const absl::Time deadline = absl::Now() + absl::Seconds(20);
   while (absl::Now() < deadline && !state.noop_after_notice())
     absl::SleepFor(absl::Milliseconds(2));

@@ -43,8 +43,7 @@ int main(int argc, char** argv) {
   if (argc == 3 && std::strcmp(argv[1], "--check") == 0) {
     absl::StatusOr<std::string> file = samsa::storage::Env::Default()->ReadFile(argv[2]);
     if (!file.ok() || *file != text) {
-      std::fprintf(stderr,
-                   "%s is stale: run build/bin/samsa-config-doc > docs/configuration.md\n",
+      std::fprintf(stderr, "%s is stale: run build/bin/samsa-config-doc > docs/configuration.md\n",
                    argv[2]);
       return 1;
     }
