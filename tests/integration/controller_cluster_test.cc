@@ -43,6 +43,16 @@ void CreateTopic(ControllerCluster& c, const std::string& name, int partitions, 
   ASSERT_EQ(v1::NONE, r.results(0).error().code()) << r.results(0).error().message();
 }
 
+v1::AllocateProducerIdsResponse AllocateIds(ControllerCluster& c, int controller, int broker,
+                                            int64_t epoch) {
+  v1::AllocateProducerIdsRequest req;
+  req.set_broker_id(broker);
+  req.set_broker_epoch(epoch);
+  v1::AllocateProducerIdsResponse r;
+  EXPECT_TRUE(c.stub(controller).AllocateProducerIds(Ctx().get(), req, &r).ok());
+  return r;
+}
+
 v1::DescribeTopicsResponse Topics(ControllerCluster& c, int id) {
   v1::DescribeTopicsResponse r;
   EXPECT_TRUE(c.stub(id).DescribeTopics(Ctx().get(), {}, &r).ok());
@@ -96,6 +106,8 @@ TEST(ControllerClusterTest, KillingTheActiveControllerElectsAnotherWithinTwoElec
   CreateTopic(c, "payments", 2, 2);
   const v1::DescribeTopicsResponse before = Topics(c, first);
   ASSERT_EQ(2, before.topics_size());
+  const v1::AllocateProducerIdsResponse ids_before = AllocateIds(c, first, 1, brokers[0]->epoch());
+  ASSERT_EQ(v1::NONE, ids_before.error().code()) << ids_before.error().message();
   EXPECT_THAT(HttpGet(c.metrics_port(first), "/metrics"), HasSubstr("samsa_controller_active 1"));
 
   c.Kill(first);
@@ -120,6 +132,22 @@ TEST(ControllerClusterTest, KillingTheActiveControllerElectsAnotherWithinTwoElec
   v1::DescribeQuorumResponse q;
   ASSERT_TRUE(c.stub(next).DescribeQuorum(Ctx().get(), {}, &q).ok());
   EXPECT_EQ(3, q.voters_size());
+  const v1::AllocateProducerIdsResponse ids_after = AllocateIds(c, next, 1, brokers[0]->epoch());
+  ASSERT_EQ(v1::NONE, ids_after.error().code()) << ids_after.error().message();
+  EXPECT_GE(ids_after.first_id(), ids_before.first_id() + ids_before.size())
+      << "producer ids are never handed out twice, failover or not";
+
+  // A follower serves committed metadata; replaying it gives the same topics.
+  const int follower = 6 - first - next;
+  v1::FetchMetadataRequest fetch;
+  v1::FetchMetadataResponse fetched;
+  ASSERT_TRUE(c.stub(follower).FetchMetadata(Ctx().get(), fetch, &fetched).ok());
+  MetadataImage replayed;
+  for (const v1::MetadataEntry& e : fetched.entries()) {
+    ASSERT_TRUE(replayed.Apply(e.batch(), e.offset()).ok());
+  }
+  EXPECT_EQ(2u, replayed.topics().size());
+  EXPECT_NE(nullptr, replayed.FindTopic("orders"));
 
   // The old controller returns as a follower and catches up.
   CreateTopic(c, "after", 1, 1);
