@@ -100,6 +100,10 @@ class MetadataImage {
   // Applies the records of the batch committed at `offset`, all or nothing.
   // `offset` must be above offset().
   absl::Status Apply(const v1::MetadataBatch& batch, int64_t offset);
+  // Applies one record committed at `offset` without moving offset(): a
+  // record that does not fit leaves the image as it was, but a caller
+  // applying several must copy first if it needs them all or nothing.
+  absl::Status ApplyRecord(const v1::MetadataRecord& record, int64_t offset);
   // An entry without metadata records (a Raft no-op or membership change)
   // at `offset`.
   void AdvanceTo(int64_t offset);
@@ -111,7 +115,6 @@ class MetadataImage {
   static absl::StatusOr<MetadataImage> FromSnapshot(const v1::MetadataSnapshot& snapshot);
 
  private:
-  absl::Status ApplyRecord(const v1::MetadataRecord& record, int64_t offset);
   absl::Status ApplyRegister(const v1::RegisterBrokerRecord& r, int64_t offset);
   absl::Status ApplyBrokerState(int32_t broker_id, int64_t epoch, const char* what,
                                 absl::FunctionRef<void(BrokerImage&)> change);

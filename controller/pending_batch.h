@@ -18,6 +18,7 @@ class PendingBatch {
 
   // The image with every added record applied.
   const MetadataImage& image() const { return image_; }
+  MetadataImage TakeImage() && { return std::move(image_); }
   const v1::MetadataBatch& batch() const { return batch_; }
   bool empty() const { return batch_.records_size() == 0; }
 

@@ -104,11 +104,12 @@ void QuorumController::Write(Decide decide, bool read_only, Finish finish) {
     finish(v1::Error(), v1::LeaderHint());
     return;
   }
-  latest_ = batch.image();
+  std::string data = batch.batch().SerializeAsString();
+  latest_ = std::move(batch).TakeImage();
   // Under mu_, so batches enter the log in the order they were decided. The
   // callback may run right here (a stopped node), so it must not lock mu_.
   node_->ProposeInTerm(
-      leader_term_, batch.batch().SerializeAsString(),
+      leader_term_, std::move(data),
       [this, finish = std::move(finish)](absl::StatusOr<raft::Index> index) mutable {
         if (index.ok()) {
           finish(v1::Error(), v1::LeaderHint());
@@ -293,7 +294,15 @@ absl::Status QuorumController::Apply(const raft::Entry& entry) {
         return absl::DataLossError(absl::StrCat("metadata log entry ", offset, " (term ",
                                                 entry.term.value(), ") is not a metadata batch"));
       }
-      if (absl::Status st = next->Apply(batch, offset); !st.ok()) return st;
+      // One copy per batch: a record that does not fit stops the node, so
+      // the half-applied `next` is never published.
+      for (int i = 0; i < batch.records_size(); ++i) {
+        if (absl::Status st = next->ApplyRecord(batch.records(i), offset); !st.ok()) {
+          return absl::DataLossError(
+              absl::StrCat("metadata offset ", offset, ", record ", i, ": ", st.message()));
+        }
+      }
+      next->AdvanceTo(offset);
       leader_changes = LeaderChanges(batch);
       history_.emplace_back(offset, entry.data);
       while (history_.size() > options_.history_entries) {

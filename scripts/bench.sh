@@ -2,17 +2,18 @@
 # Builds and runs the benchmark programs with the commands recorded in
 # docs/benchmarks.md. Run on an otherwise idle machine; files go under
 # $SAMSA_BENCH_DIR / $SAMSA_TEST_DIR (default /tmp) and are removed.
-#   scripts/bench.sh [common|storage|raft ...]   default: all three
+#   scripts/bench.sh [common|storage|raft|controller ...]   default: all four
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/build.sh >/dev/null
 targets=("$@")
-((${#targets[@]})) || targets=(common storage raft)
+((${#targets[@]})) || targets=(common storage raft controller)
 for t in "${targets[@]}"; do
   case "$t" in
     common) build/bin/samsa-bench-common ;;
     storage) build/bin/samsa-bench-storage --benchmark_report_aggregates_only=true ;;
     raft) build/bin/samsa-bench-raft ;;
-    *) echo "unknown benchmark '$t' (common, storage, raft)" >&2; exit 2 ;;
+    controller) build/bin/samsa-bench-controller ;;
+    *) echo "unknown benchmark '$t' (common, storage, raft, controller)" >&2; exit 2 ;;
   esac
 done
