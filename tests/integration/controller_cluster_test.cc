@@ -126,6 +126,7 @@ TEST(ControllerClusterTest, KillingTheActiveControllerElectsAnotherWithinTwoElec
   }
   const absl::Duration failover = absl::Now() - killed;
   ASSERT_NE(-1, next);
+  RecordProperty("failover_ms", static_cast<int>(absl::ToInt64Milliseconds(failover)));
   EXPECT_LE(failover, absl::Milliseconds(2 * 500)) << "new leader after " << failover;
   ASSERT_EQ(next, c.WaitForActive(absl::Seconds(5)));
   EXPECT_TRUE(Same(before, Topics(c, next))) << "metadata intact after failover";
@@ -139,6 +140,13 @@ TEST(ControllerClusterTest, KillingTheActiveControllerElectsAnotherWithinTwoElec
 
   // A follower serves committed metadata; replaying it gives the same topics.
   const int follower = 6 - first - next;
+  v1::CreateTopicsRequest misdirected;
+  misdirected.add_topics()->set_name("misdirected");
+  v1::CreateTopicsResponse refused;
+  ASSERT_TRUE(c.stub(follower).CreateTopics(Ctx().get(), misdirected, &refused).ok());
+  EXPECT_EQ(v1::NOT_CONTROLLER, refused.error().code());
+  EXPECT_EQ(next, refused.controller().leader_id());
+  EXPECT_EQ(c.address(next), refused.controller().leader_address()) << "where to go instead";
   v1::FetchMetadataRequest fetch;
   v1::FetchMetadataResponse fetched;
   ASSERT_TRUE(c.stub(follower).FetchMetadata(Ctx().get(), fetch, &fetched).ok());
