@@ -50,8 +50,8 @@ void ImagePhase() {
   MetadataImage image;
   v1::MetadataBatch brokers;
   for (int b = 1; b <= 3; ++b) {
-    *brokers.add_records() = records::RegisterBroker(NodeId(b), Uuid{1, static_cast<uint64_t>(b)},
-                                                     b, "127.0.0.1:1", "");
+    *brokers.add_records() =
+        records::RegisterBroker(NodeId(b), Uuid{1, static_cast<uint64_t>(b)}, b, "127.0.0.1:1", "");
   }
   (void)image.Apply(brokers, 1);
   int64_t offset = 2;
@@ -84,15 +84,16 @@ void ImagePhase() {
   const absl::Time t3 = absl::Now();
   for (int i = 0; i < changes; ++i) {
     v1::MetadataBatch batch;
-    *batch.add_records() = records::PartitionChange(
-        Uuid{7, static_cast<uint64_t>(1 + i % 1000)}, i % 12, std::nullopt,
-        std::vector<NodeId>{NodeId(1 + i % 12 % 3)});
+    *batch.add_records() =
+        records::PartitionChange(Uuid{7, static_cast<uint64_t>(1 + i % 1000)}, i % 12, std::nullopt,
+                                 std::vector<NodeId>{NodeId(1 + i % 12 % 3)});
     (void)image.Apply(batch, offset++);
   }
   const double change_us = absl::ToDoubleMicroseconds(absl::Now() - t3) / changes;
-  std::printf("image: 12000 partitions built in %.1f ms; snapshot %zu bytes, serialize %.1f ms, "
-              "rebuild %.1f ms (%s); one PartitionChange applied in %.2f us\n",
-              build_ms, snap.size(), ser_ms, load_ms, rebuilt.ok() ? "ok" : "FAILED", change_us);
+  std::printf(
+      "image: 12000 partitions built in %.1f ms; snapshot %zu bytes, serialize %.1f ms, "
+      "rebuild %.1f ms (%s); one PartitionChange applied in %.2f us\n",
+      build_ms, snap.size(), ser_ms, load_ms, rebuilt.ok() ? "ok" : "FAILED", change_us);
 }
 
 int Run(int topics, int alters, int window) {
@@ -142,8 +143,8 @@ int Run(int topics, int alters, int window) {
     t->set_partitions(1);
     t->set_replication_factor(3);
     const absl::Time start = absl::Now();
-    v1::CreateTopicsResponse r = Call<v1::CreateTopicsResponse>(
-        [&](auto done) { c->CreateTopics(req, std::move(done)); });
+    v1::CreateTopicsResponse r =
+        Call<v1::CreateTopicsResponse>([&](auto done) { c->CreateTopics(req, std::move(done)); });
     latencies_ms.push_back(absl::ToDoubleMilliseconds(absl::Now() - start));
     if (r.results(0).error().code() != v1::NONE) {
       std::fprintf(stderr, "create failed: %s\n", r.results(0).error().message().c_str());
@@ -151,10 +152,11 @@ int Run(int topics, int alters, int window) {
     }
   }
   const double create_secs = absl::ToDoubleSeconds(absl::Now() - t0);
-  std::printf("CreateTopics (1 partition, rf 3), one at a time: %d in %.2f s = %.0f/s; latency "
-              "ms p50 %.3f p99 %.3f max %.3f\n",
-              topics, create_secs, topics / create_secs, Percentile(latencies_ms, 0.5),
-              Percentile(latencies_ms, 0.99), Percentile(latencies_ms, 1.0));
+  std::printf(
+      "CreateTopics (1 partition, rf 3), one at a time: %d in %.2f s = %.0f/s; latency "
+      "ms p50 %.3f p99 %.3f max %.3f\n",
+      topics, create_secs, topics / create_secs, Percentile(latencies_ms, 0.5),
+      Percentile(latencies_ms, 0.99), Percentile(latencies_ms, 1.0));
 
   // Phase 2: one topic of `window` partitions; each slot flips its
   // partition's ISR between {leader} and all three replicas.

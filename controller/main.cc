@@ -6,60 +6,26 @@
 // `listener`, and /metrics on `metrics.listener`. SIGTERM or SIGINT shuts it
 // down cleanly; exit status 0 then, 1 when the Raft node stopped on an
 // error (a failed fsync, a log it cannot apply), 2 on a bad configuration.
-#include <csignal>
-#include <cstdio>
 #include <memory>
 #include <random>
 
 #include "absl/synchronization/mutex.h"
-#include "common/config.h"
 #include "common/logging.h"
-#include "common/process_args.h"
+#include "common/server.h"
 #include "controller/controller_config.h"
 #include "controller/controller_service.h"
 #include "controller/probe.h"
 #include "controller/quorum_controller.h"
-#include "grpcpp/ext/proto_server_reflection_plugin.h"
-#include "grpcpp/health_check_service_interface.h"
-#include "grpcpp/server_builder.h"
-#include "prometheus/exposer.h"
 #include "raft/durable_log.h"
 #include "raft/grpc_transport.h"
 #include "raft/node.h"
 #include "raft/probe.h"
+#include "storage/config_file.h"
 #include "storage/env.h"
 
 namespace samsa::controller {
-namespace {
 
 constexpr char kProgram[] = "samsa-controller";
-
-int ConfigError(const absl::Status& st) {
-  std::fprintf(stderr, "%s: %s\n", kProgram, std::string(st.message()).c_str());
-  return 2;
-}
-
-absl::StatusOr<ControllerSettings> LoadSettings(int argc, char** argv) {
-  absl::StatusOr<ProcessArgs> args =
-      ParseProcessArgs(std::span<const char* const>(const_cast<const char**>(argv) + 1, argc - 1));
-  if (!args.ok()) return args.status();
-  if (args->help) {
-    std::fputs(ProcessUsage(kProgram).c_str(), stdout);
-    std::exit(0);
-  }
-  std::string text;
-  std::string file_name;
-  if (args->config_file.has_value()) {
-    file_name = *args->config_file;
-    absl::StatusOr<std::string> read = storage::Env::Default()->ReadFile(file_name);
-    if (!read.ok()) return read.status();
-    text = std::move(*read);
-  }
-  absl::StatusOr<Config> config =
-      Config::Load(ControllerConfigDef(), file_name, text, args->overrides);
-  if (!config.ok()) return config.status();
-  return ToSettings(*config);
-}
 
 int Run(const ControllerSettings& s) {
   SetLogIdentity("controller", s.node_id.value());
@@ -95,18 +61,14 @@ int Run(const ControllerSettings& s) {
   raft::RaftService raft_service;
   ControllerService controller_service(&controller);
 
-  grpc::EnableDefaultHealthCheckService(true);
-  grpc::reflection::InitProtoReflectionServerBuilderPlugin();
-  grpc::ServerBuilder builder;
-  int port = 0;
-  builder.AddListeningPort(s.listener, grpc::InsecureServerCredentials(), &port);
-  builder.RegisterService(&raft_service);
-  builder.RegisterService(&controller_service);
-  std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
-  if (server == nullptr || port == 0) {
-    SAMSA_LOG(ERROR) << "listener: cannot listen on " << s.listener;
+  absl::StatusOr<GrpcServer> grpc_server =
+      StartGrpcServer(s.listener, {&raft_service, &controller_service});
+  if (!grpc_server.ok()) {
+    SAMSA_LOG(ERROR) << grpc_server.status();
     return 1;
   }
+  grpc::Server* server = grpc_server->server.get();
+  const int port = grpc_server->port;
 
   raft::NodeOptions options;
   options.raft.id = s.node_id;
@@ -128,39 +90,20 @@ int Run(const ControllerSettings& s) {
 
   std::unique_ptr<prometheus::Exposer> exposer;
   if (!s.metrics_listener.empty()) {
-    try {
-      exposer = std::make_unique<prometheus::Exposer>(s.metrics_listener);
-    } catch (const std::exception& e) {
-      SAMSA_LOG(ERROR) << "metrics.listener: cannot listen on " << s.metrics_listener << ": "
-                       << e.what();
+    absl::StatusOr<std::unique_ptr<prometheus::Exposer>> started =
+        StartMetrics(s.metrics_listener, registry);
+    if (!started.ok()) {
+      SAMSA_LOG(ERROR) << started.status();
       controller.Stop();
       server->Shutdown();
       return 1;
     }
-    exposer->RegisterCollectable(registry);
-    SAMSA_LOG(INFO) << "metrics on port " << exposer->GetListeningPorts().front();
+    exposer = std::move(*started);
   }
   SAMSA_LOG(INFO) << kProgram << " " << s.node_id << " serving on port " << port << " with "
                   << s.voters.size() << " voter(s)";
 
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGTERM);
-  sigaddset(&signals, SIGINT);
-  int exit_code = 0;
-  while (true) {
-    const timespec wait{0, 100 * 1000 * 1000};
-    const int sig = sigtimedwait(&signals, nullptr, &wait);
-    if (sig == SIGTERM || sig == SIGINT) {
-      SAMSA_LOG(INFO) << "signal " << sig << ": shutting down";
-      break;
-    }
-    if (absl::Status failure = (*node)->failure(); !failure.ok()) {
-      SAMSA_LOG(ERROR) << "the metadata quorum member stopped: " << failure;
-      exit_code = 1;
-      break;
-    }
-  }
+  const int exit_code = AwaitTermination([&] { return (*node)->failure(); });
   // Every RPC must be answered before the server can stop: waiting
   // FetchMetadata calls now, pending writes when the node stops (UNAVAILABLE
   // reaches them as NOT_CONTROLLER).
@@ -173,18 +116,11 @@ int Run(const ControllerSettings& s) {
   return exit_code;
 }
 
-}  // namespace
 }  // namespace samsa::controller
 
 int main(int argc, char** argv) {
-  // Signals are taken synchronously by Run(); every thread inherits the mask.
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGTERM);
-  sigaddset(&signals, SIGINT);
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
-  absl::StatusOr<samsa::controller::ControllerSettings> settings =
-      samsa::controller::LoadSettings(argc, argv);
-  if (!settings.ok()) return samsa::controller::ConfigError(settings.status());
-  return samsa::controller::Run(*settings);
+  samsa::BlockTerminationSignals();
+  return samsa::controller::Run(samsa::storage::LoadSettingsOrExit(
+      samsa::controller::kProgram, samsa::controller::ControllerConfigDef(), argc, argv,
+      &samsa::controller::ToSettings));
 }

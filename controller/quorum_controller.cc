@@ -4,14 +4,16 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/logging.h"
+#include "common/metadata_describe.h"
 #include "controller/broker_lifecycle.h"
 #include "controller/partition_changes.h"
 
 namespace samsa::controller {
 namespace {
 
-// Builds the `finish` of a write whose answer is `*response`: on failure the
-// answer is replaced by the whole-request error and the controller hint.
+// Builds the `finish` of a write whose answer is `*response`, naming the
+// active controller; on failure the answer is replaced by the whole-request
+// error.
 template <typename Response>
 auto AnswerWith(std::shared_ptr<Response> response, QuorumController::Done<Response> done) {
   return [response = std::move(response), done = std::move(done)](
@@ -23,6 +25,7 @@ auto AnswerWith(std::shared_ptr<Response> response, QuorumController::Done<Respo
       done(std::move(failed));
       return;
     }
+    *response->mutable_controller() = hint;
     done(std::move(*response));
   };
 }
@@ -101,7 +104,7 @@ void QuorumController::Write(Decide decide, bool read_only, Finish finish) {
   decide(batch);
   if (read_only || batch.empty()) {
     lock.Release();
-    finish(v1::Error(), v1::LeaderHint());
+    finish(v1::Error(), Hint());
     return;
   }
   std::string data = batch.batch().SerializeAsString();
@@ -112,7 +115,7 @@ void QuorumController::Write(Decide decide, bool read_only, Finish finish) {
       leader_term_, std::move(data),
       [this, finish = std::move(finish)](absl::StatusOr<raft::Index> index) mutable {
         if (index.ok()) {
-          finish(v1::Error(), v1::LeaderHint());
+          finish(v1::Error(), Hint());
           return;
         }
         finish(MakeError(v1::NOT_CONTROLLER,
@@ -429,16 +432,7 @@ v1::DescribeClusterResponse QuorumController::DescribeCluster() const {
   v1::DescribeClusterResponse r;
   r.set_metadata_offset(image->offset());
   r.set_controller_id(Hint().leader_id());
-  for (const auto& [id, b] : image->brokers()) {
-    v1::BrokerDescription* d = r.add_brokers();
-    d->set_broker_id(id.value());
-    d->set_address(b.address);
-    d->set_rack(b.rack);
-    d->set_broker_epoch(b.epoch);
-    d->set_state(b.fenced          ? v1::BrokerDescription::FENCED
-                 : b.shutting_down ? v1::BrokerDescription::SHUTTING_DOWN
-                                   : v1::BrokerDescription::ACTIVE);
-  }
+  for (const auto& [id, b] : image->brokers()) DescribeBroker(b, r.add_brokers());
   return r;
 }
 

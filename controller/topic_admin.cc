@@ -6,6 +6,7 @@
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
+#include "common/metadata_describe.h"
 #include "common/metadata_records.h"
 #include "common/string_view.h"
 #include "controller/partition_changes.h"
@@ -299,44 +300,11 @@ v1::DescribeConfigsResponse DescribeConfigs(const v1::DescribeConfigsRequest& re
   return response;
 }
 
-namespace {
-
-void Describe(const TopicImage& topic, v1::TopicDescription* out) {
-  out->set_name(topic.name);
-  *out->mutable_topic_id() = topic.id.ToProto();
-  for (size_t i = 0; i < topic.partitions.size(); ++i) {
-    const PartitionImage& p = topic.partitions[i];
-    v1::PartitionDescription* d = out->add_partitions();
-    d->set_partition(static_cast<int32_t>(i));
-    d->set_leader(p.leader.value());
-    d->set_leader_epoch(p.leader_epoch.value());
-    d->set_partition_epoch(p.partition_epoch);
-    for (NodeId r : p.replicas) d->add_replicas(r.value());
-    for (NodeId r : p.isr) d->add_isr(r.value());
-  }
-}
-
-}  // namespace
-
 v1::DescribeTopicsResponse DescribeTopics(const v1::DescribeTopicsRequest& request,
                                           const MetadataImage& image) {
   v1::DescribeTopicsResponse response;
   response.set_metadata_offset(image.offset());
-  if (request.names().empty()) {
-    for (const auto& [name, topic] : image.topics()) Describe(*topic, response.add_topics());
-    return response;
-  }
-  for (const std::string& name : request.names()) {
-    const TopicImage* topic = image.FindTopic(name);
-    v1::TopicDescription* out = response.add_topics();
-    if (topic == nullptr) {
-      out->set_name(name);
-      *out->mutable_error() =
-          MakeError(v1::UNKNOWN_TOPIC_OR_PARTITION, absl::StrCat("no topic '", name, "'"));
-      continue;
-    }
-    Describe(*topic, out);
-  }
+  samsa::DescribeTopics(image, request.names(), response.mutable_topics());
   return response;
 }
 

@@ -7,6 +7,7 @@
 #include <cstring>
 #include <string>
 
+#include "broker/broker_config.h"
 #include "controller/controller_config.h"
 #include "storage/env.h"
 #include "storage/topic_config.h"
@@ -28,6 +29,11 @@ std::string Render() {
       "\nChecks across keys: `node.id` must be one of `controller.quorum.voters`; voter ids are\n"
       "unique; a quorum has 1, 3 or 5 voters; `listener` may use port 0 only in a single-voter\n"
       "quorum; `broker.heartbeat.interval.ms` must be below `broker.session.timeout.ms`.\n"
+      "\n## samsa-broker\n\n";
+  out += samsa::RenderConfigTable(samsa::broker::BrokerConfigDef());
+  out +=
+      "\nChecks across keys: `broker.heartbeat.interval.ms` must be below\n"
+      "`broker.session.timeout.ms`.\n"
       "\n## Topic configs\n\n"
       "Set per topic at creation (`CreateTopics` configs) or later (`AlterConfigs`); a topic\n"
       "without an override uses the default below. The controller writes its\n"

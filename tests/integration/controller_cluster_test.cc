@@ -15,7 +15,7 @@
 #include "gtest/gtest.h"
 #include "raft/durable_log.h"
 #include "storage/env.h"
-#include "tests/harness/controller_cluster.h"
+#include "tests/harness/cluster.h"
 
 namespace samsa::testing {
 namespace {
@@ -29,7 +29,7 @@ std::unique_ptr<grpc::ClientContext> Ctx() {
 }
 
 // Creates a topic through whichever controller is active.
-void CreateTopic(ControllerCluster& c, const std::string& name, int partitions, int rf) {
+void CreateTopic(Cluster& c, const std::string& name, int partitions, int rf) {
   v1::CreateTopicsRequest req;
   v1::CreateTopicsRequest::Topic* t = req.add_topics();
   t->set_name(name);
@@ -43,8 +43,7 @@ void CreateTopic(ControllerCluster& c, const std::string& name, int partitions, 
   ASSERT_EQ(v1::NONE, r.results(0).error().code()) << r.results(0).error().message();
 }
 
-v1::AllocateProducerIdsResponse AllocateIds(ControllerCluster& c, int controller, int broker,
-                                            int64_t epoch) {
+v1::AllocateProducerIdsResponse AllocateIds(Cluster& c, int controller, int broker, int64_t epoch) {
   v1::AllocateProducerIdsRequest req;
   req.set_broker_id(broker);
   req.set_broker_epoch(epoch);
@@ -53,14 +52,14 @@ v1::AllocateProducerIdsResponse AllocateIds(ControllerCluster& c, int controller
   return r;
 }
 
-v1::DescribeTopicsResponse Topics(ControllerCluster& c, int id) {
+v1::DescribeTopicsResponse Topics(Cluster& c, int id) {
   v1::DescribeTopicsResponse r;
   EXPECT_TRUE(c.stub(id).DescribeTopics(Ctx().get(), {}, &r).ok());
   r.clear_metadata_offset();
   return r;
 }
 
-v1::DescribeClusterResponse Cluster(ControllerCluster& c, int id) {
+v1::DescribeClusterResponse ClusterView(Cluster& c, int id) {
   v1::DescribeClusterResponse r;
   EXPECT_TRUE(c.stub(id).DescribeCluster(Ctx().get(), {}, &r).ok());
   r.clear_metadata_offset();
@@ -93,7 +92,7 @@ std::string HttpGet(int port, const std::string& path) {
 }
 
 TEST(ControllerClusterTest, KillingTheActiveControllerElectsAnotherWithinTwoElectionTimeouts) {
-  ControllerCluster c({.voters = 3, .election_timeout_ms = 500});
+  Cluster c({.voters = 3, .election_timeout_ms = 500});
   ASSERT_TRUE(c.StartAll().ok());
   const int first = c.WaitForActive();
   ASSERT_NE(-1, first);
@@ -170,7 +169,7 @@ TEST(ControllerClusterTest, KillingTheActiveControllerElectsAnotherWithinTwoElec
 
 TEST(ControllerClusterTest, KillingEveryControllerAndRestartingRebuildsTheSameImage) {
   // A long session, so brokers that stop heartbeating stay as they were.
-  ControllerCluster c({.voters = 3, .session_timeout_ms = 120000});
+  Cluster c({.voters = 3, .session_timeout_ms = 120000});
   ASSERT_TRUE(c.StartAll().ok());
   {
     FakeBroker b1(&c, 1), b2(&c, 2);
@@ -180,7 +179,7 @@ TEST(ControllerClusterTest, KillingEveryControllerAndRestartingRebuildsTheSameIm
   for (int i = 0; i < 20; ++i) CreateTopic(c, "t" + std::to_string(i), 1 + i % 4, 1 + i % 2);
   const int active = c.WaitForActive();
   const v1::DescribeTopicsResponse topics = Topics(c, active);
-  const v1::DescribeClusterResponse cluster = Cluster(c, active);
+  const v1::DescribeClusterResponse cluster = ClusterView(c, active);
   ASSERT_EQ(20, topics.topics_size());
   ASSERT_EQ(2, cluster.brokers_size());
 
@@ -193,12 +192,12 @@ TEST(ControllerClusterTest, KillingEveryControllerAndRestartingRebuildsTheSameIm
       absl::SleepFor(absl::Milliseconds(20));
     }
     EXPECT_TRUE(Same(topics, Topics(c, id))) << "controller " << id;
-    EXPECT_TRUE(Same(cluster, Cluster(c, id))) << "controller " << id;
+    EXPECT_TRUE(Same(cluster, ClusterView(c, id))) << "controller " << id;
   }
 }
 
 TEST(ControllerClusterTest, ABrokerThatStopsHeartbeatingIsFencedAndItsPartitionsReElected) {
-  ControllerCluster c({.voters = 3, .session_timeout_ms = 1000, .heartbeat_interval_ms = 100});
+  Cluster c({.voters = 3, .session_timeout_ms = 1000, .heartbeat_interval_ms = 100});
   ASSERT_TRUE(c.StartAll().ok());
   FakeBroker b1(&c, 1), b2(&c, 2), b3(&c, 3);
   for (FakeBroker* b : {&b1, &b2, &b3}) ASSERT_TRUE(b->Join().ok());
@@ -212,7 +211,7 @@ TEST(ControllerClusterTest, ABrokerThatStopsHeartbeatingIsFencedAndItsPartitions
 
   b1.StopHeartbeats();
   auto fenced = [&] {
-    const v1::DescribeClusterResponse cluster = Cluster(c, c.WaitForActive());
+    const v1::DescribeClusterResponse cluster = ClusterView(c, c.WaitForActive());
     for (const v1::BrokerDescription& b : cluster.brokers()) {
       if (b.broker_id() == 1) return b.state() == v1::BrokerDescription::FENCED;
     }
@@ -240,7 +239,7 @@ TEST(ControllerClusterTest, ABrokerThatStopsHeartbeatingIsFencedAndItsPartitions
 }
 
 TEST(ControllerClusterTest, BadConfigurationStopsTheProcessWithOneLineNamingTheKey) {
-  ControllerCluster c({.voters = 3});
+  Cluster c({.voters = 3});
   struct Case {
     std::string override_arg;
     std::string message;
@@ -270,7 +269,7 @@ TEST(ControllerClusterTest, BadConfigurationStopsTheProcessWithOneLineNamingTheK
 }
 
 TEST(ControllerClusterTest, AnEntryThatIsNotMetadataStopsTheControllerInsteadOfDiverging) {
-  ControllerCluster c({.voters = 1});
+  Cluster c({.voters = 1});
   ASSERT_TRUE(c.Start(1).ok());
   {
     FakeBroker b(&c, 1);
@@ -300,7 +299,7 @@ TEST(ControllerClusterTest, AnEntryThatIsNotMetadataStopsTheControllerInsteadOfD
 }
 
 TEST(ControllerClusterTest, ServesGrpcHealthAndShutsDownCleanlyOnSigterm) {
-  ControllerCluster c({.voters = 1});
+  Cluster c({.voters = 1});
   ASSERT_TRUE(c.Start(1).ok());
   grpc::GenericStub stub(grpc::CreateChannel(c.address(1), grpc::InsecureChannelCredentials()));
   grpc::ByteBuffer request, response;

@@ -1,4 +1,6 @@
-#include "tests/harness/controller_cluster.h"
+#include "tests/harness/cluster.h"
+
+#include <functional>
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
@@ -16,32 +18,40 @@ std::unique_ptr<grpc::ClientContext> Context(absl::Duration timeout = absl::Seco
 
 }  // namespace
 
-ControllerCluster::ControllerCluster(ControllerClusterOptions options)
-    : options_(std::move(options)) {
+Cluster::Cluster(ClusterOptions options) : options_(std::move(options)) {
   for (int id = 1; id <= options_.voters; ++id) {
     addresses_[id] = absl::StrCat("127.0.0.1:", ReservePort());
     metrics_ports_[id] = ReservePort();
     stubs_[id] = v1::Controller::NewStub(NewChannel(addresses_[id], absl::Milliseconds(100)));
   }
+  for (int id = 101; id <= 100 + options_.brokers; ++id) {
+    broker_addresses_[id] = absl::StrCat("127.0.0.1:", ReservePort());
+    broker_metrics_ports_[id] = ReservePort();
+    broker_stubs_[id] =
+        v1::Broker::NewStub(NewChannel(broker_addresses_[id], absl::Milliseconds(100)));
+  }
 }
 
-ControllerCluster::~ControllerCluster() {
+Cluster::~Cluster() {
+  for (auto& [id, p] : brokers_) p.Kill();
   for (auto& [id, p] : processes_) p.Kill();
 }
 
-std::string ControllerCluster::binary() const { return SAMSA_CONTROLLER_BIN; }
+std::string Cluster::binary() const { return SAMSA_CONTROLLER_BIN; }
 
-std::string ControllerCluster::data_dir(int id) const {
+std::string Cluster::broker_binary() const { return SAMSA_BROKER_BIN; }
+
+std::string Cluster::data_dir(int id) const {
   return absl::StrCat(dir_.path(), "/controller-", id);
 }
 
-std::string ControllerCluster::log(int id) const {
+std::string Cluster::log(int id) const {
   absl::StatusOr<std::string> text =
       storage::Env::Default()->ReadFile(absl::StrCat(dir_.path(), "/controller-", id, ".log"));
   return text.ok() ? *text : std::string();
 }
 
-std::vector<std::string> ControllerCluster::Args(int id) const {
+std::vector<std::string> Cluster::Args(int id) const {
   std::string voters;
   for (const auto& [voter, address] : addresses_) {
     absl::StrAppend(&voters, voters.empty() ? "" : ",", voter, "@", address);
@@ -65,44 +75,141 @@ std::vector<std::string> ControllerCluster::Args(int id) const {
   return args;
 }
 
-absl::Status ControllerCluster::Start(int id) {
-  absl::StatusOr<ChildProcess> p = ChildProcess::Spawn(
-      binary(), Args(id), absl::StrCat(dir_.path(), "/controller-", id, ".log"));
-  if (!p.ok()) return p.status();
-  processes_.insert_or_assign(id, std::move(*p));
+namespace {
+
+// Waits until `process` answers `ping` (a call that succeeds once its server
+// is up), or exits, or 30 s pass.
+template <typename Ping>
+absl::Status AwaitAnswer(ChildProcess& process, const std::string& what,
+                         const std::function<std::string()>& log, Ping ping) {
   const absl::Time deadline = absl::Now() + absl::Seconds(30);
   while (absl::Now() < deadline) {
-    if (!processes_.at(id).running() || processes_.at(id).WaitExit(absl::ZeroDuration())) {
-      return absl::InternalError(absl::StrCat("controller ", id, " exited:\n", log(id)));
+    if (!process.running() || process.WaitExit(absl::ZeroDuration())) {
+      return absl::InternalError(absl::StrCat(what, " exited:\n", log()));
     }
     // Waiting for readiness keeps this call polling the channel while it
     // connects; a fail-fast call would leave the connection to gRPC's
     // backup poller, which runs every 5 s.
-    v1::DescribeClusterResponse r;
     auto ctx = Context(absl::Milliseconds(200));
     ctx->set_wait_for_ready(true);
-    if (stub(id).DescribeCluster(ctx.get(), {}, &r).ok()) return absl::OkStatus();
+    if (ping(ctx.get()).ok()) return absl::OkStatus();
   }
-  return absl::DeadlineExceededError(absl::StrCat("controller ", id, " did not answer"));
+  return absl::DeadlineExceededError(absl::StrCat(what, " did not answer"));
 }
 
-absl::Status ControllerCluster::StartAll() {
+}  // namespace
+
+absl::Status Cluster::Start(int id) {
+  absl::StatusOr<ChildProcess> p = ChildProcess::Spawn(
+      binary(), Args(id), absl::StrCat(dir_.path(), "/controller-", id, ".log"));
+  if (!p.ok()) return p.status();
+  processes_.insert_or_assign(id, std::move(*p));
+  return AwaitAnswer(
+      processes_.at(id), absl::StrCat("controller ", id), [&] { return log(id); },
+      [&](grpc::ClientContext* ctx) {
+        v1::DescribeClusterResponse r;
+        return stub(id).DescribeCluster(ctx, {}, &r);
+      });
+}
+
+std::vector<std::string> Cluster::BrokerArgs(int id) const {
+  std::string bootstrap;
+  for (const auto& [voter, address] : addresses_) {
+    absl::StrAppend(&bootstrap, bootstrap.empty() ? "" : ",", address);
+  }
+  std::vector<std::string> overrides = {
+      absl::StrCat("node.id=", id),
+      absl::StrCat("listener=", broker_addresses_.at(id)),
+      absl::StrCat("controller.quorum.bootstrap=", bootstrap),
+      absl::StrCat("data.dir=", dir_.path(), "/broker-", id),
+      absl::StrCat("metrics.listener=127.0.0.1:", broker_metrics_ports_.at(id)),
+      absl::StrCat("broker.session.timeout.ms=", options_.session_timeout_ms),
+      absl::StrCat("broker.heartbeat.interval.ms=", options_.heartbeat_interval_ms),
+  };
+  overrides.insert(overrides.end(), options_.broker_overrides.begin(),
+                   options_.broker_overrides.end());
+  std::vector<std::string> args;
+  for (const std::string& o : overrides) {
+    args.push_back("--override");
+    args.push_back(o);
+  }
+  return args;
+}
+
+std::string Cluster::broker_log(int id) const {
+  absl::StatusOr<std::string> text =
+      storage::Env::Default()->ReadFile(absl::StrCat(dir_.path(), "/broker-", id, ".log"));
+  return text.ok() ? *text : std::string();
+}
+
+absl::Status Cluster::StartBroker(int id, const std::vector<std::string>& extra) {
+  std::vector<std::string> args = BrokerArgs(id);
+  for (const std::string& e : extra) {
+    args.push_back("--override");
+    args.push_back(e);
+  }
+  absl::StatusOr<ChildProcess> p =
+      ChildProcess::Spawn(broker_binary(), args, absl::StrCat(dir_.path(), "/broker-", id, ".log"));
+  if (!p.ok()) return p.status();
+  brokers_.insert_or_assign(id, std::move(*p));
+  return AwaitAnswer(
+      brokers_.at(id), absl::StrCat("broker ", id), [&] { return broker_log(id); },
+      [&](grpc::ClientContext* ctx) {
+        v1::MetadataResponse r;
+        return broker_stub(id).Metadata(ctx, {}, &r);
+      });
+}
+
+void Cluster::KillBroker(int id) { brokers_.at(id).Kill(); }
+
+int Cluster::TerminateBroker(int id) { return brokers_.at(id).Terminate(); }
+
+bool Cluster::broker_running(int id) const {
+  auto it = brokers_.find(id);
+  return it != brokers_.end() && it->second.running();
+}
+
+v1::BrokerDescription Cluster::DescribeBroker(int id) {
+  v1::BrokerDescription out;
+  out.set_broker_id(id);
+  out.set_state(v1::BrokerDescription::FENCED);
+  const int active = WaitForActive(absl::Seconds(10));
+  if (active == -1) return out;
+  v1::DescribeClusterResponse r;
+  if (!stub(active).DescribeCluster(Context().get(), {}, &r).ok()) return out;
+  for (const v1::BrokerDescription& b : r.brokers()) {
+    if (b.broker_id() == id) return b;
+  }
+  return out;
+}
+
+bool Cluster::WaitForBrokerState(int id, v1::BrokerDescription::State state,
+                                 absl::Duration timeout) {
+  const absl::Time deadline = absl::Now() + timeout;
+  while (absl::Now() < deadline) {
+    if (DescribeBroker(id).state() == state) return true;
+    absl::SleepFor(absl::Milliseconds(20));
+  }
+  return false;
+}
+
+absl::Status Cluster::StartAll() {
   for (int id = 1; id <= options_.voters; ++id) {
     if (absl::Status st = Start(id); !st.ok()) return st;
   }
   return absl::OkStatus();
 }
 
-void ControllerCluster::Kill(int id) { processes_.at(id).Kill(); }
+void Cluster::Kill(int id) { processes_.at(id).Kill(); }
 
-int ControllerCluster::Terminate(int id) { return processes_.at(id).Terminate(); }
+int Cluster::Terminate(int id) { return processes_.at(id).Terminate(); }
 
-bool ControllerCluster::running(int id) const {
+bool Cluster::running(int id) const {
   auto it = processes_.find(id);
   return it != processes_.end() && it->second.running();
 }
 
-int ControllerCluster::WaitForActive(absl::Duration timeout) {
+int Cluster::WaitForActive(absl::Duration timeout) {
   const absl::Time deadline = absl::Now() + timeout;
   while (absl::Now() < deadline) {
     for (int id = 1; id <= options_.voters; ++id) {
@@ -122,7 +229,7 @@ int ControllerCluster::WaitForActive(absl::Duration timeout) {
   return -1;
 }
 
-FakeBroker::FakeBroker(ControllerCluster* cluster, int id) : cluster_(cluster), id_(id) {}
+FakeBroker::FakeBroker(Cluster* cluster, int id) : cluster_(cluster), id_(id) {}
 
 FakeBroker::~FakeBroker() { StopHeartbeats(); }
 

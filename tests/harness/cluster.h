@@ -1,6 +1,7 @@
-// ControllerCluster: real samsa-controller processes on 127.0.0.1 ephemeral
-// ports, each with its own data directory under one TempDir, for
+// Cluster: real samsa-controller and samsa-broker processes on 127.0.0.1
+// ephemeral ports, each with its own data directory under one TempDir, for
 // integration tests. Configuration goes on the command line (--override).
+// Controllers are 1..voters; brokers are 101..100+brokers.
 #pragma once
 
 #include <atomic>
@@ -13,23 +14,26 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "common/metadata_image.h"
+#include "samsa/v1/broker.grpc.pb.h"
 #include "samsa/v1/controller.grpc.pb.h"
 #include "tests/harness/process.h"
 
 namespace samsa::testing {
 
-struct ControllerClusterOptions {
+struct ClusterOptions {
   int voters = 3;
   int election_timeout_ms = 500;
   int session_timeout_ms = 2000;
   int heartbeat_interval_ms = 200;
-  std::vector<std::string> overrides = {};  // extra key=value for every node
+  std::vector<std::string> overrides = {};  // extra key=value for every controller
+  int brokers = 0;
+  std::vector<std::string> broker_overrides = {};  // extra key=value for every broker
 };
 
-class ControllerCluster {
+class Cluster {
  public:
-  explicit ControllerCluster(ControllerClusterOptions options);
-  ~ControllerCluster();
+  explicit Cluster(ClusterOptions options);
+  ~Cluster();
 
   // Starts (or restarts) controller `id` (1..voters) and waits until it
   // answers RPCs.
@@ -55,20 +59,42 @@ class ControllerCluster {
   // (accepts writes), waiting up to `timeout`; -1 if none.
   int WaitForActive(absl::Duration timeout = absl::Seconds(30));
 
+  // Brokers (ids 101...): started (or restarted) and waited for until they
+  // answer RPCs; `extra` overrides come last.
+  absl::Status StartBroker(int id, const std::vector<std::string>& extra = {});
+  void KillBroker(int id);
+  int TerminateBroker(int id);  // SIGTERM; the exit code
+  ChildProcess& broker_process(int id) { return brokers_.at(id); }
+  bool broker_running(int id) const;
+  v1::Broker::Stub& broker_stub(int id) { return *broker_stubs_.at(id); }
+  std::string broker_log(int id) const;
+  std::vector<std::string> BrokerArgs(int id) const;
+  std::string broker_binary() const;
+  // The broker as the active controller describes it (state FENCED with
+  // epoch 0 when unknown).
+  v1::BrokerDescription DescribeBroker(int id);
+  // Waits until the active controller reports broker `id` in `state`.
+  bool WaitForBrokerState(int id, v1::BrokerDescription::State state,
+                          absl::Duration timeout = absl::Seconds(30));
+
  private:
-  const ControllerClusterOptions options_;
+  const ClusterOptions options_;
   TempDir dir_;
   std::map<int, std::string> addresses_;
   std::map<int, int> metrics_ports_;
   std::map<int, ChildProcess> processes_;
   std::map<int, std::unique_ptr<v1::Controller::Stub>> stubs_;
+  std::map<int, std::string> broker_addresses_;
+  std::map<int, int> broker_metrics_ports_;
+  std::map<int, ChildProcess> brokers_;
+  std::map<int, std::unique_ptr<v1::Broker::Stub>> broker_stubs_;
 };
 
 // A broker as the controller sees it, without the broker: registers,
 // heartbeats on its own thread while told to, follows NOT_CONTROLLER.
 class FakeBroker {
  public:
-  FakeBroker(ControllerCluster* cluster, int id);
+  FakeBroker(Cluster* cluster, int id);
   ~FakeBroker();
 
   // Registers and heartbeats until unfenced.
@@ -82,7 +108,7 @@ class FakeBroker {
   absl::StatusOr<Response> ToActive(Call call);
   void HeartbeatLoop();
 
-  ControllerCluster* const cluster_;
+  Cluster* const cluster_;
   const int id_;
   int64_t epoch_ = 0;
   std::atomic<bool> stop_{false};

@@ -1,0 +1,77 @@
+#include "broker/broker_config.h"
+
+#include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
+#include "common/string_view.h"
+
+namespace samsa::broker {
+
+const ConfigDef& BrokerConfigDef() {
+  static const ConfigDef* def = [] {
+    auto* d = new ConfigDef;
+    d->Define({.name = "node.id",
+               .type = ConfigType::kInt,
+               .doc = "This broker's id, unique in the cluster.",
+               .min = 0,
+               .max = INT32_MAX});
+    d->Define({.name = "listener",
+               .doc = "host:port the gRPC server binds (port 0: pick one and log it).",
+               .validator = ValidateHostPort});
+    d->Define({.name = "advertised.listener",
+               .default_value = "",
+               .doc = "host:port clients and other brokers dial; empty: the listener, with the "
+                      "port it bound.",
+               .validator = [](std::string_view v) {
+                 return v.empty() ? absl::OkStatus() : ValidateHostPort(v);
+               }});
+    d->Define({.name = "controller.quorum.bootstrap",
+               .doc = "host:port of one or more controllers; the broker finds the active one.",
+               .validator = ValidateHostPortList});
+    d->Define({.name = "data.dir", .doc = "Directory of the partition logs and broker state."});
+    d->Define({.name = "metrics.listener",
+               .default_value = "",
+               .doc = "host:port serving Prometheus /metrics; empty turns it off.",
+               .validator = [](std::string_view v) {
+                 return v.empty() ? absl::OkStatus() : ValidateHostPort(v);
+               }});
+    d->Define({.name = "broker.rack",
+               .default_value = "",
+               .doc = "The broker's rack; replicas of a partition are spread across racks."});
+    d->Define({.name = "broker.heartbeat.interval.ms",
+               .type = ConfigType::kInt,
+               .default_value = "2000",
+               .doc = "How often the broker heartbeats the active controller.",
+               .min = 1});
+    d->Define({.name = "broker.session.timeout.ms",
+               .type = ConfigType::kInt,
+               .default_value = "9000",
+               .doc = "The controllers' session timeout; a controlled shutdown gives up moving "
+                      "leaderships after this long.",
+               .min = 10});
+    return d;
+  }();
+  return *def;
+}
+
+absl::StatusOr<BrokerSettings> ToSettings(const Config& config) {
+  BrokerSettings s;
+  s.node_id = NodeId(static_cast<int32_t>(config.GetInt("node.id")));
+  s.listener = config.GetString("listener");
+  s.advertised_listener = config.GetString("advertised.listener");
+  for (absl::string_view part : absl::StrSplit(config.GetString("controller.quorum.bootstrap"), ',')) {
+    s.controllers.emplace_back(absl::StripAsciiWhitespace(part));
+  }
+  s.data_dir = config.GetString("data.dir");
+  if (s.data_dir.empty()) return absl::InvalidArgumentError("data.dir: must not be empty");
+  s.metrics_listener = config.GetString("metrics.listener");
+  s.rack = config.GetString("broker.rack");
+  s.heartbeat_interval = absl::Milliseconds(config.GetInt("broker.heartbeat.interval.ms"));
+  s.session_timeout = absl::Milliseconds(config.GetInt("broker.session.timeout.ms"));
+  if (s.heartbeat_interval >= s.session_timeout) {
+    return absl::InvalidArgumentError(
+        "broker.heartbeat.interval.ms: must be below broker.session.timeout.ms");
+  }
+  return s;
+}
+
+}  // namespace samsa::broker

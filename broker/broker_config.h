@@ -1,0 +1,44 @@
+// samsa-broker's configuration: the keys it accepts (DESIGN.md §4.1), the
+// checks across keys, and the settings the process runs with.
+//
+//   node.id                       this broker's id (required)
+//   listener                      host:port of its gRPC server (required)
+//   advertised.listener           host:port clients and replicas dial; empty:
+//                                 the listener (with the port it bound)
+//   controller.quorum.bootstrap   host:port,... of the controllers (required)
+//   data.dir                      partition logs and broker state (required)
+//   metrics.listener              host:port for /metrics; empty: off
+//   broker.rack                   rack for replica placement; empty: none
+//   broker.heartbeat.interval.ms  how often it heartbeats the controller
+//   broker.session.timeout.ms     how long the controller waits for a
+//                                 heartbeat; also bounds controlled shutdown
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "common/config.h"
+#include "common/ids.h"
+
+namespace samsa::broker {
+
+const ConfigDef& BrokerConfigDef();
+
+struct BrokerSettings {
+  NodeId node_id;
+  std::string listener;
+  std::string advertised_listener;  // empty: derived from the bound listener
+  std::vector<std::string> controllers;
+  std::string data_dir;
+  std::string metrics_listener;
+  std::string rack;
+  absl::Duration heartbeat_interval;
+  absl::Duration session_timeout;
+};
+
+// The settings of a loaded config, after the checks across keys.
+absl::StatusOr<BrokerSettings> ToSettings(const Config& config);
+
+}  // namespace samsa::broker

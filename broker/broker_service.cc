@@ -1,0 +1,28 @@
+#include "broker/broker_service.h"
+
+#include "absl/strings/str_cat.h"
+#include "common/metadata_describe.h"
+
+namespace samsa::broker {
+v1::MetadataResponse DescribeMetadata(const MetadataImage& image, const v1::MetadataRequest& request,
+                                      NodeId active_controller) {
+  v1::MetadataResponse r;
+  r.set_metadata_offset(image.offset());
+  r.set_controller_id(active_controller.value());
+  for (const auto& [id, b] : image.brokers()) {
+    if (!b.fenced) DescribeBroker(b, r.add_brokers());
+  }
+  DescribeTopics(image, request.topics(), r.mutable_topics());
+  return r;
+}
+
+grpc::ServerUnaryReactor* BrokerService::Metadata(grpc::CallbackServerContext* ctx,
+                                                  const v1::MetadataRequest* request,
+                                                  v1::MetadataResponse* response) {
+  *response = DescribeMetadata(*quorum_->image(), *request, quorum_->active_controller());
+  grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
+  reactor->Finish(grpc::Status::OK);
+  return reactor;
+}
+
+}  // namespace samsa::broker

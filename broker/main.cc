@@ -1,0 +1,103 @@
+// samsa-broker (DESIGN.md §4.1).
+//
+//   samsa-broker --config FILE [--override key=value ...]
+//
+// Registers with the controller quorum, heartbeats, replays the committed
+// metadata into its image, and serves Broker, grpc.health.v1.Health and
+// server reflection on `listener`, /metrics on `metrics.listener`. SIGTERM
+// or SIGINT: controlled shutdown (leaderships moved to other ISR members
+// first), then exit 0. Exit 1 when it must stop (another process took its
+// node.id, metadata it cannot apply, no controller reachable at start), 2 on
+// a bad configuration.
+#include <memory>
+
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
+#include "broker/broker_config.h"
+#include "broker/broker_service.h"
+#include "broker/probe.h"
+#include "broker/quorum_client.h"
+#include "common/logging.h"
+#include "common/server.h"
+#include "storage/config_file.h"
+#include "storage/env.h"
+
+namespace samsa::broker {
+
+constexpr char kProgram[] = "samsa-broker";
+
+// How long a starting broker looks for an active controller.
+constexpr absl::Duration kRegistrationTimeout = absl::Seconds(60);
+
+// The address to advertise: the configured one, else the listener's host
+// with the port actually bound.
+std::string Advertised(const BrokerSettings& s, int port) {
+  if (!s.advertised_listener.empty()) return s.advertised_listener;
+  return absl::StrCat(s.listener.substr(0, s.listener.rfind(':')), ":", port);
+}
+
+int Run(const BrokerSettings& s) {
+  SetLogIdentity("broker", s.node_id.value());
+  absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
+  if (absl::Status st = storage::Env::Default()->CreateDirs(s.data_dir); !st.ok()) {
+    SAMSA_LOG(ERROR) << "data.dir: " << st;
+    return 1;
+  }
+  auto registry = std::make_shared<prometheus::Registry>();
+  BrokerProbe probe(*registry, s.node_id);
+  QuorumClient quorum({.broker_id = s.node_id,
+                       .rack = s.rack,
+                       .controllers = s.controllers,
+                       .heartbeat_interval = s.heartbeat_interval,
+                       .on_image = [&probe](std::shared_ptr<const MetadataImage> image) {
+                         probe.OnImage(*image);
+                       },
+                       .on_fenced = [&probe](bool fenced) { probe.OnFenced(fenced); }});
+  BrokerService service(&quorum);
+  // The server starts first: the address the broker registers must answer.
+  absl::StatusOr<GrpcServer> server = StartGrpcServer(s.listener, {&service});
+  if (!server.ok()) {
+    SAMSA_LOG(ERROR) << server.status();
+    return 1;
+  }
+  std::unique_ptr<prometheus::Exposer> exposer;
+  if (!s.metrics_listener.empty()) {
+    absl::StatusOr<std::unique_ptr<prometheus::Exposer>> started =
+        StartMetrics(s.metrics_listener, registry);
+    if (!started.ok()) {
+      SAMSA_LOG(ERROR) << started.status();
+      server->server->Shutdown();
+      return 1;
+    }
+    exposer = std::move(*started);
+  }
+  const std::string address = Advertised(s, server->port);
+  if (absl::Status st = quorum.Start(address, kRegistrationTimeout); !st.ok()) {
+    SAMSA_LOG(ERROR) << "cannot register with the controllers: " << st;
+    server->server->Shutdown();
+    return 1;
+  }
+  probe.OnRegistered(quorum.epoch());
+  SAMSA_LOG(INFO) << kProgram << " " << s.node_id << " serving on port " << server->port
+                  << ", advertised as " << address;
+
+  int exit_code = AwaitTermination([&] { return quorum.failure(); });
+  if (exit_code == 0) {
+    const bool moved = quorum.ControlledShutdown(s.session_timeout);
+    SAMSA_LOG(INFO) << "controlled shutdown "
+                    << (moved ? "done: no leaderships left" : "timed out; stopping anyway");
+  }
+  quorum.Stop();
+  server->server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
+  SAMSA_LOG(INFO) << kProgram << " " << s.node_id << " stopped";
+  return exit_code;
+}
+
+}  // namespace samsa::broker
+
+int main(int argc, char** argv) {
+  samsa::BlockTerminationSignals();
+  return samsa::broker::Run(samsa::storage::LoadSettingsOrExit(
+      samsa::broker::kProgram, samsa::broker::BrokerConfigDef(), argc, argv,
+      &samsa::broker::ToSettings));
+}

@@ -1,0 +1,245 @@
+#include "broker/quorum_client.h"
+
+#include "absl/random/random.h"
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "common/grpc_channel.h"
+#include "common/logging.h"
+
+namespace samsa::broker {
+namespace {
+
+Uuid NewIncarnation() {
+  absl::BitGen gen;
+  Uuid id{absl::Uniform<uint64_t>(gen), absl::Uniform<uint64_t>(gen)};
+  if (id.IsZero()) id.lo = 1;
+  return id;
+}
+
+}  // namespace
+
+QuorumClient::QuorumClient(QuorumClientOptions options)
+    : options_(std::move(options)),
+      incarnation_(NewIncarnation()),
+      image_(std::make_shared<const MetadataImage>()) {}
+
+QuorumClient::~QuorumClient() { Stop(); }
+
+void QuorumClient::Stop() {
+  {
+    absl::MutexLock lock(&mu_);
+    stop_ = true;
+    if (fetch_ctx_ != nullptr) fetch_ctx_->TryCancel();  // do not wait out the long-poll
+  }
+  if (heartbeat_thread_.joinable()) heartbeat_thread_.join();
+  if (fetch_thread_.joinable()) fetch_thread_.join();
+}
+
+bool QuorumClient::stopping() const {
+  absl::MutexLock lock(&mu_);
+  return stop_;
+}
+
+std::shared_ptr<const MetadataImage> QuorumClient::image() const {
+  absl::MutexLock lock(&mu_);
+  return image_;
+}
+
+absl::Status QuorumClient::failure() const {
+  absl::MutexLock lock(&mu_);
+  return failure_;
+}
+
+void QuorumClient::Fail(absl::Status st) {
+  SAMSA_LOG(ERROR) << "broker " << options_.broker_id << " must stop: " << st;
+  absl::MutexLock lock(&mu_);
+  if (failure_.ok()) failure_ = std::move(st);
+  stop_ = true;
+}
+
+v1::Controller::Stub& QuorumClient::StubFor(const std::string& address) {
+  std::unique_ptr<v1::Controller::Stub>& stub = stubs_[address];
+  if (stub == nullptr) stub = v1::Controller::NewStub(NewChannel(address));
+  return *stub;
+}
+
+template <typename Response, typename Call>
+absl::StatusOr<Response> QuorumClient::CallActive(Call call, absl::Time deadline) {
+  grpc::Status last;
+  while (absl::Now() < deadline && !stopping()) {
+    v1::Controller::Stub* stub;
+    std::string address;
+    {
+      absl::MutexLock lock(&mu_);
+      if (active_address_.empty()) {
+        active_address_ = options_.controllers[next_bootstrap_++ % options_.controllers.size()];
+      }
+      address = active_address_;
+      stub = &StubFor(address);
+    }
+    grpc::ClientContext ctx;
+    ctx.set_wait_for_ready(true);
+    ctx.set_deadline(absl::ToChronoTime(std::min(deadline, absl::Now() + options_.rpc_timeout)));
+    Response r;
+    last = call(*stub, &ctx, &r);
+    if (last.ok() && r.error().code() != v1::NOT_CONTROLLER) {
+      active_.store(r.controller().leader_id());
+      return r;
+    }
+    absl::MutexLock lock(&mu_);
+    if (last.ok() && !r.controller().leader_address().empty() &&
+        r.controller().leader_address() != address) {
+      active_address_ = r.controller().leader_address();  // go where the hint says
+      active_.store(r.controller().leader_id());
+      continue;
+    }
+    active_address_.clear();  // try the next bootstrap address
+    active_.store(-1);
+    mu_.AwaitWithTimeout(absl::Condition(&stop_), absl::Milliseconds(50));
+  }
+  return absl::UnavailableError(
+      absl::StrCat("no active controller answered (last: ", last.error_message(), ")"));
+}
+
+absl::Status QuorumClient::Start(const std::string& address, absl::Duration timeout) {
+  v1::RegisterBrokerRequest req;
+  req.set_broker_id(options_.broker_id.value());
+  *req.mutable_incarnation_id() = incarnation_.ToProto();
+  req.set_address(address);
+  req.set_rack(options_.rack);
+  absl::StatusOr<v1::RegisterBrokerResponse> r = CallActive<v1::RegisterBrokerResponse>(
+      [&](v1::Controller::Stub& s, grpc::ClientContext* ctx, v1::RegisterBrokerResponse* out) {
+        return s.RegisterBroker(ctx, req, out);
+      },
+      absl::Now() + timeout);
+  if (!r.ok()) return r.status();
+  if (r->error().code() != v1::NONE) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("registration refused: ", r->error().message()));
+  }
+  epoch_.store(r->broker_epoch());
+  SAMSA_LOG(INFO) << "broker " << options_.broker_id << " registered as " << address
+                  << " with epoch " << r->broker_epoch();
+  heartbeat_thread_ = std::thread([this] { HeartbeatLoop(); });
+  fetch_thread_ = std::thread([this] { FetchLoop(); });
+  return absl::OkStatus();
+}
+
+void QuorumClient::HeartbeatLoop() {
+  while (true) {
+    {
+      absl::MutexLock lock(&mu_);
+      if (stop_ || heartbeats_stopped_) return;
+    }
+    v1::BrokerHeartbeatRequest req;
+    req.set_broker_id(options_.broker_id.value());
+    req.set_broker_epoch(epoch_.load());
+    req.set_metadata_offset(image()->offset());
+    absl::StatusOr<v1::BrokerHeartbeatResponse> r = CallActive<v1::BrokerHeartbeatResponse>(
+        [&](v1::Controller::Stub& s, grpc::ClientContext* ctx, v1::BrokerHeartbeatResponse* out) {
+          return s.BrokerHeartbeat(ctx, req, out);
+        },
+        absl::Now() + options_.heartbeat_interval);
+    if (r.ok()) {
+      if (r->error().code() == v1::STALE_BROKER_EPOCH ||
+          r->error().code() == v1::BROKER_ID_NOT_REGISTERED) {
+        Fail(absl::FailedPreconditionError(absl::StrCat(
+            "the controller no longer knows this registration (another process with node.id ",
+            options_.broker_id.value(), "?): ", r->error().message())));
+        return;
+      }
+      if (r->error().code() == v1::NONE) {
+        if (fenced_.exchange(r->is_fenced()) != r->is_fenced()) {
+          SAMSA_LOG(INFO) << "broker " << options_.broker_id
+                          << (r->is_fenced() ? " is fenced" : " is unfenced");
+          if (options_.on_fenced) options_.on_fenced(r->is_fenced());
+        }
+      }
+    }
+    absl::MutexLock lock(&mu_);
+    mu_.AwaitWithTimeout(absl::Condition(&stop_), options_.heartbeat_interval);
+  }
+}
+
+void QuorumClient::FetchLoop() {
+  size_t next = 0;
+  while (!stopping()) {
+    const std::shared_ptr<const MetadataImage> current = image();
+    v1::FetchMetadataRequest req;
+    req.set_from_offset(current->offset());
+    req.set_max_wait_ms(static_cast<int32_t>(absl::ToInt64Milliseconds(options_.fetch_wait)));
+    v1::FetchMetadataResponse r;
+    grpc::ClientContext ctx;
+    ctx.set_wait_for_ready(true);
+    ctx.set_deadline(absl::ToChronoTime(absl::Now() + options_.fetch_wait + options_.rpc_timeout));
+    grpc::Status st;
+    {
+      v1::Controller::Stub* stub;
+      {
+        absl::MutexLock lock(&mu_);
+        if (stop_) return;
+        stub = &StubFor(options_.controllers[next % options_.controllers.size()]);
+        fetch_ctx_ = &ctx;
+      }
+      st = stub->FetchMetadata(&ctx, req, &r);
+      absl::MutexLock lock(&mu_);
+      fetch_ctx_ = nullptr;
+    }
+    if (!st.ok() || r.error().code() != v1::NONE) {
+      ++next;  // any controller serves committed metadata: try another
+      absl::MutexLock lock(&mu_);
+      mu_.AwaitWithTimeout(absl::Condition(&stop_), absl::Milliseconds(50));
+      continue;
+    }
+    if (!r.has_snapshot() && r.entries().empty() && r.offset() <= current->offset()) continue;
+    MetadataImage updated = *current;
+    if (r.has_snapshot()) {
+      absl::StatusOr<MetadataImage> from = MetadataImage::FromSnapshot(r.snapshot());
+      if (!from.ok()) {
+        Fail(from.status());
+        return;
+      }
+      updated = std::move(*from);
+    }
+    for (const v1::MetadataEntry& e : r.entries()) {
+      if (e.offset() <= updated.offset()) continue;
+      if (absl::Status applied = updated.Apply(e.batch(), e.offset()); !applied.ok()) {
+        Fail(applied);
+        return;
+      }
+    }
+    updated.AdvanceTo(r.offset());
+    auto published = std::make_shared<const MetadataImage>(std::move(updated));
+    {
+      absl::MutexLock lock(&mu_);
+      image_ = published;
+    }
+    if (options_.on_image) options_.on_image(published);
+  }
+}
+
+bool QuorumClient::ControlledShutdown(absl::Duration timeout) {
+  const absl::Time deadline = absl::Now() + timeout;
+  v1::ControlledShutdownRequest req;
+  req.set_broker_id(options_.broker_id.value());
+  req.set_broker_epoch(epoch_.load());
+  bool done = false;
+  while (!done && absl::Now() < deadline) {
+    absl::StatusOr<v1::ControlledShutdownResponse> r = CallActive<v1::ControlledShutdownResponse>(
+        [&](v1::Controller::Stub& s, grpc::ClientContext* ctx,
+            v1::ControlledShutdownResponse* out) { return s.ControlledShutdown(ctx, req, out); },
+        deadline);
+    if (!r.ok() || r->error().code() != v1::NONE) break;
+    done = r->remaining_leaderships() == 0;
+    if (!done) {
+      SAMSA_LOG(INFO) << "controlled shutdown: " << r->remaining_leaderships()
+                      << " leaderships still to move";
+      absl::SleepFor(absl::Milliseconds(100));
+    }
+  }
+  absl::MutexLock lock(&mu_);
+  heartbeats_stopped_ = true;
+  return done;
+}
+
+}  // namespace samsa::broker

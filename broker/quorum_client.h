@@ -1,0 +1,107 @@
+// QuorumClient: a broker's link to the controller quorum (Kafka's
+// BrokerLifecycleManager and metadata fetcher, KIP-631).
+//
+//   * Start() registers the broker under a fresh incarnation id with the
+//     active controller and gets its broker epoch. Until then image() is
+//     empty.
+//   * A heartbeat thread reports the applied metadata offset every
+//     `heartbeat_interval` and learns whether the broker is fenced.
+//   * A fetch thread long-polls FetchMetadata from any controller and
+//     replays the batches into a MetadataImage (or replaces it with the
+//     snapshot it is sent), publishing each new image.
+//   * ControlledShutdown() asks the active controller to move the broker's
+//     leaderships away until none remain.
+//
+// The active controller is found from NOT_CONTROLLER hints, falling back to
+// trying each bootstrap address. Calls wait for the channel to connect,
+// bounded by `rpc_timeout` (a fail-fast call on a connecting channel would
+// leave connecting to gRPC's 5 s backup poller).
+//
+// failure() becomes non-OK, for good, when the broker must stop: another
+// process registered with the same node.id (our epoch is stale), or the
+// metadata sent does not apply to our image.
+//
+// Threads: its own two; the public methods are thread-safe. `on_image`
+// runs on the fetch thread and must not block for long.
+#pragma once
+
+#include <atomic>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "common/metadata_image.h"
+#include "samsa/v1/controller.grpc.pb.h"
+
+namespace samsa::broker {
+
+struct QuorumClientOptions {
+  NodeId broker_id = kNoNode;
+  std::string rack = {};
+  std::vector<std::string> controllers = {};  // bootstrap host:port
+  absl::Duration heartbeat_interval = absl::Seconds(2);
+  absl::Duration rpc_timeout = absl::Seconds(1);
+  absl::Duration fetch_wait = absl::Seconds(1);  // FetchMetadata long-poll
+  std::function<void(std::shared_ptr<const MetadataImage>)> on_image = nullptr;
+  std::function<void(bool fenced)> on_fenced = nullptr;  // on the heartbeat thread
+};
+
+class QuorumClient {
+ public:
+  explicit QuorumClient(QuorumClientOptions options);
+  ~QuorumClient();
+
+  // Registers under `address` (the advertised host:port), retrying until an
+  // active controller accepts, up to `timeout`; then starts heartbeats and
+  // metadata fetching. Called once.
+  absl::Status Start(const std::string& address, absl::Duration timeout);
+  // Moves this broker's leaderships away; true once none remain (the
+  // controller then fences it), false if `timeout` passed first. Stops the
+  // heartbeats either way.
+  bool ControlledShutdown(absl::Duration timeout);
+  // Stops both threads (idempotent).
+  void Stop();
+
+  std::shared_ptr<const MetadataImage> image() const;
+  int64_t epoch() const { return epoch_.load(); }
+  bool fenced() const { return fenced_.load(); }
+  NodeId active_controller() const { return NodeId(active_.load()); }
+  absl::Status failure() const;
+
+ private:
+  v1::Controller::Stub& StubFor(const std::string& address) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Sends `call` to the active controller, following NOT_CONTROLLER hints,
+  // until it answers or `deadline`. `Response` has `error` and `controller`.
+  template <typename Response, typename Call>
+  absl::StatusOr<Response> CallActive(Call call, absl::Time deadline);
+  void HeartbeatLoop();
+  void FetchLoop();
+  void Fail(absl::Status st);
+  bool stopping() const;
+
+  const QuorumClientOptions options_;
+  const Uuid incarnation_;
+  std::atomic<int64_t> epoch_{0};
+  std::atomic<bool> fenced_{true};
+  std::atomic<int32_t> active_{-1};
+
+  mutable absl::Mutex mu_;
+  std::map<std::string, std::unique_ptr<v1::Controller::Stub>> stubs_ ABSL_GUARDED_BY(mu_);
+  std::string active_address_ ABSL_GUARDED_BY(mu_);
+  size_t next_bootstrap_ ABSL_GUARDED_BY(mu_) = 0;
+  std::shared_ptr<const MetadataImage> image_ ABSL_GUARDED_BY(mu_);
+  absl::Status failure_ ABSL_GUARDED_BY(mu_);
+  bool stop_ ABSL_GUARDED_BY(mu_) = false;
+  bool heartbeats_stopped_ ABSL_GUARDED_BY(mu_) = false;
+  grpc::ClientContext* fetch_ctx_ ABSL_GUARDED_BY(mu_) = nullptr;  // the long-poll in flight
+  std::thread heartbeat_thread_;
+  std::thread fetch_thread_;
+};
+
+}  // namespace samsa::broker

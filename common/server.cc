@@ -1,0 +1,74 @@
+#include "common/server.h"
+
+#include <csignal>
+
+#include "absl/strings/str_cat.h"
+#include "common/logging.h"
+#include "grpcpp/ext/proto_server_reflection_plugin.h"
+#include "grpcpp/health_check_service_interface.h"
+#include "grpcpp/server_builder.h"
+
+namespace samsa {
+namespace {
+
+sigset_t TerminationSignals() {
+  sigset_t s;
+  sigemptyset(&s);
+  sigaddset(&s, SIGTERM);
+  sigaddset(&s, SIGINT);
+  return s;
+}
+
+}  // namespace
+
+void BlockTerminationSignals() {
+  const sigset_t s = TerminationSignals();
+  pthread_sigmask(SIG_BLOCK, &s, nullptr);
+}
+
+int AwaitTermination(const std::function<absl::Status()>& failure) {
+  const sigset_t s = TerminationSignals();
+  while (true) {
+    const timespec wait{0, 100 * 1000 * 1000};
+    const int sig = sigtimedwait(&s, nullptr, &wait);
+    if (sig == SIGTERM || sig == SIGINT) {
+      SAMSA_LOG(INFO) << "signal " << sig << ": shutting down";
+      return 0;
+    }
+    if (absl::Status st = failure(); !st.ok()) {
+      SAMSA_LOG(ERROR) << "stopping: " << st;
+      return 1;
+    }
+  }
+}
+
+absl::StatusOr<GrpcServer> StartGrpcServer(const std::string& listener,
+                                           std::initializer_list<grpc::Service*> services) {
+  grpc::EnableDefaultHealthCheckService(true);
+  grpc::reflection::InitProtoReflectionServerBuilderPlugin();
+  grpc::ServerBuilder builder;
+  GrpcServer out;
+  builder.AddListeningPort(listener, grpc::InsecureServerCredentials(), &out.port);
+  for (grpc::Service* s : services) builder.RegisterService(s);
+  out.server = builder.BuildAndStart();
+  if (out.server == nullptr || out.port == 0) {
+    return absl::UnavailableError(absl::StrCat("listener: cannot listen on ", listener));
+  }
+  return out;
+}
+
+absl::StatusOr<std::unique_ptr<prometheus::Exposer>> StartMetrics(
+    const std::string& listener, std::shared_ptr<prometheus::Registry> registry) {
+  std::unique_ptr<prometheus::Exposer> exposer;
+  try {
+    exposer = std::make_unique<prometheus::Exposer>(listener);
+  } catch (const std::exception& e) {
+    return absl::UnavailableError(
+        absl::StrCat("metrics.listener: cannot listen on ", listener, ": ", e.what()));
+  }
+  exposer->RegisterCollectable(registry);
+  SAMSA_LOG(INFO) << "metrics on port " << exposer->GetListeningPorts().front();
+  return exposer;
+}
+
+}  // namespace samsa

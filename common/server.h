@@ -1,0 +1,40 @@
+// What every Samsa server process does the same way: a gRPC server with
+// health and reflection, Prometheus /metrics, and waiting for SIGTERM or
+// SIGINT. Links gRPC and prometheus-cpp (library samsa_server).
+#pragma once
+
+#include <functional>
+#include <initializer_list>
+#include <memory>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "grpcpp/server.h"
+#include "prometheus/exposer.h"
+#include "prometheus/registry.h"
+
+namespace samsa {
+
+// Blocks SIGTERM and SIGINT in the calling thread and every thread it
+// starts later, so AwaitTermination() can take them. Call first in main().
+void BlockTerminationSignals();
+
+// Returns 0 when SIGTERM or SIGINT arrives, or 1 as soon as `failure`
+// (polled every 100 ms) returns an error, which is logged.
+int AwaitTermination(const std::function<absl::Status()>& failure);
+
+struct GrpcServer {
+  std::unique_ptr<grpc::Server> server;
+  int port = 0;  // the port bound (the listener may ask for 0)
+};
+
+// Starts a gRPC server on `listener` with `services`, grpc.health.v1.Health
+// and server reflection. The services must outlive the server.
+absl::StatusOr<GrpcServer> StartGrpcServer(const std::string& listener,
+                                           std::initializer_list<grpc::Service*> services);
+
+// Serves `registry` on http://`listener`/metrics.
+absl::StatusOr<std::unique_ptr<prometheus::Exposer>> StartMetrics(
+    const std::string& listener, std::shared_ptr<prometheus::Registry> registry);
+
+}  // namespace samsa
