@@ -1,8 +1,11 @@
 #include "broker/broker_config.h"
 
+#include <map>
+
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "common/string_view.h"
+#include "storage/topic_config.h"
 
 namespace samsa::broker {
 
@@ -48,6 +51,29 @@ const ConfigDef& BrokerConfigDef() {
                .doc = "The controllers' session timeout; a controlled shutdown gives up moving "
                       "leaderships after this long.",
                .min = 10});
+    const storage::LogConfig defaults;
+    d->Define({.name = "log.segment.bytes",
+               .type = ConfigType::kInt,
+               .default_value = std::to_string(defaults.segment_bytes),
+               .doc = "Default segment.bytes of topics: the active segment rolls at this size.",
+               .min = 1024,
+               .max = int64_t{1} << 31});
+    d->Define({.name = "log.retention.ms",
+               .type = ConfigType::kInt,
+               .default_value = std::to_string(absl::ToInt64Milliseconds(defaults.retention_age)),
+               .doc = "Default retention.ms of topics; -1 keeps segments forever.",
+               .min = -1});
+    d->Define({.name = "log.retention.bytes",
+               .type = ConfigType::kInt,
+               .default_value = std::to_string(defaults.retention_bytes),
+               .doc = "Default retention.bytes of topics; -1: no size limit.",
+               .min = -1});
+    d->Define(
+        {.name = "log.flush.policy",
+         .default_value = "always",
+         .doc = "Default flush.policy of topics: always (fsync before acking, group "
+                "commit), interval:<ms>, or os.",
+         .validator = [](std::string_view v) { return storage::ParseFlushPolicy(v).status(); }});
     return d;
   }();
   return *def;
@@ -58,7 +84,8 @@ absl::StatusOr<BrokerSettings> ToSettings(const Config& config) {
   s.node_id = NodeId(static_cast<int32_t>(config.GetInt("node.id")));
   s.listener = config.GetString("listener");
   s.advertised_listener = config.GetString("advertised.listener");
-  for (absl::string_view part : absl::StrSplit(config.GetString("controller.quorum.bootstrap"), ',')) {
+  for (absl::string_view part :
+       absl::StrSplit(config.GetString("controller.quorum.bootstrap"), ',')) {
     s.controllers.emplace_back(absl::StripAsciiWhitespace(part));
   }
   s.data_dir = config.GetString("data.dir");
@@ -67,6 +94,15 @@ absl::StatusOr<BrokerSettings> ToSettings(const Config& config) {
   s.rack = config.GetString("broker.rack");
   s.heartbeat_interval = absl::Milliseconds(config.GetInt("broker.heartbeat.interval.ms"));
   s.session_timeout = absl::Milliseconds(config.GetInt("broker.session.timeout.ms"));
+  const std::map<std::string, std::string> log_keys = {
+      {"segment.bytes", std::to_string(config.GetInt("log.segment.bytes"))},
+      {"retention.ms", std::to_string(config.GetInt("log.retention.ms"))},
+      {"retention.bytes", std::to_string(config.GetInt("log.retention.bytes"))},
+      {"flush.policy", config.GetString("log.flush.policy")},
+  };
+  absl::StatusOr<storage::LogConfig> log = storage::TopicLogConfig(storage::LogConfig(), log_keys);
+  if (!log.ok()) return log.status();
+  s.log_defaults = *log;
   if (s.heartbeat_interval >= s.session_timeout) {
     return absl::InvalidArgumentError(
         "broker.heartbeat.interval.ms: must be below broker.session.timeout.ms");

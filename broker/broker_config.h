@@ -12,6 +12,8 @@
 //   broker.heartbeat.interval.ms  how often it heartbeats the controller
 //   broker.session.timeout.ms     how long the controller waits for a
 //                                 heartbeat; also bounds controlled shutdown
+//   log.segment.bytes, log.retention.ms, log.retention.bytes,
+//   log.flush.policy              log defaults (topic configs override)
 #pragma once
 
 #include <string>
@@ -21,6 +23,7 @@
 #include "absl/time/time.h"
 #include "common/config.h"
 #include "common/ids.h"
+#include "storage/log_config.h"
 
 namespace samsa::broker {
 
@@ -36,6 +39,7 @@ struct BrokerSettings {
   std::string rack;
   absl::Duration heartbeat_interval;
   absl::Duration session_timeout;
+  storage::LogConfig log_defaults;
 };
 
 // The settings of a loaded config, after the checks across keys.

@@ -4,7 +4,8 @@
 #include "common/metadata_describe.h"
 
 namespace samsa::broker {
-v1::MetadataResponse DescribeMetadata(const MetadataImage& image, const v1::MetadataRequest& request,
+v1::MetadataResponse DescribeMetadata(const MetadataImage& image,
+                                      const v1::MetadataRequest& request,
                                       NodeId active_controller) {
   v1::MetadataResponse r;
   r.set_metadata_offset(image.offset());
@@ -20,6 +21,26 @@ grpc::ServerUnaryReactor* BrokerService::Metadata(grpc::CallbackServerContext* c
                                                   const v1::MetadataRequest* request,
                                                   v1::MetadataResponse* response) {
   *response = DescribeMetadata(*quorum_->image(), *request, quorum_->active_controller());
+  grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
+  reactor->Finish(grpc::Status::OK);
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* BrokerService::Produce(grpc::CallbackServerContext* ctx,
+                                                 const v1::ProduceRequest* request,
+                                                 v1::ProduceResponse* response) {
+  grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
+  replicas_->Produce(*request, [reactor, response](v1::ProduceResponse r) {
+    *response = std::move(r);
+    reactor->Finish(grpc::Status::OK);
+  });
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* BrokerService::Fetch(grpc::CallbackServerContext* ctx,
+                                               const v1::FetchRequest* request,
+                                               v1::FetchResponse* response) {
+  *response = replicas_->Fetch(*request);
   grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
   reactor->Finish(grpc::Status::OK);
   return reactor;

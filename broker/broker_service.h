@@ -1,28 +1,37 @@
 // The Broker gRPC service (proto/samsa/v1/broker.proto) over the broker's
-// metadata image, with gRPC's callback API.
+// metadata image and replicas, with gRPC's callback API: Produce finishes
+// from the flusher or the acks=all wait, never blocking a thread.
 #pragma once
 
 #include "broker/quorum_client.h"
+#include "broker/replica_manager.h"
 #include "samsa/v1/broker.grpc.pb.h"
 
 namespace samsa::broker {
 
 class BrokerService final : public v1::Broker::CallbackService {
  public:
-  // `quorum` must outlive the service.
-  explicit BrokerService(const QuorumClient* quorum) : quorum_(quorum) {}
+  // `quorum` and `replicas` must outlive the service.
+  BrokerService(const QuorumClient* quorum, ReplicaManager* replicas)
+      : quorum_(quorum), replicas_(replicas) {}
 
   grpc::ServerUnaryReactor* Metadata(grpc::CallbackServerContext* ctx,
                                      const v1::MetadataRequest* request,
                                      v1::MetadataResponse* response) override;
+  grpc::ServerUnaryReactor* Produce(grpc::CallbackServerContext* ctx,
+                                    const v1::ProduceRequest* request,
+                                    v1::ProduceResponse* response) override;
+  grpc::ServerUnaryReactor* Fetch(grpc::CallbackServerContext* ctx, const v1::FetchRequest* request,
+                                  v1::FetchResponse* response) override;
 
  private:
   const QuorumClient* const quorum_;
+  ReplicaManager* const replicas_;
 };
 
 // The Metadata answer from `image`: requested topics (all when none named),
 // unfenced brokers, and the active controller.
-v1::MetadataResponse DescribeMetadata(const MetadataImage& image, const v1::MetadataRequest& request,
-                                      NodeId active_controller);
+v1::MetadataResponse DescribeMetadata(const MetadataImage& image,
+                                      const v1::MetadataRequest& request, NodeId active_controller);
 
 }  // namespace samsa::broker

@@ -17,6 +17,8 @@
 #include "broker/broker_service.h"
 #include "broker/probe.h"
 #include "broker/quorum_client.h"
+#include "broker/replica_manager.h"
+#include "common/clock.h"
 #include "common/logging.h"
 #include "common/server.h"
 #include "storage/config_file.h"
@@ -45,15 +47,28 @@ int Run(const BrokerSettings& s) {
   }
   auto registry = std::make_shared<prometheus::Registry>();
   BrokerProbe probe(*registry, s.node_id);
-  QuorumClient quorum({.broker_id = s.node_id,
-                       .rack = s.rack,
-                       .controllers = s.controllers,
-                       .heartbeat_interval = s.heartbeat_interval,
-                       .on_image = [&probe](std::shared_ptr<const MetadataImage> image) {
-                         probe.OnImage(*image);
-                       },
-                       .on_fenced = [&probe](bool fenced) { probe.OnFenced(fenced); }});
-  BrokerService service(&quorum);
+  absl::StatusOr<std::unique_ptr<ReplicaManager>> replicas =
+      ReplicaManager::Open({.self = s.node_id,
+                            .data_dir = s.data_dir,
+                            .default_log_config = s.log_defaults,
+                            .env = storage::Env::Default(),
+                            .clock = &Clock::Real()});
+  if (!replicas.ok()) {
+    SAMSA_LOG(ERROR) << "cannot open the partition logs: " << replicas.status();
+    return 1;
+  }
+  QuorumClient quorum(
+      {.broker_id = s.node_id,
+       .rack = s.rack,
+       .controllers = s.controllers,
+       .heartbeat_interval = s.heartbeat_interval,
+       .on_image =
+           [&probe, r = replicas->get()](std::shared_ptr<const MetadataImage> image) {
+             r->OnImage(image);
+             probe.OnImage(*image);
+           },
+       .on_fenced = [&probe](bool fenced) { probe.OnFenced(fenced); }});
+  BrokerService service(&quorum, replicas->get());
   // The server starts first: the address the broker registers must answer.
   absl::StatusOr<GrpcServer> server = StartGrpcServer(s.listener, {&service});
   if (!server.ok()) {
@@ -88,6 +103,10 @@ int Run(const BrokerSettings& s) {
                     << (moved ? "done: no leaderships left" : "timed out; stopping anyway");
   }
   quorum.Stop();
+  if (absl::Status st = (*replicas)->Close(); !st.ok()) {
+    SAMSA_LOG(ERROR) << "closing the partition logs: " << st;
+    exit_code = 1;
+  }
   server->server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
   SAMSA_LOG(INFO) << kProgram << " " << s.node_id << " stopped";
   return exit_code;
@@ -97,7 +116,7 @@ int Run(const BrokerSettings& s) {
 
 int main(int argc, char** argv) {
   samsa::BlockTerminationSignals();
-  return samsa::broker::Run(samsa::storage::LoadSettingsOrExit(
-      samsa::broker::kProgram, samsa::broker::BrokerConfigDef(), argc, argv,
-      &samsa::broker::ToSettings));
+  return samsa::broker::Run(
+      samsa::storage::LoadSettingsOrExit(samsa::broker::kProgram, samsa::broker::BrokerConfigDef(),
+                                         argc, argv, &samsa::broker::ToSettings));
 }

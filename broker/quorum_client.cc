@@ -210,11 +210,11 @@ void QuorumClient::FetchLoop() {
     }
     updated.AdvanceTo(r.offset());
     auto published = std::make_shared<const MetadataImage>(std::move(updated));
-    {
-      absl::MutexLock lock(&mu_);
-      image_ = published;
-    }
+    // The broker acts on the image before image() shows it: once Metadata
+    // names this broker leader, it serves as one.
     if (options_.on_image) options_.on_image(published);
+    absl::MutexLock lock(&mu_);
+    image_ = published;
   }
 }
 

@@ -22,7 +22,8 @@
 // metadata sent does not apply to our image.
 //
 // Threads: its own two; the public methods are thread-safe. `on_image`
-// runs on the fetch thread and must not block for long.
+// runs on the fetch thread, before image() returns that image, and must not
+// block for long.
 #pragma once
 
 #include <atomic>

@@ -33,8 +33,7 @@ Settings LoadSettingsOrExit(std::string_view program, const ConfigDef& def, int 
                  static_cast<int>(st.message().size()), st.message().data());
     std::exit(2);
   };
-  absl::StatusOr<std::optional<Config>> config =
-      LoadProcessConfig(def, argc, argv, Env::Default());
+  absl::StatusOr<std::optional<Config>> config = LoadProcessConfig(def, argc, argv, Env::Default());
   if (!config.ok()) fail(config.status());
   if (!config->has_value()) {
     std::fputs(ProcessUsage(program).c_str(), stdout);

@@ -1,5 +1,6 @@
 #include "storage/topic_config.h"
 
+#include "absl/strings/numbers.h"
 #include "storage/log_config.h"
 
 namespace samsa::storage {
@@ -69,6 +70,35 @@ const ConfigDef& TopicConfigDef() {
     return d;
   }();
   return *def;
+}
+
+absl::StatusOr<LogConfig> TopicLogConfig(const LogConfig& defaults,
+                                         const std::map<std::string, std::string>& overrides) {
+  LogConfig c = defaults;
+  for (const auto& [key, value] : overrides) {
+    if (absl::Status st = TopicConfigDef().Validate(key, value); !st.ok()) return st;
+    int64_t n = 0;
+    const bool numeric = absl::SimpleAtoi(value, &n);
+    if (key == "segment.bytes" && numeric) {
+      c.segment_bytes = n;
+    } else if (key == "segment.ms" && numeric) {
+      c.segment_age = absl::Milliseconds(n);
+    } else if (key == "retention.bytes" && numeric) {
+      c.retention_bytes = n;
+    } else if (key == "retention.ms" && numeric) {
+      c.retention_age = n < 0 ? absl::InfiniteDuration() : absl::Milliseconds(n);
+    } else if (key == "index.interval.bytes" && numeric) {
+      c.index_interval_bytes = n;
+    } else if (key == "flush.policy") {
+      absl::StatusOr<FlushPolicy> policy = ParseFlushPolicy(value);
+      if (!policy.ok()) return policy.status();
+      c.flush_policy = *policy;
+    } else if (key == "message.timestamp.type") {
+      c.timestamp_type =
+          value == "LogAppendTime" ? TimestampType::kLogAppendTime : TimestampType::kCreateTime;
+    }
+  }
+  return c;
 }
 
 }  // namespace samsa::storage

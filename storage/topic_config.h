@@ -17,10 +17,21 @@
 //                                    member is alive (may lose data)
 #pragma once
 
+#include <map>
+#include <string>
+
+#include "absl/status/statusor.h"
 #include "common/config.h"
+#include "storage/log_config.h"
 
 namespace samsa::storage {
 
 const ConfigDef& TopicConfigDef();
+
+// `defaults` with a topic's overrides of the LogConfig keys (segment.*,
+// retention.*, index.interval.bytes, flush.policy, message.timestamp.type)
+// applied. Each value is checked against the table; an error names the key.
+absl::StatusOr<LogConfig> TopicLogConfig(const LogConfig& defaults,
+                                         const std::map<std::string, std::string>& overrides);
 
 }  // namespace samsa::storage

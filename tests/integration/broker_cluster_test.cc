@@ -121,5 +121,88 @@ TEST(BrokerClusterTest, BadConfigurationStopsTheBrokerWithOneLineNamingTheKey) {
   }
 }
 
+// Produces `values` to `topic`-`partition` on broker `b`; the answer.
+v1::ProduceResponse::Partition ProduceTo(Cluster& c, int b, const std::string& topic, int partition,
+                                         const std::vector<std::string>& values, int acks) {
+  v1::ProduceRequest req;
+  req.set_acks(acks);
+  req.set_timeout_ms(5000);
+  v1::ProduceRequest::Topic* t = req.add_topics();
+  t->set_name(topic);
+  v1::ProduceRequest::Partition* p = t->add_partitions();
+  p->set_partition(partition);
+  for (const std::string& v : values) p->add_plain()->set_value(v);
+  v1::ProduceResponse r;
+  EXPECT_TRUE(c.broker_stub(b).Produce(Ctx().get(), req, &r).ok());
+  return r.topics_size() > 0 ? r.topics(0).partitions(0) : v1::ProduceResponse::Partition();
+}
+
+// Every committed value of `topic`-`partition` on broker `b`, from offset 0.
+std::vector<std::string> FetchAll(Cluster& c, int b, const std::string& topic, int partition) {
+  v1::FetchRequest req;
+  req.set_decoded(true);
+  v1::FetchRequest::Topic* t = req.add_topics();
+  t->set_name(topic);
+  t->add_partitions()->set_partition(partition);
+  v1::FetchResponse r;
+  EXPECT_TRUE(c.broker_stub(b).Fetch(Ctx().get(), req, &r).ok());
+  std::vector<std::string> out;
+  for (const v1::Record& rec : r.topics(0).partitions(0).decoded()) out.push_back(rec.value());
+  EXPECT_EQ(v1::NONE, r.topics(0).partitions(0).error().code())
+      << r.topics(0).partitions(0).error().message();
+  return out;
+}
+
+// Waits until broker `b` leads `topic`-`partition` (as its Metadata says).
+bool WaitForLeader(Cluster& c, int b, const std::string& topic, int partition) {
+  const absl::Time deadline = absl::Now() + absl::Seconds(30);
+  while (absl::Now() < deadline) {
+    v1::MetadataRequest req;
+    req.add_topics(topic);
+    v1::MetadataResponse md;
+    if (c.broker_stub(b).Metadata(Ctx().get(), req, &md).ok() &&
+        md.topics(0).error().code() == v1::NONE &&
+        md.topics(0).partitions(partition).leader() == b) {
+      return true;
+    }
+    absl::SleepFor(absl::Milliseconds(20));
+  }
+  return false;
+}
+
+TEST(BrokerClusterTest, AcknowledgedRecordsSurviveKillNineOfTheirOnlyReplica) {
+  Cluster c({.voters = 1, .session_timeout_ms = 1000, .heartbeat_interval_ms = 100, .brokers = 1});
+  ASSERT_TRUE(c.StartAll().ok());
+  ASSERT_TRUE(c.StartBroker(101).ok());
+  ASSERT_TRUE(c.WaitForBrokerState(101, v1::BrokerDescription::ACTIVE));
+  v1::CreateTopicsRequest create;
+  v1::CreateTopicsRequest::Topic* t = create.add_topics();
+  t->set_name("log");
+  t->set_partitions(1);
+  t->set_replication_factor(1);
+  v1::CreateTopicsResponse created;
+  ASSERT_TRUE(c.stub(1).CreateTopics(Ctx().get(), create, &created).ok());
+  ASSERT_EQ(v1::NONE, created.results(0).error().code());
+  ASSERT_TRUE(WaitForLeader(c, 101, "log", 0));
+
+  std::vector<std::string> acked;
+  for (int i = 0; i < 50; ++i) {
+    const std::string v = "v" + std::to_string(i);
+    v1::ProduceResponse::Partition r = ProduceTo(c, 101, "log", 0, {v}, i % 2 == 0 ? 1 : -1);
+    ASSERT_EQ(v1::NONE, r.error().code()) << r.error().message();
+    EXPECT_EQ(i, r.base_offset());
+    acked.push_back(v);
+  }
+  EXPECT_EQ(acked, FetchAll(c, 101, "log", 0));
+
+  c.KillBroker(101);
+  ASSERT_TRUE(c.WaitForBrokerState(101, v1::BrokerDescription::FENCED));
+  ASSERT_TRUE(c.StartBroker(101).ok());
+  ASSERT_TRUE(WaitForLeader(c, 101, "log", 0)) << c.broker_log(101);
+  EXPECT_EQ(acked, FetchAll(c, 101, "log", 0)) << "every acknowledged record, in order";
+  v1::ProduceResponse::Partition more = ProduceTo(c, 101, "log", 0, {"after"}, 1);
+  EXPECT_EQ(50, more.base_offset());
+}
+
 }  // namespace
 }  // namespace samsa::testing

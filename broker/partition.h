@@ -1,0 +1,70 @@
+// Partition: one partition replica on this broker — its log, its role as the
+// metadata image assigns it, and as leader its high watermark (DESIGN.md §7).
+//
+// The high watermark is what every ISR member is known to hold durably: the
+// minimum, over the ISR, of the leader's own flushed offset and each
+// follower's acknowledged offset. It only moves forward. Followers report
+// their offsets through the replica fetch protocol; until one has reported,
+// it counts as holding nothing, so a leader with followers in its ISR does
+// not advance the high watermark on its own (a single-replica ISR advances
+// with the leader's flushes).
+//
+// Thread-safe; the log is owned by the broker's LogManager and outlives the
+// partition.
+#pragma once
+
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/synchronization/mutex.h"
+#include "common/ids.h"
+#include "common/metadata_image.h"
+#include "storage/log_manager.h"
+
+namespace samsa::broker {
+
+// A partition's state as the metadata image says it, for this broker.
+struct PartitionState {
+  Uuid topic_id;
+  bool leader = false;  // this broker leads it
+  NodeId leader_id = kNoNode;
+  Epoch leader_epoch{0};
+  std::vector<NodeId> isr;
+  int64_t min_insync_replicas = 1;
+  int64_t max_message_bytes = 1048588;
+  bool flush_always = true;      // flush.policy=always
+  bool log_append_time = false;  // message.timestamp.type=LogAppendTime
+};
+
+class Partition {
+ public:
+  Partition(storage::TopicPartitionName tp, storage::PartitionLog* log, NodeId self);
+
+  const storage::TopicPartitionName& tp() const { return tp_; }
+  storage::PartitionLog* log() const { return log_; }
+
+  // The image changed. Becoming leader starts the high watermark at what
+  // the log holds durably when the ISR is this broker alone, else at the
+  // previous value (a leader never exposes what the ISR may lack).
+  void SetState(PartitionState state);
+  PartitionState state() const;
+
+  Offset high_watermark() const;
+  // The leader's own offset that counts toward the high watermark grew to
+  // `offset`: its flushed offset under flush.policy=always, else its log end.
+  void OnLocalOffset(Offset offset);
+
+ private:
+  // Recomputes the high watermark from the ISR's offsets.
+  void AdvanceLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+
+  const storage::TopicPartitionName tp_;
+  storage::PartitionLog* const log_;
+  const NodeId self_;
+  mutable absl::Mutex mu_;
+  PartitionState state_ ABSL_GUARDED_BY(mu_);
+  Offset high_watermark_ ABSL_GUARDED_BY(mu_);
+  absl::flat_hash_map<NodeId, Offset> acked_ ABSL_GUARDED_BY(mu_);  // per replica
+};
+
+}  // namespace samsa::broker

@@ -1,0 +1,472 @@
+#include "broker/replica_manager.h"
+
+#include <algorithm>
+#include <map>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "common/logging.h"
+#include "storage/batch_builder.h"
+#include "storage/record_batch.h"
+#include "storage/record_reader.h"
+#include "storage/topic_config.h"
+
+namespace samsa::broker {
+
+// One Produce request in flight: the answer fills in as partitions finish.
+struct ReplicaManager::ProduceCall {
+  absl::Mutex mu;
+  v1::ProduceResponse response;
+  int pending ABSL_GUARDED_BY(mu) = 0;
+  Done<v1::ProduceResponse> done;
+
+  // One partition's answer is final; the last one sends the response.
+  void Finish() {
+    bool last;
+    {
+      absl::MutexLock lock(&mu);
+      last = --pending == 0;
+    }
+    if (last) done(std::move(response));
+  }
+};
+
+namespace {
+
+void SetError(v1::Error* e, v1::ErrorCode code, std::string message) {
+  e->set_code(code);
+  e->set_message(std::move(message));
+}
+
+// The error code a client acts on for a storage failure.
+v1::ErrorCode CodeFor(const absl::Status& st) {
+  switch (st.code()) {
+    case absl::StatusCode::kDataLoss:
+    case absl::StatusCode::kInvalidArgument:
+      return v1::CORRUPT_MESSAGE;
+    case absl::StatusCode::kUnavailable:
+      return v1::KAFKA_STORAGE_ERROR;
+    default:
+      return v1::UNKNOWN_SERVER_ERROR;
+  }
+}
+
+int64_t IntConfig(const TopicImage& topic, const std::string& key, int64_t fallback) {
+  auto it = topic.configs.find(key);
+  int64_t v = 0;
+  return it != topic.configs.end() && absl::SimpleAtoi(it->second, &v) ? v : fallback;
+}
+
+// Encodes plain records into one uncompressed batch.
+absl::StatusOr<std::string> EncodePlain(const google::protobuf::RepeatedPtrField<v1::Record>& plain,
+                                        int64_t now_ms) {
+  storage::BatchBuilder builder;
+  std::vector<storage::RecordHeaderView> headers;
+  for (const v1::Record& r : plain) {
+    headers.clear();
+    for (const v1::RecordHeader& h : r.headers()) {
+      headers.push_back({h.key(), h.has_value() ? std::optional<std::string_view>(h.value())
+                                                : std::nullopt});
+    }
+    builder.Append(r.timestamp_ms() != 0 ? r.timestamp_ms() : now_ms,
+                   r.has_key() ? std::optional<std::string_view>(r.key()) : std::nullopt,
+                   r.has_value() ? std::optional<std::string_view>(r.value()) : std::nullopt,
+                   headers);
+  }
+  return builder.Build();
+}
+
+// The largest batch in `records`, or an error if they do not frame.
+absl::StatusOr<size_t> LargestBatch(std::span<const uint8_t> records) {
+  size_t largest = 0;
+  while (!records.empty()) {
+    absl::StatusOr<storage::BatchHeader> h = storage::ParseBatchHeader(records);
+    if (!h.ok()) return h.status();
+    if (h->size() > records.size()) {
+      return absl::DataLossError("a batch runs past the end of the records");
+    }
+    largest = std::max(largest, h->size());
+    records = records.subspan(h->size());
+  }
+  return largest;
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<ReplicaManager>> ReplicaManager::Open(ReplicaManagerOptions options) {
+  storage::LogManagerOptions lm;
+  lm.dirs = {options.data_dir + "/logs"};
+  lm.default_config = options.default_log_config;
+  lm.env = options.env;
+  lm.clock = options.clock;
+  if (absl::Status st = options.env->CreateDirs(lm.dirs.front()); !st.ok()) return st;
+  absl::StatusOr<std::unique_ptr<storage::LogManager>> logs = storage::LogManager::Open(lm);
+  if (!logs.ok()) return logs.status();
+  return std::unique_ptr<ReplicaManager>(new ReplicaManager(std::move(options), std::move(*logs)));
+}
+
+ReplicaManager::ReplicaManager(ReplicaManagerOptions options,
+                               std::unique_ptr<storage::LogManager> logs)
+    : options_(std::move(options)),
+      logs_(std::move(logs)),
+      image_(std::make_shared<const MetadataImage>()) {
+  timer_ = std::thread([this] { TimerLoop(); });
+}
+
+ReplicaManager::~ReplicaManager() { (void)Close(); }
+
+absl::Status ReplicaManager::Close() {
+  std::vector<Waiter> waiters;
+  {
+    absl::MutexLock lock(&mu_);
+    if (stop_) return absl::OkStatus();
+    stop_ = true;
+    waiters.swap(waiters_);
+  }
+  timer_.join();
+  for (Waiter& w : waiters) {
+    SetError(w.out->mutable_error(), v1::REQUEST_TIMED_OUT, "the broker is shutting down");
+    w.call->Finish();
+  }
+  return logs_->Close();
+}
+
+std::shared_ptr<Partition> ReplicaManager::Find(const storage::TopicPartitionName& tp) const {
+  absl::MutexLock lock(&mu_);
+  auto it = partitions_.find(tp);
+  return it == partitions_.end() ? nullptr : it->second;
+}
+
+void ReplicaManager::OnImage(std::shared_ptr<const MetadataImage> image) {
+  absl::flat_hash_map<storage::TopicPartitionName, std::pair<const TopicImage*, int32_t>> assigned;
+  for (const auto& [name, topic] : image->topics()) {
+    for (size_t i = 0; i < topic->partitions.size(); ++i) {
+      const PartitionImage& p = topic->partitions[i];
+      if (std::find(p.replicas.begin(), p.replicas.end(), options_.self) == p.replicas.end()) {
+        continue;
+      }
+      assigned[{name, PartitionId(static_cast<int32_t>(i))}] = {topic.get(),
+                                                                static_cast<int32_t>(i)};
+    }
+  }
+  std::vector<storage::TopicPartitionName> gone;
+  {
+    absl::MutexLock lock(&mu_);
+    image_ = image;
+    for (const auto& [tp, partition] : partitions_) {
+      auto it = assigned.find(tp);
+      if (it == assigned.end() || it->second.first->id != partition->state().topic_id) {
+        gone.push_back(tp);
+      }
+    }
+    for (const storage::TopicPartitionName& tp : gone) partitions_.erase(tp);
+  }
+  for (const storage::TopicPartitionName& tp : gone) {
+    if (absl::Status st = logs_->Delete(tp); !st.ok()) {
+      SAMSA_LOG(ERROR) << "cannot delete the log of " << storage::PartitionDirName(tp) << ": " << st;
+    } else {
+      SAMSA_LOG(INFO) << "deleted the replica of " << storage::PartitionDirName(tp);
+    }
+  }
+  for (const auto& [tp, where] : assigned) {
+    const TopicImage& topic = *where.first;
+    const PartitionImage& p = topic.partitions[where.second];
+    std::map<std::string, std::string> overrides(topic.configs.begin(), topic.configs.end());
+    absl::StatusOr<storage::LogConfig> config =
+        storage::TopicLogConfig(options_.default_log_config, overrides);
+    if (!config.ok()) {
+      SAMSA_LOG(ERROR) << "topic " << topic.name << ": " << config.status();
+      continue;
+    }
+    std::shared_ptr<Partition> partition = Find(tp);
+    if (partition == nullptr) {
+      absl::StatusOr<storage::PartitionLog*> log = logs_->GetOrCreate(tp, *config);
+      if (!log.ok()) {
+        SAMSA_LOG(ERROR) << "cannot open the log of " << storage::PartitionDirName(tp) << ": "
+                         << log.status();
+        continue;
+      }
+      partition = std::make_shared<Partition>(tp, *log, options_.self);
+      absl::MutexLock lock(&mu_);
+      partitions_[tp] = partition;
+    } else {
+      partition->log()->SetConfig(*config);
+    }
+    PartitionState s;
+    s.topic_id = topic.id;
+    s.leader = p.leader == options_.self;
+    s.leader_id = p.leader;
+    s.leader_epoch = p.leader_epoch;
+    s.isr = p.isr;
+    s.min_insync_replicas = IntConfig(topic, "min.insync.replicas", 1);
+    s.max_message_bytes = IntConfig(topic, "max.message.bytes", 1048588);
+    s.flush_always = config->flush_policy.kind == storage::FlushPolicy::Kind::kAlways;
+    s.log_append_time = config->timestamp_type == storage::TimestampType::kLogAppendTime;
+    partition->SetState(std::move(s));
+    if (!partition->state().flush_always) {
+      partition->OnLocalOffset(partition->log()->log_end_offset());
+    }
+  }
+  ReleaseWaiters();
+}
+
+v1::LeaderHint ReplicaManager::HintFor(const PartitionState& s) const {
+  v1::LeaderHint hint;
+  hint.set_leader_id(s.leader_id.value());
+  hint.set_leader_epoch(s.leader_epoch.value());
+  absl::MutexLock lock(&mu_);
+  if (const BrokerImage* b = image_->FindBroker(s.leader_id); b != nullptr) {
+    hint.set_leader_address(b->address);
+  }
+  return hint;
+}
+
+void ReplicaManager::Produce(const v1::ProduceRequest& request, Done<v1::ProduceResponse> done) {
+  auto call = std::make_shared<ProduceCall>();
+  call->done = std::move(done);
+  // The whole answer is laid out first: completions hold pointers into it.
+  int total = 0;
+  for (const v1::ProduceRequest::Topic& t : request.topics()) {
+    v1::ProduceResponse::Topic* out = call->response.add_topics();
+    out->set_name(t.name());
+    for (const v1::ProduceRequest::Partition& p : t.partitions()) {
+      v1::ProduceResponse::Partition* po = out->add_partitions();
+      po->set_partition(p.partition());
+      po->set_base_offset(-1);
+      po->set_log_append_time_ms(-1);
+      ++total;
+    }
+  }
+  {
+    absl::MutexLock lock(&call->mu);
+    call->pending = total + 1;  // +1 until every partition was started
+  }
+  const absl::Duration timeout = absl::Milliseconds(std::max(0, request.timeout_ms()));
+  for (int i = 0; i < request.topics_size(); ++i) {
+    const v1::ProduceRequest::Topic& t = request.topics(i);
+    for (int j = 0; j < t.partitions_size(); ++j) {
+      v1::ProduceResponse::Partition* out = call->response.mutable_topics(i)->mutable_partitions(j);
+      if (request.acks() != 0 && request.acks() != 1 && request.acks() != -1) {
+        SetError(out->mutable_error(), v1::INVALID_REQUIRED_ACKS,
+                 absl::StrCat("acks must be -1, 0 or 1, not ", request.acks()));
+        call->Finish();
+        continue;
+      }
+      ProducePartition(t.name(), t.partitions(j), request.acks(), timeout, call, out);
+    }
+  }
+  call->Finish();
+}
+
+void ReplicaManager::ProducePartition(const std::string& topic,
+                                      const v1::ProduceRequest::Partition& in, int32_t acks,
+                                      absl::Duration timeout, std::shared_ptr<ProduceCall> call,
+                                      v1::ProduceResponse::Partition* out) {
+  auto fail = [&](v1::ErrorCode code, std::string message) {
+    SetError(out->mutable_error(), code, std::move(message));
+    call->Finish();
+  };
+  const storage::TopicPartitionName tp{topic, PartitionId(in.partition())};
+  std::shared_ptr<Partition> partition = Find(tp);
+  if (partition == nullptr) {
+    return fail(v1::UNKNOWN_TOPIC_OR_PARTITION,
+                absl::StrCat("no partition ", topic, "-", in.partition(), " on this broker"));
+  }
+  const PartitionState s = partition->state();
+  if (!s.leader) {
+    *out->mutable_leader() = HintFor(s);
+    return fail(v1::NOT_LEADER_OR_FOLLOWER,
+                absl::StrCat(topic, "-", in.partition(), " is led by broker ", s.leader_id.value()));
+  }
+  std::string bytes;
+  if (!in.plain().empty()) {
+    if (!in.records().empty()) {
+      return fail(v1::INVALID_REQUEST, "a partition carries either records or plain, not both");
+    }
+    absl::StatusOr<std::string> encoded =
+        EncodePlain(in.plain(), absl::ToUnixMillis(options_.clock->Now()));
+    if (!encoded.ok()) return fail(v1::CORRUPT_MESSAGE, std::string(encoded.status().message()));
+    bytes = std::move(*encoded);
+  } else {
+    bytes = in.records();
+  }
+  std::span<uint8_t> span(reinterpret_cast<uint8_t*>(bytes.data()), bytes.size());
+  absl::StatusOr<size_t> largest = LargestBatch(span);
+  if (!largest.ok()) return fail(v1::CORRUPT_MESSAGE, std::string(largest.status().message()));
+  if (static_cast<int64_t>(*largest) > s.max_message_bytes) {
+    return fail(v1::MESSAGE_TOO_LARGE,
+                absl::StrCat("a batch of ", *largest, " bytes is over max.message.bytes ",
+                             s.max_message_bytes));
+  }
+  if (acks == -1 && static_cast<int64_t>(s.isr.size()) < s.min_insync_replicas) {
+    return fail(v1::NOT_ENOUGH_REPLICAS,
+                absl::StrCat("the ISR has ", s.isr.size(), " members; min.insync.replicas is ",
+                             s.min_insync_replicas));
+  }
+  absl::StatusOr<storage::AppendInfo> info = partition->log()->AppendAsLeader(span, s.leader_epoch);
+  if (!info.ok()) return fail(CodeFor(info.status()), std::string(info.status().message()));
+  out->set_log_start_offset(partition->log()->log_start_offset().value());
+  const Offset end = info->last_offset + 1;
+  if (acks == 0) {
+    call->Finish();  // the durability wait below still moves the high watermark
+  } else {
+    out->set_base_offset(info->first_offset.value());
+    if (info->log_append_time.has_value()) out->set_log_append_time_ms(*info->log_append_time);
+  }
+  auto acknowledged = [this, partition, end, acks, timeout, call, out]() {
+    if (acks == 0) return;
+    if (acks == 1) return call->Finish();
+    absl::MutexLock lock(&mu_);
+    waiters_.push_back({partition, end, absl::Now() + timeout, call, out});
+  };
+  if (!s.flush_always) {
+    partition->OnLocalOffset(partition->log()->log_end_offset());
+    acknowledged();
+    ReleaseWaiters();
+    return;
+  }
+  logs_->WaitDurable(partition->log(), end,
+                     [this, partition, end, acknowledged, acks, call, out](absl::Status st) mutable {
+                       if (!st.ok()) {
+                         if (acks == 0) return;  // answered already
+                         SetError(out->mutable_error(), v1::KAFKA_STORAGE_ERROR,
+                                  std::string(st.message()));
+                         return call->Finish();
+                       }
+                       partition->OnLocalOffset(end);
+                       acknowledged();
+                       ReleaseWaiters();
+                     });
+}
+
+void ReplicaManager::ReleaseWaiters() {
+  std::vector<Waiter> released;
+  {
+    absl::MutexLock lock(&mu_);
+    const absl::Time now = absl::Now();
+    for (auto it = waiters_.begin(); it != waiters_.end();) {
+      const bool covered = it->partition->high_watermark() >= it->needed;
+      if (covered || it->deadline <= now || stop_) {
+        if (!covered) {
+          SetError(it->out->mutable_error(), v1::REQUEST_TIMED_OUT,
+                   "the ISR did not acknowledge the records in time");
+        }
+        released.push_back(std::move(*it));
+        it = waiters_.erase(it);
+      } else {
+        ++it;
+      }
+    }
+  }
+  for (Waiter& w : released) w.call->Finish();
+}
+
+void ReplicaManager::TimerLoop() {
+  while (true) {
+    {
+      absl::MutexLock lock(&mu_);
+      absl::Time wake = absl::Now() + absl::Milliseconds(100);
+      for (const Waiter& w : waiters_) wake = std::min(wake, w.deadline);
+      auto stopping = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return stop_; };
+      mu_.AwaitWithDeadline(absl::Condition(&stopping), wake);
+      if (stop_) return;
+    }
+    ReleaseWaiters();
+  }
+}
+
+v1::FetchResponse ReplicaManager::Fetch(const v1::FetchRequest& request) {
+  v1::FetchResponse response;
+  int64_t budget = request.max_bytes() > 0 ? request.max_bytes() : 50 << 20;
+  bool first = true;
+  for (const v1::FetchRequest::Topic& t : request.topics()) {
+    v1::FetchResponse::Topic* tout = response.add_topics();
+    tout->set_name(t.name());
+    for (const v1::FetchRequest::Partition& in : t.partitions()) {
+      v1::FetchResponse::Partition* out = tout->add_partitions();
+      out->set_partition(in.partition());
+      out->set_high_watermark(-1);
+      out->set_log_start_offset(-1);
+      std::shared_ptr<Partition> partition = Find({t.name(), PartitionId(in.partition())});
+      if (partition == nullptr) {
+        SetError(out->mutable_error(), v1::UNKNOWN_TOPIC_OR_PARTITION,
+                 absl::StrCat("no partition ", t.name(), "-", in.partition(), " on this broker"));
+        continue;
+      }
+      const PartitionState s = partition->state();
+      if (in.has_current_leader_epoch() && in.current_leader_epoch() != s.leader_epoch.value()) {
+        const bool older = in.current_leader_epoch() < s.leader_epoch.value();
+        *out->mutable_leader() = HintFor(s);
+        SetError(out->mutable_error(), older ? v1::FENCED_LEADER_EPOCH : v1::UNKNOWN_LEADER_EPOCH,
+                 absl::StrCat("leader epoch ", in.current_leader_epoch(), " is ",
+                              older ? "older" : "newer", " than ", s.leader_epoch.value()));
+        continue;
+      }
+      if (!s.leader) {
+        *out->mutable_leader() = HintFor(s);
+        SetError(out->mutable_error(), v1::NOT_LEADER_OR_FOLLOWER,
+                 absl::StrCat(t.name(), "-", in.partition(), " is led by broker ",
+                              s.leader_id.value()));
+        continue;
+      }
+      storage::PartitionLog* log = partition->log();
+      const Offset hw = partition->high_watermark();
+      out->set_high_watermark(hw.value());
+      out->set_log_start_offset(log->log_start_offset().value());
+      const Offset from(in.offset());
+      if (from < log->log_start_offset() || from > log->log_end_offset()) {
+        SetError(out->mutable_error(), v1::OFFSET_OUT_OF_RANGE,
+                 absl::StrCat("offset ", in.offset(), " is outside [",
+                              log->log_start_offset().value(), ", ",
+                              log->log_end_offset().value(), "]"));
+        continue;
+      }
+      if (from >= hw || (budget <= 0 && !first)) continue;
+      const int64_t cap = in.max_bytes() > 0 ? std::min<int64_t>(in.max_bytes(), budget) : budget;
+      absl::StatusOr<storage::ReadSlice> slice =
+          log->Read(from, static_cast<size_t>(std::max<int64_t>(cap, 0)), hw, first);
+      if (!slice.ok()) {
+        SetError(out->mutable_error(),
+                 slice.status().code() == absl::StatusCode::kOutOfRange ? v1::OFFSET_OUT_OF_RANGE
+                                                                        : v1::KAFKA_STORAGE_ERROR,
+                 std::string(slice.status().message()));
+        continue;
+      }
+      budget -= static_cast<int64_t>(slice->bytes.size());
+      first = first && slice->bytes.empty();
+      if (!request.decoded()) {
+        out->set_records(std::string(slice->bytes.view()));
+        continue;
+      }
+      std::span<const uint8_t> rest = slice->bytes.span();
+      while (!rest.empty()) {
+        absl::StatusOr<storage::BatchHeader> h = storage::ParseBatchHeader(rest);
+        if (!h.ok()) break;
+        absl::Status st = storage::ForEachRecord(
+            rest.subspan(0, h->size()), [&](const storage::RecordView& r) {
+              if (r.offset < from) return absl::OkStatus();
+              v1::Record* rec = out->add_decoded();
+              rec->set_offset(r.offset.value());
+              rec->set_timestamp_ms(r.timestamp);
+              if (r.key.has_value()) rec->set_key(std::string(*r.key));
+              if (r.value.has_value()) rec->set_value(std::string(*r.value));
+              for (const storage::RecordHeaderView& hv : r.headers) {
+                v1::RecordHeader* hd = rec->add_headers();
+                hd->set_key(std::string(hv.key));
+                if (hv.value.has_value()) hd->set_value(std::string(*hv.value));
+              }
+              return absl::OkStatus();
+            });
+        if (!st.ok()) {
+          SetError(out->mutable_error(), v1::CORRUPT_MESSAGE, std::string(st.message()));
+          break;
+        }
+        rest = rest.subspan(h->size());
+      }
+    }
+  }
+  return response;
+}
+
+}  // namespace samsa::broker

@@ -1,0 +1,113 @@
+// ReplicaManager: the partition replicas of this broker and the produce and
+// fetch paths on them (Kafka's ReplicaManager).
+//
+// Replicas follow the metadata image: every partition the image assigns to
+// this broker gets a local log (data.dir/logs/<topic>-<partition>, LogConfig
+// from the broker defaults and the topic's configs) and the role the image
+// gives it; a replica the image no longer assigns (its topic deleted, or
+// moved away) has its log deleted.
+//
+// Produce (leaders only): every partition's batches are validated (framing,
+// CRC), stamped with offsets and the leader epoch and appended with one
+// write; nothing of a refused batch is written. acks=0 answers at once,
+// acks=1 once the append is durable under flush.policy=always (at once
+// otherwise), acks=-1 once the high watermark covers the batch, or
+// REQUEST_TIMED_OUT after timeout_ms; with fewer ISR members than
+// min.insync.replicas it is refused before anything is written
+// (NOT_ENOUGH_REPLICAS). Plain records are encoded into one batch here.
+//
+// Fetch (leaders only): batches from the offset asked up to the high
+// watermark (consumers never see more), at least one batch per partition,
+// within max_bytes; OFFSET_OUT_OF_RANGE below the log start or above the
+// log end; `decoded` turns them into records.
+//
+// Errors per partition: UNKNOWN_TOPIC_OR_PARTITION, NOT_LEADER_OR_FOLLOWER
+// (with the leader and epoch as a hint), FENCED_LEADER_EPOCH /
+// UNKNOWN_LEADER_EPOCH (a fetch naming an older / newer epoch),
+// MESSAGE_TOO_LARGE (over the topic's max.message.bytes), CORRUPT_MESSAGE,
+// INVALID_REQUIRED_ACKS, KAFKA_STORAGE_ERROR (the log directory is offline).
+//
+// Threads: OnImage runs on the metadata thread; Produce and Fetch on gRPC
+// threads; completions on the flusher threads and the timer. Callbacks
+// (`done`) must not block.
+#pragma once
+
+#include <memory>
+#include <thread>
+#include <string>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/functional/any_invocable.h"
+#include "absl/synchronization/mutex.h"
+#include "broker/partition.h"
+#include "common/clock.h"
+#include "common/metadata_image.h"
+#include "samsa/v1/broker.pb.h"
+#include "storage/log_manager.h"
+
+namespace samsa::broker {
+
+struct ReplicaManagerOptions {
+  NodeId self = kNoNode;
+  std::string data_dir;
+  storage::LogConfig default_log_config = {};
+  storage::Env* env = nullptr;  // must outlive the manager
+  Clock* clock = nullptr;       // must outlive the manager
+};
+
+class ReplicaManager {
+ public:
+  template <typename T>
+  using Done = absl::AnyInvocable<void(T)>;
+
+  static absl::StatusOr<std::unique_ptr<ReplicaManager>> Open(ReplicaManagerOptions options);
+  ~ReplicaManager();
+
+  // Brings replicas and roles in line with `image`.
+  void OnImage(std::shared_ptr<const MetadataImage> image);
+
+  void Produce(const v1::ProduceRequest& request, Done<v1::ProduceResponse> done);
+  v1::FetchResponse Fetch(const v1::FetchRequest& request);
+
+  // Answers every waiting produce (REQUEST_TIMED_OUT) and closes the logs.
+  absl::Status Close();
+
+  // The replica of `tp` here, or nullptr.
+  std::shared_ptr<Partition> Find(const storage::TopicPartitionName& tp) const;
+
+ private:
+  struct ProduceCall;
+  struct Waiter {
+    std::shared_ptr<Partition> partition;
+    Offset needed;  // high watermark that covers the batch
+    absl::Time deadline;
+    std::shared_ptr<ProduceCall> call;
+    v1::ProduceResponse::Partition* out;
+  };
+
+  explicit ReplicaManager(ReplicaManagerOptions options,
+                          std::unique_ptr<storage::LogManager> logs);
+  // Appends one partition's records; finishes `out` or leaves it to a
+  // completion that `call` tracks.
+  void ProducePartition(const std::string& topic, const v1::ProduceRequest::Partition& in,
+                        int32_t acks, absl::Duration timeout, std::shared_ptr<ProduceCall> call,
+                        v1::ProduceResponse::Partition* out);
+  // Completes acks=all waiters the high watermark (or the clock) released.
+  void ReleaseWaiters();
+  void TimerLoop();
+  v1::LeaderHint HintFor(const PartitionState& s) const;
+
+  const ReplicaManagerOptions options_;
+  std::unique_ptr<storage::LogManager> logs_;
+
+  mutable absl::Mutex mu_;
+  std::shared_ptr<const MetadataImage> image_ ABSL_GUARDED_BY(mu_);
+  absl::flat_hash_map<storage::TopicPartitionName, std::shared_ptr<Partition>> partitions_
+      ABSL_GUARDED_BY(mu_);
+  std::vector<Waiter> waiters_ ABSL_GUARDED_BY(mu_);
+  bool stop_ ABSL_GUARDED_BY(mu_) = false;
+  std::thread timer_;
+};
+
+}  // namespace samsa::broker

@@ -1,0 +1,202 @@
+#include "broker/replica_manager.h"
+
+#include "absl/synchronization/notification.h"
+#include "absl/time/clock.h"
+#include "common/metadata_records.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "storage/batch_builder.h"
+#include "storage/mem_env.h"
+
+namespace samsa::broker {
+namespace {
+
+using ::testing::HasSubstr;
+
+const NodeId kSelf(1);
+const Uuid kTopic{4, 2};
+
+// Broker 1 (this one) and 2; topic "t" with partition 0 led here (replicas
+// `p0`), partition 1 led by broker 2; `configs` on the topic.
+std::shared_ptr<const MetadataImage> Image(std::vector<NodeId> p0 = {kSelf},
+                                           std::map<std::string, std::string> configs = {},
+                                           Uuid topic = kTopic) {
+  MetadataImage image;
+  v1::MetadataBatch b;
+  *b.add_records() = records::RegisterBroker(NodeId(1), Uuid{1, 1}, 1, "127.0.0.1:1", "");
+  *b.add_records() = records::RegisterBroker(NodeId(2), Uuid{1, 2}, 2, "127.0.0.1:2", "");
+  *b.add_records() = records::Topic("t", topic);
+  PartitionImage mine;
+  mine.replicas = p0;
+  mine.isr = p0;
+  mine.leader = kSelf;
+  *b.add_records() = records::Partition(topic, 0, mine);
+  PartitionImage theirs;
+  theirs.replicas = {NodeId(2), kSelf};
+  theirs.isr = theirs.replicas;
+  theirs.leader = NodeId(2);
+  *b.add_records() = records::Partition(topic, 1, theirs);
+  for (const auto& [k, v] : configs) *b.add_records() = records::Config(topic, k, v);
+  EXPECT_TRUE(image.Apply(b, 10).ok());
+  return std::make_shared<const MetadataImage>(std::move(image));
+}
+
+class ReplicaManagerTest : public ::testing::Test {
+ protected:
+  ReplicaManagerTest() : env_(storage::NewMemEnv()) {
+    replicas_ = *ReplicaManager::Open(
+        {.self = kSelf, .data_dir = "/broker", .env = env_.get(), .clock = &clock_});
+  }
+
+  v1::ProduceResponse::Partition Produce(int partition, std::vector<std::string> values,
+                                         int acks = 1, int timeout_ms = 1000) {
+    v1::ProduceRequest req;
+    req.set_acks(acks);
+    req.set_timeout_ms(timeout_ms);
+    v1::ProduceRequest::Topic* t = req.add_topics();
+    t->set_name("t");
+    v1::ProduceRequest::Partition* p = t->add_partitions();
+    p->set_partition(partition);
+    for (const std::string& v : values) {
+      v1::Record* r = p->add_plain();
+      r->set_key("k");
+      r->set_value(v);
+    }
+    return Send(req);
+  }
+
+  v1::ProduceResponse::Partition Send(const v1::ProduceRequest& req) {
+    absl::Notification done;
+    v1::ProduceResponse out;
+    replicas_->Produce(req, [&](v1::ProduceResponse r) {
+      out = std::move(r);
+      done.Notify();
+    });
+    EXPECT_TRUE(done.WaitForNotificationWithTimeout(absl::Seconds(20)));
+    return out.topics(0).partitions(0);
+  }
+
+  v1::FetchResponse::Partition Fetch(int partition, int64_t offset, int epoch = -1) {
+    v1::FetchRequest req;
+    req.set_decoded(true);
+    v1::FetchRequest::Topic* t = req.add_topics();
+    t->set_name("t");
+    v1::FetchRequest::Partition* p = t->add_partitions();
+    p->set_partition(partition);
+    p->set_offset(offset);
+    if (epoch >= 0) p->set_current_leader_epoch(epoch);
+    return replicas_->Fetch(req).topics(0).partitions(0);
+  }
+
+  FakeClock clock_;
+  std::unique_ptr<storage::Env> env_;
+  std::unique_ptr<ReplicaManager> replicas_;
+};
+
+TEST_F(ReplicaManagerTest, ProducedRecordsAreFetchedBackInOrder) {
+  replicas_->OnImage(Image());
+  v1::ProduceResponse::Partition a = Produce(0, {"a", "b"});
+  ASSERT_EQ(v1::NONE, a.error().code()) << a.error().message();
+  EXPECT_EQ(0, a.base_offset());
+  v1::ProduceResponse::Partition c = Produce(0, {"c"}, /*acks=*/-1);
+  ASSERT_EQ(v1::NONE, c.error().code()) << c.error().message();
+  EXPECT_EQ(2, c.base_offset());
+
+  v1::FetchResponse::Partition f = Fetch(0, 1);
+  ASSERT_EQ(v1::NONE, f.error().code()) << f.error().message();
+  EXPECT_EQ(3, f.high_watermark());
+  ASSERT_EQ(2, f.decoded_size()) << "records from the offset asked, not its whole batch";
+  EXPECT_EQ(1, f.decoded(0).offset());
+  EXPECT_EQ("b", f.decoded(0).value());
+  EXPECT_EQ("c", f.decoded(1).value());
+  EXPECT_EQ("k", f.decoded(1).key());
+}
+
+TEST_F(ReplicaManagerTest, AcksZeroAnswersWithoutOffsets) {
+  replicas_->OnImage(Image());
+  v1::ProduceResponse::Partition p = Produce(0, {"x"}, /*acks=*/0);
+  EXPECT_EQ(v1::NONE, p.error().code());
+  EXPECT_EQ(-1, p.base_offset());
+  // Nobody waits for it, but once durable it is committed and readable.
+  const absl::Time deadline = absl::Now() + absl::Seconds(20);
+  while (Fetch(0, 0).decoded_size() == 0 && absl::Now() < deadline) {
+    absl::SleepFor(absl::Milliseconds(1));
+  }
+  EXPECT_EQ(1, Fetch(0, 0).decoded_size());
+}
+
+TEST_F(ReplicaManagerTest, ConsumersNeverSeeAboveTheHighWatermark) {
+  // Replicas 1 and 2 in the ISR: until broker 2 reports, nothing is
+  // committed, so acks=all times out and fetches return nothing.
+  replicas_->OnImage(Image({kSelf, NodeId(2)}));
+  v1::ProduceResponse::Partition p = Produce(0, {"x"}, /*acks=*/-1, /*timeout_ms=*/50);
+  EXPECT_EQ(v1::REQUEST_TIMED_OUT, p.error().code());
+  v1::ProduceResponse::Partition one = Produce(0, {"y"}, /*acks=*/1);
+  EXPECT_EQ(v1::NONE, one.error().code()) << "the leader has it";
+  v1::FetchResponse::Partition f = Fetch(0, 0);
+  EXPECT_EQ(v1::NONE, f.error().code());
+  EXPECT_EQ(0, f.high_watermark());
+  EXPECT_EQ(0, f.decoded_size());
+}
+
+TEST_F(ReplicaManagerTest, ProduceErrorsWriteNothing) {
+  replicas_->OnImage(
+      Image({kSelf, NodeId(2)}, {{"min.insync.replicas", "3"}, {"max.message.bytes", "200"}}));
+  auto code = [](const v1::ProduceResponse::Partition& p) { return p.error().code(); };
+  EXPECT_EQ(v1::NOT_ENOUGH_REPLICAS, code(Produce(0, {"x"}, -1)));
+  EXPECT_EQ(v1::MESSAGE_TOO_LARGE, code(Produce(0, {std::string(500, 'x')})));
+  EXPECT_EQ(v1::INVALID_REQUIRED_ACKS, code(Produce(0, {"x"}, 2)));
+  v1::ProduceResponse::Partition not_leader = Produce(1, {"x"});
+  EXPECT_EQ(v1::NOT_LEADER_OR_FOLLOWER, code(not_leader));
+  EXPECT_EQ(2, not_leader.leader().leader_id());
+  EXPECT_EQ("127.0.0.1:2", not_leader.leader().leader_address());
+  EXPECT_EQ(v1::UNKNOWN_TOPIC_OR_PARTITION, code(Produce(7, {"x"})));
+
+  v1::ProduceRequest corrupt;
+  corrupt.set_acks(1);
+  v1::ProduceRequest::Partition* p = corrupt.add_topics()->add_partitions();
+  corrupt.mutable_topics(0)->set_name("t");
+  storage::BatchBuilder builder;
+  builder.Append(1, "k", "v");
+  std::string batch = *builder.Build();
+  batch[batch.size() - 1] ^= 0x55;  // the CRC no longer matches
+  p->set_records(batch);
+  v1::ProduceResponse::Partition bad = Send(corrupt);
+  EXPECT_EQ(v1::CORRUPT_MESSAGE, code(bad)) << bad.error().message();
+  EXPECT_EQ(0, replicas_->Find({"t", PartitionId(0)})->log()->log_end_offset().value())
+      << "nothing of a refused batch is written";
+}
+
+TEST_F(ReplicaManagerTest, FetchErrors) {
+  // A leader change to this broker again: leader epoch 1.
+  MetadataImage image = *Image();
+  v1::MetadataBatch change;
+  *change.add_records() = records::PartitionChange(kTopic, 0, kSelf, std::nullopt);
+  ASSERT_TRUE(image.Apply(change, 11).ok());
+  replicas_->OnImage(std::make_shared<const MetadataImage>(image));
+  Produce(0, {"a"});
+  EXPECT_EQ(v1::OFFSET_OUT_OF_RANGE, Fetch(0, 5).error().code());
+  EXPECT_EQ(v1::NOT_LEADER_OR_FOLLOWER, Fetch(1, 0).error().code());
+  EXPECT_EQ(v1::FENCED_LEADER_EPOCH, Fetch(0, 0, /*epoch=*/0).error().code());
+  EXPECT_EQ(v1::UNKNOWN_LEADER_EPOCH, Fetch(0, 0, /*epoch=*/3).error().code());
+  EXPECT_EQ(v1::NONE, Fetch(0, 0, /*epoch=*/1).error().code());
+  EXPECT_EQ(v1::UNKNOWN_TOPIC_OR_PARTITION, Fetch(9, 0).error().code());
+}
+
+TEST_F(ReplicaManagerTest, ReplicasFollowTheImage) {
+  replicas_->OnImage(Image());
+  ASSERT_NE(nullptr, replicas_->Find({"t", PartitionId(0)}));
+  ASSERT_NE(nullptr, replicas_->Find({"t", PartitionId(1)})) << "a follower replica has a log too";
+  Produce(0, {"a"});
+  // The topic is deleted and a new one takes its name: the old log goes.
+  replicas_->OnImage(Image({kSelf}, {}, Uuid{9, 9}));
+  std::shared_ptr<Partition> fresh = replicas_->Find({"t", PartitionId(0)});
+  ASSERT_NE(nullptr, fresh);
+  EXPECT_EQ(0, fresh->log()->log_end_offset().value());
+  EXPECT_TRUE(fresh->state().topic_id == (Uuid{9, 9}));
+  replicas_->OnImage(std::make_shared<const MetadataImage>());
+  EXPECT_EQ(nullptr, replicas_->Find({"t", PartitionId(0)}));
+}
+
+}  // namespace
+}  // namespace samsa::broker
