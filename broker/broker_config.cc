@@ -74,6 +74,12 @@ const ConfigDef& BrokerConfigDef() {
          .doc = "Default flush.policy of topics: always (fsync before acking, group "
                 "commit), interval:<ms>, or os.",
          .validator = [](std::string_view v) { return storage::ParseFlushPolicy(v).status(); }});
+    d->Define({.name = "replica.lag.time.max.ms",
+               .type = ConfigType::kInt,
+               .default_value = "30000",
+               .doc = "A follower that has not caught up with the leader's log end for this long "
+                      "is removed from the ISR.",
+               .min = 10});
     return d;
   }();
   return *def;
@@ -103,6 +109,7 @@ absl::StatusOr<BrokerSettings> ToSettings(const Config& config) {
   absl::StatusOr<storage::LogConfig> log = storage::TopicLogConfig(storage::LogConfig(), log_keys);
   if (!log.ok()) return log.status();
   s.log_defaults = *log;
+  s.replica_lag_max = absl::Milliseconds(config.GetInt("replica.lag.time.max.ms"));
   if (s.heartbeat_interval >= s.session_timeout) {
     return absl::InvalidArgumentError(
         "broker.heartbeat.interval.ms: must be below broker.session.timeout.ms");

@@ -14,6 +14,8 @@
 //                                 heartbeat; also bounds controlled shutdown
 //   log.segment.bytes, log.retention.ms, log.retention.bytes,
 //   log.flush.policy              log defaults (topic configs override)
+//   replica.lag.time.max.ms       a follower not caught up for this long
+//                                 leaves the ISR
 #pragma once
 
 #include <string>
@@ -40,6 +42,7 @@ struct BrokerSettings {
   absl::Duration heartbeat_interval;
   absl::Duration session_timeout;
   storage::LogConfig log_defaults;
+  absl::Duration replica_lag_max;
 };
 
 // The settings of a loaded config, after the checks across keys.

@@ -46,4 +46,15 @@ grpc::ServerUnaryReactor* BrokerService::Fetch(grpc::CallbackServerContext* ctx,
   return reactor;
 }
 
+grpc::ServerUnaryReactor* ReplicaService::Fetch(grpc::CallbackServerContext* ctx,
+                                                const v1::ReplicaFetchRequest* request,
+                                                v1::ReplicaFetchResponse* response) {
+  grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
+  replicas_->ReplicaFetch(*request, [reactor, response](v1::ReplicaFetchResponse r) {
+    *response = std::move(r);
+    reactor->Finish(grpc::Status::OK);
+  });
+  return reactor;
+}
+
 }  // namespace samsa::broker

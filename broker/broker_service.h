@@ -29,6 +29,19 @@ class BrokerService final : public v1::Broker::CallbackService {
   ReplicaManager* const replicas_;
 };
 
+// The Replica gRPC service: followers' fetches, long-polled by the leader.
+class ReplicaService final : public v1::Replica::CallbackService {
+ public:
+  explicit ReplicaService(ReplicaManager* replicas) : replicas_(replicas) {}
+
+  grpc::ServerUnaryReactor* Fetch(grpc::CallbackServerContext* ctx,
+                                  const v1::ReplicaFetchRequest* request,
+                                  v1::ReplicaFetchResponse* response) override;
+
+ private:
+  ReplicaManager* const replicas_;
+};
+
 // The Metadata answer from `image`: requested topics (all when none named),
 // unfenced brokers, and the active controller.
 v1::MetadataResponse DescribeMetadata(const MetadataImage& image,

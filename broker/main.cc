@@ -47,12 +47,21 @@ int Run(const BrokerSettings& s) {
   }
   auto registry = std::make_shared<prometheus::Registry>();
   BrokerProbe probe(*registry, s.node_id);
-  absl::StatusOr<std::unique_ptr<ReplicaManager>> replicas =
-      ReplicaManager::Open({.self = s.node_id,
-                            .data_dir = s.data_dir,
-                            .default_log_config = s.log_defaults,
-                            .env = storage::Env::Default(),
-                            .clock = &Clock::Real()});
+  // The replicas reach the quorum through `quorum`, created right after
+  // them; both outlive every call the other makes (Stop/Close order below).
+  QuorumClient* quorum_for_replicas = nullptr;
+  absl::StatusOr<std::unique_ptr<ReplicaManager>> replicas = ReplicaManager::Open(
+      {.self = s.node_id,
+       .data_dir = s.data_dir,
+       .default_log_config = s.log_defaults,
+       .env = storage::Env::Default(),
+       .clock = &Clock::Real(),
+       .replica_lag_max = s.replica_lag_max,
+       .alter_partition =
+           [&quorum_for_replicas](v1::AlterPartitionRequest req) {
+             return quorum_for_replicas->AlterPartition(req);
+           },
+       .broker_epoch = [&quorum_for_replicas] { return quorum_for_replicas->epoch(); }});
   if (!replicas.ok()) {
     SAMSA_LOG(ERROR) << "cannot open the partition logs: " << replicas.status();
     return 1;
@@ -68,9 +77,11 @@ int Run(const BrokerSettings& s) {
              probe.OnImage(*image);
            },
        .on_fenced = [&probe](bool fenced) { probe.OnFenced(fenced); }});
+  quorum_for_replicas = &quorum;
   BrokerService service(&quorum, replicas->get());
+  ReplicaService replica_service(replicas->get());
   // The server starts first: the address the broker registers must answer.
-  absl::StatusOr<GrpcServer> server = StartGrpcServer(s.listener, {&service});
+  absl::StatusOr<GrpcServer> server = StartGrpcServer(s.listener, {&service, &replica_service});
   if (!server.ok()) {
     SAMSA_LOG(ERROR) << server.status();
     return 1;

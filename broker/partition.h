@@ -13,10 +13,12 @@
 // partition.
 #pragma once
 
+#include <optional>
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
 #include "common/ids.h"
 #include "common/metadata_image.h"
 #include "storage/log_manager.h"
@@ -29,6 +31,8 @@ struct PartitionState {
   bool leader = false;  // this broker leads it
   NodeId leader_id = kNoNode;
   Epoch leader_epoch{0};
+  int32_t partition_epoch = 0;
+  std::vector<NodeId> replicas;
   std::vector<NodeId> isr;
   int64_t min_insync_replicas = 1;
   int64_t max_message_bytes = 1048588;
@@ -53,6 +57,16 @@ class Partition {
   // The leader's own offset that counts toward the high watermark grew to
   // `offset`: its flushed offset under flush.policy=always, else its log end.
   void OnLocalOffset(Offset offset);
+  // Leader: follower `replica` fetched from `fetch_offset` holding `acked`
+  // (its durable offset under flush.policy=always, else its log end) at
+  // `now`; it is caught up when it asked for everything the leader had.
+  void OnFollowerFetch(NodeId replica, Offset fetch_offset, Offset acked, absl::Time now);
+  // Follower: the leader's high watermark, capped at what this log holds.
+  void OnLeaderHighWatermark(Offset hw);
+  // Leader: the ISR the partition should have — the current one, plus
+  // followers caught up to the high watermark, minus followers not caught up
+  // for `max_lag` — or nullopt if it is right as it is.
+  std::optional<std::vector<NodeId>> WantedIsr(absl::Time now, absl::Duration max_lag) const;
 
  private:
   // Recomputes the high watermark from the ISR's offsets.
@@ -64,7 +78,9 @@ class Partition {
   mutable absl::Mutex mu_;
   PartitionState state_ ABSL_GUARDED_BY(mu_);
   Offset high_watermark_ ABSL_GUARDED_BY(mu_);
-  absl::flat_hash_map<NodeId, Offset> acked_ ABSL_GUARDED_BY(mu_);  // per replica
+  absl::flat_hash_map<NodeId, Offset> acked_ ABSL_GUARDED_BY(mu_);          // per replica
+  absl::flat_hash_map<NodeId, Offset> fetched_ ABSL_GUARDED_BY(mu_);        // followers' log ends
+  absl::flat_hash_map<NodeId, absl::Time> caught_up_ ABSL_GUARDED_BY(mu_);  // last time
 };
 
 }  // namespace samsa::broker

@@ -218,6 +218,15 @@ void QuorumClient::FetchLoop() {
   }
 }
 
+absl::StatusOr<v1::AlterPartitionResponse> QuorumClient::AlterPartition(
+    const v1::AlterPartitionRequest& request) {
+  return CallActive<v1::AlterPartitionResponse>(
+      [&](v1::Controller::Stub& s, grpc::ClientContext* ctx, v1::AlterPartitionResponse* out) {
+        return s.AlterPartition(ctx, request, out);
+      },
+      absl::Now() + 3 * options_.rpc_timeout);
+}
+
 bool QuorumClient::ControlledShutdown(absl::Duration timeout) {
   const absl::Time deadline = absl::Now() + timeout;
   v1::ControlledShutdownRequest req;

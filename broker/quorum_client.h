@@ -68,6 +68,10 @@ class QuorumClient {
   bool ControlledShutdown(absl::Duration timeout);
   // Stops both threads (idempotent).
   void Stop();
+  // Sends an ISR change to the active controller (blocking, up to a few
+  // RPC timeouts).
+  absl::StatusOr<v1::AlterPartitionResponse> AlterPartition(
+      const v1::AlterPartitionRequest& request);
 
   std::shared_ptr<const MetadataImage> image() const;
   int64_t epoch() const { return epoch_.load(); }

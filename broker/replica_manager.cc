@@ -5,6 +5,7 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
 #include "common/logging.h"
 #include "storage/batch_builder.h"
@@ -66,8 +67,8 @@ absl::StatusOr<std::string> EncodePlain(const google::protobuf::RepeatedPtrField
   for (const v1::Record& r : plain) {
     headers.clear();
     for (const v1::RecordHeader& h : r.headers()) {
-      headers.push_back({h.key(), h.has_value() ? std::optional<std::string_view>(h.value())
-                                                : std::nullopt});
+      headers.push_back(
+          {h.key(), h.has_value() ? std::optional<std::string_view>(h.value()) : std::nullopt});
     }
     builder.Append(r.timestamp_ms() != 0 ? r.timestamp_ms() : now_ms,
                    r.has_key() ? std::optional<std::string_view>(r.key()) : std::nullopt,
@@ -94,7 +95,8 @@ absl::StatusOr<size_t> LargestBatch(std::span<const uint8_t> records) {
 
 }  // namespace
 
-absl::StatusOr<std::unique_ptr<ReplicaManager>> ReplicaManager::Open(ReplicaManagerOptions options) {
+absl::StatusOr<std::unique_ptr<ReplicaManager>> ReplicaManager::Open(
+    ReplicaManagerOptions options) {
   storage::LogManagerOptions lm;
   lm.dirs = {options.data_dir + "/logs"};
   lm.default_config = options.default_log_config;
@@ -112,6 +114,7 @@ ReplicaManager::ReplicaManager(ReplicaManagerOptions options,
       logs_(std::move(logs)),
       image_(std::make_shared<const MetadataImage>()) {
   timer_ = std::thread([this] { TimerLoop(); });
+  isr_thread_ = std::thread([this] { IsrLoop(); });
 }
 
 ReplicaManager::~ReplicaManager() { (void)Close(); }
@@ -125,10 +128,16 @@ absl::Status ReplicaManager::Close() {
     waiters.swap(waiters_);
   }
   timer_.join();
+  isr_thread_.join();
+  {
+    absl::MutexLock lock(&fetchers_mu_);
+    fetchers_.clear();
+  }
   for (Waiter& w : waiters) {
     SetError(w.out->mutable_error(), v1::REQUEST_TIMED_OUT, "the broker is shutting down");
     w.call->Finish();
   }
+  ReleaseFetchers(/*everyone=*/true);
   return logs_->Close();
 }
 
@@ -164,7 +173,8 @@ void ReplicaManager::OnImage(std::shared_ptr<const MetadataImage> image) {
   }
   for (const storage::TopicPartitionName& tp : gone) {
     if (absl::Status st = logs_->Delete(tp); !st.ok()) {
-      SAMSA_LOG(ERROR) << "cannot delete the log of " << storage::PartitionDirName(tp) << ": " << st;
+      SAMSA_LOG(ERROR) << "cannot delete the log of " << storage::PartitionDirName(tp) << ": "
+                       << st;
     } else {
       SAMSA_LOG(INFO) << "deleted the replica of " << storage::PartitionDirName(tp);
     }
@@ -198,6 +208,8 @@ void ReplicaManager::OnImage(std::shared_ptr<const MetadataImage> image) {
     s.leader = p.leader == options_.self;
     s.leader_id = p.leader;
     s.leader_epoch = p.leader_epoch;
+    s.partition_epoch = p.partition_epoch;
+    s.replicas = p.replicas;
     s.isr = p.isr;
     s.min_insync_replicas = IntConfig(topic, "min.insync.replicas", 1);
     s.max_message_bytes = IntConfig(topic, "max.message.bytes", 1048588);
@@ -208,7 +220,51 @@ void ReplicaManager::OnImage(std::shared_ptr<const MetadataImage> image) {
       partition->OnLocalOffset(partition->log()->log_end_offset());
     }
   }
+  UpdateFetchers(*image);
   ReleaseWaiters();
+}
+
+std::vector<std::shared_ptr<Partition>> ReplicaManager::FollowingFrom(NodeId leader) const {
+  std::vector<std::shared_ptr<Partition>> out;
+  absl::MutexLock lock(&mu_);
+  for (const auto& [tp, p] : partitions_) {
+    const PartitionState s = p->state();
+    if (!s.leader && s.leader_id == leader) out.push_back(p);
+  }
+  return out;
+}
+
+void ReplicaManager::UpdateFetchers(const MetadataImage& image) {
+  absl::flat_hash_map<NodeId, std::string> leaders;
+  {
+    absl::MutexLock lock(&mu_);
+    for (const auto& [tp, p] : partitions_) {
+      const PartitionState s = p->state();
+      if (s.leader || s.leader_id == kNoNode) continue;
+      if (const BrokerImage* b = image.FindBroker(s.leader_id); b != nullptr) {
+        leaders[s.leader_id] = b->address;
+      }
+    }
+  }
+  absl::MutexLock lock(&fetchers_mu_);
+  for (auto it = fetchers_.begin(); it != fetchers_.end();) {
+    auto wanted = leaders.find(it->first);
+    if (wanted == leaders.end() || wanted->second != it->second->address()) {
+      fetchers_.erase(it++);
+    } else {
+      ++it;
+    }
+  }
+  for (const auto& [leader, address] : leaders) {
+    if (fetchers_.contains(leader)) continue;
+    fetchers_[leader] = std::make_unique<ReplicaFetcher>(ReplicaFetcherOptions{
+        .self = options_.self,
+        .leader = leader,
+        .address = address,
+        .partitions = [this, leader = leader] { return FollowingFrom(leader); },
+        .broker_epoch = options_.broker_epoch ? options_.broker_epoch
+                                              : std::function<int64_t()>([] { return 0; })});
+  }
 }
 
 v1::LeaderHint ReplicaManager::HintFor(const PartitionState& s) const {
@@ -276,8 +332,9 @@ void ReplicaManager::ProducePartition(const std::string& topic,
   const PartitionState s = partition->state();
   if (!s.leader) {
     *out->mutable_leader() = HintFor(s);
-    return fail(v1::NOT_LEADER_OR_FOLLOWER,
-                absl::StrCat(topic, "-", in.partition(), " is led by broker ", s.leader_id.value()));
+    return fail(
+        v1::NOT_LEADER_OR_FOLLOWER,
+        absl::StrCat(topic, "-", in.partition(), " is led by broker ", s.leader_id.value()));
   }
   std::string bytes;
   if (!in.plain().empty()) {
@@ -306,6 +363,7 @@ void ReplicaManager::ProducePartition(const std::string& topic,
   }
   absl::StatusOr<storage::AppendInfo> info = partition->log()->AppendAsLeader(span, s.leader_epoch);
   if (!info.ok()) return fail(CodeFor(info.status()), std::string(info.status().message()));
+  ReleaseFetchers(/*everyone=*/true);  // followers waiting for records have some
   out->set_log_start_offset(partition->log()->log_start_offset().value());
   const Offset end = info->last_offset + 1;
   if (acks == 0) {
@@ -326,18 +384,18 @@ void ReplicaManager::ProducePartition(const std::string& topic,
     ReleaseWaiters();
     return;
   }
-  logs_->WaitDurable(partition->log(), end,
-                     [this, partition, end, acknowledged, acks, call, out](absl::Status st) mutable {
-                       if (!st.ok()) {
-                         if (acks == 0) return;  // answered already
-                         SetError(out->mutable_error(), v1::KAFKA_STORAGE_ERROR,
-                                  std::string(st.message()));
-                         return call->Finish();
-                       }
-                       partition->OnLocalOffset(end);
-                       acknowledged();
-                       ReleaseWaiters();
-                     });
+  logs_->WaitDurable(
+      partition->log(), end,
+      [this, partition, end, acknowledged, acks, call, out](absl::Status st) mutable {
+        if (!st.ok()) {
+          if (acks == 0) return;  // answered already
+          SetError(out->mutable_error(), v1::KAFKA_STORAGE_ERROR, std::string(st.message()));
+          return call->Finish();
+        }
+        partition->OnLocalOffset(end);
+        acknowledged();
+        ReleaseWaiters();
+      });
 }
 
 void ReplicaManager::ReleaseWaiters() {
@@ -368,11 +426,161 @@ void ReplicaManager::TimerLoop() {
       absl::MutexLock lock(&mu_);
       absl::Time wake = absl::Now() + absl::Milliseconds(100);
       for (const Waiter& w : waiters_) wake = std::min(wake, w.deadline);
+      for (const FetchWaiter& w : fetch_waiters_) wake = std::min(wake, w.deadline);
       auto stopping = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return stop_; };
       mu_.AwaitWithDeadline(absl::Condition(&stopping), wake);
       if (stop_) return;
     }
     ReleaseWaiters();
+    ReleaseFetchers(/*everyone=*/false);
+  }
+}
+
+void ReplicaManager::ReplicaFetch(const v1::ReplicaFetchRequest& request,
+                                  Done<v1::ReplicaFetchResponse> done) {
+  bool news = false;
+  v1::ReplicaFetchResponse response = AnswerReplicaFetch(request, &news);
+  ReleaseWaiters();  // the follower's offsets may have moved high watermarks
+  if (!news && request.max_wait_ms() > 0) {
+    absl::MutexLock lock(&mu_);
+    if (!stop_) {
+      fetch_waiters_.push_back(
+          {request, absl::Now() + absl::Milliseconds(request.max_wait_ms()), std::move(done)});
+      return;
+    }
+  }
+  done(std::move(response));
+}
+
+void ReplicaManager::ReleaseFetchers(bool everyone) {
+  std::vector<FetchWaiter> released;
+  {
+    absl::MutexLock lock(&mu_);
+    const absl::Time now = absl::Now();
+    for (auto it = fetch_waiters_.begin(); it != fetch_waiters_.end();) {
+      if (everyone || it->deadline <= now || stop_) {
+        released.push_back(std::move(*it));
+        it = fetch_waiters_.erase(it);
+      } else {
+        ++it;
+      }
+    }
+  }
+  for (FetchWaiter& w : released) {
+    bool news = false;
+    w.done(AnswerReplicaFetch(w.request, &news));
+  }
+}
+
+v1::ReplicaFetchResponse ReplicaManager::AnswerReplicaFetch(const v1::ReplicaFetchRequest& request,
+                                                            bool* has_news) {
+  v1::ReplicaFetchResponse response;
+  int64_t budget = request.max_bytes() > 0 ? request.max_bytes() : 8 << 20;
+  const absl::Time now = absl::Now();
+  const NodeId replica(request.replica_id());
+  for (const v1::ReplicaFetchRequest::Partition& in : request.partitions()) {
+    v1::ReplicaFetchResponse::Partition* out = response.add_partitions();
+    out->set_topic(in.topic());
+    out->set_partition(in.partition());
+    std::shared_ptr<Partition> partition = Find({in.topic(), PartitionId(in.partition())});
+    if (partition == nullptr) {
+      SetError(out->mutable_error(), v1::UNKNOWN_TOPIC_OR_PARTITION,
+               absl::StrCat("no partition ", in.topic(), "-", in.partition(), " here"));
+      *has_news = true;
+      continue;
+    }
+    const PartitionState s = partition->state();
+    if (in.current_leader_epoch() != s.leader_epoch.value() || !s.leader) {
+      const bool older = in.current_leader_epoch() < s.leader_epoch.value();
+      SetError(out->mutable_error(),
+               !s.leader ? v1::NOT_LEADER_OR_FOLLOWER
+               : older   ? v1::FENCED_LEADER_EPOCH
+                         : v1::UNKNOWN_LEADER_EPOCH,
+               absl::StrCat("leader epoch ", in.current_leader_epoch(), " against ",
+                            s.leader_epoch.value(), s.leader ? "" : " (not the leader)"));
+      *has_news = true;
+      continue;
+    }
+    storage::PartitionLog* log = partition->log();
+    out->set_log_start_offset(log->log_start_offset().value());
+    const Offset fetch_offset(in.fetch_offset());
+    if (in.last_fetched_epoch() >= 0 && fetch_offset > log->log_start_offset()) {
+      // KIP-320: does the follower's last epoch end where ours does?
+      const auto [epoch, end] = log->EndOffsetForEpoch(Epoch(in.last_fetched_epoch()));
+      if (epoch != Epoch(in.last_fetched_epoch()) || end < fetch_offset) {
+        out->set_diverging(true);
+        out->set_diverging_epoch(epoch.value());
+        out->set_diverging_end_offset(std::max(end, log->log_start_offset()).value());
+        out->set_high_watermark(partition->high_watermark().value());
+        *has_news = true;
+        continue;
+      }
+    }
+    if (fetch_offset < log->log_start_offset() || fetch_offset > log->log_end_offset()) {
+      SetError(
+          out->mutable_error(), v1::OFFSET_OUT_OF_RANGE,
+          absl::StrCat("offset ", in.fetch_offset(), " is outside [",
+                       log->log_start_offset().value(), ", ", log->log_end_offset().value(), "]"));
+      *has_news = true;
+      continue;
+    }
+    const Offset acked =
+        s.flush_always ? std::min(fetch_offset, Offset(in.durable_offset())) : fetch_offset;
+    partition->OnFollowerFetch(replica, fetch_offset, acked, now);
+    out->set_high_watermark(partition->high_watermark().value());
+    if (fetch_offset == log->log_end_offset() || budget <= 0) continue;
+    absl::StatusOr<storage::ReadSlice> slice =
+        log->Read(fetch_offset, static_cast<size_t>(budget), log->log_end_offset(), true);
+    if (!slice.ok()) {
+      SetError(out->mutable_error(), v1::KAFKA_STORAGE_ERROR,
+               std::string(slice.status().message()));
+      *has_news = true;
+      continue;
+    }
+    budget -= static_cast<int64_t>(slice->bytes.size());
+    out->set_records(std::string(slice->bytes.view()));
+    *has_news = *has_news || !slice->bytes.empty();
+  }
+  return response;
+}
+
+void ReplicaManager::IsrLoop() {
+  while (true) {
+    {
+      absl::MutexLock lock(&mu_);
+      auto stopping = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return stop_; };
+      mu_.AwaitWithTimeout(
+          absl::Condition(&stopping),
+          std::clamp(options_.replica_lag_max / 4, absl::Milliseconds(10), absl::Seconds(1)));
+      if (stop_) return;
+    }
+    if (!options_.alter_partition) continue;
+    v1::AlterPartitionRequest req;
+    req.set_broker_id(options_.self.value());
+    req.set_broker_epoch(options_.broker_epoch ? options_.broker_epoch() : 0);
+    std::vector<std::shared_ptr<Partition>> led;
+    {
+      absl::MutexLock lock(&mu_);
+      for (const auto& [tp, p] : partitions_) led.push_back(p);
+    }
+    for (const std::shared_ptr<Partition>& p : led) {
+      std::optional<std::vector<NodeId>> wanted =
+          p->WantedIsr(absl::Now(), options_.replica_lag_max);
+      if (!wanted.has_value()) continue;
+      const PartitionState s = p->state();
+      v1::AlterPartitionRequest::Partition* ap = req.add_partitions();
+      *ap->mutable_topic_id() = s.topic_id.ToProto();
+      ap->set_partition(p->tp().partition.value());
+      ap->set_leader_epoch(s.leader_epoch.value());
+      ap->set_partition_epoch(s.partition_epoch);
+      for (NodeId m : *wanted) ap->add_new_isr(m.value());
+      SAMSA_LOG(INFO) << "asking to change the ISR of " << storage::PartitionDirName(p->tp())
+                      << " from " << s.isr.size() << " to " << wanted->size() << " members";
+    }
+    if (req.partitions().empty()) continue;
+    // The answer needs no action: a change shows up in the next image.
+    absl::StatusOr<v1::AlterPartitionResponse> r = options_.alter_partition(req);
+    if (!r.ok()) SAMSA_LOG(WARNING) << "AlterPartition: " << r.status();
   }
 }
 
@@ -405,9 +613,9 @@ v1::FetchResponse ReplicaManager::Fetch(const v1::FetchRequest& request) {
       }
       if (!s.leader) {
         *out->mutable_leader() = HintFor(s);
-        SetError(out->mutable_error(), v1::NOT_LEADER_OR_FOLLOWER,
-                 absl::StrCat(t.name(), "-", in.partition(), " is led by broker ",
-                              s.leader_id.value()));
+        SetError(
+            out->mutable_error(), v1::NOT_LEADER_OR_FOLLOWER,
+            absl::StrCat(t.name(), "-", in.partition(), " is led by broker ", s.leader_id.value()));
         continue;
       }
       storage::PartitionLog* log = partition->log();
@@ -416,10 +624,10 @@ v1::FetchResponse ReplicaManager::Fetch(const v1::FetchRequest& request) {
       out->set_log_start_offset(log->log_start_offset().value());
       const Offset from(in.offset());
       if (from < log->log_start_offset() || from > log->log_end_offset()) {
-        SetError(out->mutable_error(), v1::OFFSET_OUT_OF_RANGE,
-                 absl::StrCat("offset ", in.offset(), " is outside [",
-                              log->log_start_offset().value(), ", ",
-                              log->log_end_offset().value(), "]"));
+        SetError(
+            out->mutable_error(), v1::OFFSET_OUT_OF_RANGE,
+            absl::StrCat("offset ", in.offset(), " is outside [", log->log_start_offset().value(),
+                         ", ", log->log_end_offset().value(), "]"));
         continue;
       }
       if (from >= hw || (budget <= 0 && !first)) continue;
@@ -443,8 +651,8 @@ v1::FetchResponse ReplicaManager::Fetch(const v1::FetchRequest& request) {
       while (!rest.empty()) {
         absl::StatusOr<storage::BatchHeader> h = storage::ParseBatchHeader(rest);
         if (!h.ok()) break;
-        absl::Status st = storage::ForEachRecord(
-            rest.subspan(0, h->size()), [&](const storage::RecordView& r) {
+        absl::Status st =
+            storage::ForEachRecord(rest.subspan(0, h->size()), [&](const storage::RecordView& r) {
               if (r.offset < from) return absl::OkStatus();
               v1::Record* rec = out->add_decoded();
               rec->set_offset(r.offset.value());

@@ -32,15 +32,17 @@
 // (`done`) must not block.
 #pragma once
 
+#include <functional>
 #include <memory>
-#include <thread>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/functional/any_invocable.h"
 #include "absl/synchronization/mutex.h"
 #include "broker/partition.h"
+#include "broker/replica_fetcher.h"
 #include "common/clock.h"
 #include "common/metadata_image.h"
 #include "samsa/v1/broker.pb.h"
@@ -54,6 +56,14 @@ struct ReplicaManagerOptions {
   storage::LogConfig default_log_config = {};
   storage::Env* env = nullptr;  // must outlive the manager
   Clock* clock = nullptr;       // must outlive the manager
+  // replica.lag.time.max.ms: a follower not caught up for this long leaves
+  // the ISR.
+  absl::Duration replica_lag_max = absl::Seconds(30);
+  // Sends an ISR change to the active controller (QuorumClient); empty: ISR
+  // changes are not requested. Called from the manager's ISR thread.
+  std::function<absl::StatusOr<v1::AlterPartitionResponse>(v1::AlterPartitionRequest)>
+      alter_partition = nullptr;
+  std::function<int64_t()> broker_epoch = nullptr;  // for fetch and AlterPartition
 };
 
 class ReplicaManager {
@@ -69,6 +79,10 @@ class ReplicaManager {
 
   void Produce(const v1::ProduceRequest& request, Done<v1::ProduceResponse> done);
   v1::FetchResponse Fetch(const v1::FetchRequest& request);
+  // A follower's fetch (leader side): answers at once when a partition has
+  // records, an error or a divergence, else when records are appended here
+  // or max_wait_ms passes.
+  void ReplicaFetch(const v1::ReplicaFetchRequest& request, Done<v1::ReplicaFetchResponse> done);
 
   // Answers every waiting produce (REQUEST_TIMED_OUT) and closes the logs.
   absl::Status Close();
@@ -78,6 +92,11 @@ class ReplicaManager {
 
  private:
   struct ProduceCall;
+  struct FetchWaiter {
+    v1::ReplicaFetchRequest request;
+    absl::Time deadline;
+    Done<v1::ReplicaFetchResponse> done;
+  };
   struct Waiter {
     std::shared_ptr<Partition> partition;
     Offset needed;  // high watermark that covers the batch
@@ -86,8 +105,7 @@ class ReplicaManager {
     v1::ProduceResponse::Partition* out;
   };
 
-  explicit ReplicaManager(ReplicaManagerOptions options,
-                          std::unique_ptr<storage::LogManager> logs);
+  explicit ReplicaManager(ReplicaManagerOptions options, std::unique_ptr<storage::LogManager> logs);
   // Appends one partition's records; finishes `out` or leaves it to a
   // completion that `call` tracks.
   void ProducePartition(const std::string& topic, const v1::ProduceRequest::Partition& in,
@@ -95,7 +113,19 @@ class ReplicaManager {
                         v1::ProduceResponse::Partition* out);
   // Completes acks=all waiters the high watermark (or the clock) released.
   void ReleaseWaiters();
+  // Answers follower fetches waiting for records (all of them with
+  // `everyone`, else those past their deadline).
+  void ReleaseFetchers(bool everyone);
+  // The answer to a follower's fetch; `has_news` when any partition has
+  // records, an error or a divergence to report.
+  v1::ReplicaFetchResponse AnswerReplicaFetch(const v1::ReplicaFetchRequest& request,
+                                              bool* has_news);
+  // Starts fetchers for leaders this broker follows, stops the others.
+  void UpdateFetchers(const MetadataImage& image);
+  std::vector<std::shared_ptr<Partition>> FollowingFrom(NodeId leader) const;
   void TimerLoop();
+  // Asks the controller for the ISR changes partitions led here want.
+  void IsrLoop();
   v1::LeaderHint HintFor(const PartitionState& s) const;
 
   const ReplicaManagerOptions options_;
@@ -106,8 +136,13 @@ class ReplicaManager {
   absl::flat_hash_map<storage::TopicPartitionName, std::shared_ptr<Partition>> partitions_
       ABSL_GUARDED_BY(mu_);
   std::vector<Waiter> waiters_ ABSL_GUARDED_BY(mu_);
+  std::vector<FetchWaiter> fetch_waiters_ ABSL_GUARDED_BY(mu_);
   bool stop_ ABSL_GUARDED_BY(mu_) = false;
   std::thread timer_;
+  std::thread isr_thread_;
+  absl::Mutex fetchers_mu_;  // only OnImage and Close change the fetchers
+  absl::flat_hash_map<NodeId, std::unique_ptr<ReplicaFetcher>> fetchers_
+      ABSL_GUARDED_BY(fetchers_mu_);
 };
 
 }  // namespace samsa::broker

@@ -1,5 +1,7 @@
 // samsa-broker processes with a controller quorum: registration, metadata
 // replay, controlled shutdown, restart, a taken node.id, bad configuration.
+#include <csignal>
+
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "gmock/gmock.h"
@@ -202,6 +204,136 @@ TEST(BrokerClusterTest, AcknowledgedRecordsSurviveKillNineOfTheirOnlyReplica) {
   EXPECT_EQ(acked, FetchAll(c, 101, "log", 0)) << "every acknowledged record, in order";
   v1::ProduceResponse::Partition more = ProduceTo(c, 101, "log", 0, {"after"}, 1);
   EXPECT_EQ(50, more.base_offset());
+}
+
+// The partition as the active controller has it.
+v1::PartitionDescription PartitionOf(Cluster& c, const std::string& topic, int partition) {
+  v1::DescribeTopicsRequest req;
+  req.add_names(topic);
+  v1::DescribeTopicsResponse r;
+  EXPECT_TRUE(c.stub(c.WaitForActive()).DescribeTopics(Ctx().get(), req, &r).ok());
+  return r.topics(0).partitions(partition);
+}
+
+TEST(BrokerClusterTest, ReplicatedWritesSurviveTheLeadersDeathAndItRejoins) {
+  Cluster c({.voters = 1,
+             .session_timeout_ms = 1000,
+             .heartbeat_interval_ms = 100,
+             .brokers = 3,
+             .broker_overrides = {"replica.lag.time.max.ms=1500"}});
+  ASSERT_TRUE(c.StartAll().ok());
+  for (int b : {101, 102, 103}) {
+    ASSERT_TRUE(c.StartBroker(b).ok());
+    ASSERT_TRUE(c.WaitForBrokerState(b, v1::BrokerDescription::ACTIVE));
+  }
+  v1::CreateTopicsRequest create;
+  v1::CreateTopicsRequest::Topic* t = create.add_topics();
+  t->set_name("orders");
+  t->set_partitions(1);
+  t->set_replication_factor(3);
+  (*t->mutable_configs())["min.insync.replicas"] = "2";
+  v1::CreateTopicsResponse created;
+  ASSERT_TRUE(c.stub(1).CreateTopics(Ctx().get(), create, &created).ok());
+  ASSERT_EQ(v1::NONE, created.results(0).error().code());
+  const int leader = PartitionOf(c, "orders", 0).leader();
+  ASSERT_TRUE(WaitForLeader(c, leader, "orders", 0));
+
+  std::vector<std::string> acked;
+  for (int i = 0; i < 30; ++i) {
+    const std::string v = "r" + std::to_string(i);
+    v1::ProduceResponse::Partition r = ProduceTo(c, leader, "orders", 0, {v}, -1);
+    ASSERT_EQ(v1::NONE, r.error().code()) << r.error().message();
+    acked.push_back(v);
+  }
+  EXPECT_EQ(acked, FetchAll(c, leader, "orders", 0));
+
+  // The leader dies: the controller fences it and elects an ISR member,
+  // which has every acknowledged record.
+  c.KillBroker(leader);
+  int next = -1;
+  const absl::Time deadline = absl::Now() + absl::Seconds(30);
+  while (absl::Now() < deadline) {
+    const v1::PartitionDescription p = PartitionOf(c, "orders", 0);
+    if (p.leader() != leader && p.leader() != -1) {
+      next = p.leader();
+      break;
+    }
+    absl::SleepFor(absl::Milliseconds(20));
+  }
+  ASSERT_NE(-1, next);
+  ASSERT_TRUE(WaitForLeader(c, next, "orders", 0)) << c.broker_log(next);
+  // Its high watermark catches up once the other follower fetches from it.
+  std::vector<std::string> seen;
+  const absl::Time read_deadline = absl::Now() + absl::Seconds(30);
+  while (absl::Now() < read_deadline) {
+    seen = FetchAll(c, next, "orders", 0);
+    if (seen.size() >= acked.size()) break;
+    absl::SleepFor(absl::Milliseconds(20));
+  }
+  EXPECT_EQ(acked, seen) << "every acknowledged record, once, in order";
+  v1::ProduceResponse::Partition more = ProduceTo(c, next, "orders", 0, {"after"}, -1);
+  ASSERT_EQ(v1::NONE, more.error().code()) << more.error().message();
+  EXPECT_EQ(30, more.base_offset());
+
+  // The old leader restarts, catches up as a follower and rejoins the ISR.
+  ASSERT_TRUE(c.StartBroker(leader).ok());
+  const absl::Time isr_deadline = absl::Now() + absl::Seconds(30);
+  while (PartitionOf(c, "orders", 0).isr_size() < 3 && absl::Now() < isr_deadline) {
+    absl::SleepFor(absl::Milliseconds(50));
+  }
+  EXPECT_EQ(3, PartitionOf(c, "orders", 0).isr_size()) << c.broker_log(leader);
+}
+
+TEST(BrokerClusterTest, IsrShrinksWhenFollowersStopAndMinIsrRefusesWrites) {
+  Cluster c({.voters = 1,
+             .session_timeout_ms = 60000,  // brokers stay unfenced: only the ISR reacts
+             .heartbeat_interval_ms = 100,
+             .brokers = 3,
+             .broker_overrides = {"replica.lag.time.max.ms=1000"}});
+  ASSERT_TRUE(c.StartAll().ok());
+  for (int b : {101, 102, 103}) {
+    ASSERT_TRUE(c.StartBroker(b).ok());
+    ASSERT_TRUE(c.WaitForBrokerState(b, v1::BrokerDescription::ACTIVE));
+  }
+  v1::CreateTopicsRequest create;
+  v1::CreateTopicsRequest::Topic* t = create.add_topics();
+  t->set_name("isr");
+  t->set_partitions(1);
+  t->set_replication_factor(3);
+  (*t->mutable_configs())["min.insync.replicas"] = "2";
+  v1::CreateTopicsResponse created;
+  ASSERT_TRUE(c.stub(1).CreateTopics(Ctx().get(), create, &created).ok());
+  const v1::PartitionDescription p = PartitionOf(c, "isr", 0);
+  const int leader = p.leader();
+  ASSERT_TRUE(WaitForLeader(c, leader, "isr", 0));
+  std::vector<int> followers;
+  for (int r : p.replicas()) {
+    if (r != leader) followers.push_back(r);
+  }
+  ASSERT_EQ(v1::NONE, ProduceTo(c, leader, "isr", 0, {"a"}, -1).error().code());
+
+  // One follower stops (SIGSTOP: alive to the controller, silent to the
+  // leader): the ISR shrinks to two and acks=all writes go on.
+  c.broker_process(followers[0]).Signal(SIGSTOP);
+  const absl::Time deadline = absl::Now() + absl::Seconds(30);
+  while (PartitionOf(c, "isr", 0).isr_size() > 2 && absl::Now() < deadline) {
+    absl::SleepFor(absl::Milliseconds(50));
+  }
+  ASSERT_EQ(2, PartitionOf(c, "isr", 0).isr_size());
+  EXPECT_EQ(v1::NONE, ProduceTo(c, leader, "isr", 0, {"b"}, -1).error().code());
+
+  // The second follower stops too: the ISR is the leader alone, below
+  // min.insync.replicas, and acks=all writes are refused.
+  c.broker_process(followers[1]).Signal(SIGSTOP);
+  const absl::Time deadline2 = absl::Now() + absl::Seconds(30);
+  while (PartitionOf(c, "isr", 0).isr_size() > 1 && absl::Now() < deadline2) {
+    absl::SleepFor(absl::Milliseconds(50));
+  }
+  ASSERT_EQ(1, PartitionOf(c, "isr", 0).isr_size());
+  EXPECT_EQ(v1::NOT_ENOUGH_REPLICAS, ProduceTo(c, leader, "isr", 0, {"c"}, -1).error().code());
+  EXPECT_EQ((std::vector<std::string>{"a", "b"}), FetchAll(c, leader, "isr", 0))
+      << "committed records stay readable";
+  for (int f : followers) c.broker_process(f).Signal(SIGCONT);
 }
 
 }  // namespace

@@ -1,0 +1,128 @@
+#include "broker/replica_fetcher.h"
+
+#include "absl/time/clock.h"
+#include "common/grpc_channel.h"
+#include "common/logging.h"
+
+namespace samsa::broker {
+
+ReplicaFetcher::ReplicaFetcher(ReplicaFetcherOptions options)
+    : options_(std::move(options)),
+      stub_(v1::Replica::NewStub(NewChannel(options_.address))) {
+  thread_ = std::thread([this] { Loop(); });
+}
+
+ReplicaFetcher::~ReplicaFetcher() {
+  {
+    absl::MutexLock lock(&mu_);
+    stop_ = true;
+    // A long-poll in flight is cancelled rather than waited out.
+    if (in_flight_ != nullptr) in_flight_->TryCancel();
+  }
+  thread_.join();
+}
+
+bool ReplicaFetcher::stopping() const {
+  absl::MutexLock lock(&mu_);
+  return stop_;
+}
+
+void ReplicaFetcher::Loop() {
+  while (!stopping()) {
+    std::vector<std::shared_ptr<Partition>> partitions = options_.partitions();
+    if (partitions.empty()) {
+      absl::SleepFor(absl::Milliseconds(20));
+      continue;
+    }
+    v1::ReplicaFetchRequest req;
+    req.set_replica_id(options_.self.value());
+    req.set_broker_epoch(options_.broker_epoch());
+    req.set_max_wait_ms(static_cast<int32_t>(absl::ToInt64Milliseconds(options_.max_wait)));
+    req.set_max_bytes(options_.max_bytes);
+    for (const std::shared_ptr<Partition>& p : partitions) {
+      const PartitionState s = p->state();
+      v1::ReplicaFetchRequest::Partition* out = req.add_partitions();
+      out->set_topic(p->tp().topic);
+      out->set_partition(p->tp().partition.value());
+      out->set_current_leader_epoch(s.leader_epoch.value());
+      out->set_fetch_offset(p->log()->log_end_offset().value());
+      out->set_last_fetched_epoch(p->log()->latest_epoch().value_or(kNoEpoch).value());
+      out->set_durable_offset(p->log()->flushed_offset().value());
+    }
+    grpc::ClientContext ctx;
+    ctx.set_wait_for_ready(true);
+    ctx.set_deadline(absl::ToChronoTime(absl::Now() + options_.max_wait + absl::Seconds(2)));
+    {
+      absl::MutexLock lock(&mu_);
+      if (stop_) return;
+      in_flight_ = &ctx;
+    }
+    v1::ReplicaFetchResponse resp;
+    const grpc::Status st = stub_->Fetch(&ctx, req, &resp);
+    {
+      absl::MutexLock lock(&mu_);
+      in_flight_ = nullptr;
+    }
+    if (!st.ok()) {
+      absl::MutexLock lock(&mu_);
+      mu_.AwaitWithTimeout(absl::Condition(&stop_), absl::Milliseconds(50));
+      continue;
+    }
+    for (int i = 0; i < resp.partitions_size() && i < static_cast<int>(partitions.size()); ++i) {
+      Apply(*partitions[i], resp.partitions(i));
+    }
+  }
+}
+
+void ReplicaFetcher::Apply(Partition& p, const v1::ReplicaFetchResponse::Partition& in) {
+  storage::PartitionLog* log = p.log();
+  switch (in.error().code()) {
+    case v1::NONE:
+      break;
+    case v1::OFFSET_OUT_OF_RANGE:
+      if (log->log_end_offset() < Offset(in.log_start_offset())) {
+        SAMSA_LOG(WARNING) << log->dir() << ": behind the leader's log start "
+                           << in.log_start_offset() << "; restarting the log there";
+        if (absl::Status s = log->TruncateFullyAndStartAt(Offset(in.log_start_offset()));
+            !s.ok()) {
+          SAMSA_LOG(ERROR) << log->dir() << ": " << s;
+        }
+      }
+      return;
+    default:
+      return;  // a leadership change: the next image says who leads
+  }
+  if (in.diverging()) {
+    const auto [epoch, own_end] = log->EndOffsetForEpoch(Epoch(in.diverging_epoch()));
+    Offset target(in.diverging_end_offset());
+    if (epoch == Epoch(in.diverging_epoch())) target = std::min(target, own_end);
+    target = std::max(target, log->log_start_offset());
+    if (target < p.high_watermark()) {
+      SAMSA_LOG(ERROR) << log->dir() << ": truncating to " << target
+                       << " below the high watermark " << p.high_watermark()
+                       << ": committed records are lost";
+    }
+    if (absl::Status s = log->TruncateTo(target); !s.ok()) {
+      SAMSA_LOG(ERROR) << log->dir() << ": " << s;
+    }
+    return;
+  }
+  if (!in.records().empty()) {
+    std::span<const uint8_t> bytes(reinterpret_cast<const uint8_t*>(in.records().data()),
+                                   in.records().size());
+    absl::StatusOr<storage::AppendInfo> info = log->AppendAsFollower(bytes);
+    if (!info.ok()) {
+      SAMSA_LOG(ERROR) << log->dir() << ": follower append: " << info.status();
+      return;
+    }
+    if (p.state().flush_always) {
+      if (absl::Status s = log->Flush(); !s.ok()) {
+        SAMSA_LOG(ERROR) << log->dir() << ": " << s;
+        return;
+      }
+    }
+  }
+  p.OnLeaderHighWatermark(Offset(in.high_watermark()));
+}
+
+}  // namespace samsa::broker

@@ -1,0 +1,70 @@
+// ReplicaFetcher: a follower's pull from one leader broker (DESIGN.md §7),
+// for every partition this broker follows there, in one Replica.Fetch per
+// round, long-polled by the leader while nothing is new.
+//
+// Per partition, each answer is acted on as Kafka's fetcher does:
+//   * records: appended as they are (AppendAsFollower), then flushed when
+//     the topic's flush.policy is always, so the next fetch can report them
+//     durable;
+//   * diverging epoch: the log is truncated to the smaller of the leader's
+//     end for that epoch and this log's own end for it (KIP-320), then
+//     fetched again; a truncation below the high watermark means committed
+//     data was lost and is logged as an error;
+//   * OFFSET_OUT_OF_RANGE below the leader's log start: the log restarts
+//     empty at the leader's log start;
+//   * leadership errors: left for the next metadata image to resolve.
+// The leader's high watermark is kept (capped at this log's end) for the
+// day this replica leads.
+//
+// One thread per fetcher; partitions come from `partitions` each round, so
+// image changes apply at the next round.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/synchronization/mutex.h"
+#include "broker/partition.h"
+#include "samsa/v1/broker.grpc.pb.h"
+
+namespace samsa::broker {
+
+struct ReplicaFetcherOptions {
+  NodeId self = kNoNode;
+  NodeId leader = kNoNode;
+  std::string address;  // the leader's host:port
+  // The partitions this broker currently follows on `leader`.
+  std::function<std::vector<std::shared_ptr<Partition>>()> partitions = nullptr;
+  std::function<int64_t()> broker_epoch = nullptr;
+  absl::Duration max_wait = absl::Milliseconds(500);
+  int32_t max_bytes = 8 << 20;
+};
+
+class ReplicaFetcher {
+ public:
+  explicit ReplicaFetcher(ReplicaFetcherOptions options);
+  ~ReplicaFetcher();  // stops and joins
+
+  const std::string& address() const { return options_.address; }
+
+ private:
+  void Loop();
+  // Applies one partition's answer; false if the partition must wait.
+  void Apply(Partition& partition, const v1::ReplicaFetchResponse::Partition& in);
+
+  bool stopping() const;
+
+  const ReplicaFetcherOptions options_;
+  std::unique_ptr<v1::Replica::Stub> stub_;
+  mutable absl::Mutex mu_;
+  bool stop_ ABSL_GUARDED_BY(mu_) = false;
+  // The fetch in flight, cancelled by the destructor; cleared before the
+  // context it points to goes away.
+  grpc::ClientContext* in_flight_ ABSL_GUARDED_BY(mu_) = nullptr;
+  std::thread thread_;
+};
+
+}  // namespace samsa::broker
