@@ -22,6 +22,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
+#include "common/await.h"
 #include "common/metadata_records.h"
 #include "controller/quorum_controller.h"
 #include "raft/test_cluster.h"
@@ -32,18 +33,6 @@ namespace {
 double Percentile(std::vector<double>& v, double p) {
   std::sort(v.begin(), v.end());
   return v[std::min(v.size() - 1, static_cast<size_t>(p * static_cast<double>(v.size())))];
-}
-
-template <typename Response, typename F>
-Response Call(F f) {
-  absl::Notification done;
-  Response out;
-  f([&](Response r) {
-    out = std::move(r);
-    done.Notify();
-  });
-  done.WaitForNotification();
-  return out;
 }
 
 void ImagePhase() {
@@ -123,14 +112,15 @@ int Run(int topics, int alters, int window) {
     reg.set_broker_id(b);
     *reg.mutable_incarnation_id() = Uuid{9, static_cast<uint64_t>(b)}.ToProto();
     reg.set_address("127.0.0.1:" + std::to_string(9000 + b));
-    const int64_t epoch = Call<v1::RegisterBrokerResponse>([&](auto done) {
+    const int64_t epoch = AwaitCallback<v1::RegisterBrokerResponse>([&](auto done) {
                             c->RegisterBroker(reg, std::move(done));
                           }).broker_epoch();
     v1::BrokerHeartbeatRequest hb;
     hb.set_broker_id(b);
     hb.set_broker_epoch(epoch);
     hb.set_metadata_offset(c->committed()->offset());
-    Call<v1::BrokerHeartbeatResponse>([&](auto done) { c->BrokerHeartbeat(hb, std::move(done)); });
+    AwaitCallback<v1::BrokerHeartbeatResponse>(
+        [&](auto done) { c->BrokerHeartbeat(hb, std::move(done)); });
     epochs.push_back(epoch);
   }
 
@@ -143,8 +133,8 @@ int Run(int topics, int alters, int window) {
     t->set_partitions(1);
     t->set_replication_factor(3);
     const absl::Time start = absl::Now();
-    v1::CreateTopicsResponse r =
-        Call<v1::CreateTopicsResponse>([&](auto done) { c->CreateTopics(req, std::move(done)); });
+    v1::CreateTopicsResponse r = AwaitCallback<v1::CreateTopicsResponse>(
+        [&](auto done) { c->CreateTopics(req, std::move(done)); });
     latencies_ms.push_back(absl::ToDoubleMilliseconds(absl::Now() - start));
     if (r.results(0).error().code() != v1::NONE) {
       std::fprintf(stderr, "create failed: %s\n", r.results(0).error().message().c_str());
@@ -165,7 +155,8 @@ int Run(int topics, int alters, int window) {
   t->set_name("alters");
   t->set_partitions(window);
   t->set_replication_factor(3);
-  Call<v1::CreateTopicsResponse>([&](auto done) { c->CreateTopics(req, std::move(done)); });
+  AwaitCallback<v1::CreateTopicsResponse>(
+      [&](auto done) { c->CreateTopics(req, std::move(done)); });
   const TopicImage* topic = c->committed()->FindTopic("alters");
   absl::Mutex mu;
   int sent = 0, finished = 0, failed = 0;

@@ -86,16 +86,12 @@ int Run(const BrokerSettings& s) {
     SAMSA_LOG(ERROR) << server.status();
     return 1;
   }
-  std::unique_ptr<prometheus::Exposer> exposer;
-  if (!s.metrics_listener.empty()) {
-    absl::StatusOr<std::unique_ptr<prometheus::Exposer>> started =
-        StartMetrics(s.metrics_listener, registry);
-    if (!started.ok()) {
-      SAMSA_LOG(ERROR) << started.status();
-      server->server->Shutdown();
-      return 1;
-    }
-    exposer = std::move(*started);
+  absl::StatusOr<std::unique_ptr<prometheus::Exposer>> exposer =
+      StartMetrics(s.metrics_listener, registry);
+  if (!exposer.ok()) {
+    SAMSA_LOG(ERROR) << exposer.status();
+    server->server->Shutdown();
+    return 1;
   }
   const std::string address = Advertised(s, server->port);
   if (absl::Status st = quorum.Start(address, kRegistrationTimeout); !st.ok()) {

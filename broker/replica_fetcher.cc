@@ -7,8 +7,7 @@
 namespace samsa::broker {
 
 ReplicaFetcher::ReplicaFetcher(ReplicaFetcherOptions options)
-    : options_(std::move(options)),
-      stub_(v1::Replica::NewStub(NewChannel(options_.address))) {
+    : options_(std::move(options)), stub_(v1::Replica::NewStub(NewChannel(options_.address))) {
   thread_ = std::thread([this] { Loop(); });
 }
 
@@ -83,8 +82,7 @@ void ReplicaFetcher::Apply(Partition& p, const v1::ReplicaFetchResponse::Partiti
       if (log->log_end_offset() < Offset(in.log_start_offset())) {
         SAMSA_LOG(WARNING) << log->dir() << ": behind the leader's log start "
                            << in.log_start_offset() << "; restarting the log there";
-        if (absl::Status s = log->TruncateFullyAndStartAt(Offset(in.log_start_offset()));
-            !s.ok()) {
+        if (absl::Status s = log->TruncateFullyAndStartAt(Offset(in.log_start_offset())); !s.ok()) {
           SAMSA_LOG(ERROR) << log->dir() << ": " << s;
         }
       }
@@ -98,9 +96,8 @@ void ReplicaFetcher::Apply(Partition& p, const v1::ReplicaFetchResponse::Partiti
     if (epoch == Epoch(in.diverging_epoch())) target = std::min(target, own_end);
     target = std::max(target, log->log_start_offset());
     if (target < p.high_watermark()) {
-      SAMSA_LOG(ERROR) << log->dir() << ": truncating to " << target
-                       << " below the high watermark " << p.high_watermark()
-                       << ": committed records are lost";
+      SAMSA_LOG(ERROR) << log->dir() << ": truncating to " << target << " below the high watermark "
+                       << p.high_watermark() << ": committed records are lost";
     }
     if (absl::Status s = log->TruncateTo(target); !s.ok()) {
       SAMSA_LOG(ERROR) << log->dir() << ": " << s;

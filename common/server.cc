@@ -60,6 +60,7 @@ absl::StatusOr<GrpcServer> StartGrpcServer(const std::string& listener,
 absl::StatusOr<std::unique_ptr<prometheus::Exposer>> StartMetrics(
     const std::string& listener, std::shared_ptr<prometheus::Registry> registry) {
   std::unique_ptr<prometheus::Exposer> exposer;
+  if (listener.empty()) return exposer;
   try {
     exposer = std::make_unique<prometheus::Exposer>(listener);
   } catch (const std::exception& e) {

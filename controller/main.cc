@@ -88,17 +88,13 @@ int Run(const ControllerSettings& s) {
   controller.Attach(node->get());
   raft_service.Attach(node->get());
 
-  std::unique_ptr<prometheus::Exposer> exposer;
-  if (!s.metrics_listener.empty()) {
-    absl::StatusOr<std::unique_ptr<prometheus::Exposer>> started =
-        StartMetrics(s.metrics_listener, registry);
-    if (!started.ok()) {
-      SAMSA_LOG(ERROR) << started.status();
-      controller.Stop();
-      server->Shutdown();
-      return 1;
-    }
-    exposer = std::move(*started);
+  absl::StatusOr<std::unique_ptr<prometheus::Exposer>> exposer =
+      StartMetrics(s.metrics_listener, registry);
+  if (!exposer.ok()) {
+    SAMSA_LOG(ERROR) << exposer.status();
+    controller.Stop();
+    server->Shutdown();
+    return 1;
   }
   SAMSA_LOG(INFO) << kProgram << " " << s.node_id << " serving on port " << port << " with "
                   << s.voters.size() << " voter(s)";

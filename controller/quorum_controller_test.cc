@@ -4,6 +4,7 @@
 
 #include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
+#include "common/await.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "storage/mem_env.h"
@@ -12,19 +13,6 @@ namespace samsa::controller {
 namespace {
 
 using ::testing::HasSubstr;
-
-// Calls an asynchronous controller method and waits for its answer.
-template <typename Response, typename F>
-Response Call(F f) {
-  absl::Notification done;
-  Response out;
-  f([&](Response r) {
-    out = std::move(r);
-    done.Notify();
-  });
-  EXPECT_TRUE(done.WaitForNotificationWithTimeout(absl::Seconds(20)));
-  return out;
-}
 
 // One controller on a single-voter in-memory Raft node.
 class QuorumControllerTest : public ::testing::Test {
@@ -66,7 +54,7 @@ class QuorumControllerTest : public ::testing::Test {
     t->set_name(name);
     t->set_partitions(partitions);
     t->set_replication_factor(rf);
-    v1::CreateTopicsResponse r = Call<v1::CreateTopicsResponse>(
+    v1::CreateTopicsResponse r = AwaitCallback<v1::CreateTopicsResponse>(
         [&](auto done) { controller_->CreateTopics(req, std::move(done)); });
     EXPECT_EQ(v1::NONE, r.error().code()) << r.error().message();
     return r.results_size() > 0 ? r.results(0) : v1::CreateTopicsResponse::Result();
@@ -78,7 +66,7 @@ class QuorumControllerTest : public ::testing::Test {
     reg.set_broker_id(id);
     *reg.mutable_incarnation_id() = Uuid{3, static_cast<uint64_t>(id)}.ToProto();
     reg.set_address("127.0.0.1:" + std::to_string(9000 + id));
-    const int64_t epoch = Call<v1::RegisterBrokerResponse>([&](auto done) {
+    const int64_t epoch = AwaitCallback<v1::RegisterBrokerResponse>([&](auto done) {
                             controller_->RegisterBroker(reg, std::move(done));
                           }).broker_epoch();
     EXPECT_FALSE(Heartbeat(id, epoch).is_fenced());
@@ -90,7 +78,7 @@ class QuorumControllerTest : public ::testing::Test {
     hb.set_broker_id(id);
     hb.set_broker_epoch(epoch);
     hb.set_metadata_offset(controller_->committed()->offset());
-    return Call<v1::BrokerHeartbeatResponse>(
+    return AwaitCallback<v1::BrokerHeartbeatResponse>(
         [&](auto done) { controller_->BrokerHeartbeat(hb, std::move(done)); });
   }
 
@@ -98,7 +86,7 @@ class QuorumControllerTest : public ::testing::Test {
     v1::FetchMetadataRequest req;
     req.set_from_offset(from);
     req.set_max_wait_ms(wait_ms);
-    return Call<v1::FetchMetadataResponse>(
+    return AwaitCallback<v1::FetchMetadataResponse>(
         [&](auto done) { controller_->FetchMetadata(req, std::move(done)); });
   }
 
@@ -129,7 +117,7 @@ TEST_F(QuorumControllerTest, ConcurrentCreatesOfOneNameLetExactlyOneWin) {
     threads.emplace_back([&] {
       v1::CreateTopicsRequest req;
       req.add_topics()->set_name("race");
-      v1::CreateTopicsResponse r = Call<v1::CreateTopicsResponse>(
+      v1::CreateTopicsResponse r = AwaitCallback<v1::CreateTopicsResponse>(
           [&](auto done) { controller_->CreateTopics(req, std::move(done)); });
       const v1::ErrorCode code = r.results(0).error().code();
       (code == v1::NONE ? created : exists) +=
@@ -247,8 +235,8 @@ TEST_F(QuorumControllerTest, InactiveControllerAnswersNotController) {
   QuorumController idle({.node_id = NodeId(2), .voters = {{NodeId(1), "127.0.0.1:1"}}});
   v1::CreateTopicsRequest req;
   req.add_topics()->set_name("x");
-  v1::CreateTopicsResponse r =
-      Call<v1::CreateTopicsResponse>([&](auto done) { idle.CreateTopics(req, std::move(done)); });
+  v1::CreateTopicsResponse r = AwaitCallback<v1::CreateTopicsResponse>(
+      [&](auto done) { idle.CreateTopics(req, std::move(done)); });
   EXPECT_EQ(v1::NOT_CONTROLLER, r.error().code());
   EXPECT_EQ(0, r.results_size());
   EXPECT_EQ(v1::NOT_CONTROLLER, idle.DescribeQuorum().error().code());

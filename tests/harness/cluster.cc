@@ -8,15 +8,11 @@
 #include "storage/env.h"
 
 namespace samsa::testing {
-namespace {
-
-std::unique_ptr<grpc::ClientContext> Context(absl::Duration timeout = absl::Seconds(2)) {
+std::unique_ptr<grpc::ClientContext> RpcContext(absl::Duration timeout) {
   auto ctx = std::make_unique<grpc::ClientContext>();
   ctx->set_deadline(absl::ToChronoTime(absl::Now() + timeout));
   return ctx;
 }
-
-}  // namespace
 
 Cluster::Cluster(ClusterOptions options) : options_(std::move(options)) {
   for (int id = 1; id <= options_.voters; ++id) {
@@ -90,7 +86,7 @@ absl::Status AwaitAnswer(ChildProcess& process, const std::string& what,
     // Waiting for readiness keeps this call polling the channel while it
     // connects; a fail-fast call would leave the connection to gRPC's
     // backup poller, which runs every 5 s.
-    auto ctx = Context(absl::Milliseconds(200));
+    auto ctx = RpcContext(absl::Milliseconds(200));
     ctx->set_wait_for_ready(true);
     if (ping(ctx.get()).ok()) return absl::OkStatus();
   }
@@ -176,7 +172,7 @@ v1::BrokerDescription Cluster::DescribeBroker(int id) {
   const int active = WaitForActive(absl::Seconds(10));
   if (active == -1) return out;
   v1::DescribeClusterResponse r;
-  if (!stub(active).DescribeCluster(Context().get(), {}, &r).ok()) return out;
+  if (!stub(active).DescribeCluster(RpcContext(absl::Seconds(2)).get(), {}, &r).ok()) return out;
   for (const v1::BrokerDescription& b : r.brokers()) {
     if (b.broker_id() == id) return b;
   }
@@ -219,7 +215,7 @@ int Cluster::WaitForActive(absl::Duration timeout) {
       v1::CreateTopicsRequest req;
       req.set_validate_only(true);
       v1::CreateTopicsResponse r;
-      if (stub(id).CreateTopics(Context(absl::Milliseconds(500)).get(), req, &r).ok() &&
+      if (stub(id).CreateTopics(RpcContext(absl::Milliseconds(500)).get(), req, &r).ok() &&
           r.error().code() == v1::NONE) {
         return id;
       }
@@ -240,7 +236,7 @@ absl::StatusOr<Response> FakeBroker::ToActive(Call call) {
     for (int c = 1; c <= 5; ++c) {
       if (!cluster_->running(c)) continue;
       Response r;
-      if (!call(cluster_->stub(c), Context().get(), &r).ok()) continue;
+      if (!call(cluster_->stub(c), RpcContext(absl::Seconds(2)).get(), &r).ok()) continue;
       if (r.error().code() == v1::NOT_CONTROLLER) continue;
       return r;
     }
@@ -268,7 +264,7 @@ absl::Status FakeBroker::Join(absl::Duration timeout) {
     v1::DescribeClusterResponse c;
     for (int id = 1; id <= 5; ++id) {
       if (!cluster_->running(id) ||
-          !cluster_->stub(id).DescribeCluster(Context().get(), {}, &c).ok()) {
+          !cluster_->stub(id).DescribeCluster(RpcContext(absl::Seconds(2)).get(), {}, &c).ok()) {
         continue;
       }
       for (const v1::BrokerDescription& b : c.brokers()) {
@@ -289,7 +285,7 @@ void FakeBroker::HeartbeatLoop() {
     absl::StatusOr<v1::BrokerHeartbeatResponse> r = ToActive<v1::BrokerHeartbeatResponse>(
         [&](v1::Controller::Stub& s, grpc::ClientContext* ctx, v1::BrokerHeartbeatResponse* out) {
           v1::DescribeClusterResponse c;
-          grpc::Status st = s.DescribeCluster(Context().get(), {}, &c);
+          grpc::Status st = s.DescribeCluster(RpcContext(absl::Seconds(2)).get(), {}, &c);
           if (!st.ok()) return st;
           v1::BrokerHeartbeatRequest hb;
           hb.set_broker_id(id_);

@@ -20,6 +20,9 @@
 
 namespace samsa::testing {
 
+// A client context with a deadline, for calls to the cluster's processes.
+std::unique_ptr<grpc::ClientContext> RpcContext(absl::Duration timeout = absl::Seconds(5));
+
 struct ClusterOptions {
   int voters = 3;
   int election_timeout_ms = 500;

@@ -14,15 +14,9 @@ namespace {
 
 using ::testing::HasSubstr;
 
-std::unique_ptr<grpc::ClientContext> Ctx() {
-  auto ctx = std::make_unique<grpc::ClientContext>();
-  ctx->set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(5)));
-  return ctx;
-}
-
 v1::DescribeTopicsResponse Topics(Cluster& c) {
   v1::DescribeTopicsResponse r;
-  EXPECT_TRUE(c.stub(c.WaitForActive()).DescribeTopics(Ctx().get(), {}, &r).ok());
+  EXPECT_TRUE(c.stub(c.WaitForActive()).DescribeTopics(RpcContext().get(), {}, &r).ok());
   return r;
 }
 
@@ -41,7 +35,7 @@ TEST(BrokerClusterTest, BrokersServeMetadataAndHandOverLeadershipsOnSigterm) {
   t->set_partitions(4);
   t->set_replication_factor(2);
   v1::CreateTopicsResponse created;
-  ASSERT_TRUE(c.stub(c.WaitForActive()).CreateTopics(Ctx().get(), create, &created).ok());
+  ASSERT_TRUE(c.stub(c.WaitForActive()).CreateTopics(RpcContext().get(), create, &created).ok());
   ASSERT_EQ(v1::NONE, created.results(0).error().code()) << created.results(0).error().message();
 
   // Each broker replays the metadata log: its Metadata answer shows the
@@ -52,7 +46,7 @@ TEST(BrokerClusterTest, BrokersServeMetadataAndHandOverLeadershipsOnSigterm) {
     const absl::Time deadline = absl::Now() + absl::Seconds(20);
     while (absl::Now() < deadline) {
       md.Clear();
-      ASSERT_TRUE(c.broker_stub(b).Metadata(Ctx().get(), {}, &md).ok());
+      ASSERT_TRUE(c.broker_stub(b).Metadata(RpcContext().get(), {}, &md).ok());
       if (md.topics_size() == 1) break;
       absl::SleepFor(absl::Milliseconds(20));
     }
@@ -64,7 +58,7 @@ TEST(BrokerClusterTest, BrokersServeMetadataAndHandOverLeadershipsOnSigterm) {
   v1::MetadataRequest unknown;
   unknown.add_topics("nope");
   v1::MetadataResponse none;
-  ASSERT_TRUE(c.broker_stub(101).Metadata(Ctx().get(), unknown, &none).ok());
+  ASSERT_TRUE(c.broker_stub(101).Metadata(RpcContext().get(), unknown, &none).ok());
   EXPECT_EQ(v1::UNKNOWN_TOPIC_OR_PARTITION, none.topics(0).error().code());
 
   // SIGTERM: the leaderships move to broker 102 before 101 stops.
@@ -135,7 +129,7 @@ v1::ProduceResponse::Partition ProduceTo(Cluster& c, int b, const std::string& t
   p->set_partition(partition);
   for (const std::string& v : values) p->add_plain()->set_value(v);
   v1::ProduceResponse r;
-  EXPECT_TRUE(c.broker_stub(b).Produce(Ctx().get(), req, &r).ok());
+  EXPECT_TRUE(c.broker_stub(b).Produce(RpcContext().get(), req, &r).ok());
   return r.topics_size() > 0 ? r.topics(0).partitions(0) : v1::ProduceResponse::Partition();
 }
 
@@ -147,7 +141,7 @@ std::vector<std::string> FetchAll(Cluster& c, int b, const std::string& topic, i
   t->set_name(topic);
   t->add_partitions()->set_partition(partition);
   v1::FetchResponse r;
-  EXPECT_TRUE(c.broker_stub(b).Fetch(Ctx().get(), req, &r).ok());
+  EXPECT_TRUE(c.broker_stub(b).Fetch(RpcContext().get(), req, &r).ok());
   std::vector<std::string> out;
   for (const v1::Record& rec : r.topics(0).partitions(0).decoded()) out.push_back(rec.value());
   EXPECT_EQ(v1::NONE, r.topics(0).partitions(0).error().code())
@@ -162,7 +156,7 @@ bool WaitForLeader(Cluster& c, int b, const std::string& topic, int partition) {
     v1::MetadataRequest req;
     req.add_topics(topic);
     v1::MetadataResponse md;
-    if (c.broker_stub(b).Metadata(Ctx().get(), req, &md).ok() &&
+    if (c.broker_stub(b).Metadata(RpcContext().get(), req, &md).ok() &&
         md.topics(0).error().code() == v1::NONE &&
         md.topics(0).partitions(partition).leader() == b) {
       return true;
@@ -183,7 +177,7 @@ TEST(BrokerClusterTest, AcknowledgedRecordsSurviveKillNineOfTheirOnlyReplica) {
   t->set_partitions(1);
   t->set_replication_factor(1);
   v1::CreateTopicsResponse created;
-  ASSERT_TRUE(c.stub(1).CreateTopics(Ctx().get(), create, &created).ok());
+  ASSERT_TRUE(c.stub(1).CreateTopics(RpcContext().get(), create, &created).ok());
   ASSERT_EQ(v1::NONE, created.results(0).error().code());
   ASSERT_TRUE(WaitForLeader(c, 101, "log", 0));
 
@@ -211,8 +205,27 @@ v1::PartitionDescription PartitionOf(Cluster& c, const std::string& topic, int p
   v1::DescribeTopicsRequest req;
   req.add_names(topic);
   v1::DescribeTopicsResponse r;
-  EXPECT_TRUE(c.stub(c.WaitForActive()).DescribeTopics(Ctx().get(), req, &r).ok());
+  EXPECT_TRUE(c.stub(c.WaitForActive()).DescribeTopics(RpcContext().get(), req, &r).ok());
   return r.topics(0).partitions(partition);
+}
+
+// Starts the controller and brokers 101-103 and creates `topic`: one
+// partition, three replicas, min.insync.replicas 2.
+void StartWithTopic(Cluster& c, const std::string& topic) {
+  ASSERT_TRUE(c.StartAll().ok());
+  for (int b : {101, 102, 103}) {
+    ASSERT_TRUE(c.StartBroker(b).ok());
+    ASSERT_TRUE(c.WaitForBrokerState(b, v1::BrokerDescription::ACTIVE));
+  }
+  v1::CreateTopicsRequest create;
+  v1::CreateTopicsRequest::Topic* t = create.add_topics();
+  t->set_name(topic);
+  t->set_partitions(1);
+  t->set_replication_factor(3);
+  (*t->mutable_configs())["min.insync.replicas"] = "2";
+  v1::CreateTopicsResponse created;
+  ASSERT_TRUE(c.stub(1).CreateTopics(RpcContext().get(), create, &created).ok());
+  ASSERT_EQ(v1::NONE, created.results(0).error().code());
 }
 
 TEST(BrokerClusterTest, ReplicatedWritesSurviveTheLeadersDeathAndItRejoins) {
@@ -221,20 +234,7 @@ TEST(BrokerClusterTest, ReplicatedWritesSurviveTheLeadersDeathAndItRejoins) {
              .heartbeat_interval_ms = 100,
              .brokers = 3,
              .broker_overrides = {"replica.lag.time.max.ms=1500"}});
-  ASSERT_TRUE(c.StartAll().ok());
-  for (int b : {101, 102, 103}) {
-    ASSERT_TRUE(c.StartBroker(b).ok());
-    ASSERT_TRUE(c.WaitForBrokerState(b, v1::BrokerDescription::ACTIVE));
-  }
-  v1::CreateTopicsRequest create;
-  v1::CreateTopicsRequest::Topic* t = create.add_topics();
-  t->set_name("orders");
-  t->set_partitions(1);
-  t->set_replication_factor(3);
-  (*t->mutable_configs())["min.insync.replicas"] = "2";
-  v1::CreateTopicsResponse created;
-  ASSERT_TRUE(c.stub(1).CreateTopics(Ctx().get(), create, &created).ok());
-  ASSERT_EQ(v1::NONE, created.results(0).error().code());
+  StartWithTopic(c, "orders");
   const int leader = PartitionOf(c, "orders", 0).leader();
   ASSERT_TRUE(WaitForLeader(c, leader, "orders", 0));
 
@@ -290,19 +290,7 @@ TEST(BrokerClusterTest, IsrShrinksWhenFollowersStopAndMinIsrRefusesWrites) {
              .heartbeat_interval_ms = 100,
              .brokers = 3,
              .broker_overrides = {"replica.lag.time.max.ms=1000"}});
-  ASSERT_TRUE(c.StartAll().ok());
-  for (int b : {101, 102, 103}) {
-    ASSERT_TRUE(c.StartBroker(b).ok());
-    ASSERT_TRUE(c.WaitForBrokerState(b, v1::BrokerDescription::ACTIVE));
-  }
-  v1::CreateTopicsRequest create;
-  v1::CreateTopicsRequest::Topic* t = create.add_topics();
-  t->set_name("isr");
-  t->set_partitions(1);
-  t->set_replication_factor(3);
-  (*t->mutable_configs())["min.insync.replicas"] = "2";
-  v1::CreateTopicsResponse created;
-  ASSERT_TRUE(c.stub(1).CreateTopics(Ctx().get(), create, &created).ok());
+  StartWithTopic(c, "isr");
   const v1::PartitionDescription p = PartitionOf(c, "isr", 0);
   const int leader = p.leader();
   ASSERT_TRUE(WaitForLeader(c, leader, "isr", 0));

@@ -22,12 +22,6 @@ namespace {
 
 using ::testing::HasSubstr;
 
-std::unique_ptr<grpc::ClientContext> Ctx() {
-  auto ctx = std::make_unique<grpc::ClientContext>();
-  ctx->set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(5)));
-  return ctx;
-}
-
 // Creates a topic through whichever controller is active.
 void CreateTopic(Cluster& c, const std::string& name, int partitions, int rf) {
   v1::CreateTopicsRequest req;
@@ -38,7 +32,7 @@ void CreateTopic(Cluster& c, const std::string& name, int partitions, int rf) {
   const int active = c.WaitForActive();
   ASSERT_NE(-1, active);
   v1::CreateTopicsResponse r;
-  ASSERT_TRUE(c.stub(active).CreateTopics(Ctx().get(), req, &r).ok());
+  ASSERT_TRUE(c.stub(active).CreateTopics(RpcContext().get(), req, &r).ok());
   ASSERT_EQ(v1::NONE, r.error().code()) << r.error().message();
   ASSERT_EQ(v1::NONE, r.results(0).error().code()) << r.results(0).error().message();
 }
@@ -48,20 +42,20 @@ v1::AllocateProducerIdsResponse AllocateIds(Cluster& c, int controller, int brok
   req.set_broker_id(broker);
   req.set_broker_epoch(epoch);
   v1::AllocateProducerIdsResponse r;
-  EXPECT_TRUE(c.stub(controller).AllocateProducerIds(Ctx().get(), req, &r).ok());
+  EXPECT_TRUE(c.stub(controller).AllocateProducerIds(RpcContext().get(), req, &r).ok());
   return r;
 }
 
 v1::DescribeTopicsResponse Topics(Cluster& c, int id) {
   v1::DescribeTopicsResponse r;
-  EXPECT_TRUE(c.stub(id).DescribeTopics(Ctx().get(), {}, &r).ok());
+  EXPECT_TRUE(c.stub(id).DescribeTopics(RpcContext().get(), {}, &r).ok());
   r.clear_metadata_offset();
   return r;
 }
 
 v1::DescribeClusterResponse ClusterView(Cluster& c, int id) {
   v1::DescribeClusterResponse r;
-  EXPECT_TRUE(c.stub(id).DescribeCluster(Ctx().get(), {}, &r).ok());
+  EXPECT_TRUE(c.stub(id).DescribeCluster(RpcContext().get(), {}, &r).ok());
   r.clear_metadata_offset();
   r.clear_controller_id();
   return r;
@@ -116,7 +110,7 @@ TEST(ControllerClusterTest, KillingTheActiveControllerElectsAnotherWithinTwoElec
     for (int id = 1; id <= 3; ++id) {
       if (id == first) continue;
       v1::DescribeQuorumResponse q;
-      auto ctx = Ctx();
+      auto ctx = RpcContext();
       ctx->set_deadline(absl::ToChronoTime(absl::Now() + absl::Milliseconds(100)));
       if (c.stub(id).DescribeQuorum(ctx.get(), {}, &q).ok() && q.error().code() == v1::NONE) {
         next = id;
@@ -130,7 +124,7 @@ TEST(ControllerClusterTest, KillingTheActiveControllerElectsAnotherWithinTwoElec
   ASSERT_EQ(next, c.WaitForActive(absl::Seconds(5)));
   EXPECT_TRUE(Same(before, Topics(c, next))) << "metadata intact after failover";
   v1::DescribeQuorumResponse q;
-  ASSERT_TRUE(c.stub(next).DescribeQuorum(Ctx().get(), {}, &q).ok());
+  ASSERT_TRUE(c.stub(next).DescribeQuorum(RpcContext().get(), {}, &q).ok());
   EXPECT_EQ(3, q.voters_size());
   const v1::AllocateProducerIdsResponse ids_after = AllocateIds(c, next, 1, brokers[0]->epoch());
   ASSERT_EQ(v1::NONE, ids_after.error().code()) << ids_after.error().message();
@@ -142,13 +136,13 @@ TEST(ControllerClusterTest, KillingTheActiveControllerElectsAnotherWithinTwoElec
   v1::CreateTopicsRequest misdirected;
   misdirected.add_topics()->set_name("misdirected");
   v1::CreateTopicsResponse refused;
-  ASSERT_TRUE(c.stub(follower).CreateTopics(Ctx().get(), misdirected, &refused).ok());
+  ASSERT_TRUE(c.stub(follower).CreateTopics(RpcContext().get(), misdirected, &refused).ok());
   EXPECT_EQ(v1::NOT_CONTROLLER, refused.error().code());
   EXPECT_EQ(next, refused.controller().leader_id());
   EXPECT_EQ(c.address(next), refused.controller().leader_address()) << "where to go instead";
   v1::FetchMetadataRequest fetch;
   v1::FetchMetadataResponse fetched;
-  ASSERT_TRUE(c.stub(follower).FetchMetadata(Ctx().get(), fetch, &fetched).ok());
+  ASSERT_TRUE(c.stub(follower).FetchMetadata(RpcContext().get(), fetch, &fetched).ok());
   MetadataImage replayed;
   for (const v1::MetadataEntry& e : fetched.entries()) {
     ASSERT_TRUE(replayed.Apply(e.batch(), e.offset()).ok());
@@ -307,7 +301,7 @@ TEST(ControllerClusterTest, ServesGrpcHealthAndShutsDownCleanlyOnSigterm) {
   request = grpc::ByteBuffer(&empty, 1);
   absl::Notification done;
   grpc::Status status;
-  auto ctx = Ctx();
+  auto ctx = RpcContext();
   stub.UnaryCall(ctx.get(), "/grpc.health.v1.Health/Check", grpc::StubOptions(), &request,
                  &response, [&](grpc::Status s) {
                    status = s;
