@@ -40,9 +40,11 @@ grpc::ServerUnaryReactor* BrokerService::Produce(grpc::CallbackServerContext* ct
 grpc::ServerUnaryReactor* BrokerService::Fetch(grpc::CallbackServerContext* ctx,
                                                const v1::FetchRequest* request,
                                                v1::FetchResponse* response) {
-  *response = replicas_->Fetch(*request);
   grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
-  reactor->Finish(grpc::Status::OK);
+  replicas_->Fetch(*request, [reactor, response](v1::FetchResponse r) {
+    *response = std::move(r);
+    reactor->Finish(grpc::Status::OK);
+  });
   return reactor;
 }
 

@@ -138,6 +138,7 @@ absl::Status ReplicaManager::Close() {
     w.call->Finish();
   }
   ReleaseFetchers(/*everyone=*/true);
+  ReleaseConsumers();
   return logs_->Close();
 }
 
@@ -418,6 +419,7 @@ void ReplicaManager::ReleaseWaiters() {
     }
   }
   for (Waiter& w : released) w.call->Finish();
+  ReleaseConsumers();
 }
 
 void ReplicaManager::TimerLoop() {
@@ -427,6 +429,7 @@ void ReplicaManager::TimerLoop() {
       absl::Time wake = absl::Now() + absl::Milliseconds(100);
       for (const Waiter& w : waiters_) wake = std::min(wake, w.deadline);
       for (const FetchWaiter& w : fetch_waiters_) wake = std::min(wake, w.deadline);
+      for (const ConsumerWaiter& w : consumer_waiters_) wake = std::min(wake, w.deadline);
       auto stopping = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return stop_; };
       mu_.AwaitWithDeadline(absl::Condition(&stopping), wake);
       if (stop_) return;
@@ -584,7 +587,56 @@ void ReplicaManager::IsrLoop() {
   }
 }
 
-v1::FetchResponse ReplicaManager::Fetch(const v1::FetchRequest& request) {
+void ReplicaManager::Fetch(const v1::FetchRequest& request, Done<v1::FetchResponse> done) {
+  int64_t bytes = 0;
+  bool error = false;
+  v1::FetchResponse response = AnswerFetch(request, &bytes, &error);
+  if (!error && bytes < std::max(1, request.min_bytes()) && request.max_wait_ms() > 0) {
+    absl::MutexLock lock(&mu_);
+    if (!stop_) {
+      consumer_waiters_.push_back(
+          {request, absl::Now() + absl::Milliseconds(request.max_wait_ms()), std::move(done)});
+      return;
+    }
+  }
+  done(std::move(response));
+}
+
+void ReplicaManager::ReleaseConsumers() {
+  std::vector<ConsumerWaiter> waiting;
+  {
+    absl::MutexLock lock(&mu_);
+    if (consumer_waiters_.empty()) return;
+    waiting.swap(consumer_waiters_);
+  }
+  const absl::Time now = absl::Now();
+  std::vector<ConsumerWaiter> still;
+  for (ConsumerWaiter& w : waiting) {
+    int64_t bytes = 0;
+    bool error = false;
+    v1::FetchResponse r = AnswerFetch(w.request, &bytes, &error);
+    if (error || bytes >= std::max(1, w.request.min_bytes()) || w.deadline <= now) {
+      w.done(std::move(r));
+    } else {
+      still.push_back(std::move(w));
+    }
+  }
+  {
+    absl::MutexLock lock(&mu_);
+    if (!stop_) {
+      for (ConsumerWaiter& w : still) consumer_waiters_.push_back(std::move(w));
+      return;
+    }
+  }
+  for (ConsumerWaiter& w : still) {  // shutting down: answer with what there is
+    int64_t bytes = 0;
+    bool error = false;
+    w.done(AnswerFetch(w.request, &bytes, &error));
+  }
+}
+
+v1::FetchResponse ReplicaManager::AnswerFetch(const v1::FetchRequest& request, int64_t* bytes,
+                                              bool* error) {
   v1::FetchResponse response;
   int64_t budget = request.max_bytes() > 0 ? request.max_bytes() : 50 << 20;
   bool first = true;
@@ -642,6 +694,7 @@ v1::FetchResponse ReplicaManager::Fetch(const v1::FetchRequest& request) {
         continue;
       }
       budget -= static_cast<int64_t>(slice->bytes.size());
+      *bytes += static_cast<int64_t>(slice->bytes.size());
       first = first && slice->bytes.empty();
       if (!request.decoded()) {
         out->set_records(std::string(slice->bytes.view()));
@@ -672,6 +725,11 @@ v1::FetchResponse ReplicaManager::Fetch(const v1::FetchRequest& request) {
         }
         rest = rest.subspan(h->size());
       }
+    }
+  }
+  for (const v1::FetchResponse::Topic& t : response.topics()) {
+    for (const v1::FetchResponse::Partition& p : t.partitions()) {
+      *error = *error || p.error().code() != v1::NONE;
     }
   }
   return response;

@@ -78,7 +78,10 @@ class ReplicaManager {
   void OnImage(std::shared_ptr<const MetadataImage> image);
 
   void Produce(const v1::ProduceRequest& request, Done<v1::ProduceResponse> done);
-  v1::FetchResponse Fetch(const v1::FetchRequest& request);
+  // Answers at once when min_bytes are readable or a partition has an
+  // error, else when the high watermarks let enough through or max_wait_ms
+  // passes.
+  void Fetch(const v1::FetchRequest& request, Done<v1::FetchResponse> done);
   // A follower's fetch (leader side): answers at once when a partition has
   // records, an error or a divergence, else when records are appended here
   // or max_wait_ms passes.
@@ -97,6 +100,11 @@ class ReplicaManager {
     absl::Time deadline;
     Done<v1::ReplicaFetchResponse> done;
   };
+  struct ConsumerWaiter {
+    v1::FetchRequest request;
+    absl::Time deadline;
+    Done<v1::FetchResponse> done;
+  };
   struct Waiter {
     std::shared_ptr<Partition> partition;
     Offset needed;  // high watermark that covers the batch
@@ -113,6 +121,11 @@ class ReplicaManager {
                         v1::ProduceResponse::Partition* out);
   // Completes acks=all waiters the high watermark (or the clock) released.
   void ReleaseWaiters();
+  // The answer to a consumer's fetch; `bytes` readable records in it,
+  // `error` when any partition has one.
+  v1::FetchResponse AnswerFetch(const v1::FetchRequest& request, int64_t* bytes, bool* error);
+  // Answers consumer fetches that can now be (or are past their deadline).
+  void ReleaseConsumers();
   // Answers follower fetches waiting for records (all of them with
   // `everyone`, else those past their deadline).
   void ReleaseFetchers(bool everyone);
@@ -137,6 +150,7 @@ class ReplicaManager {
       ABSL_GUARDED_BY(mu_);
   std::vector<Waiter> waiters_ ABSL_GUARDED_BY(mu_);
   std::vector<FetchWaiter> fetch_waiters_ ABSL_GUARDED_BY(mu_);
+  std::vector<ConsumerWaiter> consumer_waiters_ ABSL_GUARDED_BY(mu_);
   bool stop_ ABSL_GUARDED_BY(mu_) = false;
   std::thread timer_;
   std::thread isr_thread_;

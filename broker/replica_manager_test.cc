@@ -2,6 +2,7 @@
 
 #include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
+#include "common/await.h"
 #include "common/metadata_records.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -85,7 +86,10 @@ class ReplicaManagerTest : public ::testing::Test {
     p->set_partition(partition);
     p->set_offset(offset);
     if (epoch >= 0) p->set_current_leader_epoch(epoch);
-    return replicas_->Fetch(req).topics(0).partitions(0);
+    return AwaitCallback<v1::FetchResponse>(
+               [&](auto done) { replicas_->Fetch(req, std::move(done)); })
+        .topics(0)
+        .partitions(0);
   }
 
   FakeClock clock_;
@@ -181,6 +185,37 @@ TEST_F(ReplicaManagerTest, FetchErrors) {
   EXPECT_EQ(v1::UNKNOWN_LEADER_EPOCH, Fetch(0, 0, /*epoch=*/3).error().code());
   EXPECT_EQ(v1::NONE, Fetch(0, 0, /*epoch=*/1).error().code());
   EXPECT_EQ(v1::UNKNOWN_TOPIC_OR_PARTITION, Fetch(9, 0).error().code());
+}
+
+TEST_F(ReplicaManagerTest, FetchLongPollsUntilRecordsAreCommitted) {
+  replicas_->OnImage(Image());
+  v1::FetchRequest req;
+  req.set_decoded(true);
+  req.set_max_wait_ms(10000);
+  v1::FetchRequest::Topic* t = req.add_topics();
+  t->set_name("t");
+  t->add_partitions()->set_partition(0);
+  absl::Notification answered;
+  v1::FetchResponse got;
+  replicas_->Fetch(req, [&](v1::FetchResponse r) {
+    got = std::move(r);
+    answered.Notify();
+  });
+  EXPECT_FALSE(answered.WaitForNotificationWithTimeout(absl::Milliseconds(50)))
+      << "nothing to read yet: the fetch waits";
+  ASSERT_EQ(v1::NONE, Produce(0, {"late"}).error().code());
+  ASSERT_TRUE(answered.WaitForNotificationWithTimeout(absl::Seconds(5)))
+      << "woken by the commit, well before max_wait_ms";
+  ASSERT_EQ(1, got.topics(0).partitions(0).decoded_size());
+  EXPECT_EQ("late", got.topics(0).partitions(0).decoded(0).value());
+
+  req.set_max_wait_ms(30);
+  req.mutable_topics(0)->mutable_partitions(0)->set_offset(1);
+  const absl::Time start = absl::Now();
+  v1::FetchResponse empty =
+      AwaitCallback<v1::FetchResponse>([&](auto done) { replicas_->Fetch(req, std::move(done)); });
+  EXPECT_GE(absl::Now() - start, absl::Milliseconds(25)) << "waited out max_wait_ms";
+  EXPECT_EQ(0, empty.topics(0).partitions(0).decoded_size());
 }
 
 TEST_F(ReplicaManagerTest, ReplicasFollowTheImage) {
