@@ -324,5 +324,51 @@ TEST(BrokerClusterTest, IsrShrinksWhenFollowersStopAndMinIsrRefusesWrites) {
   for (int f : followers) c.broker_process(f).Signal(SIGCONT);
 }
 
+// Runs `binary` with `args` to completion; its exit code, its output in `out`.
+int RunToEnd(const std::string& binary, const std::vector<std::string>& args,
+             const std::string& log, std::string* out) {
+  absl::StatusOr<ChildProcess> p = ChildProcess::Spawn(binary, args, log);
+  if (!p.ok()) return -1;
+  std::optional<int> status = p->WaitExit(absl::Seconds(60));
+  *out = storage::Env::Default()->ReadFile(log).value_or("");
+  return status.has_value() ? ExitCode(*status) : -1;
+}
+
+TEST(BrokerClusterTest, APythonGrpcClientProducesAndFetches) {
+  Cluster c({.voters = 1, .brokers = 1});
+  ASSERT_TRUE(c.StartAll().ok());
+  ASSERT_TRUE(c.StartBroker(101).ok());
+  ASSERT_TRUE(c.WaitForBrokerState(101, v1::BrokerDescription::ACTIVE));
+  v1::CreateTopicsRequest create;
+  create.add_topics()->set_name("py");
+  v1::CreateTopicsResponse created;
+  ASSERT_TRUE(c.stub(1).CreateTopics(RpcContext().get(), create, &created).ok());
+  ASSERT_EQ(v1::NONE, created.results(0).error().code());
+  ASSERT_TRUE(WaitForLeader(c, 101, "py", 0));
+
+  TempDir stubs;
+  std::string out;
+  ASSERT_EQ(0, RunToEnd(SAMSA_PROTOC,
+                        {"-I", SAMSA_PROTO_DIR, "--python_out=" + stubs.path(),
+                         "--grpc_python_out=" + stubs.path(),
+                         std::string("--plugin=protoc-gen-grpc_python=") + SAMSA_GRPC_PYTHON_PLUGIN,
+                         "samsa/v1/common.proto", "samsa/v1/metadata.proto",
+                         "samsa/v1/controller.proto", "samsa/v1/broker.proto"},
+                        stubs.path() + "/protoc.log", &out))
+      << out;
+  v1::MetadataResponse md;
+  ASSERT_TRUE(c.broker_stub(101).Metadata(RpcContext().get(), {}, &md).ok());
+  std::string address;
+  for (const v1::BrokerDescription& b : md.brokers()) {
+    if (b.broker_id() == 101) address = b.address();
+  }
+  EXPECT_EQ(0, RunToEnd(SAMSA_PYTHON,
+                        {std::string(SAMSA_INTEROP_DIR) + "/broker_client.py", stubs.path(),
+                         address, "py"},
+                        stubs.path() + "/python.log", &out))
+      << out;
+  EXPECT_THAT(out, HasSubstr("ok"));
+}
+
 }  // namespace
 }  // namespace samsa::testing
