@@ -48,6 +48,15 @@ grpc::ServerUnaryReactor* BrokerService::Fetch(grpc::CallbackServerContext* ctx,
   return reactor;
 }
 
+grpc::ServerUnaryReactor* BrokerService::ListOffsets(grpc::CallbackServerContext* ctx,
+                                                     const v1::ListOffsetsRequest* request,
+                                                     v1::ListOffsetsResponse* response) {
+  *response = replicas_->ListOffsets(*request);
+  grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
+  reactor->Finish(grpc::Status::OK);
+  return reactor;
+}
+
 grpc::ServerUnaryReactor* ReplicaService::Fetch(grpc::CallbackServerContext* ctx,
                                                 const v1::ReplicaFetchRequest* request,
                                                 v1::ReplicaFetchResponse* response) {

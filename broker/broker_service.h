@@ -23,6 +23,9 @@ class BrokerService final : public v1::Broker::CallbackService {
                                     v1::ProduceResponse* response) override;
   grpc::ServerUnaryReactor* Fetch(grpc::CallbackServerContext* ctx, const v1::FetchRequest* request,
                                   v1::FetchResponse* response) override;
+  grpc::ServerUnaryReactor* ListOffsets(grpc::CallbackServerContext* ctx,
+                                        const v1::ListOffsetsRequest* request,
+                                        v1::ListOffsetsResponse* response) override;
 
  private:
   const QuorumClient* const quorum_;

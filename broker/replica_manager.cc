@@ -268,6 +268,79 @@ void ReplicaManager::UpdateFetchers(const MetadataImage& image) {
   }
 }
 
+std::shared_ptr<Partition> ReplicaManager::LeaderFor(const std::string& topic, int32_t partition,
+                                                     std::optional<int32_t> epoch, v1::Error* error,
+                                                     v1::LeaderHint* hint) const {
+  std::shared_ptr<Partition> p = Find({topic, PartitionId(partition)});
+  if (p == nullptr) {
+    SetError(error, v1::UNKNOWN_TOPIC_OR_PARTITION,
+             absl::StrCat("no partition ", topic, "-", partition, " on this broker"));
+    return nullptr;
+  }
+  const PartitionState s = p->state();
+  if (epoch.has_value() && *epoch != s.leader_epoch.value()) {
+    const bool older = *epoch < s.leader_epoch.value();
+    *hint = HintFor(s);
+    SetError(error, older ? v1::FENCED_LEADER_EPOCH : v1::UNKNOWN_LEADER_EPOCH,
+             absl::StrCat("leader epoch ", *epoch, " is ", older ? "older" : "newer", " than ",
+                          s.leader_epoch.value()));
+    return nullptr;
+  }
+  if (!s.leader) {
+    *hint = HintFor(s);
+    SetError(error, v1::NOT_LEADER_OR_FOLLOWER,
+             absl::StrCat(topic, "-", partition, " is led by broker ", s.leader_id.value()));
+    return nullptr;
+  }
+  return p;
+}
+
+v1::ListOffsetsResponse ReplicaManager::ListOffsets(const v1::ListOffsetsRequest& request) {
+  v1::ListOffsetsResponse response;
+  for (const v1::ListOffsetsRequest::Topic& t : request.topics()) {
+    v1::ListOffsetsResponse::Topic* tout = response.add_topics();
+    tout->set_name(t.name());
+    for (const v1::ListOffsetsRequest::Partition& in : t.partitions()) {
+      v1::ListOffsetsResponse::Partition* out = tout->add_partitions();
+      out->set_partition(in.partition());
+      out->set_offset(-1);
+      out->set_timestamp(-1);
+      std::shared_ptr<Partition> partition = LeaderFor(
+          t.name(), in.partition(),
+          in.has_current_leader_epoch() ? std::optional(in.current_leader_epoch()) : std::nullopt,
+          out->mutable_error(), out->mutable_leader());
+      if (partition == nullptr) continue;
+      out->set_leader_epoch(partition->state().leader_epoch.value());
+      const Offset hw = partition->high_watermark();
+      if (in.timestamp() == -2) {
+        out->set_offset(partition->log()->log_start_offset().value());
+        continue;
+      }
+      if (in.timestamp() == -1) {
+        out->set_offset(hw.value());
+        continue;
+      }
+      if (in.timestamp() < 0) {
+        SetError(out->mutable_error(), v1::INVALID_REQUEST,
+                 absl::StrCat("timestamp ", in.timestamp(), ": -2, -1 or a time in ms"));
+        continue;
+      }
+      absl::StatusOr<std::optional<storage::TimestampOffset>> found =
+          partition->log()->OffsetForTimestamp(in.timestamp());
+      if (!found.ok()) {
+        SetError(out->mutable_error(), v1::KAFKA_STORAGE_ERROR,
+                 std::string(found.status().message()));
+        continue;
+      }
+      if (found->has_value() && (*found)->offset < hw) {  // only committed records
+        out->set_offset((*found)->offset.value());
+        out->set_timestamp((*found)->timestamp);
+      }
+    }
+  }
+  return response;
+}
+
 v1::LeaderHint ReplicaManager::HintFor(const PartitionState& s) const {
   v1::LeaderHint hint;
   hint.set_leader_id(s.leader_id.value());
@@ -324,19 +397,10 @@ void ReplicaManager::ProducePartition(const std::string& topic,
     SetError(out->mutable_error(), code, std::move(message));
     call->Finish();
   };
-  const storage::TopicPartitionName tp{topic, PartitionId(in.partition())};
-  std::shared_ptr<Partition> partition = Find(tp);
-  if (partition == nullptr) {
-    return fail(v1::UNKNOWN_TOPIC_OR_PARTITION,
-                absl::StrCat("no partition ", topic, "-", in.partition(), " on this broker"));
-  }
+  std::shared_ptr<Partition> partition =
+      LeaderFor(topic, in.partition(), std::nullopt, out->mutable_error(), out->mutable_leader());
+  if (partition == nullptr) return call->Finish();
   const PartitionState s = partition->state();
-  if (!s.leader) {
-    *out->mutable_leader() = HintFor(s);
-    return fail(
-        v1::NOT_LEADER_OR_FOLLOWER,
-        absl::StrCat(topic, "-", in.partition(), " is led by broker ", s.leader_id.value()));
-  }
   std::string bytes;
   if (!in.plain().empty()) {
     if (!in.records().empty()) {
@@ -648,28 +712,11 @@ v1::FetchResponse ReplicaManager::AnswerFetch(const v1::FetchRequest& request, i
       out->set_partition(in.partition());
       out->set_high_watermark(-1);
       out->set_log_start_offset(-1);
-      std::shared_ptr<Partition> partition = Find({t.name(), PartitionId(in.partition())});
-      if (partition == nullptr) {
-        SetError(out->mutable_error(), v1::UNKNOWN_TOPIC_OR_PARTITION,
-                 absl::StrCat("no partition ", t.name(), "-", in.partition(), " on this broker"));
-        continue;
-      }
-      const PartitionState s = partition->state();
-      if (in.has_current_leader_epoch() && in.current_leader_epoch() != s.leader_epoch.value()) {
-        const bool older = in.current_leader_epoch() < s.leader_epoch.value();
-        *out->mutable_leader() = HintFor(s);
-        SetError(out->mutable_error(), older ? v1::FENCED_LEADER_EPOCH : v1::UNKNOWN_LEADER_EPOCH,
-                 absl::StrCat("leader epoch ", in.current_leader_epoch(), " is ",
-                              older ? "older" : "newer", " than ", s.leader_epoch.value()));
-        continue;
-      }
-      if (!s.leader) {
-        *out->mutable_leader() = HintFor(s);
-        SetError(
-            out->mutable_error(), v1::NOT_LEADER_OR_FOLLOWER,
-            absl::StrCat(t.name(), "-", in.partition(), " is led by broker ", s.leader_id.value()));
-        continue;
-      }
+      std::shared_ptr<Partition> partition = LeaderFor(
+          t.name(), in.partition(),
+          in.has_current_leader_epoch() ? std::optional(in.current_leader_epoch()) : std::nullopt,
+          out->mutable_error(), out->mutable_leader());
+      if (partition == nullptr) continue;
       storage::PartitionLog* log = partition->log();
       const Offset hw = partition->high_watermark();
       out->set_high_watermark(hw.value());

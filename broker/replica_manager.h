@@ -34,6 +34,7 @@
 
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -82,6 +83,7 @@ class ReplicaManager {
   // error, else when the high watermarks let enough through or max_wait_ms
   // passes.
   void Fetch(const v1::FetchRequest& request, Done<v1::FetchResponse> done);
+  v1::ListOffsetsResponse ListOffsets(const v1::ListOffsetsRequest& request);
   // A follower's fetch (leader side): answers at once when a partition has
   // records, an error or a divergence, else when records are appended here
   // or max_wait_ms passes.
@@ -140,6 +142,11 @@ class ReplicaManager {
   // Asks the controller for the ISR changes partitions led here want.
   void IsrLoop();
   v1::LeaderHint HintFor(const PartitionState& s) const;
+  // The partition if this broker leads it in `epoch` (when given); else
+  // nullptr with the error (and where to go) filled in.
+  std::shared_ptr<Partition> LeaderFor(const std::string& topic, int32_t partition,
+                                       std::optional<int32_t> epoch, v1::Error* error,
+                                       v1::LeaderHint* hint) const;
 
   const ReplicaManagerOptions options_;
   std::unique_ptr<storage::LogManager> logs_;

@@ -218,6 +218,37 @@ TEST_F(ReplicaManagerTest, FetchLongPollsUntilRecordsAreCommitted) {
   EXPECT_EQ(0, empty.topics(0).partitions(0).decoded_size());
 }
 
+TEST_F(ReplicaManagerTest, ListOffsetsByPositionAndTime) {
+  replicas_->OnImage(Image());
+  v1::ProduceRequest req;
+  req.set_acks(1);
+  v1::ProduceRequest::Partition* p = req.add_topics()->add_partitions();
+  req.mutable_topics(0)->set_name("t");
+  for (int64_t ts : {1000, 2000, 3000}) {
+    v1::Record* r = p->add_plain();
+    r->set_value("v");
+    r->set_timestamp_ms(ts);
+  }
+  ASSERT_EQ(v1::NONE, Send(req).error().code());
+  auto list = [&](int64_t ts, int partition = 0) {
+    v1::ListOffsetsRequest l;
+    v1::ListOffsetsRequest::Topic* t = l.add_topics();
+    t->set_name("t");
+    v1::ListOffsetsRequest::Partition* lp = t->add_partitions();
+    lp->set_partition(partition);
+    lp->set_timestamp(ts);
+    return replicas_->ListOffsets(l).topics(0).partitions(0);
+  };
+  EXPECT_EQ(0, list(-2).offset()) << "earliest";
+  EXPECT_EQ(3, list(-1).offset()) << "latest: the high watermark";
+  EXPECT_EQ(1, list(1500).offset());
+  EXPECT_EQ(2000, list(1500).timestamp());
+  EXPECT_EQ(0, list(0).offset());
+  EXPECT_EQ(-1, list(9999).offset()) << "no record that recent";
+  EXPECT_EQ(v1::INVALID_REQUEST, list(-7).error().code());
+  EXPECT_EQ(v1::NOT_LEADER_OR_FOLLOWER, list(-1, 1).error().code());
+}
+
 TEST_F(ReplicaManagerTest, ReplicasFollowTheImage) {
   replicas_->OnImage(Image());
   ASSERT_NE(nullptr, replicas_->Find({"t", PartitionId(0)}));
