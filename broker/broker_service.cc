@@ -57,6 +57,38 @@ grpc::ServerUnaryReactor* BrokerService::ListOffsets(grpc::CallbackServerContext
   return reactor;
 }
 
+// Forwards to the active controller; its answer (or an UNAVAILABLE status
+// when none answered) goes back as is.
+#define SAMSA_FORWARD(Method)                                                                  \
+  grpc::ServerUnaryReactor* BrokerService::Method(grpc::CallbackServerContext* ctx,            \
+                                                  const v1::Method##Request* request,          \
+                                                  v1::Method##Response* response) {            \
+    grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();                                 \
+    auto req = std::make_shared<v1::Method##Request>(*request);                                \
+    quorum_->Forward<v1::Method##Response>(                                                    \
+        [req](v1::Controller::Stub::async_interface* async, grpc::ClientContext* c,            \
+              v1::Method##Response* out, std::function<void(grpc::Status)> cb) {               \
+          async->Method(c, req.get(), out, std::move(cb));                                     \
+        },                                                                                     \
+        [reactor, response](grpc::Status st, v1::Method##Response r) {                         \
+          if (st.ok()) *response = std::move(r);                                               \
+          reactor->Finish(                                                                     \
+              st.ok() ? grpc::Status::OK                                                       \
+                      : grpc::Status(grpc::StatusCode::UNAVAILABLE,                            \
+                                     "no active controller answered: " + st.error_message())); \
+        });                                                                                    \
+    return reactor;                                                                            \
+  }
+
+SAMSA_FORWARD(CreateTopics)
+SAMSA_FORWARD(DeleteTopics)
+SAMSA_FORWARD(CreatePartitions)
+SAMSA_FORWARD(DescribeConfigs)
+SAMSA_FORWARD(AlterConfigs)
+SAMSA_FORWARD(DescribeCluster)
+
+#undef SAMSA_FORWARD
+
 grpc::ServerUnaryReactor* ReplicaService::Fetch(grpc::CallbackServerContext* ctx,
                                                 const v1::ReplicaFetchRequest* request,
                                                 v1::ReplicaFetchResponse* response) {

@@ -1,6 +1,8 @@
 // The Broker gRPC service (proto/samsa/v1/broker.proto) over the broker's
 // metadata image and replicas, with gRPC's callback API: Produce finishes
-// from the flusher or the acks=all wait, never blocking a thread.
+// from the flusher or the acks=all wait, Fetch from the long-poll, admin
+// calls from the controller's answer (forwarded with the async stub),
+// never blocking a thread.
 #pragma once
 
 #include "broker/quorum_client.h"
@@ -12,7 +14,7 @@ namespace samsa::broker {
 class BrokerService final : public v1::Broker::CallbackService {
  public:
   // `quorum` and `replicas` must outlive the service.
-  BrokerService(const QuorumClient* quorum, ReplicaManager* replicas)
+  BrokerService(QuorumClient* quorum, ReplicaManager* replicas)
       : quorum_(quorum), replicas_(replicas) {}
 
   grpc::ServerUnaryReactor* Metadata(grpc::CallbackServerContext* ctx,
@@ -27,8 +29,20 @@ class BrokerService final : public v1::Broker::CallbackService {
                                         const v1::ListOffsetsRequest* request,
                                         v1::ListOffsetsResponse* response) override;
 
+#define SAMSA_FORWARDED(Method)                                        \
+  grpc::ServerUnaryReactor* Method(grpc::CallbackServerContext* ctx,   \
+                                   const v1::Method##Request* request, \
+                                   v1::Method##Response* response) override;
+  SAMSA_FORWARDED(CreateTopics)
+  SAMSA_FORWARDED(DeleteTopics)
+  SAMSA_FORWARDED(CreatePartitions)
+  SAMSA_FORWARDED(DescribeConfigs)
+  SAMSA_FORWARDED(AlterConfigs)
+  SAMSA_FORWARDED(DescribeCluster)
+#undef SAMSA_FORWARDED
+
  private:
-  const QuorumClient* const quorum_;
+  QuorumClient* const quorum_;
   ReplicaManager* const replicas_;
 };
 

@@ -63,38 +63,50 @@ v1::Controller::Stub& QuorumClient::StubFor(const std::string& address) {
   return *stub;
 }
 
+v1::Controller::Stub* QuorumClient::ActiveStub(std::string* address) {
+  absl::MutexLock lock(&mu_);
+  if (active_address_.empty()) {
+    active_address_ = options_.controllers[next_bootstrap_++ % options_.controllers.size()];
+  }
+  *address = active_address_;
+  return &StubFor(active_address_);
+}
+
+void QuorumClient::NoteAnswer(const std::string& address, bool reached,
+                              const v1::LeaderHint* hint) {
+  absl::MutexLock lock(&mu_);
+  if (active_address_ != address) return;  // someone else moved on already
+  if (hint != nullptr && !hint->leader_address().empty()) {
+    active_address_ = hint->leader_address();
+    active_.store(hint->leader_id());
+  } else if (!reached || hint != nullptr) {
+    active_address_.clear();
+    active_.store(-1);
+  }
+}
+
 template <typename Response, typename Call>
 absl::StatusOr<Response> QuorumClient::CallActive(Call call, absl::Time deadline) {
   grpc::Status last;
   while (absl::Now() < deadline && !stopping()) {
-    v1::Controller::Stub* stub;
     std::string address;
-    {
-      absl::MutexLock lock(&mu_);
-      if (active_address_.empty()) {
-        active_address_ = options_.controllers[next_bootstrap_++ % options_.controllers.size()];
-      }
-      address = active_address_;
-      stub = &StubFor(address);
-    }
+    v1::Controller::Stub* stub = ActiveStub(&address);
     grpc::ClientContext ctx;
     ctx.set_wait_for_ready(true);
     ctx.set_deadline(absl::ToChronoTime(std::min(deadline, absl::Now() + options_.rpc_timeout)));
     Response r;
     last = call(*stub, &ctx, &r);
-    if (last.ok() && r.error().code() != v1::NOT_CONTROLLER) {
+    const bool redirected = last.ok() && r.error().code() == v1::NOT_CONTROLLER;
+    if (last.ok() && !redirected) {
       active_.store(r.controller().leader_id());
       return r;
     }
-    absl::MutexLock lock(&mu_);
-    if (last.ok() && !r.controller().leader_address().empty() &&
+    NoteAnswer(address, last.ok(), redirected ? &r.controller() : nullptr);
+    if (redirected && !r.controller().leader_address().empty() &&
         r.controller().leader_address() != address) {
-      active_address_ = r.controller().leader_address();  // go where the hint says
-      active_.store(r.controller().leader_id());
-      continue;
+      continue;  // go where the hint says at once
     }
-    active_address_.clear();  // try the next bootstrap address
-    active_.store(-1);
+    absl::MutexLock lock(&mu_);
     mu_.AwaitWithTimeout(absl::Condition(&stop_), absl::Milliseconds(50));
   }
   return absl::UnavailableError(

@@ -36,6 +36,7 @@
 
 #include "absl/status/status.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "common/metadata_image.h"
 #include "samsa/v1/controller.grpc.pb.h"
@@ -68,6 +69,17 @@ class QuorumClient {
   bool ControlledShutdown(absl::Duration timeout);
   // Stops both threads (idempotent).
   void Stop();
+  // Sends `request` to the active controller without blocking: `call`
+  // starts the RPC on a stub's async() interface; one NOT_CONTROLLER answer
+  // with a hint is followed, and an unreachable controller gives way to the
+  // next bootstrap address once. `done` gets the controller's answer (which
+  // may still be NOT_CONTROLLER) or the transport error.
+  template <typename Response>
+  using AsyncCall = std::function<void(v1::Controller::Stub::async_interface*, grpc::ClientContext*,
+                                       Response*, std::function<void(grpc::Status)>)>;
+  template <typename Response>
+  void Forward(AsyncCall<Response> call, std::function<void(grpc::Status, Response)> done,
+               int attempts = 2);
   // Sends an ISR change to the active controller (blocking, up to a few
   // RPC timeouts).
   absl::StatusOr<v1::AlterPartitionResponse> AlterPartition(
@@ -81,6 +93,10 @@ class QuorumClient {
 
  private:
   v1::Controller::Stub& StubFor(const std::string& address) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // The stub for the active controller (or the next bootstrap address).
+  v1::Controller::Stub* ActiveStub(std::string* address);
+  // Learns from an answer where the active controller is.
+  void NoteAnswer(const std::string& address, bool reached, const v1::LeaderHint* hint);
   // Sends `call` to the active controller, following NOT_CONTROLLER hints,
   // until it answers or `deadline`. `Response` has `error` and `controller`.
   template <typename Response, typename Call>
@@ -108,5 +124,29 @@ class QuorumClient {
   std::thread heartbeat_thread_;
   std::thread fetch_thread_;
 };
+
+template <typename Response>
+void QuorumClient::Forward(AsyncCall<Response> call,
+                           std::function<void(grpc::Status, Response)> done, int attempts) {
+  std::string address;
+  v1::Controller::Stub* stub = ActiveStub(&address);
+  auto ctx = std::make_shared<grpc::ClientContext>();
+  ctx->set_deadline(absl::ToChronoTime(absl::Now() + 5 * options_.rpc_timeout));
+  auto response = std::make_shared<Response>();
+  call(stub->async(), ctx.get(), response.get(),
+       [this, call, done, attempts, address, ctx, response](grpc::Status st) {
+         const bool redirected = st.ok() && response->error().code() == v1::NOT_CONTROLLER;
+         const v1::LeaderHint* hint = nullptr;
+         if constexpr (requires { response->controller(); }) {  // reads have no hint
+           if (redirected) hint = &response->controller();
+         }
+         NoteAnswer(address, st.ok(), hint);
+         if ((redirected || st.error_code() == grpc::StatusCode::UNAVAILABLE) && attempts > 1) {
+           Forward(call, done, attempts - 1);
+           return;
+         }
+         done(st, std::move(*response));
+       });
+}
 
 }  // namespace samsa::broker

@@ -400,5 +400,45 @@ TEST(BrokerClusterTest, AGarbageRequestIsRefusedAndTheBrokerKeepsServing) {
   EXPECT_TRUE(c.broker_stub(101).Metadata(RpcContext().get(), {}, &md).ok()) << "still serving";
 }
 
+TEST(BrokerClusterTest, AdminCallsToABrokerReachTheActiveController) {
+  Cluster c({.voters = 3, .brokers = 1});
+  ASSERT_TRUE(c.StartAll().ok());
+  const int active = c.WaitForActive();
+  ASSERT_NE(-1, active);
+  // The broker knows only a controller that is not active: it must follow
+  // the NOT_CONTROLLER hint.
+  const int follower = active == 1 ? 2 : 1;
+  ASSERT_TRUE(c.StartBroker(101, {"controller.quorum.bootstrap=" + c.address(follower)}).ok());
+  ASSERT_TRUE(c.WaitForBrokerState(101, v1::BrokerDescription::ACTIVE));
+
+  v1::CreateTopicsRequest create;
+  v1::CreateTopicsRequest::Topic* t = create.add_topics();
+  t->set_name("via-broker");
+  t->set_partitions(2);
+  (*t->mutable_configs())["retention.ms"] = "60000";
+  v1::CreateTopicsResponse created;
+  ASSERT_TRUE(c.broker_stub(101).CreateTopics(RpcContext().get(), create, &created).ok());
+  ASSERT_EQ(v1::NONE, created.error().code()) << created.error().message();
+  ASSERT_EQ(v1::NONE, created.results(0).error().code()) << created.results(0).error().message();
+  EXPECT_EQ(active, created.controller().leader_id());
+
+  v1::CreateTopicsResponse again;
+  ASSERT_TRUE(c.broker_stub(101).CreateTopics(RpcContext().get(), create, &again).ok());
+  EXPECT_EQ(v1::TOPIC_ALREADY_EXISTS, again.results(0).error().code()) << "the controller's answer";
+
+  v1::DescribeConfigsRequest describe;
+  describe.add_topics("via-broker");
+  v1::DescribeConfigsResponse configs;
+  ASSERT_TRUE(c.broker_stub(101).DescribeConfigs(RpcContext().get(), describe, &configs).ok());
+  bool found = false;
+  for (const v1::ConfigEntry& e : configs.results(0).configs()) {
+    found |= e.key() == "retention.ms" && e.value() == "60000";
+  }
+  EXPECT_TRUE(found);
+  v1::DescribeClusterResponse cluster;
+  ASSERT_TRUE(c.broker_stub(101).DescribeCluster(RpcContext().get(), {}, &cluster).ok());
+  EXPECT_EQ(1, cluster.brokers_size());
+}
+
 }  // namespace
 }  // namespace samsa::testing
