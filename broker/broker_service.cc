@@ -1,9 +1,30 @@
 #include "broker/broker_service.h"
 
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
 #include "common/metadata_describe.h"
 
 namespace samsa::broker {
+class BrokerService::TimedReactor final : public grpc::ServerUnaryReactor {
+ public:
+  TimedReactor(BrokerProbe* probe, const char* api)
+      : probe_(probe), api_(api), start_(absl::Now()) {}
+  void OnDone() override {
+    probe_->OnRequest(api_, absl::ToDoubleSeconds(absl::Now() - start_));
+    delete this;
+  }
+
+ private:
+  BrokerProbe* const probe_;
+  const char* const api_;
+  const absl::Time start_;
+};
+
+grpc::ServerUnaryReactor* BrokerService::Timed(grpc::CallbackServerContext* ctx, const char* api) {
+  if (probe_ == nullptr) return ctx->DefaultReactor();
+  return new TimedReactor(probe_, api);
+}
+
 v1::MetadataResponse DescribeMetadata(const MetadataImage& image,
                                       const v1::MetadataRequest& request,
                                       NodeId active_controller) {
@@ -21,7 +42,7 @@ grpc::ServerUnaryReactor* BrokerService::Metadata(grpc::CallbackServerContext* c
                                                   const v1::MetadataRequest* request,
                                                   v1::MetadataResponse* response) {
   *response = DescribeMetadata(*quorum_->image(), *request, quorum_->active_controller());
-  grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
+  grpc::ServerUnaryReactor* reactor = Timed(ctx, "Metadata");
   reactor->Finish(grpc::Status::OK);
   return reactor;
 }
@@ -29,7 +50,7 @@ grpc::ServerUnaryReactor* BrokerService::Metadata(grpc::CallbackServerContext* c
 grpc::ServerUnaryReactor* BrokerService::Produce(grpc::CallbackServerContext* ctx,
                                                  const v1::ProduceRequest* request,
                                                  v1::ProduceResponse* response) {
-  grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
+  grpc::ServerUnaryReactor* reactor = Timed(ctx, "Produce");
   replicas_->Produce(*request, [reactor, response](v1::ProduceResponse r) {
     *response = std::move(r);
     reactor->Finish(grpc::Status::OK);
@@ -40,7 +61,7 @@ grpc::ServerUnaryReactor* BrokerService::Produce(grpc::CallbackServerContext* ct
 grpc::ServerUnaryReactor* BrokerService::Fetch(grpc::CallbackServerContext* ctx,
                                                const v1::FetchRequest* request,
                                                v1::FetchResponse* response) {
-  grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
+  grpc::ServerUnaryReactor* reactor = Timed(ctx, "Fetch");
   replicas_->Fetch(*request, [reactor, response](v1::FetchResponse r) {
     *response = std::move(r);
     reactor->Finish(grpc::Status::OK);
@@ -52,7 +73,7 @@ grpc::ServerUnaryReactor* BrokerService::ListOffsets(grpc::CallbackServerContext
                                                      const v1::ListOffsetsRequest* request,
                                                      v1::ListOffsetsResponse* response) {
   *response = replicas_->ListOffsets(*request);
-  grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
+  grpc::ServerUnaryReactor* reactor = Timed(ctx, "ListOffsets");
   reactor->Finish(grpc::Status::OK);
   return reactor;
 }
@@ -63,7 +84,7 @@ grpc::ServerUnaryReactor* BrokerService::ListOffsets(grpc::CallbackServerContext
   grpc::ServerUnaryReactor* BrokerService::Method(grpc::CallbackServerContext* ctx,            \
                                                   const v1::Method##Request* request,          \
                                                   v1::Method##Response* response) {            \
-    grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();                                 \
+    grpc::ServerUnaryReactor* reactor = Timed(ctx, #Method);                                   \
     auto req = std::make_shared<v1::Method##Request>(*request);                                \
     quorum_->Forward<v1::Method##Response>(                                                    \
         [req](v1::Controller::Stub::async_interface* async, grpc::ClientContext* c,            \

@@ -5,6 +5,7 @@
 // never blocking a thread.
 #pragma once
 
+#include "broker/probe.h"
 #include "broker/quorum_client.h"
 #include "broker/replica_manager.h"
 #include "samsa/v1/broker.grpc.pb.h"
@@ -14,8 +15,9 @@ namespace samsa::broker {
 class BrokerService final : public v1::Broker::CallbackService {
  public:
   // `quorum` and `replicas` must outlive the service.
-  BrokerService(QuorumClient* quorum, ReplicaManager* replicas)
-      : quorum_(quorum), replicas_(replicas) {}
+  // `probe` (may be null) counts requests and their latency.
+  BrokerService(QuorumClient* quorum, ReplicaManager* replicas, BrokerProbe* probe)
+      : quorum_(quorum), replicas_(replicas), probe_(probe) {}
 
   grpc::ServerUnaryReactor* Metadata(grpc::CallbackServerContext* ctx,
                                      const v1::MetadataRequest* request,
@@ -42,8 +44,13 @@ class BrokerService final : public v1::Broker::CallbackService {
 #undef SAMSA_FORWARDED
 
  private:
+  // A reactor whose Finish also records the request in the probe.
+  class TimedReactor;
+  grpc::ServerUnaryReactor* Timed(grpc::CallbackServerContext* ctx, const char* api);
+
   QuorumClient* const quorum_;
   ReplicaManager* const replicas_;
+  BrokerProbe* const probe_;
 };
 
 // The Replica gRPC service: followers' fetches, long-polled by the leader.

@@ -61,7 +61,8 @@ int Run(const BrokerSettings& s) {
            [&quorum_for_replicas](v1::AlterPartitionRequest req) {
              return quorum_for_replicas->AlterPartition(req);
            },
-       .broker_epoch = [&quorum_for_replicas] { return quorum_for_replicas->epoch(); }});
+       .broker_epoch = [&quorum_for_replicas] { return quorum_for_replicas->epoch(); },
+       .probe = &probe});
   if (!replicas.ok()) {
     SAMSA_LOG(ERROR) << "cannot open the partition logs: " << replicas.status();
     return 1;
@@ -78,7 +79,7 @@ int Run(const BrokerSettings& s) {
            },
        .on_fenced = [&probe](bool fenced) { probe.OnFenced(fenced); }});
   quorum_for_replicas = &quorum;
-  BrokerService service(&quorum, replicas->get());
+  BrokerService service(&quorum, replicas->get(), &probe);
   ReplicaService replica_service(replicas->get());
   // The server starts first: the address the broker registers must answer.
   absl::StatusOr<GrpcServer> server = StartGrpcServer(s.listener, {&service, &replica_service});

@@ -83,6 +83,19 @@ std::optional<std::vector<NodeId>> Partition::WantedIsr(absl::Time now,
   return wanted;
 }
 
+int64_t Partition::MaxFollowerLag() const {
+  absl::MutexLock lock(&mu_);
+  if (!state_.leader) return 0;
+  const Offset end = log_->log_end_offset();
+  int64_t lag = 0;
+  for (NodeId r : state_.replicas) {
+    if (r == self_) continue;
+    auto it = fetched_.find(r);
+    lag = std::max(lag, end - (it == fetched_.end() ? log_->log_start_offset() : it->second));
+  }
+  return lag;
+}
+
 void Partition::AdvanceLocked() {
   if (state_.isr.empty()) return;
   Offset lowest = log_->log_end_offset();

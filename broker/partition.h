@@ -67,6 +67,9 @@ class Partition {
   // followers caught up to the high watermark, minus followers not caught up
   // for `max_lag` — or nullopt if it is right as it is.
   std::optional<std::vector<NodeId>> WantedIsr(absl::Time now, absl::Duration max_lag) const;
+  // Leader: how many records the furthest-behind follower lacks (0 when
+  // none, or when not leading).
+  int64_t MaxFollowerLag() const;
 
  private:
   // Recomputes the high watermark from the ISR's offsets.

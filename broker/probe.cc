@@ -3,23 +3,82 @@
 #include "common/metrics.h"
 
 namespace samsa::broker {
+namespace {
+
+prometheus::Family<prometheus::Counter>& CounterFamily(prometheus::Registry& r,
+                                                       const std::string& name,
+                                                       const std::string& help) {
+  return prometheus::BuildCounter().Name(name).Help(help).Register(r);
+}
+
+}  // namespace
 
 BrokerProbe::BrokerProbe(prometheus::Registry& r, NodeId self)
     : self_(self),
       fenced_(NewGauge(r, "samsa_broker_fenced", "1 while the controller has this broker fenced")),
       epoch_(NewGauge(r, "samsa_broker_epoch", "Broker epoch of this registration")),
       offset_(NewGauge(r, "samsa_broker_metadata_offset", "Offset of the applied metadata image")),
-      leaderships_(NewGauge(r, "samsa_broker_leaderships", "Partitions this broker leads")) {
+      leaderships_(NewGauge(r, "samsa_broker_leaderships", "Partitions this broker leads")),
+      partitions_(NewGauge(r, "samsa_broker_partitions", "Partition replicas on this broker")),
+      under_replicated_(NewGauge(r, "samsa_broker_under_replicated_partitions",
+                                 "Partitions led here whose ISR is smaller than their replicas")),
+      offline_(NewGauge(r, "samsa_broker_offline_partitions",
+                        "Partitions of the cluster without a leader")),
+      bytes_in_(CounterFamily(r, "samsa_broker_bytes_in_total", "Record bytes appended as leader")),
+      records_in_(CounterFamily(r, "samsa_broker_records_in_total", "Records appended as leader")),
+      bytes_out_(
+          CounterFamily(r, "samsa_broker_bytes_out_total", "Record bytes returned to consumers")),
+      requests_(CounterFamily(r, "samsa_broker_requests_total", "Requests served, per RPC")),
+      request_seconds_(prometheus::BuildHistogram()
+                           .Name("samsa_broker_request_seconds")
+                           .Help("Time to answer a request, per RPC")
+                           .Register(r)),
+      isr_changes_(CounterFamily(r, "samsa_broker_isr_changes_total",
+                                 "ISR shrinks and expands asked of the controller")),
+      acks_all_waiting_(NewGauge(r, "samsa_broker_acks_all_waiting",
+                                 "acks=all produce partitions waiting for the ISR")),
+      log_bytes_(NewGauge(r, "samsa_broker_log_bytes", "Bytes of all partition logs here")),
+      follower_lag_(NewGauge(r, "samsa_broker_follower_lag_records",
+                             "Largest lag of a follower behind a leader here")) {
   fenced_.Set(1);
 }
 
 void BrokerProbe::OnImage(const MetadataImage& image) {
   offset_.Set(static_cast<double>(image.offset()));
-  int64_t leads = 0;
+  int64_t leads = 0, under = 0, offline = 0;
   for (const auto& [name, topic] : image.topics()) {
-    for (const PartitionImage& p : topic->partitions) leads += p.leader == self_ ? 1 : 0;
+    for (const PartitionImage& p : topic->partitions) {
+      offline += p.leader == kNoNode ? 1 : 0;
+      if (p.leader != self_) continue;
+      ++leads;
+      under += p.isr.size() < p.replicas.size() ? 1 : 0;
+    }
   }
   leaderships_.Set(static_cast<double>(leads));
+  under_replicated_.Set(static_cast<double>(under));
+  offline_.Set(static_cast<double>(offline));
+}
+
+void BrokerProbe::OnAppend(const std::string& topic, int64_t bytes, int64_t records) {
+  bytes_in_.Add({{"topic", topic}}).Increment(static_cast<double>(bytes));
+  records_in_.Add({{"topic", topic}}).Increment(static_cast<double>(records));
+}
+
+void BrokerProbe::OnFetch(const std::string& topic, int64_t bytes) {
+  bytes_out_.Add({{"topic", topic}}).Increment(static_cast<double>(bytes));
+}
+
+void BrokerProbe::OnRequest(const std::string& api, double seconds) {
+  requests_.Add({{"api", api}}).Increment();
+  request_seconds_
+      .Add({{"api", api}},
+           prometheus::Histogram::BucketBoundaries{0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005,
+                                                   0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 5})
+      .Observe(seconds);
+}
+
+void BrokerProbe::OnIsrChange(bool shrink) {
+  isr_changes_.Add({{"change", shrink ? "shrink" : "expand"}}).Increment();
 }
 
 }  // namespace samsa::broker

@@ -1,13 +1,31 @@
 // BrokerProbe: the broker's Prometheus metrics (STYLE.md #12).
 //
-//   samsa_broker_fenced            1 while the controller has this broker fenced
-//   samsa_broker_epoch             the broker epoch of this registration
-//   samsa_broker_metadata_offset   offset of the applied metadata image
-//   samsa_broker_leaderships       partitions this broker leads
+//   samsa_broker_fenced                      1 while the controller has this broker fenced
+//   samsa_broker_epoch                       the broker epoch of this registration
+//   samsa_broker_metadata_offset             offset of the applied metadata image
+//   samsa_broker_leaderships                 partitions this broker leads
+//   samsa_broker_partitions                  partition replicas on this broker
+//   samsa_broker_under_replicated_partitions led here with an ISR smaller than the replicas
+//   samsa_broker_offline_partitions          partitions of the cluster without a leader
+//   samsa_broker_bytes_in_total{topic}       record bytes appended as leader
+//   samsa_broker_records_in_total{topic}     records appended as leader
+//   samsa_broker_bytes_out_total{topic}      record bytes returned to consumers
+//   samsa_broker_requests_total{api}         requests served, per RPC
+//   samsa_broker_request_seconds{api}        time to answer, per RPC
+//   samsa_broker_isr_changes_total{change}   ISR shrinks and expands asked of the controller
+//   samsa_broker_acks_all_waiting            acks=all produce partitions waiting for the ISR
+//   samsa_broker_log_bytes                   bytes of all partition logs here
+//   samsa_broker_follower_lag_records        largest lag of a follower behind a leader here
 #pragma once
 
+#include <string>
+
+#include "absl/synchronization/mutex.h"
 #include "common/metadata_image.h"
+#include "prometheus/counter.h"
+#include "prometheus/family.h"
 #include "prometheus/gauge.h"
+#include "prometheus/histogram.h"
 #include "prometheus/registry.h"
 
 namespace samsa::broker {
@@ -19,6 +37,14 @@ class BrokerProbe {
   void OnRegistered(int64_t epoch) { epoch_.Set(static_cast<double>(epoch)); }
   void OnFenced(bool fenced) { fenced_.Set(fenced ? 1 : 0); }
   void OnImage(const MetadataImage& image);
+  void OnAppend(const std::string& topic, int64_t bytes, int64_t records);
+  void OnFetch(const std::string& topic, int64_t bytes);
+  void OnRequest(const std::string& api, double seconds);
+  void OnIsrChange(bool shrink);
+  void SetAcksAllWaiting(int64_t n) { acks_all_waiting_.Set(static_cast<double>(n)); }
+  void SetLogBytes(int64_t n) { log_bytes_.Set(static_cast<double>(n)); }
+  void SetFollowerLag(int64_t n) { follower_lag_.Set(static_cast<double>(n)); }
+  void SetPartitions(int64_t replicas) { partitions_.Set(static_cast<double>(replicas)); }
 
  private:
   const NodeId self_;
@@ -26,6 +52,18 @@ class BrokerProbe {
   prometheus::Gauge& epoch_;
   prometheus::Gauge& offset_;
   prometheus::Gauge& leaderships_;
+  prometheus::Gauge& partitions_;
+  prometheus::Gauge& under_replicated_;
+  prometheus::Gauge& offline_;
+  prometheus::Family<prometheus::Counter>& bytes_in_;
+  prometheus::Family<prometheus::Counter>& records_in_;
+  prometheus::Family<prometheus::Counter>& bytes_out_;
+  prometheus::Family<prometheus::Counter>& requests_;
+  prometheus::Family<prometheus::Histogram>& request_seconds_;
+  prometheus::Family<prometheus::Counter>& isr_changes_;
+  prometheus::Gauge& acks_all_waiting_;
+  prometheus::Gauge& log_bytes_;
+  prometheus::Gauge& follower_lag_;
 };
 
 }  // namespace samsa::broker

@@ -428,6 +428,9 @@ void ReplicaManager::ProducePartition(const std::string& topic,
   }
   absl::StatusOr<storage::AppendInfo> info = partition->log()->AppendAsLeader(span, s.leader_epoch);
   if (!info.ok()) return fail(CodeFor(info.status()), std::string(info.status().message()));
+  if (options_.probe != nullptr) {
+    options_.probe->OnAppend(topic, static_cast<int64_t>(info->bytes), info->record_count);
+  }
   ReleaseFetchers(/*everyone=*/true);  // followers waiting for records have some
   out->set_log_start_offset(partition->log()->log_start_offset().value());
   const Offset end = info->last_offset + 1;
@@ -487,6 +490,7 @@ void ReplicaManager::ReleaseWaiters() {
 }
 
 void ReplicaManager::TimerLoop() {
+  absl::Time next_gauges = absl::Now();
   while (true) {
     {
       absl::MutexLock lock(&mu_);
@@ -500,6 +504,10 @@ void ReplicaManager::TimerLoop() {
     }
     ReleaseWaiters();
     ReleaseFetchers(/*everyone=*/false);
+    if (absl::Now() >= next_gauges) {
+      UpdateGauges();
+      next_gauges = absl::Now() + absl::Seconds(1);
+    }
   }
 }
 
@@ -641,6 +649,7 @@ void ReplicaManager::IsrLoop() {
       ap->set_leader_epoch(s.leader_epoch.value());
       ap->set_partition_epoch(s.partition_epoch);
       for (NodeId m : *wanted) ap->add_new_isr(m.value());
+      if (options_.probe != nullptr) options_.probe->OnIsrChange(wanted->size() < s.isr.size());
       SAMSA_LOG(INFO) << "asking to change the ISR of " << storage::PartitionDirName(p->tp())
                       << " from " << s.isr.size() << " to " << wanted->size() << " members";
     }
@@ -663,7 +672,43 @@ void ReplicaManager::Fetch(const v1::FetchRequest& request, Done<v1::FetchRespon
       return;
     }
   }
+  Deliver(std::move(response), done);
+}
+
+void ReplicaManager::Deliver(v1::FetchResponse response, Done<v1::FetchResponse>& done) {
+  if (options_.probe != nullptr) {
+    for (const v1::FetchResponse::Topic& t : response.topics()) {
+      int64_t bytes = 0;
+      for (const v1::FetchResponse::Partition& p : t.partitions()) {
+        bytes += static_cast<int64_t>(p.records().size());
+        for (const v1::Record& r : p.decoded()) {
+          bytes += static_cast<int64_t>(r.key().size() + r.value().size());
+        }
+      }
+      if (bytes > 0) options_.probe->OnFetch(t.name(), bytes);
+    }
+  }
   done(std::move(response));
+}
+
+void ReplicaManager::UpdateGauges() {
+  if (options_.probe == nullptr) return;
+  std::vector<std::shared_ptr<Partition>> all;
+  int64_t waiting;
+  {
+    absl::MutexLock lock(&mu_);
+    for (const auto& [tp, p] : partitions_) all.push_back(p);
+    waiting = static_cast<int64_t>(waiters_.size());
+  }
+  int64_t bytes = 0, lag = 0;
+  for (const std::shared_ptr<Partition>& p : all) {
+    bytes += static_cast<int64_t>(p->log()->size_bytes());
+    lag = std::max(lag, p->MaxFollowerLag());
+  }
+  options_.probe->SetPartitions(static_cast<int64_t>(all.size()));
+  options_.probe->SetLogBytes(bytes);
+  options_.probe->SetFollowerLag(lag);
+  options_.probe->SetAcksAllWaiting(waiting);
 }
 
 void ReplicaManager::ReleaseConsumers() {
@@ -680,7 +725,7 @@ void ReplicaManager::ReleaseConsumers() {
     bool error = false;
     v1::FetchResponse r = AnswerFetch(w.request, &bytes, &error);
     if (error || bytes >= std::max(1, w.request.min_bytes()) || w.deadline <= now) {
-      w.done(std::move(r));
+      Deliver(std::move(r), w.done);
     } else {
       still.push_back(std::move(w));
     }
@@ -695,7 +740,7 @@ void ReplicaManager::ReleaseConsumers() {
   for (ConsumerWaiter& w : still) {  // shutting down: answer with what there is
     int64_t bytes = 0;
     bool error = false;
-    w.done(AnswerFetch(w.request, &bytes, &error));
+    Deliver(AnswerFetch(w.request, &bytes, &error), w.done);
   }
 }
 

@@ -43,6 +43,7 @@
 #include "absl/functional/any_invocable.h"
 #include "absl/synchronization/mutex.h"
 #include "broker/partition.h"
+#include "broker/probe.h"
 #include "broker/replica_fetcher.h"
 #include "common/clock.h"
 #include "common/metadata_image.h"
@@ -65,6 +66,7 @@ struct ReplicaManagerOptions {
   std::function<absl::StatusOr<v1::AlterPartitionResponse>(v1::AlterPartitionRequest)>
       alter_partition = nullptr;
   std::function<int64_t()> broker_epoch = nullptr;  // for fetch and AlterPartition
+  BrokerProbe* probe = nullptr;                     // metrics, if any; must outlive it
 };
 
 class ReplicaManager {
@@ -128,6 +130,10 @@ class ReplicaManager {
   v1::FetchResponse AnswerFetch(const v1::FetchRequest& request, int64_t* bytes, bool* error);
   // Answers consumer fetches that can now be (or are past their deadline).
   void ReleaseConsumers();
+  // Sends a consumer fetch's answer, counting the bytes it returns.
+  void Deliver(v1::FetchResponse response, Done<v1::FetchResponse>& done);
+  // Refreshes the gauges that sum over partitions.
+  void UpdateGauges();
   // Answers follower fetches waiting for records (all of them with
   // `everyone`, else those past their deadline).
   void ReleaseFetchers(bool everyone);

@@ -23,6 +23,10 @@ namespace samsa::testing {
 // A client context with a deadline, for calls to the cluster's processes.
 std::unique_ptr<grpc::ClientContext> RpcContext(absl::Duration timeout = absl::Seconds(5));
 
+// GET http://127.0.0.1:port/path; the whole response, headers included
+// (empty if nothing answered).
+std::string HttpGet(int port, const std::string& path);
+
 struct ClusterOptions {
   int voters = 3;
   int election_timeout_ms = 500;
@@ -70,6 +74,7 @@ class Cluster {
   ChildProcess& broker_process(int id) { return brokers_.at(id); }
   bool broker_running(int id) const;
   v1::Broker::Stub& broker_stub(int id) { return *broker_stubs_.at(id); }
+  int broker_metrics_port(int id) const { return broker_metrics_ports_.at(id); }
   std::string broker_log(int id) const;
   std::vector<std::string> BrokerArgs(int id) const;
   std::string broker_binary() const;

@@ -201,6 +201,11 @@ TEST(BrokerClusterTest, AcknowledgedRecordsSurviveKillNineOfTheirOnlyReplica) {
   EXPECT_EQ(acked, FetchAll(c, 101, "log", 0)) << "every acknowledged record, in order";
   v1::ProduceResponse::Partition more = ProduceTo(c, 101, "log", 0, {"after"}, 1);
   EXPECT_EQ(50, more.base_offset());
+  const std::string metrics = HttpGet(c.broker_metrics_port(101), "/metrics");
+  EXPECT_THAT(metrics, HasSubstr("samsa_broker_records_in_total{topic=\"log\"} 1"))
+      << "the restarted broker counts its own appends";
+  EXPECT_THAT(metrics, HasSubstr("samsa_broker_requests_total{api=\"Produce\"} 1"));
+  EXPECT_THAT(metrics, HasSubstr("samsa_broker_leaderships 1"));
 }
 
 // The partition as the active controller has it.
