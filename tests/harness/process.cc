@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <cstdlib>
+#include <random>
 
 #include "absl/time/clock.h"
 #include "common/logging.h"
@@ -111,17 +112,25 @@ int ExitCode(int wait_status) {
 }
 
 int ReservePort() {
-  const int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  SAMSA_CHECK(fd >= 0) << "socket";
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  addr.sin_port = 0;
-  SAMSA_CHECK(bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0) << "bind";
-  socklen_t len = sizeof(addr);
-  SAMSA_CHECK(getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0) << "getsockname";
-  close(fd);
-  return ntohs(addr.sin_port);
+  // Below the kernel's ephemeral range (32768 and up by default): a port
+  // picked there can be taken as the source port of some other test's
+  // connection before the server we reserve it for binds it.
+  static std::mt19937 rng(std::random_device{}());
+  std::uniform_int_distribution<int> pick(20000, 32000);
+  for (int attempt = 0; attempt < 1000; ++attempt) {
+    const int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    SAMSA_CHECK(fd >= 0) << "socket";
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    const int port = pick(rng);
+    addr.sin_port = htons(static_cast<uint16_t>(port));
+    const bool free = bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0;
+    close(fd);
+    if (free) return port;
+  }
+  SAMSA_CHECK(false) << "no free port in [20000, 32000)";
+  return 0;
 }
 
 TempDir::TempDir() {

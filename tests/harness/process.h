@@ -44,7 +44,7 @@ class ChildProcess {
   std::optional<int> status_;
 };
 
-// A free TCP port on 127.0.0.1 (bound, read back, released).
+// A free TCP port on 127.0.0.1 below the ephemeral range (bound, released).
 int ReservePort();
 
 // A fresh directory under $TMPDIR (or /tmp), deleted with its contents.

@@ -213,7 +213,13 @@ v1::PartitionDescription PartitionOf(Cluster& c, const std::string& topic, int p
   v1::DescribeTopicsRequest req;
   req.add_names(topic);
   v1::DescribeTopicsResponse r;
-  EXPECT_TRUE(c.stub(c.WaitForActive()).DescribeTopics(RpcContext().get(), req, &r).ok());
+  const int active = c.WaitForActive();
+  EXPECT_NE(-1, active);
+  if (active == -1 || !c.stub(active).DescribeTopics(RpcContext().get(), req, &r).ok() ||
+      r.topics_size() == 0 || r.topics(0).partitions_size() <= partition) {
+    ADD_FAILURE() << "no partition " << topic << "-" << partition << " at the controller";
+    return {};
+  }
   return r.topics(0).partitions(partition);
 }
 
@@ -233,7 +239,8 @@ void StartWithTopic(Cluster& c, const std::string& topic) {
   (*t->mutable_configs())["min.insync.replicas"] = "2";
   v1::CreateTopicsResponse created;
   ASSERT_TRUE(c.stub(1).CreateTopics(RpcContext().get(), create, &created).ok());
-  ASSERT_EQ(v1::NONE, created.results(0).error().code());
+  ASSERT_EQ(v1::NONE, created.error().code()) << created.error().message();
+  ASSERT_EQ(v1::NONE, created.results(0).error().code()) << created.results(0).error().message();
 }
 
 TEST(BrokerClusterTest, ReplicatedWritesSurviveTheLeadersDeathAndItRejoins) {
@@ -243,6 +250,7 @@ TEST(BrokerClusterTest, ReplicatedWritesSurviveTheLeadersDeathAndItRejoins) {
              .brokers = 3,
              .broker_overrides = {"replica.lag.time.max.ms=1500"}});
   StartWithTopic(c, "orders");
+  if (HasFatalFailure()) return;
   const int leader = PartitionOf(c, "orders", 0).leader();
   ASSERT_TRUE(WaitForLeader(c, leader, "orders", 0));
 
@@ -299,6 +307,7 @@ TEST(BrokerClusterTest, IsrShrinksWhenFollowersStopAndMinIsrRefusesWrites) {
              .brokers = 3,
              .broker_overrides = {"replica.lag.time.max.ms=1000"}});
   StartWithTopic(c, "isr");
+  if (HasFatalFailure()) return;
   const v1::PartitionDescription p = PartitionOf(c, "isr", 0);
   const int leader = p.leader();
   ASSERT_TRUE(WaitForLeader(c, leader, "isr", 0));
