@@ -56,8 +56,8 @@ TEST(ProducerStateTest, EpochsFenceOldProducersAndRestartSequences) {
 
 TEST(ProducerStateTest, SequencesWrapPastInt32Max) {
   ProducerState s;
-  s.Update(Batch(7, 0, 0, 1, 0));
-  s.Update(Batch(7, 0, 1, std::numeric_limits<int32_t>::max(), 1));  // ends at INT32_MAX
+  s.Update(Batch(7, 0, 0, 2, 0));
+  s.Update(Batch(7, 0, 2, std::numeric_limits<int32_t>::max() - 1, 2));  // ends at INT32_MAX
   EXPECT_EQ(Kind::kAppend, s.Check(Batch(7, 0, 0, 1)).kind);
 }
 
