@@ -83,6 +83,76 @@ std::optional<std::vector<NodeId>> Partition::WantedIsr(absl::Time now,
   return wanted;
 }
 
+Partition::LeaderAppend Partition::AppendAsLeader(std::span<uint8_t> records, Epoch leader_epoch) {
+  using Outcome = LeaderAppend::Outcome;
+  LeaderAppend out;
+  absl::MutexLock lock(&append_mu_);
+  std::optional<storage::BatchHeader> idempotent;
+  int batches = 0;
+  for (std::span<const uint8_t> rest = records; !rest.empty(); ++batches) {
+    absl::StatusOr<storage::BatchHeader> h = storage::ParseBatchHeader(rest);
+    if (!h.ok() || h->size() > rest.size()) break;  // the log's validation reports it
+    if (h->producer_id != storage::kNoProducerId) idempotent = *h;
+    rest = rest.subspan(h->size());
+  }
+  if (idempotent.has_value()) {
+    if (batches != 1) {
+      out.outcome = Outcome::kInvalid;
+      out.message = "an idempotent producer sends one batch per partition in a request";
+      return out;
+    }
+    const ProducerState::Verdict v = producers_.Check(*idempotent);
+    switch (v.kind) {
+      case ProducerState::Verdict::Kind::kAppend:
+        break;
+      case ProducerState::Verdict::Kind::kDuplicate:
+        out.outcome = Outcome::kDuplicate;
+        out.info.first_offset = v.duplicate_first;
+        out.info.last_offset = v.duplicate_last;
+        return out;
+      case ProducerState::Verdict::Kind::kOutOfOrder:
+        out.outcome = Outcome::kOutOfOrder;
+        out.message = v.message;
+        return out;
+      case ProducerState::Verdict::Kind::kFencedEpoch:
+        out.outcome = Outcome::kFencedEpoch;
+        out.message = v.message;
+        return out;
+    }
+  }
+  absl::StatusOr<storage::AppendInfo> info = log_->AppendAsLeader(records, leader_epoch);
+  if (!info.ok()) {
+    out.status = info.status();
+    return out;
+  }
+  out.info = *info;
+  if (idempotent.has_value()) {
+    idempotent->base_offset = info->first_offset;
+    producers_.Update(*idempotent);
+  }
+  return out;
+}
+
+void Partition::OnFollowerAppend(std::span<const uint8_t> records) {
+  absl::MutexLock lock(&append_mu_);
+  (void)producers_.UpdateAll(records);  // the log validated them already
+}
+
+absl::Status Partition::RebuildProducers() {
+  absl::MutexLock lock(&append_mu_);
+  producers_.Clear();
+  Offset from = log_->log_start_offset();
+  const Offset end = log_->log_end_offset();
+  while (from < end) {
+    absl::StatusOr<storage::ReadSlice> slice = log_->Read(from, 1 << 20, end, true);
+    if (!slice.ok()) return slice.status();
+    if (slice->bytes.empty()) break;
+    if (absl::Status st = producers_.UpdateAll(slice->bytes.span()); !st.ok()) return st;
+    from = slice->next_offset;
+  }
+  return absl::OkStatus();
+}
+
 int64_t Partition::MaxFollowerLag() const {
   absl::MutexLock lock(&mu_);
   if (!state_.leader) return 0;

@@ -14,11 +14,14 @@
 #pragma once
 
 #include <optional>
+#include <span>
+#include <string>
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "broker/producer_state.h"
 #include "common/ids.h"
 #include "common/metadata_image.h"
 #include "storage/log_manager.h"
@@ -53,6 +56,24 @@ class Partition {
   void SetState(PartitionState state);
   PartitionState state() const;
 
+  // A leader append with the idempotent-producer checks (producer_state.h),
+  // serialized with the partition's other appends. A batch from an
+  // idempotent producer must be the only batch of its request (INVALID).
+  struct LeaderAppend {
+    enum class Outcome { kAppended, kDuplicate, kOutOfOrder, kFencedEpoch, kInvalid };
+    Outcome outcome = Outcome::kAppended;
+    absl::Status status;       // kAppended: the log's answer
+    storage::AppendInfo info;  // kAppended and kDuplicate: the offsets
+    std::string message;       // the others: why
+  };
+  LeaderAppend AppendAsLeader(std::span<uint8_t> records, Epoch leader_epoch);
+  // A follower appended `records` (copied from the leader): track their
+  // producers, so this replica can lead with the right state.
+  void OnFollowerAppend(std::span<const uint8_t> records);
+  // Rebuilds the producer state by reading the whole log: after opening it,
+  // and after a truncation.
+  absl::Status RebuildProducers();
+
   Offset high_watermark() const;
   // The leader's own offset that counts toward the high watermark grew to
   // `offset`: its flushed offset under flush.policy=always, else its log end.
@@ -78,6 +99,8 @@ class Partition {
   const storage::TopicPartitionName tp_;
   storage::PartitionLog* const log_;
   const NodeId self_;
+  absl::Mutex append_mu_;  // serializes producer checks with the appends they guard
+  ProducerState producers_ ABSL_GUARDED_BY(append_mu_);
   mutable absl::Mutex mu_;
   PartitionState state_ ABSL_GUARDED_BY(mu_);
   Offset high_watermark_ ABSL_GUARDED_BY(mu_);

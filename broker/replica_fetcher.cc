@@ -85,6 +85,7 @@ void ReplicaFetcher::Apply(Partition& p, const v1::ReplicaFetchResponse::Partiti
         if (absl::Status s = log->TruncateFullyAndStartAt(Offset(in.log_start_offset())); !s.ok()) {
           SAMSA_LOG(ERROR) << log->dir() << ": " << s;
         }
+        (void)p.RebuildProducers();  // empty now
       }
       return;
     default:
@@ -102,6 +103,9 @@ void ReplicaFetcher::Apply(Partition& p, const v1::ReplicaFetchResponse::Partiti
     if (absl::Status s = log->TruncateTo(target); !s.ok()) {
       SAMSA_LOG(ERROR) << log->dir() << ": " << s;
     }
+    if (absl::Status s = p.RebuildProducers(); !s.ok()) {
+      SAMSA_LOG(ERROR) << log->dir() << ": producer state: " << s;
+    }
     return;
   }
   if (!in.records().empty()) {
@@ -112,6 +116,7 @@ void ReplicaFetcher::Apply(Partition& p, const v1::ReplicaFetchResponse::Partiti
       SAMSA_LOG(ERROR) << log->dir() << ": follower append: " << info.status();
       return;
     }
+    p.OnFollowerAppend(bytes);
     if (p.state().flush_always) {
       if (absl::Status s = log->Flush(); !s.ok()) {
         SAMSA_LOG(ERROR) << log->dir() << ": " << s;

@@ -199,6 +199,9 @@ void ReplicaManager::OnImage(std::shared_ptr<const MetadataImage> image) {
         continue;
       }
       partition = std::make_shared<Partition>(tp, *log, options_.self);
+      if (absl::Status st = partition->RebuildProducers(); !st.ok()) {
+        SAMSA_LOG(ERROR) << storage::PartitionDirName(tp) << ": producer state: " << st;
+      }
       absl::MutexLock lock(&mu_);
       partitions_[tp] = partition;
     } else {
@@ -426,12 +429,29 @@ void ReplicaManager::ProducePartition(const std::string& topic,
                 absl::StrCat("the ISR has ", s.isr.size(), " members; min.insync.replicas is ",
                              s.min_insync_replicas));
   }
-  absl::StatusOr<storage::AppendInfo> info = partition->log()->AppendAsLeader(span, s.leader_epoch);
-  if (!info.ok()) return fail(CodeFor(info.status()), std::string(info.status().message()));
-  if (options_.probe != nullptr) {
-    options_.probe->OnAppend(topic, static_cast<int64_t>(info->bytes), info->record_count);
+  using Outcome = Partition::LeaderAppend::Outcome;
+  Partition::LeaderAppend appended = partition->AppendAsLeader(span, s.leader_epoch);
+  switch (appended.outcome) {
+    case Outcome::kAppended:
+      if (!appended.status.ok()) {
+        return fail(CodeFor(appended.status), std::string(appended.status.message()));
+      }
+      if (options_.probe != nullptr) {
+        options_.probe->OnAppend(topic, static_cast<int64_t>(appended.info.bytes),
+                                 appended.info.record_count);
+      }
+      ReleaseFetchers(/*everyone=*/true);  // followers waiting for records have some
+      break;
+    case Outcome::kDuplicate:
+      break;  // a retry: answered with the original offsets once they are acknowledged
+    case Outcome::kOutOfOrder:
+      return fail(v1::OUT_OF_ORDER_SEQUENCE_NUMBER, appended.message);
+    case Outcome::kFencedEpoch:
+      return fail(v1::INVALID_PRODUCER_EPOCH, appended.message);
+    case Outcome::kInvalid:
+      return fail(v1::INVALID_RECORD, appended.message);
   }
-  ReleaseFetchers(/*everyone=*/true);  // followers waiting for records have some
+  const storage::AppendInfo* info = &appended.info;
   out->set_log_start_offset(partition->log()->log_start_offset().value());
   const Offset end = info->last_offset + 1;
   if (acks == 0) {

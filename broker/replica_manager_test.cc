@@ -249,6 +249,50 @@ TEST_F(ReplicaManagerTest, ListOffsetsByPositionAndTime) {
   EXPECT_EQ(v1::NOT_LEADER_OR_FOLLOWER, list(-1, 1).error().code());
 }
 
+// One idempotent batch of `n` records from producer 42.
+std::string IdempotentBatch(int16_t epoch, int32_t first_seq, int n) {
+  storage::BatchBuilder b({.producer_id = 42, .producer_epoch = epoch, .base_sequence = first_seq});
+  for (int i = 0; i < n; ++i) b.Append(1000 + i, "k", "v" + std::to_string(first_seq + i));
+  return *b.Build();
+}
+
+TEST_F(ReplicaManagerTest, IdempotentRetriesAreWrittenOnceAcrossRestarts) {
+  replicas_->OnImage(Image());
+  auto send = [&](const std::string& records) {
+    v1::ProduceRequest req;
+    req.set_acks(-1);
+    req.set_timeout_ms(5000);
+    v1::ProduceRequest::Partition* p = req.add_topics()->add_partitions();
+    req.mutable_topics(0)->set_name("t");
+    p->set_records(records);
+    return Send(req);
+  };
+  v1::ProduceResponse::Partition first = send(IdempotentBatch(0, 0, 2));
+  ASSERT_EQ(v1::NONE, first.error().code()) << first.error().message();
+  ASSERT_EQ(0, first.base_offset());
+  v1::ProduceResponse::Partition retry = send(IdempotentBatch(0, 0, 2));
+  EXPECT_EQ(v1::NONE, retry.error().code());
+  EXPECT_EQ(0, retry.base_offset()) << "the original offsets";
+  EXPECT_EQ(2, replicas_->Find({"t", PartitionId(0)})->log()->log_end_offset().value())
+      << "written once";
+  EXPECT_EQ(v1::OUT_OF_ORDER_SEQUENCE_NUMBER, send(IdempotentBatch(0, 5, 1)).error().code());
+  EXPECT_EQ(2, send(IdempotentBatch(0, 2, 1)).base_offset());
+  EXPECT_EQ(3, send(IdempotentBatch(1, 0, 1)).base_offset()) << "a new epoch starts over";
+  EXPECT_EQ(v1::INVALID_PRODUCER_EPOCH, send(IdempotentBatch(0, 3, 1)).error().code());
+  EXPECT_EQ(v1::INVALID_RECORD,
+            send(IdempotentBatch(1, 1, 1) + IdempotentBatch(1, 2, 1)).error().code());
+
+  // A restarted broker rebuilds the producers from its log.
+  ASSERT_TRUE(replicas_->Close().ok());
+  replicas_ = *ReplicaManager::Open(
+      {.self = kSelf, .data_dir = "/broker", .env = env_.get(), .clock = &clock_});
+  replicas_->OnImage(Image());
+  v1::ProduceResponse::Partition again = send(IdempotentBatch(1, 0, 1));
+  EXPECT_EQ(v1::NONE, again.error().code());
+  EXPECT_EQ(3, again.base_offset()) << "still known as a duplicate after the restart";
+  EXPECT_EQ(4, replicas_->Find({"t", PartitionId(0)})->log()->log_end_offset().value());
+}
+
 TEST_F(ReplicaManagerTest, ReplicasFollowTheImage) {
   replicas_->OnImage(Image());
   ASSERT_NE(nullptr, replicas_->Find({"t", PartitionId(0)}));
