@@ -78,6 +78,24 @@ grpc::ServerUnaryReactor* BrokerService::ListOffsets(grpc::CallbackServerContext
   return reactor;
 }
 
+grpc::ServerUnaryReactor* BrokerService::InitProducerId(grpc::CallbackServerContext* ctx,
+                                                        const v1::InitProducerIdRequest*,
+                                                        v1::InitProducerIdResponse* response) {
+  grpc::ServerUnaryReactor* reactor = Timed(ctx, "InitProducerId");
+  producer_ids_->Next([reactor, response](absl::StatusOr<int64_t> id) {
+    if (id.ok()) {
+      response->set_producer_id(*id);
+      response->set_producer_epoch(0);
+    } else {
+      response->mutable_error()->set_code(v1::COORDINATOR_NOT_AVAILABLE);
+      response->mutable_error()->set_message(
+          absl::StrCat("no producer id block from the controller: ", id.status().message()));
+    }
+    reactor->Finish(grpc::Status::OK);
+  });
+  return reactor;
+}
+
 // Forwards to the active controller; its answer (or an UNAVAILABLE status
 // when none answered) goes back as is.
 #define SAMSA_FORWARD(Method)                                                                  \

@@ -6,6 +6,7 @@
 #pragma once
 
 #include "broker/probe.h"
+#include "broker/producer_ids.h"
 #include "broker/quorum_client.h"
 #include "broker/replica_manager.h"
 #include "samsa/v1/broker.grpc.pb.h"
@@ -16,8 +17,9 @@ class BrokerService final : public v1::Broker::CallbackService {
  public:
   // `quorum` and `replicas` must outlive the service.
   // `probe` (may be null) counts requests and their latency.
-  BrokerService(QuorumClient* quorum, ReplicaManager* replicas, BrokerProbe* probe)
-      : quorum_(quorum), replicas_(replicas), probe_(probe) {}
+  BrokerService(QuorumClient* quorum, ReplicaManager* replicas, ProducerIds* producer_ids,
+                BrokerProbe* probe)
+      : quorum_(quorum), replicas_(replicas), producer_ids_(producer_ids), probe_(probe) {}
 
   grpc::ServerUnaryReactor* Metadata(grpc::CallbackServerContext* ctx,
                                      const v1::MetadataRequest* request,
@@ -30,6 +32,9 @@ class BrokerService final : public v1::Broker::CallbackService {
   grpc::ServerUnaryReactor* ListOffsets(grpc::CallbackServerContext* ctx,
                                         const v1::ListOffsetsRequest* request,
                                         v1::ListOffsetsResponse* response) override;
+  grpc::ServerUnaryReactor* InitProducerId(grpc::CallbackServerContext* ctx,
+                                           const v1::InitProducerIdRequest* request,
+                                           v1::InitProducerIdResponse* response) override;
 
 #define SAMSA_FORWARDED(Method)                                        \
   grpc::ServerUnaryReactor* Method(grpc::CallbackServerContext* ctx,   \
@@ -50,6 +55,7 @@ class BrokerService final : public v1::Broker::CallbackService {
 
   QuorumClient* const quorum_;
   ReplicaManager* const replicas_;
+  ProducerIds* const producer_ids_;
   BrokerProbe* const probe_;
 };
 

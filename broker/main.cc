@@ -16,6 +16,7 @@
 #include "broker/broker_config.h"
 #include "broker/broker_service.h"
 #include "broker/probe.h"
+#include "broker/producer_ids.h"
 #include "broker/quorum_client.h"
 #include "broker/replica_manager.h"
 #include "common/clock.h"
@@ -79,7 +80,24 @@ int Run(const BrokerSettings& s) {
            },
        .on_fenced = [&probe](bool fenced) { probe.OnFenced(fenced); }});
   quorum_for_replicas = &quorum;
-  BrokerService service(&quorum, replicas->get(), &probe);
+  ProducerIds producer_ids(
+      [&quorum, id = s.node_id](std::function<void(absl::StatusOr<ProducerIds::Block>)> done) {
+        v1::AllocateProducerIdsRequest req;
+        req.set_broker_id(id.value());
+        req.set_broker_epoch(quorum.epoch());
+        quorum.Forward<v1::AllocateProducerIdsResponse>(
+            [req](v1::Controller::Stub::async_interface* async, grpc::ClientContext* ctx,
+                  v1::AllocateProducerIdsResponse* out, std::function<void(grpc::Status)> cb) {
+              async->AllocateProducerIds(ctx, &req, out, std::move(cb));
+            },
+            [done](grpc::Status st, v1::AllocateProducerIdsResponse r) {
+              if (!st.ok()) return done(absl::UnavailableError(st.error_message()));
+              if (r.error().code() != v1::NONE)
+                return done(absl::UnavailableError(r.error().message()));
+              done(ProducerIds::Block{r.first_id(), r.size()});
+            });
+      });
+  BrokerService service(&quorum, replicas->get(), &producer_ids, &probe);
   ReplicaService replica_service(replicas->get());
   // The server starts first: the address the broker registers must answer.
   absl::StatusOr<GrpcServer> server = StartGrpcServer(s.listener, {&service, &replica_service});

@@ -452,6 +452,14 @@ TEST(BrokerClusterTest, AdminCallsToABrokerReachTheActiveController) {
   v1::DescribeClusterResponse cluster;
   ASSERT_TRUE(c.broker_stub(101).DescribeCluster(RpcContext().get(), {}, &cluster).ok());
   EXPECT_EQ(1, cluster.brokers_size());
+
+  // Producer ids come from the controller's blocks, each handed out once.
+  v1::InitProducerIdResponse a, b;
+  ASSERT_TRUE(c.broker_stub(101).InitProducerId(RpcContext().get(), {}, &a).ok());
+  ASSERT_TRUE(c.broker_stub(101).InitProducerId(RpcContext().get(), {}, &b).ok());
+  ASSERT_EQ(v1::NONE, a.error().code()) << a.error().message();
+  EXPECT_NE(a.producer_id(), b.producer_id());
+  EXPECT_EQ(0, a.producer_epoch());
 }
 
 }  // namespace
