@@ -4,8 +4,13 @@
 
 namespace samsa::broker {
 
-Partition::Partition(storage::TopicPartitionName tp, storage::PartitionLog* log, NodeId self)
-    : tp_(std::move(tp)), log_(log), self_(self), high_watermark_(log->log_start_offset()) {}
+Partition::Partition(storage::TopicPartitionName tp, storage::PartitionLog* log, NodeId self,
+                     Offset checkpointed_hw)
+    : tp_(std::move(tp)),
+      log_(log),
+      self_(self),
+      high_watermark_(std::clamp(checkpointed_hw, log->log_start_offset(), log->log_end_offset())) {
+}
 
 void Partition::SetState(PartitionState state) {
   absl::MutexLock lock(&mu_);

@@ -45,7 +45,10 @@ struct PartitionState {
 
 class Partition {
  public:
-  Partition(storage::TopicPartitionName tp, storage::PartitionLog* log, NodeId self);
+  // `checkpointed_hw` (hw_checkpoint.h) starts the high watermark, capped at
+  // what the log holds.
+  Partition(storage::TopicPartitionName tp, storage::PartitionLog* log, NodeId self,
+            Offset checkpointed_hw = Offset(0));
 
   const storage::TopicPartitionName& tp() const { return tp_; }
   storage::PartitionLog* log() const { return log_; }

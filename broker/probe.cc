@@ -39,7 +39,9 @@ BrokerProbe::BrokerProbe(prometheus::Registry& r, NodeId self)
                                  "acks=all produce partitions waiting for the ISR")),
       log_bytes_(NewGauge(r, "samsa_broker_log_bytes", "Bytes of all partition logs here")),
       follower_lag_(NewGauge(r, "samsa_broker_follower_lag_records",
-                             "Largest lag of a follower behind a leader here")) {
+                             "Largest lag of a follower behind a leader here")),
+      truncated_below_hw_(NewCounter(r, "samsa_broker_truncations_below_high_watermark_total",
+                                     "Follower truncations that cut committed records")) {
   fenced_.Set(1);
 }
 

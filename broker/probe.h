@@ -16,6 +16,10 @@
 //   samsa_broker_acks_all_waiting            acks=all produce partitions waiting for the ISR
 //   samsa_broker_log_bytes                   bytes of all partition logs here
 //   samsa_broker_follower_lag_records        largest lag of a follower behind a leader here
+//   samsa_broker_truncations_below_high_watermark_total
+//                                            follower truncations that cut committed records
+//                                            (must stay 0 with flush.policy=always and clean
+//                                            elections, DESIGN.md §7)
 #pragma once
 
 #include <string>
@@ -45,6 +49,7 @@ class BrokerProbe {
   void SetLogBytes(int64_t n) { log_bytes_.Set(static_cast<double>(n)); }
   void SetFollowerLag(int64_t n) { follower_lag_.Set(static_cast<double>(n)); }
   void SetPartitions(int64_t replicas) { partitions_.Set(static_cast<double>(replicas)); }
+  void OnTruncatedBelowHighWatermark() { truncated_below_hw_.Increment(); }
 
  private:
   const NodeId self_;
@@ -64,6 +69,7 @@ class BrokerProbe {
   prometheus::Gauge& acks_all_waiting_;
   prometheus::Gauge& log_bytes_;
   prometheus::Gauge& follower_lag_;
+  prometheus::Counter& truncated_below_hw_;
 };
 
 }  // namespace samsa::broker

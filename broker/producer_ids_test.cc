@@ -15,7 +15,9 @@ TEST(ProducerIdsTest, IdsComeFromBlocksAndNeverRepeat) {
     pending = std::move(done);
   });
   std::vector<int64_t> got;
-  auto take = [&] { ids.Next([&](absl::StatusOr<int64_t> id) { got.push_back(id.value_or(-1)); }); };
+  auto take = [&] {
+    ids.Next([&](absl::StatusOr<int64_t> id) { got.push_back(id.value_or(-1)); });
+  };
   take();
   take();
   ASSERT_EQ(1, allocations) << "one block fetch for both waiting requests";

@@ -99,6 +99,7 @@ void ReplicaFetcher::Apply(Partition& p, const v1::ReplicaFetchResponse::Partiti
     if (target < p.high_watermark()) {
       SAMSA_LOG(ERROR) << log->dir() << ": truncating to " << target << " below the high watermark "
                        << p.high_watermark() << ": committed records are lost";
+      if (options_.probe != nullptr) options_.probe->OnTruncatedBelowHighWatermark();
     }
     if (absl::Status s = log->TruncateTo(target); !s.ok()) {
       SAMSA_LOG(ERROR) << log->dir() << ": " << s;

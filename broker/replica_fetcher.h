@@ -28,6 +28,7 @@
 
 #include "absl/synchronization/mutex.h"
 #include "broker/partition.h"
+#include "broker/probe.h"
 #include "samsa/v1/broker.grpc.pb.h"
 
 namespace samsa::broker {
@@ -41,6 +42,7 @@ struct ReplicaFetcherOptions {
   std::function<int64_t()> broker_epoch = nullptr;
   absl::Duration max_wait = absl::Milliseconds(500);
   int32_t max_bytes = 8 << 20;
+  BrokerProbe* probe = nullptr;  // metrics, if any; must outlive the fetcher
 };
 
 class ReplicaFetcher {

@@ -35,6 +35,10 @@ struct ReplicaManager::ProduceCall {
 
 namespace {
 
+std::string CheckpointPath(const std::string& data_dir) {
+  return data_dir + "/logs/high-watermark-checkpoint";
+}
+
 void SetError(v1::Error* e, v1::ErrorCode code, std::string message) {
   e->set_code(code);
   e->set_message(std::move(message));
@@ -105,7 +109,35 @@ absl::StatusOr<std::unique_ptr<ReplicaManager>> ReplicaManager::Open(
   if (absl::Status st = options.env->CreateDirs(lm.dirs.front()); !st.ok()) return st;
   absl::StatusOr<std::unique_ptr<storage::LogManager>> logs = storage::LogManager::Open(lm);
   if (!logs.ok()) return logs.status();
-  return std::unique_ptr<ReplicaManager>(new ReplicaManager(std::move(options), std::move(*logs)));
+  absl::StatusOr<HighWatermarks> hws =
+      ReadHighWatermarks(options.env, CheckpointPath(options.data_dir));
+  if (!hws.ok()) {
+    SAMSA_LOG(WARNING) << hws.status() << "; high watermarks start at each log's start";
+  }
+  auto manager =
+      std::unique_ptr<ReplicaManager>(new ReplicaManager(std::move(options), std::move(*logs)));
+  if (hws.ok()) {
+    absl::MutexLock lock(&manager->mu_);
+    manager->checkpointed_ = std::move(*hws);
+  }
+  return manager;
+}
+
+void ReplicaManager::CheckpointHighWatermarks() {
+  HighWatermarks now;
+  {
+    absl::MutexLock lock(&mu_);
+    if (!replicas_made_) return;
+    for (const auto& [tp, p] : partitions_) now[tp] = p->high_watermark();
+    if (now == checkpointed_) return;
+  }
+  if (absl::Status st = WriteHighWatermarks(options_.env, CheckpointPath(options_.data_dir), now);
+      !st.ok()) {
+    SAMSA_LOG(ERROR) << "high-watermark checkpoint: " << st;
+    return;
+  }
+  absl::MutexLock lock(&mu_);
+  checkpointed_ = std::move(now);
 }
 
 ReplicaManager::ReplicaManager(ReplicaManagerOptions options,
@@ -139,6 +171,7 @@ absl::Status ReplicaManager::Close() {
   }
   ReleaseFetchers(/*everyone=*/true);
   ReleaseConsumers();
+  CheckpointHighWatermarks();
   return logs_->Close();
 }
 
@@ -198,7 +231,12 @@ void ReplicaManager::OnImage(std::shared_ptr<const MetadataImage> image) {
                          << log.status();
         continue;
       }
-      partition = std::make_shared<Partition>(tp, *log, options_.self);
+      Offset checkpointed(0);
+      {
+        absl::MutexLock lock(&mu_);
+        if (auto it = checkpointed_.find(tp); it != checkpointed_.end()) checkpointed = it->second;
+      }
+      partition = std::make_shared<Partition>(tp, *log, options_.self, checkpointed);
       if (absl::Status st = partition->RebuildProducers(); !st.ok()) {
         SAMSA_LOG(ERROR) << storage::PartitionDirName(tp) << ": producer state: " << st;
       }
@@ -223,6 +261,10 @@ void ReplicaManager::OnImage(std::shared_ptr<const MetadataImage> image) {
     if (!partition->state().flush_always) {
       partition->OnLocalOffset(partition->log()->log_end_offset());
     }
+  }
+  {
+    absl::MutexLock lock(&mu_);
+    replicas_made_ = true;
   }
   UpdateFetchers(*image);
   ReleaseWaiters();
@@ -267,7 +309,8 @@ void ReplicaManager::UpdateFetchers(const MetadataImage& image) {
         .address = address,
         .partitions = [this, leader = leader] { return FollowingFrom(leader); },
         .broker_epoch = options_.broker_epoch ? options_.broker_epoch
-                                              : std::function<int64_t()>([] { return 0; })});
+                                              : std::function<int64_t()>([] { return 0; }),
+        .probe = options_.probe});
   }
 }
 
@@ -526,6 +569,7 @@ void ReplicaManager::TimerLoop() {
     ReleaseFetchers(/*everyone=*/false);
     if (absl::Now() >= next_gauges) {
       UpdateGauges();
+      CheckpointHighWatermarks();
       next_gauges = absl::Now() + absl::Seconds(1);
     }
   }

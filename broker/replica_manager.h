@@ -42,6 +42,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/functional/any_invocable.h"
 #include "absl/synchronization/mutex.h"
+#include "broker/hw_checkpoint.h"
 #include "broker/partition.h"
 #include "broker/probe.h"
 #include "broker/replica_fetcher.h"
@@ -134,6 +135,8 @@ class ReplicaManager {
   void Deliver(v1::FetchResponse response, Done<v1::FetchResponse>& done);
   // Refreshes the gauges that sum over partitions.
   void UpdateGauges();
+  // Writes the high-watermark checkpoint if any high watermark moved.
+  void CheckpointHighWatermarks();
   // Answers follower fetches waiting for records (all of them with
   // `everyone`, else those past their deadline).
   void ReleaseFetchers(bool everyone);
@@ -165,6 +168,10 @@ class ReplicaManager {
   std::vector<FetchWaiter> fetch_waiters_ ABSL_GUARDED_BY(mu_);
   std::vector<ConsumerWaiter> consumer_waiters_ ABSL_GUARDED_BY(mu_);
   bool stop_ ABSL_GUARDED_BY(mu_) = false;
+  HighWatermarks checkpointed_ ABSL_GUARDED_BY(mu_);  // as loaded, then as last written
+  // Until the first image made the replicas, the checkpoint is not rewritten
+  // (it would lose every high watermark not yet loaded).
+  bool replicas_made_ ABSL_GUARDED_BY(mu_) = false;
   std::thread timer_;
   std::thread isr_thread_;
   absl::Mutex fetchers_mu_;  // only OnImage and Close change the fetchers

@@ -282,10 +282,14 @@ TEST_F(ReplicaManagerTest, IdempotentRetriesAreWrittenOnceAcrossRestarts) {
   EXPECT_EQ(v1::INVALID_RECORD,
             send(IdempotentBatch(1, 1, 1) + IdempotentBatch(1, 2, 1)).error().code());
 
-  // A restarted broker rebuilds the producers from its log.
+  // A restarted broker rebuilds the producers from its log, and starts
+  // from the high watermark it checkpointed (not its log start).
   ASSERT_TRUE(replicas_->Close().ok());
   replicas_ = *ReplicaManager::Open(
       {.self = kSelf, .data_dir = "/broker", .env = env_.get(), .clock = &clock_});
+  replicas_->OnImage(Image({kSelf, NodeId(2)}));
+  EXPECT_EQ(4, replicas_->Find({"t", PartitionId(0)})->high_watermark().value())
+      << "a follower has not reported yet, but consumers keep what they saw";
   replicas_->OnImage(Image());
   v1::ProduceResponse::Partition again = send(IdempotentBatch(1, 0, 1));
   EXPECT_EQ(v1::NONE, again.error().code());

@@ -23,6 +23,7 @@ SECTIONS = [
     ("Raft durable state", "raft/durable_log.h"),
     ("Metadata log records", "proto/samsa/v1/metadata.proto"),
     ("Metadata image", "common/metadata_image.h"),
+    ("High-watermark checkpoint", "broker/hw_checkpoint.h"),
 ]
 
 

@@ -298,6 +298,11 @@ TEST(BrokerClusterTest, ReplicatedWritesSurviveTheLeadersDeathAndItRejoins) {
     absl::SleepFor(absl::Milliseconds(50));
   }
   EXPECT_EQ(3, PartitionOf(c, "orders", 0).isr_size()) << c.broker_log(leader);
+  for (int b : {101, 102, 103}) {
+    EXPECT_THAT(HttpGet(c.broker_metrics_port(b), "/metrics"),
+                HasSubstr("samsa_broker_truncations_below_high_watermark_total 0"))
+        << "no committed record was cut anywhere (broker " << b << ")";
+  }
 }
 
 TEST(BrokerClusterTest, IsrShrinksWhenFollowersStopAndMinIsrRefusesWrites) {
