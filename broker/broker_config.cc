@@ -74,6 +74,12 @@ const ConfigDef& BrokerConfigDef() {
          .doc = "Default flush.policy of topics: always (fsync before acking, group "
                 "commit), interval:<ms>, or os.",
          .validator = [](std::string_view v) { return storage::ParseFlushPolicy(v).status(); }});
+    d->Define({.name = "log.retention.check.interval.ms",
+               .type = ConfigType::kInt,
+               .default_value = "300000",
+               .doc = "How often closed segments past retention.ms or retention.bytes are "
+                      "deleted.",
+               .min = 10});
     d->Define({.name = "replica.lag.time.max.ms",
                .type = ConfigType::kInt,
                .default_value = "30000",
@@ -110,6 +116,7 @@ absl::StatusOr<BrokerSettings> ToSettings(const Config& config) {
   if (!log.ok()) return log.status();
   s.log_defaults = *log;
   s.replica_lag_max = absl::Milliseconds(config.GetInt("replica.lag.time.max.ms"));
+  s.retention_check_interval = absl::Milliseconds(config.GetInt("log.retention.check.interval.ms"));
   if (s.heartbeat_interval >= s.session_timeout) {
     return absl::InvalidArgumentError(
         "broker.heartbeat.interval.ms: must be below broker.session.timeout.ms");

@@ -16,6 +16,7 @@
 //   log.flush.policy              log defaults (topic configs override)
 //   replica.lag.time.max.ms       a follower not caught up for this long
 //                                 leaves the ISR
+//   log.retention.check.interval.ms  how often retention runs
 #pragma once
 
 #include <string>
@@ -43,6 +44,7 @@ struct BrokerSettings {
   absl::Duration session_timeout;
   storage::LogConfig log_defaults;
   absl::Duration replica_lag_max;
+  absl::Duration retention_check_interval;
 };
 
 // The settings of a loaded config, after the checks across keys.

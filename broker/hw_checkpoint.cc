@@ -37,8 +37,8 @@ absl::StatusOr<HighWatermarks> DecodeHighWatermarks(std::string_view text) {
     int64_t hw = 0;
     if (f.size() != 3 || f[0].empty() || !absl::SimpleAtoi(f[1], &partition) ||
         !absl::SimpleAtoi(f[2], &hw) || partition < 0 || hw < 0) {
-      return absl::DataLossError(
-          absl::StrCat("high-watermark checkpoint: line ", i + 1, " '", lines[i], "' is malformed"));
+      return absl::DataLossError(absl::StrCat("high-watermark checkpoint: line ", i + 1, " '",
+                                              lines[i], "' is malformed"));
     }
     out[{std::string(f[0]), PartitionId(partition)}] = Offset(hw);
   }

@@ -25,8 +25,8 @@ TEST(HighWatermarkCheckpointTest, RoundTripsThroughTheEnv) {
 }
 
 TEST(HighWatermarkCheckpointTest, MalformedFilesAreDataLossNamingTheLine) {
-  for (const char* text : {"", "1\n0\n", "0\n2\nt 0 1\n", "0\n1\nt x 1\n", "0\n1\nt 0 -4\n",
-                           "0\n1\nt 0\n"}) {
+  for (const char* text :
+       {"", "1\n0\n", "0\n2\nt 0 1\n", "0\n1\nt x 1\n", "0\n1\nt 0 -4\n", "0\n1\nt 0\n"}) {
     absl::StatusOr<HighWatermarks> r = DecodeHighWatermarks(text);
     EXPECT_EQ(absl::StatusCode::kDataLoss, r.status().code()) << text;
   }

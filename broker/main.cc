@@ -58,6 +58,7 @@ int Run(const BrokerSettings& s) {
        .env = storage::Env::Default(),
        .clock = &Clock::Real(),
        .replica_lag_max = s.replica_lag_max,
+       .retention_check_interval = s.retention_check_interval,
        .alter_partition =
            [&quorum_for_replicas](v1::AlterPartitionRequest req) {
              return quorum_for_replicas->AlterPartition(req);

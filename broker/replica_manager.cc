@@ -554,6 +554,7 @@ void ReplicaManager::ReleaseWaiters() {
 
 void ReplicaManager::TimerLoop() {
   absl::Time next_gauges = absl::Now();
+  absl::Time next_retention = absl::Now() + options_.retention_check_interval;
   while (true) {
     {
       absl::MutexLock lock(&mu_);
@@ -567,6 +568,12 @@ void ReplicaManager::TimerLoop() {
     }
     ReleaseWaiters();
     ReleaseFetchers(/*everyone=*/false);
+    if (absl::Now() >= next_retention) {
+      if (const int deleted = logs_->ApplyRetention(options_.clock->Now()); deleted > 0) {
+        SAMSA_LOG(INFO) << "retention deleted " << deleted << " segment(s)";
+      }
+      next_retention = absl::Now() + options_.retention_check_interval;
+    }
     if (absl::Now() >= next_gauges) {
       UpdateGauges();
       CheckpointHighWatermarks();

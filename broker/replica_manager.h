@@ -62,6 +62,8 @@ struct ReplicaManagerOptions {
   // replica.lag.time.max.ms: a follower not caught up for this long leaves
   // the ISR.
   absl::Duration replica_lag_max = absl::Seconds(30);
+  // How often retention deletes old closed segments (log.retention.*).
+  absl::Duration retention_check_interval = absl::Minutes(5);
   // Sends an ISR change to the active controller (QuorumClient); empty: ISR
   // changes are not requested. Called from the manager's ISR thread.
   std::function<absl::StatusOr<v1::AlterPartitionResponse>(v1::AlterPartitionRequest)>

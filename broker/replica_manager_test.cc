@@ -297,6 +297,28 @@ TEST_F(ReplicaManagerTest, IdempotentRetriesAreWrittenOnceAcrossRestarts) {
   EXPECT_EQ(4, replicas_->Find({"t", PartitionId(0)})->log()->log_end_offset().value());
 }
 
+TEST_F(ReplicaManagerTest, RetentionRunsOnScheduleAndMovesTheLogStart) {
+  ASSERT_TRUE(replicas_->Close().ok());
+  replicas_ = *ReplicaManager::Open({.self = kSelf,
+                                     .data_dir = "/broker",
+                                     .env = env_.get(),
+                                     .clock = &clock_,
+                                     .retention_check_interval = absl::Milliseconds(20)});
+  replicas_->OnImage(Image({kSelf}, {{"segment.bytes", "1024"}, {"retention.bytes", "2048"}}));
+  for (int i = 0; i < 20; ++i) {
+    ASSERT_EQ(v1::NONE, Produce(0, {std::string(300, 'a' + i % 26)}).error().code());
+  }
+  storage::PartitionLog* log = replicas_->Find({"t", PartitionId(0)})->log();
+  const absl::Time deadline = absl::Now() + absl::Seconds(20);
+  while (log->log_start_offset() == Offset(0) && absl::Now() < deadline) {
+    absl::SleepFor(absl::Milliseconds(5));
+  }
+  ASSERT_GT(log->log_start_offset(), Offset(0)) << "old segments were deleted";
+  EXPECT_LE(log->size_bytes(), 2048u + 1024u) << "within retention.bytes plus the active segment";
+  EXPECT_EQ(v1::OFFSET_OUT_OF_RANGE, Fetch(0, 0).error().code()) << "below the log start";
+  EXPECT_EQ(v1::NONE, Fetch(0, log->log_start_offset().value()).error().code());
+}
+
 TEST_F(ReplicaManagerTest, ReplicasFollowTheImage) {
   replicas_->OnImage(Image());
   ASSERT_NE(nullptr, replicas_->Find({"t", PartitionId(0)}));
