@@ -2,18 +2,19 @@
 # Builds and runs the benchmark programs with the commands recorded in
 # docs/benchmarks.md. Run on an otherwise idle machine; files go under
 # $SAMSA_BENCH_DIR / $SAMSA_TEST_DIR (default /tmp) and are removed.
-#   scripts/bench.sh [common|storage|raft|controller ...]   default: all four
+#   scripts/bench.sh [common|storage|raft|controller|broker ...]   default: all five
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/build.sh >/dev/null
 targets=("$@")
-((${#targets[@]})) || targets=(common storage raft controller)
+((${#targets[@]})) || targets=(common storage raft controller broker)
 for t in "${targets[@]}"; do
   case "$t" in
     common) build/bin/samsa-bench-common ;;
     storage) build/bin/samsa-bench-storage --benchmark_report_aggregates_only=true ;;
     raft) build/bin/samsa-bench-raft ;;
     controller) build/bin/samsa-bench-controller ;;
-    *) echo "unknown benchmark '$t' (common, storage, raft, controller)" >&2; exit 2 ;;
+    broker) build/bin/samsa-bench-broker ;;
+    *) echo "unknown benchmark '$t' (common, storage, raft, controller, broker)" >&2; exit 2 ;;
   esac
 done
