@@ -91,11 +91,12 @@ int Run(int batches, int records, int size, int window) {
     }
     const double secs = absl::ToDoubleSeconds(absl::Now() - t0);
     const double mb = static_cast<double>(batch.size()) * batches / (1 << 20);
-    std::printf("produce: %d batches x %d records x %d B, acks=1, window %d: %.0f records/s, "
-                "%.1f MB/s; ack latency ms p50 %.3f p99 %.3f max %.3f (%d failed)\n",
-                batches, records, size, window, static_cast<double>(batches) * records / secs,
-                mb / secs, Percentile(latencies_ms, 0.5), Percentile(latencies_ms, 0.99),
-                Percentile(latencies_ms, 1.0), failed);
+    std::printf(
+        "produce: %d batches x %d records x %d B, acks=1, window %d: %.0f records/s, "
+        "%.1f MB/s; ack latency ms p50 %.3f p99 %.3f max %.3f (%d failed)\n",
+        batches, records, size, window, static_cast<double>(batches) * records / secs, mb / secs,
+        Percentile(latencies_ms, 0.5), Percentile(latencies_ms, 0.99),
+        Percentile(latencies_ms, 1.0), failed);
 
     const absl::Time t1 = absl::Now();
     int64_t offset = 0, bytes = 0;
@@ -107,8 +108,8 @@ int Run(int batches, int records, int size, int window) {
       ft->set_name("bench");
       v1::FetchRequest::Partition* fp = ft->add_partitions();
       fp->set_offset(offset);
-      v1::FetchResponse r = AwaitCallback<v1::FetchResponse>(
-          [&](auto cb) { replicas->Fetch(f, std::move(cb)); });
+      v1::FetchResponse r =
+          AwaitCallback<v1::FetchResponse>([&](auto cb) { replicas->Fetch(f, std::move(cb)); });
       const std::string& got = r.topics(0).partitions(0).records();
       if (got.empty()) break;
       bytes += static_cast<int64_t>(got.size());

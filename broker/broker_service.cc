@@ -47,23 +47,51 @@ grpc::ServerUnaryReactor* BrokerService::Metadata(grpc::CallbackServerContext* c
   return reactor;
 }
 
+namespace {
+
+// Parses a raw request; false when the bytes are not a `Message`.
+template <typename Message>
+bool ParseRequest(const grpc::ByteBuffer* in, Message* out) {
+  // Deserialize reads (and may release) the buffer, which this call owns.
+  return grpc::SerializationTraits<Message>::Deserialize(const_cast<grpc::ByteBuffer*>(in), out)
+      .ok();
+}
+
+template <typename Message>
+void SerializeResponse(const Message& m, grpc::ByteBuffer* out) {
+  bool own_buffer = false;
+  (void)grpc::SerializationTraits<Message>::Serialize(m, out, &own_buffer);
+}
+
+grpc::ServerUnaryReactor* RejectMalformed(grpc::ServerUnaryReactor* reactor, const char* what) {
+  reactor->Finish(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                               absl::StrCat("the request body is not a ", what)));
+  return reactor;
+}
+
+}  // namespace
+
 grpc::ServerUnaryReactor* BrokerService::Produce(grpc::CallbackServerContext* ctx,
-                                                 const v1::ProduceRequest* request,
-                                                 v1::ProduceResponse* response) {
+                                                 const grpc::ByteBuffer* request,
+                                                 grpc::ByteBuffer* response) {
   grpc::ServerUnaryReactor* reactor = Timed(ctx, "Produce");
-  replicas_->Produce(*request, [reactor, response](v1::ProduceResponse r) {
-    *response = std::move(r);
+  v1::ProduceRequest req;
+  if (!ParseRequest(request, &req)) return RejectMalformed(reactor, "ProduceRequest");
+  replicas_->Produce(req, [reactor, response](v1::ProduceResponse r) {
+    SerializeResponse(r, response);
     reactor->Finish(grpc::Status::OK);
   });
   return reactor;
 }
 
 grpc::ServerUnaryReactor* BrokerService::Fetch(grpc::CallbackServerContext* ctx,
-                                               const v1::FetchRequest* request,
-                                               v1::FetchResponse* response) {
+                                               const grpc::ByteBuffer* request,
+                                               grpc::ByteBuffer* response) {
   grpc::ServerUnaryReactor* reactor = Timed(ctx, "Fetch");
-  replicas_->Fetch(*request, [reactor, response](v1::FetchResponse r) {
-    *response = std::move(r);
+  v1::FetchRequest req;
+  if (!ParseRequest(request, &req)) return RejectMalformed(reactor, "FetchRequest");
+  replicas_->Fetch(req, [reactor, response](v1::FetchResponse r) {
+    SerializeResponse(r, response);
     reactor->Finish(grpc::Status::OK);
   });
   return reactor;

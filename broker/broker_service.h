@@ -13,7 +13,14 @@
 
 namespace samsa::broker {
 
-class BrokerService final : public v1::Broker::CallbackService {
+// Produce and Fetch take raw bytes and parse them here, so a body that is
+// not their message is INVALID_ARGUMENT (gRPC's own deserializer would answer
+// UNIMPLEMENTED), and so Fetch can later hand out segment bytes without a
+// copy.
+using BrokerServiceBase = v1::Broker::WithRawCallbackMethod_Produce<
+    v1::Broker::WithRawCallbackMethod_Fetch<v1::Broker::CallbackService>>;
+
+class BrokerService final : public BrokerServiceBase {
  public:
   // `quorum` and `replicas` must outlive the service.
   // `probe` (may be null) counts requests and their latency.
@@ -25,10 +32,10 @@ class BrokerService final : public v1::Broker::CallbackService {
                                      const v1::MetadataRequest* request,
                                      v1::MetadataResponse* response) override;
   grpc::ServerUnaryReactor* Produce(grpc::CallbackServerContext* ctx,
-                                    const v1::ProduceRequest* request,
-                                    v1::ProduceResponse* response) override;
-  grpc::ServerUnaryReactor* Fetch(grpc::CallbackServerContext* ctx, const v1::FetchRequest* request,
-                                  v1::FetchResponse* response) override;
+                                    const grpc::ByteBuffer* request,
+                                    grpc::ByteBuffer* response) override;
+  grpc::ServerUnaryReactor* Fetch(grpc::CallbackServerContext* ctx, const grpc::ByteBuffer* request,
+                                  grpc::ByteBuffer* response) override;
   grpc::ServerUnaryReactor* ListOffsets(grpc::CallbackServerContext* ctx,
                                         const v1::ListOffsetsRequest* request,
                                         v1::ListOffsetsResponse* response) override;
