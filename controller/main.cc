@@ -107,7 +107,9 @@ int Run(const ControllerSettings& s) {
   controller.Attach(nullptr);
   raft_service.Attach(nullptr);
   node->reset();
-  server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
+  // What is left are peers' AppendEntries streams, which stay open until
+  // cancelled: no reason to wait for them.
+  server->Shutdown(std::chrono::system_clock::now() + std::chrono::milliseconds(100));
   SAMSA_LOG(INFO) << kProgram << " " << s.node_id << " stopped";
   return exit_code;
 }
