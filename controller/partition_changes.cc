@@ -109,12 +109,4 @@ int64_t LeadershipsOf(const MetadataImage& image, NodeId broker) {
   return n;
 }
 
-int64_t OfflinePartitions(const MetadataImage& image) {
-  int64_t n = 0;
-  for (const auto& [name, topic] : image.topics()) {
-    for (const PartitionImage& p : topic->partitions) n += p.leader == kNoNode ? 1 : 0;
-  }
-  return n;
-}
-
 }  // namespace samsa::controller

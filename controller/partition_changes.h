@@ -34,8 +34,6 @@ absl::StatusOr<ReconcileResult> Reconcile(PendingBatch& batch);
 
 // Partitions `broker` leads in `image`.
 int64_t LeadershipsOf(const MetadataImage& image, NodeId broker);
-// Partitions without a leader.
-int64_t OfflinePartitions(const MetadataImage& image);
 
 bool IsEligible(const MetadataImage& image, NodeId broker);
 

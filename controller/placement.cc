@@ -10,12 +10,6 @@
 
 namespace samsa::controller {
 
-int EligibleBrokers(const MetadataImage& image) {
-  int n = 0;
-  for (const auto& [id, b] : image.brokers()) n += b.eligible() ? 1 : 0;
-  return n;
-}
-
 absl::StatusOr<std::vector<std::vector<NodeId>>> PlaceReplicas(const MetadataImage& image,
                                                                int count, int replication_factor,
                                                                uint64_t seed) {

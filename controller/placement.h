@@ -29,7 +29,4 @@ absl::StatusOr<std::vector<std::vector<NodeId>>> PlaceReplicas(const MetadataIma
                                                                int count, int replication_factor,
                                                                uint64_t seed);
 
-// Brokers that may hold new replicas, lead, or join an ISR.
-int EligibleBrokers(const MetadataImage& image);
-
 }  // namespace samsa::controller

@@ -251,9 +251,7 @@ v1::FetchMetadataResponse QuorumController::FetchLocked(int64_t from_offset,
   for (; it != history_.end() && n < max_batches; ++it, ++n) {
     v1::MetadataEntry* e = r.add_entries();
     e->set_offset(it->first);
-    if (!e->mutable_batch()->ParseFromString(it->second)) {
-      SAMSA_CHECK(false) << "a batch this controller applied no longer parses";
-    }
+    *e->mutable_batch() = it->second;
   }
   r.set_offset(it == history_.end() ? std::max(committed, from_offset) : it[-1].first);
   return r;
@@ -276,10 +274,6 @@ void QuorumController::FetchMetadata(const v1::FetchMetadataRequest& request,
     response = FetchLocked(request.from_offset(), max_batches);
   }
   done(std::move(response));
-}
-
-void QuorumController::Publish(std::shared_ptr<const MetadataImage> image) {
-  committed_ = std::move(image);
 }
 
 absl::Status QuorumController::Apply(const raft::Entry& entry) {
@@ -307,13 +301,13 @@ absl::Status QuorumController::Apply(const raft::Entry& entry) {
       }
       next->AdvanceTo(offset);
       leader_changes = LeaderChanges(batch);
-      history_.emplace_back(offset, entry.data);
+      history_.emplace_back(offset, std::move(batch));
       while (history_.size() > options_.history_entries) {
         history_base_ = history_.front().first;
         history_.pop_front();
       }
     }
-    Publish(std::move(next));
+    committed_ = std::move(next);
     if (options_.probe != nullptr) options_.probe->OnImage(*committed_, leader_changes);
     if (entry.type == raft::EntryType::kNormal && entry.data.empty() &&
         entry.term == leader_term_ && !active_) {
@@ -357,7 +351,7 @@ absl::Status QuorumController::Restore(const std::string& data) {
     image = std::move(*restored);
   }
   absl::MutexLock lock(&mu_);
-  Publish(std::make_shared<const MetadataImage>(std::move(image)));
+  committed_ = std::make_shared<const MetadataImage>(std::move(image));
   history_.clear();
   history_base_ = committed_->offset();
   if (options_.probe != nullptr) options_.probe->OnImage(*committed_, 0);

@@ -136,7 +136,6 @@ class QuorumController final : public raft::StateMachine {
   v1::LeaderHint Hint() const;
   v1::FetchMetadataResponse FetchLocked(int64_t from_offset, int32_t max_batches) const
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  void Publish(std::shared_ptr<const MetadataImage> image) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Expires broker sessions and long polls until stopped.
   void TimerLoop();
   void ExpireSessions();
@@ -150,7 +149,7 @@ class QuorumController final : public raft::StateMachine {
   mutable absl::Mutex mu_;
   raft::Node* node_ ABSL_GUARDED_BY(mu_) = nullptr;
   std::shared_ptr<const MetadataImage> committed_ ABSL_GUARDED_BY(mu_);
-  std::deque<std::pair<int64_t, std::string>> history_ ABSL_GUARDED_BY(mu_);  // offset, batch
+  std::deque<std::pair<int64_t, v1::MetadataBatch>> history_ ABSL_GUARDED_BY(mu_);  // by offset
   int64_t history_base_ ABSL_GUARDED_BY(mu_) = 0;  // history_ has every batch above this
   MetadataImage latest_ ABSL_GUARDED_BY(mu_);
   bool active_ ABSL_GUARDED_BY(mu_) = false;
