@@ -2,6 +2,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "common/grpc_reply.h"
 #include "common/metadata_describe.h"
 
 namespace samsa::broker {
@@ -160,10 +161,7 @@ grpc::ServerUnaryReactor* ReplicaService::Fetch(grpc::CallbackServerContext* ctx
                                                 const v1::ReplicaFetchRequest* request,
                                                 v1::ReplicaFetchResponse* response) {
   grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
-  replicas_->ReplicaFetch(*request, [reactor, response](v1::ReplicaFetchResponse r) {
-    *response = std::move(r);
-    reactor->Finish(grpc::Status::OK);
-  });
+  replicas_->ReplicaFetch(*request, ReplyTo(reactor, response));
   return reactor;
 }
 

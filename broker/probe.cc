@@ -3,16 +3,6 @@
 #include "common/metrics.h"
 
 namespace samsa::broker {
-namespace {
-
-prometheus::Family<prometheus::Counter>& CounterFamily(prometheus::Registry& r,
-                                                       const std::string& name,
-                                                       const std::string& help) {
-  return prometheus::BuildCounter().Name(name).Help(help).Register(r);
-}
-
-}  // namespace
-
 BrokerProbe::BrokerProbe(prometheus::Registry& r, NodeId self)
     : self_(self),
       fenced_(NewGauge(r, "samsa_broker_fenced", "1 while the controller has this broker fenced")),
@@ -24,17 +14,19 @@ BrokerProbe::BrokerProbe(prometheus::Registry& r, NodeId self)
                                  "Partitions led here whose ISR is smaller than their replicas")),
       offline_(NewGauge(r, "samsa_broker_offline_partitions",
                         "Partitions of the cluster without a leader")),
-      bytes_in_(CounterFamily(r, "samsa_broker_bytes_in_total", "Record bytes appended as leader")),
-      records_in_(CounterFamily(r, "samsa_broker_records_in_total", "Records appended as leader")),
-      bytes_out_(
-          CounterFamily(r, "samsa_broker_bytes_out_total", "Record bytes returned to consumers")),
-      requests_(CounterFamily(r, "samsa_broker_requests_total", "Requests served, per RPC")),
+      bytes_in_(
+          NewCounterFamily(r, "samsa_broker_bytes_in_total", "Record bytes appended as leader")),
+      records_in_(
+          NewCounterFamily(r, "samsa_broker_records_in_total", "Records appended as leader")),
+      bytes_out_(NewCounterFamily(r, "samsa_broker_bytes_out_total",
+                                  "Record bytes returned to consumers")),
+      requests_(NewCounterFamily(r, "samsa_broker_requests_total", "Requests served, per RPC")),
       request_seconds_(prometheus::BuildHistogram()
                            .Name("samsa_broker_request_seconds")
                            .Help("Time to answer a request, per RPC")
                            .Register(r)),
-      isr_changes_(CounterFamily(r, "samsa_broker_isr_changes_total",
-                                 "ISR shrinks and expands asked of the controller")),
+      isr_changes_(NewCounterFamily(r, "samsa_broker_isr_changes_total",
+                                    "ISR shrinks and expands asked of the controller")),
       acks_all_waiting_(NewGauge(r, "samsa_broker_acks_all_waiting",
                                  "acks=all produce partitions waiting for the ISR")),
       log_bytes_(NewGauge(r, "samsa_broker_log_bytes", "Bytes of all partition logs here")),

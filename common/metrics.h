@@ -1,5 +1,5 @@
-// Helpers for the modules' Prometheus probes (STYLE.md #12): one unlabelled
-// metric of a new family, registered in the probe's registry.
+// Helpers for the modules' Prometheus probes (STYLE.md #12): a new family
+// (or its one unlabelled metric), registered in the probe's registry.
 #pragma once
 
 #include <string>
@@ -13,6 +13,12 @@ namespace samsa {
 inline prometheus::Gauge& NewGauge(prometheus::Registry& r, const std::string& name,
                                    const std::string& help) {
   return prometheus::BuildGauge().Name(name).Help(help).Register(r).Add({});
+}
+
+inline prometheus::Family<prometheus::Counter>& NewCounterFamily(prometheus::Registry& r,
+                                                                 const std::string& name,
+                                                                 const std::string& help) {
+  return prometheus::BuildCounter().Name(name).Help(help).Register(r);
 }
 
 inline prometheus::Counter& NewCounter(prometheus::Registry& r, const std::string& name,

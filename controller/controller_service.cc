@@ -1,18 +1,10 @@
 #include "controller/controller_service.h"
 
 #include "absl/strings/str_cat.h"
+#include "common/grpc_reply.h"
 
 namespace samsa::controller {
 namespace {
-
-// A `done` that fills the RPC's response and finishes it.
-template <typename Response>
-QuorumController::Done<Response> Reply(grpc::ServerUnaryReactor* reactor, Response* out) {
-  return [reactor, out](Response r) {
-    *out = std::move(r);
-    reactor->Finish(grpc::Status::OK);
-  };
-}
 
 template <typename Response>
 grpc::ServerUnaryReactor* Answer(grpc::CallbackServerContext* ctx, Response* out, Response r) {
@@ -35,7 +27,7 @@ grpc::ServerUnaryReactor* Reject(grpc::CallbackServerContext* ctx, std::string m
                                                       const v1::Method##Request* request, \
                                                       v1::Method##Response* response) {   \
     grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();                            \
-    controller_->Method(*request, Reply(reactor, response));                              \
+    controller_->Method(*request, ReplyTo(reactor, response));                            \
     return reactor;                                                                       \
   }
 
@@ -61,7 +53,7 @@ grpc::ServerUnaryReactor* ControllerService::FetchMetadata(grpc::CallbackServerC
                                     kMaxWaitMs, "]"));
   }
   grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
-  controller_->FetchMetadata(*request, Reply(reactor, response));
+  controller_->FetchMetadata(*request, ReplyTo(reactor, response));
   return reactor;
 }
 

@@ -28,8 +28,8 @@ TEST(DeployConfigTest, ExampleClusterConfigsLoadAndAgree) {
   std::map<NodeId, std::string> voters;
   for (int i = 1; i <= 3; ++i) {
     absl::StatusOr<controller::ControllerSettings> c =
-        LoadFile(controller::ControllerConfigDef(), "controller-" + std::to_string(i) + ".properties",
-                 &controller::ToSettings);
+        LoadFile(controller::ControllerConfigDef(),
+                 "controller-" + std::to_string(i) + ".properties", &controller::ToSettings);
     ASSERT_TRUE(c.ok()) << c.status();
     EXPECT_EQ(NodeId(i), c->node_id);
     EXPECT_EQ(c->voters.at(c->node_id), c->listener) << "its own voter address is where it listens";
@@ -41,8 +41,9 @@ TEST(DeployConfigTest, ExampleClusterConfigsLoadAndAgree) {
   std::set<std::string> voter_addresses;
   for (const auto& [id, address] : voters) voter_addresses.insert(address);
   for (int i = 101; i <= 103; ++i) {
-    absl::StatusOr<broker::BrokerSettings> b = LoadFile(
-        broker::BrokerConfigDef(), "broker-" + std::to_string(i) + ".properties", &broker::ToSettings);
+    absl::StatusOr<broker::BrokerSettings> b =
+        LoadFile(broker::BrokerConfigDef(), "broker-" + std::to_string(i) + ".properties",
+                 &broker::ToSettings);
     ASSERT_TRUE(b.ok()) << b.status();
     EXPECT_EQ(NodeId(i), b->node_id);
     EXPECT_EQ(voter_addresses, std::set<std::string>(b->controllers.begin(), b->controllers.end()));
