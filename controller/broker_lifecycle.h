@@ -23,7 +23,7 @@
 // fenced or shutting-down broker added to the ISR).
 #pragma once
 
-#include "controller/errors.h"
+#include "common/wire_error.h"
 #include "controller/pending_batch.h"
 #include "samsa/v1/controller.pb.h"
 

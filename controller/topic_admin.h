@@ -21,7 +21,7 @@
 #include <string>
 
 #include "absl/functional/function_ref.h"
-#include "controller/errors.h"
+#include "common/wire_error.h"
 #include "controller/pending_batch.h"
 #include "samsa/v1/controller.pb.h"
 
