@@ -7,7 +7,9 @@
 // Produce: N batches of R records of B bytes (encoded by the client, as the
 // native client will), acks=1, up to W requests in flight; records/s and
 // MB/s, and the acknowledgement latency percentiles. Fetch: the same data
-// read back from offset 0 in 1 MiB fetches, MB/s.
+// read back from offset 0 in 1 MiB fetches, MB/s, twice: once straight from
+// the ReplicaManager (no serialization), once through the Broker gRPC
+// service over loopback (the response's wire form, socket and client parse).
 // Files go under $SAMSA_TEST_DIR (default /tmp) and are removed afterwards.
 #include <algorithm>
 #include <cstdio>
@@ -16,12 +18,16 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
+#include "broker/broker_service.h"
 #include "broker/replica_manager.h"
 #include "common/await.h"
+#include "common/grpc_channel.h"
 #include "common/logging.h"
 #include "common/metadata_records.h"
+#include "common/server.h"
 #include "storage/batch_builder.h"
 #include "storage/env.h"
 
@@ -98,29 +104,52 @@ int Run(int batches, int records, int size, int window) {
         Percentile(latencies_ms, 0.5), Percentile(latencies_ms, 0.99),
         Percentile(latencies_ms, 1.0), failed);
 
-    const absl::Time t1 = absl::Now();
-    int64_t offset = 0, bytes = 0;
+    // Reads the log back from offset 0; `fetch` returns the record bytes
+    // that came back, or -1 when the fetch failed.
     const int64_t end = static_cast<int64_t>(batches) * records;
-    while (offset < end) {
-      v1::FetchRequest f;
-      f.set_max_bytes(1 << 20);
-      v1::FetchRequest::Topic* ft = f.add_topics();
-      ft->set_name("bench");
-      v1::FetchRequest::Partition* fp = ft->add_partitions();
-      fp->set_offset(offset);
-      v1::FetchResponse r =
-          AwaitCallback<v1::FetchResponse>([&](auto cb) { replicas->Fetch(f, std::move(cb)); });
-      const std::string& got = r.topics(0).partitions(0).records();
-      if (got.empty()) break;
-      bytes += static_cast<int64_t>(got.size());
-      // Whole batches of `records` each come back.
-      offset += static_cast<int64_t>(got.size() / batch.size()) * records;
-    }
-    const double fsecs = absl::ToDoubleSeconds(absl::Now() - t1);
-    std::printf("fetch: %.1f MB in %.2f s = %.1f MB/s (1 MiB fetches, batch bytes)\n",
-                static_cast<double>(bytes) / (1 << 20), fsecs,
-                static_cast<double>(bytes) / (1 << 20) / fsecs);
-    rc = failed == 0 && offset == end ? 0 : 1;
+    auto read_back = [&](const char* how, auto fetch) {
+      const absl::Time t1 = absl::Now();
+      int64_t offset = 0, bytes = 0;
+      while (offset < end) {
+        v1::FetchRequest f;
+        f.set_max_bytes(1 << 20);
+        v1::FetchRequest::Topic* ft = f.add_topics();
+        ft->set_name("bench");
+        ft->add_partitions()->set_offset(offset);
+        const int64_t got = fetch(f);
+        if (got <= 0) break;
+        bytes += got;
+        // Whole batches of `records` each come back.
+        offset += got / static_cast<int64_t>(batch.size()) * records;
+      }
+      const double fsecs = absl::ToDoubleSeconds(absl::Now() - t1);
+      std::printf("fetch (%s): %.1f MB in %.2f s = %.1f MB/s (1 MiB fetches)\n", how,
+                  static_cast<double>(bytes) / (1 << 20), fsecs,
+                  static_cast<double>(bytes) / (1 << 20) / fsecs);
+      return offset == end;
+    };
+    bool read_all = read_back("in process, to the wire form", [&](const v1::FetchRequest& f) {
+      FetchAnswer answer =
+          AwaitCallback<FetchAnswer>([&](auto cb) { replicas->Fetch(f, std::move(cb)); });
+      if (answer.records.empty()) return int64_t{-1};
+      const auto got = static_cast<int64_t>(answer.records[0].size());
+      grpc::ByteBuffer wire = ToWire(std::move(answer));
+      return wire.Length() >= static_cast<size_t>(got) ? got : -1;
+    });
+    BrokerService service(nullptr, replicas.get(), nullptr, nullptr);
+    absl::StatusOr<GrpcServer> server = StartGrpcServer("127.0.0.1:0", {&service});
+    SAMSA_CHECK(server.ok()) << server.status();
+    auto stub = v1::Broker::NewStub(NewChannel(absl::StrCat("127.0.0.1:", server->port)));
+    read_all = read_back("gRPC loopback",
+                         [&](const v1::FetchRequest& f) {
+                           grpc::ClientContext ctx;
+                           v1::FetchResponse r;
+                           if (!stub->Fetch(&ctx, f, &r).ok()) return int64_t{-1};
+                           return static_cast<int64_t>(r.topics(0).partitions(0).records().size());
+                         }) &&
+               read_all;
+    server->server->Shutdown();
+    rc = failed == 0 && read_all ? 0 : 1;
     (void)replicas->Close();
   }
   (void)env->DeleteTree(dir);

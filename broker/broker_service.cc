@@ -2,8 +2,8 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
-#include "common/grpc_reply.h"
 #include "common/metadata_describe.h"
+#include "common/wire_error.h"
 
 namespace samsa::broker {
 class BrokerService::TimedReactor final : public grpc::ServerUnaryReactor {
@@ -39,113 +39,123 @@ v1::MetadataResponse DescribeMetadata(const MetadataImage& image,
   return r;
 }
 
-grpc::ServerUnaryReactor* BrokerService::Metadata(grpc::CallbackServerContext* ctx,
-                                                  const v1::MetadataRequest* request,
-                                                  v1::MetadataResponse* response) {
-  *response = DescribeMetadata(*quorum_->image(), *request, quorum_->active_controller());
-  grpc::ServerUnaryReactor* reactor = Timed(ctx, "Metadata");
-  reactor->Finish(grpc::Status::OK);
-  return reactor;
-}
-
 namespace {
 
-// Parses a raw request; false when the bytes are not a `Message`.
-template <typename Message>
-bool ParseRequest(const grpc::ByteBuffer* in, Message* out) {
-  // Deserialize reads (and may release) the buffer, which this call owns.
-  return grpc::SerializationTraits<Message>::Deserialize(const_cast<grpc::ByteBuffer*>(in), out)
-      .ok();
-}
-
-template <typename Message>
-void SerializeResponse(const Message& m, grpc::ByteBuffer* out) {
-  bool own_buffer = false;
-  (void)grpc::SerializationTraits<Message>::Serialize(m, out, &own_buffer);
-}
-
-grpc::ServerUnaryReactor* RejectMalformed(grpc::ServerUnaryReactor* reactor, const char* what) {
-  reactor->Finish(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
-                               absl::StrCat("the request body is not a ", what)));
-  return reactor;
+// Parses `in` into `out`; when the bytes are not that message, finishes
+// `reactor` with INVALID_ARGUMENT and returns false.
+bool ParseOrReject(const grpc::ByteBuffer& in, google::protobuf::Message* out,
+                   grpc::ServerUnaryReactor* reactor) {
+  if (FromWire(in, out)) return true;
+  reactor->Finish(
+      grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                   absl::StrCat("the request body is not a ", out->GetDescriptor()->full_name())));
+  return false;
 }
 
 }  // namespace
 
-grpc::ServerUnaryReactor* BrokerService::Produce(grpc::CallbackServerContext* ctx,
-                                                 const grpc::ByteBuffer* request,
-                                                 grpc::ByteBuffer* response) {
-  grpc::ServerUnaryReactor* reactor = Timed(ctx, "Produce");
-  v1::ProduceRequest req;
-  if (!ParseRequest(request, &req)) return RejectMalformed(reactor, "ProduceRequest");
-  replicas_->Produce(req, [reactor, response](v1::ProduceResponse r) {
-    SerializeResponse(r, response);
+template <typename Request, typename Handle>
+grpc::ServerUnaryReactor* BrokerService::Serve(grpc::CallbackServerContext* ctx, const char* api,
+                                               const grpc::ByteBuffer* request,
+                                               grpc::ByteBuffer* response, Handle handle) {
+  grpc::ServerUnaryReactor* reactor = Timed(ctx, api);
+  Request req;
+  if (!ParseOrReject(*request, &req, reactor)) return reactor;
+  handle(req, [reactor, response](auto r) {
+    *response = ToWire(std::move(r));
     reactor->Finish(grpc::Status::OK);
   });
   return reactor;
+}
+
+grpc::ServerUnaryReactor* BrokerService::Metadata(grpc::CallbackServerContext* ctx,
+                                                  const grpc::ByteBuffer* request,
+                                                  grpc::ByteBuffer* response) {
+  return Serve<v1::MetadataRequest>(
+      ctx, "Metadata", request, response, [this](const v1::MetadataRequest& req, auto reply) {
+        reply(DescribeMetadata(*quorum_->image(), req, quorum_->active_controller()));
+      });
+}
+
+grpc::ServerUnaryReactor* BrokerService::Produce(grpc::CallbackServerContext* ctx,
+                                                 const grpc::ByteBuffer* request,
+                                                 grpc::ByteBuffer* response) {
+  return Serve<v1::ProduceRequest>(
+      ctx, "Produce", request, response,
+      [this](const v1::ProduceRequest& req, auto reply) { replicas_->Produce(req, reply); });
 }
 
 grpc::ServerUnaryReactor* BrokerService::Fetch(grpc::CallbackServerContext* ctx,
                                                const grpc::ByteBuffer* request,
                                                grpc::ByteBuffer* response) {
-  grpc::ServerUnaryReactor* reactor = Timed(ctx, "Fetch");
-  v1::FetchRequest req;
-  if (!ParseRequest(request, &req)) return RejectMalformed(reactor, "FetchRequest");
-  replicas_->Fetch(req, [reactor, response](v1::FetchResponse r) {
-    SerializeResponse(r, response);
-    reactor->Finish(grpc::Status::OK);
-  });
-  return reactor;
+  return Serve<v1::FetchRequest>(
+      ctx, "Fetch", request, response,
+      [this](const v1::FetchRequest& req, auto reply) { replicas_->Fetch(req, reply); });
 }
 
 grpc::ServerUnaryReactor* BrokerService::ListOffsets(grpc::CallbackServerContext* ctx,
-                                                     const v1::ListOffsetsRequest* request,
-                                                     v1::ListOffsetsResponse* response) {
-  *response = replicas_->ListOffsets(*request);
-  grpc::ServerUnaryReactor* reactor = Timed(ctx, "ListOffsets");
-  reactor->Finish(grpc::Status::OK);
-  return reactor;
+                                                     const grpc::ByteBuffer* request,
+                                                     grpc::ByteBuffer* response) {
+  return Serve<v1::ListOffsetsRequest>(ctx, "ListOffsets", request, response,
+                                       [this](const v1::ListOffsetsRequest& req, auto reply) {
+                                         reply(replicas_->ListOffsets(req));
+                                       });
 }
 
 grpc::ServerUnaryReactor* BrokerService::InitProducerId(grpc::CallbackServerContext* ctx,
-                                                        const v1::InitProducerIdRequest*,
-                                                        v1::InitProducerIdResponse* response) {
-  grpc::ServerUnaryReactor* reactor = Timed(ctx, "InitProducerId");
-  producer_ids_->Next([reactor, response](absl::StatusOr<int64_t> id) {
-    if (id.ok()) {
-      response->set_producer_id(*id);
-      response->set_producer_epoch(0);
-    } else {
-      response->mutable_error()->set_code(v1::COORDINATOR_NOT_AVAILABLE);
-      response->mutable_error()->set_message(
-          absl::StrCat("no producer id block from the controller: ", id.status().message()));
-    }
-    reactor->Finish(grpc::Status::OK);
-  });
+                                                        const grpc::ByteBuffer* request,
+                                                        grpc::ByteBuffer* response) {
+  return Serve<v1::InitProducerIdRequest>(
+      ctx, "InitProducerId", request, response,
+      [this](const v1::InitProducerIdRequest&, auto reply) {
+        producer_ids_->Next([reply](absl::StatusOr<int64_t> id) mutable {
+          v1::InitProducerIdResponse r;
+          if (id.ok()) {
+            r.set_producer_id(*id);
+            r.set_producer_epoch(0);
+          } else {
+            SetError(
+                r.mutable_error(), v1::COORDINATOR_NOT_AVAILABLE,
+                absl::StrCat("no producer id block from the controller: ", id.status().message()));
+          }
+          reply(std::move(r));
+        });
+      });
+}
+
+template <typename Request, typename Response, typename Call>
+grpc::ServerUnaryReactor* BrokerService::Forward(grpc::CallbackServerContext* ctx, const char* api,
+                                                 const grpc::ByteBuffer* request,
+                                                 grpc::ByteBuffer* response, Call call) {
+  grpc::ServerUnaryReactor* reactor = Timed(ctx, api);
+  auto req = std::make_shared<Request>();
+  if (!ParseOrReject(*request, req.get(), reactor)) return reactor;
+  quorum_->Forward<Response>(
+      [req, call](v1::Controller::Stub::async_interface* async, grpc::ClientContext* c,
+                  Response* out, std::function<void(grpc::Status)> cb) {
+        call(async, c, req.get(), out, std::move(cb));
+      },
+      [reactor, response](grpc::Status st, Response r) {
+        if (st.ok()) *response = ToWire(r);
+        reactor->Finish(st.ok()
+                            ? grpc::Status::OK
+                            : grpc::Status(grpc::StatusCode::UNAVAILABLE,
+                                           "no active controller answered: " + st.error_message()));
+      });
   return reactor;
 }
 
 // Forwards to the active controller; its answer (or an UNAVAILABLE status
 // when none answered) goes back as is.
-#define SAMSA_FORWARD(Method)                                                                  \
-  grpc::ServerUnaryReactor* BrokerService::Method(grpc::CallbackServerContext* ctx,            \
-                                                  const v1::Method##Request* request,          \
-                                                  v1::Method##Response* response) {            \
-    grpc::ServerUnaryReactor* reactor = Timed(ctx, #Method);                                   \
-    auto req = std::make_shared<v1::Method##Request>(*request);                                \
-    quorum_->Forward<v1::Method##Response>(                                                    \
-        [req](v1::Controller::Stub::async_interface* async, grpc::ClientContext* c,            \
-              v1::Method##Response* out, std::function<void(grpc::Status)> cb) {               \
-          async->Method(c, req.get(), out, std::move(cb));                                     \
-        },                                                                                     \
-        [reactor, response](grpc::Status st, v1::Method##Response r) {                         \
-          if (st.ok()) *response = std::move(r);                                               \
-          reactor->Finish(                                                                     \
-              st.ok() ? grpc::Status::OK                                                       \
-                      : grpc::Status(grpc::StatusCode::UNAVAILABLE,                            \
-                                     "no active controller answered: " + st.error_message())); \
-        });                                                                                    \
-    return reactor;                                                                            \
+#define SAMSA_FORWARD(Method)                                                                     \
+  grpc::ServerUnaryReactor* BrokerService::Method(grpc::CallbackServerContext* ctx,               \
+                                                  const grpc::ByteBuffer* request,                \
+                                                  grpc::ByteBuffer* response) {                   \
+    return Forward<v1::Method##Request, v1::Method##Response>(                                    \
+        ctx, #Method, request, response,                                                          \
+        [](v1::Controller::Stub::async_interface* async, grpc::ClientContext* c,                  \
+           const v1::Method##Request* req, v1::Method##Response* out,                             \
+           std::function<void(grpc::Status)> cb) { async->Method(c, req, out, std::move(cb)); }); \
   }
 
 SAMSA_FORWARD(CreateTopics)
@@ -158,10 +168,15 @@ SAMSA_FORWARD(DescribeCluster)
 #undef SAMSA_FORWARD
 
 grpc::ServerUnaryReactor* ReplicaService::Fetch(grpc::CallbackServerContext* ctx,
-                                                const v1::ReplicaFetchRequest* request,
-                                                v1::ReplicaFetchResponse* response) {
+                                                const grpc::ByteBuffer* request,
+                                                grpc::ByteBuffer* response) {
   grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
-  replicas_->ReplicaFetch(*request, ReplyTo(reactor, response));
+  v1::ReplicaFetchRequest req;
+  if (!ParseOrReject(*request, &req, reactor)) return reactor;
+  replicas_->ReplicaFetch(req, [reactor, response](ReplicaFetchAnswer answer) {
+    *response = ToWire(std::move(answer));
+    reactor->Finish(grpc::Status::OK);
+  });
   return reactor;
 }
 

@@ -13,52 +13,62 @@
 
 namespace samsa::broker {
 
-// Produce and Fetch take raw bytes and parse them here, so a body that is
-// not their message is INVALID_ARGUMENT (gRPC's own deserializer would answer
-// UNIMPLEMENTED), and so Fetch can later hand out segment bytes without a
-// copy.
-using BrokerServiceBase = v1::Broker::WithRawCallbackMethod_Produce<
-    v1::Broker::WithRawCallbackMethod_Fetch<v1::Broker::CallbackService>>;
+// Every method takes and gives raw bytes: a body that is not the method's
+// request is INVALID_ARGUMENT (gRPC's own deserializer would answer
+// UNIMPLEMENTED), and Fetch hands out record bytes without copying them
+// (broker/wire.h).
+using BrokerServiceBase =
+    v1::Broker::WithRawCallbackMethod_Metadata<v1::Broker::WithRawCallbackMethod_Produce<
+        v1::Broker::WithRawCallbackMethod_Fetch<v1::Broker::WithRawCallbackMethod_ListOffsets<
+            v1::Broker::WithRawCallbackMethod_InitProducerId<
+                v1::Broker::WithRawCallbackMethod_CreateTopics<
+                    v1::Broker::WithRawCallbackMethod_DeleteTopics<
+                        v1::Broker::WithRawCallbackMethod_CreatePartitions<
+                            v1::Broker::WithRawCallbackMethod_DescribeConfigs<
+                                v1::Broker::WithRawCallbackMethod_AlterConfigs<
+                                    v1::Broker::WithRawCallbackMethod_DescribeCluster<
+                                        v1::Broker::Service>>>>>>>>>>>;
 
 class BrokerService final : public BrokerServiceBase {
  public:
-  // `quorum` and `replicas` must outlive the service.
-  // `probe` (may be null) counts requests and their latency.
+  // `replicas` must outlive the service; so must `quorum` and
+  // `producer_ids`, which only Metadata, the admin calls and InitProducerId
+  // use. `probe` (may be null) counts requests and their latency.
   BrokerService(QuorumClient* quorum, ReplicaManager* replicas, ProducerIds* producer_ids,
                 BrokerProbe* probe)
       : quorum_(quorum), replicas_(replicas), producer_ids_(producer_ids), probe_(probe) {}
 
-  grpc::ServerUnaryReactor* Metadata(grpc::CallbackServerContext* ctx,
-                                     const v1::MetadataRequest* request,
-                                     v1::MetadataResponse* response) override;
-  grpc::ServerUnaryReactor* Produce(grpc::CallbackServerContext* ctx,
-                                    const grpc::ByteBuffer* request,
-                                    grpc::ByteBuffer* response) override;
-  grpc::ServerUnaryReactor* Fetch(grpc::CallbackServerContext* ctx, const grpc::ByteBuffer* request,
-                                  grpc::ByteBuffer* response) override;
-  grpc::ServerUnaryReactor* ListOffsets(grpc::CallbackServerContext* ctx,
-                                        const v1::ListOffsetsRequest* request,
-                                        v1::ListOffsetsResponse* response) override;
-  grpc::ServerUnaryReactor* InitProducerId(grpc::CallbackServerContext* ctx,
-                                           const v1::InitProducerIdRequest* request,
-                                           v1::InitProducerIdResponse* response) override;
-
-#define SAMSA_FORWARDED(Method)                                        \
-  grpc::ServerUnaryReactor* Method(grpc::CallbackServerContext* ctx,   \
-                                   const v1::Method##Request* request, \
-                                   v1::Method##Response* response) override;
-  SAMSA_FORWARDED(CreateTopics)
-  SAMSA_FORWARDED(DeleteTopics)
-  SAMSA_FORWARDED(CreatePartitions)
-  SAMSA_FORWARDED(DescribeConfigs)
-  SAMSA_FORWARDED(AlterConfigs)
-  SAMSA_FORWARDED(DescribeCluster)
-#undef SAMSA_FORWARDED
+#define SAMSA_RAW_METHOD(Method)                                                                \
+  grpc::ServerUnaryReactor* Method(grpc::CallbackServerContext* ctx,                            \
+                                   const grpc::ByteBuffer* request, grpc::ByteBuffer* response) \
+      override;
+  SAMSA_RAW_METHOD(Metadata)
+  SAMSA_RAW_METHOD(Produce)
+  SAMSA_RAW_METHOD(Fetch)
+  SAMSA_RAW_METHOD(ListOffsets)
+  SAMSA_RAW_METHOD(InitProducerId)
+  SAMSA_RAW_METHOD(CreateTopics)
+  SAMSA_RAW_METHOD(DeleteTopics)
+  SAMSA_RAW_METHOD(CreatePartitions)
+  SAMSA_RAW_METHOD(DescribeConfigs)
+  SAMSA_RAW_METHOD(AlterConfigs)
+  SAMSA_RAW_METHOD(DescribeCluster)
 
  private:
   // A reactor whose Finish also records the request in the probe.
   class TimedReactor;
   grpc::ServerUnaryReactor* Timed(grpc::CallbackServerContext* ctx, const char* api);
+  // Parses `request` as a `Request` and calls `handle(request, reply)`;
+  // reply(response) sends the response. Unparsable bytes: INVALID_ARGUMENT.
+  template <typename Request, typename Handle>
+  grpc::ServerUnaryReactor* Serve(grpc::CallbackServerContext* ctx, const char* api,
+                                  const grpc::ByteBuffer* request, grpc::ByteBuffer* response,
+                                  Handle handle);
+  // Sends the request to the active controller and its answer back.
+  template <typename Request, typename Response, typename Call>
+  grpc::ServerUnaryReactor* Forward(grpc::CallbackServerContext* ctx, const char* api,
+                                    const grpc::ByteBuffer* request, grpc::ByteBuffer* response,
+                                    Call call);
 
   QuorumClient* const quorum_;
   ReplicaManager* const replicas_;
@@ -67,13 +77,13 @@ class BrokerService final : public BrokerServiceBase {
 };
 
 // The Replica gRPC service: followers' fetches, long-polled by the leader.
-class ReplicaService final : public v1::Replica::CallbackService {
+// Raw, like BrokerService, so records go out without a copy.
+class ReplicaService final : public v1::Replica::WithRawCallbackMethod_Fetch<v1::Replica::Service> {
  public:
   explicit ReplicaService(ReplicaManager* replicas) : replicas_(replicas) {}
 
-  grpc::ServerUnaryReactor* Fetch(grpc::CallbackServerContext* ctx,
-                                  const v1::ReplicaFetchRequest* request,
-                                  v1::ReplicaFetchResponse* response) override;
+  SAMSA_RAW_METHOD(Fetch)
+#undef SAMSA_RAW_METHOD
 
  private:
   ReplicaManager* const replicas_;

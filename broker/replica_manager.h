@@ -46,6 +46,7 @@
 #include "broker/partition.h"
 #include "broker/probe.h"
 #include "broker/replica_fetcher.h"
+#include "broker/wire.h"
 #include "common/clock.h"
 #include "common/metadata_image.h"
 #include "samsa/v1/broker.pb.h"
@@ -87,12 +88,12 @@ class ReplicaManager {
   // Answers at once when min_bytes are readable or a partition has an
   // error, else when the high watermarks let enough through or max_wait_ms
   // passes.
-  void Fetch(const v1::FetchRequest& request, Done<v1::FetchResponse> done);
+  void Fetch(const v1::FetchRequest& request, Done<FetchAnswer> done);
   v1::ListOffsetsResponse ListOffsets(const v1::ListOffsetsRequest& request);
   // A follower's fetch (leader side): answers at once when a partition has
   // records, an error or a divergence, else when records are appended here
   // or max_wait_ms passes.
-  void ReplicaFetch(const v1::ReplicaFetchRequest& request, Done<v1::ReplicaFetchResponse> done);
+  void ReplicaFetch(const v1::ReplicaFetchRequest& request, Done<ReplicaFetchAnswer> done);
 
   // Answers every waiting produce (REQUEST_TIMED_OUT) and closes the logs.
   absl::Status Close();
@@ -105,12 +106,12 @@ class ReplicaManager {
   struct FetchWaiter {
     v1::ReplicaFetchRequest request;
     absl::Time deadline;
-    Done<v1::ReplicaFetchResponse> done;
+    Done<ReplicaFetchAnswer> done;
   };
   struct ConsumerWaiter {
     v1::FetchRequest request;
     absl::Time deadline;
-    Done<v1::FetchResponse> done;
+    Done<FetchAnswer> done;
   };
   struct Waiter {
     std::shared_ptr<Partition> partition;
@@ -130,11 +131,11 @@ class ReplicaManager {
   void ReleaseWaiters();
   // The answer to a consumer's fetch; `bytes` readable records in it,
   // `error` when any partition has one.
-  v1::FetchResponse AnswerFetch(const v1::FetchRequest& request, int64_t* bytes, bool* error);
+  FetchAnswer AnswerFetch(const v1::FetchRequest& request, int64_t* bytes, bool* error);
   // Answers consumer fetches that can now be (or are past their deadline).
   void ReleaseConsumers();
   // Sends a consumer fetch's answer, counting the bytes it returns.
-  void Deliver(v1::FetchResponse response, Done<v1::FetchResponse>& done);
+  void Deliver(FetchAnswer answer, Done<FetchAnswer>& done);
   // Refreshes the gauges that sum over partitions.
   void UpdateGauges();
   // Writes the high-watermark checkpoint if any high watermark moved.
@@ -144,8 +145,7 @@ class ReplicaManager {
   void ReleaseFetchers(bool everyone);
   // The answer to a follower's fetch; `has_news` when any partition has
   // records, an error or a divergence to report.
-  v1::ReplicaFetchResponse AnswerReplicaFetch(const v1::ReplicaFetchRequest& request,
-                                              bool* has_news);
+  ReplicaFetchAnswer AnswerReplicaFetch(const v1::ReplicaFetchRequest& request, bool* has_news);
   // Starts fetchers for leaders this broker follows, stops the others.
   void UpdateFetchers(const MetadataImage& image);
   std::vector<std::shared_ptr<Partition>> FollowingFrom(NodeId leader) const;

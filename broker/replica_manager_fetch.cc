@@ -58,9 +58,9 @@ v1::ListOffsetsResponse ReplicaManager::ListOffsets(const v1::ListOffsetsRequest
 }
 
 void ReplicaManager::ReplicaFetch(const v1::ReplicaFetchRequest& request,
-                                  Done<v1::ReplicaFetchResponse> done) {
+                                  Done<ReplicaFetchAnswer> done) {
   bool news = false;
-  v1::ReplicaFetchResponse response = AnswerReplicaFetch(request, &news);
+  ReplicaFetchAnswer answer = AnswerReplicaFetch(request, &news);
   ReleaseWaiters();  // the follower's offsets may have moved high watermarks
   if (!news && request.max_wait_ms() > 0) {
     absl::MutexLock lock(&mu_);
@@ -70,7 +70,7 @@ void ReplicaManager::ReplicaFetch(const v1::ReplicaFetchRequest& request,
       return;
     }
   }
-  done(std::move(response));
+  done(std::move(answer));
 }
 
 void ReplicaManager::ReleaseFetchers(bool everyone) {
@@ -93,14 +93,15 @@ void ReplicaManager::ReleaseFetchers(bool everyone) {
   }
 }
 
-v1::ReplicaFetchResponse ReplicaManager::AnswerReplicaFetch(const v1::ReplicaFetchRequest& request,
-                                                            bool* has_news) {
-  v1::ReplicaFetchResponse response;
+ReplicaFetchAnswer ReplicaManager::AnswerReplicaFetch(const v1::ReplicaFetchRequest& request,
+                                                      bool* has_news) {
+  ReplicaFetchAnswer answer;
   int64_t budget = request.max_bytes() > 0 ? request.max_bytes() : 8 << 20;
   const absl::Time now = absl::Now();
   const NodeId replica(request.replica_id());
   for (const v1::ReplicaFetchRequest::Partition& in : request.partitions()) {
-    v1::ReplicaFetchResponse::Partition* out = response.add_partitions();
+    v1::ReplicaFetchResponse::Partition* out = answer.response.add_partitions();
+    answer.records.emplace_back();
     out->set_topic(in.topic());
     out->set_partition(in.partition());
     std::shared_ptr<Partition> partition = Find({in.topic(), PartitionId(in.partition())});
@@ -159,16 +160,16 @@ v1::ReplicaFetchResponse ReplicaManager::AnswerReplicaFetch(const v1::ReplicaFet
       continue;
     }
     budget -= static_cast<int64_t>(slice->bytes.size());
-    out->set_records(std::string(slice->bytes.view()));
     *has_news = *has_news || !slice->bytes.empty();
+    answer.records.back() = std::move(slice->bytes);
   }
-  return response;
+  return answer;
 }
 
-void ReplicaManager::Fetch(const v1::FetchRequest& request, Done<v1::FetchResponse> done) {
+void ReplicaManager::Fetch(const v1::FetchRequest& request, Done<FetchAnswer> done) {
   int64_t bytes = 0;
   bool error = false;
-  v1::FetchResponse response = AnswerFetch(request, &bytes, &error);
+  FetchAnswer answer = AnswerFetch(request, &bytes, &error);
   if (!error && bytes < std::max(1, request.min_bytes()) && request.max_wait_ms() > 0) {
     absl::MutexLock lock(&mu_);
     if (!stop_) {
@@ -177,15 +178,16 @@ void ReplicaManager::Fetch(const v1::FetchRequest& request, Done<v1::FetchRespon
       return;
     }
   }
-  Deliver(std::move(response), done);
+  Deliver(std::move(answer), done);
 }
 
-void ReplicaManager::Deliver(v1::FetchResponse response, Done<v1::FetchResponse>& done) {
+void ReplicaManager::Deliver(FetchAnswer answer, Done<FetchAnswer>& done) {
   if (options_.probe != nullptr) {
-    for (const v1::FetchResponse::Topic& t : response.topics()) {
+    size_t i = 0;
+    for (const v1::FetchResponse::Topic& t : answer.response.topics()) {
       int64_t bytes = 0;
       for (const v1::FetchResponse::Partition& p : t.partitions()) {
-        bytes += static_cast<int64_t>(p.records().size());
+        bytes += static_cast<int64_t>(answer.records[i++].size());
         for (const v1::Record& r : p.decoded()) {
           bytes += static_cast<int64_t>(r.key().size() + r.value().size());
         }
@@ -193,7 +195,7 @@ void ReplicaManager::Deliver(v1::FetchResponse response, Done<v1::FetchResponse>
       if (bytes > 0) options_.probe->OnFetch(t.name(), bytes);
     }
   }
-  done(std::move(response));
+  done(std::move(answer));
 }
 
 void ReplicaManager::ReleaseConsumers() {
@@ -208,7 +210,7 @@ void ReplicaManager::ReleaseConsumers() {
   for (ConsumerWaiter& w : waiting) {
     int64_t bytes = 0;
     bool error = false;
-    v1::FetchResponse r = AnswerFetch(w.request, &bytes, &error);
+    FetchAnswer r = AnswerFetch(w.request, &bytes, &error);
     if (error || bytes >= std::max(1, w.request.min_bytes()) || w.deadline <= now) {
       Deliver(std::move(r), w.done);
     } else {
@@ -229,16 +231,17 @@ void ReplicaManager::ReleaseConsumers() {
   }
 }
 
-v1::FetchResponse ReplicaManager::AnswerFetch(const v1::FetchRequest& request, int64_t* bytes,
-                                              bool* error) {
-  v1::FetchResponse response;
+FetchAnswer ReplicaManager::AnswerFetch(const v1::FetchRequest& request, int64_t* bytes,
+                                        bool* error) {
+  FetchAnswer answer;
   int64_t budget = request.max_bytes() > 0 ? request.max_bytes() : 50 << 20;
   bool first = true;
   for (const v1::FetchRequest::Topic& t : request.topics()) {
-    v1::FetchResponse::Topic* tout = response.add_topics();
+    v1::FetchResponse::Topic* tout = answer.response.add_topics();
     tout->set_name(t.name());
     for (const v1::FetchRequest::Partition& in : t.partitions()) {
       v1::FetchResponse::Partition* out = tout->add_partitions();
+      answer.records.emplace_back();
       out->set_partition(in.partition());
       out->set_high_watermark(-1);
       out->set_log_start_offset(-1);
@@ -274,7 +277,7 @@ v1::FetchResponse ReplicaManager::AnswerFetch(const v1::FetchRequest& request, i
       *bytes += static_cast<int64_t>(slice->bytes.size());
       first = first && slice->bytes.empty();
       if (!request.decoded()) {
-        out->set_records(std::string(slice->bytes.view()));
+        answer.records.back() = std::move(slice->bytes);
         continue;
       }
       std::span<const uint8_t> rest = slice->bytes.span();
@@ -304,12 +307,12 @@ v1::FetchResponse ReplicaManager::AnswerFetch(const v1::FetchRequest& request, i
       }
     }
   }
-  for (const v1::FetchResponse::Topic& t : response.topics()) {
+  for (const v1::FetchResponse::Topic& t : answer.response.topics()) {
     for (const v1::FetchResponse::Partition& p : t.partitions()) {
       *error = *error || p.error().code() != v1::NONE;
     }
   }
-  return response;
+  return answer;
 }
 
 }  // namespace samsa::broker

@@ -86,10 +86,19 @@ class ReplicaManagerTest : public ::testing::Test {
     p->set_partition(partition);
     p->set_offset(offset);
     if (epoch >= 0) p->set_current_leader_epoch(epoch);
-    return AwaitCallback<v1::FetchResponse>(
-               [&](auto done) { replicas_->Fetch(req, std::move(done)); })
-        .topics(0)
-        .partitions(0);
+    return FetchResponse(req).topics(0).partitions(0);
+  }
+
+  // The response to `req` as a client parses it off the wire.
+  v1::FetchResponse FetchResponse(const v1::FetchRequest& req) {
+    return Parsed(
+        AwaitCallback<FetchAnswer>([&](auto done) { replicas_->Fetch(req, std::move(done)); }));
+  }
+
+  static v1::FetchResponse Parsed(FetchAnswer answer) {
+    v1::FetchResponse r;
+    EXPECT_TRUE(FromWire(ToWire(std::move(answer)), &r));
+    return r;
   }
 
   FakeClock clock_;
@@ -197,8 +206,8 @@ TEST_F(ReplicaManagerTest, FetchLongPollsUntilRecordsAreCommitted) {
   t->add_partitions()->set_partition(0);
   absl::Notification answered;
   v1::FetchResponse got;
-  replicas_->Fetch(req, [&](v1::FetchResponse r) {
-    got = std::move(r);
+  replicas_->Fetch(req, [&](FetchAnswer r) {
+    got = Parsed(std::move(r));
     answered.Notify();
   });
   EXPECT_FALSE(answered.WaitForNotificationWithTimeout(absl::Milliseconds(50)))
@@ -212,8 +221,7 @@ TEST_F(ReplicaManagerTest, FetchLongPollsUntilRecordsAreCommitted) {
   req.set_max_wait_ms(30);
   req.mutable_topics(0)->mutable_partitions(0)->set_offset(1);
   const absl::Time start = absl::Now();
-  v1::FetchResponse empty =
-      AwaitCallback<v1::FetchResponse>([&](auto done) { replicas_->Fetch(req, std::move(done)); });
+  v1::FetchResponse empty = FetchResponse(req);
   EXPECT_GE(absl::Now() - start, absl::Milliseconds(25)) << "waited out max_wait_ms";
   EXPECT_EQ(0, empty.topics(0).partitions(0).decoded_size());
 }

@@ -401,20 +401,27 @@ TEST(BrokerClusterTest, AGarbageRequestIsRefusedAndTheBrokerKeepsServing) {
   v1::MetadataResponse md;
   grpc::GenericStub stub(grpc::CreateChannel(address, grpc::InsecureChannelCredentials()));
   const std::string garbage = "\xff\xff\xff\xff not a protobuf";
-  grpc::Slice slice(garbage);
-  grpc::ByteBuffer request(&slice, 1), response;
-  absl::Notification done;
-  grpc::Status status;
-  auto ctx = RpcContext();
-  ctx->set_wait_for_ready(true);
-  stub.UnaryCall(ctx.get(), "/samsa.v1.Broker/Produce", grpc::StubOptions(), &request, &response,
-                 [&](grpc::Status s) {
-                   status = s;
-                   done.Notify();
-                 });
-  ASSERT_TRUE(done.WaitForNotificationWithTimeout(absl::Seconds(10)));
-  EXPECT_EQ(grpc::StatusCode::INVALID_ARGUMENT, status.error_code()) << status.error_message();
-  EXPECT_THAT(status.error_message(), HasSubstr("ProduceRequest"));
+  for (const char* method :
+       {"Broker/Metadata", "Broker/Produce", "Broker/Fetch", "Broker/ListOffsets",
+        "Broker/InitProducerId", "Broker/CreateTopics", "Broker/DeleteTopics",
+        "Broker/CreatePartitions", "Broker/DescribeConfigs", "Broker/AlterConfigs",
+        "Broker/DescribeCluster", "Replica/Fetch"}) {
+    SCOPED_TRACE(method);
+    grpc::Slice slice(garbage);
+    grpc::ByteBuffer request(&slice, 1), response;
+    absl::Notification done;
+    grpc::Status status;
+    auto ctx = RpcContext();
+    ctx->set_wait_for_ready(true);
+    stub.UnaryCall(ctx.get(), std::string("/samsa.v1.") + method, grpc::StubOptions(), &request,
+                   &response, [&](grpc::Status s) {
+                     status = s;
+                     done.Notify();
+                   });
+    ASSERT_TRUE(done.WaitForNotificationWithTimeout(absl::Seconds(10)));
+    EXPECT_EQ(grpc::StatusCode::INVALID_ARGUMENT, status.error_code()) << status.error_message();
+    EXPECT_THAT(status.error_message(), HasSubstr("the request body is not a samsa.v1."));
+  }
   EXPECT_TRUE(c.broker_stub(101).Metadata(RpcContext().get(), {}, &md).ok()) << "still serving";
 }
 
