@@ -10,6 +10,8 @@
 // read back from offset 0 in 1 MiB fetches, MB/s, twice: once straight from
 // the ReplicaManager (no serialization), once through the Broker gRPC
 // service over loopback (the response's wire form, socket and client parse).
+// Then the partition's producer state is loaded as at open, from the log
+// alone and from a snapshot.
 // Files go under $SAMSA_TEST_DIR (default /tmp) and are removed afterwards.
 #include <algorithm>
 #include <cstdio>
@@ -136,6 +138,17 @@ int Run(int batches, int records, int size, int window) {
       grpc::ByteBuffer wire = ToWire(std::move(answer));
       return wire.Length() >= static_cast<size_t>(got) ? got : -1;
     });
+    // Producer state at open: the whole log replayed, then from a snapshot.
+    std::shared_ptr<Partition> partition = replicas->Find({"bench", PartitionId(0)});
+    for (const char* how : {"no snapshot", "snapshot at the log end"}) {
+      const absl::Time t2 = absl::Now();
+      absl::StatusOr<Partition::ProducerLoad> load = partition->LoadProducers();
+      SAMSA_CHECK(load.ok()) << load.status();
+      std::printf("producer state load (%s): %.1f ms, %.1f MB of log replayed\n", how,
+                  absl::ToDoubleMilliseconds(absl::Now() - t2),
+                  static_cast<double>(load->bytes_replayed) / (1 << 20));
+      SAMSA_CHECK(partition->MaybeSnapshotProducers(/*force=*/true).ok());
+    }
     BrokerService service(nullptr, replicas.get(), nullptr, nullptr);
     absl::StatusOr<GrpcServer> server = StartGrpcServer("127.0.0.1:0", {&service});
     SAMSA_CHECK(server.ok()) << server.status();

@@ -2,6 +2,11 @@
 
 #include <algorithm>
 
+#include "absl/strings/str_cat.h"
+#include "common/logging.h"
+#include "storage/env.h"
+#include "storage/segment.h"
+
 namespace samsa::broker {
 
 Partition::Partition(storage::TopicPartitionName tp, storage::PartitionLog* log, NodeId self,
@@ -138,22 +143,128 @@ Partition::LeaderAppend Partition::AppendAsLeader(std::span<uint8_t> records, Ep
   return out;
 }
 
-void Partition::OnFollowerAppend(std::span<const uint8_t> records) {
+absl::StatusOr<storage::AppendInfo> Partition::AppendAsFollower(std::span<const uint8_t> records) {
   absl::MutexLock lock(&append_mu_);
-  (void)producers_.UpdateAll(records);  // the log validated them already
+  absl::StatusOr<storage::AppendInfo> info = log_->AppendAsFollower(records);
+  if (info.ok()) (void)producers_.UpdateAll(records);  // the log validated them already
+  return info;
 }
 
-absl::Status Partition::RebuildProducers() {
-  absl::MutexLock lock(&append_mu_);
+absl::Status Partition::TruncateTo(Offset end) {
+  absl::MutexLock lock(&snapshot_mu_);
+  // Snapshots first: one left above the log end would describe batches
+  // the log no longer has.
+  if (absl::Status st = DeleteSnapshotsAbove(end); !st.ok()) return st;
+  if (absl::Status st = log_->TruncateTo(end); !st.ok()) return st;
+  return LoadProducersLocked().status();
+}
+
+absl::Status Partition::TruncateFullyAndStartAt(Offset start) {
+  absl::MutexLock lock(&snapshot_mu_);
+  if (absl::Status st = DeleteSnapshotsAbove(std::nullopt); !st.ok()) return st;
+  if (absl::Status st = log_->TruncateFullyAndStartAt(start); !st.ok()) return st;
+  absl::MutexLock append(&append_mu_);
   producers_.Clear();
-  Offset from = log_->log_start_offset();
+  snapshot_segment_ = log_->active_segment_base();
+  return absl::OkStatus();
+}
+
+namespace {
+constexpr std::string_view kSnapshotSuffix = ".snapshot";
+}  // namespace
+
+std::string Partition::SnapshotPath(Offset offset) const {
+  return storage::JoinPath(log_->dir(), storage::SegmentFileName(offset, kSnapshotSuffix));
+}
+
+absl::StatusOr<std::vector<Offset>> Partition::SnapshotOffsets() const {
+  absl::StatusOr<std::vector<std::string>> names = log_->env()->ListDir(log_->dir());
+  if (!names.ok()) return names.status();
+  std::vector<Offset> offsets;  // ascending, as the names sort
+  for (const std::string& name : *names) {
+    if (auto offset = storage::ParseSegmentFileName(name, kSnapshotSuffix))
+      offsets.push_back(*offset);
+  }
+  return offsets;
+}
+
+absl::Status Partition::DeleteSnapshotsAbove(std::optional<Offset> end) {
+  absl::StatusOr<std::vector<Offset>> offsets = SnapshotOffsets();
+  if (!offsets.ok()) return offsets.status();
+  for (Offset o : *offsets) {
+    if (end.has_value() && o <= *end) continue;
+    if (absl::Status st = log_->env()->DeleteFile(SnapshotPath(o)); !st.ok()) return st;
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<Partition::ProducerLoad> Partition::LoadProducers() {
+  absl::MutexLock lock(&snapshot_mu_);
+  return LoadProducersLocked();
+}
+
+absl::StatusOr<Partition::ProducerLoad> Partition::LoadProducersLocked() {
+  absl::MutexLock lock(&append_mu_);
+  snapshot_segment_ = log_->active_segment_base();
   const Offset end = log_->log_end_offset();
+  if (absl::Status st = DeleteSnapshotsAbove(end); !st.ok()) return st;
+  absl::StatusOr<std::vector<Offset>> offsets = SnapshotOffsets();
+  if (!offsets.ok()) return offsets.status();
+  ProducerLoad load;
+  producers_.Clear();
+  for (auto it = offsets->rbegin(); it != offsets->rend() && !load.snapshot; ++it) {
+    const std::string path = SnapshotPath(*it);
+    absl::StatusOr<std::string> bytes = log_->env()->ReadFile(path);
+    if (!bytes.ok()) return bytes.status();
+    absl::StatusOr<ProducerState::Snapshot> snapshot = ProducerState::Decode(*bytes);
+    if (snapshot.ok() && snapshot->offset != *it) {
+      snapshot = absl::DataLossError(
+          absl::StrCat("it holds the state at offset ", snapshot->offset.value()));
+    }
+    if (!snapshot.ok()) {
+      SAMSA_LOG(WARNING) << path << ": " << snapshot.status().message()
+                         << "; deleting it and using an older one or the log";
+      if (absl::Status st = log_->env()->DeleteFile(path); !st.ok()) return st;
+      continue;
+    }
+    producers_ = std::move(snapshot->state);
+    load.snapshot = *it;
+  }
+  Offset from = std::max(load.snapshot.value_or(Offset(0)), log_->log_start_offset());
   while (from < end) {
     absl::StatusOr<storage::ReadSlice> slice = log_->Read(from, 1 << 20, end, true);
     if (!slice.ok()) return slice.status();
     if (slice->bytes.empty()) break;
     if (absl::Status st = producers_.UpdateAll(slice->bytes.span()); !st.ok()) return st;
+    load.bytes_replayed += static_cast<int64_t>(slice->bytes.size());
     from = slice->next_offset;
+  }
+  return load;
+}
+
+absl::Status Partition::MaybeSnapshotProducers(bool force) {
+  absl::MutexLock lock(&snapshot_mu_);
+  const Offset segment = log_->active_segment_base();
+  if (!force && segment == snapshot_segment_) return absl::OkStatus();
+  Offset end;
+  std::string bytes;
+  {
+    absl::MutexLock append(&append_mu_);
+    end = log_->log_end_offset();
+    bytes = producers_.Encode(end);
+  }
+  absl::StatusOr<std::vector<Offset>> offsets = SnapshotOffsets();
+  if (!offsets.ok()) return offsets.status();
+  snapshot_segment_ = segment;
+  if (!offsets->empty() && offsets->back() == end) return absl::OkStatus();  // none since
+  if (absl::Status st = log_->env()->WriteFileAtomically(SnapshotPath(end), bytes); !st.ok()) {
+    return st;
+  }
+  // Keep this one and the newest before it (should this one be damaged).
+  for (size_t i = 0; i + 1 < offsets->size(); ++i) {
+    if (absl::Status st = log_->env()->DeleteFile(SnapshotPath((*offsets)[i])); !st.ok()) {
+      return st;
+    }
   }
   return absl::OkStatus();
 }

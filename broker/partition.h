@@ -70,12 +70,29 @@ class Partition {
     std::string message;       // the others: why
   };
   LeaderAppend AppendAsLeader(std::span<uint8_t> records, Epoch leader_epoch);
-  // A follower appended `records` (copied from the leader): track their
-  // producers, so this replica can lead with the right state.
-  void OnFollowerAppend(std::span<const uint8_t> records);
-  // Rebuilds the producer state by reading the whole log: after opening it,
-  // and after a truncation.
-  absl::Status RebuildProducers();
+  // A follower append of `records` copied from the leader, tracking their
+  // producers so this replica can lead with the right state.
+  absl::StatusOr<storage::AppendInfo> AppendAsFollower(std::span<const uint8_t> records);
+  // Follower truncation (leader-epoch divergence): the log and the producer
+  // state lose every batch at or above `end`.
+  absl::Status TruncateTo(Offset end);
+  // Empties the log, restarting it at `start`, and forgets every producer.
+  absl::Status TruncateFullyAndStartAt(Offset start);
+
+  // Producer state snapshots: files <offset>.snapshot in the log's
+  // directory (docs/formats.md), each the state covering the log below
+  // its offset.
+  struct ProducerLoad {
+    std::optional<Offset> snapshot;  // the one used, if any
+    int64_t bytes_replayed = 0;      // log bytes read after it
+  };
+  // Loads the producer state (after opening the log): the newest snapshot
+  // not past the log end, then the batches after it. Snapshots past the
+  // log end (a tail lost in a crash) and unreadable ones are deleted.
+  absl::StatusOr<ProducerLoad> LoadProducers();
+  // Writes a snapshot at the log end if the log rolled a segment since the
+  // last one (or `force`, at shutdown), keeping the newest two.
+  absl::Status MaybeSnapshotProducers(bool force = false);
 
   Offset high_watermark() const;
   // The leader's own offset that counts toward the high watermark grew to
@@ -98,10 +115,20 @@ class Partition {
  private:
   // Recomputes the high watermark from the ISR's offsets.
   void AdvanceLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Snapshot offsets on disk, ascending.
+  absl::StatusOr<std::vector<Offset>> SnapshotOffsets() const;
+  std::string SnapshotPath(Offset offset) const;
+  // Deletes the snapshots above `end` (all of them for nullopt).
+  absl::Status DeleteSnapshotsAbove(std::optional<Offset> end)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(snapshot_mu_);
+  absl::StatusOr<ProducerLoad> LoadProducersLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(snapshot_mu_);
 
   const storage::TopicPartitionName tp_;
   storage::PartitionLog* const log_;
   const NodeId self_;
+  // Serializes snapshot writes with truncations; taken before append_mu_.
+  absl::Mutex snapshot_mu_ ABSL_ACQUIRED_BEFORE(append_mu_);
+  Offset snapshot_segment_ ABSL_GUARDED_BY(snapshot_mu_);  // active segment at the last one
   absl::Mutex append_mu_;  // serializes producer checks with the appends they guard
   ProducerState producers_ ABSL_GUARDED_BY(append_mu_);
   mutable absl::Mutex mu_;

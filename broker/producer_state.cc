@@ -1,8 +1,12 @@
 #include "broker/producer_state.h"
 
+#include <algorithm>
 #include <limits>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "common/crc32c.h"
+#include "common/endian.h"
 
 namespace samsa::broker {
 namespace {
@@ -17,7 +21,119 @@ int32_t NextSequence(int32_t seq) {
   return seq == std::numeric_limits<int32_t>::max() ? 0 : seq + 1;
 }
 
+// Snapshot layout (big-endian): version int16, crc uint32 (CRC-32C of all
+// that follows it), offset int64, producer count int32, then per producer
+// id int64, epoch int16, batch count int16, and per batch first_seq int32,
+// last_seq int32, first_offset int64, last_offset int64.
+constexpr int16_t kSnapshotVersion = 1;
+constexpr size_t kProducerSize = 8 + 2 + 2;
+constexpr size_t kBatchSize = 4 + 4 + 8 + 8;
+
+class Writer {
+ public:
+  template <std::integral T>
+  void Put(T v) {
+    uint8_t b[sizeof(T)];
+    StoreBE(b, v);
+    out_.append(reinterpret_cast<const char*>(b), sizeof(T));
+  }
+  std::string& out() { return out_; }
+
+ private:
+  std::string out_;
+};
+
+class Reader {
+ public:
+  explicit Reader(std::string_view in) : in_(in) {}
+  template <std::integral T>
+  bool Get(T* v) {
+    if (in_.size() < sizeof(T)) return false;
+    *v = LoadBE<T>(reinterpret_cast<const uint8_t*>(in_.data()));
+    in_.remove_prefix(sizeof(T));
+    return true;
+  }
+  size_t left() const { return in_.size(); }
+
+ private:
+  std::string_view in_;
+};
+
 }  // namespace
+
+std::string ProducerState::Encode(Offset offset) const {
+  std::vector<int64_t> ids;
+  ids.reserve(producers_.size());
+  for (const auto& [id, p] : producers_) ids.push_back(id);
+  std::sort(ids.begin(), ids.end());
+  Writer w;
+  w.Put(kSnapshotVersion);
+  w.Put(uint32_t{0});  // the CRC, set below
+  w.Put(offset.value());
+  w.Put(static_cast<int32_t>(ids.size()));
+  for (int64_t id : ids) {
+    const Producer& p = producers_.at(id);
+    w.Put(id);
+    w.Put(p.epoch);
+    w.Put(static_cast<int16_t>(p.batches.size()));
+    for (const Batch& b : p.batches) {
+      w.Put(b.first_seq);
+      w.Put(b.last_seq);
+      w.Put(b.first_offset.value());
+      w.Put(b.last_offset.value());
+    }
+  }
+  std::string& out = w.out();
+  StoreBE(reinterpret_cast<uint8_t*>(out.data()) + 2,
+          crc32c::Value(out.data() + 6, out.size() - 6));
+  return std::move(out);
+}
+
+absl::StatusOr<ProducerState::Snapshot> ProducerState::Decode(std::string_view bytes) {
+  Reader r(bytes);
+  int16_t version = 0;
+  uint32_t crc = 0;
+  if (!r.Get(&version) || !r.Get(&crc)) {
+    return absl::DataLossError(absl::StrCat("a producer snapshot of ", bytes.size(), " bytes"));
+  }
+  if (version != kSnapshotVersion) {
+    return absl::DataLossError(
+        absl::StrCat("producer snapshot version ", version, ", not ", kSnapshotVersion));
+  }
+  const uint32_t actual = crc32c::Value(bytes.data() + 6, bytes.size() - 6);
+  if (actual != crc) {
+    return absl::DataLossError(
+        absl::StrCat("producer snapshot CRC ", actual, " does not match the stored ", crc));
+  }
+  Snapshot s;
+  int64_t offset = 0;
+  int32_t count = 0;
+  if (!r.Get(&offset) || !r.Get(&count) || offset < 0 || count < 0 ||
+      static_cast<size_t>(count) > r.left() / kProducerSize) {
+    return absl::DataLossError("a producer snapshot header out of range");
+  }
+  s.offset = Offset(offset);
+  for (int32_t i = 0; i < count; ++i) {
+    int64_t id = 0;
+    int16_t epoch = 0, batches = 0;
+    if (!r.Get(&id) || !r.Get(&epoch) || !r.Get(&batches) || batches < 0 ||
+        static_cast<size_t>(batches) > kBatchesKept || r.left() < batches * kBatchSize) {
+      return absl::DataLossError(absl::StrCat("producer snapshot entry ", i, " is cut short"));
+    }
+    Producer& p = s.state.producers_[id];
+    p.epoch = epoch;
+    for (int16_t b = 0; b < batches; ++b) {
+      int32_t first_seq = 0, last_seq = 0;
+      int64_t first = 0, last = 0;
+      (void)(r.Get(&first_seq) && r.Get(&last_seq) && r.Get(&first) && r.Get(&last));
+      p.batches.push_back({first_seq, last_seq, Offset(first), Offset(last)});
+    }
+  }
+  if (r.left() != 0) {
+    return absl::DataLossError(absl::StrCat(r.left(), " bytes after the last producer"));
+  }
+  return s;
+}
 
 ProducerState::Verdict ProducerState::Check(const storage::BatchHeader& h) const {
   Verdict v;

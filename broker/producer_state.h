@@ -14,6 +14,29 @@
 // fields), so a restarted broker or a new leader rebuilds it by replaying the
 // log; followers update it from the batches they copy.
 //
+// Snapshots bound that replay (Kafka's producer snapshots). This comment is
+// their format's specification (copied to docs/formats.md). A snapshot is
+// the state covering every batch below offset O, in the partition directory
+// as `<O, 20 digits>.snapshot`, written atomically (Env::WriteFileAtomically)
+// when the log has rolled a segment since the last one (checked about once a
+// second) and at clean shutdown; the newest two are kept. Binary, big-endian:
+//   version      int16   1
+//   crc          uint32  CRC-32C of every byte after this field
+//   offset       int64   O (must match the file name)
+//   count        int32   number of producers, then for each, by id:
+//     producer_id  int64
+//     epoch        int16
+//     batches      int16   at most 5, oldest first, each:
+//       first_seq, last_seq        int32
+//       first_offset, last_offset  int64
+// Loading (a partition's first open on this broker, and after a follower
+// truncation) takes the newest snapshot whose O is at most the log end, then
+// replays the batches from O (or the log start, if later). A snapshot past
+// the log end (its batches lost with a crashed tail, or truncated away) is
+// deleted, as is one that does not decode (then an older one, or the whole
+// log, is used). A truncation deletes the snapshots above its point before
+// cutting the log, so none survives describing batches the log lost.
+//
 // Not thread-safe: the partition serializes check, append and update.
 #pragma once
 
@@ -25,6 +48,7 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "common/ids.h"
 #include "storage/record_batch.h"
 
@@ -49,6 +73,14 @@ class ProducerState {
   // Records every batch of `records` (back-to-back batches as in the log).
   absl::Status UpdateAll(std::span<const uint8_t> records);
   void Clear() { producers_.clear(); }
+  size_t producer_count() const { return producers_.size(); }
+
+  // A snapshot file's contents for this state, which covers the log below
+  // `offset`. Deterministic: producers in id order.
+  std::string Encode(Offset offset) const;
+  struct Snapshot;
+  // Parses what Encode wrote; DATA_LOSS naming what is wrong otherwise.
+  static absl::StatusOr<Snapshot> Decode(std::string_view bytes);
 
  private:
   struct Batch {
@@ -62,6 +94,11 @@ class ProducerState {
     std::deque<Batch> batches;  // oldest first, at most kBatchesKept
   };
   absl::flat_hash_map<int64_t, Producer> producers_;
+};
+
+struct ProducerState::Snapshot {
+  Offset offset;  // the state covers every batch below it
+  ProducerState state;
 };
 
 }  // namespace samsa::broker

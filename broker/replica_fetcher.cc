@@ -82,10 +82,9 @@ void ReplicaFetcher::Apply(Partition& p, const v1::ReplicaFetchResponse::Partiti
       if (log->log_end_offset() < Offset(in.log_start_offset())) {
         SAMSA_LOG(WARNING) << log->dir() << ": behind the leader's log start "
                            << in.log_start_offset() << "; restarting the log there";
-        if (absl::Status s = log->TruncateFullyAndStartAt(Offset(in.log_start_offset())); !s.ok()) {
+        if (absl::Status s = p.TruncateFullyAndStartAt(Offset(in.log_start_offset())); !s.ok()) {
           SAMSA_LOG(ERROR) << log->dir() << ": " << s;
         }
-        (void)p.RebuildProducers();  // empty now
       }
       return;
     default:
@@ -101,23 +100,19 @@ void ReplicaFetcher::Apply(Partition& p, const v1::ReplicaFetchResponse::Partiti
                        << p.high_watermark() << ": committed records are lost";
       if (options_.probe != nullptr) options_.probe->OnTruncatedBelowHighWatermark();
     }
-    if (absl::Status s = log->TruncateTo(target); !s.ok()) {
-      SAMSA_LOG(ERROR) << log->dir() << ": " << s;
-    }
-    if (absl::Status s = p.RebuildProducers(); !s.ok()) {
-      SAMSA_LOG(ERROR) << log->dir() << ": producer state: " << s;
+    if (absl::Status s = p.TruncateTo(target); !s.ok()) {
+      SAMSA_LOG(ERROR) << log->dir() << ": truncating to " << target << ": " << s;
     }
     return;
   }
   if (!in.records().empty()) {
     std::span<const uint8_t> bytes(reinterpret_cast<const uint8_t*>(in.records().data()),
                                    in.records().size());
-    absl::StatusOr<storage::AppendInfo> info = log->AppendAsFollower(bytes);
+    absl::StatusOr<storage::AppendInfo> info = p.AppendAsFollower(bytes);
     if (!info.ok()) {
       SAMSA_LOG(ERROR) << log->dir() << ": follower append: " << info.status();
       return;
     }
-    p.OnFollowerAppend(bytes);
     if (p.state().flush_always) {
       if (absl::Status s = log->Flush(); !s.ok()) {
         SAMSA_LOG(ERROR) << log->dir() << ": " << s;

@@ -166,6 +166,7 @@ absl::Status ReplicaManager::Close() {
   ReleaseFetchers(/*everyone=*/true);
   ReleaseConsumers();
   CheckpointHighWatermarks();
+  SnapshotProducers(/*force=*/true);
   return logs_->Close();
 }
 
@@ -231,8 +232,15 @@ void ReplicaManager::OnImage(std::shared_ptr<const MetadataImage> image) {
         if (auto it = checkpointed_.find(tp); it != checkpointed_.end()) checkpointed = it->second;
       }
       partition = std::make_shared<Partition>(tp, *log, options_.self, checkpointed);
-      if (absl::Status st = partition->RebuildProducers(); !st.ok()) {
-        SAMSA_LOG(ERROR) << storage::PartitionDirName(tp) << ": producer state: " << st;
+      absl::StatusOr<Partition::ProducerLoad> load = partition->LoadProducers();
+      if (!load.ok()) {
+        SAMSA_LOG(ERROR) << storage::PartitionDirName(tp) << ": producer state: " << load.status();
+      } else if (load->bytes_replayed > 0 || load->snapshot.has_value()) {
+        SAMSA_LOG(INFO) << storage::PartitionDirName(tp) << ": producer state from "
+                        << (load->snapshot
+                                ? absl::StrCat("the snapshot at ", load->snapshot->value())
+                                : std::string("the log"))
+                        << " and " << load->bytes_replayed << " bytes of log after it";
       }
       absl::MutexLock lock(&mu_);
       partitions_[tp] = partition;
@@ -500,6 +508,19 @@ void ReplicaManager::ReleaseWaiters() {
   ReleaseConsumers();
 }
 
+void ReplicaManager::SnapshotProducers(bool force) {
+  std::vector<std::shared_ptr<Partition>> all;
+  {
+    absl::MutexLock lock(&mu_);
+    for (const auto& [tp, p] : partitions_) all.push_back(p);
+  }
+  for (const std::shared_ptr<Partition>& p : all) {
+    if (absl::Status st = p->MaybeSnapshotProducers(force); !st.ok()) {
+      SAMSA_LOG(ERROR) << p->log()->dir() << ": producer snapshot: " << st;
+    }
+  }
+}
+
 void ReplicaManager::TimerLoop() {
   absl::Time next_gauges = absl::Now();
   absl::Time next_retention = absl::Now() + options_.retention_check_interval;
@@ -523,6 +544,7 @@ void ReplicaManager::TimerLoop() {
     if (absl::Now() >= next_gauges) {
       UpdateGauges();
       CheckpointHighWatermarks();
+      SnapshotProducers(/*force=*/false);
       next_gauges = absl::Now() + absl::Seconds(1);
     }
   }

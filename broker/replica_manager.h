@@ -140,6 +140,9 @@ class ReplicaManager {
   void UpdateGauges();
   // Writes the high-watermark checkpoint if any high watermark moved.
   void CheckpointHighWatermarks();
+  // Snapshots the producer state of partitions whose logs rolled (of all
+  // with `force`).
+  void SnapshotProducers(bool force);
   // Answers follower fetches waiting for records (all of them with
   // `everyone`, else those past their deadline).
   void ReleaseFetchers(bool everyone);

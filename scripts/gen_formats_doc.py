@@ -24,6 +24,7 @@ SECTIONS = [
     ("Metadata log records", "proto/samsa/v1/metadata.proto"),
     ("Metadata image", "common/metadata_image.h"),
     ("High-watermark checkpoint", "broker/hw_checkpoint.h"),
+    ("Producer state snapshots", "broker/producer_state.h"),
 ]
 
 

@@ -438,6 +438,11 @@ size_t PartitionLog::segment_count() const {
   return segments_.size();
 }
 
+Offset PartitionLog::active_segment_base() const {
+  absl::ReaderMutexLock lock(&mu_);
+  return segments_.back()->base_offset();
+}
+
 std::optional<Epoch> PartitionLog::latest_epoch() const {
   absl::ReaderMutexLock lock(&mu_);
   return epochs_.latest_epoch();

@@ -13,6 +13,8 @@
 //
 // Files in the partition directory besides the segments:
 //   leader-epoch-checkpoint  see leader_epoch_cache.h
+//   <offset>.snapshot        the broker's producer-state snapshots, see
+//                            broker/producer_state.h (ignored by the log)
 //   *.deleted, *.tmp         leftovers of an interrupted delete or atomic
 //                            write; removed by Open().
 // Recovery: after a clean shutdown (Close() sealed the active segment and the
@@ -136,12 +138,16 @@ class PartitionLog {
   Offset flushed_offset() const;
   uint64_t size_bytes() const;
   size_t segment_count() const;
+  // The base offset of the segment appends go to; it changes on each roll.
+  Offset active_segment_base() const;
   std::optional<Epoch> latest_epoch() const;
   // OffsetForLeaderEpoch (KIP-101): see LeaderEpochCache::EndOffsetFor.
   std::pair<Epoch, Offset> EndOffsetForEpoch(Epoch epoch) const;
   std::vector<EpochEntry> epoch_entries() const;
   const RecoveryStats& recovery_stats() const { return recovery_; }
   const std::string& dir() const { return dir_; }
+  // The Env holding the log's files (others may keep files in dir()).
+  Env* env() const { return options_.files->env(); }
   LogConfig config() const;
   // Topic-level overrides arrive after the log opened (with the broker
   // defaults); new settings apply to later appends, rolls and retention.
@@ -166,7 +172,6 @@ class PartitionLog {
   // A read of `seg` failed: OUT_OF_RANGE if the segment was deleted
   // meanwhile, else an I/O failure.
   absl::Status ReadFailure(const Segment& seg, Offset offset, const absl::Status& st) const;
-  Env* env() const { return options_.files->env(); }
 
   const std::string dir_;
   const Options options_;  // config is the initial one; see config_

@@ -28,8 +28,8 @@ std::string SegmentFileName(Offset base, std::string_view suffix) {
   return absl::StrFormat("%020d%s", base.value(), ToAbsl(suffix));
 }
 
-std::optional<Offset> ParseSegmentFileName(std::string_view name) {
-  if (name.size() != 20 + kLogSuffix.size() || !name.ends_with(kLogSuffix)) return std::nullopt;
+std::optional<Offset> ParseSegmentFileName(std::string_view name, std::string_view suffix) {
+  if (name.size() != 20 + suffix.size() || !name.ends_with(suffix)) return std::nullopt;
   int64_t base = 0;
   const std::string_view digits = name.substr(0, 20);
   if (!std::all_of(digits.begin(), digits.end(), [](char c) { return c >= '0' && c <= '9'; }) ||

@@ -42,10 +42,11 @@
 
 namespace samsa::storage {
 
-// File names.
-std::string SegmentFileName(Offset base, std::string_view suffix);  // suffix ".log", ...
-// Parses "<20 digits>.log" -> base offset; nullopt for other names.
-std::optional<Offset> ParseSegmentFileName(std::string_view name);
+// File names: an offset in 20 digits and a suffix (".log", ".index", ...;
+// the broker keeps ".snapshot" files next to them).
+std::string SegmentFileName(Offset base, std::string_view suffix);
+// Parses "<20 digits><suffix>" -> the offset; nullopt for other names.
+std::optional<Offset> ParseSegmentFileName(std::string_view name, std::string_view suffix = ".log");
 
 // Batches read from a segment: raw bytes of whole batches.
 struct ReadSlice {

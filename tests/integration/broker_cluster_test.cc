@@ -10,6 +10,7 @@
 #include "grpcpp/generic/generic_stub.h"
 #include "gtest/gtest.h"
 #include "storage/env.h"
+#include "tests/harness/broker_ops.h"
 #include "tests/harness/cluster.h"
 
 namespace samsa::testing {
@@ -120,55 +121,6 @@ TEST(BrokerClusterTest, BadConfigurationStopsTheBrokerWithOneLineNamingTheKey) {
   }
 }
 
-// Produces `values` to `topic`-`partition` on broker `b`; the answer.
-v1::ProduceResponse::Partition ProduceTo(Cluster& c, int b, const std::string& topic, int partition,
-                                         const std::vector<std::string>& values, int acks) {
-  v1::ProduceRequest req;
-  req.set_acks(acks);
-  req.set_timeout_ms(5000);
-  v1::ProduceRequest::Topic* t = req.add_topics();
-  t->set_name(topic);
-  v1::ProduceRequest::Partition* p = t->add_partitions();
-  p->set_partition(partition);
-  for (const std::string& v : values) p->add_plain()->set_value(v);
-  v1::ProduceResponse r;
-  EXPECT_TRUE(c.broker_stub(b).Produce(RpcContext().get(), req, &r).ok());
-  return r.topics_size() > 0 ? r.topics(0).partitions(0) : v1::ProduceResponse::Partition();
-}
-
-// Every committed value of `topic`-`partition` on broker `b`, from offset 0.
-std::vector<std::string> FetchAll(Cluster& c, int b, const std::string& topic, int partition) {
-  v1::FetchRequest req;
-  req.set_decoded(true);
-  v1::FetchRequest::Topic* t = req.add_topics();
-  t->set_name(topic);
-  t->add_partitions()->set_partition(partition);
-  v1::FetchResponse r;
-  EXPECT_TRUE(c.broker_stub(b).Fetch(RpcContext().get(), req, &r).ok());
-  std::vector<std::string> out;
-  for (const v1::Record& rec : r.topics(0).partitions(0).decoded()) out.push_back(rec.value());
-  EXPECT_EQ(v1::NONE, r.topics(0).partitions(0).error().code())
-      << r.topics(0).partitions(0).error().message();
-  return out;
-}
-
-// Waits until broker `b` leads `topic`-`partition` (as its Metadata says).
-bool WaitForLeader(Cluster& c, int b, const std::string& topic, int partition) {
-  const absl::Time deadline = absl::Now() + absl::Seconds(30);
-  while (absl::Now() < deadline) {
-    v1::MetadataRequest req;
-    req.add_topics(topic);
-    v1::MetadataResponse md;
-    if (c.broker_stub(b).Metadata(RpcContext().get(), req, &md).ok() &&
-        md.topics(0).error().code() == v1::NONE &&
-        md.topics(0).partitions(partition).leader() == b) {
-      return true;
-    }
-    absl::SleepFor(absl::Milliseconds(20));
-  }
-  return false;
-}
-
 TEST(BrokerClusterTest, AcknowledgedRecordsSurviveKillNineOfTheirOnlyReplica) {
   Cluster c({.voters = 1, .session_timeout_ms = 1000, .heartbeat_interval_ms = 100, .brokers = 1});
   ASSERT_TRUE(c.StartAll().ok());
@@ -206,41 +158,6 @@ TEST(BrokerClusterTest, AcknowledgedRecordsSurviveKillNineOfTheirOnlyReplica) {
       << "the restarted broker counts its own appends";
   EXPECT_THAT(metrics, HasSubstr("samsa_broker_requests_total{api=\"Produce\"} 1"));
   EXPECT_THAT(metrics, HasSubstr("samsa_broker_leaderships 1"));
-}
-
-// The partition as the active controller has it.
-v1::PartitionDescription PartitionOf(Cluster& c, const std::string& topic, int partition) {
-  v1::DescribeTopicsRequest req;
-  req.add_names(topic);
-  v1::DescribeTopicsResponse r;
-  const int active = c.WaitForActive();
-  EXPECT_NE(-1, active);
-  if (active == -1 || !c.stub(active).DescribeTopics(RpcContext().get(), req, &r).ok() ||
-      r.topics_size() == 0 || r.topics(0).partitions_size() <= partition) {
-    ADD_FAILURE() << "no partition " << topic << "-" << partition << " at the controller";
-    return {};
-  }
-  return r.topics(0).partitions(partition);
-}
-
-// Starts the controller and brokers 101-103 and creates `topic`: one
-// partition, three replicas, min.insync.replicas 2.
-void StartWithTopic(Cluster& c, const std::string& topic) {
-  ASSERT_TRUE(c.StartAll().ok());
-  for (int b : {101, 102, 103}) {
-    ASSERT_TRUE(c.StartBroker(b).ok());
-    ASSERT_TRUE(c.WaitForBrokerState(b, v1::BrokerDescription::ACTIVE));
-  }
-  v1::CreateTopicsRequest create;
-  v1::CreateTopicsRequest::Topic* t = create.add_topics();
-  t->set_name(topic);
-  t->set_partitions(1);
-  t->set_replication_factor(3);
-  (*t->mutable_configs())["min.insync.replicas"] = "2";
-  v1::CreateTopicsResponse created;
-  ASSERT_TRUE(c.stub(1).CreateTopics(RpcContext().get(), create, &created).ok());
-  ASSERT_EQ(v1::NONE, created.error().code()) << created.error().message();
-  ASSERT_EQ(v1::NONE, created.results(0).error().code()) << created.results(0).error().message();
 }
 
 TEST(BrokerClusterTest, ReplicatedWritesSurviveTheLeadersDeathAndItRejoins) {
@@ -292,17 +209,7 @@ TEST(BrokerClusterTest, ReplicatedWritesSurviveTheLeadersDeathAndItRejoins) {
   EXPECT_EQ(30, more.base_offset());
 
   // The old leader restarts, catches up as a follower and rejoins the ISR.
-  ASSERT_TRUE(c.StartBroker(leader).ok());
-  const absl::Time isr_deadline = absl::Now() + absl::Seconds(30);
-  while (PartitionOf(c, "orders", 0).isr_size() < 3 && absl::Now() < isr_deadline) {
-    absl::SleepFor(absl::Milliseconds(50));
-  }
-  EXPECT_EQ(3, PartitionOf(c, "orders", 0).isr_size()) << c.broker_log(leader);
-  for (int b : {101, 102, 103}) {
-    EXPECT_THAT(HttpGet(c.broker_metrics_port(b), "/metrics"),
-                HasSubstr("samsa_broker_truncations_below_high_watermark_total 0"))
-        << "no committed record was cut anywhere (broker " << b << ")";
-  }
+  ExpectRejoinsIsr(c, leader, "orders");
 }
 
 TEST(BrokerClusterTest, IsrShrinksWhenFollowersStopAndMinIsrRefusesWrites) {

@@ -1,0 +1,188 @@
+// Partition's producer-state snapshots: written on roll and at shutdown,
+// used at open, dropped when truncation or a crash makes them wrong.
+#include "broker/partition.h"
+
+#include "gtest/gtest.h"
+#include "storage/log_test_util.h"
+
+namespace samsa::broker {
+namespace {
+
+using storage::testing::AsMutableBytes;
+using storage::testing::LogHarness;
+
+constexpr int64_t kProducer = 42;
+
+std::string Batch(int32_t first_seq, int n = 1, int64_t producer = kProducer) {
+  storage::BatchBuilder b(
+      {.producer_id = producer, .producer_epoch = 0, .base_sequence = first_seq});
+  for (int i = 0; i < n; ++i) b.Append(1000, std::nullopt, std::string(100, 'v'));
+  return *b.Build();
+}
+
+class PartitionTest : public ::testing::Test {
+ protected:
+  PartitionTest() {
+    h_.config().segment_bytes = 1000;  // a few batches per segment
+    Open();
+  }
+
+  void Open() {
+    log_ = *h_.Open();
+    partition_ = std::make_unique<Partition>(storage::TopicPartitionName{"t", PartitionId(0)},
+                                             log_.get(), NodeId(1));
+  }
+  // Closes the log (or, with `crash`, drops it) and opens it again.
+  void Reopen(bool crash = false) {
+    partition_.reset();
+    if (!crash) {
+      ASSERT_TRUE(log_->Close().ok());
+    }
+    log_.reset();
+    h_.Restart();
+    Open();
+  }
+
+  Partition::LeaderAppend Append(std::string batch) {
+    return partition_->AppendAsLeader(AsMutableBytes(batch), Epoch(0));
+  }
+
+  std::vector<std::string> Snapshots() {
+    absl::StatusOr<std::vector<std::string>> names = h_.env()->ListDir("/data/t-0");
+    EXPECT_TRUE(names.ok()) << names.status();
+    std::vector<std::string> out;
+    if (!names.ok()) return out;
+    for (const std::string& name : *names) {
+      if (name.ends_with(".snapshot")) out.push_back(name);
+    }
+    return out;
+  }
+
+  LogHarness h_;
+  std::unique_ptr<storage::PartitionLog> log_;
+  std::unique_ptr<Partition> partition_;
+};
+
+TEST_F(PartitionTest, ARollTakesASnapshotAndOpeningReplaysOnlyWhatFollowsIt) {
+  ASSERT_TRUE(partition_->LoadProducers().ok());
+  for (int seq = 0; seq < 20; ++seq) {
+    ASSERT_EQ(Partition::LeaderAppend::Outcome::kAppended, Append(Batch(seq)).outcome);
+    ASSERT_TRUE(partition_->MaybeSnapshotProducers().ok());
+  }
+  ASSERT_GT(log_->segment_count(), 3u);
+  EXPECT_EQ(2u, Snapshots().size()) << "the newest two are kept";
+  const Offset end = log_->log_end_offset();
+
+  Reopen(/*crash=*/true);
+  absl::StatusOr<Partition::ProducerLoad> load = partition_->LoadProducers();
+  ASSERT_TRUE(load.ok()) << load.status();
+  ASSERT_TRUE(load->snapshot.has_value());
+  EXPECT_GT(*load->snapshot, Offset(0));
+  EXPECT_LT(load->bytes_replayed, static_cast<int64_t>(log_->size_bytes()) / 2);
+
+  // The last five batches are known: a retry of the newest is a duplicate
+  // with its original offset, the next sequence is accepted.
+  Partition::LeaderAppend retry = Append(Batch(19));
+  EXPECT_EQ(Partition::LeaderAppend::Outcome::kDuplicate, retry.outcome);
+  EXPECT_EQ(end - 1, retry.info.first_offset);
+  EXPECT_EQ(Partition::LeaderAppend::Outcome::kOutOfOrder, Append(Batch(22)).outcome);
+  EXPECT_EQ(Partition::LeaderAppend::Outcome::kAppended, Append(Batch(20)).outcome);
+}
+
+TEST_F(PartitionTest, ACleanShutdownSnapshotLeavesNothingToReplay) {
+  ASSERT_TRUE(partition_->LoadProducers().ok());
+  for (int seq = 0; seq < 3; ++seq) Append(Batch(seq));
+  ASSERT_TRUE(partition_->MaybeSnapshotProducers(/*force=*/true).ok());
+  Reopen();
+  absl::StatusOr<Partition::ProducerLoad> load = partition_->LoadProducers();
+  ASSERT_TRUE(load.ok()) << load.status();
+  EXPECT_EQ(log_->log_end_offset(), load->snapshot);
+  EXPECT_EQ(0, load->bytes_replayed);
+  EXPECT_EQ(Partition::LeaderAppend::Outcome::kDuplicate, Append(Batch(2)).outcome);
+}
+
+TEST_F(PartitionTest, ADamagedSnapshotIsDeletedAndTheLogReplayedInstead) {
+  ASSERT_TRUE(partition_->LoadProducers().ok());
+  for (int seq = 0; seq < 3; ++seq) Append(Batch(seq));
+  ASSERT_TRUE(partition_->MaybeSnapshotProducers(/*force=*/true).ok());
+  ASSERT_EQ(1u, Snapshots().size());
+  const std::string path = "/data/t-0/" + Snapshots()[0];
+  std::string bytes = *h_.env()->ReadFile(path);
+  bytes[bytes.size() - 1] ^= 1;
+  ASSERT_TRUE(h_.env()->WriteFileAtomically(path, bytes).ok());
+
+  Reopen();
+  absl::StatusOr<Partition::ProducerLoad> load = partition_->LoadProducers();
+  ASSERT_TRUE(load.ok()) << load.status();
+  EXPECT_FALSE(load->snapshot.has_value());
+  EXPECT_EQ(static_cast<int64_t>(log_->size_bytes()), load->bytes_replayed);
+  EXPECT_TRUE(Snapshots().empty());
+  EXPECT_EQ(Partition::LeaderAppend::Outcome::kDuplicate, Append(Batch(2)).outcome);
+}
+
+TEST_F(PartitionTest, TruncationDropsLaterSnapshotsAndTheBatchesItRemoved) {
+  ASSERT_TRUE(partition_->LoadProducers().ok());
+  for (int seq = 0; seq < 4; ++seq) Append(Batch(seq));
+  ASSERT_TRUE(partition_->MaybeSnapshotProducers(/*force=*/true).ok());
+  ASSERT_TRUE(partition_->TruncateTo(Offset(2)).ok());
+  EXPECT_TRUE(Snapshots().empty()) << "the snapshot at 4 describes batches the log lost";
+  // Sequences 2 and 3 are gone: 2 is new again, not a duplicate.
+  EXPECT_EQ(Partition::LeaderAppend::Outcome::kOutOfOrder, Append(Batch(3)).outcome);
+  Partition::LeaderAppend again = Append(Batch(2));
+  EXPECT_EQ(Partition::LeaderAppend::Outcome::kAppended, again.outcome);
+  EXPECT_EQ(Offset(2), again.info.first_offset);
+
+  ASSERT_TRUE(partition_->MaybeSnapshotProducers(/*force=*/true).ok());
+  ASSERT_TRUE(partition_->TruncateFullyAndStartAt(Offset(100)).ok());
+  EXPECT_TRUE(Snapshots().empty());
+  EXPECT_EQ(Partition::LeaderAppend::Outcome::kOutOfOrder, Append(Batch(3)).outcome)
+      << "the producer is forgotten: it must start at sequence 0";
+}
+
+TEST_F(PartitionTest, ASnapshotPastALostTailIsIgnored) {
+  ASSERT_TRUE(partition_->LoadProducers().ok());
+  Append(Batch(0));
+  ASSERT_TRUE(partition_->MaybeSnapshotProducers(/*force=*/true).ok());
+  // A snapshot claiming more than the log holds (its tail lost in a crash).
+  ASSERT_TRUE(h_.env()
+                  ->WriteFileAtomically("/data/t-0/00000000000000000009.snapshot",
+                                        ProducerState().Encode(Offset(9)))
+                  .ok());
+  Reopen();
+  absl::StatusOr<Partition::ProducerLoad> load = partition_->LoadProducers();
+  ASSERT_TRUE(load.ok()) << load.status();
+  EXPECT_EQ(Offset(1), load->snapshot);
+  EXPECT_EQ(std::vector<std::string>{"00000000000000000001.snapshot"}, Snapshots());
+}
+
+TEST(ProducerStateSnapshotTest, EncodeDecodeRoundTripsAndRejectsDamage) {
+  ProducerState state;
+  for (int64_t id : {7, 3}) {
+    for (int seq = 0; seq < 7; ++seq) {
+      storage::BatchHeader h;
+      h.producer_id = id;
+      h.producer_epoch = 1;
+      h.base_sequence = seq;
+      h.base_offset = Offset(seq * 10 + id);
+      state.Update(h);
+    }
+  }
+  const std::string bytes = state.Encode(Offset(77));
+  absl::StatusOr<ProducerState::Snapshot> back = ProducerState::Decode(bytes);
+  ASSERT_TRUE(back.ok()) << back.status();
+  EXPECT_EQ(Offset(77), back->offset);
+  EXPECT_EQ(bytes, back->state.Encode(Offset(77)));
+  EXPECT_EQ(2u, back->state.producer_count());
+
+  for (size_t cut : {size_t{0}, size_t{3}, bytes.size() - 1}) {
+    EXPECT_FALSE(ProducerState::Decode(bytes.substr(0, cut)).ok()) << cut;
+  }
+  std::string flipped = bytes;
+  flipped[20] ^= 0x40;
+  absl::Status st = ProducerState::Decode(flipped).status();
+  EXPECT_EQ(absl::StatusCode::kDataLoss, st.code());
+  EXPECT_NE(std::string::npos, st.message().find("CRC")) << st;
+}
+
+}  // namespace
+}  // namespace samsa::broker

@@ -1,0 +1,33 @@
+// Broker operations the cluster tests share: producing, fetching and
+// waiting on partition state through the real gRPC services. Failures are
+// reported as gtest failures in the calling test.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "samsa/v1/broker.grpc.pb.h"
+#include "samsa/v1/controller.grpc.pb.h"
+#include "tests/harness/cluster.h"
+
+namespace samsa::testing {
+
+// Produces `values` (plain records) to `topic`-`partition` on broker `b`.
+v1::ProduceResponse::Partition ProduceTo(Cluster& c, int b, const std::string& topic, int partition,
+                                         const std::vector<std::string>& values, int acks);
+// Every committed value of `topic`-`partition` on broker `b`, from offset 0.
+std::vector<std::string> FetchAll(Cluster& c, int b, const std::string& topic, int partition);
+// Waits (up to 30 s) until broker `b` leads `topic`-`partition` as its
+// Metadata says.
+bool WaitForLeader(Cluster& c, int b, const std::string& topic, int partition);
+// The partition as the active controller describes it.
+v1::PartitionDescription PartitionOf(Cluster& c, const std::string& topic, int partition);
+// Restarts broker `b` (killed earlier) and expects it back in the ISR of
+// `topic` partition 0 of brokers 101-103 within 30 s, with no broker
+// having cut a committed record (its truncation metric).
+void ExpectRejoinsIsr(Cluster& c, int b, const std::string& topic);
+// Starts the controllers and brokers 101-103 and creates `topic`: one
+// partition, three replicas, min.insync.replicas 2.
+void StartWithTopic(Cluster& c, const std::string& topic);
+
+}  // namespace samsa::testing
