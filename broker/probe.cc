@@ -3,6 +3,13 @@
 #include "common/metrics.h"
 
 namespace samsa::broker {
+namespace {
+
+prometheus::Histogram::BucketBoundaries LatencyBuckets() {
+  return {0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 5};
+}
+
+}  // namespace
 BrokerProbe::BrokerProbe(prometheus::Registry& r, NodeId self)
     : self_(self),
       fenced_(NewGauge(r, "samsa_broker_fenced", "1 while the controller has this broker fenced")),
@@ -20,6 +27,8 @@ BrokerProbe::BrokerProbe(prometheus::Registry& r, NodeId self)
           NewCounterFamily(r, "samsa_broker_records_in_total", "Records appended as leader")),
       bytes_out_(NewCounterFamily(r, "samsa_broker_bytes_out_total",
                                   "Record bytes returned to consumers")),
+      records_out_(NewCounterFamily(r, "samsa_broker_records_out_total",
+                                    "Records in the batches returned to consumers")),
       requests_(NewCounterFamily(r, "samsa_broker_requests_total", "Requests served, per RPC")),
       request_seconds_(prometheus::BuildHistogram()
                            .Name("samsa_broker_request_seconds")
@@ -30,6 +39,11 @@ BrokerProbe::BrokerProbe(prometheus::Registry& r, NodeId self)
       acks_all_waiting_(NewGauge(r, "samsa_broker_acks_all_waiting",
                                  "acks=all produce partitions waiting for the ISR")),
       log_bytes_(NewGauge(r, "samsa_broker_log_bytes", "Bytes of all partition logs here")),
+      flush_seconds_(prometheus::BuildHistogram()
+                         .Name("samsa_broker_flush_seconds")
+                         .Help("Time of each partition log fsync")
+                         .Register(r)
+                         .Add({}, LatencyBuckets())),
       follower_lag_(NewGauge(r, "samsa_broker_follower_lag_records",
                              "Largest lag of a follower behind a leader here")),
       truncated_below_hw_(NewCounter(r, "samsa_broker_truncations_below_high_watermark_total",
@@ -58,17 +72,14 @@ void BrokerProbe::OnAppend(const std::string& topic, int64_t bytes, int64_t reco
   records_in_.Add({{"topic", topic}}).Increment(static_cast<double>(records));
 }
 
-void BrokerProbe::OnFetch(const std::string& topic, int64_t bytes) {
+void BrokerProbe::OnFetch(const std::string& topic, int64_t bytes, int64_t records) {
   bytes_out_.Add({{"topic", topic}}).Increment(static_cast<double>(bytes));
+  records_out_.Add({{"topic", topic}}).Increment(static_cast<double>(records));
 }
 
 void BrokerProbe::OnRequest(const std::string& api, double seconds) {
   requests_.Add({{"api", api}}).Increment();
-  request_seconds_
-      .Add({{"api", api}},
-           prometheus::Histogram::BucketBoundaries{0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005,
-                                                   0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 5})
-      .Observe(seconds);
+  request_seconds_.Add({{"api", api}}, LatencyBuckets()).Observe(seconds);
 }
 
 void BrokerProbe::OnIsrChange(bool shrink) {

@@ -10,11 +10,13 @@
 //   samsa_broker_bytes_in_total{topic}       record bytes appended as leader
 //   samsa_broker_records_in_total{topic}     records appended as leader
 //   samsa_broker_bytes_out_total{topic}      record bytes returned to consumers
+//   samsa_broker_records_out_total{topic}    records in the batches returned to consumers
 //   samsa_broker_requests_total{api}         requests served, per RPC
 //   samsa_broker_request_seconds{api}        time to answer, per RPC
 //   samsa_broker_isr_changes_total{change}   ISR shrinks and expands asked of the controller
 //   samsa_broker_acks_all_waiting            acks=all produce partitions waiting for the ISR
 //   samsa_broker_log_bytes                   bytes of all partition logs here
+//   samsa_broker_flush_seconds               time of each partition log fsync
 //   samsa_broker_follower_lag_records        largest lag of a follower behind a leader here
 //   samsa_broker_truncations_below_high_watermark_total
 //                                            follower truncations that cut committed records
@@ -25,6 +27,7 @@
 #include <string>
 
 #include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
 #include "common/metadata_image.h"
 #include "prometheus/counter.h"
 #include "prometheus/family.h"
@@ -42,7 +45,8 @@ class BrokerProbe {
   void OnFenced(bool fenced) { fenced_.Set(fenced ? 1 : 0); }
   void OnImage(const MetadataImage& image);
   void OnAppend(const std::string& topic, int64_t bytes, int64_t records);
-  void OnFetch(const std::string& topic, int64_t bytes);
+  void OnFetch(const std::string& topic, int64_t bytes, int64_t records);
+  void OnFlush(absl::Duration d) { flush_seconds_.Observe(absl::ToDoubleSeconds(d)); }
   void OnRequest(const std::string& api, double seconds);
   void OnIsrChange(bool shrink);
   void SetAcksAllWaiting(int64_t n) { acks_all_waiting_.Set(static_cast<double>(n)); }
@@ -63,11 +67,13 @@ class BrokerProbe {
   prometheus::Family<prometheus::Counter>& bytes_in_;
   prometheus::Family<prometheus::Counter>& records_in_;
   prometheus::Family<prometheus::Counter>& bytes_out_;
+  prometheus::Family<prometheus::Counter>& records_out_;
   prometheus::Family<prometheus::Counter>& requests_;
   prometheus::Family<prometheus::Histogram>& request_seconds_;
   prometheus::Family<prometheus::Counter>& isr_changes_;
   prometheus::Gauge& acks_all_waiting_;
   prometheus::Gauge& log_bytes_;
+  prometheus::Histogram& flush_seconds_;
   prometheus::Gauge& follower_lag_;
   prometheus::Counter& truncated_below_hw_;
 };

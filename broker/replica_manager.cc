@@ -100,6 +100,9 @@ absl::StatusOr<std::unique_ptr<ReplicaManager>> ReplicaManager::Open(
   lm.default_config = options.default_log_config;
   lm.env = options.env;
   lm.clock = options.clock;
+  if (options.probe != nullptr) {
+    lm.on_sync = [probe = options.probe](absl::Duration d) { probe->OnFlush(d); };
+  }
   if (absl::Status st = options.env->CreateDirs(lm.dirs.front()); !st.ok()) return st;
   absl::StatusOr<std::unique_ptr<storage::LogManager>> logs = storage::LogManager::Open(lm);
   if (!logs.ok()) return logs.status();

@@ -185,14 +185,22 @@ void ReplicaManager::Deliver(FetchAnswer answer, Done<FetchAnswer>& done) {
   if (options_.probe != nullptr) {
     size_t i = 0;
     for (const v1::FetchResponse::Topic& t : answer.response.topics()) {
-      int64_t bytes = 0;
+      int64_t bytes = 0, records = 0;
       for (const v1::FetchResponse::Partition& p : t.partitions()) {
-        bytes += static_cast<int64_t>(answer.records[i++].size());
+        std::span<const uint8_t> rest = answer.records[i++].span();
+        bytes += static_cast<int64_t>(rest.size());
+        while (!rest.empty()) {
+          absl::StatusOr<storage::BatchHeader> h = storage::ParseBatchHeader(rest);
+          if (!h.ok() || h->size() > rest.size()) break;
+          records += h->record_count;
+          rest = rest.subspan(h->size());
+        }
+        records += p.decoded_size();
         for (const v1::Record& r : p.decoded()) {
           bytes += static_cast<int64_t>(r.key().size() + r.value().size());
         }
       }
-      if (bytes > 0) options_.probe->OnFetch(t.name(), bytes);
+      if (bytes > 0) options_.probe->OnFetch(t.name(), bytes, records);
     }
   }
   done(std::move(answer));

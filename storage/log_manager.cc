@@ -44,7 +44,7 @@ LogManager::~LogManager() {
 }
 
 PartitionLog::Options LogManager::LogOptions(Dir& dir, const LogConfig& config, bool clean) const {
-  return {config, files_.get(), dir.health.get(), options_.clock, clean};
+  return {config, files_.get(), dir.health.get(), options_.clock, clean, options_.on_sync};
 }
 
 absl::StatusOr<std::unique_ptr<LogManager>> LogManager::Open(LogManagerOptions options) {

@@ -28,6 +28,7 @@
 // Thread-safe. Logs handed out stay valid until Delete() or Close().
 #pragma once
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -69,6 +70,8 @@ struct LogManagerOptions {
   int open_threads = 2;
   Env* env = nullptr;      // must outlive the manager
   Clock* clock = nullptr;  // must outlive the manager
+  // Each log's fsync durations (PartitionLog::Options::on_sync).
+  std::function<void(absl::Duration)> on_sync = nullptr;
 };
 
 class LogManager {

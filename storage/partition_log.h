@@ -38,6 +38,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <span>
@@ -79,6 +80,8 @@ class PartitionLog {
     LogDirHealth* health = nullptr;  // must outlive the log
     Clock* clock = nullptr;          // must outlive the log
     bool clean_shutdown = false;     // the last Close() completed
+    // Called with the duration of each fsync Flush() makes (metrics).
+    std::function<void(absl::Duration)> on_sync = nullptr;
   };
 
   // Opens (creating if absent) the log in `dir`, recovering as described

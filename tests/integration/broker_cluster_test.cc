@@ -158,6 +158,8 @@ TEST(BrokerClusterTest, AcknowledgedRecordsSurviveKillNineOfTheirOnlyReplica) {
       << "the restarted broker counts its own appends";
   EXPECT_THAT(metrics, HasSubstr("samsa_broker_requests_total{api=\"Produce\"} 1"));
   EXPECT_THAT(metrics, HasSubstr("samsa_broker_leaderships 1"));
+  EXPECT_THAT(metrics, HasSubstr("samsa_broker_records_out_total{topic=\"log\"} 50"));
+  EXPECT_THAT(metrics, ::testing::ContainsRegex("samsa_broker_flush_seconds_count [1-9]"));
 }
 
 TEST(BrokerClusterTest, ReplicatedWritesSurviveTheLeadersDeathAndItRejoins) {
