@@ -10,7 +10,7 @@ packages=(
   # libraries
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
   librocksdb-dev libabsl-dev libgtest-dev libgmock-dev libbenchmark-dev prometheus-cpp-dev
-  zlib1g-dev liblz4-dev libzstd-dev libsnappy-dev libisal-dev
+  zlib1g-dev liblz4-dev libzstd-dev libsnappy-dev libisal-dev nlohmann-json3-dev
   # a gRPC client nobody here wrote, for interoperability tests
   python3 python3-grpcio python3-grpc-tools python3-protobuf curl
   # peers for the comparison benchmarks

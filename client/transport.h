@@ -1,0 +1,64 @@
+// Transport: how the client reaches brokers. The producer and consumer speak
+// to it, never to gRPC directly, so tests can put a fake in between that
+// drops, delays and reorders answers. GrpcTransport is the real one: one
+// channel per broker address, shared by every call to it (gRPC multiplexes
+// them over one HTTP/2 connection), asynchronous calls with a deadline.
+//
+// Callbacks run on a gRPC thread (or the fake's); they must not block.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/functional/any_invocable.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "samsa/v1/broker.grpc.pb.h"
+
+namespace samsa::client {
+
+template <typename Response>
+using Reply = absl::AnyInvocable<void(absl::StatusOr<Response>)>;
+
+class Transport {
+ public:
+  virtual ~Transport() = default;
+  // Each call goes to the broker at `address` (host:port) and answers
+  // within `timeout`: the response, or the failed call as a status.
+  virtual void Metadata(const std::string& address, const v1::MetadataRequest& request,
+                        absl::Duration timeout, Reply<v1::MetadataResponse> reply) = 0;
+  virtual void InitProducerId(const std::string& address, const v1::InitProducerIdRequest& request,
+                              absl::Duration timeout, Reply<v1::InitProducerIdResponse> reply) = 0;
+  virtual void Produce(const std::string& address, const v1::ProduceRequest& request,
+                       absl::Duration timeout, Reply<v1::ProduceResponse> reply) = 0;
+  virtual void Fetch(const std::string& address, const v1::FetchRequest& request,
+                     absl::Duration timeout, Reply<v1::FetchResponse> reply) = 0;
+  virtual void ListOffsets(const std::string& address, const v1::ListOffsetsRequest& request,
+                           absl::Duration timeout, Reply<v1::ListOffsetsResponse> reply) = 0;
+};
+
+class GrpcTransport final : public Transport {
+ public:
+  void Metadata(const std::string& address, const v1::MetadataRequest& request,
+                absl::Duration timeout, Reply<v1::MetadataResponse> reply) override;
+  void InitProducerId(const std::string& address, const v1::InitProducerIdRequest& request,
+                      absl::Duration timeout, Reply<v1::InitProducerIdResponse> reply) override;
+  void Produce(const std::string& address, const v1::ProduceRequest& request,
+               absl::Duration timeout, Reply<v1::ProduceResponse> reply) override;
+  void Fetch(const std::string& address, const v1::FetchRequest& request, absl::Duration timeout,
+             Reply<v1::FetchResponse> reply) override;
+  void ListOffsets(const std::string& address, const v1::ListOffsetsRequest& request,
+                   absl::Duration timeout, Reply<v1::ListOffsetsResponse> reply) override;
+
+  // The stub for `address`, created on first use (the admin client calls
+  // it directly).
+  v1::Broker::Stub* Stub(const std::string& address);
+
+ private:
+  absl::Mutex mu_;
+  absl::flat_hash_map<std::string, std::unique_ptr<v1::Broker::Stub>> stubs_ ABSL_GUARDED_BY(mu_);
+};
+
+}  // namespace samsa::client
