@@ -164,6 +164,7 @@ SAMSA_FORWARD(CreatePartitions)
 SAMSA_FORWARD(DescribeConfigs)
 SAMSA_FORWARD(AlterConfigs)
 SAMSA_FORWARD(DescribeCluster)
+SAMSA_FORWARD(DescribeQuorum)
 
 #undef SAMSA_FORWARD
 

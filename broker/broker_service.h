@@ -27,7 +27,8 @@ using BrokerServiceBase =
                             v1::Broker::WithRawCallbackMethod_DescribeConfigs<
                                 v1::Broker::WithRawCallbackMethod_AlterConfigs<
                                     v1::Broker::WithRawCallbackMethod_DescribeCluster<
-                                        v1::Broker::Service>>>>>>>>>>>;
+                                        v1::Broker::WithRawCallbackMethod_DescribeQuorum<
+                                            v1::Broker::Service>>>>>>>>>>>>;
 
 class BrokerService final : public BrokerServiceBase {
  public:
@@ -53,6 +54,7 @@ class BrokerService final : public BrokerServiceBase {
   SAMSA_RAW_METHOD(DescribeConfigs)
   SAMSA_RAW_METHOD(AlterConfigs)
   SAMSA_RAW_METHOD(DescribeCluster)
+  SAMSA_RAW_METHOD(DescribeQuorum)
 
  private:
   // A reactor whose Finish also records the request in the probe.

@@ -314,7 +314,7 @@ TEST(BrokerClusterTest, AGarbageRequestIsRefusedAndTheBrokerKeepsServing) {
        {"Broker/Metadata", "Broker/Produce", "Broker/Fetch", "Broker/ListOffsets",
         "Broker/InitProducerId", "Broker/CreateTopics", "Broker/DeleteTopics",
         "Broker/CreatePartitions", "Broker/DescribeConfigs", "Broker/AlterConfigs",
-        "Broker/DescribeCluster", "Replica/Fetch"}) {
+        "Broker/DescribeCluster", "Broker/DescribeQuorum", "Replica/Fetch"}) {
     SCOPED_TRACE(method);
     grpc::Slice slice(garbage);
     grpc::ByteBuffer request(&slice, 1), response;

@@ -1,0 +1,413 @@
+#include "client/consumer.h"
+
+#include <algorithm>
+#include <deque>
+#include <map>
+#include <set>
+#include <thread>
+
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/synchronization/notification.h"
+#include "client/errors.h"
+#include "client/metadata.h"
+#include "storage/record_reader.h"
+
+namespace samsa::client {
+
+Consumer::Consumer(ConsumerConfig config, std::shared_ptr<Transport> transport,
+                   std::vector<std::string> bootstrap)
+    : config_(std::move(config)),
+      transport_(std::move(transport)),
+      metadata_(transport_.get(), std::move(bootstrap)) {
+  thread_ = std::thread([this] { Loop(); });
+}
+
+Consumer::~Consumer() { Close(); }
+
+void Consumer::Assign(std::vector<TopicPartition> partitions) {
+  absl::MutexLock lock(&mu_);
+  std::map<TopicPartition, Partition> next;
+  for (TopicPartition& tp : partitions) {
+    auto it = parts_.find(tp);
+    if (it != parts_.end()) {
+      next.emplace(tp, std::move(it->second));
+    } else {
+      next.emplace(std::move(tp), Partition{});
+    }
+  }
+  parts_ = std::move(next);
+  need_metadata_ = true;
+  wake_ = true;
+}
+
+std::vector<TopicPartition> Consumer::assignment() const {
+  absl::MutexLock lock(&mu_);
+  std::vector<TopicPartition> out;
+  for (const auto& [tp, p] : parts_) out.push_back(tp);
+  return out;
+}
+
+absl::Status Consumer::Seek(const TopicPartition& tp, int64_t offset) {
+  if (offset < 0) return absl::InvalidArgumentError(absl::StrCat("offset ", offset, " < 0"));
+  absl::MutexLock lock(&mu_);
+  auto it = parts_.find(tp);
+  if (it == parts_.end()) {
+    return absl::FailedPreconditionError(
+        absl::StrCat(tp.topic, "-", tp.partition, " is not assigned"));
+  }
+  Partition& p = it->second;
+  p.position = offset;
+  p.fetch_offset = offset;
+  ++p.epoch;
+  p.buffer.clear();
+  p.buffered_bytes = 0;
+  p.retry_at = absl::InfinitePast();
+  wake_ = true;
+  return absl::OkStatus();
+}
+
+absl::StatusOr<int64_t> Consumer::Position(const TopicPartition& tp, absl::Duration timeout) {
+  absl::MutexLock lock(&mu_);
+  auto known = [this, &tp]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    auto it = parts_.find(tp);
+    return it == parts_.end() || it->second.position.has_value() || !errors_.empty();
+  };
+  mu_.AwaitWithTimeout(absl::Condition(&known), timeout);
+  auto it = parts_.find(tp);
+  if (it == parts_.end()) {
+    return absl::FailedPreconditionError(
+        absl::StrCat(tp.topic, "-", tp.partition, " is not assigned"));
+  }
+  if (it->second.position.has_value()) return *it->second.position;
+  if (!errors_.empty()) return errors_.front();
+  return absl::DeadlineExceededError(absl::StrCat("no position for ", tp.topic, "-", tp.partition,
+                                                  " within ", absl::FormatDuration(timeout)));
+}
+
+void Consumer::StartListOffset(const TopicPartition& tp, bool earliest,
+                               absl::AnyInvocable<void(absl::StatusOr<int64_t>)> done) {
+  std::optional<LeaderInfo> leader = metadata_.Leader(tp.topic, tp.partition);
+  if (!leader.has_value()) {
+    done(KafkaError(v1::LEADER_NOT_AVAILABLE,
+                    absl::StrCat("no known leader for ", tp.topic, "-", tp.partition)));
+    return;
+  }
+  v1::ListOffsetsRequest req;
+  v1::ListOffsetsRequest::Topic* t = req.add_topics();
+  t->set_name(tp.topic);
+  v1::ListOffsetsRequest::Partition* p = t->add_partitions();
+  p->set_partition(tp.partition);
+  p->set_timestamp(earliest ? -2 : -1);
+  transport_->ListOffsets(
+      leader->address, req, config_.request_timeout,
+      [done = std::move(done)](absl::StatusOr<v1::ListOffsetsResponse> r) mutable {
+        if (!r.ok()) return done(r.status());
+        if (r->topics_size() != 1 || r->topics(0).partitions_size() != 1) {
+          return done(absl::InternalError("a ListOffsets answer without the partition"));
+        }
+        const v1::ListOffsetsResponse::Partition& p = r->topics(0).partitions(0);
+        if (p.error().code() != v1::NONE) return done(KafkaError(p.error()));
+        done(p.offset());
+      });
+}
+
+absl::StatusOr<int64_t> Consumer::ListOffset(const TopicPartition& tp, bool earliest,
+                                             absl::Duration timeout) {
+  const absl::Time deadline = absl::Now() + timeout;
+  absl::Status last;
+  while (true) {
+    if (!metadata_.Leader(tp.topic, tp.partition).has_value()) {
+      last = metadata_.Refresh({tp.topic}, deadline - absl::Now());
+    }
+    absl::Notification done;
+    absl::StatusOr<int64_t> offset;
+    StartListOffset(tp, earliest, [&](absl::StatusOr<int64_t> r) {
+      offset = std::move(r);
+      done.Notify();
+    });
+    done.WaitForNotification();
+    if (offset.ok()) return offset;
+    last = offset.status();
+    const std::optional<v1::ErrorCode> code = KafkaCodeOf(last);
+    if ((code.has_value() && !IsRetriable(*code)) ||
+        absl::Now() + config_.retry_backoff > deadline) {
+      return last;
+    }
+    absl::SleepFor(config_.retry_backoff);
+    (void)metadata_.Refresh({tp.topic}, std::max(deadline - absl::Now(), absl::Milliseconds(1)));
+  }
+}
+
+absl::StatusOr<std::vector<ConsumerRecord>> Consumer::Poll(absl::Duration timeout) {
+  absl::MutexLock lock(&mu_);
+  auto ready = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    if (!errors_.empty()) return true;
+    for (const auto& [tp, p] : parts_) {
+      if (!p.paused && !p.buffer.empty()) return true;
+    }
+    return false;
+  };
+  mu_.AwaitWithTimeout(absl::Condition(&ready), timeout);
+  if (!errors_.empty()) {
+    absl::Status error = errors_.front();
+    errors_.erase(errors_.begin());
+    return error;
+  }
+  std::vector<ConsumerRecord> out;
+  // Round-robin over partitions, starting one further each call.
+  std::vector<Partition*> order;
+  for (auto& [tp, p] : parts_) order.push_back(&p);
+  const size_t n = order.size();
+  for (size_t i = 0; i < n && static_cast<int>(out.size()) < config_.max_poll_records; ++i) {
+    Partition& p = *order[(next_partition_ + i) % n];
+    while (!p.paused && !p.buffer.empty() &&
+           static_cast<int>(out.size()) < config_.max_poll_records) {
+      ConsumerRecord& r = p.buffer.front();
+      p.buffered_bytes -=
+          static_cast<int64_t>(r.key.value_or("").size() + r.value.value_or("").size());
+      p.position = r.offset + 1;
+      out.push_back(std::move(r));
+      p.buffer.pop_front();
+    }
+  }
+  next_partition_ = n == 0 ? 0 : (next_partition_ + 1) % n;
+  wake_ = true;  // buffers have room again
+  return out;
+}
+
+void Consumer::SetPaused(const std::vector<TopicPartition>& partitions, bool paused) {
+  absl::MutexLock lock(&mu_);
+  for (const TopicPartition& tp : partitions) {
+    auto it = parts_.find(tp);
+    if (it == parts_.end()) continue;
+    it->second.paused = paused;
+  }
+  wake_ = true;
+}
+
+void Consumer::Close() {
+  {
+    absl::MutexLock lock(&mu_);
+    if (stop_) return;
+    stop_ = true;
+  }
+  thread_.join();
+  absl::MutexLock lock(&mu_);
+  auto idle = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return outstanding_ == 0; };
+  mu_.Await(absl::Condition(&idle));
+}
+
+void Consumer::Loop() {
+  absl::Time last_refresh = absl::InfinitePast();
+  while (true) {
+    bool refresh = false;
+    std::vector<std::string> topics;
+    std::vector<absl::AnyInvocable<void()>> calls;
+    {
+      absl::MutexLock lock(&mu_);
+      auto work = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return wake_ || stop_; };
+      mu_.AwaitWithTimeout(absl::Condition(&work), absl::Milliseconds(50));
+      wake_ = false;
+      if (stop_) return;
+      const absl::Time now = absl::Now();
+      bool need_metadata = need_metadata_;
+      calls = Dispatch(now, &need_metadata);
+      refresh = need_metadata && now - last_refresh >= config_.retry_backoff;
+      need_metadata_ = need_metadata && !refresh;
+      for (const auto& [tp, p] : parts_) {
+        if (topics.empty() || topics.back() != tp.topic) topics.push_back(tp.topic);
+      }
+    }
+    for (auto& call : calls) call();
+    if (refresh) {
+      last_refresh = absl::Now();
+      absl::Status st =
+          metadata_.Refresh(topics, std::min(config_.request_timeout, absl::Seconds(5)));
+      absl::MutexLock lock(&mu_);
+      if (st.ok()) wake_ = true;
+    }
+  }
+}
+
+std::vector<absl::AnyInvocable<void()>> Consumer::Dispatch(absl::Time now, bool* need_metadata) {
+  std::vector<absl::AnyInvocable<void()>> calls;
+  std::map<std::string, std::map<TopicPartition, uint64_t>> fetches;  // per broker
+  for (auto& [tp, p] : parts_) {
+    if (p.in_flight || p.retry_at > now) continue;
+    std::optional<LeaderInfo> leader = metadata_.Leader(tp.topic, tp.partition);
+    if (!leader.has_value()) {
+      *need_metadata = true;
+      continue;
+    }
+    if (!p.position.has_value()) {
+      if (config_.auto_offset_reset == OffsetReset::kNone) continue;
+      p.in_flight = true;
+      ++outstanding_;
+      const uint64_t epoch = p.epoch;
+      const TopicPartition key = tp;
+      calls.push_back([this, key, epoch] {
+        StartListOffset(key, config_.auto_offset_reset == OffsetReset::kEarliest,
+                        [this, key, epoch](absl::StatusOr<int64_t> offset) {
+                          absl::MutexLock lock(&mu_);
+                          --outstanding_;
+                          wake_ = true;
+                          auto it = parts_.find(key);
+                          if (it == parts_.end()) return;
+                          Partition& p = it->second;
+                          p.in_flight = false;
+                          if (p.epoch != epoch || p.position.has_value()) return;
+                          if (!offset.ok()) {
+                            OnPartitionError(key, p, offset.status(), &need_metadata_);
+                            return;
+                          }
+                          p.position = *offset;
+                          p.fetch_offset = *offset;
+                        });
+      });
+      continue;
+    }
+    if (p.paused || p.buffered_bytes >= config_.max_partition_fetch_bytes) continue;
+    if (brokers_busy_.contains(leader->address)) continue;
+    fetches[leader->address][tp] = p.epoch;
+  }
+  for (auto& [address, sent] : fetches) {
+    v1::FetchRequest req;
+    req.set_max_bytes(config_.fetch_max_bytes);
+    req.set_min_bytes(config_.fetch_min_bytes);
+    req.set_max_wait_ms(static_cast<int32_t>(absl::ToInt64Milliseconds(config_.fetch_max_wait)));
+    for (const auto& [tp, epoch] : sent) {
+      Partition& p = parts_.at(tp);
+      p.in_flight = true;
+      v1::FetchRequest::Topic* t =
+          req.topics_size() > 0 && req.topics(req.topics_size() - 1).name() == tp.topic
+              ? req.mutable_topics(req.topics_size() - 1)
+              : req.add_topics();
+      t->set_name(tp.topic);
+      v1::FetchRequest::Partition* fp = t->add_partitions();
+      fp->set_partition(tp.partition);
+      fp->set_offset(p.fetch_offset);
+      fp->set_max_bytes(config_.max_partition_fetch_bytes);
+    }
+    brokers_busy_.insert(address);
+    ++outstanding_;
+    calls.push_back([this, address, sent, req = std::move(req)] {
+      transport_->Fetch(address, req, config_.fetch_max_wait + config_.request_timeout,
+                        [this, address, sent](absl::StatusOr<v1::FetchResponse> r) {
+                          OnFetch(address, sent, r);
+                        });
+    });
+  }
+  return calls;
+}
+
+void Consumer::OnFetch(const std::string& address, const std::map<TopicPartition, uint64_t>& sent,
+                       const absl::StatusOr<v1::FetchResponse>& response) {
+  absl::MutexLock lock(&mu_);
+  --outstanding_;
+  brokers_busy_.erase(address);
+  wake_ = true;
+  std::map<TopicPartition, const v1::FetchResponse::Partition*> answers;
+  if (response.ok()) {
+    for (const v1::FetchResponse::Topic& t : response->topics()) {
+      for (const v1::FetchResponse::Partition& p : t.partitions()) {
+        answers[{t.name(), p.partition()}] = &p;
+      }
+    }
+  }
+  for (const auto& [tp, epoch] : sent) {
+    auto it = parts_.find(tp);
+    if (it == parts_.end()) continue;
+    Partition& p = it->second;
+    p.in_flight = false;
+    if (p.epoch != epoch) continue;  // sought elsewhere since
+    if (!response.ok()) {
+      OnPartitionError(tp, p, response.status(), &need_metadata_);
+      continue;
+    }
+    auto a = answers.find(tp);
+    if (a == answers.end()) {
+      OnPartitionError(tp, p, absl::InternalError("the fetch answer lacks the partition"),
+                       &need_metadata_);
+      continue;
+    }
+    const v1::FetchResponse::Partition& in = *a->second;
+    if (in.error().code() == v1::OFFSET_OUT_OF_RANGE &&
+        config_.auto_offset_reset != OffsetReset::kNone) {
+      p.position.reset();  // the loop looks it up again
+      p.buffer.clear();
+      p.buffered_bytes = 0;
+      continue;
+    }
+    if (in.error().code() != v1::NONE) {
+      OnPartitionError(tp, p, KafkaError(in.error()), &need_metadata_);
+      continue;
+    }
+    if (absl::Status st = Decode(tp, p, in.records()); !st.ok()) {
+      errors_.push_back(absl::DataLossError(absl::StrCat(tp.topic, "-", tp.partition, " at offset ",
+                                                         p.fetch_offset, ": ", st.message())));
+      p.retry_at = absl::Now() + config_.retry_backoff;
+    }
+  }
+}
+
+absl::Status Consumer::Decode(const TopicPartition& tp, Partition& p, const std::string& records) {
+  std::span<const uint8_t> rest(reinterpret_cast<const uint8_t*>(records.data()), records.size());
+  while (!rest.empty()) {
+    absl::StatusOr<storage::BatchHeader> h = storage::ParseBatchHeader(rest);
+    if (!h.ok()) return h.status();
+    if (h->size() > rest.size()) break;  // a partial batch at the end
+    absl::Status st =
+        storage::ForEachRecord(rest.first(h->size()), [&](const storage::RecordView& r) {
+          if (r.offset.value() < p.fetch_offset) return absl::OkStatus();
+          ConsumerRecord rec;
+          rec.topic = tp.topic;
+          rec.partition = tp.partition;
+          rec.offset = r.offset.value();
+          rec.timestamp_ms = r.timestamp;
+          if (r.key.has_value()) rec.key = std::string(*r.key);
+          if (r.value.has_value()) rec.value = std::string(*r.value);
+          for (const storage::RecordHeaderView& hv : r.headers) {
+            rec.headers.emplace_back(
+                std::string(hv.key),
+                hv.value.has_value() ? std::optional(std::string(*hv.value)) : std::nullopt);
+          }
+          p.buffered_bytes +=
+              static_cast<int64_t>(rec.key.value_or("").size() + rec.value.value_or("").size());
+          p.buffer.push_back(std::move(rec));
+          return absl::OkStatus();
+        });
+    if (!st.ok()) return st;
+    p.fetch_offset = std::max(p.fetch_offset, h->last_offset().value() + 1);
+    rest = rest.subspan(h->size());
+  }
+  return absl::OkStatus();
+}
+
+void Consumer::OnPartitionError(const TopicPartition& tp, Partition& p, const absl::Status& error,
+                                bool* need_metadata) {
+  p.retry_at = absl::Now() + config_.retry_backoff;
+  const std::optional<v1::ErrorCode> code = KafkaCodeOf(error);
+  if (!code.has_value() || IsRetriable(*code)) {
+    *need_metadata = true;
+    return;
+  }
+  errors_.push_back(
+      absl::Status(error.code(), absl::StrCat(tp.topic, "-", tp.partition, ": ", error.message())));
+}
+
+absl::StatusOr<std::unique_ptr<Consumer>> Consumer::Create(ConsumerConfig config,
+                                                           std::shared_ptr<Transport> transport) {
+  if (config.max_poll_records < 1 || config.max_partition_fetch_bytes < 1 ||
+      config.fetch_max_bytes < 1) {
+    return absl::InvalidArgumentError(
+        "max_poll_records, max_partition_fetch_bytes and fetch_max_bytes must be positive");
+  }
+  absl::StatusOr<std::vector<std::string>> bootstrap = ParseBootstrap(config.bootstrap);
+  if (!bootstrap.ok()) return bootstrap.status();
+  if (transport == nullptr) transport = std::make_shared<GrpcTransport>();
+  return std::unique_ptr<Consumer>(
+      new Consumer(std::move(config), std::move(transport), *std::move(bootstrap)));
+}
+
+}  // namespace samsa::client

@@ -1,0 +1,162 @@
+// Consumer: reads assigned partitions from their leaders (Kafka's
+// KafkaConsumer with manual assignment; consumer groups build on Assign).
+//
+//   auto consumer = Consumer::Create({.bootstrap = "127.0.0.1:9092",
+//                                     .auto_offset_reset = OffsetReset::kEarliest});
+//   (*consumer)->Assign({{"clicks", 0}, {"clicks", 1}});
+//   while (...) for (const ConsumerRecord& r : *(*consumer)->Poll(absl::Seconds(1))) ...
+//
+// Positions: each assigned partition has a position, the offset of the next
+// record Poll returns. A new assignment has none until Seek sets it or it
+// is reset by auto_offset_reset (ListOffsets: the log start for earliest,
+// the high watermark for latest); a position outside the log
+// (OFFSET_OUT_OF_RANGE) is reset the same way, or with kNone is an error
+// Poll returns.
+//
+// Pipelining: a background thread keeps one fetch in flight per leader
+// broker, long-polled (fetch_max_wait, fetch_min_bytes), for every assigned,
+// unpaused partition whose buffered records are below
+// max_partition_fetch_bytes; decoded records wait in per-partition buffers,
+// so the next fetch is on the wire while the application handles the last.
+// Seek, Pause and a new assignment discard what was buffered for the
+// partitions they touch (answers to fetches sent before are dropped).
+//
+// Records are decoded and checked (CRC, framing, decompression) here; a
+// corrupt batch is an error Poll returns. Thread-safe; Poll is meant for one
+// thread at a time.
+#pragma once
+
+#include <deque>
+#include <map>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include "absl/functional/any_invocable.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "client/metadata.h"
+#include "client/transport.h"
+
+namespace samsa::client {
+
+enum class OffsetReset { kEarliest, kLatest, kNone };
+
+struct ConsumerConfig {
+  std::string bootstrap = "127.0.0.1:9092";
+  OffsetReset auto_offset_reset = OffsetReset::kLatest;
+  int32_t fetch_max_bytes = 50 << 20;           // per fetch request
+  int32_t max_partition_fetch_bytes = 1 << 20;  // per partition per fetch
+  int32_t fetch_min_bytes = 1;
+  absl::Duration fetch_max_wait = absl::Milliseconds(500);
+  int max_poll_records = 500;
+  absl::Duration request_timeout = absl::Seconds(30);
+  absl::Duration retry_backoff = absl::Milliseconds(100);
+};
+
+struct TopicPartition {
+  std::string topic;
+  int32_t partition = 0;
+
+  friend bool operator==(const TopicPartition&, const TopicPartition&) = default;
+  friend auto operator<=>(const TopicPartition&, const TopicPartition&) = default;
+  template <typename H>
+  friend H AbslHashValue(H h, const TopicPartition& tp) {
+    return H::combine(std::move(h), tp.topic, tp.partition);
+  }
+};
+
+struct ConsumerRecord {
+  std::string topic;
+  int32_t partition = 0;
+  int64_t offset = 0;
+  int64_t timestamp_ms = 0;
+  std::optional<std::string> key;
+  std::optional<std::string> value;
+  std::vector<std::pair<std::string, std::optional<std::string>>> headers;
+};
+
+class Consumer {
+ public:
+  static absl::StatusOr<std::unique_ptr<Consumer>> Create(
+      ConsumerConfig config, std::shared_ptr<Transport> transport = nullptr);
+  ~Consumer();
+
+  // Replaces the assignment; partitions kept keep their positions.
+  void Assign(std::vector<TopicPartition> partitions);
+  std::vector<TopicPartition> assignment() const;
+
+  // The next Poll returns records of `tp` from `offset`.
+  absl::Status Seek(const TopicPartition& tp, int64_t offset);
+  // The offset of the next record Poll returns for `tp`, resolving a reset
+  // first (waiting at most `timeout`).
+  absl::StatusOr<int64_t> Position(const TopicPartition& tp, absl::Duration timeout);
+  // The log start (earliest) or high watermark (latest) of `tp`.
+  absl::StatusOr<int64_t> ListOffset(const TopicPartition& tp, bool earliest,
+                                     absl::Duration timeout);
+
+  // Records fetched since the last call, at most max_poll_records, waiting
+  // up to `timeout` for some; empty when none came. An error (a partition
+  // that cannot be read) is returned once.
+  absl::StatusOr<std::vector<ConsumerRecord>> Poll(absl::Duration timeout);
+
+  void Pause(const std::vector<TopicPartition>& partitions) { SetPaused(partitions, true); }
+  void Resume(const std::vector<TopicPartition>& partitions) { SetPaused(partitions, false); }
+
+  // Stops fetching and waits for fetches in flight.
+  void Close();
+
+ private:
+  struct Partition {
+    std::optional<int64_t> position;  // the next record Poll returns
+    int64_t fetch_offset = 0;         // the next record to fetch
+    bool paused = false;
+    bool in_flight = false;  // a fetch or offset lookup is out for it
+    uint64_t epoch = 0;      // bumped by Seek: older answers are dropped
+    std::deque<ConsumerRecord> buffer;
+    int64_t buffered_bytes = 0;
+    absl::Time retry_at = absl::InfinitePast();
+  };
+
+  Consumer(ConsumerConfig config, std::shared_ptr<Transport> transport,
+           std::vector<std::string> bootstrap);
+  void SetPaused(const std::vector<TopicPartition>& partitions, bool paused);
+  void Loop();
+  // What can be sent now (offset lookups, one fetch per broker), marked in
+  // flight; the calls to make once mu_ is released.
+  std::vector<absl::AnyInvocable<void()>> Dispatch(absl::Time now, bool* need_metadata)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void StartListOffset(const TopicPartition& tp, bool earliest,
+                       absl::AnyInvocable<void(absl::StatusOr<int64_t>)> done);
+  void OnFetch(const std::string& address, const std::map<TopicPartition, uint64_t>& sent,
+               const absl::StatusOr<v1::FetchResponse>& response);
+  // Decodes `records` (whole batches) into `p`'s buffer from its fetch
+  // offset on.
+  absl::Status Decode(const TopicPartition& tp, Partition& p, const std::string& records)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // The partition failed with `error`: retry later (or report it).
+  void OnPartitionError(const TopicPartition& tp, Partition& p, const absl::Status& error,
+                        bool* need_metadata) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+
+  const ConsumerConfig config_;
+  const std::shared_ptr<Transport> transport_;
+  Metadata metadata_;
+  std::thread thread_;
+
+  mutable absl::Mutex mu_;
+  std::map<TopicPartition, Partition> parts_ ABSL_GUARDED_BY(mu_);
+  std::set<std::string> brokers_busy_ ABSL_GUARDED_BY(mu_);  // a fetch is out to each
+  std::vector<absl::Status> errors_ ABSL_GUARDED_BY(mu_);
+  bool need_metadata_ ABSL_GUARDED_BY(mu_) = true;
+  bool wake_ ABSL_GUARDED_BY(mu_) = false;
+  bool stop_ ABSL_GUARDED_BY(mu_) = false;
+  int outstanding_ ABSL_GUARDED_BY(mu_) = 0;        // calls whose answer has not come
+  size_t next_partition_ ABSL_GUARDED_BY(mu_) = 0;  // where Poll starts, for fairness
+};
+
+}  // namespace samsa::client

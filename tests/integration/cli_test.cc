@@ -1,0 +1,243 @@
+// The samsa CLI end to end against a real cluster: the seed's user-clicks
+// walkthrough with its JSON outputs parsed and checked, and every bad-input
+// path.
+#include <fstream>
+#include <sstream>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "absl/time/clock.h"
+#include "client/murmur2.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "nlohmann/json.hpp"
+#include "storage/env.h"
+#include "tests/harness/cluster.h"
+
+namespace samsa::testing {
+namespace {
+
+using nlohmann::json;
+using ::testing::HasSubstr;
+
+struct CliResult {
+  int code = -1;
+  std::string out;
+  std::string err;
+};
+
+class CliTest : public ::testing::Test {
+ protected:
+  // Runs `samsa ARGS` with `input` on stdin (bootstrap: the cluster's
+  // brokers unless ARGS name one).
+  CliResult Run(std::vector<std::string> args, const std::string& input = "",
+                absl::Duration timeout = absl::Seconds(60)) {
+    const int n = runs_++;
+    const std::string in = absl::StrCat(dir_.path(), "/in-", n);
+    const std::string out = absl::StrCat(dir_.path(), "/out-", n);
+    const std::string err = absl::StrCat(dir_.path(), "/err-", n);
+    EXPECT_TRUE(storage::Env::Default()->WriteFileAtomically(in, input).ok());
+    std::string command = absl::StrCat("exec '", SAMSA_CLI_BIN, "'");
+    if (!bootstrap_.empty()) absl::StrAppend(&command, " --bootstrap '", bootstrap_, "'");
+    for (const std::string& a : args) absl::StrAppend(&command, " '", a, "'");
+    absl::StrAppend(&command, " < '", in, "' > '", out, "' 2> '", err, "'");
+    absl::StatusOr<ChildProcess> p =
+        ChildProcess::Spawn("/bin/sh", {"-c", command}, absl::StrCat(dir_.path(), "/sh.log"));
+    EXPECT_TRUE(p.ok()) << p.status();
+    CliResult r;
+    if (!p.ok()) return r;
+    std::optional<int> status = p->WaitExit(timeout);
+    EXPECT_TRUE(status.has_value()) << "samsa " << absl::StrJoin(args, " ") << " did not exit";
+    r.code = status.has_value() ? ExitCode(*status) : -1;
+    r.out = storage::Env::Default()->ReadFile(out).value_or("");
+    r.err = storage::Env::Default()->ReadFile(err).value_or("");
+    return r;
+  }
+
+  void StartCluster(int brokers) {
+    cluster_ = std::make_unique<Cluster>(ClusterOptions{.voters = 1, .brokers = brokers});
+    ASSERT_TRUE(cluster_->StartAll().ok());
+    std::vector<std::string> addresses;
+    for (int b = 101; b < 101 + brokers; ++b) {
+      ASSERT_TRUE(cluster_->StartBroker(b).ok());
+      ASSERT_TRUE(cluster_->WaitForBrokerState(b, v1::BrokerDescription::ACTIVE));
+      addresses.push_back(cluster_->DescribeBroker(b).address());
+    }
+    bootstrap_ = absl::StrJoin(addresses, ",");
+  }
+
+  TempDir dir_;
+  int runs_ = 0;
+  std::unique_ptr<Cluster> cluster_;
+  std::string bootstrap_;
+};
+
+std::vector<json> JsonLines(const std::string& text) {
+  std::vector<json> out;
+  for (absl::string_view line : absl::StrSplit(text, '\n', absl::SkipEmpty())) {
+    out.push_back(json::parse(line));
+  }
+  return out;
+}
+
+TEST_F(CliTest, TheUserClicksWalkthrough) {
+  StartCluster(3);
+  if (HasFatalFailure()) return;
+  CliResult created = Run({"--output", "json", "topic", "create", "user-clicks", "--partitions",
+                           "6", "--replication-factor", "3", "--config", "retention.ms=86400000"});
+  ASSERT_EQ(0, created.code) << created.err;
+  const json topic = json::parse(created.out);
+  EXPECT_EQ("user-clicks", topic["name"]);
+  EXPECT_EQ(32u, topic["topic_id"].get<std::string>().size());
+  EXPECT_EQ("86400000", topic["configs"]["retention.ms"]);
+  ASSERT_EQ(6u, topic["partitions"].size());
+  for (const json& p : topic["partitions"]) {
+    EXPECT_EQ(3u, p["replicas"].size());
+    EXPECT_EQ(3u, p["isr"].size());
+    EXPECT_THAT(p["replicas"].get<std::vector<int>>(), ::testing::Contains(p["leader"].get<int>()));
+    EXPECT_EQ(0, p["leader_epoch"]);
+  }
+
+  CliResult listed = Run({"--output", "json", "topic", "list"});
+  ASSERT_EQ(0, listed.code) << listed.err;
+  EXPECT_EQ(json::array({"user-clicks"}), json::parse(listed.out));
+
+  // Click events keyed by user, as in the seed.
+  const std::vector<std::pair<std::string, std::string>> clicks = {
+      {"john", R"({"user":"John Doe","page":"/product/42","action":"Buy Now"})"},
+      {"jane", R"({"user":"Jane Roe","page":"/home","action":"view"})"},
+      {"john", R"({"user":"John Doe","page":"/cart","action":"checkout"})"},
+      {"max", R"({"user":"Max Mustermann","page":"/search","action":"search"})"},
+      {"jane", R"({"user":"Jane Roe","page":"/product/7","action":"Buy Now"})"},
+  };
+  std::string input;
+  for (const auto& [k, v] : clicks) absl::StrAppend(&input, k, "|", v, "\n");
+  const std::string report_path = absl::StrCat(dir_.path(), "/report.json");
+  CliResult produced = Run(
+      {"produce", "user-clicks", "--key-separator", "|", "--delivery-report", report_path}, input);
+  ASSERT_EQ(0, produced.code) << produced.err;
+  std::vector<json> report = JsonLines(*storage::Env::Default()->ReadFile(report_path));
+  ASSERT_EQ(clicks.size(), report.size());
+  std::map<std::string, std::vector<int64_t>> offsets_by_key;
+  for (const json& r : report) {
+    const std::string key = r["key"];
+    EXPECT_EQ(client::PartitionForKey(key, 6), r["partition"]) << "Kafka's partition for " << key;
+    offsets_by_key[key].push_back(r["offset"]);
+  }
+  EXPECT_EQ((std::vector<int64_t>{0, 1}), offsets_by_key["john"]) << "in order, one partition";
+
+  CliResult consumed =
+      Run({"consume", "user-clicks", "--from-beginning", "--max-messages", "5", "--timeout-ms",
+           "10000", "--print-partition", "--print-offset", "--print-key"});
+  ASSERT_EQ(0, consumed.code) << consumed.err;
+  std::multiset<std::string> lines, expected;
+  for (absl::string_view line : absl::StrSplit(consumed.out, '\n', absl::SkipEmpty())) {
+    lines.emplace(line);
+  }
+  for (const json& r : report) {
+    expected.insert(absl::StrCat(r["partition"].get<int>(), "\t", r["offset"].get<int64_t>(), "\t",
+                                 r["key"].get<std::string>(), "\t", r["value"].get<std::string>()));
+  }
+  EXPECT_EQ(expected, lines);
+
+  CliResult values = Run({"consume", "user-clicks", "--from-beginning", "--partition",
+                          absl::StrCat(client::PartitionForKey("john", 6)), "--max-messages", "2"});
+  ASSERT_EQ(0, values.code) << values.err;
+  EXPECT_EQ(absl::StrCat(clicks[0].second, "\n", clicks[2].second, "\n"), values.out)
+      << "the value alone by default, in order";
+
+  CliResult cluster = Run({"--output", "json", "cluster", "describe"});
+  ASSERT_EQ(0, cluster.code) << cluster.err;
+  const json c = json::parse(cluster.out);
+  ASSERT_EQ(1u, c["controllers"].size());
+  EXPECT_EQ(1, c["controllers"][0]["id"]);
+  EXPECT_EQ(true, c["controllers"][0]["leader"]);
+  EXPECT_GE(c["controllers"][0]["term"].get<int64_t>(), 1);
+  EXPECT_GE(c["controllers"][0]["commit_index"].get<int64_t>(), 1);
+  EXPECT_EQ(0, c["controllers"][0]["lag"]);
+  ASSERT_EQ(3u, c["brokers"].size());
+  for (const json& b : c["brokers"]) {
+    EXPECT_EQ("active", b["state"]);
+    EXPECT_GT(b["epoch"].get<int64_t>(), 0);
+    EXPECT_TRUE(b.contains("address") && b.contains("rack") && b.contains("id"));
+  }
+
+  CliResult deleted = Run({"topic", "delete", "user-clicks"});
+  EXPECT_EQ(0, deleted.code) << deleted.err;
+}
+
+TEST_F(CliTest, BadInputGetsUsageOrOneLineWithTheErrorCode) {
+  StartCluster(1);
+  if (HasFatalFailure()) return;
+  for (const std::vector<std::string>& args : std::vector<std::vector<std::string>>{
+           {},
+           {"frobnicate"},
+           {"topic"},
+           {"topic", "create"},
+           {"topic", "list", "--bogus"},
+           {"--output", "yaml", "topic", "list"},
+           {"topic", "create", "x", "--partitions", "zero"},
+           {"consume", "x", "--offset", "3"},
+           {"produce", "x", "--acks", "2"},
+           {"produce", "x", "--compression", "brotli"},
+       }) {
+    CliResult r = Run(args);
+    EXPECT_EQ(2, r.code) << absl::StrJoin(args, " ");
+    EXPECT_THAT(r.err, HasSubstr("usage: samsa")) << absl::StrJoin(args, " ");
+  }
+
+  ASSERT_EQ(0,
+            Run({"topic", "create", "t", "--partitions", "1", "--replication-factor", "1"}).code);
+  struct Case {
+    std::vector<std::string> args;
+    std::string error;
+  };
+  for (const Case& c : std::vector<Case>{
+           {{"topic", "create", "t"}, "TOPIC_ALREADY_EXISTS"},
+           {{"topic", "create", "u", "--replication-factor", "3"}, "INVALID_REPLICATION_FACTOR"},
+           {{"topic", "create", "u", "--config", "retention.ms=soon"}, "INVALID_CONFIG"},
+           {{"topic", "describe", "missing"}, "UNKNOWN_TOPIC_OR_PARTITION"},
+           {{"consume", "missing", "--timeout-ms", "100"}, "UNKNOWN_TOPIC_OR_PARTITION"},
+       }) {
+    CliResult r = Run(c.args);
+    EXPECT_EQ(1, r.code) << absl::StrJoin(c.args, " ");
+    EXPECT_THAT(r.err, HasSubstr(c.error)) << absl::StrJoin(c.args, " ");
+    EXPECT_EQ(1, std::count(r.err.begin(), r.err.end(), '\n')) << r.err;
+  }
+
+  // A line without the key separator, and a topic that does not exist:
+  // the report says which record failed and why; the exit code is 1.
+  const std::string report_path = absl::StrCat(dir_.path(), "/bad-report.json");
+  CliResult partly = Run({"produce", "t", "--key-separator", ":", "--delivery-report", report_path},
+                         "a:1\nno separator\nb:2\n");
+  EXPECT_EQ(1, partly.code);
+  EXPECT_THAT(partly.err, HasSubstr("1 of 3 records were not delivered"));
+  std::vector<json> report = JsonLines(*storage::Env::Default()->ReadFile(report_path));
+  ASSERT_EQ(3u, report.size());
+  int errors = 0;
+  for (const json& r : report) {
+    if (!r.contains("error")) continue;
+    ++errors;
+    EXPECT_EQ("no separator", r["value"]);
+    EXPECT_TRUE(r["key"].is_null());
+  }
+  EXPECT_EQ(1, errors);
+  CliResult unknown = Run({"produce", "missing"}, "x\n");
+  EXPECT_EQ(1, unknown.code);
+  EXPECT_THAT(unknown.err, HasSubstr("UNKNOWN_TOPIC_OR_PARTITION"));
+
+  // Nobody listening: one line, within the timeout.
+  const std::string saved = bootstrap_;
+  bootstrap_ = absl::StrCat("127.0.0.1:", ReservePort());
+  const absl::Time start = absl::Now();
+  CliResult unreachable = Run({"--request-timeout-ms", "1500", "topic", "list"});
+  EXPECT_LT(absl::Now() - start, absl::Seconds(5));
+  EXPECT_EQ(1, unreachable.code);
+  EXPECT_EQ(1, std::count(unreachable.err.begin(), unreachable.err.end(), '\n')) << unreachable.err;
+  EXPECT_THAT(unreachable.err, HasSubstr("no broker answered"));
+  bootstrap_ = saved;
+}
+
+}  // namespace
+}  // namespace samsa::testing

@@ -1,0 +1,268 @@
+// `samsa produce` and `samsa consume`.
+#include <unistd.h>
+
+#include <atomic>
+#include <csignal>
+#include <fstream>
+#include <iostream>
+#include <istream>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/synchronization/mutex.h"
+#include "client/admin.h"
+#include "client/consumer.h"
+#include "client/producer.h"
+#include "nlohmann/json.hpp"
+#include "storage/compression.h"
+#include "tools/commands.h"
+
+namespace samsa::tools {
+namespace {
+
+using nlohmann::json;
+
+std::atomic<bool> interrupted{false};
+
+void OnSignal(int) { interrupted = true; }
+
+json Nullable(const std::optional<std::string>& s) {
+  return s.has_value() ? json(*s) : json(nullptr);
+}
+
+// Progress on stderr, when it is a terminal: records, rate, elapsed.
+class Progress {
+ public:
+  Progress(std::ostream* err, const char* what)
+      : err_(err), what_(what), on_(isatty(STDERR_FILENO) == 1), start_(absl::Now()) {}
+  void Update(int64_t records) {
+    if (!on_ || absl::Now() - last_ < absl::Seconds(1)) return;
+    last_ = absl::Now();
+    Print(records);
+  }
+  void Done(int64_t records) {
+    if (!on_) return;
+    Print(records);
+    *err_ << "\n";
+  }
+
+ private:
+  void Print(int64_t records) {
+    const double secs = std::max(1e-3, absl::ToDoubleSeconds(absl::Now() - start_));
+    *err_ << absl::StrFormat("\r%s %d records, %.0f records/s, %.1f s", what_, records,
+                             static_cast<double>(records) / secs, secs)
+          << std::flush;
+  }
+
+  std::ostream* const err_;
+  const char* const what_;
+  const bool on_;
+  const absl::Time start_;
+  absl::Time last_ = absl::InfinitePast();
+};
+
+absl::StatusOr<std::string> OneTopic(const Args& args, const char* command) {
+  if (args.positional.size() != 1) {
+    return absl::InvalidArgumentError(absl::StrCat(command, " takes one topic name"));
+  }
+  return args.positional[0];
+}
+
+}  // namespace
+
+const std::vector<FlagSpec> kProduceFlags = {
+    {"key-separator"}, {"acks"}, {"partition"}, {"compression"}, {"delivery-report"}};
+
+absl::Status RunProduce(const Context& ctx, const Args& args) {
+  absl::StatusOr<std::string> topic = OneTopic(args, "produce");
+  if (!topic.ok()) return topic.status();
+  client::ProducerConfig config{.bootstrap = ctx.bootstrap};
+  const std::string acks = args.Get("acks").value_or("all");
+  if (acks == "all" || acks == "-1") {
+    config.acks = -1;
+  } else if (acks == "1" || acks == "0") {
+    config.acks = acks == "1" ? 1 : 0;
+    config.idempotence = false;
+  } else {
+    return absl::InvalidArgumentError(absl::StrCat("--acks '", acks, "': all, 1 or 0"));
+  }
+  absl::StatusOr<int64_t> partition = args.GetInt("partition", -1, 0, 1 << 20);
+  if (!partition.ok()) return partition.status();
+  if (std::optional<std::string> c = args.Get("compression")) {
+    absl::StatusOr<storage::Compression> codec = storage::ParseCompression(*c);
+    if (!codec.ok()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("--compression '", *c, "': none, gzip, snappy, lz4 or zstd"));
+    }
+    config.compression = *codec;
+  }
+  const std::optional<std::string> separator = args.Get("key-separator");
+  if (separator.has_value() && separator->empty()) {
+    return absl::InvalidArgumentError("--key-separator must not be empty");
+  }
+  std::ofstream report;
+  if (std::optional<std::string> path = args.Get("delivery-report")) {
+    report.open(*path, std::ios::trunc);
+    if (!report) return absl::FailedPreconditionError(absl::StrCat("cannot write ", *path));
+  }
+  config.request_timeout = ctx.timeout;
+  config.max_block = ctx.timeout;
+  config.delivery_timeout = 2 * ctx.timeout + config.linger;
+  absl::StatusOr<std::unique_ptr<client::Producer>> producer = client::Producer::Create(config);
+  if (!producer.ok()) return producer.status();
+
+  absl::Mutex mu;
+  int64_t sent = 0, failed = 0, delivered = 0;
+  std::string first_error;
+  auto record_outcome = [&](const std::optional<std::string>& key, const std::string& value,
+                            const absl::StatusOr<client::RecordMetadata>& m) {
+    absl::MutexLock lock(&mu);
+    json line = {{"value", value}, {"key", Nullable(key)}};
+    if (m.ok()) {
+      ++delivered;
+      line["partition"] = m->partition;
+      line["offset"] = m->offset;
+    } else {
+      ++failed;
+      if (first_error.empty()) first_error = std::string(m.status().message());
+      line["error"] = std::string(m.status().message());
+    }
+    if (report.is_open()) report << line.dump() << "\n";
+  };
+  Progress progress(ctx.err, "produced");
+  std::string line;
+  while (std::getline(*ctx.in, line)) {
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    client::ProducerRecord r{.topic = *topic};
+    if (*partition >= 0) r.partition = static_cast<int32_t>(*partition);
+    if (separator.has_value()) {
+      const size_t at = line.find(*separator);
+      if (at == std::string::npos) {
+        record_outcome(std::nullopt, line,
+                       absl::InvalidArgumentError(
+                           absl::StrCat("no key separator '", *separator, "' in the line")));
+        continue;
+      }
+      r.key = line.substr(0, at);
+      r.value = line.substr(at + separator->size());
+    } else {
+      r.value = line;
+    }
+    std::optional<std::string> key = r.key;
+    std::string value = *r.value;
+    (*producer)->Send(std::move(r), [&, key, value](absl::StatusOr<client::RecordMetadata> m) {
+      record_outcome(key, value, m);
+    });
+    ++sent;
+    progress.Update(sent);
+  }
+  absl::Status flushed = (*producer)->Close(config.delivery_timeout + ctx.timeout);
+  progress.Done(sent);
+  absl::MutexLock lock(&mu);
+  if (report.is_open()) report.flush();
+  if (failed > 0) {
+    return absl::UnavailableError(absl::StrCat(
+        failed, " of ", failed + delivered, " records were not delivered; first: ", first_error));
+  }
+  return flushed;
+}
+
+const std::vector<FlagSpec> kConsumeFlags = {{"group"},
+                                             {"from-beginning", false},
+                                             {"offset"},
+                                             {"partition"},
+                                             {"max-messages"},
+                                             {"timeout-ms"},
+                                             {"print-key", false},
+                                             {"print-offset", false},
+                                             {"print-partition", false}};
+
+absl::Status RunConsume(const Context& ctx, const Args& args) {
+  absl::StatusOr<std::string> topic = OneTopic(args, "consume");
+  if (!topic.ok()) return topic.status();
+  if (args.Has("group")) {
+    return absl::UnimplementedError(
+        "--group: consumer groups are not in this build yet; consume by partition instead");
+  }
+  absl::StatusOr<int64_t> partition = args.GetInt("partition", -1, 0, 1 << 20);
+  absl::StatusOr<int64_t> offset = args.GetInt("offset", -1, 0, INT64_MAX);
+  absl::StatusOr<int64_t> max_messages = args.GetInt("max-messages", -1, 1, INT64_MAX);
+  absl::StatusOr<int64_t> timeout_ms = args.GetInt("timeout-ms", -1, 0, INT64_MAX);
+  for (const absl::Status& st :
+       {partition.status(), offset.status(), max_messages.status(), timeout_ms.status()}) {
+    if (!st.ok()) return st;
+  }
+  if (*offset >= 0 && *partition < 0) {
+    return absl::InvalidArgumentError("--offset needs --partition");
+  }
+  if (*offset >= 0 && args.Has("from-beginning")) {
+    return absl::InvalidArgumentError("--offset and --from-beginning exclude each other");
+  }
+  absl::StatusOr<std::unique_ptr<client::Admin>> admin =
+      client::Admin::Create({.bootstrap = ctx.bootstrap, .timeout = ctx.timeout});
+  if (!admin.ok()) return admin.status();
+  absl::StatusOr<client::TopicDescription> described = (*admin)->DescribeTopic(*topic);
+  if (!described.ok()) return described.status();
+  std::vector<client::TopicPartition> partitions;
+  for (const v1::PartitionDescription& p : described->partitions) {
+    if (*partition < 0 || p.partition() == *partition)
+      partitions.push_back({*topic, p.partition()});
+  }
+  if (partitions.empty()) {
+    return absl::InvalidArgumentError(absl::StrCat(*topic, " has no partition ", *partition));
+  }
+  absl::StatusOr<std::unique_ptr<client::Consumer>> consumer = client::Consumer::Create(
+      {.bootstrap = ctx.bootstrap,
+       .auto_offset_reset = args.Has("from-beginning") ? client::OffsetReset::kEarliest
+                                                       : client::OffsetReset::kLatest,
+       .request_timeout = ctx.timeout});
+  if (!consumer.ok()) return consumer.status();
+  (*consumer)->Assign(partitions);
+  if (*offset >= 0) {
+    if (absl::Status st = (*consumer)->Seek(partitions[0], *offset); !st.ok()) return st;
+  }
+  std::signal(SIGINT, OnSignal);
+  std::signal(SIGTERM, OnSignal);
+  const bool key = args.Has("print-key"), off = args.Has("print-offset"),
+             part = args.Has("print-partition");
+  int64_t printed = 0;
+  absl::Time last_data = absl::Now();
+  Progress progress(ctx.err, "consumed");
+  while (!interrupted && (*max_messages < 0 || printed < *max_messages)) {
+    absl::StatusOr<std::vector<client::ConsumerRecord>> records =
+        (*consumer)->Poll(absl::Milliseconds(100));
+    if (!records.ok()) return records.status();
+    if (records->empty()) {
+      if (*timeout_ms >= 0 && absl::Now() - last_data >= absl::Milliseconds(*timeout_ms)) break;
+      continue;
+    }
+    last_data = absl::Now();
+    for (const client::ConsumerRecord& r : *records) {
+      if (*max_messages >= 0 && printed >= *max_messages) break;
+      if (ctx.json) {
+        *ctx.out << json{{"partition", r.partition},
+                         {"offset", r.offset},
+                         {"timestamp", r.timestamp_ms},
+                         {"key", Nullable(r.key)},
+                         {"value", Nullable(r.value)}}
+                        .dump()
+                 << "\n";
+      } else {
+        std::string line;
+        if (part) absl::StrAppend(&line, r.partition, "\t");
+        if (off) absl::StrAppend(&line, r.offset, "\t");
+        if (key) absl::StrAppend(&line, r.key.value_or("null"), "\t");
+        absl::StrAppend(&line, r.value.value_or("null"));
+        *ctx.out << line << "\n";
+      }
+      ++printed;
+    }
+    ctx.out->flush();
+    progress.Update(printed);
+  }
+  progress.Done(printed);
+  (*consumer)->Close();
+  return absl::OkStatus();
+}
+
+}  // namespace samsa::tools
