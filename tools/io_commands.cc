@@ -100,10 +100,17 @@ absl::Status RunProduce(const Context& ctx, const Args& args) {
   if (separator.has_value() && separator->empty()) {
     return absl::InvalidArgumentError("--key-separator must not be empty");
   }
-  std::ofstream report;
+  // The report: a file, or standard output for "-".
+  std::ofstream report_file;
+  std::ostream* report = nullptr;
   if (std::optional<std::string> path = args.Get("delivery-report")) {
-    report.open(*path, std::ios::trunc);
-    if (!report) return absl::FailedPreconditionError(absl::StrCat("cannot write ", *path));
+    if (*path == "-") {
+      report = ctx.out;
+    } else {
+      report_file.open(*path, std::ios::trunc);
+      if (!report_file) return absl::FailedPreconditionError(absl::StrCat("cannot write ", *path));
+      report = &report_file;
+    }
   }
   config.request_timeout = ctx.timeout;
   config.max_block = ctx.timeout;
@@ -127,7 +134,7 @@ absl::Status RunProduce(const Context& ctx, const Args& args) {
       if (first_error.empty()) first_error = std::string(m.status().message());
       line["error"] = std::string(m.status().message());
     }
-    if (report.is_open()) report << line.dump() << "\n";
+    if (report != nullptr) *report << line.dump() << "\n";
   };
   Progress progress(ctx.err, "produced");
   std::string line;
@@ -159,7 +166,7 @@ absl::Status RunProduce(const Context& ctx, const Args& args) {
   absl::Status flushed = (*producer)->Close(config.delivery_timeout + ctx.timeout);
   progress.Done(sent);
   absl::MutexLock lock(&mu);
-  if (report.is_open()) report.flush();
+  if (report != nullptr) report->flush();
   if (failed > 0) {
     return absl::UnavailableError(absl::StrCat(
         failed, " of ", failed + delivered, " records were not delivered; first: ", first_error));

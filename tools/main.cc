@@ -6,6 +6,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
+#include "grpc/support/log.h"
 #include "tools/commands.h"
 
 namespace samsa::tools {
@@ -18,10 +19,14 @@ constexpr char kUsage[] =
   topic alter-config NAME [--config k=v ...] [--delete-config k ...]
   topic add-partitions NAME --partitions N
   produce TOPIC [--key-separator SEP] [--acks all|1|0] [--partition P]
-                [--compression none|gzip|lz4|zstd|snappy] [--delivery-report FILE]
+                [--compression none|gzip|lz4|zstd|snappy] [--delivery-report FILE|-]
   consume TOPIC [--from-beginning | --offset N --partition P] [--partition P]
                 [--max-messages N] [--timeout-ms T] [--print-key] [--print-offset] [--print-partition]
   cluster describe
+  perf produce TOPIC --records N --record-size B [--throughput R] [--acks all|1|0]
+                [--batch-size B] [--linger-ms L] [--compression C]
+  perf consume TOPIC --records N
+  perf e2e TOPIC --records N --record-size B --throughput R
 --bootstrap defaults to $SAMSA_BOOTSTRAP, then 127.0.0.1:9092.
 )";
 
@@ -45,7 +50,7 @@ int Main(int argc, char** argv) {
   // First find the command (knowing every flag, so values are not taken
   // for words), then check the flags against what that command takes.
   std::vector<FlagSpec> every = kGlobalFlags;
-  for (const auto* spec : {&kTopicFlags, &kProduceFlags, &kConsumeFlags}) {
+  for (const auto* spec : {&kTopicFlags, &kProduceFlags, &kConsumeFlags, &kPerfFlags}) {
     every.insert(every.end(), spec->begin(), spec->end());
   }
   absl::StatusOr<Args> first = ParseArgs(argv_words, every);
@@ -68,6 +73,9 @@ int Main(int argc, char** argv) {
   } else if (command == "consume") {
     run = RunConsume;
     spec = With(kConsumeFlags);
+  } else if (command == "perf") {
+    run = RunPerf;
+    spec = With(kPerfFlags);
   } else if (command == "cluster") {
     run = RunCluster;
     spec = kGlobalFlags;
@@ -107,5 +115,8 @@ int Main(int argc, char** argv) {
 
 int main(int argc, char** argv) {
   absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
+  // Every failure reaches the user as one line from the command; gRPC's own
+  // log lines (e.g. about connections torn down at exit) would only add noise.
+  gpr_set_log_function([](gpr_log_func_args*) {});
   return samsa::tools::Main(argc, argv);
 }
