@@ -392,8 +392,7 @@ void Consumer::OnPartitionError(const TopicPartition& tp, Partition& p, const ab
     *need_metadata = true;
     return;
   }
-  errors_.push_back(
-      absl::Status(error.code(), absl::StrCat(tp.topic, "-", tp.partition, ": ", error.message())));
+  errors_.push_back(WithContext(error, absl::StrCat(tp.topic, "-", tp.partition)));
 }
 
 absl::StatusOr<std::unique_ptr<Consumer>> Consumer::Create(ConsumerConfig config,

@@ -50,6 +50,13 @@ std::optional<v1::ErrorCode> KafkaCodeOf(const absl::Status& status) {
   return static_cast<v1::ErrorCode>(code);
 }
 
+absl::Status WithContext(const absl::Status& status, std::string_view prefix) {
+  absl::Status out(status.code(), ToAbsl(absl::StrCat(ToAbsl(prefix), ": ", status.message())));
+  status.ForEachPayload(
+      [&out](absl::string_view url, const absl::Cord& payload) { out.SetPayload(url, payload); });
+  return out;
+}
+
 absl::Status RpcError(std::string_view what, const grpc::Status& status) {
   return absl::Status(static_cast<absl::StatusCode>(status.error_code()),
                       ToAbsl(absl::StrCat(ToAbsl(what), ": ", status.error_message())));

@@ -17,6 +17,8 @@ absl::Status KafkaError(v1::ErrorCode code, std::string_view message);
 absl::Status KafkaError(const v1::Error& error);
 // The Kafka error code a status carries, if it came from KafkaError.
 std::optional<v1::ErrorCode> KafkaCodeOf(const absl::Status& status);
+// `status` with "`prefix`: " before its message, keeping its Kafka code.
+absl::Status WithContext(const absl::Status& status, std::string_view prefix);
 // A failed gRPC call as a status ("Produce to 127.0.0.1:9092: ...").
 absl::Status RpcError(std::string_view what, const grpc::Status& status);
 

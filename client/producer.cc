@@ -138,7 +138,8 @@ class Producer::Impl {
   // node_hash_map: requests in flight point at their queue.
   absl::node_hash_map<PartitionKey, PartitionQueue> queues_ ABSL_GUARDED_BY(mu_);
   absl::flat_hash_map<std::string, int32_t> sticky_ ABSL_GUARDED_BY(mu_);
-  absl::btree_set<uint64_t> incomplete_ ABSL_GUARDED_BY(mu_);  // batch ids not yet answered
+  // Ids of batches whose callbacks have not all run (Flush waits on them).
+  absl::btree_set<uint64_t> incomplete_ ABSL_GUARDED_BY(mu_);
   uint64_t next_batch_id_ ABSL_GUARDED_BY(mu_) = 1;
   int64_t buffered_ ABSL_GUARDED_BY(mu_) = 0;
   int flushing_ ABSL_GUARDED_BY(mu_) = 0;
@@ -148,6 +149,7 @@ class Producer::Impl {
   bool stop_ ABSL_GUARDED_BY(mu_) = false;
   int outstanding_rpcs_ ABSL_GUARDED_BY(mu_) = 0;
   std::vector<Completion> completions_ ABSL_GUARDED_BY(mu_);
+  std::vector<uint64_t> completed_batches_ ABSL_GUARDED_BY(mu_);  // theirs, to leave incomplete_
   absl::Mutex completion_mu_;  // callbacks run one batch after another
   absl::BitGen rng_ ABSL_GUARDED_BY(mu_);
 };
@@ -474,18 +476,23 @@ void Producer::Impl::PopFinished(PartitionQueue& q) {
       completions_.emplace_back(std::move(b->callbacks[i]), std::move(m));
     }
     buffered_ -= b->bytes;
-    incomplete_.erase(b->id);
+    completed_batches_.push_back(b->id);
   }
 }
 
 void Producer::Impl::RunCompletions() {
   absl::MutexLock order(&completion_mu_);
   std::vector<Completion> run;
+  std::vector<uint64_t> batches;
   {
     absl::MutexLock lock(&mu_);
     run.swap(completions_);
+    batches.swap(completed_batches_);
   }
   for (auto& [callback, result] : run) callback(std::move(result));
+  // Only now are these batches complete for Flush: their callbacks ran.
+  absl::MutexLock lock(&mu_);
+  for (uint64_t id : batches) incomplete_.erase(id);
 }
 
 absl::Time Producer::Impl::NextWake(absl::Time now) const {

@@ -16,23 +16,25 @@
 // leader, batches for the same broker together.
 //
 // Idempotence (on by default): the producer gets a producer id
-// (InitProducerId) and numbers each partition's batches with sequences.
-// Up to max_in_flight batches per partition are outstanding. When one fails
-// with a retriable error (no leader, not enough replicas, a lost response),
-// its partition stops sending new batches, waits for its outstanding ones,
-// then resends from the failed batch in order: batches the broker already
-// has are recognized (answered with their original offsets), the rest are
-// written in order. A record is retried until delivery_timeout; a batch that
-// finally fails moves its partition to a new producer epoch with sequences
-// from 0, so the failure cannot make later batches look like duplicates.
-// Delivery callbacks of one partition run in record order.
+// (InitProducerId) and numbers each partition's batches with sequences. A
+// batch is sent only within max_in_flight batches of the partition's oldest
+// unanswered one (the broker remembers a producer's last five batches, so a
+// retry always finds its original there). When a batch fails with a
+// retriable error (no leader, not enough replicas, a lost response), its
+// partition stops sending new batches and resends from the failed one, in
+// order, one at a time: batches the broker already has are recognized
+// (answered with their original offsets), the rest are written in order. A record is retried until
+// delivery_timeout; a batch that finally fails moves its partition to a new producer epoch with
+// sequences from 0, so the failure cannot make later batches look like duplicates. Delivery
+// callbacks of one partition run in record order.
 //
 // Back-pressure: Send blocks while buffer_memory bytes of records wait to
 // be delivered, at most max_block; then the callback gets RESOURCE_EXHAUSTED.
 // Errors reach callbacks as statuses carrying the Kafka code (errors.h).
 //
 // Thread-safe. Callbacks run on the producer's threads and must not block
-// (they may call Send).
+// (they may call Send, not Flush or Close). Flush returns once the callbacks
+// of the records it waited for have run.
 #pragma once
 
 #include <future>

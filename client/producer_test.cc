@@ -1,194 +1,25 @@
-// The producer against a fake transport that loses answers, refuses
-// writes and answers out of order: idempotence must still write every record
-// exactly once, in order per partition.
+// The producer against a fake broker that loses answers, refuses writes and
+// answers out of order: idempotence must still write every record exactly
+// once, in order per partition. And batching, linger and back-pressure.
 #include "client/producer.h"
 
 #include <map>
-#include <random>
 #include <set>
-#include <thread>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
-#include "broker/producer_state.h"
+#include "absl/time/clock.h"
 #include "client/errors.h"
+#include "client/fake_broker.h"
 #include "gtest/gtest.h"
-#include "storage/record_reader.h"
 
 namespace samsa::client {
 namespace {
 
 constexpr int kPartitions = 3;
 
-// One broker leading every partition of topic "t", keeping the records it
-// accepted. Faults, each with its probability: refuse a write
-// (NOT_LEADER_OR_FOLLOWER), write it but lose the answer. Answers go back
-// from a thread of its own after a random delay, so they overtake each other.
-class FakeBroker final : public Transport {
- public:
-  FakeBroker(double refuse, double lose) : refuse_(refuse), lose_(lose) {
-    thread_ = std::thread([this] { Deliver(); });
-  }
-  ~FakeBroker() override {
-    {
-      absl::MutexLock lock(&mu_);
-      stop_ = true;
-    }
-    thread_.join();
-  }
-
-  void Metadata(const std::string&, const v1::MetadataRequest&, absl::Duration,
-                Reply<v1::MetadataResponse> reply) override {
-    v1::MetadataResponse r;
-    v1::BrokerDescription* b = r.add_brokers();
-    b->set_broker_id(1);
-    b->set_address("fake:1");
-    v1::TopicDescription* t = r.add_topics();
-    t->set_name("t");
-    for (int p = 0; p < kPartitions; ++p) {
-      t->add_partitions()->set_partition(p);
-      t->mutable_partitions(p)->set_leader(1);
-    }
-    Later([r, reply = std::move(reply)]() mutable { reply(r); });
-  }
-
-  void InitProducerId(const std::string&, const v1::InitProducerIdRequest&, absl::Duration,
-                      Reply<v1::InitProducerIdResponse> reply) override {
-    v1::InitProducerIdResponse r;
-    r.set_producer_id(7);
-    Later([r, reply = std::move(reply)]() mutable { reply(r); });
-  }
-
-  void Produce(const std::string&, const v1::ProduceRequest& request, absl::Duration,
-               Reply<v1::ProduceResponse> reply) override {
-    absl::MutexLock lock(&mu_);
-    v1::ProduceResponse r;
-    for (const v1::ProduceRequest::Topic& t : request.topics()) {
-      v1::ProduceResponse::Topic* tout = r.add_topics();
-      tout->set_name(t.name());
-      for (const v1::ProduceRequest::Partition& p : t.partitions()) {
-        v1::ProduceResponse::Partition* out = tout->add_partitions();
-        out->set_partition(p.partition());
-        Append(p.partition(), p.records(), out);
-      }
-    }
-    const bool lose = Chance(lose_);
-    lost_ += lose ? 1 : 0;
-    pending_.push_back({absl::Now() + absl::Microseconds(Uniform(0, 2000)),
-                        [r, lose, reply = std::move(reply)]() mutable {
-                          if (lose) {
-                            reply(absl::UnavailableError("the answer was lost"));
-                          } else {
-                            reply(r);
-                          }
-                        }});
-  }
-
-  void Fetch(const std::string&, const v1::FetchRequest&, absl::Duration,
-             Reply<v1::FetchResponse> reply) override {
-    Later([reply = std::move(reply)]() mutable { reply(absl::UnimplementedError("fetch")); });
-  }
-  void ListOffsets(const std::string&, const v1::ListOffsetsRequest&, absl::Duration,
-                   Reply<v1::ListOffsetsResponse> reply) override {
-    Later([reply = std::move(reply)]() mutable { reply(absl::UnimplementedError("offsets")); });
-  }
-
-  std::vector<std::string> Log(int partition) {
-    absl::MutexLock lock(&mu_);
-    return logs_[partition];
-  }
-  int lost() {
-    absl::MutexLock lock(&mu_);
-    return lost_;
-  }
-  int refused() {
-    absl::MutexLock lock(&mu_);
-    return refused_;
-  }
-
- private:
-  void Append(int partition, const std::string& records, v1::ProduceResponse::Partition* out)
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-    if (Chance(refuse_)) {
-      ++refused_;
-      out->mutable_error()->set_code(v1::NOT_LEADER_OR_FOLLOWER);
-      return;
-    }
-    std::span<const uint8_t> bytes(reinterpret_cast<const uint8_t*>(records.data()),
-                                   records.size());
-    absl::StatusOr<storage::BatchHeader> h = storage::ValidateBatch(bytes);
-    ASSERT_TRUE(h.ok()) << h.status();
-    broker::ProducerState& state = producers_[partition];
-    const broker::ProducerState::Verdict v = state.Check(*h);
-    if (v.kind == broker::ProducerState::Verdict::Kind::kDuplicate) {
-      out->set_base_offset(v.duplicate_first.value());
-      return;
-    }
-    if (v.kind != broker::ProducerState::Verdict::Kind::kAppend) {
-      out->mutable_error()->set_code(v.kind == broker::ProducerState::Verdict::Kind::kOutOfOrder
-                                         ? v1::OUT_OF_ORDER_SEQUENCE_NUMBER
-                                         : v1::INVALID_PRODUCER_EPOCH);
-      return;
-    }
-    std::vector<std::string>& log = logs_[partition];
-    h->base_offset = Offset(static_cast<int64_t>(log.size()));
-    out->set_base_offset(h->base_offset.value());
-    state.Update(*h);
-    ASSERT_TRUE(storage::ForEachRecord(bytes, [&](const storage::RecordView& r) {
-                  log.emplace_back(*r.value);
-                  return absl::OkStatus();
-                }).ok());
-  }
-
-  void Later(absl::AnyInvocable<void()> f) {
-    absl::MutexLock lock(&mu_);
-    pending_.push_back({absl::Now() + absl::Microseconds(Uniform(0, 500)), std::move(f)});
-  }
-
-  void Deliver() {
-    while (true) {
-      std::vector<absl::AnyInvocable<void()>> due;
-      {
-        absl::MutexLock lock(&mu_);
-        if (stop_ && pending_.empty()) return;
-        const absl::Time now = absl::Now();
-        for (auto it = pending_.begin(); it != pending_.end();) {
-          if (it->first <= now || stop_) {
-            due.push_back(std::move(it->second));
-            it = pending_.erase(it);
-          } else {
-            ++it;
-          }
-        }
-      }
-      for (auto& f : due) f();
-      absl::SleepFor(absl::Microseconds(200));
-    }
-  }
-
-  bool Chance(double p) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-    return std::uniform_real_distribution<double>(0, 1)(rng_) < p;
-  }
-  int64_t Uniform(int64_t lo, int64_t hi) {
-    absl::MutexLock lock(&rng_mu_);
-    return std::uniform_int_distribution<int64_t>(lo, hi)(rng2_);
-  }
-
-  const double refuse_;
-  const double lose_;
-  absl::Mutex mu_;
-  std::mt19937 rng_ ABSL_GUARDED_BY(mu_){42};
-  absl::Mutex rng_mu_;
-  std::mt19937 rng2_ ABSL_GUARDED_BY(rng_mu_){7};
-  std::map<int, std::vector<std::string>> logs_ ABSL_GUARDED_BY(mu_);
-  std::map<int, broker::ProducerState> producers_ ABSL_GUARDED_BY(mu_);
-  std::vector<std::pair<absl::Time, absl::AnyInvocable<void()>>> pending_ ABSL_GUARDED_BY(mu_);
-  int lost_ ABSL_GUARDED_BY(mu_) = 0;
-  int refused_ ABSL_GUARDED_BY(mu_) = 0;
-  bool stop_ ABSL_GUARDED_BY(mu_) = false;
-  std::thread thread_;
-};
+using testing::FakeBroker;
 
 struct Delivered {
   absl::Mutex mu;
@@ -197,7 +28,7 @@ struct Delivered {
 };
 
 TEST(ProducerTest, LostAnswersAndRefusalsStillWriteEachRecordOnceInOrder) {
-  auto fake = std::make_shared<FakeBroker>(/*refuse=*/0.1, /*lose=*/0.1);
+  auto fake = std::make_shared<FakeBroker>(kPartitions, /*refuse=*/0.1, /*lose=*/0.1);
   auto producer = Producer::Create({.bootstrap = "fake:1",
                                     .batch_size = 300,
                                     .linger = absl::Milliseconds(1),
@@ -250,7 +81,7 @@ TEST(ProducerTest, LostAnswersAndRefusalsStillWriteEachRecordOnceInOrder) {
 }
 
 TEST(ProducerTest, ARecordOverTheRequestSizeFailsAtOnceWithItsCode) {
-  auto fake = std::make_shared<FakeBroker>(0, 0);
+  auto fake = std::make_shared<FakeBroker>(kPartitions);
   auto producer = Producer::Create({.bootstrap = "fake:1", .max_request_size = 1000}, fake);
   ASSERT_TRUE(producer.ok());
   absl::StatusOr<RecordMetadata> m =
@@ -262,7 +93,7 @@ TEST(ProducerTest, ARecordOverTheRequestSizeFailsAtOnceWithItsCode) {
 }
 
 TEST(ProducerTest, NullKeysStickToAPartitionPerBatch) {
-  auto fake = std::make_shared<FakeBroker>(0, 0);
+  auto fake = std::make_shared<FakeBroker>(kPartitions);
   auto producer = Producer::Create(
       {.bootstrap = "fake:1", .batch_size = 100000, .linger = absl::Seconds(10)}, fake);
   ASSERT_TRUE(producer.ok());
@@ -272,6 +103,51 @@ TEST(ProducerTest, NullKeysStickToAPartitionPerBatch) {
   std::set<int> partitions;
   for (auto& f : sent) partitions.insert(f.get()->partition);
   EXPECT_EQ(1u, partitions.size()) << "one open batch collects them all";
+}
+
+TEST(ProducerTest, LingerGathersRecordsIntoOneBatchAndBatchSizeSplitsThem) {
+  auto fake = std::make_shared<FakeBroker>(kPartitions);
+  auto producer = Producer::Create(
+      {.bootstrap = "fake:1", .batch_size = 1 << 20, .linger = absl::Milliseconds(200)}, fake);
+  ASSERT_TRUE(producer.ok());
+  std::vector<std::future<absl::StatusOr<RecordMetadata>>> sent;
+  const absl::Time start = absl::Now();
+  for (int i = 0; i < 20; ++i) {
+    sent.push_back((*producer)->Send({.topic = "t", .partition = 0, .value = "v"}));
+  }
+  for (auto& f : sent) ASSERT_TRUE(f.get().ok());
+  EXPECT_GE(absl::Now() - start, absl::Milliseconds(190)) << "the batch waited for linger";
+  EXPECT_EQ(1, fake->produce_requests()) << "twenty records, one batch, one request";
+
+  auto small = Producer::Create(
+      {.bootstrap = "fake:1", .batch_size = 300, .linger = absl::Seconds(10)}, fake);
+  ASSERT_TRUE(small.ok());
+  sent.clear();
+  for (int i = 0; i < 20; ++i) {
+    sent.push_back((*small)->Send({.topic = "t", .partition = 1, .value = std::string(50, 'x')}));
+  }
+  ASSERT_TRUE((*small)->Flush(absl::Seconds(10)).ok());
+  EXPECT_GE(fake->produce_requests(), 1 + 20 * 71 / 300) << "full batches went without linger";
+  EXPECT_EQ(20u, fake->Log(1).size());
+}
+
+TEST(ProducerTest, AFullBufferBlocksSendThenFailsIt) {
+  auto fake = std::make_shared<FakeBroker>(kPartitions);
+  fake->hold(true);  // nothing is acknowledged: the buffer stays full
+  auto producer = Producer::Create({.bootstrap = "fake:1",
+                                    .linger = absl::ZeroDuration(),
+                                    .buffer_memory = 1000,
+                                    .max_block = absl::Milliseconds(300)},
+                                   fake);
+  ASSERT_TRUE(producer.ok());
+  auto first = (*producer)->Send({.topic = "t", .partition = 0, .value = std::string(900, 'a')});
+  const absl::Time start = absl::Now();
+  absl::StatusOr<RecordMetadata> second =
+      (*producer)->Send({.topic = "t", .partition = 0, .value = std::string(900, 'b')}).get();
+  EXPECT_GE(absl::Now() - start, absl::Milliseconds(290)) << "Send blocked for max_block";
+  EXPECT_TRUE(absl::IsResourceExhausted(second.status())) << second.status();
+  fake->hold(false);
+  EXPECT_TRUE(first.get().ok());
 }
 
 TEST(ProducerTest, ConfigurationErrorsAreRefused) {
