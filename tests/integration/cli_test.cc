@@ -4,6 +4,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
@@ -146,6 +147,26 @@ TEST_F(CliTest, TheUserClicksWalkthrough) {
   ASSERT_EQ(0, values.code) << values.err;
   EXPECT_EQ(absl::StrCat(clicks[0].second, "\n", clicks[2].second, "\n"), values.out)
       << "the value alone by default, in order";
+
+  // Compressed batches (each codec) come back as they went in, after the
+  // clicks that partition 3 already holds.
+  const int64_t offsets_in_p3 = std::count_if(report.begin(), report.end(),
+                                              [](const json& r) { return r["partition"] == 3; });
+  for (const char* codec : {"gzip", "snappy", "lz4", "zstd"}) {
+    CliResult zipped = Run({"produce", "user-clicks", "--partition", "3", "--compression", codec},
+                           absl::StrCat(codec, "-1\n", codec, "-2\n"));
+    ASSERT_EQ(0, zipped.code) << codec << ": " << zipped.err;
+  }
+  CliResult unzipped = Run({"consume", "user-clicks", "--partition", "3", "--from-beginning",
+                            "--max-messages", absl::StrCat(8 + offsets_in_p3)});
+  ASSERT_EQ(0, unzipped.code) << unzipped.err;
+  std::vector<std::string> p3;
+  for (absl::string_view line : absl::StrSplit(unzipped.out, '\n', absl::SkipEmpty())) {
+    if (!absl::StartsWith(line, "{")) p3.emplace_back(line);
+  }
+  EXPECT_EQ((std::vector<std::string>{"gzip-1", "gzip-2", "snappy-1", "snappy-2", "lz4-1", "lz4-2",
+                                      "zstd-1", "zstd-2"}),
+            p3);
 
   CliResult cluster = Run({"--output", "json", "cluster", "describe"});
   ASSERT_EQ(0, cluster.code) << cluster.err;
