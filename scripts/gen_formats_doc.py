@@ -25,6 +25,8 @@ SECTIONS = [
     ("Metadata image", "common/metadata_image.h"),
     ("High-watermark checkpoint", "broker/hw_checkpoint.h"),
     ("Producer state snapshots", "broker/producer_state.h"),
+    ("Consumer group offset records", "proto/samsa/v1/groups.proto"),
+    ("Consumer group offsets in RocksDB", "broker/offset_store.h"),
 ]
 
 
