@@ -1,0 +1,115 @@
+// ConsumerGroup: one consumer group's membership and assignment on its
+// coordinator, KIP-848 style, as a pure state machine (no I/O, no clock:
+// times come in with the calls).
+//
+// Members heartbeat with their subscription and the partitions they own.
+// A change of membership, subscription or partition counts bumps the group
+// epoch; the assignor (assignor.h) then computes a target assignment. Each
+// member converges to its target by heartbeats:
+//   * a partition it owns but is not its target is revoked: it is left out
+//     of the member's assignment at once, but stays the member's until a
+//     heartbeat no longer lists it among the owned partitions (or the
+//     member's session expires);
+//   * a partition of its target is given to it only once no other member
+//     holds it (assigned or still reported owned).
+// So a partition never has two owners. A member's epoch moves to the group
+// epoch each time its assignment changes; offset commits must carry the
+// member's current epoch (STALE_MEMBER_EPOCH otherwise).
+//
+// Not thread-safe: the coordinator serializes calls per group.
+#pragma once
+
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "absl/time/time.h"
+#include "broker/assignor.h"
+#include "samsa/v1/common.pb.h"
+
+namespace samsa::broker {
+
+using TopicPartitions = std::map<std::string, std::vector<int32_t>>;
+
+struct GroupHeartbeat {
+  std::string member_id;     // empty when joining
+  int32_t member_epoch = 0;  // 0: join; -1: leave; else the epoch last received
+  std::string client_id = {};
+  std::optional<std::vector<std::string>> topics = {};  // unchanged when absent
+  std::optional<TopicPartitions> owned = {};            // unchanged when absent
+};
+
+struct GroupHeartbeatResult {
+  v1::ErrorCode error = v1::NONE;
+  std::string message;
+  std::string member_id;
+  int32_t member_epoch = 0;
+  TopicPartitions assignment;  // what the member may own now
+};
+
+struct GroupMemberView {
+  std::string member_id;
+  std::string client_id;
+  int32_t member_epoch = 0;
+  TopicPartitions assignment;
+  TopicPartitions revoking;  // told to release, still reported owned
+};
+
+class ConsumerGroup {
+ public:
+  enum class State { kEmpty, kReconciling, kStable };
+
+  ConsumerGroup(std::string id, Assignor assignor, absl::Duration session_timeout)
+      : id_(std::move(id)), assignor_(assignor), session_timeout_(session_timeout) {}
+
+  // `partitions`: the partition count of every existing topic (for the
+  // subscribed ones). `new_member_id` names a joining member.
+  GroupHeartbeatResult Heartbeat(const GroupHeartbeat& hb,
+                                 const std::map<std::string, int32_t>& partitions, absl::Time now,
+                                 const std::string& new_member_id);
+  // Removes members not heard from within the session timeout; their ids.
+  std::vector<std::string> ExpireSessions(absl::Time now,
+                                          const std::map<std::string, int32_t>& partitions);
+
+  // NONE if a commit from (`member_id`, `member_epoch`) is allowed: by a
+  // member at its current epoch, or standalone (empty id, epoch -1) while
+  // the group has no members.
+  v1::ErrorCode CheckCommit(const std::string& member_id, int32_t member_epoch) const;
+
+  const std::string& id() const { return id_; }
+  State state() const;
+  int32_t epoch() const { return group_epoch_; }
+  bool empty() const { return members_.empty(); }
+  std::vector<GroupMemberView> Members() const;
+  // Who holds `topic`-`partition` (assigned or still owning it), if anyone.
+  std::optional<std::string> OwnerOf(const std::string& topic, int32_t partition) const;
+
+ private:
+  struct Member {
+    std::string client_id;
+    int32_t epoch = 0;
+    std::vector<std::string> topics;
+    std::set<std::pair<std::string, int32_t>> assigned;  // told it may own
+    std::set<std::pair<std::string, int32_t>> owned;     // last reported
+    absl::Time last_heartbeat;
+  };
+
+  // Recomputes the target if the group epoch moved past it.
+  void UpdateTarget(const std::map<std::string, int32_t>& partitions);
+  // Moves `member` toward its target; true if its assignment changed.
+  bool Reconcile(const std::string& member_id, Member& m);
+  void BumpEpoch() { ++group_epoch_; }
+
+  const std::string id_;
+  const Assignor assignor_;
+  const absl::Duration session_timeout_;
+  std::map<std::string, Member> members_;
+  int32_t group_epoch_ = 0;
+  int32_t target_epoch_ = 0;
+  std::map<std::string, int32_t> partitions_seen_;  // counts the target was made for
+  std::map<std::string, std::set<std::pair<std::string, int32_t>>> target_;
+};
+
+}  // namespace samsa::broker
