@@ -14,7 +14,7 @@
 #include "absl/synchronization/notification.h"
 #include "client/errors.h"
 #include "client/metadata.h"
-#include "client/murmur2.h"
+#include "common/murmur2.h"
 #include "common/endian.h"
 #include "storage/batch_builder.h"
 

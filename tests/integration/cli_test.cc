@@ -9,7 +9,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
-#include "client/murmur2.h"
+#include "common/murmur2.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
@@ -123,7 +123,7 @@ TEST_F(CliTest, TheUserClicksWalkthrough) {
   std::map<std::string, std::vector<int64_t>> offsets_by_key;
   for (const json& r : report) {
     const std::string key = r["key"];
-    EXPECT_EQ(client::PartitionForKey(key, 6), r["partition"]) << "Kafka's partition for " << key;
+    EXPECT_EQ(PartitionForKey(key, 6), r["partition"]) << "Kafka's partition for " << key;
     offsets_by_key[key].push_back(r["offset"]);
   }
   EXPECT_EQ((std::vector<int64_t>{0, 1}), offsets_by_key["john"]) << "in order, one partition";
@@ -143,7 +143,7 @@ TEST_F(CliTest, TheUserClicksWalkthrough) {
   EXPECT_EQ(expected, lines);
 
   CliResult values = Run({"consume", "user-clicks", "--from-beginning", "--partition",
-                          absl::StrCat(client::PartitionForKey("john", 6)), "--max-messages", "2"});
+                          absl::StrCat(PartitionForKey("john", 6)), "--max-messages", "2"});
   ASSERT_EQ(0, values.code) << values.err;
   EXPECT_EQ(absl::StrCat(clicks[0].second, "\n", clicks[2].second, "\n"), values.out)
       << "the value alone by default, in order";

@@ -1,10 +1,10 @@
-#include "client/murmur2.h"
+#include "common/murmur2.h"
 
 #include <string>
 
 #include "gtest/gtest.h"
 
-namespace samsa::client {
+namespace samsa {
 namespace {
 
 // Kafka's UtilsTest.testMurmur2 and librdkafka's rdmurmur2 vectors.
@@ -38,4 +38,4 @@ TEST(Murmur2Test, PartitionIsThePositiveHashModuloTheCount) {
 }
 
 }  // namespace
-}  // namespace samsa::client
+}  // namespace samsa

@@ -1,6 +1,6 @@
-#include "client/murmur2.h"
+#include "common/murmur2.h"
 
-namespace samsa::client {
+namespace samsa {
 
 int32_t Murmur2(std::string_view data) {
   // Kafka computes in Java ints: wrapping 32-bit arithmetic, arithmetic
@@ -45,4 +45,4 @@ int32_t PartitionForKey(std::string_view key, int32_t partitions) {
   return (Murmur2(key) & 0x7fffffff) % partitions;
 }
 
-}  // namespace samsa::client
+}  // namespace samsa
