@@ -1,0 +1,234 @@
+#include "broker/group_coordinator.h"
+
+#include "absl/random/random.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "common/murmur2.h"
+#include "common/wire_error.h"
+#include "storage/batch_builder.h"
+
+namespace samsa::broker {
+namespace {
+
+TopicPartitions FromProto(const v1::GroupAssignment& a) {
+  TopicPartitions out;
+  for (const v1::TopicPartitions& t : a.topics()) {
+    out[t.topic()].assign(t.partitions().begin(), t.partitions().end());
+  }
+  return out;
+}
+
+void ToProto(const TopicPartitions& tps, v1::GroupAssignment* out) {
+  for (const auto& [topic, ps] : tps) {
+    v1::TopicPartitions* t = out->add_topics();
+    t->set_topic(topic);
+    for (int32_t p : ps) t->add_partitions(p);
+  }
+}
+
+}  // namespace
+
+int32_t GroupCoordinator::PartitionFor(const std::string& group) const {
+  return PartitionForKey(group, options_.partitions);
+}
+
+void GroupCoordinator::SetLeadership(std::set<int32_t> led) {
+  absl::MutexLock lock(&mu_);
+  led_ = std::move(led);
+  for (auto it = groups_.begin(); it != groups_.end();) {
+    if (led_.contains(PartitionFor(it->first))) {
+      ++it;
+    } else {
+      it = groups_.erase(it);
+    }
+  }
+}
+
+bool GroupCoordinator::Coordinates(const std::string& group, v1::Error* error) const {
+  if (group.empty()) {
+    SetError(error, v1::INVALID_GROUP_ID, "the group id is empty");
+    return false;
+  }
+  if (!led_.contains(PartitionFor(group))) {
+    SetError(error, v1::NOT_COORDINATOR,
+             absl::StrCat("group ", group, " lives on ", kOffsetsTopic, " partition ",
+                          PartitionFor(group), ", which this broker does not lead"));
+    return false;
+  }
+  return true;
+}
+
+v1::ConsumerGroupHeartbeatResponse GroupCoordinator::Heartbeat(
+    const v1::ConsumerGroupHeartbeatRequest& request, const std::map<std::string, int32_t>& topics,
+    absl::Time now) {
+  v1::ConsumerGroupHeartbeatResponse response;
+  absl::MutexLock lock(&mu_);
+  if (!Coordinates(request.group(), response.mutable_error())) return response;
+  std::unique_ptr<ConsumerGroup>& group = groups_[request.group()];
+  if (group == nullptr) {
+    group = std::make_unique<ConsumerGroup>(request.group(), options_.assignor,
+                                            options_.session_timeout);
+  }
+  GroupHeartbeat hb{.member_id = request.member_id(),
+                    .member_epoch = request.member_epoch(),
+                    .client_id = request.client_id()};
+  if (request.has_subscription()) {
+    hb.topics = std::vector<std::string>(request.subscription().topics().begin(),
+                                         request.subscription().topics().end());
+  }
+  if (request.has_owned()) hb.owned = FromProto(request.owned());
+  absl::BitGen rng;
+  const std::string new_id =
+      absl::StrFormat("%016x%016x", absl::Uniform<uint64_t>(rng), absl::Uniform<uint64_t>(rng));
+  const GroupHeartbeatResult r = group->Heartbeat(hb, topics, now, new_id);
+  if (r.error != v1::NONE) SetError(response.mutable_error(), r.error, r.message);
+  response.set_member_id(r.member_id);
+  response.set_member_epoch(r.member_epoch);
+  response.set_heartbeat_interval_ms(
+      static_cast<int32_t>(absl::ToInt64Milliseconds(options_.heartbeat_interval)));
+  ToProto(r.assignment, response.mutable_assignment());
+  return response;
+}
+
+void GroupCoordinator::OffsetCommit(const v1::OffsetCommitRequest& request, absl::Time now,
+                                    absl::AnyInvocable<void(v1::OffsetCommitResponse)> done) {
+  v1::OffsetCommitResponse response;
+  int32_t partition = 0;
+  {
+    absl::MutexLock lock(&mu_);
+    if (!Coordinates(request.group(), response.mutable_error())) return done(std::move(response));
+    auto it = groups_.find(request.group());
+    const v1::ErrorCode code =
+        it == groups_.end()
+            ? (request.member_id().empty() && request.member_epoch() == -1 ? v1::NONE
+                                                                           : v1::UNKNOWN_MEMBER_ID)
+            : it->second->CheckCommit(request.member_id(), request.member_epoch());
+    if (code != v1::NONE) {
+      SetError(response.mutable_error(), code,
+               code == v1::STALE_MEMBER_EPOCH
+                   ? absl::StrCat("member epoch ", request.member_epoch(), " is not current")
+                   : absl::StrCat("member '", request.member_id(), "' may not commit for group ",
+                                  request.group()));
+      return done(std::move(response));
+    }
+    partition = PartitionFor(request.group());
+  }
+  storage::BatchBuilder batch;
+  for (const v1::OffsetCommitRequest::Partition& p : request.partitions()) {
+    v1::OffsetCommitResponse::Partition* out = response.add_partitions();
+    out->set_topic(p.topic());
+    out->set_partition(p.partition());
+    if (p.offset() < 0) {
+      SetError(out->mutable_error(), v1::INVALID_COMMIT_OFFSET_SIZE,
+               absl::StrCat("offset ", p.offset(), " is negative"));
+      continue;
+    }
+    if (static_cast<int32_t>(p.metadata().size()) > options_.max_metadata_bytes) {
+      SetError(out->mutable_error(), v1::OFFSET_METADATA_TOO_LARGE,
+               absl::StrCat("metadata of ", p.metadata().size(), " bytes is over ",
+                            options_.max_metadata_bytes));
+      continue;
+    }
+    v1::OffsetCommitValue value;
+    value.set_offset(p.offset());
+    value.set_leader_epoch(p.leader_epoch());
+    value.set_metadata(p.metadata());
+    value.set_commit_time_ms(absl::ToUnixMillis(now));
+    batch.Append(absl::ToUnixMillis(now),
+                 OffsetCommitRecordKey(request.group(), p.topic(), p.partition()),
+                 value.SerializeAsString());
+  }
+  if (batch.record_count() == 0) return done(std::move(response));
+  absl::StatusOr<std::string> bytes = batch.Build();
+  if (!bytes.ok()) {
+    SetError(response.mutable_error(), v1::UNKNOWN_SERVER_ERROR,
+             std::string(bytes.status().message()));
+    return done(std::move(response));
+  }
+  options_.log->Append(
+      partition, *std::move(bytes),
+      [this, partition, response = std::move(response), done = std::move(done)](
+          v1::ErrorCode code, std::string message) mutable {
+        if (code == v1::NONE) {
+          if (absl::Status st = Materialize(partition); !st.ok()) {
+            code = v1::KAFKA_STORAGE_ERROR;
+            message = std::string(st.message());
+          }
+        }
+        for (v1::OffsetCommitResponse::Partition& p : *response.mutable_partitions()) {
+          if (p.error().code() == v1::NONE && code != v1::NONE)
+            SetError(p.mutable_error(), code, message);
+        }
+        done(std::move(response));
+      });
+}
+
+v1::OffsetFetchResponse GroupCoordinator::OffsetFetch(const v1::OffsetFetchRequest& request) {
+  v1::OffsetFetchResponse response;
+  int32_t partition = 0;
+  {
+    absl::MutexLock lock(&mu_);
+    if (!Coordinates(request.group(), response.mutable_error())) return response;
+    partition = PartitionFor(request.group());
+  }
+  // Everything committed so far is readable, not only what the last tick
+  // applied.
+  if (absl::Status st = Materialize(partition); !st.ok()) {
+    SetError(response.mutable_error(), v1::KAFKA_STORAGE_ERROR, std::string(st.message()));
+    return response;
+  }
+  auto add = [&response](const std::string& topic, int32_t p,
+                         const std::optional<v1::OffsetCommitValue>& v) {
+    v1::OffsetFetchResponse::Partition* out = response.add_partitions();
+    out->set_topic(topic);
+    out->set_partition(p);
+    out->set_offset(v.has_value() ? v->offset() : -1);
+    out->set_leader_epoch(v.has_value() ? v->leader_epoch() : -1);
+    if (v.has_value()) out->set_metadata(v->metadata());
+  };
+  if (request.partitions().empty()) {
+    auto all = options_.store->GroupOffsets(partition, request.group());
+    if (!all.ok()) {
+      SetError(response.mutable_error(), v1::KAFKA_STORAGE_ERROR,
+               std::string(all.status().message()));
+      return response;
+    }
+    for (const auto& [tp, v] : *all) add(tp.first, tp.second, v);
+    return response;
+  }
+  for (const v1::TopicPartition& tp : request.partitions()) {
+    auto v = options_.store->Get(partition, request.group(), tp.topic(), tp.partition());
+    if (!v.ok()) {
+      SetError(response.mutable_error(), v1::KAFKA_STORAGE_ERROR,
+               std::string(v.status().message()));
+      return response;
+    }
+    add(tp.topic(), tp.partition(), *v);
+  }
+  return response;
+}
+
+void GroupCoordinator::ExpireSessions(absl::Time now,
+                                      const std::map<std::string, int32_t>& topics) {
+  absl::MutexLock lock(&mu_);
+  for (auto& [id, group] : groups_) group->ExpireSessions(now, topics);
+}
+
+absl::Status GroupCoordinator::Materialize(int32_t partition) {
+  absl::MutexLock lock(&materialize_mu_);
+  while (true) {
+    absl::StatusOr<int64_t> applied = options_.store->AppliedOffset(partition);
+    if (!applied.ok()) return applied.status();
+    absl::StatusOr<std::string> batches = options_.log->ReadCommitted(partition, *applied);
+    if (!batches.ok()) return batches.status();
+    if (batches->empty()) return absl::OkStatus();
+    const std::span<const uint8_t> bytes(reinterpret_cast<const uint8_t*>(batches->data()),
+                                         batches->size());
+    if (absl::Status st = options_.store->ApplyBatches(partition, bytes); !st.ok()) return st;
+    absl::StatusOr<int64_t> after = options_.store->AppliedOffset(partition);
+    if (!after.ok()) return after.status();
+    if (*after == *applied) return absl::OkStatus();  // nothing past what was applied
+  }
+}
+
+}  // namespace samsa::broker

@@ -1,0 +1,93 @@
+// GroupCoordinator: the consumer groups whose __consumer_offsets partition
+// this broker leads (DESIGN.md §5; the group's partition is
+// murmur2(group) % offsets.topic.num.partitions). It runs their membership
+// (consumer_group.h), writes their offset commits to __consumer_offsets
+// with acks=all, and answers offset fetches from the RocksDB materialization
+// (offset_store.h), which every replica of a __consumer_offsets partition
+// keeps current with what is committed there.
+//
+// The log is reached through OffsetsLog (ReplicaManager in the broker, an
+// in-memory log in tests). Membership is held in memory: after a
+// coordinator change members rejoin (their committed offsets are in the
+// log). Thread-safe.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <set>
+#include <string>
+
+#include "absl/functional/any_invocable.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "broker/assignor.h"
+#include "broker/consumer_group.h"
+#include "broker/offset_store.h"
+#include "samsa/v1/groups.pb.h"
+
+namespace samsa::broker {
+
+inline constexpr char kOffsetsTopic[] = "__consumer_offsets";
+
+// __consumer_offsets as the coordinator uses it.
+class OffsetsLog {
+ public:
+  virtual ~OffsetsLog() = default;
+  // Appends `batch` (one RecordBatch v2) to `partition` with acks=all;
+  // `done` gets OK once it is committed, else why not (a Kafka-coded error
+  // from the produce path).
+  virtual void Append(int32_t partition, std::string batch,
+                      absl::AnyInvocable<void(v1::ErrorCode, std::string)> done) = 0;
+  // Committed whole batches of `partition` holding offsets >= `from` (the
+  // first may start below it), up to its high watermark, about a megabyte
+  // at most; empty when there is nothing new.
+  virtual absl::StatusOr<std::string> ReadCommitted(int32_t partition, int64_t from) = 0;
+};
+
+struct GroupCoordinatorOptions {
+  int32_t partitions = 50;  // offsets.topic.num.partitions
+  Assignor assignor = &AssignUniform;
+  absl::Duration session_timeout = absl::Seconds(45);
+  absl::Duration heartbeat_interval = absl::Seconds(5);
+  int32_t max_metadata_bytes = 4096;  // offset.metadata.max.bytes
+  OffsetsLog* log = nullptr;          // must outlive the coordinator
+  OffsetStore* store = nullptr;       // must outlive the coordinator
+};
+
+class GroupCoordinator {
+ public:
+  explicit GroupCoordinator(GroupCoordinatorOptions options) : options_(std::move(options)) {}
+
+  int32_t PartitionFor(const std::string& group) const;
+  // The __consumer_offsets partitions this broker leads now; the groups of
+  // any other partition are dropped from memory.
+  void SetLeadership(std::set<int32_t> led);
+
+  // `topics`: partition counts of the cluster's topics.
+  v1::ConsumerGroupHeartbeatResponse Heartbeat(const v1::ConsumerGroupHeartbeatRequest& request,
+                                               const std::map<std::string, int32_t>& topics,
+                                               absl::Time now);
+  void OffsetCommit(const v1::OffsetCommitRequest& request, absl::Time now,
+                    absl::AnyInvocable<void(v1::OffsetCommitResponse)> done);
+  v1::OffsetFetchResponse OffsetFetch(const v1::OffsetFetchRequest& request);
+
+  // Expires member sessions of the groups coordinated here.
+  void ExpireSessions(absl::Time now, const std::map<std::string, int32_t>& topics);
+  // Applies what is newly committed in this replica of `partition` to the
+  // store.
+  absl::Status Materialize(int32_t partition);
+
+ private:
+  // NONE if `group` is coordinated here, else why not (into `error`).
+  bool Coordinates(const std::string& group, v1::Error* error) const
+      ABSL_SHARED_LOCKS_REQUIRED(mu_);
+
+  const GroupCoordinatorOptions options_;
+  mutable absl::Mutex mu_;
+  std::set<int32_t> led_ ABSL_GUARDED_BY(mu_);
+  std::map<std::string, std::unique_ptr<ConsumerGroup>> groups_ ABSL_GUARDED_BY(mu_);
+  absl::Mutex materialize_mu_;  // one Materialize at a time
+};
+
+}  // namespace samsa::broker

@@ -1,0 +1,168 @@
+#include "broker/group_coordinator.h"
+
+#include "common/murmur2.h"
+#include "gtest/gtest.h"
+#include "rocksdb/env.h"
+#include "storage/record_batch.h"
+
+namespace samsa::broker {
+namespace {
+
+const absl::Time kNow = absl::FromUnixSeconds(1700000000);
+const std::map<std::string, int32_t> kTopics = {{"orders-topic", 2}};
+
+// __consumer_offsets in memory: appends commit at once (or fail with
+// `fail_with`).
+class MemoryOffsetsLog final : public OffsetsLog {
+ public:
+  void Append(int32_t partition, std::string batch,
+              absl::AnyInvocable<void(v1::ErrorCode, std::string)> done) override {
+    if (fail_with != v1::NONE) return done(fail_with, "the log refused");
+    std::vector<std::string>& log = logs[partition];
+    int64_t next = 0;
+    for (const std::string& b : log) {
+      next = storage::ParseBatchHeader({reinterpret_cast<const uint8_t*>(b.data()), b.size()})
+                 ->last_offset()
+                 .value() +
+             1;
+    }
+    storage::StampBatch({reinterpret_cast<uint8_t*>(batch.data()), batch.size()}, Offset(next),
+                        Epoch(0));
+    log.push_back(std::move(batch));
+    done(v1::NONE, "");
+  }
+  absl::StatusOr<std::string> ReadCommitted(int32_t partition, int64_t from) override {
+    std::string out;
+    for (const std::string& b : logs[partition]) {
+      auto h = storage::ParseBatchHeader({reinterpret_cast<const uint8_t*>(b.data()), b.size()});
+      if (h->last_offset().value() >= from) out += b;
+    }
+    return out;
+  }
+
+  std::map<int32_t, std::vector<std::string>> logs;
+  v1::ErrorCode fail_with = v1::NONE;
+};
+
+class GroupCoordinatorTest : public ::testing::Test {
+ protected:
+  GroupCoordinatorTest() : env_(rocksdb::NewMemEnv(rocksdb::Env::Default())) {
+    store_ = *OffsetStore::Open("/offsets", env_.get());
+    coordinator_ = std::make_unique<GroupCoordinator>(
+        GroupCoordinatorOptions{.partitions = 5,
+                                .session_timeout = absl::Seconds(10),
+                                .log = &log_,
+                                .store = store_.get()});
+    std::set<int32_t> all = {0, 1, 2, 3, 4};
+    coordinator_->SetLeadership(all);
+  }
+
+  v1::OffsetCommitResponse Commit(const std::string& group, const std::string& member,
+                                  int32_t epoch, int32_t partition, int64_t offset) {
+    v1::OffsetCommitRequest req;
+    req.set_group(group);
+    req.set_member_id(member);
+    req.set_member_epoch(epoch);
+    v1::OffsetCommitRequest::Partition* p = req.add_partitions();
+    p->set_topic("orders-topic");
+    p->set_partition(partition);
+    p->set_offset(offset);
+    v1::OffsetCommitResponse out;
+    coordinator_->OffsetCommit(req, kNow, [&](v1::OffsetCommitResponse r) { out = std::move(r); });
+    return out;
+  }
+  int64_t Fetch(const std::string& group, int32_t partition) {
+    v1::OffsetFetchRequest req;
+    req.set_group(group);
+    v1::TopicPartition* tp = req.add_partitions();
+    tp->set_topic("orders-topic");
+    tp->set_partition(partition);
+    v1::OffsetFetchResponse r = coordinator_->OffsetFetch(req);
+    EXPECT_EQ(v1::NONE, r.error().code()) << r.error().message();
+    return r.partitions_size() == 1 ? r.partitions(0).offset() : -2;
+  }
+  v1::ConsumerGroupHeartbeatResponse Join(const std::string& group) {
+    v1::ConsumerGroupHeartbeatRequest req;
+    req.set_group(group);
+    req.mutable_subscription()->add_topics("orders-topic");
+    return coordinator_->Heartbeat(req, kTopics, kNow);
+  }
+
+  MemoryOffsetsLog log_;
+  std::unique_ptr<rocksdb::Env> env_;
+  std::unique_ptr<OffsetStore> store_;
+  std::unique_ptr<GroupCoordinator> coordinator_;
+};
+
+TEST_F(GroupCoordinatorTest, TwoGroupsKeepTheirOwnOffsets) {
+  EXPECT_EQ(v1::NONE, Commit("group-A", "", -1, 0, 3).partitions(0).error().code());
+  EXPECT_EQ(v1::NONE, Commit("group-B", "", -1, 0, 1).partitions(0).error().code());
+  EXPECT_EQ(v1::NONE, Commit("group-A", "", -1, 0, 5).partitions(0).error().code());
+  EXPECT_EQ(5, Fetch("group-A", 0));
+  EXPECT_EQ(1, Fetch("group-B", 0));
+  EXPECT_EQ(-1, Fetch("group-A", 1)) << "nothing committed";
+  // Each commit is one batch in its group's partition of __consumer_offsets.
+  size_t batches = 0;
+  for (const auto& [p, log] : log_.logs) batches += log.size();
+  EXPECT_EQ(3u, batches);
+  EXPECT_FALSE(log_.logs[PartitionForKey("group-A", 5)].empty());
+  EXPECT_FALSE(log_.logs[PartitionForKey("group-B", 5)].empty());
+}
+
+TEST_F(GroupCoordinatorTest, MembersCommitWithTheirEpochStandaloneOnlyWhenEmpty) {
+  v1::ConsumerGroupHeartbeatResponse m = Join("g");
+  ASSERT_EQ(v1::NONE, m.error().code());
+  EXPECT_EQ(2, m.assignment().topics(0).partitions_size());
+  EXPECT_EQ(v1::NONE, Commit("g", m.member_id(), m.member_epoch(), 0, 7).error().code());
+  EXPECT_EQ(v1::STALE_MEMBER_EPOCH,
+            Commit("g", m.member_id(), m.member_epoch() - 1, 0, 8).error().code());
+  EXPECT_EQ(v1::UNKNOWN_MEMBER_ID, Commit("g", "", -1, 0, 9).error().code())
+      << "a standalone commit to a group with members";
+  EXPECT_EQ(7, Fetch("g", 0));
+}
+
+TEST_F(GroupCoordinatorTest, GroupsOfPartitionsLedElsewhereAreRefused) {
+  const int32_t mine = PartitionForKey("g", 5);
+  std::set<int32_t> others;
+  for (int32_t p = 0; p < 5; ++p) {
+    if (p != mine) others.insert(p);
+  }
+  coordinator_->SetLeadership(others);
+  EXPECT_EQ(v1::NOT_COORDINATOR, Join("g").error().code());
+  EXPECT_EQ(v1::NOT_COORDINATOR, Commit("g", "", -1, 0, 1).error().code());
+  v1::OffsetFetchRequest req;
+  req.set_group("g");
+  EXPECT_EQ(v1::NOT_COORDINATOR, coordinator_->OffsetFetch(req).error().code());
+  v1::OffsetFetchRequest empty;
+  EXPECT_EQ(v1::INVALID_GROUP_ID, coordinator_->OffsetFetch(empty).error().code());
+}
+
+TEST_F(GroupCoordinatorTest, AFailedAppendFailsTheCommitAndBadOffsetsAreRefused) {
+  log_.fail_with = v1::NOT_ENOUGH_REPLICAS;
+  EXPECT_EQ(v1::NOT_ENOUGH_REPLICAS, Commit("g", "", -1, 0, 3).partitions(0).error().code());
+  log_.fail_with = v1::NONE;
+  EXPECT_EQ(-1, Fetch("g", 0)) << "nothing was committed";
+  EXPECT_EQ(v1::INVALID_COMMIT_OFFSET_SIZE,
+            Commit("g", "", -1, 0, -5).partitions(0).error().code());
+}
+
+TEST_F(GroupCoordinatorTest, AFollowerReplicaMaterializesWhatItCopied) {
+  ASSERT_EQ(v1::NONE, Commit("g", "", -1, 1, 42).partitions(0).error().code());
+  // A second broker holding the same log (a follower) and its own store.
+  auto env = std::unique_ptr<rocksdb::Env>(rocksdb::NewMemEnv(rocksdb::Env::Default()));
+  auto store = *OffsetStore::Open("/follower", env.get());
+  GroupCoordinator follower({.partitions = 5, .log = &log_, .store = store.get()});
+  const int32_t p = PartitionForKey("g", 5);
+  ASSERT_TRUE(follower.Materialize(p).ok());
+  EXPECT_EQ(42, (*store->Get(p, "g", "orders-topic", 1))->offset());
+  // When it becomes the coordinator, fetches are served at once.
+  follower.SetLeadership({p});
+  v1::OffsetFetchRequest req;
+  req.set_group("g");
+  v1::OffsetFetchResponse r = follower.OffsetFetch(req);
+  ASSERT_EQ(1, r.partitions_size());
+  EXPECT_EQ(42, r.partitions(0).offset());
+}
+
+}  // namespace
+}  // namespace samsa::broker
