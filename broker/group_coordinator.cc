@@ -29,14 +29,20 @@ void ToProto(const TopicPartitions& tps, v1::GroupAssignment* out) {
 }  // namespace
 
 int32_t GroupCoordinator::PartitionFor(const std::string& group) const {
-  return PartitionForKey(group, options_.partitions);
+  absl::MutexLock lock(&mu_);
+  return PartitionForLocked(group);
 }
 
-void GroupCoordinator::SetLeadership(std::set<int32_t> led) {
+int32_t GroupCoordinator::PartitionForLocked(const std::string& group) const {
+  return partitions_ > 0 ? PartitionForKey(group, partitions_) : -1;
+}
+
+void GroupCoordinator::SetLeadership(int32_t partitions, std::set<int32_t> led) {
   absl::MutexLock lock(&mu_);
+  partitions_ = partitions;
   led_ = std::move(led);
   for (auto it = groups_.begin(); it != groups_.end();) {
-    if (led_.contains(PartitionFor(it->first))) {
+    if (led_.contains(PartitionForLocked(it->first))) {
       ++it;
     } else {
       it = groups_.erase(it);
@@ -49,10 +55,15 @@ bool GroupCoordinator::Coordinates(const std::string& group, v1::Error* error) c
     SetError(error, v1::INVALID_GROUP_ID, "the group id is empty");
     return false;
   }
-  if (!led_.contains(PartitionFor(group))) {
+  if (partitions_ == 0) {
+    SetError(error, v1::COORDINATOR_NOT_AVAILABLE,
+             absl::StrCat(kOffsetsTopic, " does not exist yet"));
+    return false;
+  }
+  if (!led_.contains(PartitionForLocked(group))) {
     SetError(error, v1::NOT_COORDINATOR,
              absl::StrCat("group ", group, " lives on ", kOffsetsTopic, " partition ",
-                          PartitionFor(group), ", which this broker does not lead"));
+                          PartitionForLocked(group), ", which this broker does not lead"));
     return false;
   }
   return true;
@@ -111,7 +122,7 @@ void GroupCoordinator::OffsetCommit(const v1::OffsetCommitRequest& request, absl
                                   request.group()));
       return done(std::move(response));
     }
-    partition = PartitionFor(request.group());
+    partition = PartitionForLocked(request.group());
   }
   storage::BatchBuilder batch;
   for (const v1::OffsetCommitRequest::Partition& p : request.partitions()) {
@@ -169,7 +180,7 @@ v1::OffsetFetchResponse GroupCoordinator::OffsetFetch(const v1::OffsetFetchReque
   {
     absl::MutexLock lock(&mu_);
     if (!Coordinates(request.group(), response.mutable_error())) return response;
-    partition = PartitionFor(request.group());
+    partition = PartitionForLocked(request.group());
   }
   // Everything committed so far is readable, not only what the last tick
   // applied.

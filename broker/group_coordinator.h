@@ -46,7 +46,6 @@ class OffsetsLog {
 };
 
 struct GroupCoordinatorOptions {
-  int32_t partitions = 50;  // offsets.topic.num.partitions
   Assignor assignor = &AssignUniform;
   absl::Duration session_timeout = absl::Seconds(45);
   absl::Duration heartbeat_interval = absl::Seconds(5);
@@ -59,10 +58,12 @@ class GroupCoordinator {
  public:
   explicit GroupCoordinator(GroupCoordinatorOptions options) : options_(std::move(options)) {}
 
+  // The __consumer_offsets partition of `group` (-1 before the topic is
+  // known).
   int32_t PartitionFor(const std::string& group) const;
-  // The __consumer_offsets partitions this broker leads now; the groups of
-  // any other partition are dropped from memory.
-  void SetLeadership(std::set<int32_t> led);
+  // __consumer_offsets has `partitions` partitions, of which this broker
+  // leads `led`; the groups of any other partition are dropped from memory.
+  void SetLeadership(int32_t partitions, std::set<int32_t> led);
 
   // `topics`: partition counts of the cluster's topics.
   v1::ConsumerGroupHeartbeatResponse Heartbeat(const v1::ConsumerGroupHeartbeatRequest& request,
@@ -79,12 +80,14 @@ class GroupCoordinator {
   absl::Status Materialize(int32_t partition);
 
  private:
-  // NONE if `group` is coordinated here, else why not (into `error`).
+  int32_t PartitionForLocked(const std::string& group) const ABSL_SHARED_LOCKS_REQUIRED(mu_);
+  // Whether `group` is coordinated here; if not, why not (into `error`).
   bool Coordinates(const std::string& group, v1::Error* error) const
       ABSL_SHARED_LOCKS_REQUIRED(mu_);
 
   const GroupCoordinatorOptions options_;
   mutable absl::Mutex mu_;
+  int32_t partitions_ ABSL_GUARDED_BY(mu_) = 0;
   std::set<int32_t> led_ ABSL_GUARDED_BY(mu_);
   std::map<std::string, std::unique_ptr<ConsumerGroup>> groups_ ABSL_GUARDED_BY(mu_);
   absl::Mutex materialize_mu_;  // one Materialize at a time

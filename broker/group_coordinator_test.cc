@@ -49,12 +49,9 @@ class GroupCoordinatorTest : public ::testing::Test {
   GroupCoordinatorTest() : env_(rocksdb::NewMemEnv(rocksdb::Env::Default())) {
     store_ = *OffsetStore::Open("/offsets", env_.get());
     coordinator_ = std::make_unique<GroupCoordinator>(
-        GroupCoordinatorOptions{.partitions = 5,
-                                .session_timeout = absl::Seconds(10),
-                                .log = &log_,
-                                .store = store_.get()});
-    std::set<int32_t> all = {0, 1, 2, 3, 4};
-    coordinator_->SetLeadership(all);
+        GroupCoordinatorOptions{
+            .session_timeout = absl::Seconds(10), .log = &log_, .store = store_.get()});
+    coordinator_->SetLeadership(5, {0, 1, 2, 3, 4});
   }
 
   v1::OffsetCommitResponse Commit(const std::string& group, const std::string& member,
@@ -127,7 +124,7 @@ TEST_F(GroupCoordinatorTest, GroupsOfPartitionsLedElsewhereAreRefused) {
   for (int32_t p = 0; p < 5; ++p) {
     if (p != mine) others.insert(p);
   }
-  coordinator_->SetLeadership(others);
+  coordinator_->SetLeadership(5, others);
   EXPECT_EQ(v1::NOT_COORDINATOR, Join("g").error().code());
   EXPECT_EQ(v1::NOT_COORDINATOR, Commit("g", "", -1, 0, 1).error().code());
   v1::OffsetFetchRequest req;
@@ -135,6 +132,9 @@ TEST_F(GroupCoordinatorTest, GroupsOfPartitionsLedElsewhereAreRefused) {
   EXPECT_EQ(v1::NOT_COORDINATOR, coordinator_->OffsetFetch(req).error().code());
   v1::OffsetFetchRequest empty;
   EXPECT_EQ(v1::INVALID_GROUP_ID, coordinator_->OffsetFetch(empty).error().code());
+  GroupCoordinator before_topic({.log = &log_, .store = store_.get()});
+  EXPECT_EQ(v1::COORDINATOR_NOT_AVAILABLE, before_topic.OffsetFetch(req).error().code())
+      << "__consumer_offsets does not exist yet";
 }
 
 TEST_F(GroupCoordinatorTest, AFailedAppendFailsTheCommitAndBadOffsetsAreRefused) {
@@ -151,12 +151,12 @@ TEST_F(GroupCoordinatorTest, AFollowerReplicaMaterializesWhatItCopied) {
   // A second broker holding the same log (a follower) and its own store.
   auto env = std::unique_ptr<rocksdb::Env>(rocksdb::NewMemEnv(rocksdb::Env::Default()));
   auto store = *OffsetStore::Open("/follower", env.get());
-  GroupCoordinator follower({.partitions = 5, .log = &log_, .store = store.get()});
+  GroupCoordinator follower({.log = &log_, .store = store.get()});
   const int32_t p = PartitionForKey("g", 5);
   ASSERT_TRUE(follower.Materialize(p).ok());
   EXPECT_EQ(42, (*store->Get(p, "g", "orders-topic", 1))->offset());
   // When it becomes the coordinator, fetches are served at once.
-  follower.SetLeadership({p});
+  follower.SetLeadership(5, {p});
   v1::OffsetFetchRequest req;
   req.set_group("g");
   v1::OffsetFetchResponse r = follower.OffsetFetch(req);
