@@ -86,6 +86,37 @@ const ConfigDef& BrokerConfigDef() {
                .doc = "A follower that has not caught up with the leader's log end for this long "
                       "is removed from the ISR.",
                .min = 10});
+    d->Define({.name = "offsets.topic.num.partitions",
+               .type = ConfigType::kInt,
+               .default_value = "50",
+               .doc = "Partitions of __consumer_offsets, created on the first group request; a "
+                      "group's coordinator leads partition murmur2(group) modulo this.",
+               .min = 1,
+               .max = 1000});
+    d->Define({.name = "offsets.topic.replication.factor",
+               .type = ConfigType::kInt,
+               .default_value = "3",
+               .doc = "Replication factor of __consumer_offsets (at most the brokers there are "
+                      "when it is created).",
+               .min = 1,
+               .max = 100});
+    d->Define({.name = "group.consumer.session.timeout.ms",
+               .type = ConfigType::kInt,
+               .default_value = "45000",
+               .doc = "A group member not heard from for this long is removed and its "
+                      "partitions go to the others.",
+               .min = 100});
+    d->Define({.name = "group.consumer.heartbeat.interval.ms",
+               .type = ConfigType::kInt,
+               .default_value = "5000",
+               .doc = "How often group members are told to heartbeat.",
+               .min = 10});
+    d->Define(
+        {.name = "group.consumer.assignor",
+         .default_value = "uniform",
+         .doc = "How a group's partitions are spread over its members: uniform "
+                "(balanced, sticky) or range.",
+         .validator = [](std::string_view v) { return AssignorNamed(std::string(v)).status(); }});
     return d;
   }();
   return *def;
@@ -117,6 +148,17 @@ absl::StatusOr<BrokerSettings> ToSettings(const Config& config) {
   s.log_defaults = *log;
   s.replica_lag_max = absl::Milliseconds(config.GetInt("replica.lag.time.max.ms"));
   s.retention_check_interval = absl::Milliseconds(config.GetInt("log.retention.check.interval.ms"));
+  s.offsets_partitions = static_cast<int32_t>(config.GetInt("offsets.topic.num.partitions"));
+  s.offsets_replication_factor =
+      static_cast<int32_t>(config.GetInt("offsets.topic.replication.factor"));
+  s.group_session_timeout = absl::Milliseconds(config.GetInt("group.consumer.session.timeout.ms"));
+  s.group_heartbeat_interval =
+      absl::Milliseconds(config.GetInt("group.consumer.heartbeat.interval.ms"));
+  s.group_assignor = *AssignorNamed(config.GetString("group.consumer.assignor"));
+  if (s.group_heartbeat_interval >= s.group_session_timeout) {
+    return absl::InvalidArgumentError(
+        "group.consumer.heartbeat.interval.ms: must be below group.consumer.session.timeout.ms");
+  }
   if (s.heartbeat_interval >= s.session_timeout) {
     return absl::InvalidArgumentError(
         "broker.heartbeat.interval.ms: must be below broker.session.timeout.ms");

@@ -17,6 +17,10 @@
 //   replica.lag.time.max.ms       a follower not caught up for this long
 //                                 leaves the ISR
 //   log.retention.check.interval.ms  how often retention runs
+//   offsets.topic.num.partitions, offsets.topic.replication.factor
+//                                 __consumer_offsets, created on first use
+//   group.consumer.session.timeout.ms, group.consumer.heartbeat.interval.ms,
+//   group.consumer.assignor       consumer-group membership
 #pragma once
 
 #include <string>
@@ -24,6 +28,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "broker/assignor.h"
 #include "common/config.h"
 #include "common/ids.h"
 #include "storage/log_config.h"
@@ -45,6 +50,11 @@ struct BrokerSettings {
   storage::LogConfig log_defaults;
   absl::Duration replica_lag_max;
   absl::Duration retention_check_interval;
+  int32_t offsets_partitions = 50;
+  int32_t offsets_replication_factor = 3;
+  absl::Duration group_session_timeout;
+  absl::Duration group_heartbeat_interval;
+  Assignor group_assignor = nullptr;
 };
 
 // The settings of a loaded config, after the checks across keys.

@@ -231,6 +231,10 @@ absl::Status GroupCoordinator::Materialize(int32_t partition) {
     absl::StatusOr<int64_t> applied = options_.store->AppliedOffset(partition);
     if (!applied.ok()) return applied.status();
     absl::StatusOr<std::string> batches = options_.log->ReadCommitted(partition, *applied);
+    if (absl::IsOutOfRange(batches.status())) {
+      if (absl::Status st = options_.store->ResetPartition(partition); !st.ok()) return st;
+      continue;  // replay from the log start
+    }
     if (!batches.ok()) return batches.status();
     if (batches->empty()) return absl::OkStatus();
     const std::span<const uint8_t> bytes(reinterpret_cast<const uint8_t*>(batches->data()),

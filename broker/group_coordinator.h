@@ -41,7 +41,8 @@ class OffsetsLog {
                       absl::AnyInvocable<void(v1::ErrorCode, std::string)> done) = 0;
   // Committed whole batches of `partition` holding offsets >= `from` (the
   // first may start below it), up to its high watermark, about a megabyte
-  // at most; empty when there is nothing new.
+  // at most; empty when there is nothing new. OUT_OF_RANGE when `from` is
+  // past the replica's log end (it was truncated below it).
   virtual absl::StatusOr<std::string> ReadCommitted(int32_t partition, int64_t from) = 0;
 };
 

@@ -32,6 +32,14 @@ class MemoryOffsetsLog final : public OffsetsLog {
     done(v1::NONE, "");
   }
   absl::StatusOr<std::string> ReadCommitted(int32_t partition, int64_t from) override {
+    int64_t end = 0;
+    for (const std::string& b : logs[partition]) {
+      end = storage::ParseBatchHeader({reinterpret_cast<const uint8_t*>(b.data()), b.size()})
+                ->last_offset()
+                .value() +
+            1;
+    }
+    if (from > end) return absl::OutOfRangeError("past the log end");
     std::string out;
     for (const std::string& b : logs[partition]) {
       auto h = storage::ParseBatchHeader({reinterpret_cast<const uint8_t*>(b.data()), b.size()});
@@ -48,9 +56,8 @@ class GroupCoordinatorTest : public ::testing::Test {
  protected:
   GroupCoordinatorTest() : env_(rocksdb::NewMemEnv(rocksdb::Env::Default())) {
     store_ = *OffsetStore::Open("/offsets", env_.get());
-    coordinator_ = std::make_unique<GroupCoordinator>(
-        GroupCoordinatorOptions{
-            .session_timeout = absl::Seconds(10), .log = &log_, .store = store_.get()});
+    coordinator_ = std::make_unique<GroupCoordinator>(GroupCoordinatorOptions{
+        .session_timeout = absl::Seconds(10), .log = &log_, .store = store_.get()});
     coordinator_->SetLeadership(5, {0, 1, 2, 3, 4});
   }
 
@@ -162,6 +169,17 @@ TEST_F(GroupCoordinatorTest, AFollowerReplicaMaterializesWhatItCopied) {
   v1::OffsetFetchResponse r = follower.OffsetFetch(req);
   ASSERT_EQ(1, r.partitions_size());
   EXPECT_EQ(42, r.partitions(0).offset());
+}
+
+TEST_F(GroupCoordinatorTest, AReplicaTruncatedBelowWhatItAppliedReplaysItsLog) {
+  ASSERT_EQ(v1::NONE, Commit("g", "", -1, 0, 10).partitions(0).error().code());
+  ASSERT_EQ(v1::NONE, Commit("g", "", -1, 0, 20).partitions(0).error().code());
+  EXPECT_EQ(20, Fetch("g", 0));
+  // The second commit was never replicated: a new leader's log wins and
+  // this replica keeps only the first.
+  std::vector<std::string>& log = log_.logs[PartitionForKey("g", 5)];
+  log.pop_back();
+  EXPECT_EQ(10, Fetch("g", 0)) << "the store forgot what the log lost";
 }
 
 }  // namespace

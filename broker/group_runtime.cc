@@ -1,0 +1,211 @@
+#include "broker/group_runtime.h"
+
+#include <algorithm>
+
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/notification.h"
+#include "common/logging.h"
+#include "common/wire_error.h"
+#include "storage/env.h"
+
+namespace samsa::broker {
+
+// __consumer_offsets through the ReplicaManager: appends are acks=all
+// produce requests; reads go to the local replica up to its high watermark.
+class GroupRuntime::ReplicaLog final : public OffsetsLog {
+ public:
+  explicit ReplicaLog(ReplicaManager* replicas) : replicas_(replicas) {}
+
+  void Append(int32_t partition, std::string batch,
+              absl::AnyInvocable<void(v1::ErrorCode, std::string)> done) override {
+    v1::ProduceRequest req;
+    req.set_acks(-1);
+    req.set_timeout_ms(5000);
+    v1::ProduceRequest::Topic* t = req.add_topics();
+    t->set_name(kOffsetsTopic);
+    v1::ProduceRequest::Partition* p = t->add_partitions();
+    p->set_partition(partition);
+    p->set_records(std::move(batch));
+    replicas_->Produce(req, [done = std::move(done)](v1::ProduceResponse r) mutable {
+      if (r.topics_size() != 1 || r.topics(0).partitions_size() != 1) {
+        return done(v1::UNKNOWN_SERVER_ERROR, "no answer for the __consumer_offsets partition");
+      }
+      const v1::Error& e = r.topics(0).partitions(0).error();
+      // The client sees the coordinator moved, not a produce error.
+      done(e.code() == v1::NOT_LEADER_OR_FOLLOWER ? v1::NOT_COORDINATOR : e.code(), e.message());
+    });
+  }
+
+  absl::StatusOr<std::string> ReadCommitted(int32_t partition, int64_t from) override {
+    std::shared_ptr<Partition> p = replicas_->Find({kOffsetsTopic, PartitionId(partition)});
+    if (p == nullptr) return std::string();
+    // A replica truncated below what was applied (a new leader's log won):
+    // what was applied past its end must be forgotten and replayed.
+    if (Offset(from) > p->log()->log_end_offset()) {
+      return absl::OutOfRangeError(absl::StrCat("applied up to ", from, ", past the log end ",
+                                                p->log()->log_end_offset().value()));
+    }
+    const Offset hw = p->high_watermark();
+    if (Offset(from) >= hw) return std::string();
+    absl::StatusOr<storage::ReadSlice> slice =
+        p->log()->Read(std::max(Offset(from), p->log()->log_start_offset()), 1 << 20, hw, true);
+    if (!slice.ok()) return slice.status();
+    return std::string(slice->bytes.view());
+  }
+
+ private:
+  ReplicaManager* const replicas_;
+};
+
+absl::StatusOr<std::unique_ptr<GroupRuntime>> GroupRuntime::Open(GroupRuntimeOptions options) {
+  const std::string dir = storage::JoinPath(options.data_dir, "group-offsets");
+  absl::StatusOr<std::unique_ptr<OffsetStore>> store = OffsetStore::Open(dir);
+  if (!store.ok()) return store.status();
+  return std::unique_ptr<GroupRuntime>(new GroupRuntime(std::move(options), *std::move(store)));
+}
+
+GroupRuntime::GroupRuntime(GroupRuntimeOptions options, std::unique_ptr<OffsetStore> store)
+    : options_(std::move(options)),
+      store_(std::move(store)),
+      log_(std::make_unique<ReplicaLog>(options_.replicas)) {
+  coordinator_ = std::make_unique<GroupCoordinator>(
+      GroupCoordinatorOptions{.assignor = options_.assignor,
+                              .session_timeout = options_.session_timeout,
+                              .heartbeat_interval = options_.heartbeat_interval,
+                              .log = log_.get(),
+                              .store = store_.get()});
+  thread_ = std::thread([this] { Loop(); });
+}
+
+GroupRuntime::~GroupRuntime() { Close(); }
+
+void GroupRuntime::Close() {
+  {
+    absl::MutexLock lock(&mu_);
+    if (stop_) return;
+    stop_ = true;
+  }
+  thread_.join();
+}
+
+void GroupRuntime::OnImage(std::shared_ptr<const MetadataImage> image) {
+  int32_t partitions = 0;
+  std::set<int32_t> led;
+  if (const TopicImage* t = image->FindTopic(kOffsetsTopic)) {
+    partitions = static_cast<int32_t>(t->partitions.size());
+    for (int32_t p = 0; p < partitions; ++p) {
+      if (t->partitions[static_cast<size_t>(p)].leader == options_.self) led.insert(p);
+    }
+  }
+  coordinator_->SetLeadership(partitions, std::move(led));
+  absl::MutexLock lock(&mu_);
+  image_ = std::move(image);
+}
+
+std::map<std::string, int32_t> GroupRuntime::TopicPartitionCounts() const {
+  absl::MutexLock lock(&mu_);
+  std::map<std::string, int32_t> out;
+  if (image_ == nullptr) return out;
+  for (const auto& [name, t] : image_->topics()) {
+    out[name] = static_cast<int32_t>(t->partitions.size());
+  }
+  return out;
+}
+
+v1::FindCoordinatorResponse GroupRuntime::FindCoordinator(
+    const v1::FindCoordinatorRequest& request) {
+  v1::FindCoordinatorResponse r;
+  r.set_node_id(-1);
+  if (request.group().empty()) {
+    SetError(r.mutable_error(), v1::INVALID_GROUP_ID, "the group id is empty");
+    return r;
+  }
+  std::shared_ptr<const MetadataImage> image;
+  bool create = false;
+  {
+    absl::MutexLock lock(&mu_);
+    image = image_;
+    if (image != nullptr && image->FindTopic(kOffsetsTopic) == nullptr &&
+        absl::Now() - create_requested_ > absl::Seconds(5)) {
+      create_requested_ = absl::Now();
+      create = true;
+    }
+  }
+  if (image == nullptr || image->FindTopic(kOffsetsTopic) == nullptr) {
+    if (create && options_.create_topic && image != nullptr) {
+      int32_t brokers = 0;
+      for (const auto& [id, b] : image->brokers()) brokers += b.eligible() ? 1 : 0;
+      v1::CreateTopicsRequest req;
+      req.set_allow_internal(true);
+      v1::CreateTopicsRequest::Topic* t = req.add_topics();
+      t->set_name(kOffsetsTopic);
+      t->set_partitions(options_.offsets_partitions);
+      t->set_replication_factor(
+          std::max(1, std::min(options_.offsets_replication_factor, brokers)));
+      // Commits must stay replayable for replicas built later: no retention
+      // (there is no compaction yet to keep only the latest per key).
+      (*t->mutable_configs())["retention.ms"] = "-1";
+      SAMSA_LOG(INFO) << "creating " << kOffsetsTopic << " (" << options_.offsets_partitions
+                      << " partitions, replication factor " << t->replication_factor() << ")";
+      options_.create_topic(std::move(req));
+    }
+    SetError(r.mutable_error(), v1::COORDINATOR_NOT_AVAILABLE,
+             absl::StrCat(kOffsetsTopic, " is being created; try again"));
+    return r;
+  }
+  const TopicImage* t = image->FindTopic(kOffsetsTopic);
+  const int32_t p = coordinator_->PartitionFor(request.group());
+  if (p < 0 || p >= static_cast<int32_t>(t->partitions.size())) {
+    SetError(r.mutable_error(), v1::COORDINATOR_NOT_AVAILABLE, "the coordinator is moving");
+    return r;
+  }
+  const NodeId leader = t->partitions[static_cast<size_t>(p)].leader;
+  const BrokerImage* b = leader == kNoNode ? nullptr : image->FindBroker(leader);
+  if (b == nullptr) {
+    SetError(r.mutable_error(), v1::COORDINATOR_NOT_AVAILABLE,
+             absl::StrCat(kOffsetsTopic, " partition ", p, " has no leader"));
+    return r;
+  }
+  r.set_node_id(leader.value());
+  r.set_address(b->address);
+  return r;
+}
+
+v1::ConsumerGroupHeartbeatResponse GroupRuntime::Heartbeat(
+    const v1::ConsumerGroupHeartbeatRequest& request) {
+  return coordinator_->Heartbeat(request, TopicPartitionCounts(), absl::Now());
+}
+
+void GroupRuntime::OffsetCommit(const v1::OffsetCommitRequest& request,
+                                absl::AnyInvocable<void(v1::OffsetCommitResponse)> done) {
+  coordinator_->OffsetCommit(request, absl::Now(), std::move(done));
+}
+
+v1::OffsetFetchResponse GroupRuntime::OffsetFetch(const v1::OffsetFetchRequest& request) {
+  return coordinator_->OffsetFetch(request);
+}
+
+void GroupRuntime::Loop() {
+  absl::Time next_materialize = absl::Now();
+  while (true) {
+    {
+      absl::MutexLock lock(&mu_);
+      auto stopping = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return stop_; };
+      mu_.AwaitWithTimeout(absl::Condition(&stopping), absl::Milliseconds(100));
+      if (stop_) return;
+    }
+    const std::map<std::string, int32_t> topics = TopicPartitionCounts();
+    coordinator_->ExpireSessions(absl::Now(), topics);
+    if (absl::Now() < next_materialize) continue;
+    next_materialize = absl::Now() + absl::Seconds(1);
+    auto it = topics.find(kOffsetsTopic);
+    for (int32_t p = 0; it != topics.end() && p < it->second; ++p) {
+      if (options_.replicas->Find({kOffsetsTopic, PartitionId(p)}) == nullptr) continue;
+      if (absl::Status st = coordinator_->Materialize(p); !st.ok()) {
+        SAMSA_LOG(ERROR) << kOffsetsTopic << "-" << p << ": " << st;
+      }
+    }
+  }
+}
+
+}  // namespace samsa::broker
