@@ -149,7 +149,7 @@ int Run(int batches, int records, int size, int window) {
                   static_cast<double>(load->bytes_replayed) / (1 << 20));
       SAMSA_CHECK(partition->MaybeSnapshotProducers(/*force=*/true).ok());
     }
-    BrokerService service(nullptr, replicas.get(), nullptr, nullptr);
+    BrokerService service(nullptr, replicas.get(), nullptr, nullptr, nullptr);
     absl::StatusOr<GrpcServer> server = StartGrpcServer("127.0.0.1:0", {&service});
     SAMSA_CHECK(server.ok()) << server.status();
     auto stub = v1::Broker::NewStub(NewChannel(absl::StrCat("127.0.0.1:", server->port)));

@@ -123,6 +123,44 @@ grpc::ServerUnaryReactor* BrokerService::InitProducerId(grpc::CallbackServerCont
       });
 }
 
+grpc::ServerUnaryReactor* BrokerService::FindCoordinator(grpc::CallbackServerContext* ctx,
+                                                         const grpc::ByteBuffer* request,
+                                                         grpc::ByteBuffer* response) {
+  return Serve<v1::FindCoordinatorRequest>(
+      ctx, "FindCoordinator", request, response,
+      [this](const v1::FindCoordinatorRequest& req, auto reply) {
+        reply(groups_->FindCoordinator(req));
+      });
+}
+
+grpc::ServerUnaryReactor* BrokerService::ConsumerGroupHeartbeat(grpc::CallbackServerContext* ctx,
+                                                                const grpc::ByteBuffer* request,
+                                                                grpc::ByteBuffer* response) {
+  return Serve<v1::ConsumerGroupHeartbeatRequest>(
+      ctx, "ConsumerGroupHeartbeat", request, response,
+      [this](const v1::ConsumerGroupHeartbeatRequest& req, auto reply) {
+        reply(groups_->Heartbeat(req));
+      });
+}
+
+grpc::ServerUnaryReactor* BrokerService::OffsetCommit(grpc::CallbackServerContext* ctx,
+                                                      const grpc::ByteBuffer* request,
+                                                      grpc::ByteBuffer* response) {
+  return Serve<v1::OffsetCommitRequest>(
+      ctx, "OffsetCommit", request, response,
+      [this](const v1::OffsetCommitRequest& req, auto reply) {
+        groups_->OffsetCommit(req, reply);
+      });
+}
+
+grpc::ServerUnaryReactor* BrokerService::OffsetFetch(grpc::CallbackServerContext* ctx,
+                                                     const grpc::ByteBuffer* request,
+                                                     grpc::ByteBuffer* response) {
+  return Serve<v1::OffsetFetchRequest>(
+      ctx, "OffsetFetch", request, response,
+      [this](const v1::OffsetFetchRequest& req, auto reply) { reply(groups_->OffsetFetch(req)); });
+}
+
 template <typename Request, typename Response, typename Call>
 grpc::ServerUnaryReactor* BrokerService::Forward(grpc::CallbackServerContext* ctx, const char* api,
                                                  const grpc::ByteBuffer* request,

@@ -5,6 +5,7 @@
 // never blocking a thread.
 #pragma once
 
+#include "broker/group_runtime.h"
 #include "broker/probe.h"
 #include "broker/producer_ids.h"
 #include "broker/quorum_client.h"
@@ -28,16 +29,25 @@ using BrokerServiceBase =
                                 v1::Broker::WithRawCallbackMethod_AlterConfigs<
                                     v1::Broker::WithRawCallbackMethod_DescribeCluster<
                                         v1::Broker::WithRawCallbackMethod_DescribeQuorum<
-                                            v1::Broker::Service>>>>>>>>>>>>;
+                                            v1::Broker::WithRawCallbackMethod_FindCoordinator<
+                                                v1::Broker::WithRawCallbackMethod_ConsumerGroupHeartbeat<
+                                                    v1::Broker::WithRawCallbackMethod_OffsetCommit<
+                                                        v1::Broker::WithRawCallbackMethod_OffsetFetch<
+                                                            v1::Broker::Service>>>>>>>>>>>>>>>>;
 
 class BrokerService final : public BrokerServiceBase {
  public:
-  // `replicas` must outlive the service; so must `quorum` and
-  // `producer_ids`, which only Metadata, the admin calls and InitProducerId
-  // use. `probe` (may be null) counts requests and their latency.
+  // `replicas` must outlive the service; so must `quorum`, `producer_ids`
+  // and `groups`, which only Metadata, the admin calls, InitProducerId and
+  // the group calls use. `probe` (may be null) counts requests and their
+  // latency.
   BrokerService(QuorumClient* quorum, ReplicaManager* replicas, ProducerIds* producer_ids,
-                BrokerProbe* probe)
-      : quorum_(quorum), replicas_(replicas), producer_ids_(producer_ids), probe_(probe) {}
+                GroupRuntime* groups, BrokerProbe* probe)
+      : quorum_(quorum),
+        replicas_(replicas),
+        producer_ids_(producer_ids),
+        groups_(groups),
+        probe_(probe) {}
 
 #define SAMSA_RAW_METHOD(Method)                                                                \
   grpc::ServerUnaryReactor* Method(grpc::CallbackServerContext* ctx,                            \
@@ -55,6 +65,10 @@ class BrokerService final : public BrokerServiceBase {
   SAMSA_RAW_METHOD(AlterConfigs)
   SAMSA_RAW_METHOD(DescribeCluster)
   SAMSA_RAW_METHOD(DescribeQuorum)
+  SAMSA_RAW_METHOD(FindCoordinator)
+  SAMSA_RAW_METHOD(ConsumerGroupHeartbeat)
+  SAMSA_RAW_METHOD(OffsetCommit)
+  SAMSA_RAW_METHOD(OffsetFetch)
 
  private:
   // A reactor whose Finish also records the request in the probe.
@@ -75,6 +89,7 @@ class BrokerService final : public BrokerServiceBase {
   QuorumClient* const quorum_;
   ReplicaManager* const replicas_;
   ProducerIds* const producer_ids_;
+  GroupRuntime* const groups_;
   BrokerProbe* const probe_;
 };
 

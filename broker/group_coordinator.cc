@@ -40,6 +40,12 @@ int32_t GroupCoordinator::PartitionForLocked(const std::string& group) const {
 void GroupCoordinator::SetLeadership(int32_t partitions, std::set<int32_t> led) {
   absl::MutexLock lock(&mu_);
   partitions_ = partitions;
+  for (int32_t p : led) {
+    if (!led_.contains(p)) loading_[p] = options_.log->LogEnd(p);
+  }
+  for (auto it = loading_.begin(); it != loading_.end();) {
+    it = led.contains(it->first) ? std::next(it) : loading_.erase(it);
+  }
   led_ = std::move(led);
   for (auto it = groups_.begin(); it != groups_.end();) {
     if (led_.contains(PartitionForLocked(it->first))) {
@@ -50,7 +56,7 @@ void GroupCoordinator::SetLeadership(int32_t partitions, std::set<int32_t> led) 
   }
 }
 
-bool GroupCoordinator::Coordinates(const std::string& group, v1::Error* error) const {
+bool GroupCoordinator::Coordinates(const std::string& group, v1::Error* error) {
   if (group.empty()) {
     SetError(error, v1::INVALID_GROUP_ID, "the group id is empty");
     return false;
@@ -65,6 +71,15 @@ bool GroupCoordinator::Coordinates(const std::string& group, v1::Error* error) c
              absl::StrCat("group ", group, " lives on ", kOffsetsTopic, " partition ",
                           PartitionForLocked(group), ", which this broker does not lead"));
     return false;
+  }
+  const int32_t p = PartitionForLocked(group);
+  if (auto it = loading_.find(p); it != loading_.end()) {
+    if (options_.log->HighWatermark(p) < it->second) {
+      SetError(error, v1::COORDINATOR_LOAD_IN_PROGRESS,
+               absl::StrCat(kOffsetsTopic, " partition ", p, " is catching up"));
+      return false;
+    }
+    loading_.erase(it);
   }
   return true;
 }

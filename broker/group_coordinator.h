@@ -44,6 +44,9 @@ class OffsetsLog {
   // at most; empty when there is nothing new. OUT_OF_RANGE when `from` is
   // past the replica's log end (it was truncated below it).
   virtual absl::StatusOr<std::string> ReadCommitted(int32_t partition, int64_t from) = 0;
+  // The replica's log end and high watermark (-1: no replica here).
+  virtual int64_t LogEnd(int32_t partition) = 0;
+  virtual int64_t HighWatermark(int32_t partition) = 0;
 };
 
 struct GroupCoordinatorOptions {
@@ -64,6 +67,9 @@ class GroupCoordinator {
   int32_t PartitionFor(const std::string& group) const;
   // __consumer_offsets has `partitions` partitions, of which this broker
   // leads `led`; the groups of any other partition are dropped from memory.
+  // A partition newly led serves its groups once its high watermark reaches
+  // the log end it had then (COORDINATOR_LOAD_IN_PROGRESS until): every
+  // commit the previous coordinator acknowledged is then readable.
   void SetLeadership(int32_t partitions, std::set<int32_t> led);
 
   // `topics`: partition counts of the cluster's topics.
@@ -83,13 +89,14 @@ class GroupCoordinator {
  private:
   int32_t PartitionForLocked(const std::string& group) const ABSL_SHARED_LOCKS_REQUIRED(mu_);
   // Whether `group` is coordinated here; if not, why not (into `error`).
-  bool Coordinates(const std::string& group, v1::Error* error) const
-      ABSL_SHARED_LOCKS_REQUIRED(mu_);
+  bool Coordinates(const std::string& group, v1::Error* error) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   const GroupCoordinatorOptions options_;
   mutable absl::Mutex mu_;
   int32_t partitions_ ABSL_GUARDED_BY(mu_) = 0;
   std::set<int32_t> led_ ABSL_GUARDED_BY(mu_);
+  // Newly led partitions: the high watermark to wait for.
+  std::map<int32_t, int64_t> loading_ ABSL_GUARDED_BY(mu_);
   std::map<std::string, std::unique_ptr<ConsumerGroup>> groups_ ABSL_GUARDED_BY(mu_);
   absl::Mutex materialize_mu_;  // one Materialize at a time
 };

@@ -32,6 +32,17 @@ class MemoryOffsetsLog final : public OffsetsLog {
     done(v1::NONE, "");
   }
   absl::StatusOr<std::string> ReadCommitted(int32_t partition, int64_t from) override {
+    if (from > LogEnd(partition)) return absl::OutOfRangeError("past the log end");
+    const int64_t hw = HighWatermark(partition);
+    std::string out;
+    for (const std::string& b : logs[partition]) {
+      auto h = storage::ParseBatchHeader({reinterpret_cast<const uint8_t*>(b.data()), b.size()});
+      if (h->last_offset().value() >= from && h->last_offset().value() < hw) out += b;
+    }
+    return out;
+  }
+
+  int64_t LogEnd(int32_t partition) override {
     int64_t end = 0;
     for (const std::string& b : logs[partition]) {
       end = storage::ParseBatchHeader({reinterpret_cast<const uint8_t*>(b.data()), b.size()})
@@ -39,16 +50,14 @@ class MemoryOffsetsLog final : public OffsetsLog {
                 .value() +
             1;
     }
-    if (from > end) return absl::OutOfRangeError("past the log end");
-    std::string out;
-    for (const std::string& b : logs[partition]) {
-      auto h = storage::ParseBatchHeader({reinterpret_cast<const uint8_t*>(b.data()), b.size()});
-      if (h->last_offset().value() >= from) out += b;
-    }
-    return out;
+    return end;
+  }
+  int64_t HighWatermark(int32_t partition) override {
+    return hw_lag > 0 ? LogEnd(partition) - hw_lag : LogEnd(partition);
   }
 
   std::map<int32_t, std::vector<std::string>> logs;
+  int64_t hw_lag = 0;  // how far the high watermark trails the log end
   v1::ErrorCode fail_with = v1::NONE;
 };
 
@@ -180,6 +189,27 @@ TEST_F(GroupCoordinatorTest, AReplicaTruncatedBelowWhatItAppliedReplaysItsLog) {
   std::vector<std::string>& log = log_.logs[PartitionForKey("g", 5)];
   log.pop_back();
   EXPECT_EQ(10, Fetch("g", 0)) << "the store forgot what the log lost";
+}
+
+TEST_F(GroupCoordinatorTest, ANewCoordinatorWaitsForItsHighWatermarkToReachItsLogEnd) {
+  ASSERT_EQ(v1::NONE, Commit("g", "", -1, 0, 10).partitions(0).error().code());
+  ASSERT_EQ(v1::NONE, Commit("g", "", -1, 0, 20).partitions(0).error().code());
+  const int32_t p = PartitionForKey("g", 5);
+  // Another broker takes over while its high watermark still trails its log
+  // (the last commit is in its log but not yet known committed).
+  auto env = std::unique_ptr<rocksdb::Env>(rocksdb::NewMemEnv(rocksdb::Env::Default()));
+  auto store = *OffsetStore::Open("/next", env.get());
+  GroupCoordinator next({.log = &log_, .store = store.get()});
+  log_.hw_lag = 1;
+  next.SetLeadership(5, {p});
+  v1::OffsetFetchRequest req;
+  req.set_group("g");
+  EXPECT_EQ(v1::COORDINATOR_LOAD_IN_PROGRESS, next.OffsetFetch(req).error().code())
+      << "serving now would answer 10 for an acknowledged 20";
+  log_.hw_lag = 0;  // the followers fetched
+  v1::OffsetFetchResponse r = next.OffsetFetch(req);
+  ASSERT_EQ(v1::NONE, r.error().code());
+  EXPECT_EQ(20, r.partitions(0).offset());
 }
 
 }  // namespace

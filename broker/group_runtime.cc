@@ -53,6 +53,15 @@ class GroupRuntime::ReplicaLog final : public OffsetsLog {
     return std::string(slice->bytes.view());
   }
 
+  int64_t LogEnd(int32_t partition) override {
+    std::shared_ptr<Partition> p = replicas_->Find({kOffsetsTopic, PartitionId(partition)});
+    return p == nullptr ? -1 : p->log()->log_end_offset().value();
+  }
+  int64_t HighWatermark(int32_t partition) override {
+    std::shared_ptr<Partition> p = replicas_->Find({kOffsetsTopic, PartitionId(partition)});
+    return p == nullptr ? -1 : p->high_watermark().value();
+  }
+
  private:
   ReplicaManager* const replicas_;
 };

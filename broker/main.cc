@@ -15,6 +15,7 @@
 #include "absl/synchronization/mutex.h"
 #include "broker/broker_config.h"
 #include "broker/broker_service.h"
+#include "broker/group_runtime.h"
 #include "broker/probe.h"
 #include "broker/producer_ids.h"
 #include "broker/quorum_client.h"
@@ -69,18 +70,54 @@ int Run(const BrokerSettings& s) {
     SAMSA_LOG(ERROR) << "cannot open the partition logs: " << replicas.status();
     return 1;
   }
+  // Consumer groups ask the quorum to create __consumer_offsets; like the
+  // replicas they reach it through a pointer set right after it exists.
+  QuorumClient* quorum_for_groups = nullptr;
+  absl::StatusOr<std::unique_ptr<GroupRuntime>> groups = GroupRuntime::Open(
+      {.self = s.node_id,
+       .data_dir = s.data_dir,
+       .offsets_partitions = s.offsets_partitions,
+       .offsets_replication_factor = s.offsets_replication_factor,
+       .session_timeout = s.group_session_timeout,
+       .heartbeat_interval = s.group_heartbeat_interval,
+       .assignor = s.group_assignor,
+       .replicas = replicas->get(),
+       .create_topic =
+           [&quorum_for_groups](v1::CreateTopicsRequest req) {
+             auto shared = std::make_shared<v1::CreateTopicsRequest>(std::move(req));
+             quorum_for_groups->Forward<v1::CreateTopicsResponse>(
+                 [shared](v1::Controller::Stub::async_interface* async, grpc::ClientContext* ctx,
+                          v1::CreateTopicsResponse* out, std::function<void(grpc::Status)> cb) {
+                   async->CreateTopics(ctx, shared.get(), out, std::move(cb));
+                 },
+                 [](grpc::Status st, v1::CreateTopicsResponse r) {
+                   if (!st.ok() || r.error().code() != v1::NONE ||
+                       (r.results_size() > 0 && r.results(0).error().code() != v1::NONE &&
+                        r.results(0).error().code() != v1::TOPIC_ALREADY_EXISTS)) {
+                     SAMSA_LOG(WARNING) << "creating __consumer_offsets: "
+                                        << (st.ok() ? r.ShortDebugString() : st.error_message());
+                   }
+                 });
+           }});
+  if (!groups.ok()) {
+    SAMSA_LOG(ERROR) << "cannot open the group offsets store: " << groups.status();
+    return 1;
+  }
   QuorumClient quorum(
       {.broker_id = s.node_id,
        .rack = s.rack,
        .controllers = s.controllers,
        .heartbeat_interval = s.heartbeat_interval,
        .on_image =
-           [&probe, r = replicas->get()](std::shared_ptr<const MetadataImage> image) {
+           [&probe, r = replicas->get(), g = groups->get()](
+               std::shared_ptr<const MetadataImage> image) {
              r->OnImage(image);
+             g->OnImage(image);
              probe.OnImage(*image);
            },
        .on_fenced = [&probe](bool fenced) { probe.OnFenced(fenced); }});
   quorum_for_replicas = &quorum;
+  quorum_for_groups = &quorum;
   ProducerIds producer_ids(
       [&quorum, id = s.node_id](std::function<void(absl::StatusOr<ProducerIds::Block>)> done) {
         v1::AllocateProducerIdsRequest req;
@@ -98,7 +135,7 @@ int Run(const BrokerSettings& s) {
               done(ProducerIds::Block{r.first_id(), r.size()});
             });
       });
-  BrokerService service(&quorum, replicas->get(), &producer_ids, &probe);
+  BrokerService service(&quorum, replicas->get(), &producer_ids, groups->get(), &probe);
   ReplicaService replica_service(replicas->get());
   // The server starts first: the address the broker registers must answer.
   absl::StatusOr<GrpcServer> server = StartGrpcServer(s.listener, {&service, &replica_service});
@@ -130,6 +167,7 @@ int Run(const BrokerSettings& s) {
                     << (moved ? "done: no leaderships left" : "timed out; stopping anyway");
   }
   quorum.Stop();
+  (*groups)->Close();
   if (absl::Status st = (*replicas)->Close(); !st.ok()) {
     SAMSA_LOG(ERROR) << "closing the partition logs: " << st;
     exit_code = 1;

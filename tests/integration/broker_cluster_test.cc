@@ -314,7 +314,9 @@ TEST(BrokerClusterTest, AGarbageRequestIsRefusedAndTheBrokerKeepsServing) {
        {"Broker/Metadata", "Broker/Produce", "Broker/Fetch", "Broker/ListOffsets",
         "Broker/InitProducerId", "Broker/CreateTopics", "Broker/DeleteTopics",
         "Broker/CreatePartitions", "Broker/DescribeConfigs", "Broker/AlterConfigs",
-        "Broker/DescribeCluster", "Broker/DescribeQuorum", "Replica/Fetch"}) {
+        "Broker/DescribeCluster", "Broker/DescribeQuorum", "Broker/FindCoordinator",
+        "Broker/ConsumerGroupHeartbeat", "Broker/OffsetCommit", "Broker/OffsetFetch",
+        "Replica/Fetch"}) {
     SCOPED_TRACE(method);
     grpc::Slice slice(garbage);
     grpc::ByteBuffer request(&slice, 1), response;

@@ -1,0 +1,134 @@
+// Consumer-group coordination across real brokers: __consumer_offsets made
+// on first use, each group's own committed offsets, member-epoch fencing,
+// and committed offsets surviving the coordinator's kill -9.
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "gtest/gtest.h"
+#include "samsa/v1/groups.pb.h"
+#include "tests/harness/broker_ops.h"
+#include "tests/harness/cluster.h"
+
+namespace samsa::testing {
+namespace {
+
+// The coordinator of `group` as broker `ask` reports it, waiting (up to
+// 30 s) while __consumer_offsets is created or its leader moves; -1 if none.
+int FindCoordinator(Cluster& c, int ask, const std::string& group, int not_this = -1) {
+  const absl::Time deadline = absl::Now() + absl::Seconds(30);
+  while (absl::Now() < deadline) {
+    v1::FindCoordinatorRequest req;
+    req.set_group(group);
+    v1::FindCoordinatorResponse r;
+    if (c.broker_stub(ask).FindCoordinator(RpcContext().get(), req, &r).ok() &&
+        r.error().code() == v1::NONE && r.node_id() != not_this) {
+      return r.node_id();
+    }
+    absl::SleepFor(absl::Milliseconds(50));
+  }
+  return -1;
+}
+
+v1::OffsetCommitResponse CommitOffset(Cluster& c, int broker, const std::string& group,
+                                      const std::string& member, int32_t epoch, int32_t partition,
+                                      int64_t offset) {
+  v1::OffsetCommitRequest req;
+  req.set_group(group);
+  req.set_member_id(member);
+  req.set_member_epoch(epoch);
+  v1::OffsetCommitRequest::Partition* p = req.add_partitions();
+  p->set_topic("orders-topic");
+  p->set_partition(partition);
+  p->set_offset(offset);
+  v1::OffsetCommitResponse r;
+  EXPECT_TRUE(c.broker_stub(broker).OffsetCommit(RpcContext().get(), req, &r).ok());
+  return r;
+}
+
+// The group's committed offsets per partition of orders-topic, waiting (up
+// to 10 s) while a new coordinator catches up.
+std::map<int32_t, int64_t> Committed(Cluster& c, int broker, const std::string& group) {
+  v1::OffsetFetchRequest req;
+  req.set_group(group);
+  v1::OffsetFetchResponse r;
+  const absl::Time deadline = absl::Now() + absl::Seconds(10);
+  do {
+    r.Clear();
+    EXPECT_TRUE(c.broker_stub(broker).OffsetFetch(RpcContext().get(), req, &r).ok());
+    if (r.error().code() != v1::COORDINATOR_LOAD_IN_PROGRESS) break;
+    absl::SleepFor(absl::Milliseconds(50));
+  } while (absl::Now() < deadline);
+  EXPECT_EQ(v1::NONE, r.error().code()) << r.error().message();
+  std::map<int32_t, int64_t> out;
+  for (const v1::OffsetFetchResponse::Partition& p : r.partitions())
+    out[p.partition()] = p.offset();
+  return out;
+}
+
+TEST(GroupClusterTest, GroupsKeepTheirOwnOffsetsThroughTheCoordinatorsDeath) {
+  Cluster c(
+      {.voters = 1,
+       .session_timeout_ms = 1000,
+       .heartbeat_interval_ms = 100,
+       .brokers = 3,
+       .broker_overrides = {"offsets.topic.num.partitions=3", "replica.lag.time.max.ms=1500"}});
+  StartWithTopic(c, "orders-topic");
+  if (HasFatalFailure()) return;
+
+  const int coordinator = FindCoordinator(c, 101, "group-A");
+  ASSERT_NE(-1, coordinator) << "__consumer_offsets was not created";
+  EXPECT_EQ(coordinator, FindCoordinator(c, 102, "group-A")) << "every broker agrees";
+  const int coordinator_b = FindCoordinator(c, 101, "group-B");
+  ASSERT_NE(-1, coordinator_b);
+
+  // Two groups read orders-topic at their own pace (standalone commits: no
+  // members yet).
+  ASSERT_EQ(v1::NONE,
+            CommitOffset(c, coordinator, "group-A", "", -1, 0, 3).partitions(0).error().code());
+  ASSERT_EQ(v1::NONE,
+            CommitOffset(c, coordinator_b, "group-B", "", -1, 0, 1).partitions(0).error().code());
+  ASSERT_EQ(v1::NONE,
+            CommitOffset(c, coordinator, "group-A", "", -1, 0, 5).partitions(0).error().code());
+  EXPECT_EQ((std::map<int32_t, int64_t>{{0, 5}}), Committed(c, coordinator, "group-A"));
+  EXPECT_EQ((std::map<int32_t, int64_t>{{0, 1}}), Committed(c, coordinator_b, "group-B"));
+  const int other = coordinator == 101 ? 102 : 101;
+  v1::OffsetFetchRequest elsewhere;
+  elsewhere.set_group("group-A");
+  v1::OffsetFetchResponse refused;
+  ASSERT_TRUE(c.broker_stub(other).OffsetFetch(RpcContext().get(), elsewhere, &refused).ok());
+  EXPECT_EQ(v1::NOT_COORDINATOR, refused.error().code());
+
+  // A member joins group-A: it gets both partitions; commits carry its epoch.
+  v1::ConsumerGroupHeartbeatRequest join;
+  join.set_group("group-A");
+  join.set_client_id("test");
+  join.mutable_subscription()->add_topics("orders-topic");
+  v1::ConsumerGroupHeartbeatResponse member;
+  ASSERT_TRUE(
+      c.broker_stub(coordinator).ConsumerGroupHeartbeat(RpcContext().get(), join, &member).ok());
+  ASSERT_EQ(v1::NONE, member.error().code()) << member.error().message();
+  ASSERT_EQ(1, member.assignment().topics_size());
+  EXPECT_EQ(1, member.assignment().topics(0).partitions_size()) << "orders-topic has one partition";
+  EXPECT_EQ(v1::NONE,
+            CommitOffset(c, coordinator, "group-A", member.member_id(), member.member_epoch(), 0, 6)
+                .error()
+                .code());
+  EXPECT_EQ(v1::STALE_MEMBER_EPOCH, CommitOffset(c, coordinator, "group-A", member.member_id(),
+                                                 member.member_epoch() - 1, 0, 7)
+                                        .error()
+                                        .code());
+  EXPECT_EQ(v1::UNKNOWN_MEMBER_ID,
+            CommitOffset(c, coordinator, "group-A", "", -1, 0, 8).error().code())
+      << "no standalone commits while the group has members";
+
+  // The coordinator dies: another replica of its __consumer_offsets
+  // partition takes over and serves every acknowledged commit.
+  c.KillBroker(coordinator);
+  const int ask = coordinator == 101 ? 102 : 101;
+  const int next = FindCoordinator(c, ask, "group-A", coordinator);
+  ASSERT_NE(-1, next);
+  EXPECT_EQ((std::map<int32_t, int64_t>{{0, 6}}), Committed(c, next, "group-A"));
+  ExpectRejoinsIsr(c, coordinator, "orders-topic");
+}
+
+}  // namespace
+}  // namespace samsa::testing
