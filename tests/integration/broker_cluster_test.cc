@@ -284,7 +284,8 @@ TEST(BrokerClusterTest, APythonGrpcClientProducesAndFetches) {
                          "--grpc_python_out=" + stubs.path(),
                          std::string("--plugin=protoc-gen-grpc_python=") + SAMSA_GRPC_PYTHON_PLUGIN,
                          "samsa/v1/common.proto", "samsa/v1/metadata.proto",
-                         "samsa/v1/controller.proto", "samsa/v1/broker.proto"},
+                         "samsa/v1/controller.proto", "samsa/v1/groups.proto",
+                         "samsa/v1/broker.proto"},
                         stubs.path() + "/protoc.log", &out))
       << out;
   v1::MetadataResponse md;
