@@ -71,6 +71,24 @@ class InstantBroker final : public Transport {
     reply(absl::UnimplementedError("list offsets"));
   }
 
+  void FindCoordinator(const std::string&, const v1::FindCoordinatorRequest&, absl::Duration,
+                       Reply<v1::FindCoordinatorResponse> reply) override {
+    reply(absl::UnimplementedError("groups"));
+  }
+  void ConsumerGroupHeartbeat(const std::string&, const v1::ConsumerGroupHeartbeatRequest&,
+                              absl::Duration,
+                              Reply<v1::ConsumerGroupHeartbeatResponse> reply) override {
+    reply(absl::UnimplementedError("groups"));
+  }
+  void OffsetCommit(const std::string&, const v1::OffsetCommitRequest&, absl::Duration,
+                    Reply<v1::OffsetCommitResponse> reply) override {
+    reply(absl::UnimplementedError("groups"));
+  }
+  void OffsetFetch(const std::string&, const v1::OffsetFetchRequest&, absl::Duration,
+                   Reply<v1::OffsetFetchResponse> reply) override {
+    reply(absl::UnimplementedError("groups"));
+  }
+
  private:
   int64_t next_[6] = {};
 };

@@ -187,6 +187,7 @@ void Consumer::SetPaused(const std::vector<TopicPartition>& partitions, bool pau
 }
 
 void Consumer::Close() {
+  LeaveGroup();
   {
     absl::MutexLock lock(&mu_);
     if (stop_) return;

@@ -42,6 +42,7 @@
 #include "absl/time/time.h"
 #include "client/metadata.h"
 #include "client/transport.h"
+#include "samsa/v1/groups.pb.h"
 
 namespace samsa::client {
 
@@ -49,6 +50,12 @@ enum class OffsetReset { kEarliest, kLatest, kNone };
 
 struct ConsumerConfig {
   std::string bootstrap = "127.0.0.1:9092";
+  // Consumer groups (Subscribe): the group, and whether positions are
+  // committed every auto_commit_interval and when partitions are revoked.
+  std::string group_id = {};
+  std::string client_id = "samsa";
+  bool enable_auto_commit = true;
+  absl::Duration auto_commit_interval = absl::Seconds(5);
   OffsetReset auto_offset_reset = OffsetReset::kLatest;
   int32_t fetch_max_bytes = 50 << 20;           // per fetch request
   int32_t max_partition_fetch_bytes = 1 << 20;  // per partition per fetch
@@ -89,6 +96,13 @@ class Consumer {
 
   // Replaces the assignment; partitions kept keep their positions.
   void Assign(std::vector<TopicPartition> partitions);
+  // Joins config.group_id subscribed to `topics` (instead of Assign): the
+  // group's coordinator assigns the partitions, which start at the group's
+  // committed offsets (else auto_offset_reset). A partition taken away is
+  // committed first (with auto-commit) and dropped.
+  absl::Status Subscribe(std::vector<std::string> topics);
+  // Commits the positions of the partitions the group gave this consumer.
+  absl::Status Commit(absl::Duration timeout);
   std::vector<TopicPartition> assignment() const;
 
   // The next Poll returns records of `tp` from `offset`.
@@ -108,7 +122,8 @@ class Consumer {
   void Pause(const std::vector<TopicPartition>& partitions) { SetPaused(partitions, true); }
   void Resume(const std::vector<TopicPartition>& partitions) { SetPaused(partitions, false); }
 
-  // Stops fetching and waits for fetches in flight.
+  // Stops fetching and waits for fetches in flight; in a group, commits
+  // (with auto-commit) and leaves it first.
   void Close();
 
  private:
@@ -125,6 +140,21 @@ class Consumer {
 
   Consumer(ConsumerConfig config, std::shared_ptr<Transport> transport,
            std::vector<std::string> bootstrap);
+  // Consumer groups (consumer_groups.cc).
+  void GroupLoop();
+  // One heartbeat round trip; applies the assignment it brings.
+  void HeartbeatOnce();
+  // Adopts `assignment` from the coordinator: revoked partitions are
+  // committed (auto-commit) and dropped, new ones start at their committed
+  // offsets.
+  void Reconcile(const v1::GroupAssignment& assignment);
+  // Commits `partitions`' positions for the group; needs a coordinator.
+  absl::Status CommitPositions(const std::vector<TopicPartition>& partitions,
+                               absl::Duration timeout);
+  // Stops the group thread, commits (auto-commit) and leaves the group.
+  void LeaveGroup();
+  // The coordinator's address, looked up when unknown.
+  absl::StatusOr<std::string> Coordinator(absl::Duration timeout);
   void SetPaused(const std::vector<TopicPartition>& partitions, bool paused);
   void Loop();
   // What can be sent now (offset lookups, one fetch per broker), marked in
@@ -155,7 +185,19 @@ class Consumer {
   bool need_metadata_ ABSL_GUARDED_BY(mu_) = true;
   bool wake_ ABSL_GUARDED_BY(mu_) = false;
   bool stop_ ABSL_GUARDED_BY(mu_) = false;
-  int outstanding_ ABSL_GUARDED_BY(mu_) = 0;        // calls whose answer has not come
+  int outstanding_ ABSL_GUARDED_BY(mu_) = 0;  // calls whose answer has not come
+
+  // Group membership, used by the group thread (and Commit, Close).
+  absl::Mutex group_mu_;
+  std::vector<std::string> subscription_ ABSL_GUARDED_BY(group_mu_);
+  bool subscription_sent_ ABSL_GUARDED_BY(group_mu_) = false;
+  std::string coordinator_ ABSL_GUARDED_BY(group_mu_);
+  std::string member_id_ ABSL_GUARDED_BY(group_mu_);
+  int32_t member_epoch_ ABSL_GUARDED_BY(group_mu_) = 0;
+  std::set<TopicPartition> owned_ ABSL_GUARDED_BY(group_mu_);
+  bool group_stop_ ABSL_GUARDED_BY(group_mu_) = false;
+  absl::Duration heartbeat_interval_ ABSL_GUARDED_BY(group_mu_) = absl::Seconds(1);
+  std::thread group_thread_;
   size_t next_partition_ ABSL_GUARDED_BY(mu_) = 0;  // where Poll starts, for fairness
 };
 

@@ -147,6 +147,25 @@ class FakeBroker final : public Transport {
     pending_.push_back({absl::Now(), false, [r, reply = std::move(reply)]() mutable { reply(r); }});
   }
 
+  // Consumer groups are not part of this fake.
+  void FindCoordinator(const std::string&, const v1::FindCoordinatorRequest&, absl::Duration,
+                       Reply<v1::FindCoordinatorResponse> reply) override {
+    Later([reply = std::move(reply)]() mutable { reply(absl::UnimplementedError("groups")); });
+  }
+  void ConsumerGroupHeartbeat(const std::string&, const v1::ConsumerGroupHeartbeatRequest&,
+                              absl::Duration,
+                              Reply<v1::ConsumerGroupHeartbeatResponse> reply) override {
+    Later([reply = std::move(reply)]() mutable { reply(absl::UnimplementedError("groups")); });
+  }
+  void OffsetCommit(const std::string&, const v1::OffsetCommitRequest&, absl::Duration,
+                    Reply<v1::OffsetCommitResponse> reply) override {
+    Later([reply = std::move(reply)]() mutable { reply(absl::UnimplementedError("groups")); });
+  }
+  void OffsetFetch(const std::string&, const v1::OffsetFetchRequest&, absl::Duration,
+                   Reply<v1::OffsetFetchResponse> reply) override {
+    Later([reply = std::move(reply)]() mutable { reply(absl::UnimplementedError("groups")); });
+  }
+
   // Appends plain records (no producer id) to `partition`, as if produced.
   void Append(int partition, const std::vector<std::string>& values) {
     storage::BatchBuilder b;

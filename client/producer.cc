@@ -14,8 +14,8 @@
 #include "absl/synchronization/notification.h"
 #include "client/errors.h"
 #include "client/metadata.h"
-#include "common/murmur2.h"
 #include "common/endian.h"
+#include "common/murmur2.h"
 #include "storage/batch_builder.h"
 
 namespace samsa::client {

@@ -37,6 +37,18 @@ class Transport {
                      absl::Duration timeout, Reply<v1::FetchResponse> reply) = 0;
   virtual void ListOffsets(const std::string& address, const v1::ListOffsetsRequest& request,
                            absl::Duration timeout, Reply<v1::ListOffsetsResponse> reply) = 0;
+  // Consumer groups (groups.proto).
+  virtual void FindCoordinator(const std::string& address,
+                               const v1::FindCoordinatorRequest& request, absl::Duration timeout,
+                               Reply<v1::FindCoordinatorResponse> reply) = 0;
+  virtual void ConsumerGroupHeartbeat(const std::string& address,
+                                      const v1::ConsumerGroupHeartbeatRequest& request,
+                                      absl::Duration timeout,
+                                      Reply<v1::ConsumerGroupHeartbeatResponse> reply) = 0;
+  virtual void OffsetCommit(const std::string& address, const v1::OffsetCommitRequest& request,
+                            absl::Duration timeout, Reply<v1::OffsetCommitResponse> reply) = 0;
+  virtual void OffsetFetch(const std::string& address, const v1::OffsetFetchRequest& request,
+                           absl::Duration timeout, Reply<v1::OffsetFetchResponse> reply) = 0;
 };
 
 class GrpcTransport final : public Transport {
@@ -51,6 +63,16 @@ class GrpcTransport final : public Transport {
              Reply<v1::FetchResponse> reply) override;
   void ListOffsets(const std::string& address, const v1::ListOffsetsRequest& request,
                    absl::Duration timeout, Reply<v1::ListOffsetsResponse> reply) override;
+  void FindCoordinator(const std::string& address, const v1::FindCoordinatorRequest& request,
+                       absl::Duration timeout, Reply<v1::FindCoordinatorResponse> reply) override;
+  void ConsumerGroupHeartbeat(const std::string& address,
+                              const v1::ConsumerGroupHeartbeatRequest& request,
+                              absl::Duration timeout,
+                              Reply<v1::ConsumerGroupHeartbeatResponse> reply) override;
+  void OffsetCommit(const std::string& address, const v1::OffsetCommitRequest& request,
+                    absl::Duration timeout, Reply<v1::OffsetCommitResponse> reply) override;
+  void OffsetFetch(const std::string& address, const v1::OffsetFetchRequest& request,
+                   absl::Duration timeout, Reply<v1::OffsetFetchResponse> reply) override;
 
   // The stub for `address`, created on first use (the admin client calls
   // it directly).

@@ -6,6 +6,7 @@
 #include <fstream>
 #include <iostream>
 #include <istream>
+#include <map>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -187,9 +188,10 @@ const std::vector<FlagSpec> kConsumeFlags = {{"group"},
 absl::Status RunConsume(const Context& ctx, const Args& args) {
   absl::StatusOr<std::string> topic = OneTopic(args, "consume");
   if (!topic.ok()) return topic.status();
-  if (args.Has("group")) {
-    return absl::UnimplementedError(
-        "--group: consumer groups are not in this build yet; consume by partition instead");
+  const std::optional<std::string> group = args.Get("group");
+  if (group.has_value() && (args.Has("offset") || args.Has("partition"))) {
+    return absl::InvalidArgumentError(
+        "--group reads the partitions the group assigns: no --partition or --offset");
   }
   absl::StatusOr<int64_t> partition = args.GetInt("partition", -1, 0, 1 << 20);
   absl::StatusOr<int64_t> offset = args.GetInt("offset", -1, 0, INT64_MAX);
@@ -218,13 +220,22 @@ absl::Status RunConsume(const Context& ctx, const Args& args) {
   if (partitions.empty()) {
     return absl::InvalidArgumentError(absl::StrCat(*topic, " has no partition ", *partition));
   }
+  // With a group, --from-beginning is where partitions without a committed
+  // offset start (as Kafka's console consumer does); the group's offsets
+  // win where there are some.
   absl::StatusOr<std::unique_ptr<client::Consumer>> consumer = client::Consumer::Create(
       {.bootstrap = ctx.bootstrap,
+       .group_id = group.value_or(""),
+       .client_id = "samsa-cli",
        .auto_offset_reset = args.Has("from-beginning") ? client::OffsetReset::kEarliest
                                                        : client::OffsetReset::kLatest,
        .request_timeout = ctx.timeout});
   if (!consumer.ok()) return consumer.status();
-  (*consumer)->Assign(partitions);
+  if (group.has_value()) {
+    if (absl::Status st = (*consumer)->Subscribe({*topic}); !st.ok()) return st;
+  } else {
+    (*consumer)->Assign(partitions);
+  }
   if (*offset >= 0) {
     if (absl::Status st = (*consumer)->Seek(partitions[0], *offset); !st.ok()) return st;
   }
@@ -233,6 +244,7 @@ absl::Status RunConsume(const Context& ctx, const Args& args) {
   const bool key = args.Has("print-key"), off = args.Has("print-offset"),
              part = args.Has("print-partition");
   int64_t printed = 0;
+  std::map<client::TopicPartition, int64_t> next_unprinted;  // what a group commits
   absl::Time last_data = absl::Now();
   Progress progress(ctx.err, "consumed");
   while (!interrupted && (*max_messages < 0 || printed < *max_messages)) {
@@ -263,11 +275,20 @@ absl::Status RunConsume(const Context& ctx, const Args& args) {
         *ctx.out << line << "\n";
       }
       ++printed;
+      next_unprinted[{r.topic, r.partition}] = r.offset + 1;
     }
     ctx.out->flush();
     progress.Update(printed);
   }
   progress.Done(printed);
+  if (group.has_value()) {
+    // Commit exactly what was printed (a poll may have returned more).
+    for (const auto& [tp, offset] : next_unprinted) (void)(*consumer)->Seek(tp, offset);
+    if (absl::Status st = (*consumer)->Commit(ctx.timeout); !st.ok()) {
+      (*consumer)->Close();
+      return st;
+    }
+  }
   (*consumer)->Close();
   return absl::OkStatus();
 }

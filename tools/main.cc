@@ -20,12 +20,12 @@ constexpr char kUsage[] =
   topic add-partitions NAME --partitions N
   produce TOPIC [--key-separator SEP] [--acks all|1|0] [--partition P]
                 [--compression none|gzip|lz4|zstd|snappy] [--delivery-report FILE|-]
-  consume TOPIC [--from-beginning | --offset N --partition P] [--partition P]
+  consume TOPIC [--group G] [--from-beginning | --offset N --partition P] [--partition P]
                 [--max-messages N] [--timeout-ms T] [--print-key] [--print-offset] [--print-partition]
   cluster describe
   perf produce TOPIC --records N --record-size B [--throughput R] [--acks all|1|0]
                 [--batch-size B] [--linger-ms L] [--compression C]
-  perf consume TOPIC --records N
+  perf consume TOPIC --records N [--group G]
   perf e2e TOPIC --records N --record-size B --throughput R
 --bootstrap defaults to $SAMSA_BOOTSTRAP, then 127.0.0.1:9092.
 )";

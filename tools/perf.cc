@@ -45,6 +45,7 @@ struct Options {
   int64_t records = 0;
   int64_t record_size = 100;
   int64_t throughput = -1;  // records/s; -1: as fast as possible
+  std::string group;        // perf consume: read as this group (committing)
   client::ProducerConfig producer;
 };
 
@@ -86,9 +87,7 @@ absl::StatusOr<Options> ParseOptions(const Context& ctx, const Args& args, bool 
     if (!codec.ok()) return absl::InvalidArgumentError(absl::StrCat("--compression '", *c, "'"));
     o.producer.compression = *codec;
   }
-  if (args.Has("group")) {
-    return absl::UnimplementedError("--group: consumer groups are not in this build yet");
-  }
+  o.group = args.Get("group").value_or("");
   return o;
 }
 
@@ -222,10 +221,16 @@ absl::Status PerfConsume(const Context& ctx, const Options& o) {
   if (!partitions.ok()) return partitions.status();
   absl::StatusOr<std::unique_ptr<client::Consumer>> consumer =
       client::Consumer::Create({.bootstrap = ctx.bootstrap,
+                                .group_id = o.group,
+                                .client_id = "samsa-perf",
                                 .auto_offset_reset = client::OffsetReset::kEarliest,
                                 .request_timeout = ctx.timeout});
   if (!consumer.ok()) return consumer.status();
-  (*consumer)->Assign(*partitions);
+  if (o.group.empty()) {
+    (*consumer)->Assign(*partitions);
+  } else if (absl::Status st = (*consumer)->Subscribe({o.topic}); !st.ok()) {
+    return st;
+  }
   LatencyHistogram h;
   int64_t records = 0, bytes = 0;
   Ticker ticker(ctx.err);

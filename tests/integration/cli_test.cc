@@ -57,7 +57,8 @@ class CliTest : public ::testing::Test {
   }
 
   void StartCluster(int brokers) {
-    cluster_ = std::make_unique<Cluster>(ClusterOptions{.voters = 1, .brokers = brokers});
+    cluster_ = std::make_unique<Cluster>(ClusterOptions{
+        .voters = 1, .brokers = brokers, .broker_overrides = {"offsets.topic.num.partitions=3"}});
     ASSERT_TRUE(cluster_->StartAll().ok());
     std::vector<std::string> addresses;
     for (int b = 101; b < 101 + brokers; ++b) {
@@ -186,6 +187,42 @@ TEST_F(CliTest, TheUserClicksWalkthrough) {
 
   CliResult deleted = Run({"topic", "delete", "user-clicks"});
   EXPECT_EQ(0, deleted.code) << deleted.err;
+}
+
+// The seed's scenario: orders-topic with P0 and P1 holding offsets 0..4;
+// group-A and group-B read at their own pace, each resuming from its own
+// committed offsets.
+TEST_F(CliTest, TwoGroupsReadTheSameTopicIndependently) {
+  StartCluster(3);
+  if (HasFatalFailure()) return;
+  ASSERT_EQ(0, Run({"topic", "create", "orders-topic", "--partitions", "2"}).code);
+  for (int p = 0; p < 2; ++p) {
+    std::string orders;
+    for (int i = 0; i < 5; ++i) absl::StrAppend(&orders, "p", p, "-order-", i, "\n");
+    ASSERT_EQ(0, Run({"produce", "orders-topic", "--partition", absl::StrCat(p)}, orders).code);
+  }
+  auto read = [&](const std::string& group, int n) {
+    CliResult r =
+        Run({"consume", "orders-topic", "--group", group, "--from-beginning", "--max-messages",
+             absl::StrCat(n), "--timeout-ms", "10000", "--print-partition", "--print-offset"});
+    EXPECT_EQ(0, r.code) << r.err;
+    std::vector<std::string> lines = absl::StrSplit(r.out, '\n', absl::SkipEmpty());
+    return lines;
+  };
+  std::vector<std::string> a1 = read("group-A", 3);
+  std::vector<std::string> b1 = read("group-B", 10);
+  std::vector<std::string> a2 = read("group-A", 7);
+  ASSERT_EQ(3u, a1.size());
+  ASSERT_EQ(10u, b1.size()) << "group-B reads everything, whatever group-A did";
+  ASSERT_EQ(7u, a2.size()) << "group-A resumes after what it printed";
+  std::multiset<std::string> a_all(a1.begin(), a1.end());
+  a_all.insert(a2.begin(), a2.end());
+  EXPECT_EQ(std::multiset<std::string>(b1.begin(), b1.end()), a_all)
+      << "together group-A's reads are every record once";
+  CliResult none = Run({"consume", "orders-topic", "--group", "group-B", "--timeout-ms", "1500"});
+  EXPECT_EQ(0, none.code) << none.err;
+  EXPECT_EQ("", none.out) << "group-B has read everything";
+  EXPECT_EQ(2, Run({"consume", "orders-topic", "--group", "g", "--partition", "0"}).code);
 }
 
 TEST_F(CliTest, BadInputGetsUsageOrOneLineWithTheErrorCode) {
