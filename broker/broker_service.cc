@@ -146,11 +146,10 @@ grpc::ServerUnaryReactor* BrokerService::ConsumerGroupHeartbeat(grpc::CallbackSe
 grpc::ServerUnaryReactor* BrokerService::OffsetCommit(grpc::CallbackServerContext* ctx,
                                                       const grpc::ByteBuffer* request,
                                                       grpc::ByteBuffer* response) {
-  return Serve<v1::OffsetCommitRequest>(
-      ctx, "OffsetCommit", request, response,
-      [this](const v1::OffsetCommitRequest& req, auto reply) {
-        groups_->OffsetCommit(req, reply);
-      });
+  return Serve<v1::OffsetCommitRequest>(ctx, "OffsetCommit", request, response,
+                                        [this](const v1::OffsetCommitRequest& req, auto reply) {
+                                          groups_->OffsetCommit(req, reply);
+                                        });
 }
 
 grpc::ServerUnaryReactor* BrokerService::OffsetFetch(grpc::CallbackServerContext* ctx,
@@ -159,6 +158,32 @@ grpc::ServerUnaryReactor* BrokerService::OffsetFetch(grpc::CallbackServerContext
   return Serve<v1::OffsetFetchRequest>(
       ctx, "OffsetFetch", request, response,
       [this](const v1::OffsetFetchRequest& req, auto reply) { reply(groups_->OffsetFetch(req)); });
+}
+
+grpc::ServerUnaryReactor* BrokerService::ListGroups(grpc::CallbackServerContext* ctx,
+                                                    const grpc::ByteBuffer* request,
+                                                    grpc::ByteBuffer* response) {
+  return Serve<v1::ListGroupsRequest>(
+      ctx, "ListGroups", request, response,
+      [this](const v1::ListGroupsRequest&, auto reply) { reply(groups_->ListGroups()); });
+}
+
+grpc::ServerUnaryReactor* BrokerService::DescribeGroups(grpc::CallbackServerContext* ctx,
+                                                        const grpc::ByteBuffer* request,
+                                                        grpc::ByteBuffer* response) {
+  return Serve<v1::DescribeGroupsRequest>(ctx, "DescribeGroups", request, response,
+                                          [this](const v1::DescribeGroupsRequest& req, auto reply) {
+                                            reply(groups_->DescribeGroups(req));
+                                          });
+}
+
+grpc::ServerUnaryReactor* BrokerService::DeleteGroups(grpc::CallbackServerContext* ctx,
+                                                      const grpc::ByteBuffer* request,
+                                                      grpc::ByteBuffer* response) {
+  return Serve<v1::DeleteGroupsRequest>(ctx, "DeleteGroups", request, response,
+                                        [this](const v1::DeleteGroupsRequest& req, auto reply) {
+                                          groups_->DeleteGroups(req, reply);
+                                        });
 }
 
 template <typename Request, typename Response, typename Call>

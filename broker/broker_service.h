@@ -30,10 +30,17 @@ using BrokerServiceBase =
                                     v1::Broker::WithRawCallbackMethod_DescribeCluster<
                                         v1::Broker::WithRawCallbackMethod_DescribeQuorum<
                                             v1::Broker::WithRawCallbackMethod_FindCoordinator<
-                                                v1::Broker::WithRawCallbackMethod_ConsumerGroupHeartbeat<
-                                                    v1::Broker::WithRawCallbackMethod_OffsetCommit<
-                                                        v1::Broker::WithRawCallbackMethod_OffsetFetch<
-                                                            v1::Broker::Service>>>>>>>>>>>>>>>>;
+                                                v1::Broker::
+                                                    WithRawCallbackMethod_ConsumerGroupHeartbeat<
+                                                        v1::Broker::WithRawCallbackMethod_OffsetCommit<
+                                                            v1::Broker::
+                                                                WithRawCallbackMethod_OffsetFetch<
+                                                                    v1::Broker::WithRawCallbackMethod_ListGroups<
+                                                                        v1::Broker::
+                                                                            WithRawCallbackMethod_DescribeGroups<
+                                                                                v1::Broker::WithRawCallbackMethod_DeleteGroups<
+                                                                                    v1::Broker::
+                                                                                        Service>>>>>>>>>>>>>>>>>>>;
 
 class BrokerService final : public BrokerServiceBase {
  public:
@@ -69,6 +76,9 @@ class BrokerService final : public BrokerServiceBase {
   SAMSA_RAW_METHOD(ConsumerGroupHeartbeat)
   SAMSA_RAW_METHOD(OffsetCommit)
   SAMSA_RAW_METHOD(OffsetFetch)
+  SAMSA_RAW_METHOD(ListGroups)
+  SAMSA_RAW_METHOD(DescribeGroups)
+  SAMSA_RAW_METHOD(DeleteGroups)
 
  private:
   // A reactor whose Finish also records the request in the probe.

@@ -234,6 +234,182 @@ v1::OffsetFetchResponse GroupCoordinator::OffsetFetch(const v1::OffsetFetchReque
   return response;
 }
 
+namespace {
+
+const char* StateName(ConsumerGroup::State s) {
+  switch (s) {
+    case ConsumerGroup::State::kEmpty:
+      return "empty";
+    case ConsumerGroup::State::kReconciling:
+      return "reconciling";
+    case ConsumerGroup::State::kStable:
+      return "stable";
+  }
+  return "empty";
+}
+
+}  // namespace
+
+v1::ListGroupsResponse GroupCoordinator::ListGroups() {
+  v1::ListGroupsResponse response;
+  std::set<int32_t> led;
+  std::map<std::string, std::pair<std::string, int32_t>> groups;  // name -> state, members
+  {
+    absl::MutexLock lock(&mu_);
+    led = led_;
+    for (const auto& [name, g] : groups_) {
+      if (!g->empty())
+        groups[name] = {StateName(g->state()), static_cast<int32_t>(g->Members().size())};
+    }
+  }
+  for (int32_t p : led) {
+    if (absl::Status st = Materialize(p); !st.ok()) {
+      SetError(response.mutable_error(), v1::KAFKA_STORAGE_ERROR, std::string(st.message()));
+      return response;
+    }
+    absl::StatusOr<std::vector<std::string>> names = options_.store->Groups(p);
+    if (!names.ok()) {
+      SetError(response.mutable_error(), v1::KAFKA_STORAGE_ERROR,
+               std::string(names.status().message()));
+      return response;
+    }
+    for (const std::string& n : *names) groups.emplace(n, std::make_pair("empty", 0));
+  }
+  for (const auto& [name, info] : groups) {
+    v1::ListGroupsResponse::Group* g = response.add_groups();
+    g->set_group(name);
+    g->set_state(info.first);
+    g->set_members(info.second);
+  }
+  return response;
+}
+
+v1::DescribeGroupsResponse GroupCoordinator::DescribeGroups(
+    const v1::DescribeGroupsRequest& request) {
+  v1::DescribeGroupsResponse response;
+  for (const std::string& name : request.groups()) {
+    v1::DescribeGroupsResponse::Group* out = response.add_groups();
+    out->set_group(name);
+    int32_t partition = 0;
+    {
+      absl::MutexLock lock(&mu_);
+      if (!Coordinates(name, out->mutable_error())) continue;
+      partition = PartitionForLocked(name);
+    }
+    if (absl::Status st = Materialize(partition); !st.ok()) {
+      SetError(out->mutable_error(), v1::KAFKA_STORAGE_ERROR, std::string(st.message()));
+      continue;
+    }
+    auto offsets = options_.store->GroupOffsets(partition, name);
+    if (!offsets.ok()) {
+      SetError(out->mutable_error(), v1::KAFKA_STORAGE_ERROR,
+               std::string(offsets.status().message()));
+      continue;
+    }
+    absl::MutexLock lock(&mu_);
+    auto it = groups_.find(name);
+    const ConsumerGroup* g = it == groups_.end() ? nullptr : it->second.get();
+    if ((g == nullptr || g->empty()) && offsets->empty()) {
+      SetError(out->mutable_error(), v1::GROUP_ID_NOT_FOUND, absl::StrCat("no group ", name));
+      continue;
+    }
+    out->set_state(g == nullptr ? "empty" : StateName(g->state()));
+    out->set_group_epoch(g == nullptr ? 0 : g->epoch());
+    if (g != nullptr) {
+      for (const GroupMemberView& m : g->Members()) {
+        v1::DescribeGroupsResponse::Member* mo = out->add_members();
+        mo->set_member_id(m.member_id);
+        mo->set_client_id(m.client_id);
+        mo->set_member_epoch(m.member_epoch);
+        ToProto(m.assignment, mo->mutable_assignment());
+      }
+    }
+    for (const auto& [tp, v] : *offsets) {
+      v1::DescribeGroupsResponse::Offset* o = out->add_offsets();
+      o->set_topic(tp.first);
+      o->set_partition(tp.second);
+      o->set_committed(v.offset());
+      if (g != nullptr) o->set_owner(g->OwnerOf(tp.first, tp.second).value_or(""));
+    }
+  }
+  return response;
+}
+
+void GroupCoordinator::DeleteGroups(const v1::DeleteGroupsRequest& request,
+                                    absl::AnyInvocable<void(v1::DeleteGroupsResponse)> done) {
+  // One group at a time, each its own tombstone batch; the answer goes
+  // back when every group has its result.
+  struct Pending {
+    v1::DeleteGroupsResponse response;
+    int left = 0;
+    absl::Mutex mu;
+    absl::AnyInvocable<void(v1::DeleteGroupsResponse)> done;
+  };
+  auto pending = std::make_shared<Pending>();
+  pending->done = std::move(done);
+  std::vector<std::pair<int, std::pair<int32_t, std::string>>> appends;  // result index, batch
+  for (const std::string& name : request.groups()) {
+    v1::DeleteGroupsResponse::Result* r = pending->response.add_results();
+    r->set_group(name);
+    const int index = pending->response.results_size() - 1;
+    int32_t partition = 0;
+    {
+      absl::MutexLock lock(&mu_);
+      if (!Coordinates(name, r->mutable_error())) continue;
+      auto it = groups_.find(name);
+      if (it != groups_.end() && !it->second->empty()) {
+        SetError(r->mutable_error(), v1::NON_EMPTY_GROUP,
+                 absl::StrCat("group ", name, " has members; they must leave first"));
+        continue;
+      }
+      partition = PartitionForLocked(name);
+    }
+    if (absl::Status st = Materialize(partition); !st.ok()) {
+      SetError(r->mutable_error(), v1::KAFKA_STORAGE_ERROR, std::string(st.message()));
+      continue;
+    }
+    auto offsets = options_.store->GroupOffsets(partition, name);
+    if (!offsets.ok() || offsets->empty()) {
+      SetError(
+          r->mutable_error(), offsets.ok() ? v1::GROUP_ID_NOT_FOUND : v1::KAFKA_STORAGE_ERROR,
+          offsets.ok() ? absl::StrCat("no group ", name) : std::string(offsets.status().message()));
+      continue;
+    }
+    storage::BatchBuilder tombstones;
+    for (const auto& [tp, v] : *offsets) {
+      tombstones.Append(absl::ToUnixMillis(absl::Now()),
+                        OffsetCommitRecordKey(name, tp.first, tp.second), std::nullopt);
+    }
+    absl::StatusOr<std::string> bytes = tombstones.Build();
+    if (!bytes.ok()) {
+      SetError(r->mutable_error(), v1::UNKNOWN_SERVER_ERROR, std::string(bytes.status().message()));
+      continue;
+    }
+    appends.push_back({index, {partition, *std::move(bytes)}});
+  }
+  pending->left = static_cast<int>(appends.size());
+  if (appends.empty()) return pending->done(std::move(pending->response));
+  for (auto& [index, batch] : appends) {
+    const int32_t partition = batch.first;
+    const std::string name = request.groups(index);
+    options_.log->Append(
+        partition, std::move(batch.second),
+        [this, pending, index, partition, name](v1::ErrorCode code, std::string message) {
+          if (code == v1::NONE) {
+            (void)Materialize(partition);
+            absl::MutexLock lock(&mu_);
+            auto it = groups_.find(name);
+            if (it != groups_.end() && it->second->empty()) groups_.erase(it);
+          }
+          absl::MutexLock lock(&pending->mu);
+          if (code != v1::NONE) {
+            SetError(pending->response.mutable_results(index)->mutable_error(), code, message);
+          }
+          if (--pending->left == 0) pending->done(std::move(pending->response));
+        });
+  }
+}
+
 void GroupCoordinator::ExpireSessions(absl::Time now,
                                       const std::map<std::string, int32_t>& topics) {
   absl::MutexLock lock(&mu_);

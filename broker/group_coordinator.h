@@ -80,6 +80,13 @@ class GroupCoordinator {
                     absl::AnyInvocable<void(v1::OffsetCommitResponse)> done);
   v1::OffsetFetchResponse OffsetFetch(const v1::OffsetFetchRequest& request);
 
+  // Groups coordinated here: with members, or with committed offsets.
+  v1::ListGroupsResponse ListGroups();
+  v1::DescribeGroupsResponse DescribeGroups(const v1::DescribeGroupsRequest& request);
+  // Deletes empty groups: tombstones for their offsets, acks=all.
+  void DeleteGroups(const v1::DeleteGroupsRequest& request,
+                    absl::AnyInvocable<void(v1::DeleteGroupsResponse)> done);
+
   // Expires member sessions of the groups coordinated here.
   void ExpireSessions(absl::Time now, const std::map<std::string, int32_t>& topics);
   // Applies what is newly committed in this replica of `partition` to the

@@ -212,5 +212,44 @@ TEST_F(GroupCoordinatorTest, ANewCoordinatorWaitsForItsHighWatermarkToReachItsLo
   EXPECT_EQ(20, r.partitions(0).offset());
 }
 
+TEST_F(GroupCoordinatorTest, GroupsAreListedDescribedAndDeletedWhenEmpty) {
+  ASSERT_EQ(v1::NONE, Commit("idle", "", -1, 0, 4).partitions(0).error().code());
+  v1::ConsumerGroupHeartbeatResponse m = Join("busy");
+  ASSERT_EQ(v1::NONE, Commit("busy", m.member_id(), m.member_epoch(), 1, 2).error().code());
+
+  v1::ListGroupsResponse listed = coordinator_->ListGroups();
+  ASSERT_EQ(2, listed.groups_size());
+  EXPECT_EQ("busy", listed.groups(0).group());
+  EXPECT_EQ(1, listed.groups(0).members());
+  EXPECT_EQ("idle", listed.groups(1).group());
+  EXPECT_EQ("empty", listed.groups(1).state());
+
+  v1::DescribeGroupsRequest describe;
+  describe.add_groups("busy");
+  describe.add_groups("nobody");
+  v1::DescribeGroupsResponse d = coordinator_->DescribeGroups(describe);
+  ASSERT_EQ(2, d.groups_size());
+  ASSERT_EQ(v1::NONE, d.groups(0).error().code());
+  ASSERT_EQ(1, d.groups(0).members_size());
+  EXPECT_EQ(m.member_id(), d.groups(0).members(0).member_id());
+  ASSERT_EQ(1, d.groups(0).offsets_size());
+  EXPECT_EQ(2, d.groups(0).offsets(0).committed());
+  EXPECT_EQ(m.member_id(), d.groups(0).offsets(0).owner());
+  EXPECT_EQ(v1::GROUP_ID_NOT_FOUND, d.groups(1).error().code());
+
+  v1::DeleteGroupsRequest del;
+  del.add_groups("busy");
+  del.add_groups("idle");
+  del.add_groups("nobody");
+  v1::DeleteGroupsResponse deleted;
+  coordinator_->DeleteGroups(del, [&](v1::DeleteGroupsResponse r) { deleted = std::move(r); });
+  ASSERT_EQ(3, deleted.results_size());
+  EXPECT_EQ(v1::NON_EMPTY_GROUP, deleted.results(0).error().code());
+  EXPECT_EQ(v1::NONE, deleted.results(1).error().code());
+  EXPECT_EQ(v1::GROUP_ID_NOT_FOUND, deleted.results(2).error().code());
+  EXPECT_EQ(-1, Fetch("idle", 0)) << "its offsets are gone";
+  EXPECT_EQ(1, coordinator_->ListGroups().groups_size());
+}
+
 }  // namespace
 }  // namespace samsa::broker

@@ -48,6 +48,14 @@ class GroupRuntime {
   void OffsetCommit(const v1::OffsetCommitRequest& request,
                     absl::AnyInvocable<void(v1::OffsetCommitResponse)> done);
   v1::OffsetFetchResponse OffsetFetch(const v1::OffsetFetchRequest& request);
+  v1::ListGroupsResponse ListGroups() { return coordinator_->ListGroups(); }
+  v1::DescribeGroupsResponse DescribeGroups(const v1::DescribeGroupsRequest& request) {
+    return coordinator_->DescribeGroups(request);
+  }
+  void DeleteGroups(const v1::DeleteGroupsRequest& request,
+                    absl::AnyInvocable<void(v1::DeleteGroupsResponse)> done) {
+    coordinator_->DeleteGroups(request, std::move(done));
+  }
 
   // Stops the background thread (the destructor does too).
   void Close();

@@ -279,14 +279,14 @@ TEST(BrokerClusterTest, APythonGrpcClientProducesAndFetches) {
 
   TempDir stubs;
   std::string out;
-  ASSERT_EQ(0, RunToEnd(SAMSA_PROTOC,
-                        {"-I", SAMSA_PROTO_DIR, "--python_out=" + stubs.path(),
-                         "--grpc_python_out=" + stubs.path(),
-                         std::string("--plugin=protoc-gen-grpc_python=") + SAMSA_GRPC_PYTHON_PLUGIN,
-                         "samsa/v1/common.proto", "samsa/v1/metadata.proto",
-                         "samsa/v1/controller.proto", "samsa/v1/groups.proto",
-                         "samsa/v1/broker.proto"},
-                        stubs.path() + "/protoc.log", &out))
+  ASSERT_EQ(
+      0, RunToEnd(SAMSA_PROTOC,
+                  {"-I", SAMSA_PROTO_DIR, "--python_out=" + stubs.path(),
+                   "--grpc_python_out=" + stubs.path(),
+                   std::string("--plugin=protoc-gen-grpc_python=") + SAMSA_GRPC_PYTHON_PLUGIN,
+                   "samsa/v1/common.proto", "samsa/v1/metadata.proto", "samsa/v1/controller.proto",
+                   "samsa/v1/groups.proto", "samsa/v1/broker.proto"},
+                  stubs.path() + "/protoc.log", &out))
       << out;
   v1::MetadataResponse md;
   ASSERT_TRUE(c.broker_stub(101).Metadata(RpcContext().get(), {}, &md).ok());
@@ -311,13 +311,16 @@ TEST(BrokerClusterTest, AGarbageRequestIsRefusedAndTheBrokerKeepsServing) {
   v1::MetadataResponse md;
   grpc::GenericStub stub(grpc::CreateChannel(address, grpc::InsecureChannelCredentials()));
   const std::string garbage = "\xff\xff\xff\xff not a protobuf";
-  for (const char* method :
-       {"Broker/Metadata", "Broker/Produce", "Broker/Fetch", "Broker/ListOffsets",
-        "Broker/InitProducerId", "Broker/CreateTopics", "Broker/DeleteTopics",
-        "Broker/CreatePartitions", "Broker/DescribeConfigs", "Broker/AlterConfigs",
-        "Broker/DescribeCluster", "Broker/DescribeQuorum", "Broker/FindCoordinator",
-        "Broker/ConsumerGroupHeartbeat", "Broker/OffsetCommit", "Broker/OffsetFetch",
-        "Replica/Fetch"}) {
+  for (const char* method : {"Broker/Metadata",        "Broker/Produce",
+                             "Broker/Fetch",           "Broker/ListOffsets",
+                             "Broker/InitProducerId",  "Broker/CreateTopics",
+                             "Broker/DeleteTopics",    "Broker/CreatePartitions",
+                             "Broker/DescribeConfigs", "Broker/AlterConfigs",
+                             "Broker/DescribeCluster", "Broker/DescribeQuorum",
+                             "Broker/FindCoordinator", "Broker/ConsumerGroupHeartbeat",
+                             "Broker/OffsetCommit",    "Broker/OffsetFetch",
+                             "Broker/ListGroups",      "Broker/DescribeGroups",
+                             "Broker/DeleteGroups",    "Replica/Fetch"}) {
     SCOPED_TRACE(method);
     grpc::Slice slice(garbage);
     grpc::ByteBuffer request(&slice, 1), response;
