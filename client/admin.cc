@@ -178,4 +178,201 @@ absl::StatusOr<ClusterDescription> Admin::DescribeCluster() {
   return out;
 }
 
+template <typename Response, typename Rpc>
+absl::StatusOr<Response> Admin::CallAt(const std::string& address, const char* what, Rpc rpc) {
+  grpc::ClientContext ctx;
+  ctx.set_deadline(absl::ToChronoTime(absl::Now() + config_.timeout));
+  Response response;
+  const grpc::Status st = rpc(transport_->Stub(address), &ctx, &response);
+  if (!st.ok()) return RpcError(absl::StrCat(what, " to ", address), st);
+  return response;
+}
+
+absl::StatusOr<std::string> Admin::Coordinator(const std::string& group) {
+  const absl::Time deadline = absl::Now() + config_.timeout;
+  v1::FindCoordinatorRequest req;
+  req.set_group(group);
+  while (true) {
+    absl::StatusOr<v1::FindCoordinatorResponse> r = Call<v1::FindCoordinatorResponse>(
+        "FindCoordinator", [&](v1::Broker::Stub* stub, grpc::ClientContext* ctx, auto* out) {
+          return stub->FindCoordinator(ctx, req, out);
+        });
+    if (!r.ok()) return r.status();
+    if (r->error().code() == v1::NONE) return r->address();
+    if (r->error().code() != v1::COORDINATOR_NOT_AVAILABLE || absl::Now() > deadline) {
+      return KafkaError(r->error());
+    }
+    absl::SleepFor(absl::Milliseconds(100));
+  }
+}
+
+absl::StatusOr<std::vector<v1::ListGroupsResponse::Group>> Admin::ListGroups() {
+  absl::StatusOr<v1::MetadataResponse> md = Call<v1::MetadataResponse>(
+      "Metadata", [&](v1::Broker::Stub* stub, grpc::ClientContext* ctx, auto* out) {
+        return stub->Metadata(ctx, v1::MetadataRequest(), out);
+      });
+  if (!md.ok()) return md.status();
+  std::map<std::string, v1::ListGroupsResponse::Group> all;
+  for (const v1::BrokerDescription& b : md->brokers()) {
+    absl::StatusOr<v1::ListGroupsResponse> r = CallAt<v1::ListGroupsResponse>(
+        b.address(), "ListGroups",
+        [&](v1::Broker::Stub* stub, grpc::ClientContext* ctx, auto* out) {
+          return stub->ListGroups(ctx, v1::ListGroupsRequest(), out);
+        });
+    if (!r.ok()) return r.status();
+    if (r->error().code() != v1::NONE) return KafkaError(r->error());
+    for (const v1::ListGroupsResponse::Group& g : r->groups()) all[g.group()] = g;
+  }
+  std::vector<v1::ListGroupsResponse::Group> out;
+  for (auto& [name, g] : all) out.push_back(std::move(g));
+  return out;
+}
+
+absl::StatusOr<std::map<int32_t, int64_t>> Admin::Offsets(const std::string& topic,
+                                                          OffsetTarget target) {
+  v1::MetadataRequest mreq;
+  mreq.add_topics(topic);
+  absl::StatusOr<v1::MetadataResponse> md = Call<v1::MetadataResponse>(
+      "Metadata", [&](v1::Broker::Stub* stub, grpc::ClientContext* ctx, auto* out) {
+        return stub->Metadata(ctx, mreq, out);
+      });
+  if (!md.ok()) return md.status();
+  if (md->topics_size() != 1) return absl::InternalError("a Metadata answer without the topic");
+  if (md->topics(0).error().code() != v1::NONE) return KafkaError(md->topics(0).error());
+  std::map<int32_t, std::string> addresses;
+  for (const v1::BrokerDescription& b : md->brokers()) addresses[b.broker_id()] = b.address();
+  std::map<int32_t, int64_t> out;
+  for (const v1::PartitionDescription& p : md->topics(0).partitions()) {
+    if (target.kind == OffsetTarget::Kind::kOffset) {
+      out[p.partition()] = target.value;
+      continue;
+    }
+    auto leader = addresses.find(p.leader());
+    if (leader == addresses.end()) {
+      return KafkaError(v1::LEADER_NOT_AVAILABLE,
+                        absl::StrCat(topic, "-", p.partition(), " has no leader"));
+    }
+    v1::ListOffsetsRequest req;
+    v1::ListOffsetsRequest::Topic* t = req.add_topics();
+    t->set_name(topic);
+    v1::ListOffsetsRequest::Partition* lp = t->add_partitions();
+    lp->set_partition(p.partition());
+    lp->set_timestamp(target.kind == OffsetTarget::Kind::kEarliest ? -2
+                      : target.kind == OffsetTarget::Kind::kLatest ? -1
+                                                                   : target.value);
+    absl::StatusOr<v1::ListOffsetsResponse> r =
+        CallAt<v1::ListOffsetsResponse>(leader->second, "ListOffsets",
+                                        [&](v1::Broker::Stub* stub, grpc::ClientContext* ctx,
+                                            auto* o) { return stub->ListOffsets(ctx, req, o); });
+    if (!r.ok()) return r.status();
+    const v1::ListOffsetsResponse::Partition& answer = r->topics(0).partitions(0);
+    if (answer.error().code() != v1::NONE) return KafkaError(answer.error());
+    out[p.partition()] = answer.offset();
+  }
+  // No record at or after the time: the end, as Kafka's tool does.
+  if (target.kind == OffsetTarget::Kind::kTimestamp) {
+    absl::StatusOr<std::map<int32_t, int64_t>> ends = Offsets(topic, {OffsetTarget::Kind::kLatest});
+    if (!ends.ok()) return ends.status();
+    for (auto& [p, offset] : out) {
+      if (offset < 0) offset = (*ends)[p];
+    }
+  }
+  return out;
+}
+
+absl::StatusOr<GroupDescription> Admin::DescribeGroup(const std::string& group) {
+  absl::StatusOr<std::string> coordinator = Coordinator(group);
+  if (!coordinator.ok()) return coordinator.status();
+  v1::DescribeGroupsRequest req;
+  req.add_groups(group);
+  absl::StatusOr<v1::DescribeGroupsResponse> r = CallAt<v1::DescribeGroupsResponse>(
+      *coordinator, "DescribeGroups",
+      [&](v1::Broker::Stub* stub, grpc::ClientContext* ctx, auto* out) {
+        return stub->DescribeGroups(ctx, req, out);
+      });
+  if (!r.ok()) return r.status();
+  if (r->groups_size() != 1)
+    return absl::InternalError("a DescribeGroups answer without the group");
+  const v1::DescribeGroupsResponse::Group& g = r->groups(0);
+  if (g.error().code() != v1::NONE) return KafkaError(g.error());
+  GroupDescription out;
+  out.group = g.group();
+  out.state = g.state();
+  out.epoch = g.group_epoch();
+  out.members.assign(g.members().begin(), g.members().end());
+  std::map<std::string, std::map<int32_t, int64_t>> ends;
+  for (const v1::DescribeGroupsResponse::Offset& o : g.offsets()) {
+    if (!ends.contains(o.topic())) {
+      absl::StatusOr<std::map<int32_t, int64_t>> e =
+          Offsets(o.topic(), {OffsetTarget::Kind::kLatest});
+      ends[o.topic()] = e.ok() ? *e : std::map<int32_t, int64_t>{};
+    }
+    GroupPartitionOffset p;
+    p.topic = o.topic();
+    p.partition = o.partition();
+    p.committed = o.committed();
+    auto end = ends[o.topic()].find(o.partition());
+    p.log_end = end == ends[o.topic()].end() ? -1 : end->second;
+    p.lag = p.log_end < 0 ? 0 : std::max<int64_t>(0, p.log_end - p.committed);
+    p.owner = o.owner();
+    out.offsets.push_back(std::move(p));
+  }
+  return out;
+}
+
+absl::Status Admin::DeleteGroup(const std::string& group) {
+  absl::StatusOr<std::string> coordinator = Coordinator(group);
+  if (!coordinator.ok()) return coordinator.status();
+  v1::DeleteGroupsRequest req;
+  req.add_groups(group);
+  absl::StatusOr<v1::DeleteGroupsResponse> r = CallAt<v1::DeleteGroupsResponse>(
+      *coordinator, "DeleteGroups",
+      [&](v1::Broker::Stub* stub, grpc::ClientContext* ctx, auto* out) {
+        return stub->DeleteGroups(ctx, req, out);
+      });
+  if (!r.ok()) return r.status();
+  if (r->results_size() != 1) return absl::InternalError("a DeleteGroups answer without the group");
+  return r->results(0).error().code() == v1::NONE ? absl::OkStatus()
+                                                  : KafkaError(r->results(0).error());
+}
+
+absl::StatusOr<std::map<int32_t, int64_t>> Admin::ResetOffsets(const std::string& group,
+                                                               const std::string& topic,
+                                                               OffsetTarget target) {
+  absl::StatusOr<GroupDescription> g = DescribeGroup(group);
+  if (g.ok() && !g->members.empty()) {
+    return KafkaError(v1::NON_EMPTY_GROUP,
+                      absl::StrCat("group ", group, " has ", g->members.size(),
+                                   " members; stop them before resetting its offsets"));
+  }
+  if (!g.ok() && KafkaCodeOf(g.status()) != v1::GROUP_ID_NOT_FOUND) return g.status();
+  absl::StatusOr<std::map<int32_t, int64_t>> offsets = Offsets(topic, target);
+  if (!offsets.ok()) return offsets.status();
+  absl::StatusOr<std::string> coordinator = Coordinator(group);
+  if (!coordinator.ok()) return coordinator.status();
+  v1::OffsetCommitRequest req;
+  req.set_group(group);
+  req.set_member_epoch(-1);  // standalone: the coordinator refuses it if members joined since
+  for (const auto& [p, offset] : *offsets) {
+    v1::OffsetCommitRequest::Partition* cp = req.add_partitions();
+    cp->set_topic(topic);
+    cp->set_partition(p);
+    cp->set_offset(offset);
+    cp->set_leader_epoch(-1);
+  }
+  absl::StatusOr<v1::OffsetCommitResponse> r = CallAt<v1::OffsetCommitResponse>(
+      *coordinator, "OffsetCommit",
+      [&](v1::Broker::Stub* stub, grpc::ClientContext* ctx, auto* out) {
+        return stub->OffsetCommit(ctx, req, out);
+      });
+  if (!r.ok()) return r.status();
+  if (r->error().code() != v1::NONE) return KafkaError(r->error());
+  for (const v1::OffsetCommitResponse::Partition& p : r->partitions()) {
+    if (p.error().code() != v1::NONE) {
+      return WithContext(KafkaError(p.error()), absl::StrCat(p.topic(), "-", p.partition()));
+    }
+  }
+  return offsets;
+}
+
 }  // namespace samsa::client

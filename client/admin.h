@@ -28,6 +28,31 @@ struct TopicDescription {
   std::vector<v1::ConfigEntry> configs;  // every config, defaults included
 };
 
+struct GroupPartitionOffset {
+  std::string topic;
+  int32_t partition = 0;
+  int64_t committed = -1;
+  int64_t log_end = -1;  // the partition's high watermark
+  int64_t lag = 0;       // log_end - committed
+  std::string owner;     // the member holding it; empty: none
+};
+
+struct GroupDescription {
+  std::string group;
+  std::string state;  // empty, reconciling, stable
+  int32_t epoch = 0;
+  std::vector<v1::DescribeGroupsResponse::Member> members;
+  std::vector<GroupPartitionOffset> offsets;
+};
+
+// Where reset-offsets moves a group: a position, an offset, or the first
+// record at or after a time.
+struct OffsetTarget {
+  enum class Kind { kEarliest, kLatest, kOffset, kTimestamp };
+  Kind kind = Kind::kEarliest;
+  int64_t value = 0;  // the offset, or the time in ms since the epoch
+};
+
 struct ClusterDescription {
   v1::DescribeClusterResponse brokers;
   v1::DescribeQuorumResponse quorum;
@@ -49,12 +74,33 @@ class Admin {
   absl::Status CreatePartitions(const std::string& name, int32_t total);
   absl::StatusOr<ClusterDescription> DescribeCluster();
 
+  // Consumer groups: every broker's, sorted by name.
+  absl::StatusOr<std::vector<v1::ListGroupsResponse::Group>> ListGroups();
+  // The group's members and committed offsets, with each partition's log
+  // end and lag.
+  absl::StatusOr<GroupDescription> DescribeGroup(const std::string& group);
+  // Deletes a group without members and its offsets.
+  absl::Status DeleteGroup(const std::string& group);
+  // Moves the group's committed offsets of every partition of `topic` to
+  // `target` (a group without members only: NON_EMPTY_GROUP otherwise);
+  // the offsets now committed.
+  absl::StatusOr<std::map<int32_t, int64_t>> ResetOffsets(const std::string& group,
+                                                          const std::string& topic,
+                                                          OffsetTarget target);
+
  private:
   Admin(AdminConfig config, std::vector<std::string> bootstrap);
   // Calls `rpc(stub, ctx, response)` on brokers in turn until one answers
   // within the timeout.
   template <typename Response, typename Rpc>
   absl::StatusOr<Response> Call(const char* what, Rpc rpc);
+  // Calls `rpc` on the broker at `address` (up to the timeout).
+  template <typename Response, typename Rpc>
+  absl::StatusOr<Response> CallAt(const std::string& address, const char* what, Rpc rpc);
+  // The address of `group`'s coordinator.
+  absl::StatusOr<std::string> Coordinator(const std::string& group);
+  // The offsets of `topic`'s partitions at `target` (from their leaders).
+  absl::StatusOr<std::map<int32_t, int64_t>> Offsets(const std::string& topic, OffsetTarget target);
 
   const AdminConfig config_;
   std::shared_ptr<GrpcTransport> transport_;

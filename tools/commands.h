@@ -27,12 +27,14 @@ absl::Status RunCluster(const Context& ctx, const Args& args);
 absl::Status RunProduce(const Context& ctx, const Args& args);
 absl::Status RunConsume(const Context& ctx, const Args& args);
 absl::Status RunPerf(const Context& ctx, const Args& args);
+absl::Status RunGroup(const Context& ctx, const Args& args);
 
 // The flags each command takes (besides the global ones).
 extern const std::vector<FlagSpec> kTopicFlags;
 extern const std::vector<FlagSpec> kProduceFlags;
 extern const std::vector<FlagSpec> kConsumeFlags;
 extern const std::vector<FlagSpec> kPerfFlags;
+extern const std::vector<FlagSpec> kGroupFlags;
 
 // Prints rows under headers with columns padded to their widest cell.
 void PrintTable(std::ostream& out, const std::vector<std::string>& headers,

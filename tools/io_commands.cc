@@ -7,6 +7,7 @@
 #include <iostream>
 #include <istream>
 #include <map>
+#include <set>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -244,7 +245,9 @@ absl::Status RunConsume(const Context& ctx, const Args& args) {
   const bool key = args.Has("print-key"), off = args.Has("print-offset"),
              part = args.Has("print-partition");
   int64_t printed = 0;
-  std::map<client::TopicPartition, int64_t> next_unprinted;  // what a group commits
+  // What a group commits: per partition, the first record not printed.
+  std::map<client::TopicPartition, int64_t> next_unprinted;
+  std::set<client::TopicPartition> stopped;  // a record of it went unprinted
   absl::Time last_data = absl::Now();
   Progress progress(ctx.err, "consumed");
   while (!interrupted && (*max_messages < 0 || printed < *max_messages)) {
@@ -257,7 +260,12 @@ absl::Status RunConsume(const Context& ctx, const Args& args) {
     }
     last_data = absl::Now();
     for (const client::ConsumerRecord& r : *records) {
-      if (*max_messages >= 0 && printed >= *max_messages) break;
+      if (*max_messages >= 0 && printed >= *max_messages) {
+        // Returned but not printed: the group must read it next time.
+        next_unprinted.try_emplace({r.topic, r.partition}, r.offset);
+        stopped.insert({r.topic, r.partition});
+        continue;
+      }
       if (ctx.json) {
         *ctx.out << json{{"partition", r.partition},
                          {"offset", r.offset},

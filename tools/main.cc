@@ -22,6 +22,8 @@ constexpr char kUsage[] =
                 [--compression none|gzip|lz4|zstd|snappy] [--delivery-report FILE|-]
   consume TOPIC [--group G] [--from-beginning | --offset N --partition P] [--partition P]
                 [--max-messages N] [--timeout-ms T] [--print-key] [--print-offset] [--print-partition]
+  group list | group describe G | group delete G
+  group reset-offsets G --topic T (--to-earliest | --to-latest | --to-offset N | --to-datetime ISO)
   cluster describe
   perf produce TOPIC --records N --record-size B [--throughput R] [--acks all|1|0]
                 [--batch-size B] [--linger-ms L] [--compression C]
@@ -50,7 +52,8 @@ int Main(int argc, char** argv) {
   // First find the command (knowing every flag, so values are not taken
   // for words), then check the flags against what that command takes.
   std::vector<FlagSpec> every = kGlobalFlags;
-  for (const auto* spec : {&kTopicFlags, &kProduceFlags, &kConsumeFlags, &kPerfFlags}) {
+  for (const auto* spec :
+       {&kTopicFlags, &kProduceFlags, &kConsumeFlags, &kPerfFlags, &kGroupFlags}) {
     every.insert(every.end(), spec->begin(), spec->end());
   }
   absl::StatusOr<Args> first = ParseArgs(argv_words, every);
@@ -73,6 +76,9 @@ int Main(int argc, char** argv) {
   } else if (command == "consume") {
     run = RunConsume;
     spec = With(kConsumeFlags);
+  } else if (command == "group") {
+    run = RunGroup;
+    spec = With(kGroupFlags);
   } else if (command == "perf") {
     run = RunPerf;
     spec = With(kPerfFlags);

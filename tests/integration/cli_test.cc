@@ -223,6 +223,45 @@ TEST_F(CliTest, TwoGroupsReadTheSameTopicIndependently) {
   EXPECT_EQ(0, none.code) << none.err;
   EXPECT_EQ("", none.out) << "group-B has read everything";
   EXPECT_EQ(2, Run({"consume", "orders-topic", "--group", "g", "--partition", "0"}).code);
+
+  // group describe: each group's own committed offsets and lag.
+  CliResult described = Run({"--output", "json", "group", "describe", "group-A"});
+  ASSERT_EQ(0, described.code) << described.err;
+  const json a = json::parse(described.out);
+  EXPECT_EQ("group-A", a["group"]);
+  EXPECT_EQ("empty", a["state"]) << "its consumers left";
+  EXPECT_TRUE(a["members"].empty());
+  ASSERT_EQ(2u, a["offsets"].size());
+  for (const json& o : a["offsets"]) {
+    EXPECT_EQ(5, o["committed"]);
+    EXPECT_EQ(5, o["log_end"]);
+    EXPECT_EQ(0, o["lag"]);
+  }
+  CliResult listed = Run({"--output", "json", "group", "list"});
+  ASSERT_EQ(0, listed.code) << listed.err;
+  std::set<std::string> names;
+  for (const json& g : json::parse(listed.out)) names.insert(g["group"]);
+  EXPECT_EQ((std::set<std::string>{"group-A", "group-B"}), names);
+
+  // reset-offsets moves group-B back; group-A is untouched.
+  CliResult reset =
+      Run({"group", "reset-offsets", "group-B", "--topic", "orders-topic", "--to-earliest"});
+  ASSERT_EQ(0, reset.code) << reset.err;
+  const json b = json::parse(Run({"--output", "json", "group", "describe", "group-B"}).out);
+  for (const json& o : b["offsets"]) {
+    EXPECT_EQ(0, o["committed"]);
+    EXPECT_EQ(5, o["lag"]);
+  }
+  EXPECT_EQ(10u, read("group-B", 10).size()) << "group-B reads everything again";
+  EXPECT_EQ(2, Run({"group", "reset-offsets", "group-B", "--topic", "orders-topic", "--to-earliest",
+                    "--to-latest"})
+                   .code);
+
+  // delete: the group and its offsets are gone.
+  ASSERT_EQ(0, Run({"group", "delete", "group-B"}).code);
+  CliResult gone = Run({"group", "describe", "group-B"});
+  EXPECT_EQ(1, gone.code);
+  EXPECT_THAT(gone.err, HasSubstr("GROUP_ID_NOT_FOUND"));
 }
 
 TEST_F(CliTest, BadInputGetsUsageOrOneLineWithTheErrorCode) {
