@@ -421,6 +421,15 @@ absl::Status GroupCoordinator::Materialize(int32_t partition) {
   while (true) {
     absl::StatusOr<int64_t> applied = options_.store->AppliedOffset(partition);
     if (!applied.ok()) return applied.status();
+    // Does this replica's log still hold what was applied? Its epoch must
+    // reach the applied offset; a truncation that let a newer epoch
+    // overwrite it (even one that regrew past it) shows here.
+    absl::StatusOr<int32_t> epoch = options_.store->AppliedEpoch(partition);
+    if (!epoch.ok()) return epoch.status();
+    if (*epoch >= 0 && options_.log->EndOffsetForEpoch(partition, *epoch) < *applied) {
+      if (absl::Status st = options_.store->ResetPartition(partition); !st.ok()) return st;
+      continue;
+    }
     absl::StatusOr<std::string> batches = options_.log->ReadCommitted(partition, *applied);
     if (absl::IsOutOfRange(batches.status())) {
       if (absl::Status st = options_.store->ResetPartition(partition); !st.ok()) return st;

@@ -46,6 +46,9 @@ class OffsetsLog {
   virtual absl::StatusOr<std::string> ReadCommitted(int32_t partition, int64_t from) = 0;
   // The replica's log end and high watermark (-1: no replica here).
   virtual int64_t LogEnd(int32_t partition) = 0;
+  // Where `epoch` ends in the replica's log (KIP-101 OffsetForLeaderEpoch:
+  // the start of the next epoch it knows, or its log end).
+  virtual int64_t EndOffsetForEpoch(int32_t partition, int32_t epoch) = 0;
   virtual int64_t HighWatermark(int32_t partition) = 0;
 };
 

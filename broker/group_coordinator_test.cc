@@ -27,7 +27,7 @@ class MemoryOffsetsLog final : public OffsetsLog {
              1;
     }
     storage::StampBatch({reinterpret_cast<uint8_t*>(batch.data()), batch.size()}, Offset(next),
-                        Epoch(0));
+                        Epoch(epoch));
     log.push_back(std::move(batch));
     done(v1::NONE, "");
   }
@@ -56,8 +56,18 @@ class MemoryOffsetsLog final : public OffsetsLog {
     return hw_lag > 0 ? LogEnd(partition) - hw_lag : LogEnd(partition);
   }
 
+  int64_t EndOffsetForEpoch(int32_t partition, int32_t e) override {
+    // The first offset of a later epoch, else the log end.
+    for (const std::string& b : logs[partition]) {
+      auto h = storage::ParseBatchHeader({reinterpret_cast<const uint8_t*>(b.data()), b.size()});
+      if (h->leader_epoch.value() > e) return h->base_offset.value();
+    }
+    return LogEnd(partition);
+  }
+
   std::map<int32_t, std::vector<std::string>> logs;
   int64_t hw_lag = 0;  // how far the high watermark trails the log end
+  int32_t epoch = 0;   // the leader epoch appends are stamped with
   v1::ErrorCode fail_with = v1::NONE;
 };
 
@@ -189,6 +199,15 @@ TEST_F(GroupCoordinatorTest, AReplicaTruncatedBelowWhatItAppliedReplaysItsLog) {
   std::vector<std::string>& log = log_.logs[PartitionForKey("g", 5)];
   log.pop_back();
   EXPECT_EQ(10, Fetch("g", 0)) << "the store forgot what the log lost";
+
+  // Truncated again and regrown past what was applied, by a newer leader:
+  // the log end alone cannot tell, the epochs can.
+  ASSERT_EQ(v1::NONE, Commit("g", "", -1, 0, 30).partitions(0).error().code());
+  EXPECT_EQ(30, Fetch("g", 0));
+  log.pop_back();
+  log_.epoch = 1;
+  ASSERT_EQ(v1::NONE, Commit("g", "", -1, 1, 99).partitions(0).error().code());
+  EXPECT_EQ(10, Fetch("g", 0)) << "the overwritten commit of 30 is forgotten";
 }
 
 TEST_F(GroupCoordinatorTest, ANewCoordinatorWaitsForItsHighWatermarkToReachItsLogEnd) {

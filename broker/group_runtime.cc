@@ -57,6 +57,10 @@ class GroupRuntime::ReplicaLog final : public OffsetsLog {
     std::shared_ptr<Partition> p = replicas_->Find({kOffsetsTopic, PartitionId(partition)});
     return p == nullptr ? -1 : p->log()->log_end_offset().value();
   }
+  int64_t EndOffsetForEpoch(int32_t partition, int32_t epoch) override {
+    std::shared_ptr<Partition> p = replicas_->Find({kOffsetsTopic, PartitionId(partition)});
+    return p == nullptr ? -1 : p->log()->EndOffsetForEpoch(Epoch(epoch)).second.value();
+  }
   int64_t HighWatermark(int32_t partition) override {
     std::shared_ptr<Partition> p = replicas_->Find({kOffsetsTopic, PartitionId(partition)});
     return p == nullptr ? -1 : p->high_watermark().value();

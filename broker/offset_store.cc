@@ -84,9 +84,10 @@ absl::StatusOr<std::unique_ptr<OffsetStore>> OffsetStore::Open(const std::string
 }
 
 absl::Status OffsetStore::ApplyBatches(int32_t partition, std::span<const uint8_t> batches) {
-  absl::StatusOr<int64_t> applied = AppliedOffset(partition);
+  absl::StatusOr<std::pair<int64_t, int32_t>> applied = Applied(partition);
   if (!applied.ok()) return applied.status();
-  int64_t next = *applied;
+  int64_t next = applied->first;
+  int32_t epoch = applied->second;
   rocksdb::WriteBatch write;
   std::span<const uint8_t> rest = batches;
   while (!rest.empty()) {
@@ -95,6 +96,7 @@ absl::Status OffsetStore::ApplyBatches(int32_t partition, std::span<const uint8_
     if (h->size() > rest.size()) {
       return absl::DataLossError("a __consumer_offsets batch runs past the bytes read");
     }
+    const int64_t before = next;
     absl::Status st =
         storage::ForEachRecord(rest.first(h->size()), [&](const storage::RecordView& r) {
           if (r.offset.value() < next) return absl::OkStatus();
@@ -120,23 +122,40 @@ absl::Status OffsetStore::ApplyBatches(int32_t partition, std::span<const uint8_
           return absl::OkStatus();
         });
     if (!st.ok()) return st;
-    next = std::max(next, h->last_offset().value() + 1);
+    if (h->last_offset().value() + 1 > before) {  // this batch was (partly) applied
+      next = std::max(next, h->last_offset().value() + 1);
+      epoch = h->leader_epoch.value();
+    }
     rest = rest.subspan(h->size());
   }
-  if (next == *applied) return absl::OkStatus();
-  uint8_t b[8];
+  if (next == applied->first) return absl::OkStatus();
+  uint8_t b[12];
   StoreBE(b, next);
-  write.Put(PartitionPrefix('a', partition), rocksdb::Slice(reinterpret_cast<const char*>(b), 8));
+  StoreBE(b + 8, epoch);
+  write.Put(PartitionPrefix('a', partition), rocksdb::Slice(reinterpret_cast<const char*>(b), 12));
   return FromRocks(db_->Write(rocksdb::WriteOptions(), &write), "write");
 }
 
-absl::StatusOr<int64_t> OffsetStore::AppliedOffset(int32_t partition) const {
+absl::StatusOr<std::pair<int64_t, int32_t>> OffsetStore::Applied(int32_t partition) const {
   std::string value;
   rocksdb::Status st = db_->Get(rocksdb::ReadOptions(), PartitionPrefix('a', partition), &value);
-  if (st.IsNotFound()) return 0;
+  if (st.IsNotFound()) return std::make_pair(int64_t{0}, int32_t{-1});
   if (absl::Status s = FromRocks(st, "reading the applied offset"); !s.ok()) return s;
-  if (value.size() != 8) return absl::DataLossError("group offsets: a malformed applied offset");
-  return LoadBE<int64_t>(reinterpret_cast<const uint8_t*>(value.data()));
+  if (value.size() != 12) return absl::DataLossError("group offsets: a malformed applied offset");
+  const auto* p = reinterpret_cast<const uint8_t*>(value.data());
+  return std::make_pair(LoadBE<int64_t>(p), LoadBE<int32_t>(p + 8));
+}
+
+absl::StatusOr<int64_t> OffsetStore::AppliedOffset(int32_t partition) const {
+  absl::StatusOr<std::pair<int64_t, int32_t>> a = Applied(partition);
+  if (!a.ok()) return a.status();
+  return a->first;
+}
+
+absl::StatusOr<int32_t> OffsetStore::AppliedEpoch(int32_t partition) const {
+  absl::StatusOr<std::pair<int64_t, int32_t>> a = Applied(partition);
+  if (!a.ok()) return a.status();
+  return a->second;
 }
 
 absl::Status OffsetStore::ResetPartition(int32_t partition) {

@@ -8,8 +8,10 @@
 // and write-ahead log). Keys, all integers big-endian:
 //   'o' partition:int32 group_len:int32 group topic_len:int32 topic part:int32
 //       -> OffsetCommitValue (proto/samsa/v1/groups.proto), serialized
-//   'a' partition:int32 -> applied:int64, the next __consumer_offsets offset
-//       of that partition to apply
+//   'a' partition:int32 -> applied:int64 epoch:int32, the next
+//       __consumer_offsets offset of that partition to apply and the leader
+//       epoch of the last batch applied (so a replica can tell, KIP-101
+//       style, whether its log still holds what was applied)
 // where `partition` is the __consumer_offsets partition the record came
 // from, so everything learned from one partition shares a key prefix.
 //
@@ -50,6 +52,8 @@ class OffsetStore {
   absl::Status ApplyBatches(int32_t partition, std::span<const uint8_t> batches);
   // The next offset of `partition` to apply (0 before any).
   absl::StatusOr<int64_t> AppliedOffset(int32_t partition) const;
+  // The leader epoch of the last batch applied from `partition` (-1: none).
+  absl::StatusOr<int32_t> AppliedEpoch(int32_t partition) const;
   // Forgets everything applied from `partition`.
   absl::Status ResetPartition(int32_t partition);
 
@@ -66,6 +70,8 @@ class OffsetStore {
 
  private:
   explicit OffsetStore(std::unique_ptr<rocksdb::DB> db) : db_(std::move(db)) {}
+  // The applied offset and epoch of `partition`: {0, -1} before any.
+  absl::StatusOr<std::pair<int64_t, int32_t>> Applied(int32_t partition) const;
   std::unique_ptr<rocksdb::DB> db_;
 };
 
