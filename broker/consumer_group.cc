@@ -108,6 +108,7 @@ void ConsumerGroup::UpdateTarget(const std::map<std::string, int32_t>& partition
   target_.clear();
   for (const auto& [id, topics] : assignor_(input, relevant)) target_[id] = ToSet(topics);
   target_epoch_ = group_epoch_;
+  ++rebalances_;
   partitions_seen_ = std::move(relevant);
 }
 

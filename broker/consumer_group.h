@@ -82,6 +82,8 @@ class ConsumerGroup {
   State state() const;
   int32_t epoch() const { return group_epoch_; }
   bool empty() const { return members_.empty(); }
+  // Target assignments computed so far (each a rebalance).
+  int64_t rebalances() const { return rebalances_; }
   std::vector<GroupMemberView> Members() const;
   // Who holds `topic`-`partition` (assigned or still owning it), if anyone.
   std::optional<std::string> OwnerOf(const std::string& topic, int32_t partition) const;
@@ -108,6 +110,7 @@ class ConsumerGroup {
   std::map<std::string, Member> members_;
   int32_t group_epoch_ = 0;
   int32_t target_epoch_ = 0;
+  int64_t rebalances_ = 0;
   std::map<std::string, int32_t> partitions_seen_;  // counts the target was made for
   std::map<std::string, std::set<std::pair<std::string, int32_t>>> target_;
 };

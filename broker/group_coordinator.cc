@@ -106,7 +106,9 @@ v1::ConsumerGroupHeartbeatResponse GroupCoordinator::Heartbeat(
   absl::BitGen rng;
   const std::string new_id =
       absl::StrFormat("%016x%016x", absl::Uniform<uint64_t>(rng), absl::Uniform<uint64_t>(rng));
+  const int64_t rebalances = group->rebalances();
   const GroupHeartbeatResult r = group->Heartbeat(hb, topics, now, new_id);
+  rebalances_ += group->rebalances() - rebalances;
   if (r.error != v1::NONE) SetError(response.mutable_error(), r.error, r.message);
   response.set_member_id(r.member_id);
   response.set_member_epoch(r.member_epoch);
@@ -413,7 +415,24 @@ void GroupCoordinator::DeleteGroups(const v1::DeleteGroupsRequest& request,
 void GroupCoordinator::ExpireSessions(absl::Time now,
                                       const std::map<std::string, int32_t>& topics) {
   absl::MutexLock lock(&mu_);
-  for (auto& [id, group] : groups_) group->ExpireSessions(now, topics);
+  for (auto& [id, group] : groups_) {
+    const int64_t rebalances = group->rebalances();
+    group->ExpireSessions(now, topics);
+    rebalances_ += group->rebalances() - rebalances;
+  }
+}
+
+GroupCoordinator::Stats GroupCoordinator::stats() const {
+  absl::MutexLock lock(&mu_);
+  Stats s;
+  for (const char* state : {"empty", "reconciling", "stable"}) s.groups_by_state[state] = 0;
+  for (const auto& [id, group] : groups_) {
+    if (group->empty()) continue;
+    ++s.groups_by_state[StateName(group->state())];
+    s.members += static_cast<int64_t>(group->Members().size());
+  }
+  s.rebalances = rebalances_;
+  return s;
 }
 
 absl::Status GroupCoordinator::Materialize(int32_t partition) {

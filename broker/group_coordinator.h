@@ -90,6 +90,14 @@ class GroupCoordinator {
   void DeleteGroups(const v1::DeleteGroupsRequest& request,
                     absl::AnyInvocable<void(v1::DeleteGroupsResponse)> done);
 
+  struct Stats {
+    std::map<std::string, int64_t> groups_by_state;  // empty, reconciling, stable
+    int64_t members = 0;
+    int64_t rebalances = 0;  // since the coordinator started
+  };
+  // The groups coordinated here (with members) now.
+  Stats stats() const;
+
   // Expires member sessions of the groups coordinated here.
   void ExpireSessions(absl::Time now, const std::map<std::string, int32_t>& topics);
   // Applies what is newly committed in this replica of `partition` to the
@@ -108,6 +116,7 @@ class GroupCoordinator {
   // Newly led partitions: the high watermark to wait for.
   std::map<int32_t, int64_t> loading_ ABSL_GUARDED_BY(mu_);
   std::map<std::string, std::unique_ptr<ConsumerGroup>> groups_ ABSL_GUARDED_BY(mu_);
+  int64_t rebalances_ ABSL_GUARDED_BY(mu_) = 0;
   absl::Mutex materialize_mu_;  // one Materialize at a time
 };
 

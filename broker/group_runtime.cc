@@ -191,7 +191,12 @@ v1::ConsumerGroupHeartbeatResponse GroupRuntime::Heartbeat(
 
 void GroupRuntime::OffsetCommit(const v1::OffsetCommitRequest& request,
                                 absl::AnyInvocable<void(v1::OffsetCommitResponse)> done) {
-  coordinator_->OffsetCommit(request, absl::Now(), std::move(done));
+  const absl::Time start = absl::Now();
+  coordinator_->OffsetCommit(
+      request, start, [this, start, done = std::move(done)](v1::OffsetCommitResponse r) mutable {
+        if (options_.probe != nullptr) options_.probe->OnOffsetCommit(absl::Now() - start);
+        done(std::move(r));
+      });
 }
 
 v1::OffsetFetchResponse GroupRuntime::OffsetFetch(const v1::OffsetFetchRequest& request) {
@@ -211,6 +216,10 @@ void GroupRuntime::Loop() {
     coordinator_->ExpireSessions(absl::Now(), topics);
     if (absl::Now() < next_materialize) continue;
     next_materialize = absl::Now() + absl::Seconds(1);
+    if (options_.probe != nullptr) {
+      const GroupCoordinator::Stats s = coordinator_->stats();
+      options_.probe->SetGroups(s.groups_by_state, s.members, s.rebalances);
+    }
     auto it = topics.find(kOffsetsTopic);
     for (int32_t p = 0; it != topics.end() && p < it->second; ++p) {
       if (options_.replicas->Find({kOffsetsTopic, PartitionId(p)}) == nullptr) continue;

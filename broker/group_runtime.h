@@ -32,6 +32,7 @@ struct GroupRuntimeOptions {
   absl::Duration heartbeat_interval = absl::Seconds(5);
   Assignor assignor = &AssignUniform;
   ReplicaManager* replicas = nullptr;  // must outlive the runtime
+  BrokerProbe* probe = nullptr;        // group metrics, if any; must outlive the runtime
   // Asks the active controller to create a topic (allow_internal set).
   std::function<void(v1::CreateTopicsRequest)> create_topic = nullptr;
 };

@@ -82,40 +82,39 @@ int Run(const BrokerSettings& s) {
        .heartbeat_interval = s.group_heartbeat_interval,
        .assignor = s.group_assignor,
        .replicas = replicas->get(),
-       .create_topic =
-           [&quorum_for_groups](v1::CreateTopicsRequest req) {
-             auto shared = std::make_shared<v1::CreateTopicsRequest>(std::move(req));
-             quorum_for_groups->Forward<v1::CreateTopicsResponse>(
-                 [shared](v1::Controller::Stub::async_interface* async, grpc::ClientContext* ctx,
-                          v1::CreateTopicsResponse* out, std::function<void(grpc::Status)> cb) {
-                   async->CreateTopics(ctx, shared.get(), out, std::move(cb));
-                 },
-                 [](grpc::Status st, v1::CreateTopicsResponse r) {
-                   if (!st.ok() || r.error().code() != v1::NONE ||
-                       (r.results_size() > 0 && r.results(0).error().code() != v1::NONE &&
-                        r.results(0).error().code() != v1::TOPIC_ALREADY_EXISTS)) {
-                     SAMSA_LOG(WARNING) << "creating __consumer_offsets: "
-                                        << (st.ok() ? r.ShortDebugString() : st.error_message());
-                   }
-                 });
-           }});
+       .probe = &probe,
+       .create_topic = [&quorum_for_groups](v1::CreateTopicsRequest req) {
+         auto shared = std::make_shared<v1::CreateTopicsRequest>(std::move(req));
+         quorum_for_groups->Forward<v1::CreateTopicsResponse>(
+             [shared](v1::Controller::Stub::async_interface* async, grpc::ClientContext* ctx,
+                      v1::CreateTopicsResponse* out, std::function<void(grpc::Status)> cb) {
+               async->CreateTopics(ctx, shared.get(), out, std::move(cb));
+             },
+             [](grpc::Status st, v1::CreateTopicsResponse r) {
+               if (!st.ok() || r.error().code() != v1::NONE ||
+                   (r.results_size() > 0 && r.results(0).error().code() != v1::NONE &&
+                    r.results(0).error().code() != v1::TOPIC_ALREADY_EXISTS)) {
+                 SAMSA_LOG(WARNING) << "creating __consumer_offsets: "
+                                    << (st.ok() ? r.ShortDebugString() : st.error_message());
+               }
+             });
+       }});
   if (!groups.ok()) {
     SAMSA_LOG(ERROR) << "cannot open the group offsets store: " << groups.status();
     return 1;
   }
-  QuorumClient quorum(
-      {.broker_id = s.node_id,
-       .rack = s.rack,
-       .controllers = s.controllers,
-       .heartbeat_interval = s.heartbeat_interval,
-       .on_image =
-           [&probe, r = replicas->get(), g = groups->get()](
-               std::shared_ptr<const MetadataImage> image) {
-             r->OnImage(image);
-             g->OnImage(image);
-             probe.OnImage(*image);
-           },
-       .on_fenced = [&probe](bool fenced) { probe.OnFenced(fenced); }});
+  QuorumClient quorum({.broker_id = s.node_id,
+                       .rack = s.rack,
+                       .controllers = s.controllers,
+                       .heartbeat_interval = s.heartbeat_interval,
+                       .on_image =
+                           [&probe, r = replicas->get(),
+                            g = groups->get()](std::shared_ptr<const MetadataImage> image) {
+                             r->OnImage(image);
+                             g->OnImage(image);
+                             probe.OnImage(*image);
+                           },
+                       .on_fenced = [&probe](bool fenced) { probe.OnFenced(fenced); }});
   quorum_for_replicas = &quorum;
   quorum_for_groups = &quorum;
   ProducerIds producer_ids(

@@ -47,7 +47,20 @@ BrokerProbe::BrokerProbe(prometheus::Registry& r, NodeId self)
       follower_lag_(NewGauge(r, "samsa_broker_follower_lag_records",
                              "Largest lag of a follower behind a leader here")),
       truncated_below_hw_(NewCounter(r, "samsa_broker_truncations_below_high_watermark_total",
-                                     "Follower truncations that cut committed records")) {
+                                     "Follower truncations that cut committed records")),
+      groups_(prometheus::BuildGauge()
+                  .Name("samsa_broker_groups")
+                  .Help("Consumer groups coordinated here, by state")
+                  .Register(r)),
+      group_members_(NewGauge(r, "samsa_broker_group_members",
+                              "Members of the consumer groups coordinated here")),
+      rebalances_(NewCounter(r, "samsa_broker_group_rebalances_total",
+                             "Target assignments computed for the groups coordinated here")),
+      commit_seconds_(prometheus::BuildHistogram()
+                          .Name("samsa_broker_offset_commit_seconds")
+                          .Help("Time to commit offsets (acks=all to __consumer_offsets)")
+                          .Register(r)
+                          .Add({}, LatencyBuckets())) {
   fenced_.Set(1);
 }
 
@@ -80,6 +93,19 @@ void BrokerProbe::OnFetch(const std::string& topic, int64_t bytes, int64_t recor
 void BrokerProbe::OnRequest(const std::string& api, double seconds) {
   requests_.Add({{"api", api}}).Increment();
   request_seconds_.Add({{"api", api}}, LatencyBuckets()).Observe(seconds);
+}
+
+void BrokerProbe::SetGroups(const std::map<std::string, int64_t>& by_state, int64_t members,
+                            int64_t rebalances) {
+  for (const auto& [state, n] : by_state) {
+    groups_.Add({{"state", state}}).Set(static_cast<double>(n));
+  }
+  group_members_.Set(static_cast<double>(members));
+  absl::MutexLock lock(&mu_);
+  if (rebalances > rebalances_seen_) {
+    rebalances_.Increment(static_cast<double>(rebalances - rebalances_seen_));
+  }
+  rebalances_seen_ = rebalances;
 }
 
 void BrokerProbe::OnIsrChange(bool shrink) {

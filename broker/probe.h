@@ -18,12 +18,17 @@
 //   samsa_broker_log_bytes                   bytes of all partition logs here
 //   samsa_broker_flush_seconds               time of each partition log fsync
 //   samsa_broker_follower_lag_records        largest lag of a follower behind a leader here
+//   samsa_broker_groups{state}               consumer groups coordinated here, by state
+//   samsa_broker_group_members               members of the groups coordinated here
+//   samsa_broker_group_rebalances_total      target assignments computed for them
+//   samsa_broker_offset_commit_seconds       time to commit offsets (count: commits)
 //   samsa_broker_truncations_below_high_watermark_total
 //                                            follower truncations that cut committed records
 //                                            (must stay 0 with flush.policy=always and clean
 //                                            elections, DESIGN.md §7)
 #pragma once
 
+#include <map>
 #include <string>
 
 #include "absl/synchronization/mutex.h"
@@ -54,6 +59,9 @@ class BrokerProbe {
   void SetFollowerLag(int64_t n) { follower_lag_.Set(static_cast<double>(n)); }
   void SetPartitions(int64_t replicas) { partitions_.Set(static_cast<double>(replicas)); }
   void OnTruncatedBelowHighWatermark() { truncated_below_hw_.Increment(); }
+  void SetGroups(const std::map<std::string, int64_t>& by_state, int64_t members,
+                 int64_t rebalances);
+  void OnOffsetCommit(absl::Duration d) { commit_seconds_.Observe(absl::ToDoubleSeconds(d)); }
 
  private:
   const NodeId self_;
@@ -76,6 +84,12 @@ class BrokerProbe {
   prometheus::Histogram& flush_seconds_;
   prometheus::Gauge& follower_lag_;
   prometheus::Counter& truncated_below_hw_;
+  prometheus::Family<prometheus::Gauge>& groups_;
+  prometheus::Gauge& group_members_;
+  prometheus::Counter& rebalances_;
+  prometheus::Histogram& commit_seconds_;
+  absl::Mutex mu_;
+  int64_t rebalances_seen_ ABSL_GUARDED_BY(mu_) = 0;
 };
 
 }  // namespace samsa::broker

@@ -1,8 +1,10 @@
 // Consumer-group coordination across real brokers: __consumer_offsets made
 // on first use, each group's own committed offsets, member-epoch fencing,
 // and committed offsets surviving the coordinator's kill -9.
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "samsa/v1/groups.pb.h"
 #include "tests/harness/broker_ops.h"
@@ -119,6 +121,19 @@ TEST(GroupClusterTest, GroupsKeepTheirOwnOffsetsThroughTheCoordinatorsDeath) {
   EXPECT_EQ(v1::UNKNOWN_MEMBER_ID,
             CommitOffset(c, coordinator, "group-A", "", -1, 0, 8).error().code())
       << "no standalone commits while the group has members";
+
+  // Its metrics count the group, its member and the commits.
+  std::string metrics;
+  const absl::Time metrics_deadline = absl::Now() + absl::Seconds(5);
+  while (absl::Now() < metrics_deadline) {
+    metrics = HttpGet(c.broker_metrics_port(coordinator), "/metrics");
+    if (absl::StrContains(metrics, "samsa_broker_group_members 1")) break;
+    absl::SleepFor(absl::Milliseconds(100));
+  }
+  EXPECT_THAT(metrics, ::testing::HasSubstr("samsa_broker_group_members 1"));
+  EXPECT_THAT(metrics, ::testing::ContainsRegex("samsa_broker_groups\\{state=\"[a-z]+\"\\} 1"));
+  EXPECT_THAT(metrics, ::testing::ContainsRegex("samsa_broker_offset_commit_seconds_count [3-9]"));
+  EXPECT_THAT(metrics, ::testing::ContainsRegex("samsa_broker_group_rebalances_total [1-9]"));
 
   // The coordinator dies: another replica of its __consumer_offsets
   // partition takes over and serves every acknowledged commit.
