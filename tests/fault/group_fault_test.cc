@@ -1,7 +1,9 @@
 // A consumer group of three `samsa consume --group` processes on six
 // partitions; one is killed with SIGKILL: its partitions go to the others
 // within the session timeout and every record is read at least once.
+#include <atomic>
 #include <set>
+#include <thread>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -123,6 +125,95 @@ TEST(GroupFaultTest, AKilledMembersPartitionsMoveToTheOthers) {
 
   // The survivors stop cleanly (they commit and leave).
   for (int m = 1; m < 3; ++m) EXPECT_EQ(0, members[static_cast<size_t>(m)].Terminate()) << m;
+}
+
+// The coordinator of a group killed -9 in the middle of a stream of
+// commits: every acknowledged commit is there afterwards, and the offset a
+// fetch returns never goes backwards.
+TEST(GroupFaultTest, AcknowledgedCommitsSurviveTheCoordinatorsDeathMidStream) {
+  Cluster c(
+      {.voters = 1,
+       .session_timeout_ms = 1000,
+       .heartbeat_interval_ms = 100,
+       .brokers = 3,
+       .broker_overrides = {"offsets.topic.num.partitions=3", "replica.lag.time.max.ms=1500"}});
+  StartWithTopic(c, "orders-topic");
+  if (HasFatalFailure()) return;
+  std::atomic<int> dead{-1};
+  // The coordinator as some live broker sees it; -1 while none answers.
+  auto coordinator = [&] {
+    for (int b : {101, 102, 103}) {
+      if (b == dead) continue;
+      v1::FindCoordinatorRequest req;
+      req.set_group("stream");
+      v1::FindCoordinatorResponse r;
+      if (c.broker_stub(b).FindCoordinator(RpcContext(absl::Seconds(1)).get(), req, &r).ok() &&
+          r.error().code() == v1::NONE && r.node_id() != dead) {
+        return r.node_id();
+      }
+    }
+    return -1;
+  };
+  int first = -1;
+  for (absl::Time deadline = absl::Now() + absl::Seconds(30);
+       first == -1 && absl::Now() < deadline;) {
+    first = coordinator();
+  }
+  ASSERT_NE(-1, first);
+
+  std::atomic<int64_t> acknowledged{-1};
+  std::atomic<bool> stop{false};
+  std::thread committer([&] {
+    int to = first;
+    for (int64_t offset = 1; !stop; ++offset) {
+      while (!stop) {
+        v1::OffsetCommitRequest req;
+        req.set_group("stream");
+        req.set_member_epoch(-1);
+        v1::OffsetCommitRequest::Partition* p = req.add_partitions();
+        p->set_topic("orders-topic");
+        p->set_offset(offset);
+        v1::OffsetCommitResponse r;
+        if (to != -1 &&
+            c.broker_stub(to).OffsetCommit(RpcContext(absl::Seconds(3)).get(), req, &r).ok() &&
+            r.error().code() == v1::NONE && r.partitions_size() == 1 &&
+            r.partitions(0).error().code() == v1::NONE) {
+          acknowledged = offset;
+          break;
+        }
+        absl::SleepFor(absl::Milliseconds(20));
+        to = coordinator();
+      }
+    }
+  });
+  while (acknowledged < 50) absl::SleepFor(absl::Milliseconds(5));
+  dead = first;
+  c.KillBroker(first);
+  const int64_t at_kill = acknowledged;
+  // Fetches from whoever coordinates now never see less than what was
+  // acknowledged before they were made.
+  int64_t last_seen = -1;
+  const absl::Time deadline = absl::Now() + absl::Seconds(30);
+  while (absl::Now() < deadline && acknowledged < at_kill + 50) {
+    const int64_t floor = acknowledged;
+    const int to = coordinator();
+    if (to == -1) continue;
+    v1::OffsetFetchRequest req;
+    req.set_group("stream");
+    v1::OffsetFetchResponse r;
+    if (!c.broker_stub(to).OffsetFetch(RpcContext(absl::Seconds(3)).get(), req, &r).ok() ||
+        r.error().code() != v1::NONE || r.partitions_size() != 1) {
+      continue;
+    }
+    const int64_t seen = r.partitions(0).offset();
+    EXPECT_GE(seen, floor) << "an acknowledged commit is missing";
+    EXPECT_GE(seen, last_seen) << "the committed offset went backwards";
+    last_seen = seen;
+  }
+  stop = true;
+  committer.join();
+  EXPECT_GE(acknowledged, at_kill + 50) << "commits resumed with the new coordinator";
+  EXPECT_GE(last_seen, at_kill);
 }
 
 }  // namespace
