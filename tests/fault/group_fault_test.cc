@@ -131,12 +131,7 @@ TEST(GroupFaultTest, AKilledMembersPartitionsMoveToTheOthers) {
 // commits: every acknowledged commit is there afterwards, and the offset a
 // fetch returns never goes backwards.
 TEST(GroupFaultTest, AcknowledgedCommitsSurviveTheCoordinatorsDeathMidStream) {
-  Cluster c(
-      {.voters = 1,
-       .session_timeout_ms = 1000,
-       .heartbeat_interval_ms = 100,
-       .brokers = 3,
-       .broker_overrides = {"offsets.topic.num.partitions=3", "replica.lag.time.max.ms=1500"}});
+  Cluster c(FastFailoverCluster());
   StartWithTopic(c, "orders-topic");
   if (HasFatalFailure()) return;
   std::atomic<int> dead{-1};

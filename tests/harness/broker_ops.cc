@@ -80,6 +80,14 @@ void ExpectRejoinsIsr(Cluster& c, int b, const std::string& topic) {
   }
 }
 
+ClusterOptions FastFailoverCluster() {
+  return {.voters = 1,
+          .session_timeout_ms = 1000,
+          .heartbeat_interval_ms = 100,
+          .brokers = 3,
+          .broker_overrides = {"offsets.topic.num.partitions=3", "replica.lag.time.max.ms=1500"}};
+}
+
 void StartWithTopic(Cluster& c, const std::string& topic) {
   ASSERT_TRUE(c.StartAll().ok());
   for (int b : {101, 102, 103}) {

@@ -26,6 +26,10 @@ v1::PartitionDescription PartitionOf(Cluster& c, const std::string& topic, int p
 // `topic` partition 0 of brokers 101-103 within 30 s, with no broker
 // having cut a committed record (its truncation metric).
 void ExpectRejoinsIsr(Cluster& c, int b, const std::string& topic);
+// One controller and brokers 101-103 with short sessions (1 s), a 1.5 s
+// replica lag limit and 3 partitions of __consumer_offsets: failovers in
+// tests take seconds.
+ClusterOptions FastFailoverCluster();
 // Starts the controllers and brokers 101-103 and creates `topic`: one
 // partition, three replicas, min.insync.replicas 2.
 void StartWithTopic(Cluster& c, const std::string& topic);

@@ -67,12 +67,7 @@ std::map<int32_t, int64_t> Committed(Cluster& c, int broker, const std::string& 
 }
 
 TEST(GroupClusterTest, GroupsKeepTheirOwnOffsetsThroughTheCoordinatorsDeath) {
-  Cluster c(
-      {.voters = 1,
-       .session_timeout_ms = 1000,
-       .heartbeat_interval_ms = 100,
-       .brokers = 3,
-       .broker_overrides = {"offsets.topic.num.partitions=3", "replica.lag.time.max.ms=1500"}});
+  Cluster c(FastFailoverCluster());
   StartWithTopic(c, "orders-topic");
   if (HasFatalFailure()) return;
 
