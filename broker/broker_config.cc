@@ -100,6 +100,12 @@ const ConfigDef& BrokerConfigDef() {
                       "when it is created).",
                .min = 1,
                .max = 100});
+    d->Define({.name = "offsets.retention.minutes",
+               .type = ConfigType::kInt,
+               .default_value = "10080",
+               .doc = "The committed offsets of a group without members are deleted this long "
+                      "after its last commit.",
+               .min = 1});
     d->Define({.name = "group.consumer.session.timeout.ms",
                .type = ConfigType::kInt,
                .default_value = "45000",
@@ -151,6 +157,7 @@ absl::StatusOr<BrokerSettings> ToSettings(const Config& config) {
   s.offsets_partitions = static_cast<int32_t>(config.GetInt("offsets.topic.num.partitions"));
   s.offsets_replication_factor =
       static_cast<int32_t>(config.GetInt("offsets.topic.replication.factor"));
+  s.offsets_retention = absl::Minutes(config.GetInt("offsets.retention.minutes"));
   s.group_session_timeout = absl::Milliseconds(config.GetInt("group.consumer.session.timeout.ms"));
   s.group_heartbeat_interval =
       absl::Milliseconds(config.GetInt("group.consumer.heartbeat.interval.ms"));

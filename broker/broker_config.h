@@ -19,6 +19,7 @@
 //   log.retention.check.interval.ms  how often retention runs
 //   offsets.topic.num.partitions, offsets.topic.replication.factor
 //                                 __consumer_offsets, created on first use
+//   offsets.retention.minutes     offsets of groups without members expire
 //   group.consumer.session.timeout.ms, group.consumer.heartbeat.interval.ms,
 //   group.consumer.assignor       consumer-group membership
 #pragma once
@@ -52,6 +53,7 @@ struct BrokerSettings {
   absl::Duration retention_check_interval;
   int32_t offsets_partitions = 50;
   int32_t offsets_replication_factor = 3;
+  absl::Duration offsets_retention;
   absl::Duration group_session_timeout;
   absl::Duration group_heartbeat_interval;
   Assignor group_assignor = nullptr;

@@ -422,6 +422,41 @@ void GroupCoordinator::ExpireSessions(absl::Time now,
   }
 }
 
+void GroupCoordinator::ExpireOffsets(absl::Time now, absl::Duration retention) {
+  std::set<int32_t> led;
+  {
+    absl::MutexLock lock(&mu_);
+    led = led_;
+  }
+  for (int32_t p : led) {
+    if (!Materialize(p).ok()) continue;
+    absl::StatusOr<std::vector<std::string>> names = options_.store->Groups(p);
+    if (!names.ok()) continue;
+    for (const std::string& name : *names) {
+      {
+        absl::MutexLock lock(&mu_);
+        auto it = groups_.find(name);
+        if (it != groups_.end() && !it->second->empty()) continue;  // in use
+      }
+      auto offsets = options_.store->GroupOffsets(p, name);
+      if (!offsets.ok() || offsets->empty()) continue;
+      int64_t newest = 0;
+      for (const auto& [tp, v] : *offsets) newest = std::max(newest, v.commit_time_ms());
+      if (now - absl::FromUnixMillis(newest) <= retention) continue;
+      storage::BatchBuilder tombstones;
+      for (const auto& [tp, v] : *offsets) {
+        tombstones.Append(absl::ToUnixMillis(now), OffsetCommitRecordKey(name, tp.first, tp.second),
+                          std::nullopt);
+      }
+      absl::StatusOr<std::string> bytes = tombstones.Build();
+      if (!bytes.ok()) continue;
+      options_.log->Append(p, *std::move(bytes), [this, p](v1::ErrorCode code, std::string) {
+        if (code == v1::NONE) (void)Materialize(p);
+      });
+    }
+  }
+}
+
 GroupCoordinator::Stats GroupCoordinator::stats() const {
   absl::MutexLock lock(&mu_);
   Stats s;

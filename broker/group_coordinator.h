@@ -98,6 +98,10 @@ class GroupCoordinator {
   // The groups coordinated here (with members) now.
   Stats stats() const;
 
+  // Deletes (tombstones) the offsets of groups without members whose newest
+  // commit is older than `retention` (offsets.retention.minutes).
+  void ExpireOffsets(absl::Time now, absl::Duration retention);
+
   // Expires member sessions of the groups coordinated here.
   void ExpireSessions(absl::Time now, const std::map<std::string, int32_t>& topics);
   // Applies what is newly committed in this replica of `partition` to the

@@ -270,5 +270,16 @@ TEST_F(GroupCoordinatorTest, GroupsAreListedDescribedAndDeletedWhenEmpty) {
   EXPECT_EQ(1, coordinator_->ListGroups().groups_size());
 }
 
+TEST_F(GroupCoordinatorTest, OffsetsOfGroupsWithoutMembersExpire) {
+  ASSERT_EQ(v1::NONE, Commit("old", "", -1, 0, 4).partitions(0).error().code());
+  v1::ConsumerGroupHeartbeatResponse m = Join("live");
+  ASSERT_EQ(v1::NONE, Commit("live", m.member_id(), m.member_epoch(), 0, 2).error().code());
+  coordinator_->ExpireOffsets(kNow + absl::Hours(24 * 6), absl::Hours(24 * 7));
+  EXPECT_EQ(4, Fetch("old", 0)) << "not yet";
+  coordinator_->ExpireOffsets(kNow + absl::Hours(24 * 8), absl::Hours(24 * 7));
+  EXPECT_EQ(-1, Fetch("old", 0)) << "a week after its last commit, without members";
+  EXPECT_EQ(2, Fetch("live", 0)) << "a group with members keeps its offsets";
+}
+
 }  // namespace
 }  // namespace samsa::broker

@@ -205,6 +205,7 @@ v1::OffsetFetchResponse GroupRuntime::OffsetFetch(const v1::OffsetFetchRequest& 
 
 void GroupRuntime::Loop() {
   absl::Time next_materialize = absl::Now();
+  absl::Time next_expiry = absl::Now() + absl::Minutes(1);
   while (true) {
     {
       absl::MutexLock lock(&mu_);
@@ -216,6 +217,10 @@ void GroupRuntime::Loop() {
     coordinator_->ExpireSessions(absl::Now(), topics);
     if (absl::Now() < next_materialize) continue;
     next_materialize = absl::Now() + absl::Seconds(1);
+    if (absl::Now() >= next_expiry) {
+      coordinator_->ExpireOffsets(absl::Now(), options_.offsets_retention);
+      next_expiry = absl::Now() + absl::Minutes(1);
+    }
     if (options_.probe != nullptr) {
       const GroupCoordinator::Stats s = coordinator_->stats();
       options_.probe->SetGroups(s.groups_by_state, s.members, s.rebalances);

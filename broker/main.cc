@@ -78,6 +78,7 @@ int Run(const BrokerSettings& s) {
        .data_dir = s.data_dir,
        .offsets_partitions = s.offsets_partitions,
        .offsets_replication_factor = s.offsets_replication_factor,
+       .offsets_retention = s.offsets_retention,
        .session_timeout = s.group_session_timeout,
        .heartbeat_interval = s.group_heartbeat_interval,
        .assignor = s.group_assignor,
