@@ -6,11 +6,14 @@
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <cstdlib>
 #include <random>
+#include <string>
+#include <vector>
 
 #include "absl/time/clock.h"
 #include "common/logging.h"
@@ -111,6 +114,51 @@ int ExitCode(int wait_status) {
   return -1;
 }
 
+namespace {
+
+// Claims `port` for this process among concurrently running tests: a file
+// /tmp/samsa-test-ports/<port> naming the owner's pid, created exclusively.
+// A claim whose owner is gone is taken over. (Two test binaries that run at
+// once under `ctest -j` could otherwise both find a port free and hand it to
+// two servers, one of which then fails to bind.)
+// The claims of this process, removed when it exits.
+std::vector<std::string>& Claims() {
+  static auto* claims = [] {
+    auto* v = new std::vector<std::string>;
+    std::atexit([] {
+      for (const std::string& path : Claims()) (void)unlink(path.c_str());
+    });
+    return v;
+  }();
+  return *claims;
+}
+
+bool ClaimPort(int port) {
+  const std::string dir = "/tmp/samsa-test-ports";
+  (void)mkdir(dir.c_str(), 0777);
+  const std::string path = dir + "/" + std::to_string(port);
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    const int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+    if (fd >= 0) {
+      const std::string pid = std::to_string(getpid());
+      const bool written = write(fd, pid.data(), pid.size()) == static_cast<ssize_t>(pid.size());
+      close(fd);
+      Claims().push_back(path);
+      return written;
+    }
+    // Taken: ours, someone alive's, or stale.
+    const absl::StatusOr<std::string> owner = storage::Env::Default()->ReadFile(path);
+    const int pid = owner.ok() ? std::atoi(owner->c_str()) : 0;
+    if (pid == getpid()) return true;
+    if (pid > 0 && kill(pid, 0) == 0) return false;
+    if (pid == 0 && owner.ok()) return false;  // being written by its owner
+    (void)unlink(path.c_str());                // stale: the owner is gone
+  }
+  return false;
+}
+
+}  // namespace
+
 int ReservePort() {
   // Below the kernel's ephemeral range (32768 and up by default): a port
   // picked there can be taken as the source port of some other test's
@@ -127,7 +175,7 @@ int ReservePort() {
     addr.sin_port = htons(static_cast<uint16_t>(port));
     const bool free = bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0;
     close(fd);
-    if (free) return port;
+    if (free && ClaimPort(port)) return port;
   }
   SAMSA_CHECK(false) << "no free port in [20000, 32000)";
   return 0;

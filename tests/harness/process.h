@@ -44,7 +44,8 @@ class ChildProcess {
   std::optional<int> status_;
 };
 
-// A free TCP port on 127.0.0.1 below the ephemeral range (bound, released).
+// A free TCP port on 127.0.0.1 below the ephemeral range (bound, released),
+// claimed for this process so that tests running at once never share one.
 int ReservePort();
 
 // A fresh directory under $TMPDIR (or /tmp), deleted with its contents.
