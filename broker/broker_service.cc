@@ -81,8 +81,34 @@ grpc::ServerUnaryReactor* BrokerService::Produce(grpc::CallbackServerContext* ct
                                                  const grpc::ByteBuffer* request,
                                                  grpc::ByteBuffer* response) {
   return Serve<v1::ProduceRequest>(
-      ctx, "Produce", request, response,
-      [this](const v1::ProduceRequest& req, auto reply) { replicas_->Produce(req, reply); });
+      ctx, "Produce", request, response, [this](const v1::ProduceRequest& req, auto reply) {
+        // Internal topics (__consumer_offsets) are written by brokers only.
+        v1::ProduceRequest allowed = req;
+        allowed.clear_topics();
+        v1::ProduceResponse refused;
+        for (const v1::ProduceRequest::Topic& t : req.topics()) {
+          if (!t.name().starts_with("__")) {
+            *allowed.add_topics() = t;
+            continue;
+          }
+          v1::ProduceResponse::Topic* out = refused.add_topics();
+          out->set_name(t.name());
+          for (const v1::ProduceRequest::Partition& p : t.partitions()) {
+            v1::ProduceResponse::Partition* po = out->add_partitions();
+            po->set_partition(p.partition());
+            po->set_base_offset(-1);
+            SetError(po->mutable_error(), v1::INVALID_TOPIC_EXCEPTION,
+                     absl::StrCat(t.name(), " is internal: clients cannot produce to it"));
+          }
+        }
+        if (refused.topics().empty()) return replicas_->Produce(req, reply);
+        replicas_->Produce(allowed, [refused, reply](v1::ProduceResponse r) mutable {
+          for (v1::ProduceResponse::Topic& t : *refused.mutable_topics()) {
+            *r.add_topics() = std::move(t);
+          }
+          reply(std::move(r));
+        });
+      });
 }
 
 grpc::ServerUnaryReactor* BrokerService::Fetch(grpc::CallbackServerContext* ctx,

@@ -77,6 +77,26 @@ TEST(GroupClusterTest, GroupsKeepTheirOwnOffsetsThroughTheCoordinatorsDeath) {
   const int coordinator_b = FindCoordinator(c, 101, "group-B");
   ASSERT_NE(-1, coordinator_b);
 
+  // Clients cannot write into __consumer_offsets, even alongside a topic
+  // of theirs.
+  v1::ProduceRequest sneaky;
+  sneaky.set_acks(-1);
+  sneaky.set_timeout_ms(5000);
+  for (const char* name : {"__consumer_offsets", "orders-topic"}) {
+    v1::ProduceRequest::Topic* t = sneaky.add_topics();
+    t->set_name(name);
+    t->add_partitions()->add_plain()->set_value("x");
+  }
+  const int leader = PartitionOf(c, "orders-topic", 0).leader();
+  v1::ProduceResponse produced;
+  ASSERT_TRUE(c.broker_stub(leader).Produce(RpcContext().get(), sneaky, &produced).ok());
+  ASSERT_EQ(2, produced.topics_size());
+  for (const v1::ProduceResponse::Topic& t : produced.topics()) {
+    EXPECT_EQ(t.name() == "orders-topic" ? v1::NONE : v1::INVALID_TOPIC_EXCEPTION,
+              t.partitions(0).error().code())
+        << t.name();
+  }
+
   // Two groups read orders-topic at their own pace (standalone commits: no
   // members yet).
   ASSERT_EQ(v1::NONE,
