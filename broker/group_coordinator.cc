@@ -103,9 +103,13 @@ v1::ConsumerGroupHeartbeatResponse GroupCoordinator::Heartbeat(
                                          request.subscription().topics().end());
   }
   if (request.has_owned()) hb.owned = FromProto(request.owned());
-  absl::BitGen rng;
-  const std::string new_id =
-      absl::StrFormat("%016x%016x", absl::Uniform<uint64_t>(rng), absl::Uniform<uint64_t>(rng));
+  // A joining member without an id gets a fresh random one.
+  std::string new_id;
+  if (request.member_epoch() == 0 && request.member_id().empty()) {
+    absl::BitGen rng;
+    new_id =
+        absl::StrFormat("%016x%016x", absl::Uniform<uint64_t>(rng), absl::Uniform<uint64_t>(rng));
+  }
   const int64_t rebalances = group->rebalances();
   const GroupHeartbeatResult r = group->Heartbeat(hb, topics, now, new_id);
   rebalances_ += group->rebalances() - rebalances;
@@ -237,6 +241,19 @@ v1::OffsetFetchResponse GroupCoordinator::OffsetFetch(const v1::OffsetFetchReque
 }
 
 namespace {
+
+// One batch deleting every committed offset of `group` in `offsets`.
+absl::StatusOr<std::string> Tombstones(
+    const std::string& group,
+    const std::map<std::pair<std::string, int32_t>, v1::OffsetCommitValue>& offsets,
+    absl::Time now) {
+  storage::BatchBuilder batch;
+  for (const auto& [tp, v] : offsets) {
+    batch.Append(absl::ToUnixMillis(now), OffsetCommitRecordKey(group, tp.first, tp.second),
+                 std::nullopt);
+  }
+  return batch.Build();
+}
 
 const char* StateName(ConsumerGroup::State s) {
   switch (s) {
@@ -377,12 +394,7 @@ void GroupCoordinator::DeleteGroups(const v1::DeleteGroupsRequest& request,
           offsets.ok() ? absl::StrCat("no group ", name) : std::string(offsets.status().message()));
       continue;
     }
-    storage::BatchBuilder tombstones;
-    for (const auto& [tp, v] : *offsets) {
-      tombstones.Append(absl::ToUnixMillis(absl::Now()),
-                        OffsetCommitRecordKey(name, tp.first, tp.second), std::nullopt);
-    }
-    absl::StatusOr<std::string> bytes = tombstones.Build();
+    absl::StatusOr<std::string> bytes = Tombstones(name, *offsets, absl::Now());
     if (!bytes.ok()) {
       SetError(r->mutable_error(), v1::UNKNOWN_SERVER_ERROR, std::string(bytes.status().message()));
       continue;
@@ -443,12 +455,7 @@ void GroupCoordinator::ExpireOffsets(absl::Time now, absl::Duration retention) {
       int64_t newest = 0;
       for (const auto& [tp, v] : *offsets) newest = std::max(newest, v.commit_time_ms());
       if (now - absl::FromUnixMillis(newest) <= retention) continue;
-      storage::BatchBuilder tombstones;
-      for (const auto& [tp, v] : *offsets) {
-        tombstones.Append(absl::ToUnixMillis(now), OffsetCommitRecordKey(name, tp.first, tp.second),
-                          std::nullopt);
-      }
-      absl::StatusOr<std::string> bytes = tombstones.Build();
+      absl::StatusOr<std::string> bytes = Tombstones(name, *offsets, now);
       if (!bytes.ok()) continue;
       options_.log->Append(p, *std::move(bytes), [this, p](v1::ErrorCode code, std::string) {
         if (code == v1::NONE) (void)Materialize(p);

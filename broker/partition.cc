@@ -154,14 +154,14 @@ absl::Status Partition::TruncateTo(Offset end) {
   absl::MutexLock lock(&snapshot_mu_);
   // Snapshots first: one left above the log end would describe batches
   // the log no longer has.
-  if (absl::Status st = DeleteSnapshotsAbove(end); !st.ok()) return st;
+  if (absl::Status st = DeleteSnapshotsAbove(end).status(); !st.ok()) return st;
   if (absl::Status st = log_->TruncateTo(end); !st.ok()) return st;
   return LoadProducersLocked().status();
 }
 
 absl::Status Partition::TruncateFullyAndStartAt(Offset start) {
   absl::MutexLock lock(&snapshot_mu_);
-  if (absl::Status st = DeleteSnapshotsAbove(std::nullopt); !st.ok()) return st;
+  if (absl::Status st = DeleteSnapshotsAbove(std::nullopt).status(); !st.ok()) return st;
   if (absl::Status st = log_->TruncateFullyAndStartAt(start); !st.ok()) return st;
   absl::MutexLock append(&append_mu_);
   producers_.Clear();
@@ -188,14 +188,18 @@ absl::StatusOr<std::vector<Offset>> Partition::SnapshotOffsets() const {
   return offsets;
 }
 
-absl::Status Partition::DeleteSnapshotsAbove(std::optional<Offset> end) {
+absl::StatusOr<std::vector<Offset>> Partition::DeleteSnapshotsAbove(std::optional<Offset> end) {
   absl::StatusOr<std::vector<Offset>> offsets = SnapshotOffsets();
   if (!offsets.ok()) return offsets.status();
+  std::vector<Offset> kept;
   for (Offset o : *offsets) {
-    if (end.has_value() && o <= *end) continue;
+    if (end.has_value() && o <= *end) {
+      kept.push_back(o);
+      continue;
+    }
     if (absl::Status st = log_->env()->DeleteFile(SnapshotPath(o)); !st.ok()) return st;
   }
-  return absl::OkStatus();
+  return kept;
 }
 
 absl::StatusOr<Partition::ProducerLoad> Partition::LoadProducers() {
@@ -207,8 +211,7 @@ absl::StatusOr<Partition::ProducerLoad> Partition::LoadProducersLocked() {
   absl::MutexLock lock(&append_mu_);
   snapshot_segment_ = log_->active_segment_base();
   const Offset end = log_->log_end_offset();
-  if (absl::Status st = DeleteSnapshotsAbove(end); !st.ok()) return st;
-  absl::StatusOr<std::vector<Offset>> offsets = SnapshotOffsets();
+  absl::StatusOr<std::vector<Offset>> offsets = DeleteSnapshotsAbove(end);
   if (!offsets.ok()) return offsets.status();
   ProducerLoad load;
   producers_.Clear();

@@ -118,8 +118,9 @@ class Partition {
   // Snapshot offsets on disk, ascending.
   absl::StatusOr<std::vector<Offset>> SnapshotOffsets() const;
   std::string SnapshotPath(Offset offset) const;
-  // Deletes the snapshots above `end` (all of them for nullopt).
-  absl::Status DeleteSnapshotsAbove(std::optional<Offset> end)
+  // Deletes the snapshots above `end` (all of them for nullopt); the
+  // offsets of those left, ascending.
+  absl::StatusOr<std::vector<Offset>> DeleteSnapshotsAbove(std::optional<Offset> end)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(snapshot_mu_);
   absl::StatusOr<ProducerLoad> LoadProducersLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(snapshot_mu_);
 

@@ -8,9 +8,9 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
-#include "absl/synchronization/notification.h"
 #include "client/errors.h"
 #include "client/metadata.h"
+#include "common/await.h"
 #include "storage/record_reader.h"
 
 namespace samsa::client {
@@ -120,13 +120,9 @@ absl::StatusOr<int64_t> Consumer::ListOffset(const TopicPartition& tp, bool earl
     if (!metadata_.Leader(tp.topic, tp.partition).has_value()) {
       last = metadata_.Refresh({tp.topic}, deadline - absl::Now());
     }
-    absl::Notification done;
-    absl::StatusOr<int64_t> offset;
-    StartListOffset(tp, earliest, [&](absl::StatusOr<int64_t> r) {
-      offset = std::move(r);
-      done.Notify();
-    });
-    done.WaitForNotification();
+    absl::StatusOr<int64_t> offset = AwaitCallback<absl::StatusOr<int64_t>>(
+        [&](auto reply) { StartListOffset(tp, earliest, std::move(reply)); },
+        config_.request_timeout + absl::Seconds(5));
     if (offset.ok()) return offset;
     last = offset.status();
     const std::optional<v1::ErrorCode> code = KafkaCodeOf(last);

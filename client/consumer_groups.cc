@@ -2,25 +2,12 @@
 // coordinator, heartbeats (KIP-848), adopts the assignments it answers and
 // commits positions.
 #include "absl/strings/str_cat.h"
-#include "absl/synchronization/notification.h"
 #include "client/consumer.h"
 #include "client/errors.h"
+#include "common/await.h"
 
 namespace samsa::client {
 namespace {
-
-// Calls `start(reply)` and waits for the reply.
-template <typename Response, typename Start>
-absl::StatusOr<Response> Await(Start start) {
-  absl::Notification done;
-  absl::StatusOr<Response> out;
-  start([&](absl::StatusOr<Response> r) {
-    out = std::move(r);
-    done.Notify();
-  });
-  done.WaitForNotification();
-  return out;
-}
 
 // Errors that mean "ask where the coordinator is again".
 bool CoordinatorMoved(v1::ErrorCode code) {
@@ -57,9 +44,11 @@ absl::StatusOr<std::string> Consumer::Coordinator(absl::Duration timeout) {
   v1::FindCoordinatorRequest req;
   req.set_group(config_.group_id);
   absl::StatusOr<v1::FindCoordinatorResponse> r =
-      Await<v1::FindCoordinatorResponse>([&](auto reply) {
-        transport_->FindCoordinator(metadata_.AnyBroker(), req, timeout, std::move(reply));
-      });
+      AwaitCallback<absl::StatusOr<v1::FindCoordinatorResponse>>(
+          [&](auto reply) {
+            transport_->FindCoordinator(metadata_.AnyBroker(), req, timeout, std::move(reply));
+          },
+          timeout + absl::Seconds(5));
   if (!r.ok()) return r.status();
   if (r->error().code() != v1::NONE) return KafkaError(r->error());
   absl::MutexLock lock(&group_mu_);
@@ -122,10 +111,12 @@ void Consumer::HeartbeatOnce() {
     }
   }
   absl::StatusOr<v1::ConsumerGroupHeartbeatResponse> r =
-      Await<v1::ConsumerGroupHeartbeatResponse>([&](auto reply) {
-        transport_->ConsumerGroupHeartbeat(*coordinator, req, config_.request_timeout,
-                                           std::move(reply));
-      });
+      AwaitCallback<absl::StatusOr<v1::ConsumerGroupHeartbeatResponse>>(
+          [&](auto reply) {
+            transport_->ConsumerGroupHeartbeat(*coordinator, req, config_.request_timeout,
+                                               std::move(reply));
+          },
+          config_.request_timeout + absl::Seconds(5));
   const v1::ErrorCode code = r.ok() ? r->error().code() : v1::NETWORK_EXCEPTION;
   bool lost = false;
   if (code != v1::NONE) {
@@ -184,9 +175,13 @@ void Consumer::Reconcile(const v1::GroupAssignment& assignment) {
       p->set_partition(tp.partition);
     }
     if (coordinator.ok()) {
-      absl::StatusOr<v1::OffsetFetchResponse> r = Await<v1::OffsetFetchResponse>([&](auto reply) {
-        transport_->OffsetFetch(*coordinator, req, config_.request_timeout, std::move(reply));
-      });
+      absl::StatusOr<v1::OffsetFetchResponse> r =
+          AwaitCallback<absl::StatusOr<v1::OffsetFetchResponse>>(
+              [&](auto reply) {
+                transport_->OffsetFetch(*coordinator, req, config_.request_timeout,
+                                        std::move(reply));
+              },
+              config_.request_timeout + absl::Seconds(5));
       if (r.ok() && r->error().code() == v1::NONE) {
         for (const v1::OffsetFetchResponse::Partition& p : r->partitions()) {
           if (p.offset() >= 0) committed[{p.topic(), p.partition()}] = p.offset();
@@ -236,8 +231,12 @@ absl::Status Consumer::CommitPositions(const std::vector<TopicPartition>& partit
   if (req.partitions().empty()) return absl::OkStatus();
   absl::StatusOr<std::string> coordinator = Coordinator(timeout);
   if (!coordinator.ok()) return coordinator.status();
-  absl::StatusOr<v1::OffsetCommitResponse> r = Await<v1::OffsetCommitResponse>(
-      [&](auto reply) { transport_->OffsetCommit(*coordinator, req, timeout, std::move(reply)); });
+  absl::StatusOr<v1::OffsetCommitResponse> r =
+      AwaitCallback<absl::StatusOr<v1::OffsetCommitResponse>>(
+          [&](auto reply) {
+            transport_->OffsetCommit(*coordinator, req, timeout, std::move(reply));
+          },
+          timeout + absl::Seconds(5));
   if (!r.ok()) return r.status();
   if (r->error().code() != v1::NONE) {
     if (CoordinatorMoved(r->error().code())) {
@@ -274,10 +273,12 @@ void Consumer::LeaveGroup() {
   req.set_member_epoch(-1);  // leaving: its partitions go to the others now
   absl::StatusOr<std::string> coordinator = Coordinator(config_.request_timeout);
   if (!coordinator.ok()) return;
-  (void)Await<v1::ConsumerGroupHeartbeatResponse>([&](auto reply) {
-    transport_->ConsumerGroupHeartbeat(*coordinator, req, config_.request_timeout,
-                                       std::move(reply));
-  });
+  (void)AwaitCallback<absl::StatusOr<v1::ConsumerGroupHeartbeatResponse>>(
+      [&](auto reply) {
+        transport_->ConsumerGroupHeartbeat(*coordinator, req, config_.request_timeout,
+                                           std::move(reply));
+      },
+      config_.request_timeout + absl::Seconds(5));
 }
 
 absl::Status Consumer::Commit(absl::Duration timeout) {

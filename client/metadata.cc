@@ -4,8 +4,8 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
-#include "absl/synchronization/notification.h"
 #include "client/errors.h"
+#include "common/await.h"
 
 namespace samsa::client {
 
@@ -47,13 +47,10 @@ absl::Status Metadata::Refresh(const std::vector<std::string>& topics, absl::Dur
                                                         absl::FormatDuration(timeout), ": ",
                                                         absl::StrJoin(errors, "; ")));
       }
-      absl::Notification done;
-      absl::StatusOr<v1::MetadataResponse> answer;
-      transport_->Metadata(address, request, left, [&](absl::StatusOr<v1::MetadataResponse> r) {
-        answer = std::move(r);
-        done.Notify();
-      });
-      done.WaitForNotification();
+      absl::StatusOr<v1::MetadataResponse> answer =
+          AwaitCallback<absl::StatusOr<v1::MetadataResponse>>(
+              [&](auto reply) { transport_->Metadata(address, request, left, std::move(reply)); },
+              left + absl::Seconds(5));
       if (!answer.ok()) {
         if (errors.size() < candidates.size()) errors.emplace_back(answer.status().message());
         continue;

@@ -11,9 +11,9 @@
 #include "absl/random/random.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
-#include "absl/synchronization/notification.h"
 #include "client/errors.h"
 #include "client/metadata.h"
+#include "common/await.h"
 #include "common/endian.h"
 #include "common/murmur2.h"
 #include "storage/batch_builder.h"
@@ -158,15 +158,14 @@ absl::StatusOr<v1::InitProducerIdResponse> Producer::Impl::InitProducerId() {
   const absl::Time deadline = absl::Now() + config_.max_block;
   absl::Status last = absl::UnavailableError("no broker answered");
   while (absl::Now() < deadline) {
-    absl::Notification done;
-    absl::StatusOr<v1::InitProducerIdResponse> r;
-    transport_->InitProducerId(metadata_.AnyBroker(), {},
-                               std::min(config_.request_timeout, deadline - absl::Now()),
-                               [&](absl::StatusOr<v1::InitProducerIdResponse> a) {
-                                 r = std::move(a);
-                                 done.Notify();
-                               });
-    done.WaitForNotification();
+    absl::StatusOr<v1::InitProducerIdResponse> r =
+        AwaitCallback<absl::StatusOr<v1::InitProducerIdResponse>>(
+            [&](auto reply) {
+              transport_->InitProducerId(metadata_.AnyBroker(), {},
+                                         std::min(config_.request_timeout, deadline - absl::Now()),
+                                         std::move(reply));
+            },
+            config_.request_timeout + absl::Seconds(5));
     if (r.ok() && r->error().code() == v1::NONE) return r;
     last = r.ok() ? KafkaError(r->error()) : r.status();
     absl::SleepFor(config_.retry_backoff);

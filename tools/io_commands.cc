@@ -18,6 +18,7 @@
 #include "nlohmann/json.hpp"
 #include "storage/compression.h"
 #include "tools/commands.h"
+#include "tools/progress.h"
 
 namespace samsa::tools {
 namespace {
@@ -31,37 +32,6 @@ void OnSignal(int) { interrupted = true; }
 json Nullable(const std::optional<std::string>& s) {
   return s.has_value() ? json(*s) : json(nullptr);
 }
-
-// Progress on stderr, when it is a terminal: records, rate, elapsed.
-class Progress {
- public:
-  Progress(std::ostream* err, const char* what)
-      : err_(err), what_(what), on_(isatty(STDERR_FILENO) == 1), start_(absl::Now()) {}
-  void Update(int64_t records) {
-    if (!on_ || absl::Now() - last_ < absl::Seconds(1)) return;
-    last_ = absl::Now();
-    Print(records);
-  }
-  void Done(int64_t records) {
-    if (!on_) return;
-    Print(records);
-    *err_ << "\n";
-  }
-
- private:
-  void Print(int64_t records) {
-    const double secs = std::max(1e-3, absl::ToDoubleSeconds(absl::Now() - start_));
-    *err_ << absl::StrFormat("\r%s %d records, %.0f records/s, %.1f s", what_, records,
-                             static_cast<double>(records) / secs, secs)
-          << std::flush;
-  }
-
-  std::ostream* const err_;
-  const char* const what_;
-  const bool on_;
-  const absl::Time start_;
-  absl::Time last_ = absl::InfinitePast();
-};
 
 absl::StatusOr<std::string> OneTopic(const Args& args, const char* command) {
   if (args.positional.size() != 1) {

@@ -28,6 +28,7 @@
 #include "storage/compression.h"
 #include "tools/commands.h"
 #include "tools/histogram.h"
+#include "tools/progress.h"
 
 namespace samsa::tools {
 namespace {
@@ -127,28 +128,6 @@ void Report(const Context& ctx, const char* what, int64_t records, int64_t bytes
       errors > 0 ? absl::StrCat(" (", errors, " failed)") : std::string());
 }
 
-// A line on stderr about once a second while it is a terminal.
-class Ticker {
- public:
-  explicit Ticker(std::ostream* err) : err_(err), on_(isatty(STDERR_FILENO) == 1) {}
-  void Tick(const char* what, int64_t n, absl::Time start) {
-    if (!on_ || absl::Now() - last_ < absl::Seconds(1)) return;
-    last_ = absl::Now();
-    const double secs = std::max(1e-3, absl::ToDoubleSeconds(last_ - start));
-    *err_ << absl::StrFormat("\r%s %d records, %.0f records/s, %.1f s", what, n,
-                             static_cast<double>(n) / secs, secs)
-          << std::flush;
-  }
-  void Done() {
-    if (on_) *err_ << "\n";
-  }
-
- private:
-  std::ostream* const err_;
-  const bool on_;
-  absl::Time last_ = absl::InfinitePast();
-};
-
 struct Latencies {
   absl::Mutex mu;
   LatencyHistogram histogram ABSL_GUARDED_BY(mu);
@@ -164,7 +143,7 @@ absl::Status ProduceAll(const Context& ctx, const Options& o, client::Producer& 
   std::string payload(static_cast<size_t>(o.record_size), '\0');
   std::mt19937_64 rng(1);
   for (char& c : payload) c = static_cast<char>('a' + rng() % 26);
-  Ticker ticker(ctx.err);
+  Progress progress(ctx.err, "sent");
   const absl::Time start = absl::Now();
   for (int64_t i = 0; i < o.records; ++i) {
     Pace(i, o.throughput, start);
@@ -180,9 +159,9 @@ absl::Status ProduceAll(const Context& ctx, const Options& o, client::Producer& 
                     }
                     if (!e2e) lat.histogram.Record((SteadyNanos() - sent_at) / 1000);
                   });
-    if (i % 1024 == 0) ticker.Tick("sent", i, start);
+    if (i % 1024 == 0) progress.Update(i);
   }
-  ticker.Done();
+  progress.Done(o.records);
   return producer.Flush(o.producer.delivery_timeout + ctx.timeout);
 }
 
@@ -233,7 +212,7 @@ absl::Status PerfConsume(const Context& ctx, const Options& o) {
   }
   LatencyHistogram h;
   int64_t records = 0, bytes = 0;
-  Ticker ticker(ctx.err);
+  Progress progress(ctx.err, "consumed");
   const absl::Time start = absl::Now();
   absl::Time last_data = start;
   while (records < o.records) {
@@ -255,9 +234,9 @@ absl::Status PerfConsume(const Context& ctx, const Options& o) {
       bytes += static_cast<int64_t>(r.value.value_or("").size());
     }
     records += static_cast<int64_t>(got->size());
-    ticker.Tick("consumed", records, start);
+    progress.Update(records);
   }
-  ticker.Done();
+  progress.Done(records);
   Report(ctx, "consumed", records, bytes, 0, absl::Now() - start, h);
   (*consumer)->Close();
   return absl::OkStatus();

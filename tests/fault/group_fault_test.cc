@@ -10,6 +10,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
+#include "client/admin.h"
 #include "gtest/gtest.h"
 #include "storage/env.h"
 #include "tests/harness/broker_ops.h"
@@ -101,8 +102,21 @@ TEST(GroupFaultTest, AKilledMembersPartitionsMoveToTheOthers) {
   }
   ASSERT_TRUE(WaitForAll(files, 50, absl::Seconds(30))) << "the group read the first round";
   // The first member may have read all of it before the others joined. Once
-  // the partitions are spread, each member reads some of the second round.
-  absl::SleepFor(absl::Seconds(2));
+  // the group is stable with each member holding partitions, each reads some
+  // of the second round.
+  auto admin = client::Admin::Create({.bootstrap = absl::StrJoin(addresses, ",")});
+  ASSERT_TRUE(admin.ok());
+  auto spread = [&] {
+    absl::StatusOr<client::GroupDescription> g = (*admin)->DescribeGroup("readers");
+    if (!g.ok() || g->state != "stable" || g->members.size() != 3) return false;
+    for (const v1::DescribeGroupsResponse::Member& m : g->members) {
+      if (m.assignment().topics().empty()) return false;
+    }
+    return true;
+  };
+  const absl::Time spread_deadline = absl::Now() + absl::Seconds(30);
+  while (!spread() && absl::Now() < spread_deadline) absl::SleepFor(absl::Milliseconds(100));
+  ASSERT_TRUE(spread()) << "the group did not settle on three members";
   ProduceRound(c, 1);
   if (HasFatalFailure()) return;
   ASSERT_TRUE(WaitForAll(files, 100, absl::Seconds(30)));

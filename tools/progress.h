@@ -1,0 +1,45 @@
+// A progress line on stderr while it is a terminal (DESIGN.md §4.2):
+// records, rate, elapsed, refreshed at most once a second.
+#pragma once
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <ostream>
+
+#include "absl/strings/str_format.h"
+#include "absl/time/clock.h"
+
+namespace samsa::tools {
+
+class Progress {
+ public:
+  Progress(std::ostream* err, const char* what)
+      : err_(err), what_(what), on_(isatty(STDERR_FILENO) == 1), start_(absl::Now()) {}
+  void Update(int64_t records) {
+    if (!on_ || absl::Now() - last_ < absl::Seconds(1)) return;
+    last_ = absl::Now();
+    Print(records);
+  }
+  void Done(int64_t records) {
+    if (!on_) return;
+    Print(records);
+    *err_ << "\n";
+  }
+
+ private:
+  void Print(int64_t records) {
+    const double secs = std::max(1e-3, absl::ToDoubleSeconds(absl::Now() - start_));
+    *err_ << absl::StrFormat("\r%s %d records, %.0f records/s, %.1f s", what_, records,
+                             static_cast<double>(records) / secs, secs)
+          << std::flush;
+  }
+
+  std::ostream* const err_;
+  const char* const what_;
+  const bool on_;
+  const absl::Time start_;
+  absl::Time last_ = absl::InfinitePast();
+};
+
+}  // namespace samsa::tools
