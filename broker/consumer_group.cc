@@ -30,9 +30,24 @@ GroupHeartbeatResult ConsumerGroup::Heartbeat(const GroupHeartbeat& hb,
                                               absl::Time now, const std::string& new_member_id) {
   GroupHeartbeatResult r;
   r.member_id = hb.member_id;
-  if (hb.member_epoch == -1) {  // leaving
-    if (members_.erase(hb.member_id) > 0) BumpEpoch();
-    r.member_epoch = -1;
+  if (hb.member_epoch == kLeaveEpoch || hb.member_epoch == kStaticLeaveEpoch) {
+    r.member_epoch = hb.member_epoch;
+    auto it = members_.find(hb.member_id);
+    if (it == members_.end()) return r;
+    if (hb.member_epoch == kStaticLeaveEpoch && !it->second.instance_id.empty()) {
+      // Keeps its place and partitions for a restart; owns nothing now.
+      it->second.left = true;
+      it->second.owned.clear();
+      it->second.last_heartbeat = now;
+      return r;
+    }
+    members_.erase(it);
+    BumpEpoch();
+    return r;
+  }
+  if (hb.member_epoch < kStaticLeaveEpoch) {
+    r.error = v1::INVALID_REQUEST;
+    r.message = absl::StrCat("member epoch ", hb.member_epoch, " is not valid");
     return r;
   }
   if (hb.member_epoch == 0) {  // joining (or rejoining after being fenced)
@@ -42,12 +57,24 @@ GroupHeartbeatResult ConsumerGroup::Heartbeat(const GroupHeartbeat& hb,
       return r;
     }
     if (r.member_id.empty()) r.member_id = new_member_id;
-    if (members_.erase(r.member_id) > 0) BumpEpoch();
-    Member& m = members_[r.member_id];
-    m.client_id = hb.client_id;
-    m.topics = *hb.topics;
-    m.last_heartbeat = now;
-    BumpEpoch();
+    const bool replacing =
+        !hb.instance_id.empty() &&
+        std::any_of(members_.begin(), members_.end(), [&](const auto& e) {
+          return e.second.instance_id == hb.instance_id && e.first != r.member_id;
+        });
+    if (replacing) {
+      r = ReplaceStatic(hb, r.member_id, now);
+      if (r.error != v1::NONE) return r;
+    } else {
+      if (members_.erase(r.member_id) > 0) BumpEpoch();
+      Member& m = members_[r.member_id];
+      m.client_id = hb.client_id;
+      m.instance_id = hb.instance_id;
+      if (hb.rebalance_timeout > absl::ZeroDuration()) m.rebalance_timeout = hb.rebalance_timeout;
+      m.topics = *hb.topics;
+      m.last_heartbeat = now;
+      BumpEpoch();
+    }
   }
   auto it = members_.find(r.member_id);
   if (it == members_.end()) {
@@ -63,6 +90,7 @@ GroupHeartbeatResult ConsumerGroup::Heartbeat(const GroupHeartbeat& hb,
     return r;
   }
   m.last_heartbeat = now;
+  m.left = false;
   if (hb.topics.has_value() && *hb.topics != m.topics) {
     m.topics = *hb.topics;
     BumpEpoch();
@@ -71,8 +99,48 @@ GroupHeartbeatResult ConsumerGroup::Heartbeat(const GroupHeartbeat& hb,
   UpdateTarget(partitions);
   // A joined member's epoch is never 0 (that would read as joining again).
   if (Reconcile(r.member_id, m) || m.epoch == 0) m.epoch = group_epoch_;
+  const bool releasing =
+      !std::includes(m.assigned.begin(), m.assigned.end(), m.owned.begin(), m.owned.end());
+  if (!releasing) {
+    m.release_deadline = absl::InfiniteFuture();
+  } else if (m.release_deadline == absl::InfiniteFuture()) {
+    m.release_deadline = now + m.rebalance_timeout;
+  }
   r.member_epoch = m.epoch;
   r.assignment = ToMap(m.assigned);
+  return r;
+}
+
+GroupHeartbeatResult ConsumerGroup::ReplaceStatic(const GroupHeartbeat& hb,
+                                                  const std::string& new_member_id,
+                                                  absl::Time now) {
+  GroupHeartbeatResult r;
+  auto old = std::find_if(members_.begin(), members_.end(), [&](const auto& entry) {
+    return entry.second.instance_id == hb.instance_id;
+  });
+  if (!old->second.left) {
+    r.error = v1::UNRELEASED_INSTANCE_ID;
+    r.message = absl::StrCat("instance id ", hb.instance_id, " is held by member ", old->first,
+                             ", which has not left; retry once it leaves or its session expires");
+    return r;
+  }
+  const std::string old_id = old->first;
+  Member m = std::move(old->second);
+  members_.erase(old);
+  if (auto t = target_.extract(old_id); !t.empty()) {
+    t.key() = new_member_id;
+    target_.insert(std::move(t));
+  }
+  m.left = false;
+  m.client_id = hb.client_id;
+  m.last_heartbeat = now;
+  if (hb.rebalance_timeout > absl::ZeroDuration()) m.rebalance_timeout = hb.rebalance_timeout;
+  if (*hb.topics != m.topics) {
+    m.topics = *hb.topics;
+    BumpEpoch();
+  }
+  members_[new_member_id] = std::move(m);
+  r.member_id = new_member_id;
   return r;
 }
 
@@ -80,7 +148,7 @@ std::vector<std::string> ConsumerGroup::ExpireSessions(
     absl::Time now, const std::map<std::string, int32_t>& partitions) {
   std::vector<std::string> gone;
   for (auto it = members_.begin(); it != members_.end();) {
-    if (now - it->second.last_heartbeat > session_timeout_) {
+    if (now - it->second.last_heartbeat > session_timeout_ || now > it->second.release_deadline) {
       gone.push_back(it->first);
       it = members_.erase(it);
     } else {
@@ -160,7 +228,8 @@ std::vector<GroupMemberView> ConsumerGroup::Members() const {
     for (const auto& tp : m.owned) {
       if (!m.assigned.contains(tp)) revoking.insert(tp);
     }
-    out.push_back({id, m.client_id, m.epoch, ToMap(m.assigned), ToMap(revoking)});
+    out.push_back(
+        {id, m.client_id, m.instance_id, m.left, m.epoch, ToMap(m.assigned), ToMap(revoking)});
   }
   return out;
 }

@@ -12,9 +12,17 @@
 //     member's session expires);
 //   * a partition of its target is given to it only once no other member
 //     holds it (assigned or still reported owned).
-// So a partition never has two owners. A member's epoch moves to the group
-// epoch each time its assignment changes; offset commits must carry the
-// member's current epoch (STALE_MEMBER_EPOCH otherwise).
+// So a partition never has two owners. A member that still reports a
+// revoked partition after its rebalance timeout is removed from the group.
+// A member's epoch moves to the group epoch each time its assignment
+// changes; offset commits must carry the member's current epoch
+// (STALE_MEMBER_EPOCH otherwise).
+//
+// Static members (an instance id, Kafka's group.instance.id): one leaving
+// with epoch -2 keeps its place and its partitions, owning nothing, until its
+// session expires; a member joining with its instance id in that time takes
+// its place, epoch and assignment, without a rebalance. A join with the
+// instance id of a member that has not left is UNRELEASED_INSTANCE_ID.
 //
 // Not thread-safe: the coordinator serializes calls per group.
 #pragma once
@@ -33,12 +41,18 @@ namespace samsa::broker {
 
 using TopicPartitions = std::map<std::string, std::vector<int32_t>>;
 
+inline constexpr int32_t kLeaveEpoch = -1;
+inline constexpr int32_t kStaticLeaveEpoch = -2;
+inline constexpr absl::Duration kDefaultRebalanceTimeout = absl::Minutes(5);
+
 struct GroupHeartbeat {
   std::string member_id;     // empty when joining
-  int32_t member_epoch = 0;  // 0: join; -1: leave; else the epoch last received
+  int32_t member_epoch = 0;  // 0: join; -1: leave; -2: static leave; else the last received
   std::string client_id = {};
-  std::optional<std::vector<std::string>> topics = {};  // unchanged when absent
-  std::optional<TopicPartitions> owned = {};            // unchanged when absent
+  std::string instance_id = {};                             // empty: a dynamic member
+  absl::Duration rebalance_timeout = absl::ZeroDuration();  // on join; zero: the default
+  std::optional<std::vector<std::string>> topics = {};      // unchanged when absent
+  std::optional<TopicPartitions> owned = {};                // unchanged when absent
 };
 
 struct GroupHeartbeatResult {
@@ -52,6 +66,8 @@ struct GroupHeartbeatResult {
 struct GroupMemberView {
   std::string member_id;
   std::string client_id;
+  std::string instance_id;
+  bool left = false;  // a static member away for a restart
   int32_t member_epoch = 0;
   TopicPartitions assignment;
   TopicPartitions revoking;  // told to release, still reported owned
@@ -69,7 +85,8 @@ class ConsumerGroup {
   GroupHeartbeatResult Heartbeat(const GroupHeartbeat& hb,
                                  const std::map<std::string, int32_t>& partitions, absl::Time now,
                                  const std::string& new_member_id);
-  // Removes members not heard from within the session timeout; their ids.
+  // Removes members not heard from within the session timeout, and those
+  // holding revoked partitions past their rebalance timeout; their ids.
   std::vector<std::string> ExpireSessions(absl::Time now,
                                           const std::map<std::string, int32_t>& partitions);
 
@@ -91,6 +108,10 @@ class ConsumerGroup {
  private:
   struct Member {
     std::string client_id;
+    std::string instance_id;
+    bool left = false;  // static member, left with epoch -2
+    absl::Duration rebalance_timeout = kDefaultRebalanceTimeout;
+    absl::Time release_deadline = absl::InfiniteFuture();  // while revoking
     int32_t epoch = 0;
     std::vector<std::string> topics;
     std::set<std::pair<std::string, int32_t>> assigned;  // told it may own
@@ -98,6 +119,10 @@ class ConsumerGroup {
     absl::Time last_heartbeat;
   };
 
+  // A static member joining in place of the one with its instance id that
+  // left: takes over its id's place. UNRELEASED_INSTANCE_ID if it has not left.
+  GroupHeartbeatResult ReplaceStatic(const GroupHeartbeat& hb, const std::string& new_member_id,
+                                     absl::Time now);
   // Recomputes the target if the group epoch moved past it.
   void UpdateTarget(const std::map<std::string, int32_t>& partitions);
   // Moves `member` toward its target; true if its assignment changed.

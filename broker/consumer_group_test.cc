@@ -129,12 +129,16 @@ TEST(ConsumerGroupTest, RandomChurnNeverGivesAPartitionTwoOwnersAndSettles) {
       if (op == 0 || live.empty()) {
         GroupHeartbeat j = Join("c");
         j.topics = std::vector<std::string>{"t", "u"};
+        // Half join as one of three static instances (which may be taken).
+        if (rng() % 2 == 0) j.instance_id = "i" + std::to_string(rng() % 3);
         const std::string id = "m" + std::to_string(next++);
-        live[id] = g.Heartbeat(j, topics, now, id);
+        GroupHeartbeatResult r = g.Heartbeat(j, topics, now, id);
+        if (r.error == v1::NONE) live[id] = r;
       } else if (op == 1) {
         auto it =
             std::next(live.begin(), std::uniform_int_distribution<size_t>(0, live.size() - 1)(rng));
-        g.Heartbeat({.member_id = it->first, .member_epoch = -1}, topics, now, "");
+        const int32_t epoch = rng() % 2 == 0 ? kLeaveEpoch : kStaticLeaveEpoch;
+        g.Heartbeat({.member_id = it->first, .member_epoch = epoch}, topics, now, "");
         live.erase(it);
       } else {
         auto it =
@@ -153,11 +157,16 @@ TEST(ConsumerGroupTest, RandomChurnNeverGivesAPartitionTwoOwnersAndSettles) {
       for (const std::string& gone : g.ExpireSessions(now, topics)) live.erase(gone);
       ExpectNoTwoOwners(g);
     }
-    // Everyone heartbeats a few rounds: the group settles on its target.
-    for (int round = 0; round < 4; ++round) {
+    // Everyone heartbeats for a while (static members that left and did
+    // not come back expire): the group settles on its target.
+    for (int round = 0; round < 8; ++round) {
+      now += absl::Seconds(1);
       for (auto& [id, last] : live)
         last = g.Heartbeat(Beat(last, last.assignment), topics, now, "");
+      for (const std::string& gone : g.ExpireSessions(now, topics)) live.erase(gone);
+      ExpectNoTwoOwners(g);
     }
+    for (auto& [id, last] : live) last = g.Heartbeat(Beat(last, last.assignment), topics, now, "");
     if (!live.empty()) {
       EXPECT_EQ(ConsumerGroup::State::kStable, g.state()) << "seed " << seed;
     }
@@ -165,6 +174,90 @@ TEST(ConsumerGroupTest, RandomChurnNeverGivesAPartitionTwoOwnersAndSettles) {
     for (const auto& [id, last] : live) assigned += Size(last.assignment);
     EXPECT_EQ(live.empty() ? 0u : 10u, assigned) << "seed " << seed;
   }
+}
+
+TEST(ConsumerGroupTest, AStaticMemberKeepsItsPartitionsAcrossARestart) {
+  ConsumerGroup g("g", &AssignUniform, absl::Seconds(10));
+  GroupHeartbeat join_a = Join("a");
+  join_a.instance_id = "host-a";
+  GroupHeartbeatResult a = g.Heartbeat(join_a, kTopics, kStart, "member-a1");
+  a = g.Heartbeat(Beat(a, a.assignment), kTopics, kStart, "");
+  GroupHeartbeatResult b = g.Heartbeat(Join("b"), kTopics, kStart, "member-b");
+  a = g.Heartbeat(Beat(a, a.assignment), kTopics, kStart, "");
+  a = g.Heartbeat(Beat(a, a.assignment), kTopics, kStart, "");
+  b = g.Heartbeat(Beat(b, TopicPartitions{}), kTopics, kStart, "");
+  b = g.Heartbeat(Beat(b, b.assignment), kTopics, kStart, "");
+  ASSERT_EQ(ConsumerGroup::State::kStable, g.state());
+  const TopicPartitions a_had = a.assignment;
+  const int32_t epoch = g.epoch();
+  ASSERT_EQ(2u, Size(a_had));
+
+  // A second process with the same instance id while the first is in.
+  GroupHeartbeatResult twin = g.Heartbeat(join_a, kTopics, kStart, "member-a2");
+  EXPECT_EQ(v1::UNRELEASED_INSTANCE_ID, twin.error);
+  EXPECT_NE(std::string::npos, twin.message.find("host-a")) << twin.message;
+
+  // Leaves for a restart: its partitions stay reserved, nobody rebalances.
+  GroupHeartbeat leave = Beat(a, a.assignment);
+  leave.member_epoch = kStaticLeaveEpoch;
+  EXPECT_EQ(v1::NONE, g.Heartbeat(leave, kTopics, kStart, "").error);
+  b = g.Heartbeat(Beat(b, b.assignment), kTopics, kStart + absl::Seconds(5), "");
+  EXPECT_EQ(2u, Size(b.assignment)) << "member-a's partitions are kept for it";
+  EXPECT_EQ(epoch, g.epoch());
+  ASSERT_EQ(2u, g.Members().size());
+  EXPECT_TRUE(g.Members()[0].left);
+
+  GroupHeartbeatResult back = g.Heartbeat(join_a, kTopics, kStart + absl::Seconds(6), "member-a2");
+  ASSERT_EQ(v1::NONE, back.error) << back.message;
+  EXPECT_EQ("member-a2", back.member_id);
+  EXPECT_EQ(a_had, back.assignment);
+  EXPECT_EQ(a.member_epoch, back.member_epoch);
+  EXPECT_EQ(epoch, g.epoch()) << "taking over is not a rebalance";
+  EXPECT_EQ(v1::UNKNOWN_MEMBER_ID, g.CheckCommit("member-a1", a.member_epoch));
+  EXPECT_EQ(v1::NONE, g.CheckCommit("member-a2", back.member_epoch));
+  back = g.Heartbeat(Beat(back, back.assignment), kTopics, kStart + absl::Seconds(6), "");
+  EXPECT_EQ(ConsumerGroup::State::kStable, g.state());
+  ExpectNoTwoOwners(g);
+
+  // Gone for longer than the session timeout: its partitions move.
+  leave = Beat(back, back.assignment);
+  leave.member_epoch = kStaticLeaveEpoch;
+  g.Heartbeat(leave, kTopics, kStart + absl::Seconds(7), "");
+  b = g.Heartbeat(Beat(b, b.assignment), kTopics, kStart + absl::Seconds(15), "");
+  EXPECT_EQ(std::vector<std::string>{"member-a2"},
+            g.ExpireSessions(kStart + absl::Seconds(18), kTopics));
+  b = g.Heartbeat(Beat(b, b.assignment), kTopics, kStart + absl::Seconds(18), "");
+  EXPECT_EQ(4u, Size(b.assignment));
+}
+
+TEST(ConsumerGroupTest, AMemberThatDoesNotReleaseWithinItsRebalanceTimeoutIsRemoved) {
+  ConsumerGroup g("g", &AssignUniform, absl::Seconds(10));
+  GroupHeartbeat join_a = Join("a");
+  join_a.rebalance_timeout = absl::Seconds(3);
+  GroupHeartbeatResult a = g.Heartbeat(join_a, kTopics, kStart, "member-a");
+  a = g.Heartbeat(Beat(a, a.assignment), kTopics, kStart, "");
+  const TopicPartitions all = a.assignment;
+  GroupHeartbeatResult b = g.Heartbeat(Join("b"), kTopics, kStart, "member-b");
+  // member-a keeps heartbeating but never stops reporting all four.
+  for (int s = 0; s <= 3; ++s) {
+    a = g.Heartbeat(Beat(a, all), kTopics, kStart + absl::Seconds(s), "");
+    b = g.Heartbeat(Beat(b, b.assignment), kTopics, kStart + absl::Seconds(s), "");
+    EXPECT_TRUE(g.ExpireSessions(kStart + absl::Seconds(s), kTopics).empty()) << s;
+  }
+  EXPECT_EQ(0u, Size(b.assignment));
+  EXPECT_EQ(std::vector<std::string>{"member-a"},
+            g.ExpireSessions(kStart + absl::Seconds(3) + absl::Milliseconds(1), kTopics));
+  b = g.Heartbeat(Beat(b, b.assignment), kTopics, kStart + absl::Seconds(4), "");
+  EXPECT_EQ(4u, Size(b.assignment));
+  EXPECT_EQ(v1::UNKNOWN_MEMBER_ID, g.Heartbeat(Beat(a, all), kTopics, kStart, "").error);
+}
+
+TEST(ConsumerGroupTest, AnInvalidEpochIsRefused) {
+  ConsumerGroup g("g", &AssignUniform, absl::Seconds(10));
+  GroupHeartbeat hb = Join("a");
+  hb.member_epoch = -3;
+  EXPECT_EQ(v1::INVALID_REQUEST, g.Heartbeat(hb, kTopics, kStart, "m").error);
+  EXPECT_TRUE(g.empty());
 }
 
 }  // namespace

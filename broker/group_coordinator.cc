@@ -73,14 +73,19 @@ bool GroupCoordinator::Coordinates(const std::string& group, v1::Error* error) {
     return false;
   }
   const int32_t p = PartitionForLocked(group);
-  if (auto it = loading_.find(p); it != loading_.end()) {
-    if (options_.log->HighWatermark(p) < it->second) {
-      SetError(error, v1::COORDINATOR_LOAD_IN_PROGRESS,
-               absl::StrCat(kOffsetsTopic, " partition ", p, " is catching up"));
-      return false;
-    }
-    loading_.erase(it);
+  if (!LoadedLocked(p)) {
+    SetError(error, v1::COORDINATOR_LOAD_IN_PROGRESS,
+             absl::StrCat(kOffsetsTopic, " partition ", p, " is catching up"));
+    return false;
   }
+  return true;
+}
+
+bool GroupCoordinator::LoadedLocked(int32_t p) {
+  auto it = loading_.find(p);
+  if (it == loading_.end()) return true;
+  if (options_.log->HighWatermark(p) < it->second) return false;
+  loading_.erase(it);
   return true;
 }
 
@@ -97,7 +102,9 @@ v1::ConsumerGroupHeartbeatResponse GroupCoordinator::Heartbeat(
   }
   GroupHeartbeat hb{.member_id = request.member_id(),
                     .member_epoch = request.member_epoch(),
-                    .client_id = request.client_id()};
+                    .client_id = request.client_id(),
+                    .instance_id = request.instance_id(),
+                    .rebalance_timeout = absl::Milliseconds(request.rebalance_timeout_ms())};
   if (request.has_subscription()) {
     hb.topics = std::vector<std::string>(request.subscription().topics().begin(),
                                          request.subscription().topics().end());
@@ -340,6 +347,8 @@ v1::DescribeGroupsResponse GroupCoordinator::DescribeGroups(
         mo->set_member_id(m.member_id);
         mo->set_client_id(m.client_id);
         mo->set_member_epoch(m.member_epoch);
+        mo->set_instance_id(m.instance_id);
+        mo->set_left(m.left);
         ToProto(m.assignment, mo->mutable_assignment());
       }
     }
@@ -434,13 +443,31 @@ void GroupCoordinator::ExpireSessions(absl::Time now,
   }
 }
 
-void GroupCoordinator::ExpireOffsets(absl::Time now, absl::Duration retention) {
-  std::set<int32_t> led;
-  {
-    absl::MutexLock lock(&mu_);
-    led = led_;
+std::set<int32_t> GroupCoordinator::Served() {
+  absl::MutexLock lock(&mu_);
+  std::set<int32_t> out;
+  for (int32_t p : led_) {
+    if (LoadedLocked(p)) out.insert(p);
   }
-  for (int32_t p : led) {
+  return out;
+}
+
+std::vector<GroupCoordinator::Committed> GroupCoordinator::CommittedOffsets() {
+  std::vector<Committed> out;
+  for (int32_t p : Served()) {
+    absl::StatusOr<std::vector<std::string>> names = options_.store->Groups(p);
+    if (!names.ok()) continue;
+    for (const std::string& name : *names) {
+      auto offsets = options_.store->GroupOffsets(p, name);
+      if (!offsets.ok()) continue;
+      for (const auto& [tp, v] : *offsets) out.push_back({name, tp.first, tp.second, v.offset()});
+    }
+  }
+  return out;
+}
+
+void GroupCoordinator::ExpireOffsets(absl::Time now, absl::Duration retention) {
+  for (int32_t p : Served()) {
     if (!Materialize(p).ok()) continue;
     absl::StatusOr<std::vector<std::string>> names = options_.store->Groups(p);
     if (!names.ok()) continue;

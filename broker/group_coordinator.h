@@ -98,6 +98,16 @@ class GroupCoordinator {
   // The groups coordinated here (with members) now.
   Stats stats() const;
 
+  struct Committed {
+    std::string group;
+    std::string topic;
+    int32_t partition = 0;
+    int64_t offset = 0;
+  };
+  // Every committed offset of the groups coordinated here (served, not
+  // loading), as materialized so far.
+  std::vector<Committed> CommittedOffsets();
+
   // Deletes (tombstones) the offsets of groups without members whose newest
   // commit is older than `retention` (offsets.retention.minutes).
   void ExpireOffsets(absl::Time now, absl::Duration retention);
@@ -109,6 +119,11 @@ class GroupCoordinator {
   absl::Status Materialize(int32_t partition);
 
  private:
+  // The __consumer_offsets partitions led here and done loading.
+  std::set<int32_t> Served();
+  // Whether led partition `p` is done loading (its high watermark reached
+  // the log end it had when this broker took over).
+  bool LoadedLocked(int32_t p) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   int32_t PartitionForLocked(const std::string& group) const ABSL_SHARED_LOCKS_REQUIRED(mu_);
   // Whether `group` is coordinated here; if not, why not (into `error`).
   bool Coordinates(const std::string& group, v1::Error* error) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);

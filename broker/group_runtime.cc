@@ -4,6 +4,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/notification.h"
+#include "common/grpc_channel.h"
 #include "common/logging.h"
 #include "common/wire_error.h"
 #include "storage/env.h"
@@ -203,9 +204,73 @@ v1::OffsetFetchResponse GroupRuntime::OffsetFetch(const v1::OffsetFetchRequest& 
   return coordinator_->OffsetFetch(request);
 }
 
+void GroupRuntime::RefreshLag() {
+  std::shared_ptr<const MetadataImage> image;
+  {
+    absl::MutexLock lock(&mu_);
+    image = image_;
+  }
+  if (image == nullptr) return;
+  const std::vector<GroupCoordinator::Committed> committed = coordinator_->CommittedOffsets();
+  std::map<std::pair<std::string, int32_t>, int64_t> ends;
+  std::map<std::string, v1::ListOffsetsRequest> remote;  // by leader address
+  for (const GroupCoordinator::Committed& c : committed) {
+    const std::pair<std::string, int32_t> tp(c.topic, c.partition);
+    const TopicImage* t = image->FindTopic(c.topic);
+    if (ends.contains(tp) || t == nullptr || c.partition < 0 ||
+        c.partition >= static_cast<int32_t>(t->partitions.size())) {
+      continue;
+    }
+    const NodeId leader = t->partitions[static_cast<size_t>(c.partition)].leader;
+    if (leader == options_.self) {
+      if (std::shared_ptr<Partition> p =
+              options_.replicas->Find({c.topic, PartitionId(c.partition)})) {
+        ends[tp] = p->high_watermark().value();
+      }
+      continue;
+    }
+    const BrokerImage* b = leader == kNoNode ? nullptr : image->FindBroker(leader);
+    if (b == nullptr) continue;
+    ends[tp] = -1;  // asked below
+    v1::ListOffsetsRequest& req = remote[b->address];
+    v1::ListOffsetsRequest::Topic* topic = nullptr;
+    for (v1::ListOffsetsRequest::Topic& existing : *req.mutable_topics()) {
+      if (existing.name() == c.topic) topic = &existing;
+    }
+    if (topic == nullptr) {
+      topic = req.add_topics();
+      topic->set_name(c.topic);
+    }
+    v1::ListOffsetsRequest::Partition* p = topic->add_partitions();
+    p->set_partition(c.partition);
+    p->set_timestamp(-1);  // the latest: the high watermark
+  }
+  for (const auto& [address, req] : remote) {
+    std::unique_ptr<v1::Broker::Stub>& stub = peers_[address];
+    if (stub == nullptr) stub = v1::Broker::NewStub(NewChannel(address));
+    grpc::ClientContext ctx;
+    ctx.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(2)));
+    v1::ListOffsetsResponse r;
+    if (!stub->ListOffsets(&ctx, req, &r).ok()) continue;
+    for (const v1::ListOffsetsResponse::Topic& t : r.topics()) {
+      for (const v1::ListOffsetsResponse::Partition& p : t.partitions()) {
+        if (p.error().code() == v1::NONE) ends[{t.name(), p.partition()}] = p.offset();
+      }
+    }
+  }
+  std::vector<BrokerProbe::Lag> lags;
+  for (const GroupCoordinator::Committed& c : committed) {
+    auto it = ends.find({c.topic, c.partition});
+    if (it == ends.end() || it->second < 0) continue;
+    lags.push_back({c.group, c.topic, c.partition, std::max<int64_t>(0, it->second - c.offset)});
+  }
+  options_.probe->SetConsumerLag(lags);
+}
+
 void GroupRuntime::Loop() {
   absl::Time next_materialize = absl::Now();
   absl::Time next_expiry = absl::Now() + absl::Minutes(1);
+  absl::Time next_lag = absl::Now() + absl::Seconds(1);
   while (true) {
     {
       absl::MutexLock lock(&mu_);
@@ -224,6 +289,10 @@ void GroupRuntime::Loop() {
     if (options_.probe != nullptr) {
       const GroupCoordinator::Stats s = coordinator_->stats();
       options_.probe->SetGroups(s.groups_by_state, s.members, s.rebalances);
+      if (absl::Now() >= next_lag) {
+        RefreshLag();
+        next_lag = absl::Now() + absl::Seconds(2);
+      }
     }
     auto it = topics.find(kOffsetsTopic);
     for (int32_t p = 0; it != topics.end() && p < it->second; ++p) {

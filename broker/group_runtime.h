@@ -2,8 +2,9 @@
 // over this broker's replicas of __consumer_offsets (through the
 // ReplicaManager) and its RocksDB OffsetStore in <data.dir>/group-offsets,
 // kept in step with the metadata image (which partitions this broker leads),
-// with a background thread that expires member sessions and materializes
-// what each local __consumer_offsets replica has committed.
+// with a background thread that expires member sessions, materializes what
+// each local __consumer_offsets replica has committed, and exports the
+// consumer lag of the groups coordinated here.
 //
 // __consumer_offsets is created through the controller on the first
 // FindCoordinator (offsets.topic.num.partitions partitions, replication
@@ -19,6 +20,7 @@
 #include "absl/synchronization/mutex.h"
 #include "broker/group_coordinator.h"
 #include "broker/replica_manager.h"
+#include "samsa/v1/broker.grpc.pb.h"
 #include "samsa/v1/controller.pb.h"
 
 namespace samsa::broker {
@@ -67,12 +69,18 @@ class GroupRuntime {
   GroupRuntime(GroupRuntimeOptions options, std::unique_ptr<OffsetStore> store);
   std::map<std::string, int32_t> TopicPartitionCounts() const;
   void Loop();
+  // Consumer lag of the groups coordinated here: each partition's high
+  // watermark (read here where this broker leads it, else asked of its
+  // leader) minus the group's committed offset.
+  void RefreshLag();
 
   const GroupRuntimeOptions options_;
   std::unique_ptr<OffsetStore> store_;
   std::unique_ptr<ReplicaLog> log_;
   std::unique_ptr<GroupCoordinator> coordinator_;
   std::thread thread_;
+  // Brokers asked for high watermarks, by address (used by the loop only).
+  std::map<std::string, std::unique_ptr<v1::Broker::Stub>> peers_;
 
   mutable absl::Mutex mu_;
   std::shared_ptr<const MetadataImage> image_ ABSL_GUARDED_BY(mu_);

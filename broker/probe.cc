@@ -1,5 +1,7 @@
 #include "broker/probe.h"
 
+#include <algorithm>
+
 #include "common/metrics.h"
 
 namespace samsa::broker {
@@ -60,7 +62,11 @@ BrokerProbe::BrokerProbe(prometheus::Registry& r, NodeId self)
                           .Name("samsa_broker_offset_commit_seconds")
                           .Help("Time to commit offsets (acks=all to __consumer_offsets)")
                           .Register(r)
-                          .Add({}, LatencyBuckets())) {
+                          .Add({}, LatencyBuckets())),
+      consumer_lag_(prometheus::BuildGauge()
+                        .Name("samsa_broker_consumer_lag_records")
+                        .Help("Records between a group's committed offset and the high watermark")
+                        .Register(r)) {
   fenced_.Set(1);
 }
 
@@ -106,6 +112,22 @@ void BrokerProbe::SetGroups(const std::map<std::string, int64_t>& by_state, int6
     rebalances_.Increment(static_cast<double>(rebalances - rebalances_seen_));
   }
   rebalances_seen_ = rebalances;
+}
+
+void BrokerProbe::SetConsumerLag(const std::vector<Lag>& lags) {
+  absl::MutexLock lock(&mu_);
+  std::vector<prometheus::Gauge*> series;
+  for (const Lag& l : lags) {
+    prometheus::Gauge& g = consumer_lag_.Add(
+        {{"group", l.group}, {"topic", l.topic}, {"partition", std::to_string(l.partition)}});
+    g.Set(static_cast<double>(l.records));
+    series.push_back(&g);
+  }
+  // Groups no longer coordinated here (or deleted) stop being exported.
+  for (prometheus::Gauge* old : lag_series_) {
+    if (std::find(series.begin(), series.end(), old) == series.end()) consumer_lag_.Remove(old);
+  }
+  lag_series_ = std::move(series);
 }
 
 void BrokerProbe::OnIsrChange(bool shrink) {

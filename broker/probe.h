@@ -22,6 +22,10 @@
 //   samsa_broker_group_members               members of the groups coordinated here
 //   samsa_broker_group_rebalances_total      target assignments computed for them
 //   samsa_broker_offset_commit_seconds       time to commit offsets (count: commits)
+//   samsa_broker_consumer_lag_records{group,topic,partition}
+//                                            records between a group's committed offset
+//                                            and the partition's high watermark, for the
+//                                            groups coordinated here (every 2 s)
 //   samsa_broker_truncations_below_high_watermark_total
 //                                            follower truncations that cut committed records
 //                                            (must stay 0 with flush.policy=always and clean
@@ -30,6 +34,7 @@
 
 #include <map>
 #include <string>
+#include <vector>
 
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
@@ -62,6 +67,14 @@ class BrokerProbe {
   void SetGroups(const std::map<std::string, int64_t>& by_state, int64_t members,
                  int64_t rebalances);
   void OnOffsetCommit(absl::Duration d) { commit_seconds_.Observe(absl::ToDoubleSeconds(d)); }
+  struct Lag {
+    std::string group;
+    std::string topic;
+    int32_t partition = 0;
+    int64_t records = 0;
+  };
+  // Replaces every consumer lag series with `lags`.
+  void SetConsumerLag(const std::vector<Lag>& lags);
 
  private:
   const NodeId self_;
@@ -88,8 +101,10 @@ class BrokerProbe {
   prometheus::Gauge& group_members_;
   prometheus::Counter& rebalances_;
   prometheus::Histogram& commit_seconds_;
+  prometheus::Family<prometheus::Gauge>& consumer_lag_;
   absl::Mutex mu_;
   int64_t rebalances_seen_ ABSL_GUARDED_BY(mu_) = 0;
+  std::vector<prometheus::Gauge*> lag_series_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace samsa::broker

@@ -136,15 +136,22 @@ absl::StatusOr<int64_t> Consumer::ListOffset(const TopicPartition& tp, bool earl
 }
 
 absl::StatusOr<std::vector<ConsumerRecord>> Consumer::Poll(absl::Duration timeout) {
+  const absl::Time deadline = absl::Now() + timeout;
+  ApplyGroupChanges();
   absl::MutexLock lock(&mu_);
   auto ready = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-    if (!errors_.empty()) return true;
+    if (!errors_.empty() || group_changed_) return true;
     for (const auto& [tp, p] : parts_) {
       if (!p.paused && !p.buffer.empty()) return true;
     }
     return false;
   };
-  mu_.AwaitWithTimeout(absl::Condition(&ready), timeout);
+  while (mu_.AwaitWithDeadline(absl::Condition(&ready), deadline) && group_changed_) {
+    // The group's assignment changed while waiting: adopt it and wait on.
+    mu_.Unlock();
+    ApplyGroupChanges();
+    mu_.Lock();
+  }
   if (!errors_.empty()) {
     absl::Status error = errors_.front();
     errors_.erase(errors_.begin());

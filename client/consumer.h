@@ -27,6 +27,7 @@
 #pragma once
 
 #include <deque>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -54,6 +55,13 @@ struct ConsumerConfig {
   // committed every auto_commit_interval and when partitions are revoked.
   std::string group_id = {};
   std::string client_id = "samsa";
+  // group.instance.id: a static member keeps its partitions across a
+  // restart within the session timeout (Close leaves for a restart). Two
+  // running consumers must not share one.
+  std::string group_instance_id = {};
+  // How long Poll may go uncalled while partitions wait to be revoked
+  // before the coordinator removes this member (max.poll.interval.ms).
+  absl::Duration rebalance_timeout = absl::Minutes(5);
   bool enable_auto_commit = true;
   absl::Duration auto_commit_interval = absl::Seconds(5);
   OffsetReset auto_offset_reset = OffsetReset::kLatest;
@@ -78,6 +86,20 @@ struct TopicPartition {
   }
 };
 
+// What a group member is told when its partitions change. Called from Poll,
+// on the polling thread: every record Poll returned for a partition was
+// handled before the partition is revoked.
+struct RebalanceListener {
+  // Before revoked partitions are committed (with auto-commit) and released;
+  // a consumer committing by hand commits them here.
+  std::function<void(const std::vector<TopicPartition>&)> on_revoked = nullptr;
+  // After new partitions were added, at the group's committed offsets.
+  std::function<void(const std::vector<TopicPartition>&)> on_assigned = nullptr;
+  // Partitions taken away without a chance to commit: the member was fenced
+  // (its session expired); they may already be another member's.
+  std::function<void(const std::vector<TopicPartition>&)> on_lost = nullptr;
+};
+
 struct ConsumerRecord {
   std::string topic;
   int32_t partition = 0;
@@ -98,9 +120,11 @@ class Consumer {
   void Assign(std::vector<TopicPartition> partitions);
   // Joins config.group_id subscribed to `topics` (instead of Assign): the
   // group's coordinator assigns the partitions, which start at the group's
-  // committed offsets (else auto_offset_reset). A partition taken away is
-  // committed first (with auto-commit) and dropped.
-  absl::Status Subscribe(std::vector<std::string> topics);
+  // committed offsets (else auto_offset_reset). Assignment changes take
+  // effect in Poll (see RebalanceListener): a partition taken away is
+  // committed first (with auto-commit) and dropped. With auto-commit, Poll
+  // commits what the polls before it returned every auto_commit_interval.
+  absl::Status Subscribe(std::vector<std::string> topics, RebalanceListener listener = {});
   // Commits the positions of the partitions the group gave this consumer.
   absl::Status Commit(absl::Duration timeout);
   std::vector<TopicPartition> assignment() const;
@@ -123,7 +147,8 @@ class Consumer {
   void Resume(const std::vector<TopicPartition>& partitions) { SetPaused(partitions, false); }
 
   // Stops fetching and waits for fetches in flight; in a group, commits
-  // (with auto-commit) and leaves it first.
+  // (with auto-commit) and leaves it first (a static member leaves for a
+  // restart: its partitions wait for it until its session expires).
   void Close();
 
  private:
@@ -142,15 +167,21 @@ class Consumer {
            std::vector<std::string> bootstrap);
   // Consumer groups (consumer_groups.cc).
   void GroupLoop();
-  // One heartbeat round trip; applies the assignment it brings.
+  // One heartbeat round trip; keeps the assignment it brings for Poll.
   void HeartbeatOnce();
-  // Adopts `assignment` from the coordinator: revoked partitions are
-  // committed (auto-commit) and dropped, new ones start at their committed
-  // offsets.
-  void Reconcile(const v1::GroupAssignment& assignment);
-  // Commits `partitions`' positions for the group; needs a coordinator.
-  absl::Status CommitPositions(const std::vector<TopicPartition>& partitions,
-                               absl::Duration timeout);
+  // In Poll: tells the listener of lost partitions, adopts the newest
+  // assignment and takes the auto-commit snapshot when it is due.
+  void ApplyGroupChanges();
+  // Adopts `next` from the coordinator: revoked partitions are committed
+  // (auto-commit) and dropped, new ones start at their committed offsets.
+  void Reconcile(const std::set<TopicPartition>& next);
+  // The positions of `partitions` that have one.
+  std::map<TopicPartition, int64_t> PositionsOf(const std::vector<TopicPartition>& partitions);
+  // Commits `offsets` for the group; needs a coordinator.
+  absl::Status CommitOffsets(const std::map<TopicPartition, int64_t>& offsets,
+                             absl::Duration timeout);
+  // Wakes the group thread to heartbeat (and send a pending commit) now.
+  void WakeGroupThread() ABSL_EXCLUSIVE_LOCKS_REQUIRED(group_mu_);
   // Stops the group thread, commits (auto-commit) and leaves the group.
   void LeaveGroup();
   // The coordinator's address, looked up when unknown.
@@ -183,6 +214,7 @@ class Consumer {
   std::set<std::string> brokers_busy_ ABSL_GUARDED_BY(mu_);  // a fetch is out to each
   std::vector<absl::Status> errors_ ABSL_GUARDED_BY(mu_);
   bool need_metadata_ ABSL_GUARDED_BY(mu_) = true;
+  bool group_changed_ ABSL_GUARDED_BY(mu_) = false;  // Poll has group changes to apply
   bool wake_ ABSL_GUARDED_BY(mu_) = false;
   bool stop_ ABSL_GUARDED_BY(mu_) = false;
   int outstanding_ ABSL_GUARDED_BY(mu_) = 0;  // calls whose answer has not come
@@ -195,6 +227,13 @@ class Consumer {
   std::string member_id_ ABSL_GUARDED_BY(group_mu_);
   int32_t member_epoch_ ABSL_GUARDED_BY(group_mu_) = 0;
   std::set<TopicPartition> owned_ ABSL_GUARDED_BY(group_mu_);
+  RebalanceListener listener_ ABSL_GUARDED_BY(group_mu_);
+  // The coordinator's newest assignment, not yet adopted by Poll.
+  std::optional<std::set<TopicPartition>> target_ ABSL_GUARDED_BY(group_mu_);
+  std::vector<TopicPartition> lost_ ABSL_GUARDED_BY(group_mu_);  // for on_lost
+  std::map<TopicPartition, int64_t> pending_commit_ ABSL_GUARDED_BY(group_mu_);
+  absl::Time next_auto_commit_ ABSL_GUARDED_BY(group_mu_) = absl::InfiniteFuture();
+  bool group_wake_ ABSL_GUARDED_BY(group_mu_) = false;
   bool group_stop_ ABSL_GUARDED_BY(group_mu_) = false;
   absl::Duration heartbeat_interval_ ABSL_GUARDED_BY(group_mu_) = absl::Seconds(1);
   std::thread group_thread_;

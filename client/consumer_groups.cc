@@ -17,7 +17,7 @@ bool CoordinatorMoved(v1::ErrorCode code) {
 
 }  // namespace
 
-absl::Status Consumer::Subscribe(std::vector<std::string> topics) {
+absl::Status Consumer::Subscribe(std::vector<std::string> topics, RebalanceListener listener) {
   if (config_.group_id.empty()) {
     return absl::FailedPreconditionError("Subscribe needs ConsumerConfig::group_id");
   }
@@ -28,6 +28,10 @@ absl::Status Consumer::Subscribe(std::vector<std::string> topics) {
     start = subscription_.empty();
     subscription_ = std::move(topics);
     subscription_sent_ = false;
+    listener_ = std::move(listener);
+    if (start && config_.enable_auto_commit) {
+      next_auto_commit_ = absl::Now() + config_.auto_commit_interval;
+    }
   }
   if (start) {
     Assign({});
@@ -57,30 +61,25 @@ absl::StatusOr<std::string> Consumer::Coordinator(absl::Duration timeout) {
 }
 
 void Consumer::GroupLoop() {
-  absl::Time next_commit = absl::Now() + config_.auto_commit_interval;
   while (true) {
-    absl::Duration wait;
+    std::map<TopicPartition, int64_t> commit;
     {
       absl::MutexLock lock(&group_mu_);
       if (group_stop_) return;
-      wait = heartbeat_interval_;
+      group_wake_ = false;
+      commit.swap(pending_commit_);
     }
     HeartbeatOnce();
-    if (config_.enable_auto_commit && absl::Now() >= next_commit) {
-      std::vector<TopicPartition> owned;
-      {
-        absl::MutexLock lock(&group_mu_);
-        owned.assign(owned_.begin(), owned_.end());
-      }
-      if (!owned.empty()) (void)CommitPositions(owned, config_.request_timeout);
-      next_commit = absl::Now() + config_.auto_commit_interval;
-    }
+    if (!commit.empty()) (void)CommitOffsets(commit, config_.request_timeout);
     absl::MutexLock lock(&group_mu_);
-    if (heartbeat_interval_ < wait) wait = heartbeat_interval_;  // asked to come back sooner
-    auto stopping = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(group_mu_) { return group_stop_; };
-    group_mu_.AwaitWithTimeout(absl::Condition(&stopping), wait);
+    auto woken = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(group_mu_) {
+      return group_stop_ || group_wake_;
+    };
+    group_mu_.AwaitWithTimeout(absl::Condition(&woken), heartbeat_interval_);
   }
 }
+
+void Consumer::WakeGroupThread() { group_wake_ = true; }
 
 void Consumer::HeartbeatOnce() {
   absl::StatusOr<std::string> coordinator = Coordinator(config_.request_timeout);
@@ -92,6 +91,9 @@ void Consumer::HeartbeatOnce() {
   v1::ConsumerGroupHeartbeatRequest req;
   req.set_group(config_.group_id);
   req.set_client_id(config_.client_id);
+  req.set_instance_id(config_.group_instance_id);
+  req.set_rebalance_timeout_ms(
+      static_cast<int32_t>(absl::ToInt64Milliseconds(config_.rebalance_timeout)));
   {
     absl::MutexLock lock(&group_mu_);
     req.set_member_id(member_id_);
@@ -128,28 +130,75 @@ void Consumer::HeartbeatOnce() {
       // Fenced: what it owned may already be someone else's. Drop it
       // without committing and join again.
       member_epoch_ = 0;
+      lost_.insert(lost_.end(), owned_.begin(), owned_.end());
       owned_.clear();
+      target_.reset();
       lost = true;
+    } else if (code == v1::UNRELEASED_INSTANCE_ID) {
+      // The previous holder of this instance id has not left: once it does
+      // or its session expires, the join goes through.
+      heartbeat_interval_ = std::max(config_.retry_backoff, absl::Seconds(1));
     }
   }
-  if (lost) Assign({});
+  if (lost) {
+    Assign({});
+    absl::MutexLock lock(&mu_);
+    group_changed_ = true;
+  }
   if (code != v1::NONE) return;
+  std::set<TopicPartition> next;
+  for (const v1::TopicPartitions& t : r->assignment().topics()) {
+    for (int32_t p : t.partitions()) next.insert({t.topic(), p});
+  }
+  bool changed = false;
   {
     absl::MutexLock lock(&group_mu_);
     member_id_ = r->member_id();
     member_epoch_ = r->member_epoch();
     subscription_sent_ = true;
     heartbeat_interval_ = absl::Milliseconds(std::max(r->heartbeat_interval_ms(), 10));
+    changed = next != owned_;
+    target_ = std::move(next);
   }
-  Reconcile(r->assignment());
+  if (changed) {
+    absl::MutexLock lock(&mu_);
+    group_changed_ = true;
+  }
 }
 
-void Consumer::Reconcile(const v1::GroupAssignment& assignment) {
-  std::set<TopicPartition> next;
-  for (const v1::TopicPartitions& t : assignment.topics()) {
-    for (int32_t p : t.partitions()) next.insert({t.topic(), p});
+void Consumer::ApplyGroupChanges() {
+  std::optional<std::set<TopicPartition>> next;
+  std::vector<TopicPartition> lost, owned;
+  std::function<void(const std::vector<TopicPartition>&)> on_lost;
+  bool commit_due = false;
+  {
+    absl::MutexLock lock(&mu_);
+    group_changed_ = false;
   }
+  {
+    absl::MutexLock lock(&group_mu_);
+    if (subscription_.empty() || group_stop_) return;
+    next.swap(target_);
+    lost.swap(lost_);
+    on_lost = listener_.on_lost;
+    commit_due = absl::Now() >= next_auto_commit_;
+    if (commit_due) next_auto_commit_ = absl::Now() + config_.auto_commit_interval;
+    owned.assign(owned_.begin(), owned_.end());
+  }
+  if (!lost.empty() && on_lost) on_lost(lost);
+  if (commit_due) {
+    // Everything the polls before this one returned has been handled.
+    std::map<TopicPartition, int64_t> positions = PositionsOf(owned);
+    absl::MutexLock lock(&group_mu_);
+    for (auto& [tp, offset] : positions) pending_commit_[tp] = offset;
+    if (!pending_commit_.empty()) WakeGroupThread();
+  }
+  if (next.has_value()) Reconcile(*next);
+}
+
+void Consumer::Reconcile(const std::set<TopicPartition>& next) {
   std::vector<TopicPartition> revoked, added;
+  RebalanceListener listener;
   {
     absl::MutexLock lock(&group_mu_);
     for (const TopicPartition& tp : owned_) {
@@ -158,13 +207,17 @@ void Consumer::Reconcile(const v1::GroupAssignment& assignment) {
     for (const TopicPartition& tp : next) {
       if (!owned_.contains(tp)) added.push_back(tp);
     }
+    listener = listener_;
   }
   if (revoked.empty() && added.empty()) return;
-  if (!revoked.empty() && config_.enable_auto_commit) {
-    (void)CommitPositions(revoked, config_.request_timeout);
+  if (!revoked.empty()) {
+    if (listener.on_revoked) listener.on_revoked(revoked);
+    if (config_.enable_auto_commit)
+      (void)CommitOffsets(PositionsOf(revoked), config_.request_timeout);
   }
   // Where the new partitions start: the group's committed offsets.
   std::map<TopicPartition, int64_t> committed;
+  bool fetched = added.empty();
   if (!added.empty()) {
     absl::StatusOr<std::string> coordinator = Coordinator(config_.request_timeout);
     v1::OffsetFetchRequest req;
@@ -183,32 +236,46 @@ void Consumer::Reconcile(const v1::GroupAssignment& assignment) {
               },
               config_.request_timeout + absl::Seconds(5));
       if (r.ok() && r->error().code() == v1::NONE) {
+        fetched = true;
         for (const v1::OffsetFetchResponse::Partition& p : r->partitions()) {
           if (p.offset() >= 0) committed[{p.topic(), p.partition()}] = p.offset();
         }
-      } else {
-        // Without the committed offsets the new partitions wait for the
-        // next heartbeat rather than start at the reset position.
-        added.clear();
       }
-    } else {
-      added.clear();
     }
   }
   std::vector<TopicPartition> now;
   {
     absl::MutexLock lock(&group_mu_);
     for (const TopicPartition& tp : revoked) owned_.erase(tp);
-    for (const TopicPartition& tp : added) owned_.insert(tp);
+    if (fetched) {
+      for (const TopicPartition& tp : added) owned_.insert(tp);
+    } else if (!target_.has_value()) {
+      // Without the committed offsets the new partitions wait for the next
+      // Poll rather than start at the reset position.
+      target_ = next;
+    }
     now.assign(owned_.begin(), owned_.end());
-    heartbeat_interval_ = absl::ZeroDuration();  // tell the coordinator at once
+    WakeGroupThread();  // tell the coordinator at once
   }
   Assign(now);
   for (const auto& [tp, offset] : committed) (void)Seek(tp, offset);
+  if (fetched && !added.empty() && listener.on_assigned) listener.on_assigned(added);
 }
 
-absl::Status Consumer::CommitPositions(const std::vector<TopicPartition>& partitions,
-                                       absl::Duration timeout) {
+std::map<TopicPartition, int64_t> Consumer::PositionsOf(
+    const std::vector<TopicPartition>& partitions) {
+  std::map<TopicPartition, int64_t> out;
+  absl::MutexLock lock(&mu_);
+  for (const TopicPartition& tp : partitions) {
+    auto it = parts_.find(tp);
+    if (it != parts_.end() && it->second.position.has_value()) out[tp] = *it->second.position;
+  }
+  return out;
+}
+
+absl::Status Consumer::CommitOffsets(const std::map<TopicPartition, int64_t>& offsets,
+                                     absl::Duration timeout) {
+  if (offsets.empty()) return absl::OkStatus();
   v1::OffsetCommitRequest req;
   req.set_group(config_.group_id);
   {
@@ -216,19 +283,13 @@ absl::Status Consumer::CommitPositions(const std::vector<TopicPartition>& partit
     req.set_member_id(member_id_);
     req.set_member_epoch(member_epoch_);
   }
-  {
-    absl::MutexLock lock(&mu_);
-    for (const TopicPartition& tp : partitions) {
-      auto it = parts_.find(tp);
-      if (it == parts_.end() || !it->second.position.has_value()) continue;
-      v1::OffsetCommitRequest::Partition* p = req.add_partitions();
-      p->set_topic(tp.topic);
-      p->set_partition(tp.partition);
-      p->set_offset(*it->second.position);
-      p->set_leader_epoch(-1);
-    }
+  for (const auto& [tp, offset] : offsets) {
+    v1::OffsetCommitRequest::Partition* p = req.add_partitions();
+    p->set_topic(tp.topic);
+    p->set_partition(tp.partition);
+    p->set_offset(offset);
+    p->set_leader_epoch(-1);
   }
-  if (req.partitions().empty()) return absl::OkStatus();
   absl::StatusOr<std::string> coordinator = Coordinator(timeout);
   if (!coordinator.ok()) return coordinator.status();
   absl::StatusOr<v1::OffsetCommitResponse> r =
@@ -270,7 +331,9 @@ void Consumer::LeaveGroup() {
     if (member_id_.empty()) return;
     req.set_member_id(member_id_);
   }
-  req.set_member_epoch(-1);  // leaving: its partitions go to the others now
+  // A dynamic member's partitions go to the others now; a static member's
+  // wait for it to come back within its session timeout.
+  req.set_member_epoch(config_.group_instance_id.empty() ? -1 : -2);
   absl::StatusOr<std::string> coordinator = Coordinator(config_.request_timeout);
   if (!coordinator.ok()) return;
   (void)AwaitCallback<absl::StatusOr<v1::ConsumerGroupHeartbeatResponse>>(
@@ -289,7 +352,7 @@ absl::Status Consumer::Commit(absl::Duration timeout) {
       return absl::FailedPreconditionError("not in a group: Subscribe first");
     owned.assign(owned_.begin(), owned_.end());
   }
-  return CommitPositions(owned, timeout);
+  return CommitOffsets(PositionsOf(owned), timeout);
 }
 
 }  // namespace samsa::client

@@ -11,6 +11,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
 #include "absl/synchronization/mutex.h"
 #include "client/admin.h"
 #include "client/consumer.h"
@@ -147,6 +148,7 @@ absl::Status RunProduce(const Context& ctx, const Args& args) {
 }
 
 const std::vector<FlagSpec> kConsumeFlags = {{"group"},
+                                             {"group-instance-id"},
                                              {"from-beginning", false},
                                              {"offset"},
                                              {"partition"},
@@ -163,6 +165,9 @@ absl::Status RunConsume(const Context& ctx, const Args& args) {
   if (group.has_value() && (args.Has("offset") || args.Has("partition"))) {
     return absl::InvalidArgumentError(
         "--group reads the partitions the group assigns: no --partition or --offset");
+  }
+  if (!group.has_value() && args.Has("group-instance-id")) {
+    return absl::InvalidArgumentError("--group-instance-id needs --group");
   }
   absl::StatusOr<int64_t> partition = args.GetInt("partition", -1, 0, 1 << 20);
   absl::StatusOr<int64_t> offset = args.GetInt("offset", -1, 0, INT64_MAX);
@@ -198,12 +203,29 @@ absl::Status RunConsume(const Context& ctx, const Args& args) {
       {.bootstrap = ctx.bootstrap,
        .group_id = group.value_or(""),
        .client_id = "samsa-cli",
+       .group_instance_id = args.Get("group-instance-id").value_or(""),
        .auto_offset_reset = args.Has("from-beginning") ? client::OffsetReset::kEarliest
                                                        : client::OffsetReset::kLatest,
        .request_timeout = ctx.timeout});
   if (!consumer.ok()) return consumer.status();
   if (group.has_value()) {
-    if (absl::Status st = (*consumer)->Subscribe({*topic}); !st.ok()) return st;
+    // Each change of the partitions it reads, one line on stderr.
+    auto report = [&ctx, &group](const char* what) {
+      return [&ctx, &group, what](const std::vector<client::TopicPartition>& tps) {
+        std::vector<std::string> names;
+        for (const client::TopicPartition& tp : tps) {
+          names.push_back(absl::StrCat(tp.topic, "-", tp.partition));
+        }
+        *ctx.err << "group " << *group << ": " << what << " " << absl::StrJoin(names, " ")
+                 << std::endl;
+      };
+    };
+    if (absl::Status st = (*consumer)->Subscribe({*topic}, {.on_revoked = report("revoked"),
+                                                            .on_assigned = report("assigned"),
+                                                            .on_lost = report("lost")});
+        !st.ok()) {
+      return st;
+    }
   } else {
     (*consumer)->Assign(partitions);
   }

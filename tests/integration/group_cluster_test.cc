@@ -97,6 +97,11 @@ TEST(GroupClusterTest, GroupsKeepTheirOwnOffsetsThroughTheCoordinatorsDeath) {
         << t.name();
   }
 
+  ASSERT_EQ(v1::NONE, ProduceTo(c, leader, "orders-topic", 0,
+                                {"o0", "o1", "o2", "o3", "o4", "o5", "o6", "o7", "o8", "o9"}, -1)
+                          .error()
+                          .code());
+
   // Two groups read orders-topic at their own pace (standalone commits: no
   // members yet).
   ASSERT_EQ(v1::NONE,
@@ -137,14 +142,28 @@ TEST(GroupClusterTest, GroupsKeepTheirOwnOffsetsThroughTheCoordinatorsDeath) {
             CommitOffset(c, coordinator, "group-A", "", -1, 0, 8).error().code())
       << "no standalone commits while the group has members";
 
-  // Its metrics count the group, its member and the commits.
-  std::string metrics;
-  const absl::Time metrics_deadline = absl::Now() + absl::Seconds(5);
+  // Its metrics count the group, its member and the commits, and each
+  // group's lag behind the high watermark (11: the ten and the "x" above)
+  // on its coordinator.
+  const std::string lag_a =
+      "samsa_broker_consumer_lag_records{group=\"group-A\",partition=\"0\",topic=\"orders-topic\"} "
+      "5";
+  const std::string lag_b =
+      "samsa_broker_consumer_lag_records{group=\"group-B\",partition=\"0\",topic=\"orders-topic\"} "
+      "10";
+  std::string metrics, metrics_b;
+  const absl::Time metrics_deadline = absl::Now() + absl::Seconds(8);
   while (absl::Now() < metrics_deadline) {
     metrics = HttpGet(c.broker_metrics_port(coordinator), "/metrics");
-    if (absl::StrContains(metrics, "samsa_broker_group_members 1")) break;
+    metrics_b = HttpGet(c.broker_metrics_port(coordinator_b), "/metrics");
+    if (absl::StrContains(metrics, "samsa_broker_group_members 1") &&
+        absl::StrContains(metrics, lag_a) && absl::StrContains(metrics_b, lag_b)) {
+      break;
+    }
     absl::SleepFor(absl::Milliseconds(100));
   }
+  EXPECT_TRUE(absl::StrContains(metrics, lag_a)) << lag_a;
+  EXPECT_TRUE(absl::StrContains(metrics_b, lag_b)) << lag_b;
   EXPECT_THAT(metrics, ::testing::HasSubstr("samsa_broker_group_members 1"));
   EXPECT_THAT(metrics, ::testing::ContainsRegex("samsa_broker_groups\\{state=\"[a-z]+\"\\} 1"));
   EXPECT_THAT(metrics, ::testing::ContainsRegex("samsa_broker_offset_commit_seconds_count [3-9]"));
