@@ -90,8 +90,9 @@ struct TopicPartition {
 // on the polling thread: every record Poll returned for a partition was
 // handled before the partition is revoked.
 struct RebalanceListener {
-  // Before revoked partitions are committed (with auto-commit) and released;
-  // a consumer committing by hand commits them here.
+  // Before revoked partitions are committed (with auto-commit) and released,
+  // and in Close for all it holds; a consumer committing by hand commits
+  // them here.
   std::function<void(const std::vector<TopicPartition>&)> on_revoked = nullptr;
   // After new partitions were added, at the group's committed offsets.
   std::function<void(const std::vector<TopicPartition>&)> on_assigned = nullptr;

@@ -323,7 +323,15 @@ void Consumer::LeaveGroup() {
   }
   if (group_thread_.joinable()) group_thread_.join();
   if (!in_group) return;
-  if (config_.enable_auto_commit) (void)Commit(config_.request_timeout);
+  std::vector<TopicPartition> owned;
+  std::function<void(const std::vector<TopicPartition>&)> on_revoked;
+  {
+    absl::MutexLock lock(&group_mu_);
+    owned.assign(owned_.begin(), owned_.end());
+    on_revoked = listener_.on_revoked;
+  }
+  if (!owned.empty() && on_revoked) on_revoked(owned);
+  if (config_.enable_auto_commit) (void)CommitOffsets(PositionsOf(owned), config_.request_timeout);
   v1::ConsumerGroupHeartbeatRequest req;
   req.set_group(config_.group_id);
   {

@@ -30,29 +30,36 @@ struct CliResult {
 
 class CliTest : public ::testing::Test {
  protected:
-  // Runs `samsa ARGS` with `input` on stdin (bootstrap: the cluster's
-  // brokers unless ARGS name one).
-  CliResult Run(std::vector<std::string> args, const std::string& input = "",
-                absl::Duration timeout = absl::Seconds(60)) {
-    const int n = runs_++;
-    const std::string in = absl::StrCat(dir_.path(), "/in-", n);
-    const std::string out = absl::StrCat(dir_.path(), "/out-", n);
-    const std::string err = absl::StrCat(dir_.path(), "/err-", n);
+  // Starts `samsa ARGS` with `input` on stdin (bootstrap: the cluster's
+  // brokers unless ARGS name one), its stdout and stderr going to
+  // Out(n) and Err(n) for the `n` it sets.
+  absl::StatusOr<ChildProcess> Start(const std::vector<std::string>& args, const std::string& input,
+                                     int* n) {
+    *n = runs_++;
+    const std::string in = absl::StrCat(dir_.path(), "/in-", *n);
     EXPECT_TRUE(storage::Env::Default()->WriteFileAtomically(in, input).ok());
     std::string command = absl::StrCat("exec '", SAMSA_CLI_BIN, "'");
     if (!bootstrap_.empty()) absl::StrAppend(&command, " --bootstrap '", bootstrap_, "'");
     for (const std::string& a : args) absl::StrAppend(&command, " '", a, "'");
-    absl::StrAppend(&command, " < '", in, "' > '", out, "' 2> '", err, "'");
-    absl::StatusOr<ChildProcess> p =
-        ChildProcess::Spawn("/bin/sh", {"-c", command}, absl::StrCat(dir_.path(), "/sh.log"));
+    absl::StrAppend(&command, " < '", in, "' > '", Out(*n), "' 2> '", Err(*n), "'");
+    return ChildProcess::Spawn("/bin/sh", {"-c", command}, absl::StrCat(dir_.path(), "/sh.log"));
+  }
+  std::string Out(int n) const { return absl::StrCat(dir_.path(), "/out-", n); }
+  std::string Err(int n) const { return absl::StrCat(dir_.path(), "/err-", n); }
+
+  // Runs `samsa ARGS` to its end (see Start).
+  CliResult Run(const std::vector<std::string>& args, const std::string& input = "",
+                absl::Duration timeout = absl::Seconds(60)) {
+    int n = 0;
+    absl::StatusOr<ChildProcess> p = Start(args, input, &n);
     EXPECT_TRUE(p.ok()) << p.status();
     CliResult r;
     if (!p.ok()) return r;
     std::optional<int> status = p->WaitExit(timeout);
     EXPECT_TRUE(status.has_value()) << "samsa " << absl::StrJoin(args, " ") << " did not exit";
     r.code = status.has_value() ? ExitCode(*status) : -1;
-    r.out = storage::Env::Default()->ReadFile(out).value_or("");
-    r.err = storage::Env::Default()->ReadFile(err).value_or("");
+    r.out = storage::Env::Default()->ReadFile(Out(n)).value_or("");
+    r.err = storage::Env::Default()->ReadFile(Err(n)).value_or("");
     return r;
   }
 
@@ -256,6 +263,31 @@ TEST_F(CliTest, TwoGroupsReadTheSameTopicIndependently) {
   EXPECT_EQ(2, Run({"group", "reset-offsets", "group-B", "--topic", "orders-topic", "--to-earliest",
                     "--to-latest"})
                    .code);
+
+  // While group-B has a member, its offsets cannot be reset nor the group
+  // deleted.
+  int n = 0;
+  absl::StatusOr<ChildProcess> member =
+      Start({"consume", "orders-topic", "--group", "group-B"}, "", &n);
+  ASSERT_TRUE(member.ok()) << member.status();
+  const absl::Time deadline = absl::Now() + absl::Seconds(20);
+  while (!absl::StrContains(storage::Env::Default()->ReadFile(Err(n)).value_or(""), "assigned") &&
+         absl::Now() < deadline) {
+    absl::SleepFor(absl::Milliseconds(50));
+  }
+  EXPECT_THAT(storage::Env::Default()->ReadFile(Err(n)).value_or(""),
+              HasSubstr("group group-B: assigned orders-topic-0 orders-topic-1"));
+  CliResult live =
+      Run({"group", "reset-offsets", "group-B", "--topic", "orders-topic", "--to-latest"});
+  EXPECT_EQ(1, live.code);
+  EXPECT_THAT(live.err, HasSubstr("NON_EMPTY_GROUP"));
+  CliResult busy = Run({"group", "delete", "group-B"});
+  EXPECT_EQ(1, busy.code);
+  EXPECT_THAT(busy.err, HasSubstr("NON_EMPTY_GROUP"));
+  EXPECT_EQ(0, member->Terminate());
+  EXPECT_THAT(storage::Env::Default()->ReadFile(Err(n)).value_or(""),
+              HasSubstr("group group-B: revoked orders-topic-0 orders-topic-1"))
+      << "leaving revokes what it held";
 
   // delete: the group and its offsets are gone.
   ASSERT_EQ(0, Run({"group", "delete", "group-B"}).code);
