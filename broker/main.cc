@@ -164,7 +164,7 @@ int Run(const BrokerSettings& s) {
   if (exit_code == 0) {
     const bool moved = quorum.ControlledShutdown(s.session_timeout);
     SAMSA_LOG(INFO) << "controlled shutdown "
-                    << (moved ? "done: no leaderships left" : "timed out; stopping anyway");
+                    << (moved ? "done: no leaderships left to move" : "timed out; stopping anyway");
   }
   quorum.Stop();
   (*groups)->Close();

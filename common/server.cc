@@ -7,6 +7,7 @@
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/health_check_service_interface.h"
 #include "grpcpp/server_builder.h"
+#include "prometheus/gauge.h"
 
 namespace samsa {
 namespace {
@@ -67,6 +68,12 @@ absl::StatusOr<std::unique_ptr<prometheus::Exposer>> StartMetrics(
     return absl::UnavailableError(
         absl::StrCat("metrics.listener: cannot listen on ", listener, ": ", e.what()));
   }
+  prometheus::BuildGauge()
+      .Name("samsa_build_info")
+      .Help("1, labelled with the version and the commit this process was built from")
+      .Register(*registry)
+      .Add({{"version", SAMSA_VERSION}, {"revision", SAMSA_REVISION}})
+      .Set(1);
   exposer->RegisterCollectable(registry);
   SAMSA_LOG(INFO) << "metrics on port " << exposer->GetListeningPorts().front();
   return exposer;

@@ -33,8 +33,9 @@ struct GrpcServer {
 absl::StatusOr<GrpcServer> StartGrpcServer(const std::string& listener,
                                            std::initializer_list<grpc::Service*> services);
 
-// Serves `registry` on http://`listener`/metrics; an empty listener (metrics
-// off) gives nullptr.
+// Serves `registry` on http://`listener`/metrics, with
+// samsa_build_info{version,revision} 1 added to it; an empty listener
+// (metrics off) gives nullptr.
 absl::StatusOr<std::unique_ptr<prometheus::Exposer>> StartMetrics(
     const std::string& listener, std::shared_ptr<prometheus::Registry> registry);
 

@@ -120,7 +120,7 @@ v1::ControlledShutdownResponse ControlledShutdown(const v1::ControlledShutdownRe
   if (!batch.image().FindBroker(id)->shutting_down) {
     st = AddAndReconcile(records::BrokerShutdown(id, request.broker_epoch()), batch);
   }
-  const int64_t remaining = LeadershipsOf(batch.image(), id);
+  const int64_t remaining = MovableLeaderships(batch.image(), id);
   if (st.ok() && remaining == 0 && !batch.image().FindBroker(id)->fenced) {
     st = FenceBroker(id, request.broker_epoch(), batch);
   }

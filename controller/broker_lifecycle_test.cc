@@ -98,28 +98,35 @@ TEST_F(BrokerLifecycleTest, MalformedRegistrationsAreRefused) {
 
 TEST_F(BrokerLifecycleTest, ControlledShutdownMovesLeadershipsThenFences) {
   const int64_t e1 = Join(1);
-  Join(2);
+  const int64_t e2 = Join(2);
+  Join(3);
   AddTopic(image_, "shared", {{1, 2}});
   AddTopic(image_, "alone", {{1}});
-  v1::ControlledShutdownRequest req;
-  req.set_broker_id(1);
-  req.set_broker_epoch(e1);
-  v1::ControlledShutdownResponse first =
-      Decide([&](PendingBatch& b) { return ControlledShutdown(req, b); });
-  EXPECT_EQ(1, first.remaining_leaderships()) << "'alone' has nobody to take over";
-  EXPECT_EQ(NodeId(2), PartitionOf(image_, "shared", 0).leader);
-  EXPECT_TRUE(image_.FindBroker(NodeId(1))->shutting_down);
-  EXPECT_FALSE(image_.FindBroker(NodeId(1))->fenced);
+  AddTopic(image_, "pair", {{3, 2}});
 
-  // The only other replica-holder is gone: deleting the topic frees broker 1.
-  PendingBatch drop(image_);
-  ASSERT_TRUE(drop.Add(records::RemoveTopic(image_.FindTopic("alone")->id)).ok());
-  Commit(image_, drop);
-  v1::ControlledShutdownResponse second =
-      Decide([&](PendingBatch& b) { return ControlledShutdown(req, b); });
-  EXPECT_EQ(0, second.remaining_leaderships());
+  // Broker 2 stops first: "pair" moves to 3.
+  v1::ControlledShutdownRequest two;
+  two.set_broker_id(2);
+  two.set_broker_epoch(e2);
+  EXPECT_EQ(0, Decide([&](PendingBatch& b) {
+                 return ControlledShutdown(two, b);
+               }).remaining_leaderships());
+  EXPECT_TRUE(image_.FindBroker(NodeId(2))->fenced);
+
+  // Broker 1 then: "shared" has no eligible replica left (2 is down) and
+  // "alone" never had one: nothing can move, so it may stop at once; both
+  // are offline until it is back, never led by a replica outside the ISR.
+  v1::ControlledShutdownRequest one;
+  one.set_broker_id(1);
+  one.set_broker_epoch(e1);
+  v1::ControlledShutdownResponse r =
+      Decide([&](PendingBatch& b) { return ControlledShutdown(one, b); });
+  EXPECT_EQ(0, r.remaining_leaderships());
   EXPECT_TRUE(image_.FindBroker(NodeId(1))->fenced);
   EXPECT_TRUE(Heartbeat(1, e1, image_.offset()).should_shut_down());
+  EXPECT_EQ(kNoNode, PartitionOf(image_, "alone", 0).leader);
+  EXPECT_EQ(kNoNode, PartitionOf(image_, "shared", 0).leader);
+  EXPECT_EQ(NodeId(3), PartitionOf(image_, "pair", 0).leader);
 }
 
 TEST_F(BrokerLifecycleTest, ProducerIdBlocksNeverOverlap) {

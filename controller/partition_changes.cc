@@ -101,10 +101,16 @@ absl::StatusOr<ReconcileResult> Reconcile(PendingBatch& batch) {
   return result;
 }
 
-int64_t LeadershipsOf(const MetadataImage& image, NodeId broker) {
+int64_t MovableLeaderships(const MetadataImage& image, NodeId broker) {
   int64_t n = 0;
   for (const auto& [name, topic] : image.topics()) {
-    for (const PartitionImage& p : topic->partitions) n += p.leader == broker ? 1 : 0;
+    for (const PartitionImage& p : topic->partitions) {
+      if (p.leader != broker) continue;
+      n += std::any_of(p.isr.begin(), p.isr.end(),
+                       [&](NodeId r) { return r != broker && IsEligible(image, r); })
+               ? 1
+               : 0;
+    }
   }
   return n;
 }

@@ -32,8 +32,11 @@ struct ReconcileResult {
 // Reconciles every partition of the batch's image.
 absl::StatusOr<ReconcileResult> Reconcile(PendingBatch& batch);
 
-// Partitions `broker` leads in `image`.
-int64_t LeadershipsOf(const MetadataImage& image, NodeId broker);
+// Partitions `broker` leads in `image` that another eligible member of
+// their ISR could lead instead: what a controlled shutdown waits for. A
+// partition nobody else can take stays with the broker until it stops, then
+// is offline until it returns (as after a crash, with no unclean election).
+int64_t MovableLeaderships(const MetadataImage& image, NodeId broker);
 
 bool IsEligible(const MetadataImage& image, NodeId broker);
 

@@ -15,6 +15,8 @@ packages=(
   python3 python3-grpcio python3-grpc-tools python3-protobuf curl
   # peers for the comparison benchmarks
   nats-server redis-server libnats-dev libhiredis-dev
+  # monitoring tests: a real Prometheus and promtool; systemd-analyze for the units
+  prometheus systemd
 )
 
 missing=()
