@@ -41,6 +41,10 @@ BrokerProbe::BrokerProbe(prometheus::Registry& r, NodeId self)
       acks_all_waiting_(NewGauge(r, "samsa_broker_acks_all_waiting",
                                  "acks=all produce partitions waiting for the ISR")),
       log_bytes_(NewGauge(r, "samsa_broker_log_bytes", "Bytes of all partition logs here")),
+      log_dir_capacity_(NewGauge(r, "samsa_broker_log_dir_capacity_bytes",
+                                 "Size of the file system holding data.dir")),
+      log_dir_free_(NewGauge(r, "samsa_broker_log_dir_free_bytes",
+                             "Space left on the file system holding data.dir")),
       flush_seconds_(prometheus::BuildHistogram()
                          .Name("samsa_broker_flush_seconds")
                          .Help("Time of each partition log fsync")
@@ -68,6 +72,8 @@ BrokerProbe::BrokerProbe(prometheus::Registry& r, NodeId self)
                         .Help("Records between a group's committed offset and the high watermark")
                         .Register(r)) {
   fenced_.Set(1);
+  // Both series exist from the start, so a dashboard shows 0, not "no data".
+  for (const char* change : {"shrink", "expand"}) isr_changes_.Add({{"change", change}});
 }
 
 void BrokerProbe::OnImage(const MetadataImage& image) {

@@ -16,6 +16,8 @@
 //   samsa_broker_isr_changes_total{change}   ISR shrinks and expands asked of the controller
 //   samsa_broker_acks_all_waiting            acks=all produce partitions waiting for the ISR
 //   samsa_broker_log_bytes                   bytes of all partition logs here
+//   samsa_broker_log_dir_capacity_bytes      size of the file system holding data.dir
+//   samsa_broker_log_dir_free_bytes          space left there
 //   samsa_broker_flush_seconds               time of each partition log fsync
 //   samsa_broker_follower_lag_records        largest lag of a follower behind a leader here
 //   samsa_broker_groups{state}               consumer groups coordinated here, by state
@@ -61,6 +63,10 @@ class BrokerProbe {
   void OnIsrChange(bool shrink);
   void SetAcksAllWaiting(int64_t n) { acks_all_waiting_.Set(static_cast<double>(n)); }
   void SetLogBytes(int64_t n) { log_bytes_.Set(static_cast<double>(n)); }
+  void SetDiskSpace(uint64_t capacity, uint64_t free) {
+    log_dir_capacity_.Set(static_cast<double>(capacity));
+    log_dir_free_.Set(static_cast<double>(free));
+  }
   void SetFollowerLag(int64_t n) { follower_lag_.Set(static_cast<double>(n)); }
   void SetPartitions(int64_t replicas) { partitions_.Set(static_cast<double>(replicas)); }
   void OnTruncatedBelowHighWatermark() { truncated_below_hw_.Increment(); }
@@ -94,6 +100,8 @@ class BrokerProbe {
   prometheus::Family<prometheus::Counter>& isr_changes_;
   prometheus::Gauge& acks_all_waiting_;
   prometheus::Gauge& log_bytes_;
+  prometheus::Gauge& log_dir_capacity_;
+  prometheus::Gauge& log_dir_free_;
   prometheus::Histogram& flush_seconds_;
   prometheus::Gauge& follower_lag_;
   prometheus::Counter& truncated_below_hw_;

@@ -610,6 +610,10 @@ void ReplicaManager::UpdateGauges() {
   }
   options_.probe->SetPartitions(static_cast<int64_t>(all.size()));
   options_.probe->SetLogBytes(bytes);
+  if (absl::StatusOr<storage::DiskSpace> disk = options_.env->GetDiskSpace(options_.data_dir);
+      disk.ok()) {
+    options_.probe->SetDiskSpace(disk->capacity_bytes, disk->free_bytes);
+  }
   options_.probe->SetFollowerLag(lag);
   options_.probe->SetAcksAllWaiting(waiting);
 }

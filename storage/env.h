@@ -60,6 +60,11 @@ enum class OpenMode {
   kOpenExisting,  // NOT_FOUND if absent
 };
 
+struct DiskSpace {
+  uint64_t capacity_bytes = 0;
+  uint64_t free_bytes = 0;  // what an unprivileged writer may still use
+};
+
 class Env {
  public:
   virtual ~Env() = default;
@@ -81,6 +86,8 @@ class Env {
   virtual absl::StatusOr<std::vector<std::string>> ListDir(const std::string& path) = 0;
   // Makes the directory's entries (creations, renames, deletions) durable.
   virtual absl::Status SyncDir(const std::string& path) = 0;
+  // The size and free space of the file system holding `path`.
+  virtual absl::StatusOr<DiskSpace> GetDiskSpace(const std::string& path) = 0;
 
   // Helpers built on the primitives above.
 

@@ -145,6 +145,17 @@ TEST_P(EnvContractTest, AtomicWriteReplacesWholeFile) {
   EXPECT_FALSE(*env_->FileExists(Path("cp.tmp")));
 }
 
+TEST_P(EnvContractTest, DiskSpaceOfADirectory) {
+  ASSERT_TRUE(env_->WriteFileAtomically(Path("f"), std::string(4096, 'x')).ok());
+  absl::StatusOr<DiskSpace> space = env_->GetDiskSpace(root_);
+  ASSERT_TRUE(space.ok()) << space.status();
+  EXPECT_GT(space->capacity_bytes, 0u);
+  EXPECT_LE(space->free_bytes, space->capacity_bytes);
+  absl::StatusOr<DiskSpace> missing = env_->GetDiskSpace(Path("nope"));
+  EXPECT_EQ(absl::StatusCode::kNotFound, missing.status().code());
+  EXPECT_THAT(missing.status().message(), HasSubstr(Path("nope")));
+}
+
 TEST_P(EnvContractTest, ErrorsNameThePath) {
   auto st = env_->OpenFile(Path("nope"), OpenMode::kOpenExisting).status();
   EXPECT_THAT(st.message(), HasSubstr(Path("nope")));

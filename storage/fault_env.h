@@ -85,6 +85,9 @@ class FaultEnv final : public Env {
   absl::Status DeleteDir(const std::string& path) override;
   absl::StatusOr<std::vector<std::string>> ListDir(const std::string& path) override;
   absl::Status SyncDir(const std::string& path) override;
+  absl::StatusOr<DiskSpace> GetDiskSpace(const std::string& path) override {
+    return base_->GetDiskSpace(path);
+  }
 
  private:
   friend class FaultFile;

@@ -136,6 +136,20 @@ class MemEnv final : public Env {
     return ChildrenLocked(path);
   }
 
+  // Memory has no disk: the bytes held, and as many again free.
+  absl::StatusOr<DiskSpace> GetDiskSpace(const std::string& path) override {
+    absl::MutexLock lock(&mu_);
+    if (!dirs_.contains(path) && !files_.contains(path)) {
+      return absl::NotFoundError(absl::StrCat("statvfs ", path, ": No such file or directory"));
+    }
+    uint64_t used = 0;
+    for (const auto& [name, file] : files_) {
+      absl::MutexLock file_lock(&file->mu);
+      used += file->bytes.size();
+    }
+    return DiskSpace{.capacity_bytes = 2 * used, .free_bytes = used};
+  }
+
   absl::Status SyncDir(const std::string& path) override {
     absl::MutexLock lock(&mu_);
     if (!dirs_.contains(path)) {

@@ -2,6 +2,7 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -138,6 +139,13 @@ class PosixEnv final : public Env {
     if (err != 0) return ErrnoToStatus(err, absl::StrCat("readdir ", path));
     std::sort(names.begin(), names.end());
     return names;
+  }
+
+  absl::StatusOr<DiskSpace> GetDiskSpace(const std::string& path) override {
+    struct statvfs fs;
+    if (::statvfs(path.c_str(), &fs) != 0) return PosixError("statvfs", path);
+    return DiskSpace{.capacity_bytes = static_cast<uint64_t>(fs.f_blocks) * fs.f_frsize,
+                     .free_bytes = static_cast<uint64_t>(fs.f_bavail) * fs.f_frsize};
   }
 
   absl::Status SyncDir(const std::string& path) override {
