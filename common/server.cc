@@ -48,6 +48,7 @@ absl::StatusOr<GrpcServer> StartGrpcServer(const std::string& listener,
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
+  builder.SetMaxReceiveMessageSize(kMaxRequestBytes);
   GrpcServer out;
   builder.AddListeningPort(listener, grpc::InsecureServerCredentials(), &out.port);
   for (grpc::Service* s : services) builder.RegisterService(s);

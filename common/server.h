@@ -28,8 +28,13 @@ struct GrpcServer {
   int port = 0;  // the port bound (the listener may ask for 0)
 };
 
+// The largest request a server accepts (Kafka's socket.request.max.bytes);
+// gRPC's default, 4 MiB, would refuse a producer's larger requests.
+inline constexpr int kMaxRequestBytes = 100 << 20;
+
 // Starts a gRPC server on `listener` with `services`, grpc.health.v1.Health
-// and server reflection. The services must outlive the server.
+// and server reflection, accepting requests up to kMaxRequestBytes. The
+// services must outlive the server.
 absl::StatusOr<GrpcServer> StartGrpcServer(const std::string& listener,
                                            std::initializer_list<grpc::Service*> services);
 

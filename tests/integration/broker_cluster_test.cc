@@ -214,6 +214,24 @@ TEST(BrokerClusterTest, ReplicatedWritesSurviveTheLeadersDeathAndItRejoins) {
   ExpectRejoinsIsr(c, leader, "orders");
 }
 
+// A follower that comes back 20 MiB behind catches up with answers far
+// larger than gRPC's default 4 MiB message limit (its fetches ask for 8 MiB).
+TEST(BrokerClusterTest, AFollowerFarBehindCatchesUpWithLargeFetches) {
+  Cluster c(FastFailoverCluster());
+  StartWithTopic(c, "big");
+  if (HasFatalFailure()) return;
+  const int leader = PartitionOf(c, "big", 0).leader();
+  ASSERT_TRUE(WaitForLeader(c, leader, "big", 0));
+  const int follower = leader == 101 ? 102 : 101;
+  c.KillBroker(follower);
+  const std::vector<std::string> values(90, std::string(10 << 10, 'x'));  // 900 KiB
+  for (int round = 0; round < 24; ++round) {
+    v1::ProduceResponse::Partition r = ProduceTo(c, leader, "big", 0, values, 1);
+    ASSERT_EQ(v1::NONE, r.error().code()) << r.error().message();
+  }
+  ExpectRejoinsIsr(c, follower, "big");
+}
+
 TEST(BrokerClusterTest, IsrShrinksWhenFollowersStopAndMinIsrRefusesWrites) {
   Cluster c({.voters = 1,
              .session_timeout_ms = 60000,  // brokers stay unfenced: only the ISR reacts
