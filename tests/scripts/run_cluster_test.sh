@@ -13,6 +13,8 @@ src=$(cd "$1" && pwd)
 bin=$(cd "$2" && pwd)
 work=$(mktemp -d /tmp/samsa-run-test-XXXXXX)
 prom_pid=
+base=
+claims=()
 
 fail() {
   echo "FAIL: $*" >&2
@@ -27,21 +29,41 @@ cleanup() {
     for f in "$work"/copy/var/run/*.pid; do [[ -f $f ]] && kill -9 "$(<"$f")" 2>/dev/null; done
   fi
   rm -rf "$work"
+  for f in "${claims[@]}"; do rm -f "$f"; done
 }
 trap cleanup EXIT
 
 port_in_use() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
-# A base port below the kernel's ephemeral range with all 12 ports (and
-# Prometheus's) free.
-base=
-for _ in $(seq 50); do
-  candidate=$((20000 + (RANDOM % 400) * 20))
+# Ports are claimed as the C++ tests' harness does (tests/harness/process.cc):
+# a file /tmp/samsa-test-ports/PORT holding the claiming pid, so concurrently
+# running tests never pick the same one.
+claim_port() {
+  local file=/tmp/samsa-test-ports/$1 owner
+  mkdir -p /tmp/samsa-test-ports
+  for _ in 1 2; do
+    if (set -o noclobber; echo $$ >"$file") 2>/dev/null; then
+      claims+=("$file")
+      return 0
+    fi
+    owner=$(cat "$file" 2>/dev/null || true)
+    [[ -n $owner ]] && kill -0 "$owner" 2>/dev/null && return 1
+    rm -f "$file"  # stale: its owner is gone
+  done
+  return 1
+}
+
+# A base port with all 12 ports (and Prometheus's) free and claimed.
+for _ in $(seq 100); do
+  candidate=$((20000 + (RANDOM % 590) * 20))
+  ports=($(seq "$candidate" $((candidate + 5))) $(seq $((candidate + 100)) $((candidate + 106))))
   ok=1
-  for p in $(seq "$candidate" $((candidate + 5))) $(seq $((candidate + 100)) $((candidate + 106))); do
-    if port_in_use "$p"; then ok=0; break; fi
+  for p in "${ports[@]}"; do
+    if port_in_use "$p" || ! claim_port "$p"; then ok=0; break; fi
   done
   if ((ok)); then base=$candidate; break; fi
+  for f in "${claims[@]}"; do rm -f "$f"; done
+  claims=()
 done
 [[ -n $base ]] || fail "no free port range"
 prom_port=$((base + 106))
