@@ -61,6 +61,10 @@ std::string Cluster::binary() const { return SAMSA_CONTROLLER_BIN; }
 
 std::string Cluster::broker_binary() const { return SAMSA_BROKER_BIN; }
 
+std::string Cluster::broker_data_dir(int id) const {
+  return absl::StrCat(dir_.path(), "/broker-", id);
+}
+
 std::string Cluster::data_dir(int id) const {
   return absl::StrCat(dir_.path(), "/controller-", id);
 }
@@ -141,7 +145,7 @@ std::vector<std::string> Cluster::BrokerArgs(int id) const {
       absl::StrCat("node.id=", id),
       absl::StrCat("listener=", broker_addresses_.at(id)),
       absl::StrCat("controller.quorum.bootstrap=", bootstrap),
-      absl::StrCat("data.dir=", dir_.path(), "/broker-", id),
+      absl::StrCat("data.dir=", broker_data_dir(id)),
       absl::StrCat("metrics.listener=127.0.0.1:", broker_metrics_ports_.at(id)),
       absl::StrCat("broker.session.timeout.ms=", options_.session_timeout_ms),
       absl::StrCat("broker.heartbeat.interval.ms=", options_.heartbeat_interval_ms),

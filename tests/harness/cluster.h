@@ -76,6 +76,7 @@ class Cluster {
   v1::Broker::Stub& broker_stub(int id) { return *broker_stubs_.at(id); }
   int broker_metrics_port(int id) const { return broker_metrics_ports_.at(id); }
   std::string broker_log(int id) const;
+  std::string broker_data_dir(int id) const;
   std::vector<std::string> BrokerArgs(int id) const;
   std::string broker_binary() const;
   // The broker as the active controller describes it (state FENCED with

@@ -1,0 +1,221 @@
+// The fault suite (CI mode): each scenario runs the chaos workload against
+// a real 3-controller, 3-broker cluster (topic "chaos": 3 partitions, RF 3,
+// min.insync.replicas 2), injects its faults, lets the cluster heal, reads
+// everything back and checks the history: zero lost, duplicated or
+// inconsistent writes, monotonic polls, and replicas identical below the
+// high watermark. Each scenario prints one report line; a failure leaves
+// the history in $SAMSA_CHAOS_HISTORY_DIR (default /tmp) to read.
+#include <csignal>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "gtest/gtest.h"
+#include "storage/env.h"
+#include "tests/chaos/history.h"
+#include "tests/chaos/replicas.h"
+#include "tests/chaos/workload.h"
+#include "tests/harness/broker_ops.h"
+#include "tests/harness/cluster.h"
+
+namespace samsa::chaos {
+namespace {
+
+using testing::Cluster;
+using testing::PartitionOf;
+using testing::RpcContext;
+
+constexpr char kTopic[] = "chaos";
+constexpr int kPartitions = 3;
+const std::vector<int> kBrokers = {101, 102, 103};
+
+class ChaosTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    cluster_ = std::make_unique<Cluster>(testing::ClusterOptions{
+        .voters = 3,
+        .session_timeout_ms = 1500,
+        .heartbeat_interval_ms = 200,
+        .brokers = 3,
+        .broker_overrides = {"replica.lag.time.max.ms=2000", "offsets.topic.num.partitions=3"}});
+    ASSERT_TRUE(cluster_->StartAll().ok());
+    std::vector<std::string> addresses;
+    for (int b : kBrokers) {
+      ASSERT_TRUE(cluster_->StartBroker(b).ok());
+      ASSERT_TRUE(cluster_->WaitForBrokerState(b, v1::BrokerDescription::ACTIVE));
+      addresses.push_back(cluster_->DescribeBroker(b).address());
+    }
+    bootstrap_ = absl::StrJoin(addresses, ",");
+    v1::CreateTopicsRequest create;
+    v1::CreateTopicsRequest::Topic* t = create.add_topics();
+    t->set_name(kTopic);
+    t->set_partitions(kPartitions);
+    t->set_replication_factor(3);
+    (*t->mutable_configs())["min.insync.replicas"] = "2";
+    v1::CreateTopicsResponse created;
+    const int active = cluster_->WaitForActive();
+    ASSERT_NE(-1, active);
+    ASSERT_TRUE(cluster_->stub(active).CreateTopics(RpcContext().get(), create, &created).ok());
+    ASSERT_EQ(v1::NONE, created.results(0).error().code());
+    for (int p = 0; p < kPartitions; ++p) {
+      ASSERT_TRUE(
+          testing::WaitForLeader(*cluster_, PartitionOf(*cluster_, kTopic, p).leader(), kTopic, p));
+    }
+    workload_ = std::make_unique<Workload>(
+        WorkloadOptions{.bootstrap = bootstrap_, .topic = kTopic, .partitions = kPartitions},
+        &history_);
+    start_ = absl::Now();
+    workload_->Start();
+  }
+
+  // Until every partition has all three replicas in its ISR (60 s).
+  bool WaitForFullIsr() {
+    const absl::Time deadline = absl::Now() + absl::Seconds(60);
+    while (absl::Now() < deadline) {
+      bool full = true;
+      for (int p = 0; p < kPartitions; ++p) {
+        full = full && PartitionOf(*cluster_, kTopic, p).isr_size() == 3;
+      }
+      if (full) return true;
+      absl::SleepFor(absl::Milliseconds(200));
+    }
+    return false;
+  }
+
+  // Stops the workload, heals, reads everything, checks, compares the
+  // replicas; the report (also printed as the scenario's line).
+  Report Finish(const std::string& scenario) {
+    workload_->Stop();
+    const absl::Time end = absl::Now();
+    for (int b : kBrokers) {
+      if (!cluster_->broker_running(b)) {
+        EXPECT_TRUE(cluster_->StartBroker(b).ok()) << b;
+      }
+    }
+    EXPECT_TRUE(WaitForFullIsr()) << "the cluster did not heal";
+    absl::StatusOr<FinalRead> final_read =
+        ReadAll(bootstrap_, kTopic, kPartitions, absl::Seconds(60));
+    EXPECT_TRUE(final_read.ok()) << final_read.status();
+    Report r = Check(history_, final_read.ok() ? *final_read : FinalRead{}, start_, end);
+    // Replicas, stopped cleanly, hold the same batches below the high
+    // watermark the final read reached.
+    for (int b : kBrokers) EXPECT_EQ(0, cluster_->TerminateBroker(b)) << b;
+    for (int p = 0; final_read.ok() && p < kPartitions; ++p) {
+      const auto& records = (*final_read)[p];
+      const int64_t hw = records.empty() ? 0 : records.back().first + 1;
+      std::vector<std::string> dirs;
+      for (int b : kBrokers) {
+        dirs.push_back(absl::StrCat(cluster_->broker_data_dir(b), "/logs/", kTopic, "-", p));
+      }
+      const std::string diff = CompareReplicas(dirs, hw);
+      if (!diff.empty()) {
+        ++r.inconsistent;
+        r.examples.push_back("replicas: " + diff);
+      }
+    }
+    std::cout << "chaos " << scenario << ": " << r.ToString() << std::endl;
+    if (r.anomalies() > 0) {
+      const char* dir = std::getenv("SAMSA_CHAOS_HISTORY_DIR");
+      const std::string path =
+          absl::StrCat(dir != nullptr ? dir : "/tmp", "/samsa-chaos-", scenario, ".jsonl");
+      (void)storage::Env::Default()->WriteFileAtomically(path, history_.ToJsonLines());
+      std::cout << "history: " << path << std::endl;
+    }
+    return r;
+  }
+
+  std::unique_ptr<Cluster> cluster_;
+  std::string bootstrap_;
+  History history_;
+  std::unique_ptr<Workload> workload_;
+  absl::Time start_;
+};
+
+// 1. kill -9 the leader of a partition, three times, each time restarting
+// it once another broker leads.
+TEST_F(ChaosTest, KillTheLeaderRepeatedly) {
+  for (int round = 0; round < 3; ++round) {
+    absl::SleepFor(absl::Seconds(2));
+    const int leader = PartitionOf(*cluster_, kTopic, round % kPartitions).leader();
+    ASSERT_NE(-1, leader);
+    cluster_->KillBroker(leader);
+    absl::SleepFor(absl::Seconds(3));
+    ASSERT_TRUE(cluster_->StartBroker(leader).ok());
+  }
+  absl::SleepFor(absl::Seconds(2));
+  const Report r = Finish("kill-leader");
+  EXPECT_GT(r.acked, 1000);
+  EXPECT_EQ(0, r.anomalies()) << r.ToString();
+  EXPECT_EQ(0, r.failed) << "an idempotent producer retries through leader changes";
+}
+
+// 2. SIGSTOP a leader past its session timeout, then SIGCONT: the zombie
+// must not acknowledge acks=all writes (the others moved on without it).
+TEST_F(ChaosTest, PauseTheLeaderPastItsSession) {
+  absl::SleepFor(absl::Seconds(2));
+  const int leader = PartitionOf(*cluster_, kTopic, 0).leader();
+  ASSERT_NE(-1, leader);
+  cluster_->broker_process(leader).Signal(SIGSTOP);
+  absl::SleepFor(absl::Seconds(5));
+  EXPECT_NE(leader, PartitionOf(*cluster_, kTopic, 0).leader()) << "a new leader took over";
+  cluster_->broker_process(leader).Signal(SIGCONT);
+  absl::SleepFor(absl::Seconds(3));
+  const Report r = Finish("pause-leader");
+  EXPECT_GT(r.acked, 1000);
+  EXPECT_EQ(0, r.anomalies()) << r.ToString();
+}
+
+// 4. The ISR shrinks to the leader alone: acks=all is refused
+// (NOT_ENOUGH_REPLICAS); then the leader dies too: the partition is offline,
+// the returning followers (out of the ISR) do not take it over, nothing
+// acknowledged is lost.
+TEST_F(ChaosTest, IsrOfTheLeaderAloneThenItDies) {
+  absl::SleepFor(absl::Seconds(2));
+  const int leader = PartitionOf(*cluster_, kTopic, 0).leader();
+  std::vector<int> followers;
+  for (int b : kBrokers) {
+    if (b != leader) followers.push_back(b);
+  }
+  for (int b : followers) cluster_->KillBroker(b);
+  // Every partition ends up led by the survivor with an ISR of one.
+  const absl::Time deadline = absl::Now() + absl::Seconds(20);
+  bool alone = false;
+  while (!alone && absl::Now() < deadline) {
+    alone = true;
+    for (int p = 0; p < kPartitions; ++p) {
+      const v1::PartitionDescription d = PartitionOf(*cluster_, kTopic, p);
+      alone = alone && d.leader() == leader && d.isr_size() == 1;
+    }
+    absl::SleepFor(absl::Milliseconds(200));
+  }
+  ASSERT_TRUE(alone) << "the ISR did not shrink to the leader";
+  EXPECT_EQ(v1::NOT_ENOUGH_REPLICAS,
+            testing::ProduceTo(*cluster_, leader, kTopic, 0, {"direct"}, -1).error().code());
+
+  cluster_->KillBroker(leader);
+  absl::SleepFor(absl::Seconds(3));
+  for (int b : followers) ASSERT_TRUE(cluster_->StartBroker(b).ok());
+  absl::SleepFor(absl::Seconds(3));
+  for (int p = 0; p < kPartitions; ++p) {
+    EXPECT_EQ(-1, PartitionOf(*cluster_, kTopic, p).leader())
+        << "partition " << p << " was given to a replica outside the ISR";
+  }
+  ASSERT_TRUE(cluster_->StartBroker(leader).ok());
+  const Report r = Finish("isr-alone");
+  EXPECT_GT(r.acked, 100);
+  EXPECT_EQ(0, r.anomalies()) << r.ToString();
+}
+
+// 7. kill -9 every broker at once, then restart them all.
+TEST_F(ChaosTest, KillEveryBrokerAtOnce) {
+  absl::SleepFor(absl::Seconds(3));
+  for (int b : kBrokers) cluster_->KillBroker(b);
+  absl::SleepFor(absl::Seconds(1));
+  for (int b : kBrokers) ASSERT_TRUE(cluster_->StartBroker(b).ok());
+  absl::SleepFor(absl::Seconds(4));
+  const Report r = Finish("kill-all-brokers");
+  EXPECT_GT(r.acked, 1000);
+  EXPECT_EQ(0, r.anomalies()) << r.ToString();
+}
+
+}  // namespace
+}  // namespace samsa::chaos

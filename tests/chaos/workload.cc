@@ -1,0 +1,137 @@
+#include "tests/chaos/workload.h"
+
+#include "absl/strings/str_cat.h"
+#include "client/consumer.h"
+#include "client/errors.h"
+#include "client/producer.h"
+
+namespace samsa::chaos {
+
+Workload::Workload(WorkloadOptions options, History* history)
+    : options_(std::move(options)), history_(history) {}
+
+Workload::~Workload() { Stop(); }
+
+void Workload::Start() {
+  writing_ = true;
+  reading_ = true;
+  for (int w = 0; w < options_.writers; ++w) threads_.emplace_back([this, w] { Write(w); });
+  for (int r = 0; r < options_.readers; ++r) readers_.emplace_back([this, r] { Read(r); });
+}
+
+void Workload::Stop() {
+  writing_ = false;
+  for (std::thread& t : threads_) t.join();
+  threads_.clear();
+  reading_ = false;
+  for (std::thread& t : readers_) t.join();
+  readers_.clear();
+}
+
+void Workload::Write(int writer) {
+  absl::StatusOr<std::unique_ptr<client::Producer>> producer =
+      client::Producer::Create({.bootstrap = options_.bootstrap,
+                                .acks = -1,
+                                .linger = absl::Milliseconds(1),
+                                .idempotence = true,
+                                .delivery_timeout = options_.delivery_timeout,
+                                .request_timeout = absl::Seconds(5)});
+  if (!producer.ok()) return;
+  const absl::Duration gap = absl::Seconds(1) / options_.writes_per_second;
+  absl::Time next = absl::Now();
+  for (int64_t seq = 0; writing_; ++seq) {
+    std::string value = absl::StrCat("w", writer, "-", seq);
+    const size_t index = history_->Invoke(value, absl::Now());
+    (*producer)->Send({.topic = options_.topic, .key = value, .value = value},
+                      [this, index](absl::StatusOr<client::RecordMetadata> m) {
+                        if (m.ok()) {
+                          history_->Complete(index, Write::Outcome::kOk, m->partition, m->offset,
+                                             "", absl::Now());
+                          return;
+                        }
+                        // A refusal the producer did not retry is definite; a retriable
+                        // one it gave up on may still have been written.
+                        const std::optional<v1::ErrorCode> code = client::KafkaCodeOf(m.status());
+                        const bool definite = code.has_value() && !client::IsRetriable(*code);
+                        history_->Complete(
+                            index, definite ? Write::Outcome::kError : Write::Outcome::kUnknown, -1,
+                            -1, std::string(m.status().message()), absl::Now());
+                      });
+    next += gap;
+    absl::SleepFor(next - absl::Now());
+  }
+  (void)(*producer)->Flush(options_.delivery_timeout + absl::Seconds(5));
+  (void)(*producer)->Close();
+}
+
+void Workload::Read(int reader) {
+  absl::StatusOr<std::unique_ptr<client::Consumer>> consumer =
+      client::Consumer::Create({.bootstrap = options_.bootstrap,
+                                .auto_offset_reset = client::OffsetReset::kEarliest,
+                                .request_timeout = absl::Seconds(5)});
+  if (!consumer.ok()) return;
+  std::vector<client::TopicPartition> all;
+  for (int32_t p = 0; p < options_.partitions; ++p) all.push_back({options_.topic, p});
+  (*consumer)->Assign(all);
+  while (reading_) {
+    absl::StatusOr<std::vector<client::ConsumerRecord>> records =
+        (*consumer)->Poll(absl::Milliseconds(100));
+    if (!records.ok() || records->empty()) continue;
+    std::map<int32_t, Poll> by_partition;
+    for (client::ConsumerRecord& r : *records) {
+      Poll& poll = by_partition[r.partition];
+      poll.reader = reader;
+      poll.partition = r.partition;
+      poll.at = absl::Now();
+      poll.records.emplace_back(r.offset, r.value.value_or(""));
+    }
+    for (auto& [p, poll] : by_partition) history_->AddPoll(std::move(poll));
+  }
+  (*consumer)->Close();
+}
+
+absl::StatusOr<FinalRead> ReadAll(const std::string& bootstrap, const std::string& topic,
+                                  int32_t partitions, absl::Duration timeout) {
+  absl::StatusOr<std::unique_ptr<client::Consumer>> consumer =
+      client::Consumer::Create({.bootstrap = bootstrap,
+                                .auto_offset_reset = client::OffsetReset::kEarliest,
+                                .request_timeout = absl::Seconds(5)});
+  if (!consumer.ok()) return consumer.status();
+  const absl::Time deadline = absl::Now() + timeout;
+  FinalRead out;
+  std::map<int32_t, int64_t> end;
+  for (int32_t p = 0; p < partitions; ++p) {
+    absl::StatusOr<int64_t> hw = absl::UnknownError("not asked");
+    while (!hw.ok() && absl::Now() < deadline) {
+      hw = (*consumer)->ListOffset({topic, p}, false, absl::Seconds(5));
+    }
+    if (!hw.ok()) return hw.status();
+    end[p] = *hw;
+    out[p];
+  }
+  std::vector<client::TopicPartition> all;
+  for (int32_t p = 0; p < partitions; ++p) all.push_back({topic, p});
+  (*consumer)->Assign(all);
+  auto done = [&] {
+    for (const auto& [p, hw] : end) {
+      const int64_t have = out[p].empty() ? 0 : out[p].back().first + 1;
+      if (have < hw) return false;
+    }
+    return true;
+  };
+  while (!done()) {
+    if (absl::Now() > deadline) {
+      return absl::DeadlineExceededError("the final read did not reach every high watermark");
+    }
+    absl::StatusOr<std::vector<client::ConsumerRecord>> records =
+        (*consumer)->Poll(absl::Milliseconds(200));
+    if (!records.ok()) continue;
+    for (client::ConsumerRecord& r : *records) {
+      if (r.offset < end[r.partition]) out[r.partition].emplace_back(r.offset, *r.value);
+    }
+  }
+  (*consumer)->Close();
+  return out;
+}
+
+}  // namespace samsa::chaos
