@@ -126,7 +126,8 @@ class Consumer {
   // committed first (with auto-commit) and dropped. With auto-commit, Poll
   // commits what the polls before it returned every auto_commit_interval.
   absl::Status Subscribe(std::vector<std::string> topics, RebalanceListener listener = {});
-  // Commits the positions of the partitions the group gave this consumer.
+  // Commits the positions of the partitions the group gave this consumer,
+  // retrying while the coordinator moves or loads, for at most `timeout`.
   absl::Status Commit(absl::Duration timeout);
   std::vector<TopicPartition> assignment() const;
 
@@ -178,9 +179,12 @@ class Consumer {
   void Reconcile(const std::set<TopicPartition>& next);
   // The positions of `partitions` that have one.
   std::map<TopicPartition, int64_t> PositionsOf(const std::vector<TopicPartition>& partitions);
-  // Commits `offsets` for the group; needs a coordinator.
+  // Commits `offsets` for the group, retrying while the coordinator moves
+  // or loads, for at most `timeout`.
   absl::Status CommitOffsets(const std::map<TopicPartition, int64_t>& offsets,
                              absl::Duration timeout);
+  // One commit round trip (finding the coordinator first if needed).
+  absl::Status CommitOnce(const std::map<TopicPartition, int64_t>& offsets, absl::Duration timeout);
   // Wakes the group thread to heartbeat (and send a pending commit) now.
   void WakeGroupThread() ABSL_EXCLUSIVE_LOCKS_REQUIRED(group_mu_);
   // Stops the group thread, commits (auto-commit) and leaves the group.

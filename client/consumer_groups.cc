@@ -275,6 +275,22 @@ std::map<TopicPartition, int64_t> Consumer::PositionsOf(
 
 absl::Status Consumer::CommitOffsets(const std::map<TopicPartition, int64_t>& offsets,
                                      absl::Duration timeout) {
+  const absl::Time deadline = absl::Now() + timeout;
+  while (true) {
+    absl::Status st = CommitOnce(offsets, deadline - absl::Now());
+    // The coordinator moving or loading, or a lost answer: commit again (a
+    // commit is idempotent). Fenced (a stale epoch) is final.
+    const std::optional<v1::ErrorCode> code = KafkaCodeOf(st);
+    const bool retriable = code.has_value() ? IsRetriable(*code)
+                                            : st.code() == absl::StatusCode::kUnavailable ||
+                                                  st.code() == absl::StatusCode::kDeadlineExceeded;
+    if (st.ok() || !retriable || absl::Now() + config_.retry_backoff >= deadline) return st;
+    absl::SleepFor(config_.retry_backoff);
+  }
+}
+
+absl::Status Consumer::CommitOnce(const std::map<TopicPartition, int64_t>& offsets,
+                                  absl::Duration timeout) {
   if (offsets.empty()) return absl::OkStatus();
   v1::OffsetCommitRequest req;
   req.set_group(config_.group_id);

@@ -73,7 +73,9 @@ cp -r "$src/scripts" "$src/deploy" "$work/copy/"
 run() { SAMSA_BIN=$bin SAMSA_BASE_PORT=$base bash "$work/copy/scripts/run.sh" "$@"; }
 
 echo "== run.sh (ports from $base)"
-run >"$work/run.out" 2>&1 || { cat "$work/run.out"; fail "run.sh exited $?"; }
+rc=0
+run >"$work/run.out" 2>&1 || rc=$?
+((rc == 0)) || { cat "$work/run.out"; fail "run.sh exited $rc"; }
 out=$(<"$work/run.out")
 for want in "cluster healthy: 3 controllers, 3 brokers active" '"user":"John Doe"' \
   'Group "analytics"' 'Group "dashboard"' "-- group analytics" "-- group dashboard" \
