@@ -31,6 +31,7 @@ struct Write {
 
 struct Poll {
   int reader = 0;
+  bool group = false;  // a group member's: it may re-read after a rebalance
   int32_t partition = 0;
   absl::Time at;
   std::vector<std::pair<int64_t, std::string>> records;  // (offset, value), as returned

@@ -1,6 +1,7 @@
 #include "tests/chaos/workload.h"
 
 #include "absl/strings/str_cat.h"
+#include "client/admin.h"
 #include "client/consumer.h"
 #include "client/errors.h"
 #include "client/producer.h"
@@ -17,6 +18,25 @@ void Workload::Start() {
   reading_ = true;
   for (int w = 0; w < options_.writers; ++w) threads_.emplace_back([this, w] { Write(w); });
   for (int r = 0; r < options_.readers; ++r) readers_.emplace_back([this, r] { Read(r); });
+  for (int i = 0; i < options_.group_members; ++i) {
+    member_on_.push_back(std::make_unique<std::atomic<bool>>(false));
+    members_.emplace_back();
+    StartMember(i);
+  }
+  if (options_.group_members > 0) watcher_ = std::thread([this] { WatchCommits(); });
+}
+
+void Workload::StartMember(int i) {
+  std::atomic<bool>& on = *member_on_.at(static_cast<size_t>(i));
+  if (on) return;
+  if (members_[static_cast<size_t>(i)].joinable()) members_[static_cast<size_t>(i)].join();
+  on = true;
+  members_[static_cast<size_t>(i)] = std::thread([this, i] { Member(i); });
+}
+
+void Workload::StopMember(int i) {
+  *member_on_.at(static_cast<size_t>(i)) = false;
+  if (members_[static_cast<size_t>(i)].joinable()) members_[static_cast<size_t>(i)].join();
 }
 
 void Workload::Stop() {
@@ -26,6 +46,56 @@ void Workload::Stop() {
   reading_ = false;
   for (std::thread& t : readers_) t.join();
   readers_.clear();
+  for (size_t i = 0; i < members_.size(); ++i) StopMember(static_cast<int>(i));
+  members_.clear();
+  member_on_.clear();
+  if (watcher_.joinable()) watcher_.join();
+}
+
+void Workload::Member(int i) {
+  absl::StatusOr<std::unique_ptr<client::Consumer>> consumer =
+      client::Consumer::Create({.bootstrap = options_.bootstrap,
+                                .group_id = options_.group,
+                                .client_id = absl::StrCat("member-", i),
+                                .auto_commit_interval = absl::Milliseconds(300),
+                                .auto_offset_reset = client::OffsetReset::kEarliest,
+                                .request_timeout = absl::Seconds(5)});
+  if (!consumer.ok() || !(*consumer)->Subscribe({options_.topic}).ok()) return;
+  const std::atomic<bool>& on = *member_on_[static_cast<size_t>(i)];
+  while (on && reading_) {
+    absl::StatusOr<std::vector<client::ConsumerRecord>> records =
+        (*consumer)->Poll(absl::Milliseconds(100));
+    if (!records.ok() || records->empty()) continue;
+    std::map<int32_t, Poll> by_partition;
+    for (client::ConsumerRecord& r : *records) {
+      Poll& poll = by_partition[r.partition];
+      poll.reader = 100 + i;
+      poll.group = true;
+      poll.partition = r.partition;
+      poll.at = absl::Now();
+      poll.records.emplace_back(r.offset, r.value.value_or(""));
+    }
+    for (auto& [p, poll] : by_partition) history_->AddPoll(std::move(poll));
+  }
+  (*consumer)->Close();  // commits what it polled and leaves
+}
+
+void Workload::WatchCommits() {
+  absl::StatusOr<std::unique_ptr<client::Admin>> admin =
+      client::Admin::Create({.bootstrap = options_.bootstrap, .timeout = absl::Seconds(5)});
+  if (!admin.ok()) return;
+  while (reading_) {
+    absl::StatusOr<client::GroupDescription> g = (*admin)->DescribeGroup(options_.group);
+    const absl::Time now = absl::Now();
+    if (g.ok()) {
+      for (const client::GroupPartitionOffset& o : g->offsets) {
+        if (o.topic == options_.topic && o.committed >= 0) {
+          history_->AddCommitRead({.partition = o.partition, .at = now, .offset = o.committed});
+        }
+      }
+    }
+    absl::SleepFor(absl::Milliseconds(200));
+  }
 }
 
 void Workload::Write(int writer) {

@@ -24,6 +24,10 @@ struct WorkloadOptions {
   int writes_per_second = 200;  // per writer
   int readers = 1;
   absl::Duration delivery_timeout = absl::Seconds(30);
+  // Members of `group` (auto-commit every 300 ms) and a watcher recording
+  // the group's committed offsets every 200 ms; none when 0.
+  int group_members = 0;
+  std::string group = "chaos-group";
 };
 
 class Workload {
@@ -32,6 +36,10 @@ class Workload {
   ~Workload();
 
   void Start();
+  // Group churn: member `i` (0 <= i < group_members) leaves the group and
+  // closes, or starts and joins it.
+  void StopMember(int i);
+  void StartMember(int i);
   // Stops sending, waits (up to the delivery timeout) for every answer,
   // then stops the readers. Writes still without an answer stay pending
   // (counted unknown).
@@ -40,6 +48,8 @@ class Workload {
  private:
   void Write(int writer);
   void Read(int reader);
+  void Member(int i);
+  void WatchCommits();
 
   const WorkloadOptions options_;
   History* const history_;
@@ -47,6 +57,9 @@ class Workload {
   std::atomic<bool> reading_{false};
   std::vector<std::thread> threads_;
   std::vector<std::thread> readers_;
+  std::vector<std::unique_ptr<std::atomic<bool>>> member_on_;
+  std::vector<std::thread> members_;
+  std::thread watcher_;
 };
 
 // Every record of `topic`'s partitions up to their high watermarks, read
