@@ -5,14 +5,16 @@
 #include "common/grpc_channel.h"
 
 namespace samsa::client {
-namespace {
 
-// One asynchronous unary call; owns its context and messages until the
-// answer arrives.
-// `method(async, ctx, request, response, done)` starts the call.
-template <typename Request, typename Response, typename Method>
-void Call(v1::Broker::Stub* stub, const std::string& address, const char* name,
-          const Request& request, absl::Duration timeout, Reply<Response> reply, Method method) {
+GrpcTransport::~GrpcTransport() {
+  absl::MutexLock lock(&mu_);
+  auto idle = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return in_flight_ == 0; };
+  mu_.Await(absl::Condition(&idle));
+}
+
+template <typename Request, typename Response, typename Start>
+void GrpcTransport::Call(const std::string& address, const char* name, const Request& request,
+                         absl::Duration timeout, Reply<Response> reply, Start start) {
   struct State {
     grpc::ClientContext ctx;
     Request request;
@@ -20,21 +22,24 @@ void Call(v1::Broker::Stub* stub, const std::string& address, const char* name,
     Reply<Response> reply;
     std::string what;
   };
+  v1::Broker::Stub* stub = Stub(address);
   auto* s = new State{{}, request, {}, std::move(reply), absl::StrCat(name, " to ", address)};
   s->ctx.set_deadline(absl::ToChronoTime(absl::Now() + timeout));
-  // Fail fast when the broker is down: the caller refreshes its metadata
-  // and retries elsewhere rather than waiting out the deadline.
-  method(stub->async(), &s->ctx, &s->request, &s->response, [s](grpc::Status status) {
+  {
+    absl::MutexLock lock(&mu_);
+    ++in_flight_;
+  }
+  start(stub->async(), &s->ctx, &s->request, &s->response, [this, s](grpc::Status status) {
     if (status.ok()) {
       s->reply(std::move(s->response));
     } else {
       s->reply(RpcError(s->what, status));
     }
     delete s;
+    absl::MutexLock lock(&mu_);  // the last use of the transport
+    --in_flight_;
   });
 }
-
-}  // namespace
 
 v1::Broker::Stub* GrpcTransport::Stub(const std::string& address) {
   absl::MutexLock lock(&mu_);
@@ -46,7 +51,7 @@ v1::Broker::Stub* GrpcTransport::Stub(const std::string& address) {
 #define SAMSA_TRANSPORT_CALL(Method)                                                         \
   void GrpcTransport::Method(const std::string& address, const v1::Method##Request& request, \
                              absl::Duration timeout, Reply<v1::Method##Response> reply) {    \
-    Call(Stub(address), address, #Method, request, timeout, std::move(reply),                \
+    Call(address, #Method, request, timeout, std::move(reply),                               \
          [](auto* async, auto* ctx, auto* req, auto* resp, auto done) {                      \
            async->Method(ctx, req, resp, std::move(done));                                   \
          });                                                                                 \

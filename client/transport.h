@@ -53,6 +53,10 @@ class Transport {
 
 class GrpcTransport final : public Transport {
  public:
+  // Waits for the calls in flight (each has a deadline): their channels
+  // are destroyed only once every callback has returned.
+  ~GrpcTransport() override;
+
   void Metadata(const std::string& address, const v1::MetadataRequest& request,
                 absl::Duration timeout, Reply<v1::MetadataResponse> reply) override;
   void InitProducerId(const std::string& address, const v1::InitProducerIdRequest& request,
@@ -79,8 +83,15 @@ class GrpcTransport final : public Transport {
   v1::Broker::Stub* Stub(const std::string& address);
 
  private:
+  // One asynchronous unary call; `start(async, ctx, request, response, done)`
+  // starts it.
+  template <typename Request, typename Response, typename Start>
+  void Call(const std::string& address, const char* name, const Request& request,
+            absl::Duration timeout, Reply<Response> reply, Start start);
+
   absl::Mutex mu_;
   absl::flat_hash_map<std::string, std::unique_ptr<v1::Broker::Stub>> stubs_ ABSL_GUARDED_BY(mu_);
+  int in_flight_ ABSL_GUARDED_BY(mu_) = 0;
 };
 
 }  // namespace samsa::client
