@@ -115,7 +115,12 @@ int Run(const BrokerSettings& s) {
                              g->OnImage(image);
                              probe.OnImage(*image);
                            },
-                       .on_fenced = [&probe](bool fenced) { probe.OnFenced(fenced); }});
+                       .on_fenced = [&probe](bool fenced) { probe.OnFenced(fenced); },
+                       .health = [r = replicas->get()]() -> absl::Status {
+                         // One data.dir: its log directory offline is the whole broker.
+                         const auto offline = r->OfflineLogDirs();
+                         return offline.empty() ? absl::OkStatus() : offline.front().second;
+                       }});
   quorum_for_replicas = &quorum;
   quorum_for_groups = &quorum;
   ProducerIds producer_ids(

@@ -143,6 +143,16 @@ void QuorumClient::HeartbeatLoop() {
       absl::MutexLock lock(&mu_);
       if (stop_ || heartbeats_stopped_) return;
     }
+    if (options_.health) {
+      if (absl::Status st = options_.health(); !st.ok()) {
+        SAMSA_LOG(ERROR) << st << ": heartbeats stop, so the controller fences broker "
+                         << options_.broker_id
+                         << " and moves its leaderships; restart it once the directory is fixed";
+        absl::MutexLock lock(&mu_);
+        heartbeats_stopped_ = true;
+        return;
+      }
+    }
     v1::BrokerHeartbeatRequest req;
     req.set_broker_id(options_.broker_id.value());
     req.set_broker_epoch(epoch_.load());

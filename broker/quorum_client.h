@@ -52,6 +52,11 @@ struct QuorumClientOptions {
   absl::Duration fetch_wait = absl::Seconds(1);  // FetchMetadata long-poll
   std::function<void(std::shared_ptr<const MetadataImage>)> on_image = nullptr;
   std::function<void(bool fenced)> on_fenced = nullptr;  // on the heartbeat thread
+  // Checked before each heartbeat: an error (the log directory went
+  // offline) stops the heartbeats for good, so the controller fences this
+  // broker and moves its leaderships; the process keeps running (no crash
+  // loop) until an operator restarts it.
+  std::function<absl::Status()> health = nullptr;
 };
 
 class QuorumClient {

@@ -82,6 +82,11 @@ class ReplicaManager {
   ~ReplicaManager();
 
   // Brings replicas and roles in line with `image`.
+  // The log directories that went offline (a failed write or fsync), with
+  // the error that took each down.
+  std::vector<std::pair<std::string, absl::Status>> OfflineLogDirs() const {
+    return logs_->offline_dirs();
+  }
   void OnImage(std::shared_ptr<const MetadataImage> image);
 
   void Produce(const v1::ProduceRequest& request, Done<v1::ProduceResponse> done);

@@ -5,8 +5,13 @@
 // inconsistent writes, monotonic polls, and replicas identical below the
 // high watermark. Each scenario prints one report line; a failure leaves
 // the history in $SAMSA_CHAOS_HISTORY_DIR (default /tmp) to read.
+#include <sys/mount.h>
+
+#include <cerrno>
 #include <csignal>
+#include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <random>
 
 #include "absl/strings/str_cat.h"
@@ -40,6 +45,8 @@ class ChaosTest : public ::testing::Test {
         .brokers = 3,
         .broker_overrides = {"replica.lag.time.max.ms=2000", "offsets.topic.num.partitions=3"}});
     ASSERT_TRUE(cluster_->StartAll().ok());
+    BeforeBrokers();
+    if (HasFatalFailure() || IsSkipped()) return;
     std::vector<std::string> addresses;
     for (int b : kBrokers) {
       ASSERT_TRUE(cluster_->StartBroker(b).ok());
@@ -73,6 +80,8 @@ class ChaosTest : public ::testing::Test {
 
   // Members of the workload's consumer group (none by default).
   virtual int GroupMembers() const { return 0; }
+  // Runs after the controllers start, before the brokers do.
+  virtual void BeforeBrokers() {}
 
   // Until every partition has all three replicas in its ISR (60 s).
   bool WaitForFullIsr() {
@@ -310,6 +319,72 @@ TEST_F(ChaosTest, ACorruptFollowerSegmentIsCutAndFetchedAgain) {
       << "the damage was not detected; the follower's log:\n"
       << log.substr(0, 3000);
   const Report r = Finish("corrupt-follower");
+  EXPECT_GT(r.acked, 1000);
+  EXPECT_EQ(0, r.anomalies()) << r.ToString();
+}
+
+// Broker 103's data directory is a 48 MiB tmpfs of its own.
+class DiskChaosTest : public ChaosTest {
+ protected:
+  static constexpr int kSmallDisk = 103;
+  void BeforeBrokers() override {
+    disk_ = cluster_->broker_data_dir(kSmallDisk);
+    ASSERT_TRUE(storage::Env::Default()->CreateDirs(disk_).ok());
+    if (mount("tmpfs", disk_.c_str(), "tmpfs", 0, "size=48m") != 0) {
+      GTEST_SKIP() << "cannot mount a tmpfs (" << std::strerror(errno) << "): needs root";
+    }
+    mounted_ = true;
+  }
+  void TearDown() override {
+    if (cluster_ != nullptr && cluster_->broker_running(kSmallDisk))
+      cluster_->KillBroker(kSmallDisk);
+    if (mounted_) umount2(disk_.c_str(), MNT_DETACH);
+  }
+  // Writes a file there until the file system is full.
+  void FillDisk() {
+    const std::string path = disk_ + "/filler";
+    FILE* f = std::fopen(path.c_str(), "w");
+    ASSERT_NE(nullptr, f);
+    const std::string chunk(1 << 16, 'f');
+    while (std::fwrite(chunk.data(), 1, chunk.size(), f) == chunk.size() && std::fflush(f) == 0) {
+    }
+    std::fclose(f);
+  }
+  std::string disk_;
+  bool mounted_ = false;
+};
+
+// 9. A broker's disk fills: its log directory goes offline, it stops
+// heartbeating (no crash, no restart loop), the controller fences it and
+// moves its leaderships, and no partial record is ever served; with space
+// again and a restart it recovers and rejoins.
+TEST_F(DiskChaosTest, AFullDiskTakesTheBrokersLogDirectoryOffline) {
+  absl::SleepFor(absl::Seconds(2));
+  FillDisk();
+  if (HasFatalFailure()) return;
+  ASSERT_TRUE(
+      cluster_->WaitForBrokerState(kSmallDisk, v1::BrokerDescription::FENCED, absl::Seconds(30)))
+      << "the broker with the full disk was not fenced";
+  const absl::Time deadline = absl::Now() + absl::Seconds(20);
+  bool moved = false;
+  while (!moved && absl::Now() < deadline) {
+    moved = true;
+    for (int p = 0; p < kPartitions; ++p) {
+      const int leader = PartitionOf(*cluster_, kTopic, p).leader();
+      moved = moved && leader != kSmallDisk && leader != -1;
+    }
+    absl::SleepFor(absl::Milliseconds(200));
+  }
+  EXPECT_TRUE(moved) << "leaderships did not leave the broker with the full disk";
+  absl::SleepFor(absl::Seconds(2));
+  EXPECT_TRUE(cluster_->broker_running(kSmallDisk)) << "it must not crash (or loop restarting)";
+  EXPECT_NE(std::string::npos, cluster_->broker_log(kSmallDisk).find("heartbeats stop"));
+
+  // Space again, and a restart: it recovers what is really on its disk.
+  ASSERT_TRUE(storage::Env::Default()->DeleteFile(disk_ + "/filler").ok());
+  cluster_->KillBroker(kSmallDisk);
+  ASSERT_TRUE(cluster_->StartBroker(kSmallDisk).ok());
+  const Report r = Finish("full-disk");
   EXPECT_GT(r.acked, 1000);
   EXPECT_EQ(0, r.anomalies()) << r.ToString();
 }
