@@ -23,6 +23,7 @@
 #include "tests/chaos/workload.h"
 #include "tests/harness/broker_ops.h"
 #include "tests/harness/cluster.h"
+#include "tests/harness/proxy.h"
 
 namespace samsa::chaos {
 namespace {
@@ -72,7 +73,8 @@ class ChaosTest : public ::testing::Test {
     workload_ = std::make_unique<Workload>(WorkloadOptions{.bootstrap = bootstrap_,
                                                            .topic = kTopic,
                                                            .partitions = kPartitions,
-                                                           .group_members = GroupMembers()},
+                                                           .group_members = GroupMembers(),
+                                                           .writer_transport = WriterTransport()},
                                            &history_);
     start_ = absl::Now();
     workload_->Start();
@@ -82,6 +84,8 @@ class ChaosTest : public ::testing::Test {
   virtual int GroupMembers() const { return 0; }
   // Runs after the controllers start, before the brokers do.
   virtual void BeforeBrokers() {}
+  // The workload writers' transport (null: direct).
+  virtual std::shared_ptr<client::Transport> WriterTransport() { return nullptr; }
 
   // Until every partition has all three replicas in its ISR (60 s).
   bool WaitForFullIsr() {
@@ -387,6 +391,49 @@ TEST_F(DiskChaosTest, AFullDiskTakesTheBrokersLogDirectoryOffline) {
   const Report r = Finish("full-disk");
   EXPECT_GT(r.acked, 1000);
   EXPECT_EQ(0, r.anomalies()) << r.ToString();
+}
+
+// The writers reach each broker through a FaultProxy (followers and
+// readers go direct).
+class ProxiedChaosTest : public ChaosTest {
+ protected:
+  std::shared_ptr<client::Transport> WriterTransport() override {
+    std::map<std::string, std::string> redirects;
+    for (int b : kBrokers) {
+      proxies_[b] = std::make_unique<testing::FaultProxy>(cluster_->broker_address(b));
+      redirects[cluster_->broker_address(b)] = proxies_[b]->address();
+    }
+    return std::make_shared<RedirectingTransport>(std::move(redirects));
+  }
+  std::map<int, std::unique_ptr<testing::FaultProxy>> proxies_;
+};
+
+// 10. The leader's answers to the producers are lost on the way back (its
+// writes happen and replicate, the producers never hear) and then it is
+// killed: the idempotent producers retry into the new leader and nothing is
+// written twice; they do not wedge on a sequence error (writes after the
+// fault are acknowledged).
+TEST_F(ProxiedChaosTest, AnswersLostWhileTheLeaderDies) {
+  absl::SleepFor(absl::Seconds(2));
+  const int leader = PartitionOf(*cluster_, kTopic, 0).leader();
+  ASSERT_NE(-1, leader);
+  proxies_[leader]->set_mode(testing::FaultProxy::Mode::kDropResponses);
+  absl::SleepFor(absl::Seconds(2));
+  cluster_->KillBroker(leader);
+  proxies_[leader]->set_mode(testing::FaultProxy::Mode::kPass);
+  absl::SleepFor(absl::Seconds(2));
+  ASSERT_TRUE(cluster_->StartBroker(leader).ok());
+  const absl::Time healed = absl::Now();
+  absl::SleepFor(absl::Seconds(3));
+  const Report r = Finish("lost-answers");
+  EXPECT_GT(r.acked, 1000);
+  EXPECT_EQ(0, r.anomalies()) << r.ToString();
+  EXPECT_EQ(0, r.failed + r.unknown) << "every write got through in the end";
+  int64_t acked_after = 0;
+  for (const Write& w : history_.writes()) {
+    acked_after += w.outcome == Write::Outcome::kOk && w.invoked > healed ? 1 : 0;
+  }
+  EXPECT_GT(acked_after, 500) << "the producers kept going after the fault";
 }
 
 class GroupChaosTest : public ChaosTest {

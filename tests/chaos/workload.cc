@@ -105,7 +105,8 @@ void Workload::Write(int writer) {
                                 .linger = absl::Milliseconds(1),
                                 .idempotence = true,
                                 .delivery_timeout = options_.delivery_timeout,
-                                .request_timeout = absl::Seconds(5)});
+                                .request_timeout = absl::Seconds(5)},
+                               options_.writer_transport);
   if (!producer.ok()) return;
   const absl::Duration gap = absl::Seconds(1) / options_.writes_per_second;
   absl::Time next = absl::Now();

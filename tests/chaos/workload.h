@@ -5,6 +5,7 @@
 #pragma once
 
 #include <atomic>
+#include <map>
 #include <memory>
 #include <string>
 #include <thread>
@@ -12,6 +13,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "client/transport.h"
 #include "tests/chaos/history.h"
 
 namespace samsa::chaos {
@@ -28,6 +30,38 @@ struct WorkloadOptions {
   // the group's committed offsets every 200 ms; none when 0.
   int group_members = 0;
   std::string group = "chaos-group";
+  // The writers' transport (tests route it through fault proxies); null:
+  // a direct gRPC one each.
+  std::shared_ptr<client::Transport> writer_transport = nullptr;
+};
+
+// A transport that sends each call for a broker to another address (its
+// fault proxy), answers unchanged.
+class RedirectingTransport final : public client::Transport {
+ public:
+  explicit RedirectingTransport(std::map<std::string, std::string> redirects)
+      : redirects_(std::move(redirects)) {}
+#define SAMSA_REDIRECT(Method)                                                              \
+  void Method(const std::string& address, const v1::Method##Request& request,               \
+              absl::Duration timeout, client::Reply<v1::Method##Response> reply) override { \
+    auto it = redirects_.find(address);                                                     \
+    inner_.Method(it == redirects_.end() ? address : it->second, request, timeout,          \
+                  std::move(reply));                                                        \
+  }
+  SAMSA_REDIRECT(Metadata)
+  SAMSA_REDIRECT(InitProducerId)
+  SAMSA_REDIRECT(Produce)
+  SAMSA_REDIRECT(Fetch)
+  SAMSA_REDIRECT(ListOffsets)
+  SAMSA_REDIRECT(FindCoordinator)
+  SAMSA_REDIRECT(ConsumerGroupHeartbeat)
+  SAMSA_REDIRECT(OffsetCommit)
+  SAMSA_REDIRECT(OffsetFetch)
+#undef SAMSA_REDIRECT
+
+ private:
+  const std::map<std::string, std::string> redirects_;
+  client::GrpcTransport inner_;
 };
 
 class Workload {

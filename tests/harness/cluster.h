@@ -69,6 +69,8 @@ class Cluster {
   // Brokers (ids 101...): started (or restarted) and waited for until they
   // answer RPCs; `extra` overrides come last.
   absl::Status StartBroker(int id, const std::vector<std::string>& extra = {});
+  // Where broker `id` listens (and what it advertises).
+  const std::string& broker_address(int id) const { return broker_addresses_.at(id); }
   void KillBroker(int id);
   int TerminateBroker(int id);  // SIGTERM; the exit code
   ChildProcess& broker_process(int id) { return brokers_.at(id); }
