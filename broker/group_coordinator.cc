@@ -412,7 +412,9 @@ void GroupCoordinator::DeleteGroups(const v1::DeleteGroupsRequest& request,
   }
   pending->left = static_cast<int>(appends.size());
   if (appends.empty()) return pending->done(std::move(pending->response));
-  for (auto& [index, batch] : appends) {
+  for (auto& append : appends) {
+    const int index = append.first;
+    auto& batch = append.second;
     const int32_t partition = batch.first;
     const std::string name = request.groups(index);
     options_.log->Append(

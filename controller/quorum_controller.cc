@@ -218,7 +218,9 @@ void QuorumController::ExpireSessions() {
       }
     }
   }
-  for (const auto& [id, epoch] : expired) {
+  for (const auto& session : expired) {
+    const NodeId id = session.first;
+    const int64_t epoch = session.second;
     Write(
         [&](PendingBatch& batch) {
           const BrokerImage* b = batch.image().FindBroker(id);

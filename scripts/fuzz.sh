@@ -19,7 +19,9 @@ case "$target" in
   config_fuzz)
     seeds=(build-fuzz/corpus/config_seeds)
     mkdir -p "${seeds[0]}"
-    cp deploy/config/*.properties deploy/three-hosts/*.properties "${seeds[0]}/" ;;
+    for f in deploy/config/*.properties deploy/three-hosts/*.properties; do
+      cp "$f" "${seeds[0]}/$(basename "$(dirname "$f")")-$(basename "$f")"
+    done ;;
   *) echo "fuzz: unknown target $target" >&2; exit 2 ;;
 esac
 exec build-fuzz/bin/"$target" -max_total_time="$seconds" -rss_limit_mb=2048 \
