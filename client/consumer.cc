@@ -295,7 +295,7 @@ std::vector<absl::AnyInvocable<void()>> Consumer::Dispatch(absl::Time now, bool*
     }
     brokers_busy_.insert(address);
     ++outstanding_;
-    calls.push_back([this, address, sent, req = std::move(req)] {
+    calls.push_back([this, address = address, sent = sent, req = std::move(req)] {
       transport_->Fetch(address, req, config_.fetch_max_wait + config_.request_timeout,
                         [this, address, sent](absl::StatusOr<v1::FetchResponse> r) {
                           OnFetch(address, sent, r);
