@@ -65,17 +65,7 @@ void Workload::Member(int i) {
   while (on && reading_) {
     absl::StatusOr<std::vector<client::ConsumerRecord>> records =
         (*consumer)->Poll(absl::Milliseconds(100));
-    if (!records.ok() || records->empty()) continue;
-    std::map<int32_t, Poll> by_partition;
-    for (client::ConsumerRecord& r : *records) {
-      Poll& poll = by_partition[r.partition];
-      poll.reader = 100 + i;
-      poll.group = true;
-      poll.partition = r.partition;
-      poll.at = absl::Now();
-      poll.records.emplace_back(r.offset, r.value.value_or(""));
-    }
-    for (auto& [p, poll] : by_partition) history_->AddPoll(std::move(poll));
+    if (records.ok()) RecordPoll(100 + i, true, *records);
   }
   (*consumer)->Close();  // commits what it polled and leaves
 }
@@ -147,18 +137,24 @@ void Workload::Read(int reader) {
   while (reading_) {
     absl::StatusOr<std::vector<client::ConsumerRecord>> records =
         (*consumer)->Poll(absl::Milliseconds(100));
-    if (!records.ok() || records->empty()) continue;
-    std::map<int32_t, Poll> by_partition;
-    for (client::ConsumerRecord& r : *records) {
-      Poll& poll = by_partition[r.partition];
-      poll.reader = reader;
-      poll.partition = r.partition;
-      poll.at = absl::Now();
-      poll.records.emplace_back(r.offset, r.value.value_or(""));
-    }
-    for (auto& [p, poll] : by_partition) history_->AddPoll(std::move(poll));
+    if (records.ok()) RecordPoll(reader, false, *records);
   }
   (*consumer)->Close();
+}
+
+void Workload::RecordPoll(int reader, bool group,
+                          const std::vector<client::ConsumerRecord>& records) {
+  const absl::Time now = absl::Now();
+  std::map<int32_t, Poll> by_partition;
+  for (const client::ConsumerRecord& r : records) {
+    Poll& poll = by_partition[r.partition];
+    poll.reader = reader;
+    poll.group = group;
+    poll.partition = r.partition;
+    poll.at = now;
+    poll.records.emplace_back(r.offset, r.value.value_or(""));
+  }
+  for (auto& [p, poll] : by_partition) history_->AddPoll(std::move(poll));
 }
 
 absl::StatusOr<FinalRead> ReadAll(const std::string& bootstrap, const std::string& topic,

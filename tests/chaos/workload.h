@@ -13,6 +13,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "client/consumer.h"
 #include "client/transport.h"
 #include "tests/chaos/history.h"
 
@@ -83,6 +84,8 @@ class Workload {
   void Write(int writer);
   void Read(int reader);
   void Member(int i);
+  // Records what one Poll returned, a Poll per partition.
+  void RecordPoll(int reader, bool group, const std::vector<client::ConsumerRecord>& records);
   void WatchCommits();
 
   const WorkloadOptions options_;

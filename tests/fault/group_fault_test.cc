@@ -319,7 +319,15 @@ TEST(GroupFaultTest, AStaticMemberGetsItsPartitionsBackAfterARestart) {
   auto admin = client::Admin::Create({.bootstrap = absl::StrJoin(addresses, ",")});
   ASSERT_TRUE(admin.ok());
   ASSERT_TRUE(WaitForSpread(**admin, 2)) << "the group did not settle on two members";
-  absl::SleepFor(absl::Milliseconds(500));  // both logged their assignment
+  // Until both logs show the group's settled assignment: every partition held.
+  const absl::Time logged_by = absl::Now() + absl::Seconds(10);
+  auto logged = [&] {
+    std::set<int> held = Holding(files[0]);
+    held.merge(Holding(files[1]));
+    return held.size() == static_cast<size_t>(kPartitions);
+  };
+  while (!logged() && absl::Now() < logged_by) absl::SleepFor(absl::Milliseconds(20));
+  ASSERT_TRUE(logged()) << "the members did not log the group's assignment";
   const std::set<int> static_had = Holding(files[0]);
   const std::set<int> dynamic_had = Holding(files[1]);
   ASSERT_FALSE(static_had.empty());
