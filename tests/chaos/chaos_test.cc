@@ -24,6 +24,7 @@
 #include "tests/harness/broker_ops.h"
 #include "tests/harness/cluster.h"
 #include "tests/harness/proxy.h"
+#include "tests/harness/status_assert.h"
 
 namespace samsa::chaos {
 namespace {
@@ -45,12 +46,12 @@ class ChaosTest : public ::testing::Test {
         .heartbeat_interval_ms = 200,
         .brokers = 3,
         .broker_overrides = {"replica.lag.time.max.ms=2000", "offsets.topic.num.partitions=3"}});
-    ASSERT_TRUE(cluster_->StartAll().ok());
+    ASSERT_OK(cluster_->StartAll());
     BeforeBrokers();
     if (HasFatalFailure() || IsSkipped()) return;
     std::vector<std::string> addresses;
     for (int b : kBrokers) {
-      ASSERT_TRUE(cluster_->StartBroker(b).ok());
+      ASSERT_OK(cluster_->StartBroker(b));
       ASSERT_TRUE(cluster_->WaitForBrokerState(b, v1::BrokerDescription::ACTIVE));
       addresses.push_back(cluster_->DescribeBroker(b).address());
     }
@@ -159,7 +160,7 @@ TEST_F(ChaosTest, KillTheLeaderRepeatedly) {
     ASSERT_NE(-1, leader);
     cluster_->KillBroker(leader);
     absl::SleepFor(absl::Seconds(3));
-    ASSERT_TRUE(cluster_->StartBroker(leader).ok());
+    ASSERT_OK(cluster_->StartBroker(leader));
   }
   absl::SleepFor(absl::Seconds(2));
   const Report r = Finish("kill-leader");
@@ -213,13 +214,13 @@ TEST_F(ChaosTest, IsrOfTheLeaderAloneThenItDies) {
 
   cluster_->KillBroker(leader);
   absl::SleepFor(absl::Seconds(3));
-  for (int b : followers) ASSERT_TRUE(cluster_->StartBroker(b).ok());
+  for (int b : followers) ASSERT_OK(cluster_->StartBroker(b));
   absl::SleepFor(absl::Seconds(3));
   for (int p = 0; p < kPartitions; ++p) {
     EXPECT_EQ(-1, PartitionOf(*cluster_, kTopic, p).leader())
         << "partition " << p << " was given to a replica outside the ISR";
   }
-  ASSERT_TRUE(cluster_->StartBroker(leader).ok());
+  ASSERT_OK(cluster_->StartBroker(leader));
   const Report r = Finish("isr-alone");
   EXPECT_GT(r.acked, 100);
   EXPECT_EQ(0, r.anomalies()) << r.ToString();
@@ -230,7 +231,7 @@ TEST_F(ChaosTest, KillEveryBrokerAtOnce) {
   absl::SleepFor(absl::Seconds(3));
   for (int b : kBrokers) cluster_->KillBroker(b);
   absl::SleepFor(absl::Seconds(1));
-  for (int b : kBrokers) ASSERT_TRUE(cluster_->StartBroker(b).ok());
+  for (int b : kBrokers) ASSERT_OK(cluster_->StartBroker(b));
   absl::SleepFor(absl::Seconds(4));
   const Report r = Finish("kill-all-brokers");
   EXPECT_GT(r.acked, 1000);
@@ -269,7 +270,7 @@ TEST_F(ChaosTest, KillTheActiveControllerDuringMetadataChanges) {
     }
     for (int id = 1; id <= 3; ++id) {
       if (!cluster_->running(id)) {
-        ASSERT_TRUE(cluster_->Start(id).ok());
+        ASSERT_OK(cluster_->Start(id));
       }
     }
   }
@@ -316,7 +317,7 @@ TEST_F(ChaosTest, ACorruptFollowerSegmentIsCutAndFetchedAgain) {
   damaged[damaged.size() / 2] ^= 0x10;  // a flipped bit inside some batch
   damaged += std::string(37, '\x5a');   // and a torn tail
   ASSERT_TRUE(env->WriteFileAtomically(segment, damaged).ok());
-  ASSERT_TRUE(cluster_->StartBroker(follower).ok());
+  ASSERT_OK(cluster_->StartBroker(follower));
   absl::SleepFor(absl::Seconds(3));
   const std::string log = cluster_->broker_log(follower);
   EXPECT_NE(std::string::npos, log.find("recovery of " + segment))
@@ -387,7 +388,7 @@ TEST_F(DiskChaosTest, AFullDiskTakesTheBrokersLogDirectoryOffline) {
   // Space again, and a restart: it recovers what is really on its disk.
   ASSERT_TRUE(storage::Env::Default()->DeleteFile(disk_ + "/filler").ok());
   cluster_->KillBroker(kSmallDisk);
-  ASSERT_TRUE(cluster_->StartBroker(kSmallDisk).ok());
+  ASSERT_OK(cluster_->StartBroker(kSmallDisk));
   const Report r = Finish("full-disk");
   EXPECT_GT(r.acked, 1000);
   EXPECT_EQ(0, r.anomalies()) << r.ToString();
@@ -422,7 +423,7 @@ TEST_F(ProxiedChaosTest, AnswersLostWhileTheLeaderDies) {
   cluster_->KillBroker(leader);
   proxies_[leader]->set_mode(testing::FaultProxy::Mode::kPass);
   absl::SleepFor(absl::Seconds(2));
-  ASSERT_TRUE(cluster_->StartBroker(leader).ok());
+  ASSERT_OK(cluster_->StartBroker(leader));
   const absl::Time healed = absl::Now();
   absl::SleepFor(absl::Seconds(3));
   const Report r = Finish("lost-answers");
@@ -458,7 +459,7 @@ TEST_F(GroupChaosTest, KillTheGroupCoordinatorUnderChurn) {
     workload_->StopMember(round);  // churn while the coordinator moves
     absl::SleepFor(absl::Seconds(3));
     workload_->StartMember(round);
-    ASSERT_TRUE(cluster_->StartBroker(coordinator).ok());
+    ASSERT_OK(cluster_->StartBroker(coordinator));
     absl::SleepFor(absl::Seconds(3));
   }
   const Report r = Finish("kill-coordinator");
@@ -489,7 +490,7 @@ TEST_F(ChaosTest, RandomFaults) {
         if (leader < 0) break;
         cluster_->KillBroker(leader);
         absl::SleepFor(absl::Milliseconds(std::uniform_int_distribution<int>(500, 4000)(rng)));
-        ASSERT_TRUE(cluster_->StartBroker(leader).ok());
+        ASSERT_OK(cluster_->StartBroker(leader));
         break;
       case 1:  // pause a leader past its session
         if (leader < 0) break;
@@ -499,14 +500,14 @@ TEST_F(ChaosTest, RandomFaults) {
         break;
       case 2:  // every broker at once
         for (int b : kBrokers) cluster_->KillBroker(b);
-        for (int b : kBrokers) ASSERT_TRUE(cluster_->StartBroker(b).ok());
+        for (int b : kBrokers) ASSERT_OK(cluster_->StartBroker(b));
         break;
       case 3: {  // the active controller
         const int active = cluster_->WaitForActive(absl::Seconds(20));
         if (active < 0) break;
         cluster_->Kill(active);
         absl::SleepFor(absl::Milliseconds(std::uniform_int_distribution<int>(200, 2000)(rng)));
-        ASSERT_TRUE(cluster_->Start(active).ok());
+        ASSERT_OK(cluster_->Start(active));
         break;
       }
     }

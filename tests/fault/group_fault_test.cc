@@ -17,6 +17,7 @@
 #include "storage/env.h"
 #include "tests/harness/broker_ops.h"
 #include "tests/harness/cluster.h"
+#include "tests/harness/status_assert.h"
 
 namespace samsa::testing {
 namespace {
@@ -188,9 +189,9 @@ ClusterOptions EventsCluster() {
 }
 
 void StartWithEvents(Cluster& c, std::vector<std::string>* addresses) {
-  ASSERT_TRUE(c.StartAll().ok());
+  ASSERT_OK(c.StartAll());
   for (int b : {101, 102, 103}) {
-    ASSERT_TRUE(c.StartBroker(b).ok());
+    ASSERT_OK(c.StartBroker(b));
     ASSERT_TRUE(c.WaitForBrokerState(b, v1::BrokerDescription::ACTIVE));
     addresses->push_back(c.DescribeBroker(b).address());
   }

@@ -3,6 +3,7 @@
 #include "absl/time/clock.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/harness/status_assert.h"
 
 namespace samsa::testing {
 
@@ -67,7 +68,7 @@ v1::PartitionDescription PartitionOf(Cluster& c, const std::string& topic, int p
 }
 
 void ExpectRejoinsIsr(Cluster& c, int b, const std::string& topic) {
-  ASSERT_TRUE(c.StartBroker(b).ok());
+  ASSERT_OK(c.StartBroker(b));
   const absl::Time deadline = absl::Now() + absl::Seconds(30);
   while (PartitionOf(c, topic, 0).isr_size() < 3 && absl::Now() < deadline) {
     absl::SleepFor(absl::Milliseconds(50));
@@ -89,9 +90,9 @@ ClusterOptions FastFailoverCluster() {
 }
 
 void StartWithTopic(Cluster& c, const std::string& topic) {
-  ASSERT_TRUE(c.StartAll().ok());
+  ASSERT_OK(c.StartAll());
   for (int b : {101, 102, 103}) {
-    ASSERT_TRUE(c.StartBroker(b).ok());
+    ASSERT_OK(c.StartBroker(b));
     ASSERT_TRUE(c.WaitForBrokerState(b, v1::BrokerDescription::ACTIVE));
   }
   v1::CreateTopicsRequest create;

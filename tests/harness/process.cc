@@ -146,10 +146,10 @@ bool ClaimPort(int port) {
       Claims().push_back(path);
       return written;
     }
-    // Taken: ours, someone alive's, or stale.
+    // Taken: ours (already handed to a server of this process that may not
+    // have bound it yet), someone alive's, or stale.
     const absl::StatusOr<std::string> owner = storage::Env::Default()->ReadFile(path);
     const int pid = owner.ok() ? std::atoi(owner->c_str()) : 0;
-    if (pid == getpid()) return true;
     if (pid > 0 && kill(pid, 0) == 0) return false;
     if (pid == 0 && owner.ok()) return false;  // being written by its owner
     (void)unlink(path.c_str());                // stale: the owner is gone

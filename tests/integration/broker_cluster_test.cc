@@ -13,6 +13,7 @@
 #include "storage/env.h"
 #include "tests/harness/broker_ops.h"
 #include "tests/harness/cluster.h"
+#include "tests/harness/status_assert.h"
 
 namespace samsa::testing {
 namespace {
@@ -27,9 +28,9 @@ v1::DescribeTopicsResponse Topics(Cluster& c) {
 
 TEST(BrokerClusterTest, BrokersServeMetadataAndHandOverLeadershipsOnSigterm) {
   Cluster c({.voters = 3, .brokers = 2});
-  ASSERT_TRUE(c.StartAll().ok());
-  ASSERT_TRUE(c.StartBroker(101).ok());
-  ASSERT_TRUE(c.StartBroker(102).ok());
+  ASSERT_OK(c.StartAll());
+  ASSERT_OK(c.StartBroker(101));
+  ASSERT_OK(c.StartBroker(102));
   ASSERT_TRUE(c.WaitForBrokerState(101, v1::BrokerDescription::ACTIVE)) << c.broker_log(101);
   ASSERT_TRUE(c.WaitForBrokerState(102, v1::BrokerDescription::ACTIVE)) << c.broker_log(102);
   const int64_t first_epoch = c.DescribeBroker(101).broker_epoch();
@@ -76,18 +77,18 @@ TEST(BrokerClusterTest, BrokersServeMetadataAndHandOverLeadershipsOnSigterm) {
   EXPECT_EQ(v1::BrokerDescription::FENCED, c.DescribeBroker(101).state());
 
   // Restarted, it registers a new incarnation with a newer epoch.
-  ASSERT_TRUE(c.StartBroker(101).ok());
+  ASSERT_OK(c.StartBroker(101));
   ASSERT_TRUE(c.WaitForBrokerState(101, v1::BrokerDescription::ACTIVE)) << c.broker_log(101);
   EXPECT_GT(c.DescribeBroker(101).broker_epoch(), first_epoch);
 }
 
 TEST(BrokerClusterTest, ABrokerWhoseNodeIdIsTakenStops) {
   Cluster c({.voters = 1, .brokers = 2});
-  ASSERT_TRUE(c.StartAll().ok());
-  ASSERT_TRUE(c.StartBroker(101).ok());
+  ASSERT_OK(c.StartAll());
+  ASSERT_OK(c.StartBroker(101));
   ASSERT_TRUE(c.WaitForBrokerState(101, v1::BrokerDescription::ACTIVE));
   // Broker 102's slot, but configured as node.id 101.
-  ASSERT_TRUE(c.StartBroker(102, {"node.id=101"}).ok());
+  ASSERT_OK(c.StartBroker(102, {"node.id=101"}));
   std::optional<int> status = c.broker_process(101).WaitExit(absl::Seconds(30));
   ASSERT_TRUE(status.has_value()) << "the first broker kept running with a stale registration";
   EXPECT_EQ(1, ExitCode(*status));
@@ -124,8 +125,8 @@ TEST(BrokerClusterTest, BadConfigurationStopsTheBrokerWithOneLineNamingTheKey) {
 
 TEST(BrokerClusterTest, AcknowledgedRecordsSurviveKillNineOfTheirOnlyReplica) {
   Cluster c({.voters = 1, .session_timeout_ms = 1000, .heartbeat_interval_ms = 100, .brokers = 1});
-  ASSERT_TRUE(c.StartAll().ok());
-  ASSERT_TRUE(c.StartBroker(101).ok());
+  ASSERT_OK(c.StartAll());
+  ASSERT_OK(c.StartBroker(101));
   ASSERT_TRUE(c.WaitForBrokerState(101, v1::BrokerDescription::ACTIVE));
   v1::CreateTopicsRequest create;
   v1::CreateTopicsRequest::Topic* t = create.add_topics();
@@ -149,7 +150,7 @@ TEST(BrokerClusterTest, AcknowledgedRecordsSurviveKillNineOfTheirOnlyReplica) {
 
   c.KillBroker(101);
   ASSERT_TRUE(c.WaitForBrokerState(101, v1::BrokerDescription::FENCED));
-  ASSERT_TRUE(c.StartBroker(101).ok());
+  ASSERT_OK(c.StartBroker(101));
   ASSERT_TRUE(WaitForLeader(c, 101, "log", 0)) << c.broker_log(101);
   EXPECT_EQ(acked, FetchAll(c, 101, "log", 0)) << "every acknowledged record, in order";
   v1::ProduceResponse::Partition more = ProduceTo(c, 101, "log", 0, {"after"}, 1);
@@ -293,8 +294,8 @@ int RunToEnd(const std::string& binary, const std::vector<std::string>& args,
 
 TEST(BrokerClusterTest, APythonGrpcClientProducesAndFetches) {
   Cluster c({.voters = 1, .brokers = 1});
-  ASSERT_TRUE(c.StartAll().ok());
-  ASSERT_TRUE(c.StartBroker(101).ok());
+  ASSERT_OK(c.StartAll());
+  ASSERT_OK(c.StartBroker(101));
   ASSERT_TRUE(c.WaitForBrokerState(101, v1::BrokerDescription::ACTIVE));
   v1::CreateTopicsRequest create;
   create.add_topics()->set_name("py");
@@ -330,8 +331,8 @@ TEST(BrokerClusterTest, APythonGrpcClientProducesAndFetches) {
 
 TEST(BrokerClusterTest, AGarbageRequestIsRefusedAndTheBrokerKeepsServing) {
   Cluster c({.voters = 1, .brokers = 1});
-  ASSERT_TRUE(c.StartAll().ok());
-  ASSERT_TRUE(c.StartBroker(101).ok());
+  ASSERT_OK(c.StartAll());
+  ASSERT_OK(c.StartBroker(101));
   ASSERT_TRUE(c.WaitForBrokerState(101, v1::BrokerDescription::ACTIVE));
   const std::string address = c.DescribeBroker(101).address();
   v1::MetadataResponse md;
@@ -368,13 +369,13 @@ TEST(BrokerClusterTest, AGarbageRequestIsRefusedAndTheBrokerKeepsServing) {
 
 TEST(BrokerClusterTest, AdminCallsToABrokerReachTheActiveController) {
   Cluster c({.voters = 3, .brokers = 1});
-  ASSERT_TRUE(c.StartAll().ok());
+  ASSERT_OK(c.StartAll());
   const int active = c.WaitForActive();
   ASSERT_NE(-1, active);
   // The broker knows only a controller that is not active: it must follow
   // the NOT_CONTROLLER hint.
   const int follower = active == 1 ? 2 : 1;
-  ASSERT_TRUE(c.StartBroker(101, {"controller.quorum.bootstrap=" + c.address(follower)}).ok());
+  ASSERT_OK(c.StartBroker(101, {"controller.quorum.bootstrap=" + c.address(follower)}));
   ASSERT_TRUE(c.WaitForBrokerState(101, v1::BrokerDescription::ACTIVE));
 
   v1::CreateTopicsRequest create;

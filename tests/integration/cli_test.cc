@@ -15,6 +15,7 @@
 #include "nlohmann/json.hpp"
 #include "storage/env.h"
 #include "tests/harness/cluster.h"
+#include "tests/harness/status_assert.h"
 
 namespace samsa::testing {
 namespace {
@@ -66,10 +67,10 @@ class CliTest : public ::testing::Test {
   void StartCluster(int brokers) {
     cluster_ = std::make_unique<Cluster>(ClusterOptions{
         .voters = 1, .brokers = brokers, .broker_overrides = {"offsets.topic.num.partitions=3"}});
-    ASSERT_TRUE(cluster_->StartAll().ok());
+    ASSERT_OK(cluster_->StartAll());
     std::vector<std::string> addresses;
     for (int b = 101; b < 101 + brokers; ++b) {
-      ASSERT_TRUE(cluster_->StartBroker(b).ok());
+      ASSERT_OK(cluster_->StartBroker(b));
       ASSERT_TRUE(cluster_->WaitForBrokerState(b, v1::BrokerDescription::ACTIVE));
       addresses.push_back(cluster_->DescribeBroker(b).address());
     }

@@ -12,6 +12,7 @@
 #include "raft/durable_log.h"
 #include "storage/env.h"
 #include "tests/harness/cluster.h"
+#include "tests/harness/status_assert.h"
 
 namespace samsa::testing {
 namespace {
@@ -63,7 +64,7 @@ bool Same(const google::protobuf::Message& a, const google::protobuf::Message& b
 
 TEST(ControllerClusterTest, KillingTheActiveControllerElectsAnotherPromptly) {
   Cluster c({.voters = 3, .election_timeout_ms = 500});
-  ASSERT_TRUE(c.StartAll().ok());
+  ASSERT_OK(c.StartAll());
   const int first = c.WaitForActive();
   ASSERT_NE(-1, first);
   std::vector<std::unique_ptr<FakeBroker>> brokers;
@@ -133,7 +134,7 @@ TEST(ControllerClusterTest, KillingTheActiveControllerElectsAnotherPromptly) {
 
   // The old controller returns as a follower and catches up.
   CreateTopic(c, "after", 1, 1);
-  ASSERT_TRUE(c.Start(first).ok());
+  ASSERT_OK(c.Start(first));
   const v1::DescribeTopicsResponse now = Topics(c, next);
   const absl::Time deadline = absl::Now() + absl::Seconds(20);
   while (!Same(now, Topics(c, first)) && absl::Now() < deadline) {
@@ -145,7 +146,7 @@ TEST(ControllerClusterTest, KillingTheActiveControllerElectsAnotherPromptly) {
 TEST(ControllerClusterTest, KillingEveryControllerAndRestartingRebuildsTheSameImage) {
   // A long session, so brokers that stop heartbeating stay as they were.
   Cluster c({.voters = 3, .session_timeout_ms = 120000});
-  ASSERT_TRUE(c.StartAll().ok());
+  ASSERT_OK(c.StartAll());
   {
     FakeBroker b1(&c, 1), b2(&c, 2);
     ASSERT_TRUE(b1.Join().ok());
@@ -159,7 +160,7 @@ TEST(ControllerClusterTest, KillingEveryControllerAndRestartingRebuildsTheSameIm
   ASSERT_EQ(2, cluster.brokers_size());
 
   for (int id = 1; id <= 3; ++id) c.Kill(id);
-  ASSERT_TRUE(c.StartAll().ok());
+  ASSERT_OK(c.StartAll());
   ASSERT_NE(-1, c.WaitForActive());
   for (int id = 1; id <= 3; ++id) {
     const absl::Time deadline = absl::Now() + absl::Seconds(20);
@@ -173,7 +174,7 @@ TEST(ControllerClusterTest, KillingEveryControllerAndRestartingRebuildsTheSameIm
 
 TEST(ControllerClusterTest, ABrokerThatStopsHeartbeatingIsFencedAndItsPartitionsReElected) {
   Cluster c({.voters = 3, .session_timeout_ms = 1000, .heartbeat_interval_ms = 100});
-  ASSERT_TRUE(c.StartAll().ok());
+  ASSERT_OK(c.StartAll());
   FakeBroker b1(&c, 1), b2(&c, 2), b3(&c, 3);
   for (FakeBroker* b : {&b1, &b2, &b3}) ASSERT_TRUE(b->Join().ok());
   CreateTopic(c, "t", 6, 3);
@@ -245,7 +246,7 @@ TEST(ControllerClusterTest, BadConfigurationStopsTheProcessWithOneLineNamingTheK
 
 TEST(ControllerClusterTest, AnEntryThatIsNotMetadataStopsTheControllerInsteadOfDiverging) {
   Cluster c({.voters = 1});
-  ASSERT_TRUE(c.Start(1).ok());
+  ASSERT_OK(c.Start(1));
   {
     FakeBroker b(&c, 1);
     ASSERT_TRUE(b.Join().ok());
@@ -275,7 +276,7 @@ TEST(ControllerClusterTest, AnEntryThatIsNotMetadataStopsTheControllerInsteadOfD
 
 TEST(ControllerClusterTest, ServesGrpcHealthAndShutsDownCleanlyOnSigterm) {
   Cluster c({.voters = 1});
-  ASSERT_TRUE(c.Start(1).ok());
+  ASSERT_OK(c.Start(1));
   grpc::GenericStub stub(grpc::CreateChannel(c.address(1), grpc::InsecureChannelCredentials()));
   grpc::ByteBuffer request, response;
   grpc::Slice empty("");
