@@ -99,6 +99,7 @@ void GroupRuntime::Close() {
     if (stop_) return;
     stop_ = true;
   }
+  wakeup_.Notify();
   thread_.join();
 }
 
@@ -140,8 +141,8 @@ v1::FindCoordinatorResponse GroupRuntime::FindCoordinator(
     absl::MutexLock lock(&mu_);
     image = image_;
     if (image != nullptr && image->FindTopic(kOffsetsTopic) == nullptr &&
-        absl::Now() - create_requested_ > absl::Seconds(5)) {
-      create_requested_ = absl::Now();
+        MonotonicNow() - create_requested_ > absl::Seconds(5)) {
+      create_requested_ = MonotonicNow();
       create = true;
     }
   }
@@ -187,15 +188,16 @@ v1::FindCoordinatorResponse GroupRuntime::FindCoordinator(
 
 v1::ConsumerGroupHeartbeatResponse GroupRuntime::Heartbeat(
     const v1::ConsumerGroupHeartbeatRequest& request) {
-  return coordinator_->Heartbeat(request, TopicPartitionCounts(), absl::Now());
+  return coordinator_->Heartbeat(request, TopicPartitionCounts(), MonotonicNow());
 }
 
 void GroupRuntime::OffsetCommit(const v1::OffsetCommitRequest& request,
                                 absl::AnyInvocable<void(v1::OffsetCommitResponse)> done) {
-  const absl::Time start = absl::Now();
+  const absl::Time start = MonotonicNow();
   coordinator_->OffsetCommit(
-      request, start, [this, start, done = std::move(done)](v1::OffsetCommitResponse r) mutable {
-        if (options_.probe != nullptr) options_.probe->OnOffsetCommit(absl::Now() - start);
+      request, absl::Now(),
+      [this, start, done = std::move(done)](v1::OffsetCommitResponse r) mutable {
+        if (options_.probe != nullptr) options_.probe->OnOffsetCommit(MonotonicNow() - start);
         done(std::move(r));
       });
 }
@@ -268,30 +270,32 @@ void GroupRuntime::RefreshLag() {
 }
 
 void GroupRuntime::Loop() {
-  absl::Time next_materialize = absl::Now();
-  absl::Time next_expiry = absl::Now() + absl::Minutes(1);
-  absl::Time next_lag = absl::Now() + absl::Seconds(1);
+  absl::Time next_materialize = MonotonicNow();
+  absl::Time next_expiry = MonotonicNow() + absl::Minutes(1);
+  absl::Time next_lag = MonotonicNow() + absl::Seconds(1);
   while (true) {
     {
       absl::MutexLock lock(&mu_);
-      auto stopping = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return stop_; };
-      mu_.AwaitWithTimeout(absl::Condition(&stopping), absl::Milliseconds(100));
+      wakeup_.Wait(
+          mu_, [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return stop_; },
+          absl::Milliseconds(100));
       if (stop_) return;
     }
     const std::map<std::string, int32_t> topics = TopicPartitionCounts();
-    coordinator_->ExpireSessions(absl::Now(), topics);
-    if (absl::Now() < next_materialize) continue;
-    next_materialize = absl::Now() + absl::Seconds(1);
-    if (absl::Now() >= next_expiry) {
+    coordinator_->ExpireSessions(MonotonicNow(), topics);
+    if (MonotonicNow() < next_materialize) continue;
+    next_materialize = MonotonicNow() + absl::Seconds(1);
+    if (MonotonicNow() >= next_expiry) {
+      // Commit times are wall-clock dates (they are stored).
       coordinator_->ExpireOffsets(absl::Now(), options_.offsets_retention);
-      next_expiry = absl::Now() + absl::Minutes(1);
+      next_expiry = MonotonicNow() + absl::Minutes(1);
     }
     if (options_.probe != nullptr) {
       const GroupCoordinator::Stats s = coordinator_->stats();
       options_.probe->SetGroups(s.groups_by_state, s.members, s.rebalances);
-      if (absl::Now() >= next_lag) {
+      if (MonotonicNow() >= next_lag) {
         RefreshLag();
-        next_lag = absl::Now() + absl::Seconds(2);
+        next_lag = MonotonicNow() + absl::Seconds(2);
       }
     }
     auto it = topics.find(kOffsetsTopic);

@@ -20,6 +20,7 @@
 #include "absl/synchronization/mutex.h"
 #include "broker/group_coordinator.h"
 #include "broker/replica_manager.h"
+#include "common/clock.h"
 #include "samsa/v1/broker.grpc.pb.h"
 #include "samsa/v1/controller.pb.h"
 
@@ -86,6 +87,7 @@ class GroupRuntime {
   std::shared_ptr<const MetadataImage> image_ ABSL_GUARDED_BY(mu_);
   absl::Time create_requested_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
   bool stop_ ABSL_GUARDED_BY(mu_) = false;
+  Wakeup wakeup_;  // notified when stop_ is set
 };
 
 }  // namespace samsa::broker

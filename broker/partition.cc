@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "absl/strings/str_cat.h"
+#include "common/clock.h"
 #include "common/logging.h"
 #include "storage/env.h"
 #include "storage/segment.h"
@@ -28,7 +29,7 @@ void Partition::SetState(PartitionState state) {
     acked_.clear();
     fetched_.clear();
     caught_up_.clear();
-    for (NodeId r : state_.replicas) caught_up_[r] = absl::Now();
+    for (NodeId r : state_.replicas) caught_up_[r] = MonotonicNow();
     acked_[self_] = state_.flush_always ? log_->flushed_offset() : log_->log_end_offset();
   }
   if (state_.leader) AdvanceLocked();

@@ -31,8 +31,14 @@ void QuorumClient::Stop() {
     stop_ = true;
     if (fetch_ctx_ != nullptr) fetch_ctx_->TryCancel();  // do not wait out the long-poll
   }
+  wakeup_.Notify();
   if (heartbeat_thread_.joinable()) heartbeat_thread_.join();
   if (fetch_thread_.joinable()) fetch_thread_.join();
+}
+
+void QuorumClient::WaitUnlessStopped(absl::Duration timeout) {
+  wakeup_.Wait(
+      mu_, [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return stop_; }, timeout);
 }
 
 bool QuorumClient::stopping() const {
@@ -52,9 +58,12 @@ absl::Status QuorumClient::failure() const {
 
 void QuorumClient::Fail(absl::Status st) {
   SAMSA_LOG(ERROR) << "broker " << options_.broker_id << " must stop: " << st;
-  absl::MutexLock lock(&mu_);
-  if (failure_.ok()) failure_ = std::move(st);
-  stop_ = true;
+  {
+    absl::MutexLock lock(&mu_);
+    if (failure_.ok()) failure_ = std::move(st);
+    stop_ = true;
+  }
+  wakeup_.Notify();
 }
 
 v1::Controller::Stub& QuorumClient::StubFor(const std::string& address) {
@@ -88,12 +97,14 @@ void QuorumClient::NoteAnswer(const std::string& address, bool reached,
 template <typename Response, typename Call>
 absl::StatusOr<Response> QuorumClient::CallActive(Call call, absl::Time deadline) {
   grpc::Status last;
-  while (absl::Now() < deadline && !stopping()) {
+  while (MonotonicNow() < deadline && !stopping()) {
     std::string address;
     v1::Controller::Stub* stub = ActiveStub(&address);
     grpc::ClientContext ctx;
     ctx.set_wait_for_ready(true);
-    ctx.set_deadline(absl::ToChronoTime(std::min(deadline, absl::Now() + options_.rpc_timeout)));
+    // gRPC takes a wall-clock deadline and turns it into a timeout at once.
+    ctx.set_deadline(absl::ToChronoTime(absl::Now() +
+                                        std::min(deadline - MonotonicNow(), options_.rpc_timeout)));
     Response r;
     last = call(*stub, &ctx, &r);
     const bool redirected = last.ok() && r.error().code() == v1::NOT_CONTROLLER;
@@ -107,7 +118,7 @@ absl::StatusOr<Response> QuorumClient::CallActive(Call call, absl::Time deadline
       continue;  // go where the hint says at once
     }
     absl::MutexLock lock(&mu_);
-    mu_.AwaitWithTimeout(absl::Condition(&stop_), absl::Milliseconds(50));
+    WaitUnlessStopped(absl::Milliseconds(50));
   }
   return absl::UnavailableError(
       absl::StrCat("no active controller answered (last: ", last.error_message(), ")"));
@@ -123,7 +134,7 @@ absl::Status QuorumClient::Start(const std::string& address, absl::Duration time
       [&](v1::Controller::Stub& s, grpc::ClientContext* ctx, v1::RegisterBrokerResponse* out) {
         return s.RegisterBroker(ctx, req, out);
       },
-      absl::Now() + timeout);
+      MonotonicNow() + timeout);
   if (!r.ok()) return r.status();
   if (r->error().code() != v1::NONE) {
     return absl::FailedPreconditionError(
@@ -161,7 +172,7 @@ void QuorumClient::HeartbeatLoop() {
         [&](v1::Controller::Stub& s, grpc::ClientContext* ctx, v1::BrokerHeartbeatResponse* out) {
           return s.BrokerHeartbeat(ctx, req, out);
         },
-        absl::Now() + options_.heartbeat_interval);
+        MonotonicNow() + options_.heartbeat_interval);
     if (r.ok()) {
       if (r->error().code() == v1::STALE_BROKER_EPOCH ||
           r->error().code() == v1::BROKER_ID_NOT_REGISTERED) {
@@ -179,7 +190,7 @@ void QuorumClient::HeartbeatLoop() {
       }
     }
     absl::MutexLock lock(&mu_);
-    mu_.AwaitWithTimeout(absl::Condition(&stop_), options_.heartbeat_interval);
+    WaitUnlessStopped(options_.heartbeat_interval);
   }
 }
 
@@ -210,7 +221,7 @@ void QuorumClient::FetchLoop() {
     if (!st.ok() || r.error().code() != v1::NONE) {
       ++next;  // any controller serves committed metadata: try another
       absl::MutexLock lock(&mu_);
-      mu_.AwaitWithTimeout(absl::Condition(&stop_), absl::Milliseconds(50));
+      WaitUnlessStopped(absl::Milliseconds(50));
       continue;
     }
     if (!r.has_snapshot() && r.entries().empty() && r.offset() <= current->offset()) continue;
@@ -246,16 +257,16 @@ absl::StatusOr<v1::AlterPartitionResponse> QuorumClient::AlterPartition(
       [&](v1::Controller::Stub& s, grpc::ClientContext* ctx, v1::AlterPartitionResponse* out) {
         return s.AlterPartition(ctx, request, out);
       },
-      absl::Now() + 3 * options_.rpc_timeout);
+      MonotonicNow() + 3 * options_.rpc_timeout);
 }
 
 bool QuorumClient::ControlledShutdown(absl::Duration timeout) {
-  const absl::Time deadline = absl::Now() + timeout;
+  const absl::Time deadline = MonotonicNow() + timeout;
   v1::ControlledShutdownRequest req;
   req.set_broker_id(options_.broker_id.value());
   req.set_broker_epoch(epoch_.load());
   bool done = false;
-  while (!done && absl::Now() < deadline) {
+  while (!done && MonotonicNow() < deadline) {
     absl::StatusOr<v1::ControlledShutdownResponse> r = CallActive<v1::ControlledShutdownResponse>(
         [&](v1::Controller::Stub& s, grpc::ClientContext* ctx,
             v1::ControlledShutdownResponse* out) { return s.ControlledShutdown(ctx, req, out); },

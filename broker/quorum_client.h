@@ -38,6 +38,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "common/clock.h"
 #include "common/metadata_image.h"
 #include "samsa/v1/controller.grpc.pb.h"
 
@@ -103,13 +104,16 @@ class QuorumClient {
   // Learns from an answer where the active controller is.
   void NoteAnswer(const std::string& address, bool reached, const v1::LeaderHint* hint);
   // Sends `call` to the active controller, following NOT_CONTROLLER hints,
-  // until it answers or `deadline`. `Response` has `error` and `controller`.
+  // until it answers or `deadline` (MonotonicNow() time). `Response` has
+  // `error` and `controller`.
   template <typename Response, typename Call>
   absl::StatusOr<Response> CallActive(Call call, absl::Time deadline);
   void HeartbeatLoop();
   void FetchLoop();
   void Fail(absl::Status st);
   bool stopping() const;
+  // Sleeps for `timeout` unless Stop or Fail comes first.
+  void WaitUnlessStopped(absl::Duration timeout) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   const QuorumClientOptions options_;
   const Uuid incarnation_;
@@ -126,6 +130,7 @@ class QuorumClient {
   bool stop_ ABSL_GUARDED_BY(mu_) = false;
   bool heartbeats_stopped_ ABSL_GUARDED_BY(mu_) = false;
   grpc::ClientContext* fetch_ctx_ ABSL_GUARDED_BY(mu_) = nullptr;  // the long-poll in flight
+  Wakeup wakeup_;                                                  // notified when stop_ is set
   std::thread heartbeat_thread_;
   std::thread fetch_thread_;
 };

@@ -18,6 +18,7 @@ ReplicaFetcher::~ReplicaFetcher() {
     // A long-poll in flight is cancelled rather than waited out.
     if (in_flight_ != nullptr) in_flight_->TryCancel();
   }
+  wakeup_.Notify();
   thread_.join();
 }
 
@@ -64,7 +65,9 @@ void ReplicaFetcher::Loop() {
     }
     if (!st.ok()) {
       absl::MutexLock lock(&mu_);
-      mu_.AwaitWithTimeout(absl::Condition(&stop_), absl::Milliseconds(50));
+      wakeup_.Wait(
+          mu_, [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return stop_; },
+          absl::Milliseconds(50));
       continue;
     }
     for (int i = 0; i < resp.partitions_size() && i < static_cast<int>(partitions.size()); ++i) {

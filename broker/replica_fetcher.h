@@ -29,6 +29,7 @@
 #include "absl/synchronization/mutex.h"
 #include "broker/partition.h"
 #include "broker/probe.h"
+#include "common/clock.h"
 #include "samsa/v1/broker.grpc.pb.h"
 
 namespace samsa::broker {
@@ -66,6 +67,7 @@ class ReplicaFetcher {
   // The fetch in flight, cancelled by the destructor; cleared before the
   // context it points to goes away.
   grpc::ClientContext* in_flight_ ABSL_GUARDED_BY(mu_) = nullptr;
+  Wakeup wakeup_;  // notified when stop_ is set
   std::thread thread_;
 };
 

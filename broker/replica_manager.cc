@@ -156,6 +156,7 @@ absl::Status ReplicaManager::Close() {
     stop_ = true;
     waiters.swap(waiters_);
   }
+  wakeup_.Notify();
   timer_.join();
   isr_thread_.join();
   {
@@ -466,7 +467,7 @@ void ReplicaManager::ProducePartition(const std::string& topic,
     if (acks == 0) return;
     if (acks == 1) return call->Finish();
     absl::MutexLock lock(&mu_);
-    waiters_.push_back({partition, end, absl::Now() + timeout, call, out});
+    waiters_.push_back({partition, end, MonotonicNow() + timeout, call, out});
   };
   if (!s.flush_always) {
     partition->OnLocalOffset(partition->log()->log_end_offset());
@@ -492,7 +493,7 @@ void ReplicaManager::ReleaseWaiters() {
   std::vector<Waiter> released;
   {
     absl::MutexLock lock(&mu_);
-    const absl::Time now = absl::Now();
+    const absl::Time now = MonotonicNow();
     for (auto it = waiters_.begin(); it != waiters_.end();) {
       const bool covered = it->partition->high_watermark() >= it->needed;
       if (covered || it->deadline <= now || stop_) {
@@ -525,30 +526,30 @@ void ReplicaManager::SnapshotProducers(bool force) {
 }
 
 void ReplicaManager::TimerLoop() {
-  absl::Time next_gauges = absl::Now();
-  absl::Time next_retention = absl::Now() + options_.retention_check_interval;
+  absl::Time next_gauges = MonotonicNow();
+  absl::Time next_retention = MonotonicNow() + options_.retention_check_interval;
   while (true) {
     {
       absl::MutexLock lock(&mu_);
-      absl::Time wake = absl::Now() + absl::Milliseconds(100);
+      absl::Time wake = MonotonicNow() + absl::Milliseconds(100);
       for (const Waiter& w : waiters_) wake = std::min(wake, w.deadline);
       for (const FetchWaiter& w : fetch_waiters_) wake = std::min(wake, w.deadline);
       for (const ConsumerWaiter& w : consumer_waiters_) wake = std::min(wake, w.deadline);
-      auto stopping = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return stop_; };
-      mu_.AwaitWithDeadline(absl::Condition(&stopping), wake);
+      wakeup_.WaitUntil(
+          mu_, [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return stop_; }, wake);
       if (stop_) return;
     }
     ReleaseWaiters();
     ReleaseFetchers(/*everyone=*/false);
-    if (absl::Now() >= next_retention) {
+    if (MonotonicNow() >= next_retention) {
       logs_->ApplyRetention(options_.clock->Now());  // each log reports what it deleted
-      next_retention = absl::Now() + options_.retention_check_interval;
+      next_retention = MonotonicNow() + options_.retention_check_interval;
     }
-    if (absl::Now() >= next_gauges) {
+    if (MonotonicNow() >= next_gauges) {
       UpdateGauges();
       CheckpointHighWatermarks();
       SnapshotProducers(/*force=*/false);
-      next_gauges = absl::Now() + absl::Seconds(1);
+      next_gauges = MonotonicNow() + absl::Seconds(1);
     }
   }
 }
@@ -557,9 +558,8 @@ void ReplicaManager::IsrLoop() {
   while (true) {
     {
       absl::MutexLock lock(&mu_);
-      auto stopping = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return stop_; };
-      mu_.AwaitWithTimeout(
-          absl::Condition(&stopping),
+      wakeup_.Wait(
+          mu_, [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return stop_; },
           std::clamp(options_.replica_lag_max / 4, absl::Milliseconds(10), absl::Seconds(1)));
       if (stop_) return;
     }
@@ -574,7 +574,7 @@ void ReplicaManager::IsrLoop() {
     }
     for (const std::shared_ptr<Partition>& p : led) {
       std::optional<std::vector<NodeId>> wanted =
-          p->WantedIsr(absl::Now(), options_.replica_lag_max);
+          p->WantedIsr(MonotonicNow(), options_.replica_lag_max);
       if (!wanted.has_value()) continue;
       const PartitionState s = p->state();
       v1::AlterPartitionRequest::Partition* ap = req.add_partitions();

@@ -182,6 +182,7 @@ class ReplicaManager {
   // Until the first image made the replicas, the checkpoint is not rewritten
   // (it would lose every high watermark not yet loaded).
   bool replicas_made_ ABSL_GUARDED_BY(mu_) = false;
+  Wakeup wakeup_;  // notified when stop_ is set
   std::thread timer_;
   std::thread isr_thread_;
   absl::Mutex fetchers_mu_;  // only OnImage and Close change the fetchers

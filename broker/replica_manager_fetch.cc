@@ -66,7 +66,7 @@ void ReplicaManager::ReplicaFetch(const v1::ReplicaFetchRequest& request,
     absl::MutexLock lock(&mu_);
     if (!stop_) {
       fetch_waiters_.push_back(
-          {request, absl::Now() + absl::Milliseconds(request.max_wait_ms()), std::move(done)});
+          {request, MonotonicNow() + absl::Milliseconds(request.max_wait_ms()), std::move(done)});
       return;
     }
   }
@@ -77,7 +77,7 @@ void ReplicaManager::ReleaseFetchers(bool everyone) {
   std::vector<FetchWaiter> released;
   {
     absl::MutexLock lock(&mu_);
-    const absl::Time now = absl::Now();
+    const absl::Time now = MonotonicNow();
     for (auto it = fetch_waiters_.begin(); it != fetch_waiters_.end();) {
       if (everyone || it->deadline <= now || stop_) {
         released.push_back(std::move(*it));
@@ -97,7 +97,7 @@ ReplicaFetchAnswer ReplicaManager::AnswerReplicaFetch(const v1::ReplicaFetchRequ
                                                       bool* has_news) {
   ReplicaFetchAnswer answer;
   int64_t budget = request.max_bytes() > 0 ? request.max_bytes() : 8 << 20;
-  const absl::Time now = absl::Now();
+  const absl::Time now = MonotonicNow();
   const NodeId replica(request.replica_id());
   for (const v1::ReplicaFetchRequest::Partition& in : request.partitions()) {
     v1::ReplicaFetchResponse::Partition* out = answer.response.add_partitions();
@@ -174,7 +174,7 @@ void ReplicaManager::Fetch(const v1::FetchRequest& request, Done<FetchAnswer> do
     absl::MutexLock lock(&mu_);
     if (!stop_) {
       consumer_waiters_.push_back(
-          {request, absl::Now() + absl::Milliseconds(request.max_wait_ms()), std::move(done)});
+          {request, MonotonicNow() + absl::Milliseconds(request.max_wait_ms()), std::move(done)});
       return;
     }
   }
@@ -213,7 +213,7 @@ void ReplicaManager::ReleaseConsumers() {
     if (consumer_waiters_.empty()) return;
     waiting.swap(consumer_waiters_);
   }
-  const absl::Time now = absl::Now();
+  const absl::Time now = MonotonicNow();
   std::vector<ConsumerWaiter> still;
   for (ConsumerWaiter& w : waiting) {
     int64_t bytes = 0;

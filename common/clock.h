@@ -5,8 +5,12 @@
 #pragma once
 
 #include <atomic>
+#include <condition_variable>
 #include <cstdint>
+#include <mutex>
 
+#include "absl/functional/function_ref.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 
 namespace samsa {
@@ -48,6 +52,41 @@ class FakeClock final : public Clock {
  private:
   std::atomic<int64_t> mono_nanos_{0};
   std::atomic<int64_t> wall_nanos_;
+};
+
+// CLOCK_MONOTONIC as an absl::Time, for deadlines, ages and intervals that a
+// stepped wall clock must not move (NTP stepping, a VM resumed, an operator's
+// `date -s`). Only comparisons and differences of two such values mean
+// anything: it is not a date, so never print one or mix it with Now().
+absl::Time MonotonicNow();
+
+// Timed waits measured on CLOCK_MONOTONIC.
+//
+// abseil's timed waits (Mutex::AwaitWithTimeout/AwaitWithDeadline,
+// CondVar::WaitWithTimeout, Notification::WaitForNotificationWithTimeout)
+// turn every timeout into a CLOCK_REALTIME deadline (abseil 20220623, Debian
+// 12's), so a wall clock stepped back stretches a wait by the step and one
+// stepped forward cuts it short. A loop that waits for "work or a deadline"
+// uses a Wakeup instead: it sleeps on a condition variable timed against
+// steady_clock, and whoever changes what the loop waits for calls Notify().
+class Wakeup {
+ public:
+  // With `mu` held: waits until `done()` holds or `timeout` has passed, and
+  // returns done(). `mu` is released while sleeping and held when
+  // `done` is called.
+  bool Wait(absl::Mutex& mu, absl::FunctionRef<bool()> done, absl::Duration timeout)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu);
+  // As Wait, until a MonotonicNow() deadline.
+  bool WaitUntil(absl::Mutex& mu, absl::FunctionRef<bool()> done, absl::Time deadline)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu);
+
+  // Wakes every waiter to look at its condition again.
+  void Notify();
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  uint64_t generation_ = 0;  // guarded by mu_
 };
 
 }  // namespace samsa

@@ -57,6 +57,7 @@ void QuorumController::Stop() {
     waiters.swap(waiters_);
     for (const Waiter& w : waiters) answers.push_back(FetchLocked(w.from_offset, w.max_batches));
   }
+  wakeup_.Notify();
   timer_.join();
   for (size_t i = 0; i < waiters.size(); ++i) waiters[i].done(std::move(answers[i]));
 }
@@ -164,7 +165,7 @@ void QuorumController::RegisterBroker(const v1::RegisterBrokerRequest& request,
       [&](PendingBatch& batch) ABSL_NO_THREAD_SAFETY_ANALYSIS {
         *response = controller::RegisterBroker(request, batch);
         if (response->error().code() == v1::NONE) {
-          sessions_[NodeId(request.broker_id())] = options_.clock->Now();
+          sessions_[NodeId(request.broker_id())] = options_.clock->Monotonic();
         }
       },
       false, AnswerWith(response, std::move(done)));
@@ -177,7 +178,7 @@ void QuorumController::BrokerHeartbeat(const v1::BrokerHeartbeatRequest& request
       [&](PendingBatch& batch) ABSL_NO_THREAD_SAFETY_ANALYSIS {
         *response = controller::BrokerHeartbeat(request, *committed_, batch);
         if (response->error().code() == v1::NONE) {
-          sessions_[NodeId(request.broker_id())] = options_.clock->Now();
+          sessions_[NodeId(request.broker_id())] = options_.clock->Monotonic();
         }
       },
       false, AnswerWith(response, std::move(done)));
@@ -205,7 +206,7 @@ void QuorumController::AllocateProducerIds(const v1::AllocateProducerIdsRequest&
 }
 
 void QuorumController::ExpireSessions() {
-  const absl::Time now = options_.clock->Now();
+  const absl::Duration now = options_.clock->Monotonic();
   std::vector<std::pair<NodeId, int64_t>> expired;
   {
     absl::MutexLock lock(&mu_);
@@ -269,7 +270,7 @@ void QuorumController::FetchMetadata(const v1::FetchMetadataRequest& request,
     absl::MutexLock lock(&mu_);
     if (request.from_offset() >= committed_->offset() && request.max_wait_ms() > 0 && !stop_) {
       waiters_.push_back({request.from_offset(), max_batches,
-                          absl::Now() + absl::Milliseconds(request.max_wait_ms()),
+                          MonotonicNow() + absl::Milliseconds(request.max_wait_ms()),
                           std::move(done)});
       return;
     }
@@ -318,7 +319,7 @@ absl::Status QuorumController::Apply(const raft::Entry& entry) {
       latest_ = *committed_;
       active_ = true;
       sessions_.clear();
-      const absl::Time now = options_.clock->Now();
+      const absl::Duration now = options_.clock->Monotonic();
       for (const auto& [id, b] : latest_.brokers()) sessions_[id] = now;
       if (options_.probe != nullptr) options_.probe->OnActive(true);
       SAMSA_LOG(INFO) << "controller " << options_.node_id << " is active in term " << entry.term;
@@ -378,17 +379,17 @@ void QuorumController::OnLeadershipChange(const raft::Status& status) {
 void QuorumController::TimerLoop() {
   const absl::Duration period =
       std::clamp(options_.session_timeout / 10, absl::Milliseconds(10), absl::Milliseconds(500));
-  absl::Time next_session_check = absl::Now() + period;
+  absl::Time next_session_check = MonotonicNow() + period;
   while (true) {
     std::vector<Waiter> expired;
     {
       absl::MutexLock lock(&mu_);
       absl::Time wake = next_session_check;
       for (const Waiter& w : waiters_) wake = std::min(wake, w.deadline);
-      auto stopping = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return stop_; };
-      mu_.AwaitWithDeadline(absl::Condition(&stopping), wake);
+      wakeup_.WaitUntil(
+          mu_, [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return stop_; }, wake);
       if (stop_) return;
-      const absl::Time now = absl::Now();
+      const absl::Time now = MonotonicNow();
       for (auto it = waiters_.begin(); it != waiters_.end();) {
         if (it->deadline <= now) {
           expired.push_back(std::move(*it));
@@ -406,9 +407,9 @@ void QuorumController::TimerLoop() {
       }
       w.done(std::move(r));
     }
-    if (absl::Now() >= next_session_check) {
+    if (MonotonicNow() >= next_session_check) {
       ExpireSessions();
-      next_session_check = absl::Now() + period;
+      next_session_check = MonotonicNow() + period;
     }
   }
 }

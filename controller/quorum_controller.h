@@ -154,10 +154,12 @@ class QuorumController final : public raft::StateMachine {
   MetadataImage latest_ ABSL_GUARDED_BY(mu_);
   bool active_ ABSL_GUARDED_BY(mu_) = false;
   Term leader_term_ ABSL_GUARDED_BY(mu_);  // the term we lead, if any
-  absl::flat_hash_map<NodeId, absl::Time> sessions_ ABSL_GUARDED_BY(mu_);  // last heartbeat
+  // The last heartbeat of each broker, on clock->Monotonic().
+  absl::flat_hash_map<NodeId, absl::Duration> sessions_ ABSL_GUARDED_BY(mu_);
   std::vector<Waiter> waiters_ ABSL_GUARDED_BY(mu_);
   absl::BitGen rng_ ABSL_GUARDED_BY(mu_);
   bool stop_ ABSL_GUARDED_BY(mu_) = false;
+  Wakeup wakeup_;  // notified when stop_ is set
   std::thread timer_;
 };
 

@@ -206,6 +206,36 @@ TEST_F(QuorumControllerTest, MissedSessionFencesTheBrokerAndReElectsFromIsr) {
   }
 }
 
+TEST_F(QuorumControllerTest, AWallClockStepFencesNobody) {
+  Start({.session_timeout = absl::Milliseconds(300), .clock = &clock_});
+  const int64_t e1 = Join(1);
+  Create("t", 1, 1);
+  auto leader_epoch = [&] {
+    return controller_->committed()->FindTopic("t")->partitions[0].leader_epoch;
+  };
+  const auto epoch = leader_epoch();
+  // An NTP step or `date -s`: wall time leaps a day either way while
+  // heartbeats keep coming on time.
+  for (const absl::Duration step : {absl::Hours(24), -absl::Hours(48)}) {
+    clock_.SetWallTime(clock_.Now() + step);
+    absl::SleepFor(absl::Milliseconds(100));  // session checks run every 30 ms
+    for (int i = 0; i < 10; ++i) {
+      clock_.Advance(absl::Milliseconds(100));
+      ASSERT_EQ(v1::NONE, Heartbeat(1, e1).error().code());
+      absl::SleepFor(absl::Milliseconds(20));
+    }
+    EXPECT_EQ(epoch, leader_epoch()) << "broker 1 was fenced (its leadership moved) after " << step;
+  }
+  // After the step back, a silent broker is still fenced once its session
+  // runs out, not two days later.
+  const absl::Time deadline = absl::Now() + absl::Seconds(20);
+  while (!controller_->committed()->FindBroker(NodeId(1))->fenced && absl::Now() < deadline) {
+    clock_.Advance(absl::Milliseconds(100));
+    absl::SleepFor(absl::Milliseconds(20));
+  }
+  EXPECT_TRUE(controller_->committed()->FindBroker(NodeId(1))->fenced);
+}
+
 TEST_F(QuorumControllerTest, RestartRebuildsTheSameImageFromSnapshotAndLog) {
   Start({}, /*snapshot_every=*/3);
   Join(1);

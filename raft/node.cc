@@ -33,6 +33,7 @@ Node::~Node() {
     absl::MutexLock lock(&mu_);
     stop_ = true;
   }
+  wakeup_.Notify();
   thread_.join();
   const absl::Status stopped = absl::UnavailableError("the raft node stopped");
   for (auto& [index, p] : pending_) p.done(stopped);
@@ -44,8 +45,11 @@ Node::~Node() {
 }
 
 void Node::Receive(Message m) {
-  absl::MutexLock lock(&mu_);
-  inbox_.push_back(std::move(m));
+  {
+    absl::MutexLock lock(&mu_);
+    inbox_.push_back(std::move(m));
+  }
+  wakeup_.Notify();
 }
 
 void Node::Propose(std::string data, ProposeCallback done) {
@@ -64,24 +68,28 @@ void Node::Enqueue(Proposal p) {
   absl::Status failed;
   {
     absl::MutexLock lock(&mu_);
-    if (failure_.ok()) {
-      proposals_.push_back(std::move(p));
-      return;
-    }
+    if (failure_.ok()) proposals_.push_back(std::move(p));
     failed = failure_;
   }
+  if (failed.ok()) return wakeup_.Notify();
   // A stopped node answers at once rather than queueing forever.
   p.done(absl::UnavailableError(failed.message()));
 }
 
 void Node::ReadIndex(ProposeCallback done) {
-  absl::MutexLock lock(&mu_);
-  read_requests_.push_back(std::move(done));
+  {
+    absl::MutexLock lock(&mu_);
+    read_requests_.push_back(std::move(done));
+  }
+  wakeup_.Notify();
 }
 
 void Node::TransferLeadership(NodeId to) {
-  absl::MutexLock lock(&mu_);
-  transfer_to_ = to;
+  {
+    absl::MutexLock lock(&mu_);
+    transfer_to_ = to;
+  }
+  wakeup_.Notify();
 }
 
 Status Node::status() const {
@@ -110,7 +118,7 @@ void Node::Fail(const absl::Status& st) {
 }
 
 void Node::Loop() {
-  absl::Time next_tick = absl::Now() + options_.tick;
+  absl::Time next_tick = MonotonicNow() + options_.tick;
   while (true) {
     std::deque<Message> inbox;
     std::deque<Proposal> proposals;
@@ -122,7 +130,7 @@ void Node::Loop() {
         return stop_ || !inbox_.empty() || !proposals_.empty() || !read_requests_.empty() ||
                transfer_to_ != kNoNode;
       };
-      mu_.AwaitWithDeadline(absl::Condition(&has_work), next_tick);
+      wakeup_.WaitUntil(mu_, has_work, next_tick);
       if (stop_ || !failure_.ok()) return;
       inbox.swap(inbox_);
       proposals.swap(proposals_);
@@ -130,10 +138,10 @@ void Node::Loop() {
       std::swap(transfer_to, transfer_to_);
     }
     for (Message& m : inbox) raft_.Step(m);
-    if (absl::Now() >= next_tick) {
+    if (const absl::Time now = MonotonicNow(); now >= next_tick) {
       raft_.Tick();
       next_tick += options_.tick;
-      if (next_tick < absl::Now()) next_tick = absl::Now() + options_.tick;  // fell behind
+      if (next_tick < now) next_tick = now + options_.tick;  // fell behind
     }
     if (transfer_to != kNoNode) (void)raft_.TransferLeadership(transfer_to);
     for (Proposal& p : proposals) {
@@ -198,13 +206,13 @@ bool Node::DrainReady() {
     for (const Message& m : rd.messages) {
       if (m.type == MessageType::kAppend) transport_->Send(m);
     }
-    const absl::Time start = absl::Now();
+    const absl::Time start = MonotonicNow();
     if (absl::Status st = log_->Save(rd); !st.ok()) {
       Fail(st);
       return false;
     }
     if (options_.probe != nullptr) {
-      options_.probe->OnPersist(absl::ToDoubleSeconds(absl::Now() - start));
+      options_.probe->OnPersist(absl::ToDoubleSeconds(MonotonicNow() - start));
     }
     for (const Message& m : rd.messages) {
       if (m.type != MessageType::kAppend) transport_->Send(m);

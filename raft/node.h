@@ -23,6 +23,7 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "common/clock.h"
 #include "raft/durable_log.h"
 #include "raft/probe.h"
 #include "raft/raft.h"
@@ -144,6 +145,7 @@ class Node {
   Status status_ ABSL_GUARDED_BY(mu_);
   absl::Status failure_ ABSL_GUARDED_BY(mu_);
   bool stop_ ABSL_GUARDED_BY(mu_) = false;
+  Wakeup wakeup_;  // notified after each change to what Loop waits for
   std::thread thread_;
 };
 

@@ -11,6 +11,7 @@ Flusher::~Flusher() {
     absl::MutexLock lock(&mu_);
     stop_ = true;
   }
+  wakeup_.Notify();
   thread_.join();
   for (auto& [log, waiters] : waiting_) {
     for (Waiter& w : waiters) w.done(absl::UnavailableError("flusher is shutting down"));
@@ -18,10 +19,14 @@ Flusher::~Flusher() {
 }
 
 void Flusher::WaitDurable(PartitionLog* log, Offset end, Callback done) {
-  absl::MutexLock lock(&mu_);
-  std::vector<Waiter>& waiters = waiting_[log];
-  if (waiters.empty()) ready_.push_back(log);
-  waiters.push_back({end, std::move(done)});
+  {
+    absl::MutexLock lock(&mu_);
+    std::vector<Waiter>& waiters = waiting_[log];
+    if (!waiters.empty()) return waiters.push_back({end, std::move(done)});
+    ready_.push_back(log);
+    waiters.push_back({end, std::move(done)});
+  }
+  wakeup_.Notify();
 }
 
 void Flusher::Register(PartitionLog* log) {
@@ -51,7 +56,7 @@ int64_t Flusher::flushes() const {
 }
 
 void Flusher::Run() {
-  absl::Time next_periodic = absl::Now() + interval_;
+  absl::Time next_periodic = MonotonicNow() + interval_;
   std::vector<PartitionLog*> due;  // periodic logs left to flush this round
   while (true) {
     PartitionLog* log = nullptr;
@@ -61,11 +66,11 @@ void Flusher::Run() {
       auto has_work = [this, &due]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
         return stop_ || !ready_.empty() || !due.empty();
       };
-      mu_.AwaitWithDeadline(absl::Condition(&has_work), next_periodic);
+      wakeup_.WaitUntil(mu_, has_work, next_periodic);
       if (stop_) return;
-      if (due.empty() && absl::Now() >= next_periodic) {
+      if (due.empty() && MonotonicNow() >= next_periodic) {
         due.assign(periodic_.begin(), periodic_.end());
-        next_periodic = absl::Now() + interval_;
+        next_periodic = MonotonicNow() + interval_;
       }
       if (!ready_.empty()) {
         log = ready_.front();

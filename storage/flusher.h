@@ -68,6 +68,7 @@ class Flusher {
   PartitionLog* busy_ ABSL_GUARDED_BY(mu_) = nullptr;
   bool stop_ ABSL_GUARDED_BY(mu_) = false;
   int64_t flushes_ ABSL_GUARDED_BY(mu_) = 0;
+  Wakeup wakeup_;  // notified after each change to what Run waits for
   std::thread thread_;
 };
 
