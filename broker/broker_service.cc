@@ -2,6 +2,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "common/clock.h"
 #include "common/metadata_describe.h"
 #include "common/wire_error.h"
 
@@ -9,9 +10,9 @@ namespace samsa::broker {
 class BrokerService::TimedReactor final : public grpc::ServerUnaryReactor {
  public:
   TimedReactor(BrokerProbe* probe, const char* api)
-      : probe_(probe), api_(api), start_(absl::Now()) {}
+      : probe_(probe), api_(api), start_(MonotonicNow()) {}
   void OnDone() override {
-    probe_->OnRequest(api_, absl::ToDoubleSeconds(absl::Now() - start_));
+    probe_->OnRequest(api_, absl::ToDoubleSeconds(MonotonicNow() - start_));
     delete this;
   }
 

@@ -195,7 +195,6 @@ void QuorumClient::HeartbeatLoop() {
 }
 
 void QuorumClient::FetchLoop() {
-  size_t next = 0;
   while (!stopping()) {
     const std::shared_ptr<const MetadataImage> current = image();
     v1::FetchMetadataRequest req;
@@ -205,13 +204,15 @@ void QuorumClient::FetchLoop() {
     grpc::ClientContext ctx;
     ctx.set_wait_for_ready(true);
     ctx.set_deadline(absl::ToChronoTime(absl::Now() + options_.fetch_wait + options_.rpc_timeout));
+    // From the active controller, as heartbeats find it: a controller cut
+    // off from the quorum still serves what it committed, frozen there.
+    std::string address;
+    v1::Controller::Stub* stub = ActiveStub(&address);
     grpc::Status st;
     {
-      v1::Controller::Stub* stub;
       {
         absl::MutexLock lock(&mu_);
         if (stop_) return;
-        stub = &StubFor(options_.controllers[next % options_.controllers.size()]);
         fetch_ctx_ = &ctx;
       }
       st = stub->FetchMetadata(&ctx, req, &r);
@@ -219,7 +220,7 @@ void QuorumClient::FetchLoop() {
       fetch_ctx_ = nullptr;
     }
     if (!st.ok() || r.error().code() != v1::NONE) {
-      ++next;  // any controller serves committed metadata: try another
+      NoteAnswer(address, /*reached=*/false, nullptr);  // look for the active one again
       absl::MutexLock lock(&mu_);
       WaitUnlessStopped(absl::Milliseconds(50));
       continue;

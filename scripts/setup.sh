@@ -17,6 +17,8 @@ packages=(
   nats-server redis-server libnats-dev libhiredis-dev
   # monitoring tests: a real Prometheus and promtool; systemd-analyze for the units
   prometheus systemd
+  # the fault suite's clock step (libfaketime under one broker)
+  faketime
 )
 
 missing=()

@@ -345,9 +345,9 @@ absl::Status PartitionLog::Flush() {
     if (target <= flushed_) return absl::OkStatus();
   }
   // Segments before `active` were sealed (fsynced) when they were rolled.
-  const absl::Time start = absl::Now();
+  const absl::Time start = MonotonicNow();
   if (absl::Status st = active->Sync(); !st.ok()) return IoFailure(st);
-  if (options_.on_sync) options_.on_sync(absl::Now() - start);
+  if (options_.on_sync) options_.on_sync(MonotonicNow() - start);
   absl::MutexLock lock(&mu_);
   flushed_ = std::max(flushed_, std::min(target, segments_.back()->next_offset()));
   return absl::OkStatus();

@@ -14,8 +14,10 @@
 #include <cstring>
 #include <random>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "storage/env.h"
 #include "tests/chaos/history.h"
@@ -45,7 +47,9 @@ class ChaosTest : public ::testing::Test {
         .session_timeout_ms = 1500,
         .heartbeat_interval_ms = 200,
         .brokers = 3,
-        .broker_overrides = {"replica.lag.time.max.ms=2000", "offsets.topic.num.partitions=3"}});
+        .broker_overrides = {"replica.lag.time.max.ms=2000", "offsets.topic.num.partitions=3",
+                             "log.retention.check.interval.ms=1000"}});
+    BeforeControllers();
     ASSERT_OK(cluster_->StartAll());
     BeforeBrokers();
     if (HasFatalFailure() || IsSkipped()) return;
@@ -62,6 +66,7 @@ class ChaosTest : public ::testing::Test {
     t->set_partitions(kPartitions);
     t->set_replication_factor(3);
     (*t->mutable_configs())["min.insync.replicas"] = "2";
+    for (const auto& [key, value] : TopicConfigs()) (*t->mutable_configs())[key] = value;
     v1::CreateTopicsResponse created;
     const int active = cluster_->WaitForActive();
     ASSERT_NE(-1, active);
@@ -83,8 +88,12 @@ class ChaosTest : public ::testing::Test {
 
   // Members of the workload's consumer group (none by default).
   virtual int GroupMembers() const { return 0; }
+  // Runs before the controllers start.
+  virtual void BeforeControllers() {}
   // Runs after the controllers start, before the brokers do.
   virtual void BeforeBrokers() {}
+  // Configs of the topic beyond min.insync.replicas.
+  virtual std::map<std::string, std::string> TopicConfigs() const { return {}; }
   // The workload writers' transport (null: direct).
   virtual std::shared_ptr<client::Transport> WriterTransport() { return nullptr; }
 
@@ -140,6 +149,12 @@ class ChaosTest : public ::testing::Test {
           absl::StrCat(dir != nullptr ? dir : "/tmp", "/samsa-chaos-", scenario, ".jsonl");
       (void)storage::Env::Default()->WriteFileAtomically(path, history_.ToJsonLines());
       std::cout << "history: " << path << std::endl;
+      for (int b : kBrokers) {
+        const std::string log = absl::StrCat(dir != nullptr ? dir : "/tmp", "/samsa-chaos-",
+                                             scenario, "-broker-", b, ".log");
+        (void)storage::Env::Default()->WriteFileAtomically(log, cluster_->broker_log(b));
+        std::cout << "broker log: " << log << std::endl;
+      }
     }
     return r;
   }
@@ -466,6 +481,247 @@ TEST_F(GroupChaosTest, KillTheGroupCoordinatorUnderChurn) {
   EXPECT_GT(r.acked, 1000);
   EXPECT_GT(history_.commit_reads().size(), 20u) << "the watcher saw the group's commits";
   EXPECT_EQ(0, r.anomalies()) << r.ToString();
+}
+
+// Every controller reaches each of its peers through a FaultProxy of its
+// own (brokers and clients go direct), so one controller can be cut off
+// from the others.
+class ControllerPartitionChaosTest : public ChaosTest {
+ protected:
+  void BeforeControllers() override {
+    for (int from = 1; from <= 3; ++from) {
+      for (int to = 1; to <= 3; ++to) {
+        if (from == to) continue;
+        auto& proxy = proxies_[{from, to}];
+        proxy = std::make_unique<testing::FaultProxy>(cluster_->address(to));
+        cluster_->set_voter_route(from, to, proxy->address());
+      }
+    }
+  }
+  // Cuts controller `id` off from its peers both ways, or heals it.
+  void Isolate(int id, bool isolated) {
+    for (auto& [pair, proxy] : proxies_) {
+      if (pair.first != id && pair.second != id) continue;
+      proxy->set_mode(isolated ? testing::FaultProxy::Mode::kBlackhole
+                               : testing::FaultProxy::Mode::kPass);
+    }
+  }
+  // Whether controller `id` accepts a write (an empty validate-only create
+  // succeeds exactly on the active controller).
+  bool Accepts(int id) {
+    v1::CreateTopicsRequest req;
+    req.set_validate_only(true);
+    v1::CreateTopicsResponse r;
+    return cluster_->stub(id)
+               .CreateTopics(RpcContext(absl::Milliseconds(500)).get(), req, &r)
+               .ok() &&
+           r.error().code() == v1::NONE;
+  }
+  // Everything controller `id` serves of the metadata log, from the start.
+  std::string MetadataLog(int id) {
+    v1::FetchMetadataRequest req;
+    req.set_from_offset(0);
+    req.set_max_batches(1 << 20);
+    v1::FetchMetadataResponse r;
+    if (!cluster_->stub(id).FetchMetadata(RpcContext().get(), req, &r).ok()) return "";
+    return r.SerializeAsString();
+  }
+  int64_t MetadataOffset(int id) {
+    v1::DescribeClusterResponse r;
+    if (!cluster_->stub(id).DescribeCluster(RpcContext().get(), {}, &r).ok()) return -1;
+    return r.metadata_offset();
+  }
+  std::map<std::pair<int, int>, std::unique_ptr<testing::FaultProxy>> proxies_;
+};
+
+// 6. The active controller is cut off from the other two: it steps down
+// (CheckQuorum) and stops accepting writes, one of the others takes over
+// and commits topic creations, and once healed the old one catches up:
+// all three serve the same metadata log.
+TEST_F(ControllerPartitionChaosTest, AnIsolatedActiveControllerStepsDown) {
+  absl::SleepFor(absl::Seconds(2));
+  const int old_active = cluster_->WaitForActive();
+  ASSERT_NE(-1, old_active);
+  Isolate(old_active, true);
+  const absl::Time isolated = absl::Now();
+  int new_active = -1;
+  bool stepped_down = false;
+  while ((new_active == -1 || !stepped_down) && absl::Now() < isolated + absl::Seconds(15)) {
+    for (int id = 1; id <= 3; ++id) {
+      if (id != old_active && Accepts(id)) new_active = id;
+    }
+    stepped_down = !Accepts(old_active);
+    absl::SleepFor(absl::Milliseconds(50));
+  }
+  ASSERT_NE(-1, new_active) << "no other controller took over";
+  EXPECT_TRUE(stepped_down) << "controller " << old_active << " still accepts writes, isolated";
+  std::cout << "controller " << new_active << " active " << absl::Now() - isolated
+            << " after controller " << old_active << " was isolated" << std::endl;
+  v1::CreateTopicsRequest create;
+  for (int i = 0; i < 5; ++i) {
+    v1::CreateTopicsRequest::Topic* t = create.add_topics();
+    t->set_name(absl::StrCat("while-isolated-", i));
+    t->set_partitions(2);
+    t->set_replication_factor(3);
+  }
+  v1::CreateTopicsResponse created;
+  ASSERT_TRUE(cluster_->stub(new_active).CreateTopics(RpcContext().get(), create, &created).ok());
+  for (const v1::CreateTopicsResponse::Result& t : created.results()) {
+    EXPECT_EQ(v1::NONE, t.error().code()) << t.name() << ": " << t.error().message();
+  }
+  // Every broker learns of them while the old controller is still cut off
+  // (none stays with the metadata it serves, frozen at the isolation).
+  for (int b : kBrokers) {
+    const absl::Time until = absl::Now() + absl::Seconds(10);
+    bool known = false;
+    while (!known && absl::Now() < until) {
+      v1::MetadataRequest req;
+      req.add_topics("while-isolated-4");
+      v1::MetadataResponse r;
+      known = cluster_->broker_stub(b).Metadata(RpcContext().get(), req, &r).ok() &&
+              r.topics_size() == 1 && r.topics(0).error().code() == v1::NONE;
+      if (!known) absl::SleepFor(absl::Milliseconds(100));
+    }
+    EXPECT_TRUE(known) << "broker " << b << " did not learn of the topics created meanwhile";
+  }
+  EXPECT_FALSE(Accepts(old_active)) << "the isolated controller came back as active on its own";
+  Isolate(old_active, false);
+
+  // Healed: the old active controller catches up; all three serve the same log.
+  const absl::Time deadline = absl::Now() + absl::Seconds(20);
+  bool agree = false;
+  while (!agree && absl::Now() < deadline) {
+    const int64_t offset = MetadataOffset(new_active);
+    agree = offset > 0 && MetadataOffset(1) == offset && MetadataOffset(2) == offset &&
+            MetadataOffset(3) == offset;
+    if (!agree) absl::SleepFor(absl::Milliseconds(100));
+  }
+  ASSERT_TRUE(agree) << "the controllers' metadata offsets: " << MetadataOffset(1) << ", "
+                     << MetadataOffset(2) << ", " << MetadataOffset(3);
+  const std::string log = MetadataLog(new_active);
+  ASSERT_FALSE(log.empty());
+  for (int id = 1; id <= 3; ++id) EXPECT_EQ(log, MetadataLog(id)) << "controller " << id;
+  absl::SleepFor(absl::Seconds(2));
+  const Report r = Finish("isolate-controller");
+  EXPECT_GT(r.acked, 1000);
+  EXPECT_EQ(0, r.anomalies()) << r.ToString();
+}
+
+// Broker 103 runs under libfaketime (Debian's faketime), its wall clock
+// offset by what a file says; its monotonic clock is left alone, as a real
+// clock step leaves it.
+class ClockChaosTest : public ChaosTest {
+ protected:
+  static constexpr int kStepped = 103;
+  static constexpr char kLibFaketime[] = "/usr/lib/x86_64-linux-gnu/faketime/libfaketimeMT.so.1";
+  void BeforeBrokers() override {
+    ASSERT_TRUE(storage::Env::Default()->FileExists(kLibFaketime).value_or(false))
+        << kLibFaketime << " is missing: install Debian's faketime (scripts/setup.sh does)";
+    offset_file_ = dir_.path() + "/offset";
+    Step("+0");
+    cluster_->set_broker_env(
+        kStepped,
+        {absl::StrCat("LD_PRELOAD=", kLibFaketime), "FAKETIME_TIMESTAMP_FILE=" + offset_file_,
+         "FAKETIME_CACHE_DURATION=1", "FAKETIME_DONT_FAKE_MONOTONIC=1",
+         // An ASan build wants its runtime first.
+         "ASAN_OPTIONS=verify_asan_link_order=0"});
+  }
+  // One hour of retention over many small segments: a clock that looked
+  // an hour ahead would delete them.
+  std::map<std::string, std::string> TopicConfigs() const override {
+    return {{"retention.ms", "3600000"}, {"segment.bytes", "16384"}};
+  }
+  // Sets the stepped broker's wall clock to real time + `offset` (libfaketime
+  // syntax: "+50m", "-2d"). libfaketime reads the file again once its cache
+  // (FAKETIME_CACHE_DURATION, whole seconds, compared with ">") is over:
+  // within three seconds.
+  void Step(const std::string& offset) {
+    ASSERT_OK(storage::Env::Default()->WriteFileAtomically(offset_file_, offset + "\n"));
+  }
+  // The wall-clock time broker 103 logged a line containing `needle` at.
+  std::optional<absl::Time> LoggedAt(const std::string& needle) {
+    const std::string log = cluster_->broker_log(kStepped);
+    const size_t at = log.find(needle);
+    if (at == std::string::npos) return std::nullopt;
+    const size_t line = log.rfind('\n', at) == std::string::npos ? 0 : log.rfind('\n', at) + 1;
+    absl::Time t;
+    std::string error;
+    if (!absl::ParseTime("%Y-%m-%dT%H:%M:%E*SZ", log.substr(line, log.find(' ', line) - line), &t,
+                         &error)) {
+      return std::nullopt;
+    }
+    return t;
+  }
+  testing::TempDir dir_;
+  std::string offset_file_;
+};
+
+// 12. The wall clock of one broker is stepped 50 minutes ahead, then two
+// days back, as NTP or `date -s` would: timeouts run on the monotonic clock
+// (the broker is never fenced, no ISR shrinks) and time-based retention
+// deletes nothing still within retention.
+TEST_F(ClockChaosTest, AWallClockStepMovesNoTimeoutAndDeletesNothing) {
+  const int64_t epoch = cluster_->DescribeBroker(kStepped).broker_epoch();
+  // Topics whose deletion makes the broker log a line, to show its clock.
+  const std::vector<std::pair<std::string, absl::Duration>> steps = {{"+50m", absl::Minutes(50)},
+                                                                     {"-2d", -absl::Hours(48)}};
+  const int active = cluster_->WaitForActive();
+  ASSERT_NE(-1, active);
+  v1::CreateTopicsRequest create;
+  for (size_t i = 0; i < steps.size(); ++i) {
+    v1::CreateTopicsRequest::Topic* t = create.add_topics();
+    t->set_name(absl::StrCat("clock-probe-", i));
+    t->set_partitions(1);
+    t->set_replication_factor(3);
+  }
+  v1::CreateTopicsResponse created;
+  ASSERT_TRUE(cluster_->stub(active).CreateTopics(RpcContext().get(), create, &created).ok());
+  absl::SleepFor(absl::Seconds(3));
+  for (size_t i = 0; i < steps.size(); ++i) {
+    const auto& [offset, expected] = steps[i];
+    Step(offset);
+    absl::SleepFor(absl::Seconds(4));
+    v1::DeleteTopicsRequest del;
+    del.add_names(absl::StrCat("clock-probe-", i));
+    v1::DeleteTopicsResponse deleted;
+    ASSERT_TRUE(cluster_->stub(cluster_->WaitForActive())
+                    .DeleteTopics(RpcContext().get(), del, &deleted)
+                    .ok());
+    const std::string needle = absl::StrCat("deleted the replica of clock-probe-", i);
+    const absl::Time deadline = absl::Now() + absl::Seconds(10);
+    while (!LoggedAt(needle).has_value() && absl::Now() < deadline) {
+      absl::SleepFor(absl::Milliseconds(100));
+    }
+    const std::optional<absl::Time> logged = LoggedAt(needle);
+    ASSERT_TRUE(logged.has_value()) << "broker " << kStepped << " did not log \"" << needle << "\"";
+    EXPECT_LT(absl::AbsDuration(*logged - absl::Now() - expected), absl::Minutes(1))
+        << "the broker's wall clock was not stepped " << offset;
+    absl::SleepFor(absl::Seconds(5));
+    const v1::BrokerDescription b = cluster_->DescribeBroker(kStepped);
+    EXPECT_EQ(v1::BrokerDescription::ACTIVE, b.state()) << "after " << offset;
+    EXPECT_EQ(epoch, b.broker_epoch()) << "it registered again after " << offset;
+  }
+  EXPECT_THAT(testing::HttpGet(cluster_->broker_metrics_port(kStepped), "/metrics"),
+              ::testing::HasSubstr("samsa_broker_isr_changes_total{change=\"shrink\"} 0"));
+  const Report r = Finish("clock-step");
+  EXPECT_GT(r.acked, 1000);
+  EXPECT_EQ(0, r.anomalies()) << r.ToString();
+  EXPECT_EQ(0, r.failed) << "no write failed for a timeout that was not one";
+  // Every replica on the stepped broker still starts at offset 0, and it
+  // had closed segments that retention looked at.
+  int segments = 0;
+  for (int p = 0; p < kPartitions; ++p) {
+    const std::string dir =
+        absl::StrCat(cluster_->broker_data_dir(kStepped), "/logs/", kTopic, "-", p);
+    absl::StatusOr<std::vector<BatchId>> batches = BatchesBelow(dir, INT64_MAX);
+    ASSERT_TRUE(batches.ok()) << batches.status();
+    ASSERT_FALSE(batches->empty()) << dir;
+    EXPECT_EQ(0, batches->front().base_offset) << dir << ": retention deleted segments";
+    absl::StatusOr<std::vector<std::string>> files = storage::Env::Default()->ListDir(dir);
+    ASSERT_TRUE(files.ok()) << files.status();
+    for (const std::string& f : *files) segments += absl::EndsWith(f, ".log") ? 1 : 0;
+  }
+  EXPECT_GT(segments, kPartitions) << "no segment was ever closed: retention had nothing to do";
 }
 
 // scripts/chaos.sh: random faults (leader kills, pauses, every broker at

@@ -4,6 +4,7 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "storage/env.h"
 
 namespace samsa::chaos {
@@ -51,8 +52,11 @@ std::string CompareReplicas(const std::vector<std::string>& replica_dirs, int64_
     if (!batches.ok()) return absl::StrCat(dir, ": ", batches.status().message());
     if (high_watermark > 0 &&
         (batches->empty() || batches->back().last_offset + 1 < high_watermark)) {
+      absl::StatusOr<std::vector<std::string>> names = storage::Env::Default()->ListDir(dir);
       return absl::StrCat(dir, " ends at ", batches->empty() ? 0 : batches->back().last_offset + 1,
-                          ", below the high watermark ", high_watermark);
+                          ", below the high watermark ", high_watermark, " (files: ",
+                          names.ok() ? absl::StrJoin(*names, " ") : names.status().ToString(),
+                          ")");
     }
     all.push_back(*std::move(batches));
   }

@@ -78,7 +78,9 @@ std::string Cluster::log(int id) const {
 std::vector<std::string> Cluster::Args(int id) const {
   std::string voters;
   for (const auto& [voter, address] : addresses_) {
-    absl::StrAppend(&voters, voters.empty() ? "" : ",", voter, "@", address);
+    auto route = voter_routes_.find({id, voter});
+    absl::StrAppend(&voters, voters.empty() ? "" : ",", voter, "@",
+                    route == voter_routes_.end() ? address : route->second);
   }
   std::vector<std::string> overrides = {
       absl::StrCat("node.id=", id),
@@ -172,8 +174,8 @@ absl::Status Cluster::StartBroker(int id, const std::vector<std::string>& extra)
     args.push_back("--override");
     args.push_back(e);
   }
-  absl::StatusOr<ChildProcess> p =
-      ChildProcess::Spawn(broker_binary(), args, absl::StrCat(dir_.path(), "/broker-", id, ".log"));
+  absl::StatusOr<ChildProcess> p = ChildProcess::Spawn(
+      broker_binary(), args, absl::StrCat(dir_.path(), "/broker-", id, ".log"), broker_env_[id]);
   if (!p.ok()) return p.status();
   brokers_.insert_or_assign(id, std::move(*p));
   return AwaitAnswer(

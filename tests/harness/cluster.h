@@ -59,6 +59,11 @@ class Cluster {
   std::string data_dir(int id) const;
   std::string log(int id) const;
   std::string binary() const;
+  // Controller `from` reaches its peer `to` at `address` (a proxy, say)
+  // instead of where `to` listens, from its next start on.
+  void set_voter_route(int from, int to, std::string address) {
+    voter_routes_[{from, to}] = std::move(address);
+  }
   // The --override arguments controller `id` runs with.
   std::vector<std::string> Args(int id) const;
 
@@ -69,6 +74,8 @@ class Cluster {
   // Brokers (ids 101...): started (or restarted) and waited for until they
   // answer RPCs; `extra` overrides come last.
   absl::Status StartBroker(int id, const std::vector<std::string>& extra = {});
+  // Environment entries ("NAME=value") broker `id` starts with from now on.
+  void set_broker_env(int id, std::vector<std::string> env) { broker_env_[id] = std::move(env); }
   // Where broker `id` listens (and what it advertises).
   const std::string& broker_address(int id) const { return broker_addresses_.at(id); }
   void KillBroker(int id);
@@ -92,12 +99,14 @@ class Cluster {
   const ClusterOptions options_;
   TempDir dir_;
   std::map<int, std::string> addresses_;
+  std::map<std::pair<int, int>, std::string> voter_routes_;
   std::map<int, int> metrics_ports_;
   std::map<int, ChildProcess> processes_;
   std::map<int, std::unique_ptr<v1::Controller::Stub>> stubs_;
   std::map<int, std::string> broker_addresses_;
   std::map<int, int> broker_metrics_ports_;
   std::map<int, ChildProcess> brokers_;
+  std::map<int, std::vector<std::string>> broker_env_;
   std::map<int, std::unique_ptr<v1::Broker::Stub>> broker_stubs_;
 };
 

@@ -17,10 +17,12 @@ namespace samsa::testing {
 
 class ChildProcess {
  public:
-  // Starts `binary` with `args`; stdout and stderr go to `log_path`.
+  // Starts `binary` with `args` and this process's environment plus `env`
+  // ("NAME=value" entries); stdout and stderr go to `log_path`.
   static absl::StatusOr<ChildProcess> Spawn(const std::string& binary,
                                             const std::vector<std::string>& args,
-                                            const std::string& log_path);
+                                            const std::string& log_path,
+                                            const std::vector<std::string>& env = {});
   ChildProcess(ChildProcess&& other) noexcept;
   ChildProcess& operator=(ChildProcess&& other) noexcept;
   ~ChildProcess();

@@ -96,7 +96,7 @@ void FaultProxy::Pump(int from, int to, bool responses) {
     if (n <= 0) break;
     if (responses && mode_ == Mode::kDropResponses) continue;  // the client never hears
     for (ssize_t done = 0; done < n;) {
-      const ssize_t w = write(to, buf + done, static_cast<size_t>(n - done));
+      const ssize_t w = send(to, buf + done, static_cast<size_t>(n - done), MSG_NOSIGNAL);
       if (w <= 0) {
         shutdown(from, SHUT_RD);
         return;
