@@ -452,6 +452,85 @@ TEST_F(ProxiedChaosTest, AnswersLostWhileTheLeaderDies) {
   EXPECT_GT(acked_after, 500) << "the producers kept going after the fault";
 }
 
+// Each broker is reached by the other brokers through a FaultProxy it
+// advertises, and reaches the active controller through one of its own;
+// the workload's writers go straight to the brokers. So a broker can be cut
+// off from the controllers and from its followers, and not from clients.
+class IsolatedLeaderChaosTest : public ChaosTest {
+ protected:
+  void BeforeBrokers() override {
+    const int active = cluster_->WaitForActive();
+    ASSERT_NE(-1, active);
+    for (int b : kBrokers) {
+      to_broker_[b] = std::make_unique<testing::FaultProxy>(cluster_->broker_address(b));
+      to_controller_[b] = std::make_unique<testing::FaultProxy>(cluster_->address(active));
+      cluster_->set_broker_overrides(
+          b, {"advertised.listener=" + to_broker_[b]->address(),
+              "controller.quorum.bootstrap=" + to_controller_[b]->address()});
+    }
+  }
+  std::shared_ptr<client::Transport> WriterTransport() override {
+    std::map<std::string, std::string> direct;
+    for (int b : kBrokers) direct[to_broker_[b]->address()] = cluster_->broker_address(b);
+    return std::make_shared<RedirectingTransport>(std::move(direct));
+  }
+  void Isolate(int b, bool isolated) {
+    const auto mode =
+        isolated ? testing::FaultProxy::Mode::kBlackhole : testing::FaultProxy::Mode::kPass;
+    to_broker_[b]->set_mode(mode);
+    to_controller_[b]->set_mode(mode);
+  }
+  std::map<int, std::unique_ptr<testing::FaultProxy>> to_broker_;
+  std::map<int, std::unique_ptr<testing::FaultProxy>> to_controller_;
+};
+
+// 3. A leader is cut off from the controllers and from its followers (they
+// cannot fetch from it) while the producers still reach it: the controller
+// fences it and elects another leader from the ISR; the stranded one cannot
+// acknowledge acks=all writes (nobody replicates them, and it cannot shrink
+// the ISR without the controller), so nothing it takes is acknowledged and
+// then lost; healed, it truncates what only it had and follows.
+TEST_F(IsolatedLeaderChaosTest, ALeaderCutOffFromTheClusterButNotFromClients) {
+  absl::SleepFor(absl::Seconds(2));
+  const int leader = PartitionOf(*cluster_, kTopic, 0).leader();
+  ASSERT_NE(-1, leader);
+  Isolate(leader, true);
+  ASSERT_TRUE(
+      cluster_->WaitForBrokerState(leader, v1::BrokerDescription::FENCED, absl::Seconds(10)))
+      << "the controller did not fence the isolated broker";
+  const absl::Time deadline = absl::Now() + absl::Seconds(10);
+  int successor = leader;
+  while ((successor == leader || successor == -1) && absl::Now() < deadline) {
+    successor = PartitionOf(*cluster_, kTopic, 0).leader();
+    absl::SleepFor(absl::Milliseconds(100));
+  }
+  EXPECT_NE(leader, successor) << "no other broker took partition 0 over";
+  EXPECT_NE(-1, successor) << "no other broker took partition 0 over";
+  // The stranded broker still takes writes for partition 0 (it has not
+  // heard it lost it) and must not acknowledge them.
+  v1::ProduceRequest req;
+  req.set_acks(-1);
+  req.set_timeout_ms(2000);
+  v1::ProduceRequest::Topic* t = req.add_topics();
+  t->set_name(kTopic);
+  v1::ProduceRequest::Partition* p = t->add_partitions();
+  p->set_partition(0);
+  p->add_plain()->set_value("written-to-the-stranded-leader");
+  v1::ProduceResponse zombie;
+  ASSERT_TRUE(cluster_->broker_stub(leader)
+                  .Produce(RpcContext(absl::Seconds(10)).get(), req, &zombie)
+                  .ok());
+  ASSERT_EQ(1, zombie.topics_size());
+  EXPECT_EQ(v1::REQUEST_TIMED_OUT, zombie.topics(0).partitions(0).error().code())
+      << "the stranded leader answered an acks=all write with "
+      << zombie.topics(0).partitions(0).ShortDebugString();
+  Isolate(leader, false);
+  absl::SleepFor(absl::Seconds(3));
+  const Report r = Finish("isolated-leader");
+  EXPECT_GT(r.acked, 1000);
+  EXPECT_EQ(0, r.anomalies()) << r.ToString();
+}
+
 class GroupChaosTest : public ChaosTest {
  protected:
   int GroupMembers() const override { return 3; }

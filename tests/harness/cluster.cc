@@ -154,6 +154,9 @@ std::vector<std::string> Cluster::BrokerArgs(int id) const {
   };
   overrides.insert(overrides.end(), options_.broker_overrides.begin(),
                    options_.broker_overrides.end());
+  if (auto own = broker_overrides_.find(id); own != broker_overrides_.end()) {
+    overrides.insert(overrides.end(), own->second.begin(), own->second.end());
+  }
   std::vector<std::string> args;
   for (const std::string& o : overrides) {
     args.push_back("--override");

@@ -74,6 +74,10 @@ class Cluster {
   // Brokers (ids 101...): started (or restarted) and waited for until they
   // answer RPCs; `extra` overrides come last.
   absl::Status StartBroker(int id, const std::vector<std::string>& extra = {});
+  // Overrides broker `id` starts with from now on, after the cluster's.
+  void set_broker_overrides(int id, std::vector<std::string> overrides) {
+    broker_overrides_[id] = std::move(overrides);
+  }
   // Environment entries ("NAME=value") broker `id` starts with from now on.
   void set_broker_env(int id, std::vector<std::string> env) { broker_env_[id] = std::move(env); }
   // Where broker `id` listens (and what it advertises).
@@ -107,6 +111,7 @@ class Cluster {
   std::map<int, int> broker_metrics_ports_;
   std::map<int, ChildProcess> brokers_;
   std::map<int, std::vector<std::string>> broker_env_;
+  std::map<int, std::vector<std::string>> broker_overrides_;
   std::map<int, std::unique_ptr<v1::Broker::Stub>> broker_stubs_;
 };
 
