@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Coverage-guided fuzzing with libFuzzer (clang-14, ASan + UBSan).
 #   scripts/fuzz.sh [TARGET] [SECONDS]     default: record_batch_fuzz, 60 s
-# TARGET: record_batch_fuzz, metadata_fuzz or config_fuzz.
+# TARGET: record_batch_fuzz, metadata_fuzz, config_fuzz or request_fuzz.
 # Crashes are written to build-fuzz/artifacts/; re-run one with
 #   build-fuzz/bin/TARGET build-fuzz/artifacts/crash-...
 set -euo pipefail
@@ -16,6 +16,7 @@ mkdir -p build-fuzz/artifacts build-fuzz/corpus/"$target"
 case "$target" in
   record_batch_fuzz) seeds=(build-fuzz/tests/fuzz/corpus/record_batch) ;;
   metadata_fuzz) seeds=(build-fuzz/tests/fuzz/corpus/metadata) ;;
+  request_fuzz) seeds=(build-fuzz/tests/fuzz/corpus/request) ;;
   config_fuzz)
     seeds=(build-fuzz/corpus/config_seeds)
     mkdir -p "${seeds[0]}"
