@@ -1,7 +1,7 @@
 // Writes the starting corpus for the record-batch fuzz target: valid record
 // sets of every codec and shape, made by the current encoder, so the fuzzer
 // starts from inputs that reach deep into the decoder.
-//   samsa-fuzz-seeds DIR
+//   samsa-fuzz-record_batch-seeds DIR
 #include <cstdio>
 #include <fstream>
 #include <string>
