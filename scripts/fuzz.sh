@@ -25,5 +25,5 @@ case "$target" in
     done ;;
   *) echo "fuzz: unknown target $target" >&2; exit 2 ;;
 esac
-exec build-fuzz/bin/"$target" -max_total_time="$seconds" -rss_limit_mb=2048 \
+exec build-fuzz/bin/"$target" -max_total_time="$seconds" -rss_limit_mb=2048 -timeout=30 \
   -artifact_prefix=build-fuzz/artifacts/ build-fuzz/corpus/"$target" "${seeds[@]}"

@@ -7,6 +7,7 @@
 
 #include "samsa/v1/broker.pb.h"
 #include "samsa/v1/controller.pb.h"
+#include "samsa/v1/groups.pb.h"
 #include "storage/batch_builder.h"
 
 int main(int argc, char** argv) {
@@ -106,5 +107,36 @@ int main(int argc, char** argv) {
   app->set_partition(1);
   app->add_new_isr(2);
   seed(11, ap);
+
+  v1::FindCoordinatorRequest find;
+  find.set_group("g");
+  seed(12, find);
+
+  v1::ConsumerGroupHeartbeatRequest join;
+  join.set_group("g");
+  join.set_client_id("c");
+  join.set_rebalance_timeout_ms(1000);
+  join.mutable_subscription()->add_topics("t");
+  seed(13, join);
+
+  v1::OffsetCommitRequest commit;
+  commit.set_group("g");
+  v1::OffsetCommitRequest::Partition* cp = commit.add_partitions();
+  cp->set_topic("t");
+  cp->set_offset(5);
+  cp->set_metadata("m");
+  seed(14, commit);
+
+  v1::OffsetFetchRequest offsets;
+  offsets.set_group("g");
+  seed(15, offsets);
+
+  v1::DescribeGroupsRequest groups;
+  groups.add_groups("g");
+  seed(16, groups);
+
+  v1::DeleteGroupsRequest gone;
+  gone.add_groups("g");
+  seed(17, gone);
   return 0;
 }

@@ -2,21 +2,28 @@
 // request body. They are parsed into the request message the first byte
 // picks and handed to the code that validates and serves it: the broker's
 // Produce, Fetch, ListOffsets and ReplicaFetch on a replica manager over an
-// in-memory disk, and the controller's topic, config and broker-lifecycle
-// handlers on a metadata image. Every request gets an answer (an error is
-// one), never a crash; the records a controller handler decides on must
-// apply to the image it decided on.
+// in-memory disk, its group requests on a group runtime (offsets in RocksDB
+// under a temporary directory), and the controller's topic, config and
+// broker-lifecycle handlers on a metadata image. Every request gets an
+// answer (an error is one), never a crash; the records a controller handler
+// decides on must apply to the image it decided on.
+#include <stdlib.h>
+
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
+#include <cstdlib>
 #include <memory>
+#include <string>
 
+#include "broker/group_runtime.h"
 #include "broker/replica_manager.h"
 #include "common/await.h"
 #include "common/clock.h"
 #include "common/metadata_records.h"
 #include "controller/broker_lifecycle.h"
 #include "controller/topic_admin.h"
+#include "storage/env.h"
 #include "storage/mem_env.h"
 
 namespace samsa {
@@ -26,7 +33,8 @@ const NodeId kSelf(1);
 const Uuid kTopic{4, 2};
 
 // Brokers 1-3, unfenced; topic "t": partition 0 led by this broker alone,
-// partition 1 led by broker 2 with this one following.
+// partition 1 led by broker 2 with this one following; __consumer_offsets
+// with one partition, led here.
 const MetadataImage& Image() {
   static const MetadataImage* image = [] {
     auto* out = new MetadataImage;
@@ -43,33 +51,71 @@ const MetadataImage& Image() {
         kTopic, 1,
         PartitionImage{
             .replicas = {NodeId(2), kSelf}, .isr = {NodeId(2), kSelf}, .leader = NodeId(2)});
+    const Uuid offsets{4, 3};
+    *b.add_records() = records::Topic(broker::kOffsetsTopic, offsets);
+    *b.add_records() = records::Partition(
+        offsets, 0, PartitionImage{.replicas = {kSelf}, .isr = {kSelf}, .leader = kSelf});
     if (!out->Apply(b, 10).ok()) __builtin_trap();
     return out;
   }();
   return *image;
 }
 
-// A replica manager of broker 1 on an in-memory disk, made again every
-// 1,000 inputs so that appended records do not pile up.
-broker::ReplicaManager& Replicas() {
-  static std::unique_ptr<storage::Env> env;
-  static std::unique_ptr<broker::ReplicaManager> replicas;
+// Broker 1: a replica manager on an in-memory disk and a group runtime on
+// it, made again every 1,000 inputs so that what requests wrote does not
+// pile up.
+struct Broker {
+  std::unique_ptr<storage::Env> env = storage::NewMemEnv();
+  std::unique_ptr<broker::ReplicaManager> replicas;
+  std::unique_ptr<broker::GroupRuntime> groups;
+};
+
+Broker& Served() {
+  static std::string dir = [] {
+    std::string d = "/tmp/samsa-request-fuzz-XXXXXX";
+    if (mkdtemp(d.data()) == nullptr) __builtin_trap();
+    return d;
+  }();
+  static std::unique_ptr<Broker> broker;
   static int uses = 0;
-  if (replicas == nullptr || ++uses % 1000 == 0) {
-    replicas.reset();
-    env = storage::NewMemEnv();
-    absl::StatusOr<std::unique_ptr<broker::ReplicaManager>> opened = broker::ReplicaManager::Open(
-        {.self = kSelf, .data_dir = "/broker", .env = env.get(), .clock = &Clock::Real()});
-    if (!opened.ok()) __builtin_trap();
-    replicas = *std::move(opened);
-    replicas->OnImage(std::make_shared<const MetadataImage>(Image()));
+  if (broker == nullptr || ++uses % 1000 == 0) {
+    if (broker != nullptr) broker->groups.reset();  // it uses the replicas
+    broker = std::make_unique<Broker>();
+    absl::StatusOr<std::unique_ptr<broker::ReplicaManager>> replicas = broker::ReplicaManager::Open(
+        {.self = kSelf, .data_dir = "/broker", .env = broker->env.get(), .clock = &Clock::Real()});
+    if (!replicas.ok()) __builtin_trap();
+    broker->replicas = *std::move(replicas);
+    const auto image = std::make_shared<const MetadataImage>(Image());
+    broker->replicas->OnImage(image);
+    const std::string data_dir = dir + "/" + std::to_string(uses);
+    if (!storage::Env::Default()->CreateDirs(data_dir).ok()) __builtin_trap();
+    absl::StatusOr<std::unique_ptr<broker::GroupRuntime>> groups =
+        broker::GroupRuntime::Open({.self = kSelf,
+                                    .data_dir = data_dir,
+                                    .offsets_partitions = 1,
+                                    .offsets_replication_factor = 1,
+                                    .replicas = broker->replicas.get()});
+    if (!groups.ok()) __builtin_trap();
+    broker->groups = *std::move(groups);
+    broker->groups->OnImage(image);
   }
-  return *replicas;
+  // At exit the broker goes, with its files, before RocksDB's own statics:
+  // registered after the first open made them, this handler runs first.
+  [[maybe_unused]] static const int registered = std::atexit([] {
+    broker.reset();
+    (void)storage::Env::Default()->DeleteTree(dir);
+  });
+  return *broker;
 }
 
-template <typename Request>
-bool Parse(const uint8_t* data, size_t size, Request* out) {
-  return out->ParseFromArray(data, static_cast<int>(size));
+broker::ReplicaManager& Replicas() { return *Served().replicas; }
+broker::GroupRuntime& Groups() { return *Served().groups; }
+
+// Calls `serve` with the bytes parsed as a `Request`, if they parse.
+template <typename Request, typename Serve>
+void As(const uint8_t* data, size_t size, Serve serve) {
+  Request r;
+  if (r.ParseFromArray(data, static_cast<int>(size))) serve(r);
 }
 
 // Runs a controller handler on a pending batch over the image; what it
@@ -93,109 +139,119 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using namespace samsa;
   if (size == 0) return 0;
   const uint8_t kind = data[0];
-  ++data;
-  --size;
-  switch (kind % 12) {
-    case 0: {
-      v1::ProduceRequest r;
-      if (!Parse(data, size, &r)) return 0;
-      r.set_timeout_ms(std::clamp(r.timeout_ms(), 0, kMaxWaitMs));
-      (void)AwaitCallback<v1::ProduceResponse>(
-          [&](auto done) { Replicas().Produce(r, std::move(done)); });
-      break;
-    }
-    case 1: {
-      v1::FetchRequest r;
-      if (!Parse(data, size, &r)) return 0;
-      r.set_max_wait_ms(std::clamp(r.max_wait_ms(), 0, kMaxWaitMs));
-      (void)AwaitCallback<broker::FetchAnswer>(
-          [&](auto done) { Replicas().Fetch(r, std::move(done)); });
-      break;
-    }
-    case 2: {
-      v1::ListOffsetsRequest r;
-      if (!Parse(data, size, &r)) return 0;
-      (void)Replicas().ListOffsets(r);
-      break;
-    }
-    case 3: {
-      v1::ReplicaFetchRequest r;
-      if (!Parse(data, size, &r)) return 0;
-      r.set_max_wait_ms(std::clamp(r.max_wait_ms(), 0, kMaxWaitMs));
-      (void)AwaitCallback<broker::ReplicaFetchAnswer>(
-          [&](auto done) { Replicas().ReplicaFetch(r, std::move(done)); });
-      break;
-    }
-    case 4: {
-      v1::CreateTopicsRequest r;
-      if (!Parse(data, size, &r)) return 0;
-      // Placement is linear in the partition count: keep executions quick.
-      for (auto& t : *r.mutable_topics()) t.set_partitions(std::min(t.partitions(), 64));
-      uint64_t next_id = 100;
-      Decide([&](controller::PendingBatch& b) {
-        (void)controller::CreateTopics(
-            r, controller::TopicDefaults{},
-            [&] {
-              return Uuid{7, next_id++};
-            },
-            b);
+  const uint8_t* body = data + 1;
+  const size_t n = size - 1;
+  switch (kind % 18) {
+    case 0:
+      As<v1::ProduceRequest>(body, n, [](v1::ProduceRequest& r) {
+        r.set_timeout_ms(std::clamp(r.timeout_ms(), 0, kMaxWaitMs));
+        (void)AwaitCallback<v1::ProduceResponse>(
+            [&](auto done) { Replicas().Produce(r, std::move(done)); });
       });
       break;
-    }
-    case 5: {
-      v1::DeleteTopicsRequest r;
-      if (!Parse(data, size, &r)) return 0;
-      Decide([&](controller::PendingBatch& b) { (void)controller::DeleteTopics(r, b); });
+    case 1:
+      As<v1::FetchRequest>(body, n, [](v1::FetchRequest& r) {
+        r.set_max_wait_ms(std::clamp(r.max_wait_ms(), 0, kMaxWaitMs));
+        (void)AwaitCallback<broker::FetchAnswer>(
+            [&](auto done) { Replicas().Fetch(r, std::move(done)); });
+      });
       break;
-    }
-    case 6: {
-      v1::CreatePartitionsRequest r;
-      if (!Parse(data, size, &r)) return 0;
-      for (auto& t : *r.mutable_topics()) t.set_count(std::min(t.count(), 64));
-      Decide([&](controller::PendingBatch& b) { (void)controller::CreatePartitions(r, b); });
+    case 2:
+      As<v1::ListOffsetsRequest>(body, n, [](auto& r) { (void)Replicas().ListOffsets(r); });
       break;
-    }
-    case 7: {
-      v1::AlterConfigsRequest r;
-      if (!Parse(data, size, &r)) return 0;
-      Decide([&](controller::PendingBatch& b) { (void)controller::AlterConfigs(r, b); });
+    case 3:
+      As<v1::ReplicaFetchRequest>(body, n, [](v1::ReplicaFetchRequest& r) {
+        r.set_max_wait_ms(std::clamp(r.max_wait_ms(), 0, kMaxWaitMs));
+        (void)AwaitCallback<broker::ReplicaFetchAnswer>(
+            [&](auto done) { Replicas().ReplicaFetch(r, std::move(done)); });
+      });
       break;
-    }
-    case 8: {
-      v1::DescribeConfigsRequest r;
-      if (!Parse(data, size, &r)) return 0;
-      (void)controller::DescribeConfigs(r, Image());
-      v1::DescribeTopicsRequest t;
-      if (Parse(data, size, &t)) (void)controller::DescribeTopics(t, Image());
+    case 4:
+      As<v1::CreateTopicsRequest>(body, n, [](v1::CreateTopicsRequest& r) {
+        // Placement is linear in the partition count: keep executions quick.
+        for (auto& t : *r.mutable_topics()) t.set_partitions(std::min(t.partitions(), 64));
+        uint64_t next_id = 100;
+        Decide([&](controller::PendingBatch& b) {
+          (void)controller::CreateTopics(
+              r, controller::TopicDefaults{},
+              [&] {
+                return Uuid{7, next_id++};
+              },
+              b);
+        });
+      });
       break;
-    }
-    case 9: {
-      v1::RegisterBrokerRequest r;
-      if (!Parse(data, size, &r)) return 0;
-      Decide([&](controller::PendingBatch& b) { (void)controller::RegisterBroker(r, b); });
+    case 5:
+      As<v1::DeleteTopicsRequest>(body, n, [](auto& r) {
+        Decide([&](controller::PendingBatch& b) { (void)controller::DeleteTopics(r, b); });
+      });
       break;
-    }
-    case 10: {
-      v1::BrokerHeartbeatRequest r;
-      if (!Parse(data, size, &r)) return 0;
-      Decide(
-          [&](controller::PendingBatch& b) { (void)controller::BrokerHeartbeat(r, Image(), b); });
-      v1::ControlledShutdownRequest s;
-      if (Parse(data, size, &s)) {
-        Decide([&](controller::PendingBatch& b) { (void)controller::ControlledShutdown(s, b); });
-      }
+    case 6:
+      As<v1::CreatePartitionsRequest>(body, n, [](v1::CreatePartitionsRequest& r) {
+        for (auto& t : *r.mutable_topics()) t.set_count(std::min(t.count(), 64));
+        Decide([&](controller::PendingBatch& b) { (void)controller::CreatePartitions(r, b); });
+      });
       break;
-    }
-    case 11: {
-      v1::AlterPartitionRequest r;
-      if (!Parse(data, size, &r)) return 0;
-      Decide([&](controller::PendingBatch& b) { (void)controller::AlterPartition(r, b); });
-      v1::AllocateProducerIdsRequest a;
-      if (Parse(data, size, &a)) {
-        Decide([&](controller::PendingBatch& b) { (void)controller::AllocateProducerIds(a, b); });
-      }
+    case 7:
+      As<v1::AlterConfigsRequest>(body, n, [](auto& r) {
+        Decide([&](controller::PendingBatch& b) { (void)controller::AlterConfigs(r, b); });
+      });
       break;
-    }
+    case 8:
+      As<v1::DescribeConfigsRequest>(
+          body, n, [](auto& r) { (void)controller::DescribeConfigs(r, Image()); });
+      As<v1::DescribeTopicsRequest>(body, n,
+                                    [](auto& r) { (void)controller::DescribeTopics(r, Image()); });
+      break;
+    case 9:
+      As<v1::RegisterBrokerRequest>(body, n, [](auto& r) {
+        Decide([&](controller::PendingBatch& b) { (void)controller::RegisterBroker(r, b); });
+      });
+      break;
+    case 10:
+      As<v1::BrokerHeartbeatRequest>(body, n, [](auto& r) {
+        Decide(
+            [&](controller::PendingBatch& b) { (void)controller::BrokerHeartbeat(r, Image(), b); });
+      });
+      As<v1::ControlledShutdownRequest>(body, n, [](auto& r) {
+        Decide([&](controller::PendingBatch& b) { (void)controller::ControlledShutdown(r, b); });
+      });
+      break;
+    case 11:
+      As<v1::AlterPartitionRequest>(body, n, [](auto& r) {
+        Decide([&](controller::PendingBatch& b) { (void)controller::AlterPartition(r, b); });
+      });
+      As<v1::AllocateProducerIdsRequest>(body, n, [](auto& r) {
+        Decide([&](controller::PendingBatch& b) { (void)controller::AllocateProducerIds(r, b); });
+      });
+      break;
+    case 12:
+      As<v1::FindCoordinatorRequest>(body, n, [](auto& r) { (void)Groups().FindCoordinator(r); });
+      break;
+    case 13:
+      As<v1::ConsumerGroupHeartbeatRequest>(body, n, [](auto& r) { (void)Groups().Heartbeat(r); });
+      break;
+    case 14:
+      As<v1::OffsetCommitRequest>(body, n, [](auto& r) {
+        (void)AwaitCallback<v1::OffsetCommitResponse>(
+            [&](auto done) { Groups().OffsetCommit(r, std::move(done)); });
+      });
+      break;
+    case 15:
+      As<v1::OffsetFetchRequest>(body, n, [](auto& r) { (void)Groups().OffsetFetch(r); });
+      break;
+    case 16:
+      As<v1::DescribeGroupsRequest>(body, n, [](auto& r) {
+        (void)Groups().DescribeGroups(r);
+        (void)Groups().ListGroups();
+      });
+      break;
+    case 17:
+      As<v1::DeleteGroupsRequest>(body, n, [](auto& r) {
+        (void)AwaitCallback<v1::DeleteGroupsResponse>(
+            [&](auto done) { Groups().DeleteGroups(r, std::move(done)); });
+      });
+      break;
   }
   return 0;
 }
