@@ -15,10 +15,11 @@
 #                    BASE+2i, controller i on BASE+1+2i, /metrics 100 higher
 #                    (the defaults are deploy/config/*.properties')
 #   SAMSA_BIN        where the binaries are (default build/bin, built if absent)
+#   SAMSA_VAR        where data, logs and pid files go (default ./var)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
-var=$root/var
+var=${SAMSA_VAR:-$root/var}
 base=${SAMSA_BASE_PORT:-9092}
 bin=${SAMSA_BIN:-$root/build/bin}
 controllers=(1 2 3)

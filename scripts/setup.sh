@@ -14,7 +14,7 @@ packages=(
   # a gRPC client nobody here wrote, for interoperability tests
   python3 python3-grpcio python3-grpc-tools python3-protobuf curl
   # peers for the comparison benchmarks
-  nats-server redis-server libnats-dev libhiredis-dev
+  nats-server redis-server libnats-dev libhiredis-dev linux-perf
   # monitoring tests: a real Prometheus and promtool; systemd-analyze for the units
   prometheus systemd
   # the fault suite's clock step (libfaketime under one broker)
