@@ -45,6 +45,12 @@ Offset Partition::high_watermark() const {
   return high_watermark_;
 }
 
+Partition::Commit Partition::CommitOf(Epoch epoch, Offset end) const {
+  absl::MutexLock lock(&mu_);
+  if (!state_.leader || state_.leader_epoch != epoch) return Commit::kLeadershipMoved;
+  return high_watermark_ >= end ? Commit::kCommitted : Commit::kPending;
+}
+
 void Partition::OnLocalOffset(Offset offset) {
   absl::MutexLock lock(&mu_);
   Offset& mine = acked_[self_];

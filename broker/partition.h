@@ -95,6 +95,11 @@ class Partition {
   absl::Status MaybeSnapshotProducers(bool force = false);
 
   Offset high_watermark() const;
+  // Where records up to `end`, appended as leader in `epoch`, stand: the
+  // high watermark covers them, not yet, or this broker no longer leads in
+  // that epoch (another leader's high watermark says nothing about them).
+  enum class Commit { kPending, kCommitted, kLeadershipMoved };
+  Commit CommitOf(Epoch epoch, Offset end) const;
   // The leader's own offset that counts toward the high watermark grew to
   // `offset`: its flushed offset under flush.policy=always, else its log end.
   void OnLocalOffset(Offset offset);

@@ -463,11 +463,11 @@ void ReplicaManager::ProducePartition(const std::string& topic,
     out->set_base_offset(info->first_offset.value());
     if (info->log_append_time.has_value()) out->set_log_append_time_ms(*info->log_append_time);
   }
-  auto acknowledged = [this, partition, end, acks, timeout, call, out]() {
+  auto acknowledged = [this, partition, epoch = s.leader_epoch, end, acks, timeout, call, out]() {
     if (acks == 0) return;
     if (acks == 1) return call->Finish();
     absl::MutexLock lock(&mu_);
-    waiters_.push_back({partition, end, MonotonicNow() + timeout, call, out});
+    waiters_.push_back({partition, epoch, end, MonotonicNow() + timeout, call, out});
   };
   if (!s.flush_always) {
     partition->OnLocalOffset(partition->log()->log_end_offset());
@@ -495,9 +495,18 @@ void ReplicaManager::ReleaseWaiters() {
     absl::MutexLock lock(&mu_);
     const absl::Time now = MonotonicNow();
     for (auto it = waiters_.begin(); it != waiters_.end();) {
-      const bool covered = it->partition->high_watermark() >= it->needed;
-      if (covered || it->deadline <= now || stop_) {
-        if (!covered) {
+      // Only the leadership that appended the batch can say it is
+      // committed: once this broker follows (or leads again in a later
+      // epoch), its high watermark is another leader's, over a log that
+      // may have been cut below the batch and filled with other records.
+      const Partition::Commit commit = it->partition->CommitOf(it->leader_epoch, it->needed);
+      const bool moved = commit == Partition::Commit::kLeadershipMoved;
+      const bool covered = commit == Partition::Commit::kCommitted;
+      if (covered || moved || it->deadline <= now || stop_) {
+        if (moved) {
+          SetError(it->out->mutable_error(), v1::NOT_LEADER_OR_FOLLOWER,
+                   "the partition's leadership moved before the ISR acknowledged the records");
+        } else if (!covered) {
           SetError(it->out->mutable_error(), v1::REQUEST_TIMED_OUT,
                    "the ISR did not acknowledge the records in time");
         }

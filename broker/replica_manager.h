@@ -120,7 +120,8 @@ class ReplicaManager {
   };
   struct Waiter {
     std::shared_ptr<Partition> partition;
-    Offset needed;  // high watermark that covers the batch
+    Epoch leader_epoch;  // the leadership the batch was appended in
+    Offset needed;       // high watermark that covers the batch
     absl::Time deadline;
     std::shared_ptr<ProduceCall> call;
     v1::ProduceResponse::Partition* out;

@@ -106,6 +106,49 @@ class ReplicaManagerTest : public ::testing::Test {
   std::unique_ptr<ReplicaManager> replicas_;
 };
 
+// An acks=all write waits for the ISR of the leadership that appended it.
+// When this broker stops leading (a new leader took over, as when it was
+// cut off), the high watermark it learns as a follower is the new
+// leader's, over a log that may hold other records at those offsets: the
+// write must fail (NOT_LEADER_OR_FOLLOWER, the producer retries it with
+// the new leader), never be acknowledged by it. (The fault suite's
+// isolated-leader scenario lost writes that way.)
+TEST_F(ReplicaManagerTest, AnAcksAllWriteIsNotAcknowledgedUnderTheNextLeadersHighWatermark) {
+  replicas_->OnImage(Image({kSelf, NodeId(2)}));
+  v1::ProduceRequest req;
+  req.set_acks(-1);
+  req.set_timeout_ms(10000);
+  v1::ProduceRequest::Topic* t = req.add_topics();
+  t->set_name("t");
+  v1::ProduceRequest::Partition* p = t->add_partitions();
+  p->set_partition(0);
+  p->add_plain()->set_value("waits for broker 2");
+  absl::Notification answered;
+  v1::ProduceResponse out;
+  replicas_->Produce(req, [&](v1::ProduceResponse r) {
+    out = std::move(r);
+    answered.Notify();
+  });
+  EXPECT_FALSE(answered.WaitForNotificationWithTimeout(absl::Milliseconds(200)))
+      << "broker 2 has not acknowledged it";
+
+  // Broker 2 leads now, in epoch 1; this broker follows and hears of a
+  // high watermark that covers the offset the write got here.
+  MetadataImage next = *Image({kSelf, NodeId(2)});
+  v1::MetadataBatch b;
+  *b.add_records() =
+      records::PartitionChange(kTopic, 0, NodeId(2), std::vector<NodeId>{kSelf, NodeId(2)});
+  const absl::Status applied = next.Apply(b, 11);
+  ASSERT_TRUE(applied.ok()) << applied;
+  ASSERT_EQ(NodeId(2), next.FindTopic("t")->partitions[0].leader);
+  replicas_->OnImage(std::make_shared<const MetadataImage>(std::move(next)));
+  replicas_->Find({"t", PartitionId(0)})->OnLeaderHighWatermark(Offset(100));
+
+  ASSERT_TRUE(answered.WaitForNotificationWithTimeout(absl::Seconds(5)));
+  EXPECT_EQ(v1::NOT_LEADER_OR_FOLLOWER, out.topics(0).partitions(0).error().code())
+      << out.ShortDebugString();
+}
+
 TEST_F(ReplicaManagerTest, ProducedRecordsAreFetchedBackInOrder) {
   replicas_->OnImage(Image());
   v1::ProduceResponse::Partition a = Produce(0, {"a", "b"});

@@ -5,13 +5,17 @@
 // refuse a write (NOT_LEADER_OR_FOLLOWER), or write it and lose the answer.
 // Answers go back from a thread of its own after a random delay, so they
 // overtake each other; with hold(true) produce answers wait until
-// hold(false).
+// hold(false). With reorder(true), each produce request is handled after
+// the one sent next (as a gRPC server may: calls on one connection are not
+// served in order).
 #pragma once
 
 #include <map>
+#include <optional>
 #include <random>
 #include <string>
 #include <thread>
+#include <tuple>
 #include <vector>
 
 #include "absl/synchronization/mutex.h"
@@ -66,6 +70,21 @@ class FakeBroker final : public Transport {
                Reply<v1::ProduceResponse> reply) override {
     absl::MutexLock lock(&mu_);
     ++produce_requests_;
+    if (reorder_) {
+      if (!overtaken_.has_value()) {
+        overtaken_.emplace(request, std::move(reply), absl::Now() + absl::Milliseconds(5));
+        return;
+      }
+      ProduceLocked(request, std::move(reply));
+      auto [first, first_reply, due] = *std::move(overtaken_);
+      overtaken_.reset();
+      return ProduceLocked(first, std::move(first_reply));
+    }
+    ProduceLocked(request, std::move(reply));
+  }
+
+  void ProduceLocked(const v1::ProduceRequest& request, Reply<v1::ProduceResponse> reply)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     v1::ProduceResponse r;
     for (const v1::ProduceRequest::Topic& t : request.topics()) {
       v1::ProduceResponse::Topic* tout = r.add_topics();
@@ -179,6 +198,10 @@ class FakeBroker final : public Transport {
     absl::MutexLock lock(&mu_);
     held_ = on;
   }
+  void reorder(bool on) {
+    absl::MutexLock lock(&mu_);
+    reorder_ = on;
+  }
 
   std::vector<std::string> Log(int partition) {
     absl::MutexLock lock(&mu_);
@@ -253,8 +276,14 @@ class FakeBroker final : public Transport {
       std::vector<absl::AnyInvocable<void()>> due;
       {
         absl::MutexLock lock(&mu_);
-        if (stop_ && pending_.empty()) return;
+        if (stop_ && pending_.empty() && !overtaken_.has_value()) return;
         const absl::Time now = absl::Now();
+        // A request nothing overtook in time is handled after all.
+        if (overtaken_.has_value() && (std::get<2>(*overtaken_) <= now || stop_)) {
+          auto [request, reply, due] = *std::move(overtaken_);
+          overtaken_.reset();
+          ProduceLocked(request, std::move(reply));
+        }
         for (auto it = pending_.begin(); it != pending_.end();) {
           if ((it->due <= now && !(it->produce && held_)) || stop_) {
             due.push_back(std::move(it->answer));
@@ -293,6 +322,11 @@ class FakeBroker final : public Transport {
   int produce_requests_ ABSL_GUARDED_BY(mu_) = 0;
   int fetch_requests_ ABSL_GUARDED_BY(mu_) = 0;
   bool held_ ABSL_GUARDED_BY(mu_) = false;
+  bool reorder_ ABSL_GUARDED_BY(mu_) = false;
+  // The produce request waiting for the next one to overtake it, and until
+  // when it waits.
+  std::optional<std::tuple<v1::ProduceRequest, Reply<v1::ProduceResponse>, absl::Time>> overtaken_
+      ABSL_GUARDED_BY(mu_);
   bool stop_ ABSL_GUARDED_BY(mu_) = false;
   std::thread thread_;
 };

@@ -85,7 +85,8 @@ class Producer::Impl {
     State state = State::kOpen;
     int32_t base_sequence = -1;  // -1: none yet (or not idempotent)
     absl::Time retry_at = absl::InfinitePast();
-    absl::Status result;  // kDone: OK or why it failed
+    bool sent_behind = false;  // others of its partition were in flight when it was sent
+    absl::Status result;       // kDone: OK or why it failed
     int64_t base_offset = -1;
     int64_t append_time = -1;
   };
@@ -248,6 +249,9 @@ void Producer::Impl::Send(ProducerRecord record, DeliveryCallback done) {
     fresh->builder = storage::BatchBuilder({.compression = config_.compression});
     fresh->created = absl::Now();
     fresh->deadline = fresh->created + config_.delivery_timeout;
+    // The sender may be asleep until a later deadline: it must be up by
+    // this batch's linger.
+    wake_ = true;
     incomplete_.insert(fresh->id);
     b = fresh.get();
     q.batches.push_back(std::move(fresh));
@@ -342,6 +346,7 @@ std::map<std::string, std::vector<std::vector<Producer::Impl::Sent>>> Producer::
       std::vector<std::vector<Sent>>& requests = out[leader->address];
       if (requests.size() <= static_cast<size_t>(index)) requests.resize(index + 1);
       requests[index++].push_back({&b, &q});
+      b.sent_behind = q.in_flight > 0;
       b.state = State::kInFlight;
       ++q.in_flight;
     }
@@ -427,8 +432,14 @@ void Producer::Impl::Settle(PartitionQueue& q, Batch& b, const absl::Status& err
     *need_metadata = true;
   }
   if (retriable && now < b.deadline) {
+    // Requests in flight together can reach the broker in another order
+    // (gRPC does not keep the order of calls): a batch sent behind others
+    // and refused as out of order goes again as soon as those are answered
+    // (Drain keeps a retry behind them), without waiting out a backoff.
     b.state = State::kRetry;
-    b.retry_at = now + config_.retry_backoff;
+    b.retry_at = code == v1::OUT_OF_ORDER_SEQUENCE_NUMBER && b.sent_behind
+                     ? now
+                     : now + config_.retry_backoff;
     b.result = error;
     return;
   }
@@ -445,7 +456,8 @@ void Producer::Impl::Settle(PartitionQueue& q, Batch& b, const absl::Status& err
 void Producer::Impl::ExpireLocked(absl::Time now) {
   for (auto& [tp, q] : queues_) {
     for (auto& b : q.batches) {
-      if (b->state == State::kInFlight || b->state == State::kDone || now < b->deadline) continue;
+      if (b->state == State::kInFlight || b->state == State::kDone) continue;
+      if (now < b->deadline) break;  // deadlines follow creation order
       const bool sequenced = b->base_sequence >= 0;
       b->state = State::kDone;
       b->result = absl::DeadlineExceededError(
@@ -497,13 +509,30 @@ void Producer::Impl::RunCompletions() {
 absl::Time Producer::Impl::NextWake(absl::Time now) const {
   absl::Time wake = now + absl::Milliseconds(100);
   for (const auto& [tp, q] : queues_) {
+    // Deadlines follow creation order, and Drain sends from the front: only
+    // the first batch not yet on its way matters, for its delivery
+    // deadline and, inside the window, its linger or retry backoff (a
+    // batch beyond the window waits for an answer, which wakes the sender).
+    bool retrying = false;
     for (const auto& b : q.batches) {
-      if (b->state == State::kOpen) wake = std::min(wake, b->created + config_.linger);
+      if (b->state == State::kRetry) retrying = true;
+      if (b->state == State::kReady || b->state == State::kOpen) break;
+    }
+    const int limit = retrying && config_.idempotence ? 1 : config_.max_in_flight;
+    int position = -1;
+    for (const auto& b : q.batches) {
+      ++position;
+      if (b->state == State::kInFlight || b->state == State::kDone) continue;
+      wake = std::min(wake, b->deadline);
+      if (position >= limit || q.needs_new_epoch) break;
       if (b->state == State::kRetry) wake = std::min(wake, b->retry_at);
-      if (b->state != State::kDone) wake = std::min(wake, b->deadline);
+      if (b->state == State::kOpen) wake = std::min(wake, b->created + config_.linger);
+      break;
     }
   }
-  return wake;
+  // What is due but cannot go yet (no leader known) is not polled for in a
+  // tight loop: answers and metadata wake the sender themselves.
+  return std::max(wake, now + absl::Milliseconds(1));
 }
 
 void Producer::Impl::SenderLoop() {

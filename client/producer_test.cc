@@ -80,6 +80,42 @@ TEST(ProducerTest, LostAnswersAndRefusalsStillWriteEachRecordOnceInOrder) {
   EXPECT_EQ(kRecords, total);
 }
 
+// Requests in flight together reach the broker in another order (a gRPC
+// server does not serve calls in order): the overtaking batch is refused
+// as out of order and must go again as soon as the one before it is
+// answered. With an hour of retry backoff, only that keeps Flush short.
+TEST(ProducerTest, ABatchThatOvertookItsPredecessorGoesAgainWithoutBackoff) {
+  auto fake = std::make_shared<FakeBroker>(1);
+  fake->reorder(true);
+  auto producer = Producer::Create({.bootstrap = "fake:1",
+                                    .batch_size = 300,
+                                    .linger = absl::Milliseconds(1),
+                                    .retry_backoff = absl::Hours(1)},
+                                   fake);
+  ASSERT_TRUE(producer.ok()) << producer.status();
+  Delivered delivered;
+  constexpr int kRecords = 2000;
+  for (int i = 0; i < kRecords; ++i) {
+    const std::string value = absl::StrCat("r", i);
+    (*producer)->Send({.topic = "t", .value = value},
+                      [&delivered, value](absl::StatusOr<RecordMetadata> m) {
+                        absl::MutexLock lock(&delivered.mu);
+                        if (!m.ok()) {
+                          delivered.errors.push_back(std::string(m.status().message()));
+                          return;
+                        }
+                        delivered.by_partition[m->partition].emplace_back(m->offset, value);
+                      });
+  }
+  absl::Status flushed = (*producer)->Flush(absl::Seconds(20));
+  ASSERT_TRUE(flushed.ok()) << flushed;
+  std::vector<std::string> expected;
+  for (int i = 0; i < kRecords; ++i) expected.push_back(absl::StrCat("r", i));
+  EXPECT_EQ(expected, fake->Log(0)) << "each record once, in order";
+  absl::MutexLock lock(&delivered.mu);
+  EXPECT_TRUE(delivered.errors.empty()) << delivered.errors.front();
+}
+
 TEST(ProducerTest, ARecordOverTheRequestSizeFailsAtOnceWithItsCode) {
   auto fake = std::make_shared<FakeBroker>(kPartitions);
   auto producer = Producer::Create({.bootstrap = "fake:1", .max_request_size = 1000}, fake);

@@ -87,22 +87,15 @@ natsSubscription* Subscribe(jsCtx* js, const std::string& stream, bool only_new,
 int Main(int argc, char** argv) {
   const Flags flags(argc, argv, kUsage);
   const std::string url = flags.String("url");
-  const std::string mode = flags.String("mode");
-  const std::string stream = flags.String("stream");
-  Run run;
-  run.records = flags.Int("records");
-  run.size = flags.Int("record-size", 100);
+  const Workload w = ParseWorkload(flags);
+  const std::string& mode = w.mode;
+  const std::string& stream = w.stream;
   const int64_t replicas = flags.Int("replicas", 1);
-  const int64_t window = flags.Int("window", 1024);
-  const int64_t rate = flags.Int("throughput", 0);
-  if (mode != "produce" && mode != "consume" && mode != "e2e") {
-    std::fprintf(stderr, "--mode '%s': produce, consume or e2e\nusage: %s\n", mode.c_str(), kUsage);
-    return 2;
-  }
-  if (mode == "e2e" && rate <= 0) {
-    std::fprintf(stderr, "e2e needs --throughput R\nusage: %s\n", kUsage);
-    return 2;
-  }
+  const int64_t window = w.window;
+  const int64_t rate = w.rate;
+  Run run;
+  run.records = w.records;
+  run.size = w.size;
 
   natsConnection* nc = nullptr;
   Check("connect", natsConnection_ConnectTo(&nc, url.c_str()));

@@ -54,14 +54,39 @@ class Flags {
     return v;
   }
 
- private:
   [[noreturn]] void Fail(const char* what) const {
     std::fprintf(stderr, "%s\nusage: %s\n", what, usage_);
     std::exit(2);
   }
+
+ private:
   const char* usage_;
   std::map<std::string, std::string> values_;
 };
+
+// What every driver is told to do.
+struct Workload {
+  std::string mode;    // produce, consume or e2e
+  std::string stream;  // the stream (and, for NATS, its subject)
+  int64_t records = 0;
+  int64_t size = 100;     // bytes per message
+  int64_t window = 1024;  // unacknowledged publishes in flight
+  int64_t rate = 0;       // e2e: messages/s
+};
+
+inline Workload ParseWorkload(const Flags& flags) {
+  Workload w{.mode = flags.String("mode"),
+             .stream = flags.String("stream"),
+             .records = flags.Int("records"),
+             .size = flags.Int("record-size", 100),
+             .window = std::max<int64_t>(1, flags.Int("window", 1024)),
+             .rate = flags.Int("throughput", 0)};
+  if (w.mode != "produce" && w.mode != "consume" && w.mode != "e2e") {
+    flags.Fail(("--mode '" + w.mode + "': produce, consume or e2e").c_str());
+  }
+  if (w.mode == "e2e" && w.rate <= 0) flags.Fail("e2e needs --throughput R");
+  return w;
+}
 
 // `size` bytes whose first 8 hold `sent` (steady-clock nanoseconds), the
 // rest filler that does not compress to nothing.

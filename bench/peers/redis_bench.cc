@@ -84,20 +84,13 @@ int64_t ReadAfter(redisContext* c, const std::string& stream, std::string& last_
 int Main(int argc, char** argv) {
   const Flags flags(argc, argv, kUsage);
   const int port = static_cast<int>(flags.Int("port"));
-  const std::string mode = flags.String("mode");
-  const std::string stream = flags.String("stream");
-  const int64_t records = flags.Int("records");
-  const int64_t size = flags.Int("record-size", 100);
-  const int64_t window = std::max<int64_t>(1, flags.Int("window", 1024));
-  const int64_t rate = flags.Int("throughput", 0);
-  if (mode != "produce" && mode != "consume" && mode != "e2e") {
-    std::fprintf(stderr, "--mode '%s': produce, consume or e2e\nusage: %s\n", mode.c_str(), kUsage);
-    return 2;
-  }
-  if (mode == "e2e" && rate <= 0) {
-    std::fprintf(stderr, "e2e needs --throughput R\nusage: %s\n", kUsage);
-    return 2;
-  }
+  const Workload w = ParseWorkload(flags);
+  const std::string& mode = w.mode;
+  const std::string& stream = w.stream;
+  const int64_t records = w.records;
+  const int64_t size = w.size;
+  const int64_t window = w.window;
+  const int64_t rate = w.rate;
   redisContext* c = Connect(port);
   std::string payload = MakePayload(static_cast<size_t>(size));
   int64_t errors = 0;
