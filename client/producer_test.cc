@@ -25,6 +25,18 @@ struct Delivered {
   absl::Mutex mu;
   std::map<int, std::vector<std::pair<int64_t, std::string>>> by_partition ABSL_GUARDED_BY(mu);
   std::vector<std::string> errors ABSL_GUARDED_BY(mu);
+
+  // A delivery callback for `value` that files its outcome here.
+  DeliveryCallback For(std::string value) {
+    return [this, value = std::move(value)](absl::StatusOr<RecordMetadata> m) {
+      absl::MutexLock lock(&mu);
+      if (!m.ok()) {
+        errors.push_back(std::string(m.status().message()));
+        return;
+      }
+      by_partition[m->partition].emplace_back(m->offset, value);
+    };
+  }
 };
 
 TEST(ProducerTest, LostAnswersAndRefusalsStillWriteEachRecordOnceInOrder) {
@@ -40,14 +52,7 @@ TEST(ProducerTest, LostAnswersAndRefusalsStillWriteEachRecordOnceInOrder) {
   for (int i = 0; i < kRecords; ++i) {
     const std::string value = absl::StrCat("r", i);
     (*producer)->Send({.topic = "t", .key = absl::StrCat("k", i % 17), .value = value},
-                      [&delivered, value](absl::StatusOr<RecordMetadata> m) {
-                        absl::MutexLock lock(&delivered.mu);
-                        if (!m.ok()) {
-                          delivered.errors.push_back(std::string(m.status().message()));
-                          return;
-                        }
-                        delivered.by_partition[m->partition].emplace_back(m->offset, value);
-                      });
+                      delivered.For(value));
   }
   absl::Status flushed = (*producer)->Flush(absl::Seconds(10));
   ASSERT_TRUE(flushed.ok()) << flushed;
@@ -97,15 +102,7 @@ TEST(ProducerTest, ABatchThatOvertookItsPredecessorGoesAgainWithoutBackoff) {
   constexpr int kRecords = 2000;
   for (int i = 0; i < kRecords; ++i) {
     const std::string value = absl::StrCat("r", i);
-    (*producer)->Send({.topic = "t", .value = value},
-                      [&delivered, value](absl::StatusOr<RecordMetadata> m) {
-                        absl::MutexLock lock(&delivered.mu);
-                        if (!m.ok()) {
-                          delivered.errors.push_back(std::string(m.status().message()));
-                          return;
-                        }
-                        delivered.by_partition[m->partition].emplace_back(m->offset, value);
-                      });
+    (*producer)->Send({.topic = "t", .value = value}, delivered.For(value));
   }
   absl::Status flushed = (*producer)->Flush(absl::Seconds(20));
   ASSERT_TRUE(flushed.ok()) << flushed;
