@@ -185,7 +185,7 @@ int Run(const BrokerSettings& s) {
 }  // namespace samsa::broker
 
 int main(int argc, char** argv) {
-  samsa::BlockTerminationSignals();
+  samsa::SetUpProcessSignals(argv[0]);
   return samsa::broker::Run(
       samsa::storage::LoadSettingsOrExit(samsa::broker::kProgram, samsa::broker::BrokerConfigDef(),
                                          argc, argv, &samsa::broker::ToSettings));

@@ -2,6 +2,8 @@
 
 #include <csignal>
 
+#include "absl/debugging/failure_signal_handler.h"
+#include "absl/debugging/symbolize.h"
 #include "absl/strings/str_cat.h"
 #include "common/logging.h"
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
@@ -22,9 +24,11 @@ sigset_t TerminationSignals() {
 
 }  // namespace
 
-void BlockTerminationSignals() {
+void SetUpProcessSignals(const char* argv0) {
   const sigset_t s = TerminationSignals();
   pthread_sigmask(SIG_BLOCK, &s, nullptr);
+  absl::InitializeSymbolizer(argv0);
+  absl::InstallFailureSignalHandler(absl::FailureSignalHandlerOptions{});
 }
 
 int AwaitTermination(const std::function<absl::Status()>& failure) {

@@ -16,8 +16,11 @@
 namespace samsa {
 
 // Blocks SIGTERM and SIGINT in the calling thread and every thread it
-// starts later, so AwaitTermination() can take them. Call first in main().
-void BlockTerminationSignals();
+// starts later, so AwaitTermination() can take them, and makes a crash
+// (SIGSEGV, SIGABRT, SIGBUS, SIGILL, SIGFPE) write the signal and every
+// thread's stack, symbolized, to stderr before the process dies. Call first
+// in main().
+void SetUpProcessSignals(const char* argv0);
 
 // Returns 0 when SIGTERM or SIGINT arrives, or 1 as soon as `failure`
 // (polled every 100 ms) returns an error, which is logged.

@@ -117,7 +117,7 @@ int Run(const ControllerSettings& s) {
 }  // namespace samsa::controller
 
 int main(int argc, char** argv) {
-  samsa::BlockTerminationSignals();
+  samsa::SetUpProcessSignals(argv[0]);
   return samsa::controller::Run(samsa::storage::LoadSettingsOrExit(
       samsa::controller::kProgram, samsa::controller::ControllerConfigDef(), argc, argv,
       &samsa::controller::ToSettings));
