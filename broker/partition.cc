@@ -10,13 +10,13 @@
 
 namespace samsa::broker {
 
-Partition::Partition(storage::TopicPartitionName tp, storage::PartitionLog* log, NodeId self,
-                     Offset checkpointed_hw)
+Partition::Partition(storage::TopicPartitionName tp, std::shared_ptr<storage::PartitionLog> log,
+                     NodeId self, Offset checkpointed_hw)
     : tp_(std::move(tp)),
-      log_(log),
+      log_(std::move(log)),
       self_(self),
-      high_watermark_(std::clamp(checkpointed_hw, log->log_start_offset(), log->log_end_offset())) {
-}
+      high_watermark_(
+          std::clamp(checkpointed_hw, log_->log_start_offset(), log_->log_end_offset())) {}
 
 void Partition::SetState(PartitionState state) {
   absl::MutexLock lock(&mu_);

@@ -9,8 +9,9 @@
 // not advance the high watermark on its own (a single-replica ISR advances
 // with the leader's flushes).
 //
-// Thread-safe; the log is owned by the broker's LogManager and outlives the
-// partition.
+// Thread-safe; the partition shares its log with the broker's LogManager,
+// so a deleted partition's log stays valid (and refuses every call) for
+// whoever still holds the partition.
 #pragma once
 
 #include <optional>
@@ -47,11 +48,11 @@ class Partition {
  public:
   // `checkpointed_hw` (hw_checkpoint.h) starts the high watermark, capped at
   // what the log holds.
-  Partition(storage::TopicPartitionName tp, storage::PartitionLog* log, NodeId self,
+  Partition(storage::TopicPartitionName tp, std::shared_ptr<storage::PartitionLog> log, NodeId self,
             Offset checkpointed_hw = Offset(0));
 
   const storage::TopicPartitionName& tp() const { return tp_; }
-  storage::PartitionLog* log() const { return log_; }
+  storage::PartitionLog* log() const { return log_.get(); }
 
   // The image changed. Becoming leader starts the high watermark at what
   // the log holds durably when the ISR is this broker alone, else at the
@@ -130,7 +131,7 @@ class Partition {
   absl::StatusOr<ProducerLoad> LoadProducersLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(snapshot_mu_);
 
   const storage::TopicPartitionName tp_;
-  storage::PartitionLog* const log_;
+  const std::shared_ptr<storage::PartitionLog> log_;
   const NodeId self_;
   // Serializes snapshot writes with truncations; taken before append_mu_.
   absl::Mutex snapshot_mu_ ABSL_ACQUIRED_BEFORE(append_mu_);

@@ -29,8 +29,8 @@ class PartitionTest : public ::testing::Test {
 
   void Open() {
     log_ = *h_.Open();
-    partition_ = std::make_unique<Partition>(storage::TopicPartitionName{"t", PartitionId(0)},
-                                             log_.get(), NodeId(1));
+    partition_ = std::make_unique<Partition>(storage::TopicPartitionName{"t", PartitionId(0)}, log_,
+                                             NodeId(1));
   }
   // Closes the log (or, with `crash`, drops it) and opens it again.
   void Reopen(bool crash = false) {
@@ -59,7 +59,7 @@ class PartitionTest : public ::testing::Test {
   }
 
   LogHarness h_;
-  std::unique_ptr<storage::PartitionLog> log_;
+  std::shared_ptr<storage::PartitionLog> log_;
   std::unique_ptr<Partition> partition_;
 };
 

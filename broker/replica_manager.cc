@@ -224,7 +224,7 @@ void ReplicaManager::OnImage(std::shared_ptr<const MetadataImage> image) {
     }
     std::shared_ptr<Partition> partition = Find(tp);
     if (partition == nullptr) {
-      absl::StatusOr<storage::PartitionLog*> log = logs_->GetOrCreate(tp, *config);
+      absl::StatusOr<std::shared_ptr<storage::PartitionLog>> log = logs_->Acquire(tp, *config);
       if (!log.ok()) {
         SAMSA_LOG(ERROR) << "cannot open the log of " << storage::PartitionDirName(tp) << ": "
                          << log.status();

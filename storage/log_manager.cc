@@ -135,9 +135,16 @@ PartitionLog* LogManager::Get(const TopicPartitionName& tp) const {
 
 absl::StatusOr<PartitionLog*> LogManager::GetOrCreate(const TopicPartitionName& tp,
                                                       const LogConfig& config) {
+  absl::StatusOr<std::shared_ptr<PartitionLog>> log = Acquire(tp, config);
+  if (!log.ok()) return log.status();
+  return log->get();
+}
+
+absl::StatusOr<std::shared_ptr<PartitionLog>> LogManager::Acquire(const TopicPartitionName& tp,
+                                                                  const LogConfig& config) {
   absl::MutexLock lock(&mu_);
   if (closed_) return absl::FailedPreconditionError("log manager is closed");
-  if (auto it = logs_.find(tp); it != logs_.end()) return it->second.log.get();
+  if (auto it = logs_.find(tp); it != logs_.end()) return it->second.log;
   Dir* best = nullptr;
   for (auto& d : dirs_) {
     if (!d->health->offline() && (best == nullptr || d->partitions < best->partitions))
@@ -147,12 +154,14 @@ absl::StatusOr<PartitionLog*> LogManager::GetOrCreate(const TopicPartitionName& 
   auto log = PartitionLog::Open(JoinPath(best->path, PartitionDirName(tp)),
                                 LogOptions(*best, config, /*clean=*/false));
   if (!log.ok()) return best->health->Fail(log.status());
-  PartitionLog* raw = log->get();
-  if (config.flush_policy.kind == FlushPolicy::Kind::kInterval) best->flusher->Register(raw);
-  dir_of_[raw] = best;
-  logs_[tp] = Entry{std::move(*log), best};
+  std::shared_ptr<PartitionLog> shared = *std::move(log);
+  if (config.flush_policy.kind == FlushPolicy::Kind::kInterval) {
+    best->flusher->Register(shared.get());
+  }
+  dir_of_[shared.get()] = best;
+  logs_[tp] = Entry{shared, best};
   ++best->partitions;
-  return raw;
+  return shared;
 }
 
 absl::Status LogManager::Delete(const TopicPartitionName& tp) {
@@ -170,7 +179,8 @@ absl::Status LogManager::Delete(const TopicPartitionName& tp) {
   }
   const std::string path = entry.log->dir();
   entry.dir->flusher->Unregister(entry.log.get());
-  entry.log.reset();  // closes its files
+  entry.log->Abandon();  // holders of the object get errors from now on
+  entry.log.reset();     // its files close with the last holder
   const std::string doomed =
       absl::StrCat(path, ".", absl::ToUnixNanos(options_.clock->Now()), ToAbsl(kDeleteSuffix));
   Env* env = options_.env;
@@ -204,13 +214,13 @@ void LogManager::WaitDurable(PartitionLog* log, Offset end, Flusher::Callback do
 }
 
 int LogManager::ApplyRetention(absl::Time now) {
-  std::vector<PartitionLog*> logs;
+  std::vector<std::shared_ptr<PartitionLog>> logs;
   {
     absl::MutexLock lock(&mu_);
-    for (const auto& [tp, entry] : logs_) logs.push_back(entry.log.get());
+    for (const auto& [tp, entry] : logs_) logs.push_back(entry.log);
   }
   int deleted = 0;
-  for (PartitionLog* log : logs) {
+  for (const std::shared_ptr<PartitionLog>& log : logs) {
     // A failure has taken the log's directory offline; its partitions report it.
     if (absl::StatusOr<int> n = log->ApplyRetention(now); n.ok()) deleted += *n;
   }

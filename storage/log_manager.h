@@ -25,7 +25,8 @@
 // it. Retention runs when the owner calls ApplyRetention (the broker does it
 // every log.retention.check.interval.ms).
 //
-// Thread-safe. Logs handed out stay valid until Delete() or Close().
+// Thread-safe. Logs handed out by GetOrCreate stay valid until Delete() or
+// Close(); those from Acquire as long as their holders keep them.
 #pragma once
 
 #include <functional>
@@ -85,6 +86,12 @@ class LogManager {
   // The log of `tp`, created in the online directory with the fewest
   // partitions when absent.
   absl::StatusOr<PartitionLog*> GetOrCreate(const TopicPartitionName& tp, const LogConfig& config);
+  // As GetOrCreate, sharing ownership: after Delete() the object stays
+  // alive for its holders, every call on it failing (FAILED_PRECONDITION),
+  // so a request or a fetcher still holding the partition never touches
+  // freed memory.
+  absl::StatusOr<std::shared_ptr<PartitionLog>> Acquire(const TopicPartitionName& tp,
+                                                        const LogConfig& config);
   // Removes `tp`'s log and its files (crash-safe, see above).
   absl::Status Delete(const TopicPartitionName& tp);
 
@@ -111,7 +118,7 @@ class LogManager {
     size_t partitions = 0;
   };
   struct Entry {
-    std::unique_ptr<PartitionLog> log;
+    std::shared_ptr<PartitionLog> log;
     Dir* dir;
   };
 

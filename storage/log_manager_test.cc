@@ -146,6 +146,24 @@ TEST_F(LogManagerTest, DeleteRemovesFilesForGood) {
   EXPECT_THAT(*env_.ListDir("/d1"), ElementsAre("kept-0"));
 }
 
+// A request or a replica fetcher may still hold a partition whose topic
+// is being deleted: its log object must stay valid for them (the broker
+// crashed with SIGSEGV in log_end_offset() of a freed log) and refuse
+// further appends.
+TEST_F(LogManagerTest, ADeletedLogStaysValidForItsHoldersAndRefusesAppends) {
+  auto mgr = *OpenManager({"/d1"});
+  absl::StatusOr<std::shared_ptr<PartitionLog>> held = mgr->Acquire(TP("gone", 0), {});
+  ASSERT_TRUE(held.ok()) << held.status();
+  AppendLeader(**held, MakeBatch("v"));
+  ASSERT_TRUE(mgr->Delete(TP("gone", 0)).ok());
+  EXPECT_THAT(*env_.ListDir("/d1"), ElementsAre());
+  EXPECT_EQ(1, (*held)->log_end_offset().value());
+  std::string batch = MakeBatch("w");
+  std::span<uint8_t> bytes(reinterpret_cast<uint8_t*>(batch.data()), batch.size());
+  EXPECT_EQ(absl::StatusCode::kFailedPrecondition,
+            (*held)->AppendAsLeader(bytes, Epoch(0)).status().code());
+}
+
 TEST_F(LogManagerTest, WaitDurableRoutesToTheLogsFlusher) {
   auto mgr = *OpenManager();
   PartitionLog* log = *mgr->GetOrCreate(TP("t", 0), {});

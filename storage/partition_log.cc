@@ -405,6 +405,11 @@ absl::StatusOr<int> PartitionLog::DeleteSegmentsBelow(Offset offset) {
   return static_cast<int>(doomed.size());
 }
 
+void PartitionLog::Abandon() {
+  absl::MutexLock lock(&mu_);
+  closed_ = true;
+}
+
 absl::Status PartitionLog::Close() {
   absl::MutexLock lock(&mu_);
   RETURN_IF_ERROR(CheckUsable());

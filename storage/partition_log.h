@@ -135,6 +135,9 @@ class PartitionLog {
   // Seals the active segment: after this, reopening with clean_shutdown
   // needs no scan. The log is unusable afterwards.
   absl::Status Close();
+  // Makes the log unusable without touching its files (they are being
+  // deleted): every later call fails with FAILED_PRECONDITION.
+  void Abandon();
 
   Offset log_start_offset() const;
   Offset log_end_offset() const;
