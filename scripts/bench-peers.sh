@@ -186,8 +186,9 @@ if ((profile)); then
   samsa_perf produce profiled --records "$n_small" --record-size 100 --acks all >/dev/null
   kill -INT "$perf_pid"
   wait "$perf_pid" 2>/dev/null || true
-  hot=$(perf report -i "$work/perf.data" --stdio --no-children --sort symbol 2>/dev/null |
-    grep -E '^ +[0-9.]+%' | head -n 15 | sed -E 's/^ +/    /')
+  # (head closes the pipe early: not a failure)
+  hot=$(perf report -i "$work/perf.data" --stdio --no-children --sort symbol -g none 2>/dev/null |
+    grep -E '^ +[0-9.]+%' | head -n 15 | sed -E 's/^ +/    /; s/ +- +- *$//; s/ +$//') || true
 fi
 
 echo "== end to end, $e2e_rate msg/s of 1 KiB, replicated, durable" >&2
@@ -260,7 +261,7 @@ if ((record)); then
     echo "Machine: $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)),"
     echo "$(awk '/MemTotal/ {printf "%.0f GiB", $2 / 1048576}' /proc/meminfo), $(. /etc/os-release; echo "$PRETTY_NAME");"
     echo "nats-server $(nats-server --version | awk '{print $2}'), redis-server $(redis-server --version | awk '{print $3}' | cut -d= -f2)."
-    echo "Command: \`scripts/bench-peers.sh --record\`; $n_small records of 100 B, $n_large of 1 KiB,"
+    echo "Command: \`scripts/bench-peers.sh $*\`; $n_small records of 100 B, $n_large of 1 KiB,"
     echo "one-partition topics and single streams, every server and client on this machine."
     echo
     echo "$table"
