@@ -15,7 +15,6 @@
 #include <random>
 #include <string>
 #include <thread>
-#include <tuple>
 #include <vector>
 
 #include "absl/synchronization/mutex.h"
@@ -72,13 +71,13 @@ class FakeBroker final : public Transport {
     ++produce_requests_;
     if (reorder_) {
       if (!overtaken_.has_value()) {
-        overtaken_.emplace(request, std::move(reply), absl::Now() + absl::Milliseconds(5));
+        overtaken_ = Overtaken{request, std::move(reply), absl::Now() + absl::Milliseconds(5)};
         return;
       }
       ProduceLocked(request, std::move(reply));
-      auto [first, first_reply, due] = *std::move(overtaken_);
+      Overtaken first = *std::move(overtaken_);
       overtaken_.reset();
-      return ProduceLocked(first, std::move(first_reply));
+      return ProduceLocked(first.request, std::move(first.reply));
     }
     ProduceLocked(request, std::move(reply));
   }
@@ -279,10 +278,10 @@ class FakeBroker final : public Transport {
         if (stop_ && pending_.empty() && !overtaken_.has_value()) return;
         const absl::Time now = absl::Now();
         // A request nothing overtook in time is handled after all.
-        if (overtaken_.has_value() && (std::get<2>(*overtaken_) <= now || stop_)) {
-          auto [request, reply, due] = *std::move(overtaken_);
+        if (overtaken_.has_value() && (overtaken_->until <= now || stop_)) {
+          Overtaken late = *std::move(overtaken_);
           overtaken_.reset();
-          ProduceLocked(request, std::move(reply));
+          ProduceLocked(late.request, std::move(late.reply));
         }
         for (auto it = pending_.begin(); it != pending_.end();) {
           if ((it->due <= now && !(it->produce && held_)) || stop_) {
@@ -323,10 +322,13 @@ class FakeBroker final : public Transport {
   int fetch_requests_ ABSL_GUARDED_BY(mu_) = 0;
   bool held_ ABSL_GUARDED_BY(mu_) = false;
   bool reorder_ ABSL_GUARDED_BY(mu_) = false;
-  // The produce request waiting for the next one to overtake it, and until
-  // when it waits.
-  std::optional<std::tuple<v1::ProduceRequest, Reply<v1::ProduceResponse>, absl::Time>> overtaken_
-      ABSL_GUARDED_BY(mu_);
+  // The produce request waiting for the next one to overtake it.
+  struct Overtaken {
+    v1::ProduceRequest request;
+    Reply<v1::ProduceResponse> reply;
+    absl::Time until;  // handled after all then
+  };
+  std::optional<Overtaken> overtaken_ ABSL_GUARDED_BY(mu_);
   bool stop_ ABSL_GUARDED_BY(mu_) = false;
   std::thread thread_;
 };

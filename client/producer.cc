@@ -126,6 +126,13 @@ class Producer::Impl {
   // Moves finished batches off the front of `q` into `completions_`.
   void PopFinished(PartitionQueue& q) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void RunCompletions();
+  // The window: a batch of `q` is sent only within this many batches of
+  // the oldest unanswered one (finished batches wait behind it). The broker
+  // keeps a producer's last five batches; were a newer one sent while an
+  // older one is unanswered, a retry of the older could fall out of that
+  // window and no longer be recognized as written. While a batch is being
+  // retried, one batch at a time, in order.
+  int Window(const PartitionQueue& q) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::Time NextWake(absl::Time now) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   const ProducerConfig config_;
@@ -308,15 +315,7 @@ std::map<std::string, std::vector<std::vector<Producer::Impl::Sent>>> Producer::
       }
     }
     if (q.batches.empty()) continue;
-    bool retrying = false;
-    for (auto& b : q.batches) retrying = retrying || b->state == State::kRetry;
-    // The window: a batch is sent only within `limit` batches of the oldest
-    // unanswered one (finished batches wait behind it). The broker keeps a
-    // producer's last five batches; were a newer one sent while an older
-    // one is unanswered, a retry of the older could fall out of that window
-    // and no longer be recognized as written. While a batch is being
-    // retried, one batch at a time, in order.
-    const int limit = retrying && config_.idempotence ? 1 : config_.max_in_flight;
+    const int limit = Window(q);
     std::optional<LeaderInfo> leader;
     int index = 0;
     int position = -1;
@@ -506,6 +505,14 @@ void Producer::Impl::RunCompletions() {
   for (uint64_t id : batches) incomplete_.erase(id);
 }
 
+int Producer::Impl::Window(const PartitionQueue& q) const {
+  if (!config_.idempotence) return config_.max_in_flight;
+  for (const auto& b : q.batches) {
+    if (b->state == State::kRetry) return 1;
+  }
+  return config_.max_in_flight;
+}
+
 absl::Time Producer::Impl::NextWake(absl::Time now) const {
   absl::Time wake = now + absl::Milliseconds(100);
   for (const auto& [tp, q] : queues_) {
@@ -513,12 +520,7 @@ absl::Time Producer::Impl::NextWake(absl::Time now) const {
     // the first batch not yet on its way matters, for its delivery
     // deadline and, inside the window, its linger or retry backoff (a
     // batch beyond the window waits for an answer, which wakes the sender).
-    bool retrying = false;
-    for (const auto& b : q.batches) {
-      if (b->state == State::kRetry) retrying = true;
-      if (b->state == State::kReady || b->state == State::kOpen) break;
-    }
-    const int limit = retrying && config_.idempotence ? 1 : config_.max_in_flight;
+    const int limit = Window(q);
     int position = -1;
     for (const auto& b : q.batches) {
       ++position;
