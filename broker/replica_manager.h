@@ -71,6 +71,9 @@ struct ReplicaManagerOptions {
       alter_partition = nullptr;
   std::function<int64_t()> broker_epoch = nullptr;  // for fetch and AlterPartition
   BrokerProbe* probe = nullptr;                     // metrics, if any; must outlive it
+  // Tests only: runs when a fetch found nothing to return, just before it
+  // parks (to append or commit in that gap).
+  std::function<void()> before_parking_fetch = nullptr;
 };
 
 class ReplicaManager {
@@ -178,6 +181,12 @@ class ReplicaManager {
   std::vector<Waiter> waiters_ ABSL_GUARDED_BY(mu_);
   std::vector<FetchWaiter> fetch_waiters_ ABSL_GUARDED_BY(mu_);
   std::vector<ConsumerWaiter> consumer_waiters_ ABSL_GUARDED_BY(mu_);
+  // Counts appends (for follower fetches) and wake-ups of consumer fetches
+  // (high watermarks may have moved). A fetch that found nothing parks only
+  // if its count did not change while it looked: else what it waits for
+  // came, and its wake-up went by, in between.
+  uint64_t appends_ ABSL_GUARDED_BY(mu_) = 0;
+  uint64_t advances_ ABSL_GUARDED_BY(mu_) = 0;
   bool stop_ ABSL_GUARDED_BY(mu_) = false;
   HighWatermarks checkpointed_ ABSL_GUARDED_BY(mu_);  // as loaded, then as last written
   // Until the first image made the replicas, the checkpoint is not rewritten

@@ -59,24 +59,34 @@ v1::ListOffsetsResponse ReplicaManager::ListOffsets(const v1::ListOffsetsRequest
 
 void ReplicaManager::ReplicaFetch(const v1::ReplicaFetchRequest& request,
                                   Done<ReplicaFetchAnswer> done) {
-  bool news = false;
-  ReplicaFetchAnswer answer = AnswerReplicaFetch(request, &news);
-  ReleaseWaiters();  // the follower's offsets may have moved high watermarks
-  if (!news && request.max_wait_ms() > 0) {
-    absl::MutexLock lock(&mu_);
-    if (!stop_) {
-      fetch_waiters_.push_back(
-          {request, MonotonicNow() + absl::Milliseconds(request.max_wait_ms()), std::move(done)});
-      return;
+  while (true) {
+    uint64_t seen;
+    {
+      absl::MutexLock lock(&mu_);
+      seen = appends_;
     }
+    bool news = false;
+    ReplicaFetchAnswer answer = AnswerReplicaFetch(request, &news);
+    ReleaseWaiters();  // the follower's offsets may have moved high watermarks
+    if (!news && request.max_wait_ms() > 0) {
+      if (options_.before_parking_fetch) options_.before_parking_fetch();
+      absl::MutexLock lock(&mu_);
+      if (appends_ != seen) continue;  // records came since it looked
+      if (!stop_) {
+        fetch_waiters_.push_back(
+            {request, MonotonicNow() + absl::Milliseconds(request.max_wait_ms()), std::move(done)});
+        return;
+      }
+    }
+    return done(std::move(answer));
   }
-  done(std::move(answer));
 }
 
 void ReplicaManager::ReleaseFetchers(bool everyone) {
   std::vector<FetchWaiter> released;
   {
     absl::MutexLock lock(&mu_);
+    if (everyone) ++appends_;
     const absl::Time now = MonotonicNow();
     for (auto it = fetch_waiters_.begin(); it != fetch_waiters_.end();) {
       if (everyone || it->deadline <= now || stop_) {
@@ -167,18 +177,27 @@ ReplicaFetchAnswer ReplicaManager::AnswerReplicaFetch(const v1::ReplicaFetchRequ
 }
 
 void ReplicaManager::Fetch(const v1::FetchRequest& request, Done<FetchAnswer> done) {
-  int64_t bytes = 0;
-  bool error = false;
-  FetchAnswer answer = AnswerFetch(request, &bytes, &error);
-  if (!error && bytes < std::max(1, request.min_bytes()) && request.max_wait_ms() > 0) {
-    absl::MutexLock lock(&mu_);
-    if (!stop_) {
-      consumer_waiters_.push_back(
-          {request, MonotonicNow() + absl::Milliseconds(request.max_wait_ms()), std::move(done)});
-      return;
+  while (true) {
+    uint64_t seen;
+    {
+      absl::MutexLock lock(&mu_);
+      seen = advances_;
     }
+    int64_t bytes = 0;
+    bool error = false;
+    FetchAnswer answer = AnswerFetch(request, &bytes, &error);
+    if (!error && bytes < std::max(1, request.min_bytes()) && request.max_wait_ms() > 0) {
+      if (options_.before_parking_fetch) options_.before_parking_fetch();
+      absl::MutexLock lock(&mu_);
+      if (advances_ != seen) continue;  // a high watermark may have moved since it looked
+      if (!stop_) {
+        consumer_waiters_.push_back(
+            {request, MonotonicNow() + absl::Milliseconds(request.max_wait_ms()), std::move(done)});
+        return;
+      }
+    }
+    return Deliver(std::move(answer), done);
   }
-  Deliver(std::move(answer), done);
 }
 
 void ReplicaManager::Deliver(FetchAnswer answer, Done<FetchAnswer>& done) {
@@ -208,31 +227,38 @@ void ReplicaManager::Deliver(FetchAnswer answer, Done<FetchAnswer>& done) {
 
 void ReplicaManager::ReleaseConsumers() {
   std::vector<ConsumerWaiter> waiting;
+  uint64_t seen;
   {
     absl::MutexLock lock(&mu_);
+    seen = ++advances_;
     if (consumer_waiters_.empty()) return;
     waiting.swap(consumer_waiters_);
   }
-  const absl::Time now = MonotonicNow();
-  std::vector<ConsumerWaiter> still;
-  for (ConsumerWaiter& w : waiting) {
-    int64_t bytes = 0;
-    bool error = false;
-    FetchAnswer r = AnswerFetch(w.request, &bytes, &error);
-    if (error || bytes >= std::max(1, w.request.min_bytes()) || w.deadline <= now) {
-      Deliver(std::move(r), w.done);
-    } else {
-      still.push_back(std::move(w));
+  while (true) {
+    const absl::Time now = MonotonicNow();
+    std::vector<ConsumerWaiter> still;
+    for (ConsumerWaiter& w : waiting) {
+      int64_t bytes = 0;
+      bool error = false;
+      FetchAnswer r = AnswerFetch(w.request, &bytes, &error);
+      if (error || bytes >= std::max(1, w.request.min_bytes()) || w.deadline <= now) {
+        Deliver(std::move(r), w.done);
+      } else {
+        still.push_back(std::move(w));
+      }
     }
-  }
-  {
+    waiting = std::move(still);
     absl::MutexLock lock(&mu_);
-    if (!stop_) {
-      for (ConsumerWaiter& w : still) consumer_waiters_.push_back(std::move(w));
-      return;
+    if (stop_) break;
+    // Another release that ran meanwhile did not see these: look again.
+    if (advances_ != seen && !waiting.empty()) {
+      seen = advances_;
+      continue;
     }
+    for (ConsumerWaiter& w : waiting) consumer_waiters_.push_back(std::move(w));
+    return;
   }
-  for (ConsumerWaiter& w : still) {  // shutting down: answer with what there is
+  for (ConsumerWaiter& w : waiting) {  // shutting down: answer with what there is
     int64_t bytes = 0;
     bool error = false;
     Deliver(AnswerFetch(w.request, &bytes, &error), w.done);

@@ -1,5 +1,9 @@
 #include "broker/replica_manager.h"
 
+#include <functional>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
 #include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
 #include "common/await.h"
@@ -267,6 +271,91 @@ TEST_F(ReplicaManagerTest, FetchLongPollsUntilRecordsAreCommitted) {
   v1::FetchResponse empty = FetchResponse(req);
   EXPECT_GE(absl::Now() - start, absl::Milliseconds(25)) << "waited out max_wait_ms";
   EXPECT_EQ(0, empty.topics(0).partitions(0).decoded_size());
+}
+
+// A fetch that finds nothing parks until records come. Records that come
+// after it looked but before it parked must not leave it waiting (their
+// wake-up found nobody to wake): it looks again and answers at once. A
+// lost wake-up cost followers max_wait_ms (500 ms) and consumers up to the
+// timer's 100 ms each time it happened under load.
+TEST_F(ReplicaManagerTest, RecordsArrivingAsAFetchParksWakeIt) {
+  std::unique_ptr<ReplicaManager> replicas;
+  int appended = 0;
+  auto produce = [&] {  // acks=1: answered once on this broker's disk
+    v1::ProduceRequest req;
+    req.set_acks(1);
+    req.set_timeout_ms(1000);
+    v1::ProduceRequest::Topic* t = req.add_topics();
+    t->set_name("t");
+    v1::Record* r = t->add_partitions()->add_plain();
+    r->set_value(absl::StrCat("v", appended++));
+    v1::ProduceResponse answer = AwaitCallback<v1::ProduceResponse>(
+        [&](auto done) { replicas->Produce(req, std::move(done)); });
+    EXPECT_EQ(v1::NONE, answer.topics(0).partitions(0).error().code());
+  };
+  int parkings = 0;
+  std::function<void()> in_the_gap;
+  replicas = *ReplicaManager::Open({.self = kSelf,
+                                    .data_dir = "/gap",
+                                    .env = env_.get(),
+                                    .clock = &clock_,
+                                    .before_parking_fetch = [&] {
+                                      ++parkings;
+                                      if (in_the_gap) std::exchange(in_the_gap, nullptr)();
+                                    }});
+  replicas->OnImage(Image({kSelf, NodeId(2)}));
+
+  // A follower at the end of the log; a record is appended in the gap.
+  v1::ReplicaFetchRequest follower;
+  follower.set_replica_id(2);
+  follower.set_max_wait_ms(600000);
+  v1::ReplicaFetchRequest::Partition* fp = follower.add_partitions();
+  fp->set_topic("t");
+  fp->set_partition(0);
+  fp->set_current_leader_epoch(0);
+  in_the_gap = produce;
+  absl::Notification followed;
+  ReplicaFetchAnswer got;
+  replicas->ReplicaFetch(follower, [&](ReplicaFetchAnswer r) {
+    got = std::move(r);
+    followed.Notify();
+  });
+  ASSERT_TRUE(followed.HasBeenNotified())
+      << "the follower's fetch slept through the record appended as it parked";
+  EXPECT_FALSE(got.records[0].span().empty());
+  EXPECT_EQ(1, parkings);
+
+  // The follower takes the record: committed (ISR of two), it is
+  // readable. A consumer at the end; another record commits in the gap.
+  fp->set_fetch_offset(1);
+  fp->set_durable_offset(1);
+  AwaitCallback<ReplicaFetchAnswer>([&](auto done) {
+    follower.set_max_wait_ms(0);
+    replicas->ReplicaFetch(follower, std::move(done));
+  });
+  v1::FetchRequest consumer;
+  consumer.set_decoded(true);
+  consumer.set_max_wait_ms(600000);
+  v1::FetchRequest::Partition* cp = consumer.add_topics()->add_partitions();
+  consumer.mutable_topics(0)->set_name("t");
+  cp->set_offset(1);
+  in_the_gap = [&] {
+    produce();
+    fp->set_fetch_offset(2);
+    fp->set_durable_offset(2);
+    AwaitCallback<ReplicaFetchAnswer>(
+        [&](auto done) { replicas->ReplicaFetch(follower, std::move(done)); });
+  };
+  absl::Notification consumed;
+  v1::FetchResponse read;
+  replicas->Fetch(consumer, [&](FetchAnswer r) {
+    read = Parsed(std::move(r));
+    consumed.Notify();
+  });
+  ASSERT_TRUE(consumed.HasBeenNotified())
+      << "the consumer's fetch slept through the commit made as it parked";
+  ASSERT_EQ(1, read.topics(0).partitions(0).decoded_size());
+  EXPECT_EQ("v1", read.topics(0).partitions(0).decoded(0).value());
 }
 
 TEST_F(ReplicaManagerTest, ListOffsetsByPositionAndTime) {
