@@ -26,7 +26,7 @@ namespace {
 // all six partitions of "bench", every batch written.
 class InstantBroker final : public Transport {
  public:
-  void Metadata(const std::string&, const v1::MetadataRequest&, absl::Duration,
+  void Metadata(const std::string&, v1::MetadataRequest, absl::Duration,
                 Reply<v1::MetadataResponse> reply) override {
     v1::MetadataResponse r;
     v1::BrokerDescription* b = r.add_brokers();
@@ -41,13 +41,13 @@ class InstantBroker final : public Transport {
     }
     reply(r);
   }
-  void InitProducerId(const std::string&, const v1::InitProducerIdRequest&, absl::Duration,
+  void InitProducerId(const std::string&, v1::InitProducerIdRequest, absl::Duration,
                       Reply<v1::InitProducerIdResponse> reply) override {
     v1::InitProducerIdResponse r;
     r.set_producer_id(1);
     reply(r);
   }
-  void Produce(const std::string&, const v1::ProduceRequest& request, absl::Duration,
+  void Produce(const std::string&, v1::ProduceRequest request, absl::Duration,
                Reply<v1::ProduceResponse> reply) override {
     v1::ProduceResponse r;
     for (const v1::ProduceRequest::Topic& t : request.topics()) {
@@ -62,29 +62,28 @@ class InstantBroker final : public Transport {
     }
     reply(r);
   }
-  void Fetch(const std::string&, const v1::FetchRequest&, absl::Duration,
+  void Fetch(const std::string&, v1::FetchRequest, absl::Duration,
              Reply<v1::FetchResponse> reply) override {
     reply(absl::UnimplementedError("fetch"));
   }
-  void ListOffsets(const std::string&, const v1::ListOffsetsRequest&, absl::Duration,
+  void ListOffsets(const std::string&, v1::ListOffsetsRequest, absl::Duration,
                    Reply<v1::ListOffsetsResponse> reply) override {
     reply(absl::UnimplementedError("list offsets"));
   }
 
-  void FindCoordinator(const std::string&, const v1::FindCoordinatorRequest&, absl::Duration,
+  void FindCoordinator(const std::string&, v1::FindCoordinatorRequest, absl::Duration,
                        Reply<v1::FindCoordinatorResponse> reply) override {
     reply(absl::UnimplementedError("groups"));
   }
-  void ConsumerGroupHeartbeat(const std::string&, const v1::ConsumerGroupHeartbeatRequest&,
-                              absl::Duration,
+  void ConsumerGroupHeartbeat(const std::string&, v1::ConsumerGroupHeartbeatRequest, absl::Duration,
                               Reply<v1::ConsumerGroupHeartbeatResponse> reply) override {
     reply(absl::UnimplementedError("groups"));
   }
-  void OffsetCommit(const std::string&, const v1::OffsetCommitRequest&, absl::Duration,
+  void OffsetCommit(const std::string&, v1::OffsetCommitRequest, absl::Duration,
                     Reply<v1::OffsetCommitResponse> reply) override {
     reply(absl::UnimplementedError("groups"));
   }
-  void OffsetFetch(const std::string&, const v1::OffsetFetchRequest&, absl::Duration,
+  void OffsetFetch(const std::string&, v1::OffsetFetchRequest, absl::Duration,
                    Reply<v1::OffsetFetchResponse> reply) override {
     reply(absl::UnimplementedError("groups"));
   }

@@ -1,5 +1,7 @@
 #include "broker/broker_service.h"
 
+#include <algorithm>
+
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "common/clock.h"
@@ -82,16 +84,11 @@ grpc::ServerUnaryReactor* BrokerService::Produce(grpc::CallbackServerContext* ct
                                                  const grpc::ByteBuffer* request,
                                                  grpc::ByteBuffer* response) {
   return Serve<v1::ProduceRequest>(
-      ctx, "Produce", request, response, [this](const v1::ProduceRequest& req, auto reply) {
+      ctx, "Produce", request, response, [this](v1::ProduceRequest& req, auto reply) {
         // Internal topics (__consumer_offsets) are written by brokers only.
-        v1::ProduceRequest allowed = req;
-        allowed.clear_topics();
         v1::ProduceResponse refused;
         for (const v1::ProduceRequest::Topic& t : req.topics()) {
-          if (!t.name().starts_with("__")) {
-            *allowed.add_topics() = t;
-            continue;
-          }
+          if (!t.name().starts_with("__")) continue;
           v1::ProduceResponse::Topic* out = refused.add_topics();
           out->set_name(t.name());
           for (const v1::ProduceRequest::Partition& p : t.partitions()) {
@@ -102,8 +99,14 @@ grpc::ServerUnaryReactor* BrokerService::Produce(grpc::CallbackServerContext* ct
                      absl::StrCat(t.name(), " is internal: clients cannot produce to it"));
           }
         }
-        if (refused.topics().empty()) return replicas_->Produce(req, reply);
-        replicas_->Produce(allowed, [refused, reply](v1::ProduceResponse r) mutable {
+        if (refused.topics().empty()) return replicas_->Produce(std::move(req), reply);
+        auto* topics = req.mutable_topics();
+        topics->erase(std::remove_if(topics->begin(), topics->end(),
+                                     [](const v1::ProduceRequest::Topic& t) {
+                                       return t.name().starts_with("__");
+                                     }),
+                      topics->end());
+        replicas_->Produce(std::move(req), [refused, reply](v1::ProduceResponse r) mutable {
           for (v1::ProduceResponse::Topic& t : *refused.mutable_topics()) {
             *r.add_topics() = std::move(t);
           }

@@ -27,7 +27,7 @@ class GroupRuntime::ReplicaLog final : public OffsetsLog {
     v1::ProduceRequest::Partition* p = t->add_partitions();
     p->set_partition(partition);
     p->set_records(std::move(batch));
-    replicas_->Produce(req, [done = std::move(done)](v1::ProduceResponse r) mutable {
+    replicas_->Produce(std::move(req), [done = std::move(done)](v1::ProduceResponse r) mutable {
       if (r.topics_size() != 1 || r.topics(0).partitions_size() != 1) {
         return done(v1::UNKNOWN_SERVER_ERROR, "no answer for the __consumer_offsets partition");
       }

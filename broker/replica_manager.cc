@@ -358,7 +358,7 @@ v1::LeaderHint ReplicaManager::HintFor(const PartitionState& s) const {
   return hint;
 }
 
-void ReplicaManager::Produce(const v1::ProduceRequest& request, Done<v1::ProduceResponse> done) {
+void ReplicaManager::Produce(v1::ProduceRequest request, Done<v1::ProduceResponse> done) {
   auto call = std::make_shared<ProduceCall>();
   call->done = std::move(done);
   // The whole answer is laid out first: completions hold pointers into it.
@@ -380,7 +380,7 @@ void ReplicaManager::Produce(const v1::ProduceRequest& request, Done<v1::Produce
   }
   const absl::Duration timeout = absl::Milliseconds(std::max(0, request.timeout_ms()));
   for (int i = 0; i < request.topics_size(); ++i) {
-    const v1::ProduceRequest::Topic& t = request.topics(i);
+    v1::ProduceRequest::Topic& t = *request.mutable_topics(i);
     for (int j = 0; j < t.partitions_size(); ++j) {
       v1::ProduceResponse::Partition* out = call->response.mutable_topics(i)->mutable_partitions(j);
       if (request.acks() != 0 && request.acks() != 1 && request.acks() != -1) {
@@ -389,15 +389,15 @@ void ReplicaManager::Produce(const v1::ProduceRequest& request, Done<v1::Produce
         call->Finish();
         continue;
       }
-      ProducePartition(t.name(), t.partitions(j), request.acks(), timeout, call, out);
+      ProducePartition(t.name(), *t.mutable_partitions(j), request.acks(), timeout, call, out);
     }
   }
   call->Finish();
 }
 
-void ReplicaManager::ProducePartition(const std::string& topic,
-                                      const v1::ProduceRequest::Partition& in, int32_t acks,
-                                      absl::Duration timeout, std::shared_ptr<ProduceCall> call,
+void ReplicaManager::ProducePartition(const std::string& topic, v1::ProduceRequest::Partition& in,
+                                      int32_t acks, absl::Duration timeout,
+                                      std::shared_ptr<ProduceCall> call,
                                       v1::ProduceResponse::Partition* out) {
   auto fail = [&](v1::ErrorCode code, std::string message) {
     SetError(out->mutable_error(), code, std::move(message));
@@ -417,7 +417,7 @@ void ReplicaManager::ProducePartition(const std::string& topic,
     if (!encoded.ok()) return fail(v1::CORRUPT_MESSAGE, std::string(encoded.status().message()));
     bytes = std::move(*encoded);
   } else {
-    bytes = in.records();
+    bytes = std::move(*in.mutable_records());  // appended in place: offsets are assigned in it
   }
   std::span<uint8_t> span(reinterpret_cast<uint8_t*>(bytes.data()), bytes.size());
   absl::StatusOr<size_t> largest = LargestBatch(span);

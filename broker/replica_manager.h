@@ -92,7 +92,7 @@ class ReplicaManager {
   }
   void OnImage(std::shared_ptr<const MetadataImage> image);
 
-  void Produce(const v1::ProduceRequest& request, Done<v1::ProduceResponse> done);
+  void Produce(v1::ProduceRequest request, Done<v1::ProduceResponse> done);
   // Answers at once when min_bytes are readable or a partition has an
   // error, else when the high watermarks let enough through or max_wait_ms
   // passes.
@@ -133,8 +133,8 @@ class ReplicaManager {
   explicit ReplicaManager(ReplicaManagerOptions options, std::unique_ptr<storage::LogManager> logs);
   // Appends one partition's records; finishes `out` or leaves it to a
   // completion that `call` tracks.
-  void ProducePartition(const std::string& topic, const v1::ProduceRequest::Partition& in,
-                        int32_t acks, absl::Duration timeout, std::shared_ptr<ProduceCall> call,
+  void ProducePartition(const std::string& topic, v1::ProduceRequest::Partition& in, int32_t acks,
+                        absl::Duration timeout, std::shared_ptr<ProduceCall> call,
                         v1::ProduceResponse::Partition* out);
   // Completes acks=all waiters the high watermark (or the clock) released.
   void ReleaseWaiters();

@@ -42,7 +42,7 @@ class FakeBroker final : public Transport {
     thread_.join();
   }
 
-  void Metadata(const std::string&, const v1::MetadataRequest&, absl::Duration,
+  void Metadata(const std::string&, v1::MetadataRequest, absl::Duration,
                 Reply<v1::MetadataResponse> reply) override {
     v1::MetadataResponse r;
     v1::BrokerDescription* b = r.add_brokers();
@@ -58,14 +58,14 @@ class FakeBroker final : public Transport {
     Later([r, reply = std::move(reply)]() mutable { reply(r); });
   }
 
-  void InitProducerId(const std::string&, const v1::InitProducerIdRequest&, absl::Duration,
+  void InitProducerId(const std::string&, v1::InitProducerIdRequest, absl::Duration,
                       Reply<v1::InitProducerIdResponse> reply) override {
     v1::InitProducerIdResponse r;
     r.set_producer_id(7);
     Later([r, reply = std::move(reply)]() mutable { reply(r); });
   }
 
-  void Produce(const std::string&, const v1::ProduceRequest& request, absl::Duration,
+  void Produce(const std::string&, v1::ProduceRequest request, absl::Duration,
                Reply<v1::ProduceResponse> reply) override {
     absl::MutexLock lock(&mu_);
     ++produce_requests_;
@@ -106,7 +106,7 @@ class FakeBroker final : public Transport {
                         }});
   }
 
-  void Fetch(const std::string&, const v1::FetchRequest& request, absl::Duration,
+  void Fetch(const std::string&, v1::FetchRequest request, absl::Duration,
              Reply<v1::FetchResponse> reply) override {
     absl::MutexLock lock(&mu_);
     ++fetch_requests_;
@@ -148,7 +148,7 @@ class FakeBroker final : public Transport {
         {absl::Now() + wait, false, [r, reply = std::move(reply)]() mutable { reply(r); }});
   }
 
-  void ListOffsets(const std::string&, const v1::ListOffsetsRequest& request, absl::Duration,
+  void ListOffsets(const std::string&, v1::ListOffsetsRequest request, absl::Duration,
                    Reply<v1::ListOffsetsResponse> reply) override {
     absl::MutexLock lock(&mu_);
     v1::ListOffsetsResponse r;
@@ -166,20 +166,19 @@ class FakeBroker final : public Transport {
   }
 
   // Consumer groups are not part of this fake.
-  void FindCoordinator(const std::string&, const v1::FindCoordinatorRequest&, absl::Duration,
+  void FindCoordinator(const std::string&, v1::FindCoordinatorRequest, absl::Duration,
                        Reply<v1::FindCoordinatorResponse> reply) override {
     Later([reply = std::move(reply)]() mutable { reply(absl::UnimplementedError("groups")); });
   }
-  void ConsumerGroupHeartbeat(const std::string&, const v1::ConsumerGroupHeartbeatRequest&,
-                              absl::Duration,
+  void ConsumerGroupHeartbeat(const std::string&, v1::ConsumerGroupHeartbeatRequest, absl::Duration,
                               Reply<v1::ConsumerGroupHeartbeatResponse> reply) override {
     Later([reply = std::move(reply)]() mutable { reply(absl::UnimplementedError("groups")); });
   }
-  void OffsetCommit(const std::string&, const v1::OffsetCommitRequest&, absl::Duration,
+  void OffsetCommit(const std::string&, v1::OffsetCommitRequest, absl::Duration,
                     Reply<v1::OffsetCommitResponse> reply) override {
     Later([reply = std::move(reply)]() mutable { reply(absl::UnimplementedError("groups")); });
   }
-  void OffsetFetch(const std::string&, const v1::OffsetFetchRequest&, absl::Duration,
+  void OffsetFetch(const std::string&, v1::OffsetFetchRequest, absl::Duration,
                    Reply<v1::OffsetFetchResponse> reply) override {
     Later([reply = std::move(reply)]() mutable { reply(absl::UnimplementedError("groups")); });
   }

@@ -253,7 +253,9 @@ void Producer::Impl::Send(ProducerRecord record, DeliveryCallback done) {
     auto fresh = std::make_unique<Batch>();
     fresh->id = next_batch_id_++;
     fresh->tp = tp;
-    fresh->builder = storage::BatchBuilder({.compression = config_.compression});
+    fresh->builder = storage::BatchBuilder(
+        {.compression = config_.compression,
+         .expected_bytes = static_cast<size_t>(std::max(config_.batch_size, 0))});
     fresh->created = absl::Now();
     fresh->deadline = fresh->created + config_.delivery_timeout;
     // The sender may be asleep until a later deadline: it must be up by
@@ -368,7 +370,7 @@ void Producer::Impl::SendRequest(const std::string& address, std::vector<Sent> b
     p->set_partition(s.batch->tp.second);
     p->set_records(s.batch->encoded);
   }
-  transport_->Produce(address, req, config_.request_timeout + absl::Seconds(5),
+  transport_->Produce(address, std::move(req), config_.request_timeout + absl::Seconds(5),
                       [this, batches = std::move(batches)](absl::StatusOr<v1::ProduceResponse> r) {
                         OnResponse(batches, r);
                       });

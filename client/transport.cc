@@ -13,7 +13,7 @@ GrpcTransport::~GrpcTransport() {
 }
 
 template <typename Request, typename Response, typename Start>
-void GrpcTransport::Call(const std::string& address, const char* name, const Request& request,
+void GrpcTransport::Call(const std::string& address, const char* name, Request request,
                          absl::Duration timeout, Reply<Response> reply, Start start) {
   struct State {
     grpc::ClientContext ctx;
@@ -23,7 +23,8 @@ void GrpcTransport::Call(const std::string& address, const char* name, const Req
     std::string what;
   };
   v1::Broker::Stub* stub = Stub(address);
-  auto* s = new State{{}, request, {}, std::move(reply), absl::StrCat(name, " to ", address)};
+  auto* s =
+      new State{{}, std::move(request), {}, std::move(reply), absl::StrCat(name, " to ", address)};
   s->ctx.set_deadline(absl::ToChronoTime(absl::Now() + timeout));
   {
     absl::MutexLock lock(&mu_);
@@ -48,13 +49,13 @@ v1::Broker::Stub* GrpcTransport::Stub(const std::string& address) {
   return stub.get();
 }
 
-#define SAMSA_TRANSPORT_CALL(Method)                                                         \
-  void GrpcTransport::Method(const std::string& address, const v1::Method##Request& request, \
-                             absl::Duration timeout, Reply<v1::Method##Response> reply) {    \
-    Call(address, #Method, request, timeout, std::move(reply),                               \
-         [](auto* async, auto* ctx, auto* req, auto* resp, auto done) {                      \
-           async->Method(ctx, req, resp, std::move(done));                                   \
-         });                                                                                 \
+#define SAMSA_TRANSPORT_CALL(Method)                                                      \
+  void GrpcTransport::Method(const std::string& address, v1::Method##Request request,     \
+                             absl::Duration timeout, Reply<v1::Method##Response> reply) { \
+    Call(address, #Method, std::move(request), timeout, std::move(reply),                 \
+         [](auto* async, auto* ctx, auto* req, auto* resp, auto done) {                   \
+           async->Method(ctx, req, resp, std::move(done));                                \
+         });                                                                              \
   }
 
 SAMSA_TRANSPORT_CALL(Metadata)

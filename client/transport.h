@@ -27,27 +27,27 @@ class Transport {
   virtual ~Transport() = default;
   // Each call goes to the broker at `address` (host:port) and answers
   // within `timeout`: the response, or the failed call as a status.
-  virtual void Metadata(const std::string& address, const v1::MetadataRequest& request,
+  virtual void Metadata(const std::string& address, v1::MetadataRequest request,
                         absl::Duration timeout, Reply<v1::MetadataResponse> reply) = 0;
-  virtual void InitProducerId(const std::string& address, const v1::InitProducerIdRequest& request,
+  virtual void InitProducerId(const std::string& address, v1::InitProducerIdRequest request,
                               absl::Duration timeout, Reply<v1::InitProducerIdResponse> reply) = 0;
-  virtual void Produce(const std::string& address, const v1::ProduceRequest& request,
+  virtual void Produce(const std::string& address, v1::ProduceRequest request,
                        absl::Duration timeout, Reply<v1::ProduceResponse> reply) = 0;
-  virtual void Fetch(const std::string& address, const v1::FetchRequest& request,
-                     absl::Duration timeout, Reply<v1::FetchResponse> reply) = 0;
-  virtual void ListOffsets(const std::string& address, const v1::ListOffsetsRequest& request,
+  virtual void Fetch(const std::string& address, v1::FetchRequest request, absl::Duration timeout,
+                     Reply<v1::FetchResponse> reply) = 0;
+  virtual void ListOffsets(const std::string& address, v1::ListOffsetsRequest request,
                            absl::Duration timeout, Reply<v1::ListOffsetsResponse> reply) = 0;
   // Consumer groups (groups.proto).
-  virtual void FindCoordinator(const std::string& address,
-                               const v1::FindCoordinatorRequest& request, absl::Duration timeout,
+  virtual void FindCoordinator(const std::string& address, v1::FindCoordinatorRequest request,
+                               absl::Duration timeout,
                                Reply<v1::FindCoordinatorResponse> reply) = 0;
   virtual void ConsumerGroupHeartbeat(const std::string& address,
-                                      const v1::ConsumerGroupHeartbeatRequest& request,
+                                      v1::ConsumerGroupHeartbeatRequest request,
                                       absl::Duration timeout,
                                       Reply<v1::ConsumerGroupHeartbeatResponse> reply) = 0;
-  virtual void OffsetCommit(const std::string& address, const v1::OffsetCommitRequest& request,
+  virtual void OffsetCommit(const std::string& address, v1::OffsetCommitRequest request,
                             absl::Duration timeout, Reply<v1::OffsetCommitResponse> reply) = 0;
-  virtual void OffsetFetch(const std::string& address, const v1::OffsetFetchRequest& request,
+  virtual void OffsetFetch(const std::string& address, v1::OffsetFetchRequest request,
                            absl::Duration timeout, Reply<v1::OffsetFetchResponse> reply) = 0;
 };
 
@@ -57,25 +57,24 @@ class GrpcTransport final : public Transport {
   // are destroyed only once every callback has returned.
   ~GrpcTransport() override;
 
-  void Metadata(const std::string& address, const v1::MetadataRequest& request,
-                absl::Duration timeout, Reply<v1::MetadataResponse> reply) override;
-  void InitProducerId(const std::string& address, const v1::InitProducerIdRequest& request,
+  void Metadata(const std::string& address, v1::MetadataRequest request, absl::Duration timeout,
+                Reply<v1::MetadataResponse> reply) override;
+  void InitProducerId(const std::string& address, v1::InitProducerIdRequest request,
                       absl::Duration timeout, Reply<v1::InitProducerIdResponse> reply) override;
-  void Produce(const std::string& address, const v1::ProduceRequest& request,
-               absl::Duration timeout, Reply<v1::ProduceResponse> reply) override;
-  void Fetch(const std::string& address, const v1::FetchRequest& request, absl::Duration timeout,
+  void Produce(const std::string& address, v1::ProduceRequest request, absl::Duration timeout,
+               Reply<v1::ProduceResponse> reply) override;
+  void Fetch(const std::string& address, v1::FetchRequest request, absl::Duration timeout,
              Reply<v1::FetchResponse> reply) override;
-  void ListOffsets(const std::string& address, const v1::ListOffsetsRequest& request,
+  void ListOffsets(const std::string& address, v1::ListOffsetsRequest request,
                    absl::Duration timeout, Reply<v1::ListOffsetsResponse> reply) override;
-  void FindCoordinator(const std::string& address, const v1::FindCoordinatorRequest& request,
+  void FindCoordinator(const std::string& address, v1::FindCoordinatorRequest request,
                        absl::Duration timeout, Reply<v1::FindCoordinatorResponse> reply) override;
-  void ConsumerGroupHeartbeat(const std::string& address,
-                              const v1::ConsumerGroupHeartbeatRequest& request,
+  void ConsumerGroupHeartbeat(const std::string& address, v1::ConsumerGroupHeartbeatRequest request,
                               absl::Duration timeout,
                               Reply<v1::ConsumerGroupHeartbeatResponse> reply) override;
-  void OffsetCommit(const std::string& address, const v1::OffsetCommitRequest& request,
+  void OffsetCommit(const std::string& address, v1::OffsetCommitRequest request,
                     absl::Duration timeout, Reply<v1::OffsetCommitResponse> reply) override;
-  void OffsetFetch(const std::string& address, const v1::OffsetFetchRequest& request,
+  void OffsetFetch(const std::string& address, v1::OffsetFetchRequest request,
                    absl::Duration timeout, Reply<v1::OffsetFetchResponse> reply) override;
 
   // The stub for `address`, created on first use (the admin client calls
@@ -86,8 +85,8 @@ class GrpcTransport final : public Transport {
   // One asynchronous unary call; `start(async, ctx, request, response, done)`
   // starts it.
   template <typename Request, typename Response, typename Start>
-  void Call(const std::string& address, const char* name, const Request& request,
-            absl::Duration timeout, Reply<Response> reply, Start start);
+  void Call(const std::string& address, const char* name, Request request, absl::Duration timeout,
+            Reply<Response> reply, Start start);
 
   absl::Mutex mu_;
   absl::flat_hash_map<std::string, std::unique_ptr<v1::Broker::Stub>> stubs_ ABSL_GUARDED_BY(mu_);

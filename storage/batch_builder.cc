@@ -30,7 +30,10 @@ void PutBytesField(std::string* out, std::optional<std::string_view> v) {
 
 }  // namespace
 
-BatchBuilder::BatchBuilder(BatchOptions options) : options_(options) {}
+BatchBuilder::BatchBuilder(BatchOptions options) : options_(options) {
+  buffer_.reserve(std::max(options_.expected_bytes, kBatchHeaderSize));
+  buffer_.resize(kBatchHeaderSize);
+}
 
 void BatchBuilder::Append(int64_t timestamp_ms, std::optional<std::string_view> key,
                           std::optional<std::string_view> value,
@@ -48,29 +51,31 @@ void BatchBuilder::Append(int64_t timestamp_ms, std::optional<std::string_view> 
                 varint::SignedSize32(static_cast<int32_t>(headers.size()));
   for (const RecordHeaderView& h : headers) body += BytesFieldSize(h.key) + BytesFieldSize(h.value);
 
-  records_.reserve(records_.size() + body + varint::kMax32Bytes);
-  PutVarint(&records_, static_cast<int64_t>(body));
-  records_.push_back('\0');  // record attributes
-  PutVarint(&records_, ts_delta);
-  PutVarint(&records_, offset_delta);
-  PutBytesField(&records_, key);
-  PutBytesField(&records_, value);
-  PutVarint(&records_, static_cast<int64_t>(headers.size()));
+  buffer_.reserve(buffer_.size() + body + varint::kMax32Bytes);
+  PutVarint(&buffer_, static_cast<int64_t>(body));
+  buffer_.push_back('\0');  // record attributes
+  PutVarint(&buffer_, ts_delta);
+  PutVarint(&buffer_, offset_delta);
+  PutBytesField(&buffer_, key);
+  PutBytesField(&buffer_, value);
+  PutVarint(&buffer_, static_cast<int64_t>(headers.size()));
   for (const RecordHeaderView& h : headers) {
-    PutBytesField(&records_, h.key);
-    PutBytesField(&records_, h.value);
+    PutBytesField(&buffer_, h.key);
+    PutBytesField(&buffer_, h.value);
   }
   ++record_count_;
 }
 
 absl::StatusOr<std::string> BatchBuilder::Build() {
   if (record_count_ == 0) return absl::FailedPreconditionError("a record batch needs records");
-  std::string batch(kBatchHeaderSize, '\0');
+  std::string batch;
   if (options_.compression == Compression::kNone) {
-    batch.append(records_);
+    batch = std::move(buffer_);  // the records follow the header's room
   } else {
-    const auto* p = reinterpret_cast<const uint8_t*>(records_.data());
-    if (absl::Status st = CodecFor(options_.compression).Compress({p, records_.size()}, &batch);
+    batch.assign(kBatchHeaderSize, '\0');
+    const auto* p = reinterpret_cast<const uint8_t*>(buffer_.data()) + kBatchHeaderSize;
+    if (absl::Status st =
+            CodecFor(options_.compression).Compress({p, buffer_.size() - kBatchHeaderSize}, &batch);
         !st.ok()) {
       return st;
     }
@@ -95,7 +100,7 @@ absl::StatusOr<std::string> BatchBuilder::Build() {
   StoreBE<int32_t>(p + kRecordCountPos, record_count_);
   UpdateBatchCrc({p, batch.size()});
 
-  records_.clear();
+  buffer_.assign(kBatchHeaderSize, '\0');
   record_count_ = 0;
   return batch;
 }

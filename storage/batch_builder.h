@@ -33,6 +33,9 @@ struct BatchOptions {
   int32_t base_sequence = kNoSequence;
   bool transactional = false;
   bool control = false;
+  // Room reserved up front for the batch (header and records), so that
+  // filling it to about this size never moves what it holds.
+  size_t expected_bytes = 0;
 };
 
 class BatchBuilder {
@@ -46,7 +49,7 @@ class BatchBuilder {
 
   int record_count() const { return record_count_; }
   // Bytes the batch would take uncompressed.
-  size_t uncompressed_size() const { return kBatchHeaderSize + records_.size(); }
+  size_t uncompressed_size() const { return buffer_.size(); }
 
   // Encodes the batch and resets the builder for reuse (same options).
   // FAILED_PRECONDITION if no record was appended (Kafka has no empty
@@ -55,7 +58,7 @@ class BatchBuilder {
 
  private:
   BatchOptions options_;
-  std::string records_;
+  std::string buffer_;  // room for the header, then the records
   int32_t record_count_ = 0;
   int64_t base_timestamp_ = 0;
   int64_t max_timestamp_ = 0;

@@ -42,12 +42,12 @@ class RedirectingTransport final : public client::Transport {
  public:
   explicit RedirectingTransport(std::map<std::string, std::string> redirects)
       : redirects_(std::move(redirects)) {}
-#define SAMSA_REDIRECT(Method)                                                              \
-  void Method(const std::string& address, const v1::Method##Request& request,               \
-              absl::Duration timeout, client::Reply<v1::Method##Response> reply) override { \
-    auto it = redirects_.find(address);                                                     \
-    inner_.Method(it == redirects_.end() ? address : it->second, request, timeout,          \
-                  std::move(reply));                                                        \
+#define SAMSA_REDIRECT(Method)                                                                 \
+  void Method(const std::string& address, v1::Method##Request request, absl::Duration timeout, \
+              client::Reply<v1::Method##Response> reply) override {                            \
+    auto it = redirects_.find(address);                                                        \
+    inner_.Method(it == redirects_.end() ? address : it->second, std::move(request), timeout,  \
+                  std::move(reply));                                                           \
   }
   SAMSA_REDIRECT(Metadata)
   SAMSA_REDIRECT(InitProducerId)
