@@ -134,6 +134,8 @@ class Producer::Impl {
   // retried, one batch at a time, in order.
   int Window(const PartitionQueue& q) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::Time NextWake(absl::Time now) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Why the buffer does not drain, when a batch's retries say (else "").
+  std::string StuckBecause() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   const ProducerConfig config_;
   const std::shared_ptr<Transport> transport_;
@@ -237,11 +239,12 @@ void Producer::Impl::Send(ProducerRecord record, DeliveryCallback done) {
   };
   if (!mu_.AwaitWithTimeout(absl::Condition(&room), config_.max_block) || closed_) {
     closed = closed_;
+    const std::string why = closed ? "" : StuckBecause();
     mu_.Unlock();
     done(closed ? absl::FailedPreconditionError("the producer is closed")
                 : absl::ResourceExhaustedError(absl::StrCat(
                       "buffer.memory (", config_.buffer_memory, " bytes) stayed full for ",
-                      absl::FormatDuration(config_.max_block))));
+                      absl::FormatDuration(config_.max_block), why)));
     return;
   }
   PartitionKey tp(record.topic, *partition);
@@ -279,6 +282,18 @@ void Producer::Impl::Send(ProducerRecord record, DeliveryCallback done) {
   buffered_ += bytes;
   if (b->bytes >= config_.batch_size) wake_ = true;
   mu_.Unlock();
+}
+
+std::string Producer::Impl::StuckBecause() const {
+  for (const auto& [tp, q] : queues_) {
+    for (const auto& b : q.batches) {
+      if (b->state == State::kRetry && !b->result.ok()) {
+        return absl::StrCat("; batches are being retried, ", tp.first, "-", tp.second,
+                            "'s last error: ", b->result.message());
+      }
+    }
+  }
+  return "";
 }
 
 absl::Status Producer::Impl::Seal(PartitionQueue& q, Batch& b) {

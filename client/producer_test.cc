@@ -183,6 +183,29 @@ TEST(ProducerTest, AFullBufferBlocksSendThenFailsIt) {
   EXPECT_TRUE(first.get().ok());
 }
 
+// When the buffer is full because its batches keep being refused, the
+// error says why (a full buffer alone hides the broker's answer: a topic
+// whose ISR is below min.insync.replicas looked like a slow broker).
+TEST(ProducerTest, AFullBufferNamesTheErrorItsBatchesAreRetriedFor) {
+  auto fake = std::make_shared<FakeBroker>(kPartitions, /*refuse=*/1.0);
+  auto producer = Producer::Create({.bootstrap = "fake:1",
+                                    .linger = absl::ZeroDuration(),
+                                    .delivery_timeout = absl::Seconds(1),
+                                    .retry_backoff = absl::Milliseconds(5),
+                                    .buffer_memory = 1000,
+                                    .max_block = absl::Milliseconds(300)},
+                                   fake);
+  ASSERT_TRUE(producer.ok());
+  auto first = (*producer)->Send({.topic = "t", .partition = 0, .value = std::string(900, 'a')});
+  absl::StatusOr<RecordMetadata> second =
+      (*producer)->Send({.topic = "t", .partition = 0, .value = std::string(900, 'b')}).get();
+  EXPECT_TRUE(absl::IsResourceExhausted(second.status())) << second.status();
+  EXPECT_TRUE(
+      absl::StrContains(second.status().message(), "t-0's last error: NOT_LEADER_OR_FOLLOWER"))
+      << second.status();
+  EXPECT_TRUE(absl::IsDeadlineExceeded(first.get().status())) << "failed at delivery.timeout.ms";
+}
+
 TEST(ProducerTest, ConfigurationErrorsAreRefused) {
   EXPECT_FALSE(Producer::Create({.bootstrap = "nowhere"}).ok());
   EXPECT_FALSE(Producer::Create({.acks = 2}).ok());
