@@ -28,7 +28,7 @@ constexpr char kUsage[] =
   perf produce TOPIC --records N --record-size B [--throughput R] [--acks all|1|0]
                 [--batch-size B] [--linger-ms L] [--compression C]
   perf consume TOPIC --records N [--group G]
-  perf e2e TOPIC --records N --record-size B --throughput R
+  perf e2e TOPIC --records N --record-size B --throughput R (and produce's flags)
 --bootstrap defaults to $SAMSA_BOOTSTRAP, then 127.0.0.1:9092.
 )";
 
