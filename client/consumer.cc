@@ -168,7 +168,7 @@ absl::StatusOr<std::vector<ConsumerRecord>> Consumer::Poll(absl::Duration timeou
            static_cast<int>(out.size()) < config_.max_poll_records) {
       ConsumerRecord& r = p.buffer.front();
       p.buffered_bytes -=
-          static_cast<int64_t>(r.key.value_or("").size() + r.value.value_or("").size());
+          static_cast<int64_t>((r.key ? r.key->size() : 0) + (r.value ? r.value->size() : 0));
       p.position = r.offset + 1;
       out.push_back(std::move(r));
       p.buffer.pop_front();
@@ -236,7 +236,7 @@ void Consumer::Loop() {
 
 std::vector<absl::AnyInvocable<void()>> Consumer::Dispatch(absl::Time now, bool* need_metadata) {
   std::vector<absl::AnyInvocable<void()>> calls;
-  std::map<std::string, std::map<TopicPartition, uint64_t>> fetches;  // per broker
+  std::map<std::string, std::map<TopicPartition, Sent>> fetches;  // per broker
   for (auto& [tp, p] : parts_) {
     if (p.in_flight || p.retry_at > now) continue;
     std::optional<LeaderInfo> leader = metadata_.Leader(tp.topic, tp.partition);
@@ -273,14 +273,14 @@ std::vector<absl::AnyInvocable<void()>> Consumer::Dispatch(absl::Time now, bool*
     }
     if (p.paused || p.buffered_bytes >= config_.max_partition_fetch_bytes) continue;
     if (brokers_busy_.contains(leader->address)) continue;
-    fetches[leader->address][tp] = p.epoch;
+    fetches[leader->address][tp] = {p.epoch, p.fetch_offset};
   }
   for (auto& [address, sent] : fetches) {
     v1::FetchRequest req;
     req.set_max_bytes(config_.fetch_max_bytes);
     req.set_min_bytes(config_.fetch_min_bytes);
     req.set_max_wait_ms(static_cast<int32_t>(absl::ToInt64Milliseconds(config_.fetch_max_wait)));
-    for (const auto& [tp, epoch] : sent) {
+    for (const auto& [tp, asked] : sent) {
       Partition& p = parts_.at(tp);
       p.in_flight = true;
       v1::FetchRequest::Topic* t =
@@ -305,26 +305,32 @@ std::vector<absl::AnyInvocable<void()>> Consumer::Dispatch(absl::Time now, bool*
   return calls;
 }
 
-void Consumer::OnFetch(const std::string& address, const std::map<TopicPartition, uint64_t>& sent,
+void Consumer::OnFetch(const std::string& address, const std::map<TopicPartition, Sent>& sent,
                        const absl::StatusOr<v1::FetchResponse>& response) {
+  std::map<TopicPartition, const v1::FetchResponse::Partition*> answers;
+  std::map<TopicPartition, Decoded> decoded;
+  if (response.ok()) {
+    for (const v1::FetchResponse::Topic& t : response->topics()) {
+      for (const v1::FetchResponse::Partition& p : t.partitions()) {
+        TopicPartition tp{t.name(), p.partition()};
+        auto asked = sent.find(tp);
+        if (asked != sent.end() && p.error().code() == v1::NONE) {
+          decoded[tp] = Decode(tp, asked->second.offset, p.records());
+        }
+        answers[std::move(tp)] = &p;
+      }
+    }
+  }
   absl::MutexLock lock(&mu_);
   --outstanding_;
   brokers_busy_.erase(address);
   wake_ = true;
-  std::map<TopicPartition, const v1::FetchResponse::Partition*> answers;
-  if (response.ok()) {
-    for (const v1::FetchResponse::Topic& t : response->topics()) {
-      for (const v1::FetchResponse::Partition& p : t.partitions()) {
-        answers[{t.name(), p.partition()}] = &p;
-      }
-    }
-  }
-  for (const auto& [tp, epoch] : sent) {
+  for (const auto& [tp, asked] : sent) {
     auto it = parts_.find(tp);
     if (it == parts_.end()) continue;
     Partition& p = it->second;
     p.in_flight = false;
-    if (p.epoch != epoch) continue;  // sought elsewhere since
+    if (p.epoch != asked.epoch) continue;  // sought elsewhere since
     if (!response.ok()) {
       OnPartitionError(tp, p, response.status(), &need_metadata_);
       continue;
@@ -347,45 +353,57 @@ void Consumer::OnFetch(const std::string& address, const std::map<TopicPartition
       OnPartitionError(tp, p, KafkaError(in.error()), &need_metadata_);
       continue;
     }
-    if (absl::Status st = Decode(tp, p, in.records()); !st.ok()) {
-      errors_.push_back(absl::DataLossError(absl::StrCat(tp.topic, "-", tp.partition, " at offset ",
-                                                         p.fetch_offset, ": ", st.message())));
+    Decoded& d = decoded.at(tp);
+    if (p.buffer.empty()) {
+      p.buffer = std::move(d.records);
+    } else {
+      std::move(d.records.begin(), d.records.end(), std::back_inserter(p.buffer));
+    }
+    p.buffered_bytes += d.bytes;
+    p.fetch_offset = std::max(p.fetch_offset, d.next_offset);
+    if (!d.status.ok()) {
+      errors_.push_back(absl::DataLossError(absl::StrCat(
+          tp.topic, "-", tp.partition, " at offset ", p.fetch_offset, ": ", d.status.message())));
       p.retry_at = absl::Now() + config_.retry_backoff;
     }
   }
 }
 
-absl::Status Consumer::Decode(const TopicPartition& tp, Partition& p, const std::string& records) {
+Consumer::Decoded Consumer::Decode(const TopicPartition& tp, int64_t from,
+                                   const std::string& records) {
+  Decoded out;
+  out.next_offset = from;
   std::span<const uint8_t> rest(reinterpret_cast<const uint8_t*>(records.data()), records.size());
   while (!rest.empty()) {
     absl::StatusOr<storage::BatchHeader> h = storage::ParseBatchHeader(rest);
-    if (!h.ok()) return h.status();
+    if (!h.ok()) {
+      out.status = h.status();
+      break;
+    }
     if (h->size() > rest.size()) break;  // a partial batch at the end
-    absl::Status st =
-        storage::ForEachRecord(rest.first(h->size()), [&](const storage::RecordView& r) {
-          if (r.offset.value() < p.fetch_offset) return absl::OkStatus();
-          ConsumerRecord rec;
-          rec.topic = tp.topic;
-          rec.partition = tp.partition;
-          rec.offset = r.offset.value();
-          rec.timestamp_ms = r.timestamp;
-          if (r.key.has_value()) rec.key = std::string(*r.key);
-          if (r.value.has_value()) rec.value = std::string(*r.value);
-          for (const storage::RecordHeaderView& hv : r.headers) {
-            rec.headers.emplace_back(
-                std::string(hv.key),
-                hv.value.has_value() ? std::optional(std::string(*hv.value)) : std::nullopt);
-          }
-          p.buffered_bytes +=
-              static_cast<int64_t>(rec.key.value_or("").size() + rec.value.value_or("").size());
-          p.buffer.push_back(std::move(rec));
-          return absl::OkStatus();
-        });
-    if (!st.ok()) return st;
-    p.fetch_offset = std::max(p.fetch_offset, h->last_offset().value() + 1);
+    out.status = storage::ForEachRecord(rest.first(h->size()), [&](const storage::RecordView& r) {
+      if (r.offset.value() < from) return absl::OkStatus();
+      ConsumerRecord& rec = out.records.emplace_back();
+      rec.topic = tp.topic;
+      rec.partition = tp.partition;
+      rec.offset = r.offset.value();
+      rec.timestamp_ms = r.timestamp;
+      if (r.key.has_value()) rec.key.emplace(*r.key);
+      if (r.value.has_value()) rec.value.emplace(*r.value);
+      for (const storage::RecordHeaderView& hv : r.headers) {
+        rec.headers.emplace_back(std::string(hv.key), hv.value.has_value()
+                                                          ? std::optional(std::string(*hv.value))
+                                                          : std::nullopt);
+      }
+      out.bytes += static_cast<int64_t>((rec.key ? rec.key->size() : 0) +
+                                        (rec.value ? rec.value->size() : 0));
+      return absl::OkStatus();
+    });
+    if (!out.status.ok()) break;
+    out.next_offset = std::max(out.next_offset, h->last_offset().value() + 1);
     rest = rest.subspan(h->size());
   }
-  return absl::OkStatus();
+  return out;
 }
 
 void Consumer::OnPartitionError(const TopicPartition& tp, Partition& p, const absl::Status& error,

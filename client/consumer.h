@@ -199,12 +199,23 @@ class Consumer {
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void StartListOffset(const TopicPartition& tp, bool earliest,
                        absl::AnyInvocable<void(absl::StatusOr<int64_t>)> done);
-  void OnFetch(const std::string& address, const std::map<TopicPartition, uint64_t>& sent,
+  // A partition's fetch as sent: the Seek epoch and the offset asked for.
+  struct Sent {
+    uint64_t epoch = 0;
+    int64_t offset = 0;
+  };
+  // One partition's records out of a fetch answer, decoded before mu_ is
+  // taken (Poll hands out earlier records meanwhile).
+  struct Decoded {
+    std::deque<ConsumerRecord> records;
+    int64_t bytes = 0;        // keys and values
+    int64_t next_offset = 0;  // after the last whole batch decoded
+    absl::Status status;      // why decoding stopped early
+  };
+  void OnFetch(const std::string& address, const std::map<TopicPartition, Sent>& sent,
                const absl::StatusOr<v1::FetchResponse>& response);
-  // Decodes `records` (whole batches) into `p`'s buffer from its fetch
-  // offset on.
-  absl::Status Decode(const TopicPartition& tp, Partition& p, const std::string& records)
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Decodes `records` (whole batches) from offset `from` on.
+  static Decoded Decode(const TopicPartition& tp, int64_t from, const std::string& records);
   // The partition failed with `error`: retry later (or report it).
   void OnPartitionError(const TopicPartition& tp, Partition& p, const absl::Status& error,
                         bool* need_metadata) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);

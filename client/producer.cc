@@ -26,9 +26,10 @@ using PartitionKey = std::pair<std::string, int32_t>;
 // A record's share of buffer.memory and of its batch: its bytes plus the
 // per-record framing a batch adds (at most this much).
 int64_t RecordBytes(const ProducerRecord& r) {
-  int64_t n = 21 + static_cast<int64_t>(r.key.value_or("").size() + r.value.value_or("").size());
+  int64_t n =
+      21 + static_cast<int64_t>((r.key ? r.key->size() : 0) + (r.value ? r.value->size() : 0));
   for (const auto& [k, v] : r.headers)
-    n += 10 + static_cast<int64_t>(k.size() + v.value_or("").size());
+    n += 10 + static_cast<int64_t>(k.size() + (v ? v->size() : 0));
   return n;
 }
 

@@ -231,7 +231,7 @@ absl::Status PerfConsume(const Context& ctx, const Options& o) {
     last_data = absl::Now();
     h.Record(absl::ToInt64Microseconds(last_data - before));
     for (const client::ConsumerRecord& r : *got) {
-      bytes += static_cast<int64_t>(r.value.value_or("").size());
+      bytes += static_cast<int64_t>(r.value ? r.value->size() : 0);
     }
     records += static_cast<int64_t>(got->size());
     progress.Update(records);
