@@ -106,11 +106,17 @@ class Producer::Impl {
     PartitionQueue* queue;
   };
 
-  using Completion = std::pair<DeliveryCallback, absl::StatusOr<RecordMetadata>>;
-
   absl::StatusOr<v1::InitProducerIdResponse> InitProducerId();
-  // The partition for `record`, or why there is none.
-  absl::StatusOr<int32_t> ChoosePartition(const ProducerRecord& record);
+  // How many partitions `record`'s topic has, or why it has none: its
+  // metadata is fetched when unknown, unless the producer is closed.
+  absl::StatusOr<int32_t> PartitionCount(const ProducerRecord& record);
+  // The partition for `record` of a topic with `count` partitions.
+  int32_t ChoosePartition(const ProducerRecord& record, int32_t count)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // The queue of a partition (the last one used is remembered: one
+  // producer mostly sends to one partition at a time).
+  PartitionQueue& QueueFor(const std::string& topic, int32_t partition)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void SenderLoop();
   // Picks the batches to send now, per broker address; marks them in flight.
   std::map<std::string, std::vector<std::vector<Sent>>> Drain(absl::Time now, bool* need_metadata)
@@ -124,7 +130,7 @@ class Producer::Impl {
               absl::Time now, bool* need_metadata) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Fails batches that waited past their delivery timeout.
   void ExpireLocked(absl::Time now) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  // Moves finished batches off the front of `q` into `completions_`.
+  // Moves finished batches off the front of `q` into `finished_`.
   void PopFinished(PartitionQueue& q) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void RunCompletions();
   // The window: a batch of `q` is sent only within this many batches of
@@ -148,6 +154,8 @@ class Producer::Impl {
   absl::Mutex mu_;
   // node_hash_map: requests in flight point at their queue.
   absl::node_hash_map<PartitionKey, PartitionQueue> queues_ ABSL_GUARDED_BY(mu_);
+  const PartitionKey* last_key_ ABSL_GUARDED_BY(mu_) = nullptr;  // QueueFor's
+  PartitionQueue* last_queue_ ABSL_GUARDED_BY(mu_) = nullptr;
   absl::flat_hash_map<std::string, int32_t> sticky_ ABSL_GUARDED_BY(mu_);
   // Ids of batches whose callbacks have not all run (Flush waits on them).
   absl::btree_set<uint64_t> incomplete_ ABSL_GUARDED_BY(mu_);
@@ -159,8 +167,8 @@ class Producer::Impl {
   bool closed_ ABSL_GUARDED_BY(mu_) = false;
   bool stop_ ABSL_GUARDED_BY(mu_) = false;
   int outstanding_rpcs_ ABSL_GUARDED_BY(mu_) = 0;
-  std::vector<Completion> completions_ ABSL_GUARDED_BY(mu_);
-  std::vector<uint64_t> completed_batches_ ABSL_GUARDED_BY(mu_);  // theirs, to leave incomplete_
+  // Batches whose callbacks are to run (outside mu_, in RunCompletions).
+  std::vector<std::unique_ptr<Batch>> finished_ ABSL_GUARDED_BY(mu_);
   absl::Mutex completion_mu_;  // callbacks run one batch after another
   absl::BitGen rng_ ABSL_GUARDED_BY(mu_);
 };
@@ -184,30 +192,45 @@ absl::StatusOr<v1::InitProducerIdResponse> Producer::Impl::InitProducerId() {
   return absl::Status(last.code(), absl::StrCat("no producer id: ", last.message()));
 }
 
-absl::StatusOr<int32_t> Producer::Impl::ChoosePartition(const ProducerRecord& record) {
+absl::StatusOr<int32_t> Producer::Impl::PartitionCount(const ProducerRecord& record) {
   absl::StatusOr<int32_t> count = metadata_.PartitionCount(record.topic);
   if (absl::IsNotFound(count.status()) && !KafkaCodeOf(count.status()).has_value()) {
+    {
+      absl::MutexLock lock(&mu_);
+      if (closed_) return absl::FailedPreconditionError("the producer is closed");
+    }
     if (absl::Status st = metadata_.Refresh({record.topic}, config_.max_block); !st.ok()) {
       return st;
     }
     count = metadata_.PartitionCount(record.topic);
   }
   if (!count.ok()) return count.status();
-  if (record.partition.has_value()) {
-    if (*record.partition < 0 || *record.partition >= *count) {
-      return KafkaError(
-          v1::UNKNOWN_TOPIC_OR_PARTITION,
-          absl::StrCat(record.topic, " has ", *count, " partitions, not ", *record.partition + 1));
-    }
-    return *record.partition;
+  if (record.partition.has_value() && (*record.partition < 0 || *record.partition >= *count)) {
+    return KafkaError(
+        v1::UNKNOWN_TOPIC_OR_PARTITION,
+        absl::StrCat(record.topic, " has ", *count, " partitions, not ", *record.partition + 1));
   }
-  if (record.key.has_value()) return PartitionForKey(*record.key, *count);
-  absl::MutexLock lock(&mu_);
+  return count;
+}
+
+int32_t Producer::Impl::ChoosePartition(const ProducerRecord& record, int32_t count) {
+  if (record.partition.has_value()) return *record.partition;
+  if (record.key.has_value()) return PartitionForKey(*record.key, count);
   auto it = sticky_.find(record.topic);
-  if (it == sticky_.end() || it->second >= *count) {
-    it = sticky_.insert_or_assign(record.topic, absl::Uniform<int32_t>(rng_, 0, *count)).first;
+  if (it == sticky_.end() || it->second >= count) {
+    it = sticky_.insert_or_assign(record.topic, absl::Uniform<int32_t>(rng_, 0, count)).first;
   }
   return it->second;
+}
+
+Producer::Impl::PartitionQueue& Producer::Impl::QueueFor(const std::string& topic,
+                                                         int32_t partition) {
+  if (last_key_ == nullptr || last_key_->second != partition || last_key_->first != topic) {
+    auto it = queues_.try_emplace(PartitionKey(topic, partition)).first;
+    last_key_ = &it->first;
+    last_queue_ = &it->second;
+  }
+  return *last_queue_;
 }
 
 void Producer::Impl::Send(ProducerRecord record, DeliveryCallback done) {
@@ -218,18 +241,9 @@ void Producer::Impl::Send(ProducerRecord record, DeliveryCallback done) {
                                  config_.max_request_size)));
     return;
   }
-  bool closed = false;
-  {
-    absl::MutexLock lock(&mu_);
-    closed = closed_;
-  }
-  if (closed) {
-    done(absl::FailedPreconditionError("the producer is closed"));
-    return;
-  }
-  absl::StatusOr<int32_t> partition = ChoosePartition(record);
-  if (!partition.ok()) {
-    done(partition.status());
+  absl::StatusOr<int32_t> count = PartitionCount(record);
+  if (!count.ok()) {
+    done(count.status());
     return;
   }
   const int64_t ts =
@@ -238,8 +252,9 @@ void Producer::Impl::Send(ProducerRecord record, DeliveryCallback done) {
   auto room = [this, bytes]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     return closed_ || buffered_ == 0 || buffered_ + bytes <= config_.buffer_memory;
   };
-  if (!mu_.AwaitWithTimeout(absl::Condition(&room), config_.max_block) || closed_) {
-    closed = closed_;
+  // Awaited only when full: a timed wait reads the clock.
+  if ((!room() && !mu_.AwaitWithTimeout(absl::Condition(&room), config_.max_block)) || closed_) {
+    const bool closed = closed_;
     const std::string why = closed ? "" : StuckBecause();
     mu_.Unlock();
     done(closed ? absl::FailedPreconditionError("the producer is closed")
@@ -248,15 +263,15 @@ void Producer::Impl::Send(ProducerRecord record, DeliveryCallback done) {
                       absl::FormatDuration(config_.max_block), why)));
     return;
   }
-  PartitionKey tp(record.topic, *partition);
-  PartitionQueue& q = queues_[tp];
+  const int32_t partition = ChoosePartition(record, *count);
+  PartitionQueue& q = QueueFor(record.topic, partition);
   Batch* b = q.batches.empty() ? nullptr : q.batches.back().get();
   if (b == nullptr || b->state != State::kOpen ||
       (b->bytes > 0 && b->bytes + bytes > config_.batch_size)) {
     if (b != nullptr && b->state == State::kOpen) wake_ = true;  // a full batch to send
     auto fresh = std::make_unique<Batch>();
     fresh->id = next_batch_id_++;
-    fresh->tp = tp;
+    fresh->tp = PartitionKey(record.topic, partition);
     fresh->builder = storage::BatchBuilder(
         {.compression = config_.compression,
          .expected_bytes = static_cast<size_t>(std::max(config_.batch_size, 0))});
@@ -489,11 +504,23 @@ void Producer::Impl::ExpireLocked(absl::Time now) {
 
 void Producer::Impl::PopFinished(PartitionQueue& q) {
   while (!q.batches.empty() && q.batches.front()->state == State::kDone) {
-    std::unique_ptr<Batch> b = std::move(q.batches.front());
+    buffered_ -= q.batches.front()->bytes;
+    finished_.push_back(std::move(q.batches.front()));
     q.batches.pop_front();
+  }
+}
+
+void Producer::Impl::RunCompletions() {
+  absl::MutexLock order(&completion_mu_);
+  std::vector<std::unique_ptr<Batch>> run;
+  {
+    absl::MutexLock lock(&mu_);
+    run.swap(finished_);
+  }
+  for (const std::unique_ptr<Batch>& b : run) {
     for (size_t i = 0; i < b->callbacks.size(); ++i) {
       if (!b->result.ok()) {
-        completions_.emplace_back(std::move(b->callbacks[i]), b->result);
+        b->callbacks[i](b->result);
         continue;
       }
       RecordMetadata m;
@@ -501,26 +528,12 @@ void Producer::Impl::PopFinished(PartitionQueue& q) {
       m.partition = b->tp.second;
       m.offset = b->base_offset < 0 ? -1 : b->base_offset + static_cast<int64_t>(i);
       m.timestamp_ms = b->append_time >= 0 ? b->append_time : b->timestamps[i];
-      completions_.emplace_back(std::move(b->callbacks[i]), std::move(m));
+      b->callbacks[i](std::move(m));
     }
-    buffered_ -= b->bytes;
-    completed_batches_.push_back(b->id);
   }
-}
-
-void Producer::Impl::RunCompletions() {
-  absl::MutexLock order(&completion_mu_);
-  std::vector<Completion> run;
-  std::vector<uint64_t> batches;
-  {
-    absl::MutexLock lock(&mu_);
-    run.swap(completions_);
-    batches.swap(completed_batches_);
-  }
-  for (auto& [callback, result] : run) callback(std::move(result));
   // Only now are these batches complete for Flush: their callbacks ran.
   absl::MutexLock lock(&mu_);
-  for (uint64_t id : batches) incomplete_.erase(id);
+  for (const std::unique_ptr<Batch>& b : run) incomplete_.erase(b->id);
 }
 
 int Producer::Impl::Window(const PartitionQueue& q) const {

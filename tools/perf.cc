@@ -129,6 +129,9 @@ void Report(const Context& ctx, const char* what, int64_t records, int64_t bytes
 }
 
 struct Latencies {
+  explicit Latencies(bool e2e) : e2e(e2e) {}
+
+  const bool e2e;  // the consumer measures; the producer only counts
   absl::Mutex mu;
   LatencyHistogram histogram ABSL_GUARDED_BY(mu);
   int64_t errors ABSL_GUARDED_BY(mu) = 0;
@@ -139,7 +142,7 @@ struct Latencies {
 // Sends o.records records of o.record_size bytes; each payload starts with
 // its send time (steady clock, ns).
 absl::Status ProduceAll(const Context& ctx, const Options& o, client::Producer& producer,
-                        Latencies& lat, bool e2e) {
+                        Latencies& lat) {
   std::string payload(static_cast<size_t>(o.record_size), '\0');
   std::mt19937_64 rng(1);
   for (char& c : payload) c = static_cast<char>('a' + rng() % 26);
@@ -150,14 +153,15 @@ absl::Status ProduceAll(const Context& ctx, const Options& o, client::Producer& 
     const int64_t sent_at = SteadyNanos();
     StoreBE(reinterpret_cast<uint8_t*>(payload.data()), sent_at);
     producer.Send({.topic = o.topic, .value = payload},
-                  [&lat, sent_at, e2e](absl::StatusOr<client::RecordMetadata> m) {
+                  // Two words: the callback is kept without a heap allocation.
+                  [&lat, sent_at](absl::StatusOr<client::RecordMetadata> m) {
                     absl::MutexLock lock(&lat.mu);
                     ++lat.done;
                     if (!m.ok()) {
                       if (lat.errors++ == 0) lat.first_error = std::string(m.status().message());
                       return;
                     }
-                    if (!e2e) lat.histogram.Record((SteadyNanos() - sent_at) / 1000);
+                    if (!lat.e2e) lat.histogram.Record((SteadyNanos() - sent_at) / 1000);
                   });
     if (i % 1024 == 0) progress.Update(i);
   }
@@ -180,9 +184,9 @@ absl::StatusOr<std::vector<client::TopicPartition>> Partitions(const Context& ct
 absl::Status PerfProduce(const Context& ctx, const Options& o) {
   absl::StatusOr<std::unique_ptr<client::Producer>> producer = client::Producer::Create(o.producer);
   if (!producer.ok()) return producer.status();
-  Latencies lat;
+  Latencies lat(/*e2e=*/false);
   const absl::Time start = absl::Now();
-  absl::Status flushed = ProduceAll(ctx, o, **producer, lat, /*e2e=*/false);
+  absl::Status flushed = ProduceAll(ctx, o, **producer, lat);
   const absl::Duration elapsed = absl::Now() - start;
   (void)(*producer)->Close(ctx.timeout);
   absl::MutexLock lock(&lat.mu);
@@ -260,7 +264,7 @@ absl::Status PerfEndToEnd(const Context& ctx, const Options& o) {
   }
   absl::StatusOr<std::unique_ptr<client::Producer>> producer = client::Producer::Create(o.producer);
   if (!producer.ok()) return producer.status();
-  Latencies lat;
+  Latencies lat(/*e2e=*/true);
   LatencyHistogram e2e;
   int64_t seen = 0;
   absl::Status consumed;
@@ -289,7 +293,7 @@ absl::Status PerfEndToEnd(const Context& ctx, const Options& o) {
     }
   });
   const absl::Time start = absl::Now();
-  absl::Status flushed = ProduceAll(ctx, o, **producer, lat, /*e2e=*/true);
+  absl::Status flushed = ProduceAll(ctx, o, **producer, lat);
   reader.join();
   const absl::Duration elapsed = absl::Now() - start;
   (void)(*producer)->Close(ctx.timeout);
