@@ -15,8 +15,9 @@
 # everysec. nats-server 2.9 (Debian 12's) has no per-message fsync
 # (sync_interval arrived in 2.10): its rows are the same in both. Each
 # driver is set for what the workload measures: Samsa's producer batches
-# 64 KiB of 100 B records and 256 KiB of 1 KiB ones (600 and 250 records a
-# batch) with linger 5 ms, and lingers 1 ms end to end; the JetStream
+# 256 KiB (2,400 records of 100 B, 250 of 1 KiB: with five batches in
+# flight, smaller ones leave the window too short to cover each request's
+# fsync) with linger 5 ms, and lingers 1 ms end to end; the JetStream
 # driver keeps 1,024 publishes in flight, the Redis one pipelines.
 # Prints a markdown table (figure and Samsa/peer ratio per row) and the
 # broker's RSS at start and end; --record appends them to
@@ -145,14 +146,11 @@ note() {  # note WORKLOAD SIZE DURABILITY SYSTEM JSON
   printf '{"workload":"%s","size":%s,"durability":"%s","system":"%s","r":%s}\n' "$@" >>"$results"
 }
 
-samsa_batch_100=65536
-samsa_batch_1024=262144
+samsa_batch=262144
 samsa_e2e_linger_ms=1
 for size in 100 1024; do
   n=$n_small
   ((size == 1024)) && n=$n_large
-  batch=$samsa_batch_100
-  ((size == 1024)) && batch=$samsa_batch_1024
   for durability in durable relaxed; do
     flush=always redis=$redis_always
     [[ $durability == relaxed ]] && flush=os redis=$redis_everysec
@@ -160,7 +158,7 @@ for size in 100 1024; do
     topic "p1-$size-$durability" 1 "$flush"
     note produce-1 "$size" "$durability" samsa \
       "$(samsa_perf produce "p1-$size-$durability" --records "$n" --record-size "$size" --acks all \
-        --batch-size "$batch")"
+        --batch-size "$samsa_batch")"
     note produce-1 "$size" "$durability" jetstream \
       "$(nats_bench --url "nats://127.0.0.1:$nats1" --mode produce --stream "p1-$size-$durability" \
         --records "$n" --record-size "$size")"
@@ -171,7 +169,7 @@ for size in 100 1024; do
     topic "p3-$size-$durability" 3 "$flush"
     note produce-3 "$size" "$durability" samsa \
       "$(samsa_perf produce "p3-$size-$durability" --records "$n" --record-size "$size" --acks all \
-        --batch-size "$batch")"
+        --batch-size "$samsa_batch")"
     note produce-3 "$size" "$durability" jetstream \
       "$(nats_bench --url "nats://127.0.0.1:$nats3" --mode produce --stream "p3-$size-$durability" \
         --records "$n" --record-size "$size" --replicas 3)"
@@ -280,7 +278,7 @@ if ((record)); then
     echo "nats-server $(nats-server --version | awk '{print $2}'), redis-server $(redis-server --version | awk '{print $3}' | cut -d= -f2)."
     echo "Command: \`scripts/bench-peers.sh $*\`; $n_small records of 100 B, $n_large of 1 KiB,"
     echo "one-partition topics and single streams, every server and client on this machine."
-    echo "Samsa's producer: batch.size $((samsa_batch_100 / 1024)) KiB for 100 B records, $((samsa_batch_1024 / 1024)) KiB for 1 KiB,"
+    echo "Samsa's producer: batch.size $((samsa_batch / 1024)) KiB,"
     echo "linger 5 ms; end to end, linger $samsa_e2e_linger_ms ms. JetStream: 1,024 publishes in flight; Redis: pipelined."
     echo
     echo "$table"
