@@ -21,21 +21,21 @@ Partition::Partition(storage::TopicPartitionName tp, std::shared_ptr<storage::Pa
 void Partition::SetState(PartitionState state) {
   absl::MutexLock lock(&mu_);
   const bool becomes_leader =
-      state.leader && !(state_.leader && state_.leader_epoch == state.leader_epoch);
-  state_ = std::move(state);
+      state.leader && !(state_->leader && state_->leader_epoch == state.leader_epoch);
+  state_ = std::make_shared<const PartitionState>(std::move(state));
   if (becomes_leader) {
     // Offsets followers reported to an earlier leadership mean nothing now;
     // every follower gets a full lag period to catch up with this one.
     acked_.clear();
     fetched_.clear();
     caught_up_.clear();
-    for (NodeId r : state_.replicas) caught_up_[r] = MonotonicNow();
-    acked_[self_] = state_.flush_always ? log_->flushed_offset() : log_->log_end_offset();
+    for (NodeId r : state_->replicas) caught_up_[r] = MonotonicNow();
+    acked_[self_] = state_->flush_always ? log_->flushed_offset() : log_->log_end_offset();
   }
-  if (state_.leader) AdvanceLocked();
+  if (state_->leader) AdvanceLocked();
 }
 
-PartitionState Partition::state() const {
+std::shared_ptr<const PartitionState> Partition::state() const {
   absl::MutexLock lock(&mu_);
   return state_;
 }
@@ -47,7 +47,7 @@ Offset Partition::high_watermark() const {
 
 Partition::Commit Partition::CommitOf(Epoch epoch, Offset end) const {
   absl::MutexLock lock(&mu_);
-  if (!state_.leader || state_.leader_epoch != epoch) return Commit::kLeadershipMoved;
+  if (!state_->leader || state_->leader_epoch != epoch) return Commit::kLeadershipMoved;
   return high_watermark_ >= end ? Commit::kCommitted : Commit::kPending;
 }
 
@@ -55,12 +55,12 @@ void Partition::OnLocalOffset(Offset offset) {
   absl::MutexLock lock(&mu_);
   Offset& mine = acked_[self_];
   mine = std::max(mine, offset);
-  if (state_.leader) AdvanceLocked();
+  if (state_->leader) AdvanceLocked();
 }
 
 void Partition::OnFollowerFetch(NodeId replica, Offset fetch_offset, Offset acked, absl::Time now) {
   absl::MutexLock lock(&mu_);
-  if (!state_.leader) return;
+  if (!state_->leader) return;
   Offset& a = acked_[replica];
   a = std::max(a, acked);
   fetched_[replica] = fetch_offset;
@@ -76,10 +76,10 @@ void Partition::OnLeaderHighWatermark(Offset hw) {
 std::optional<std::vector<NodeId>> Partition::WantedIsr(absl::Time now,
                                                         absl::Duration max_lag) const {
   absl::MutexLock lock(&mu_);
-  if (!state_.leader) return std::nullopt;
+  if (!state_->leader) return std::nullopt;
   std::vector<NodeId> wanted;
-  for (NodeId r : state_.replicas) {
-    const bool in_isr = std::find(state_.isr.begin(), state_.isr.end(), r) != state_.isr.end();
+  for (NodeId r : state_->replicas) {
+    const bool in_isr = std::find(state_->isr.begin(), state_->isr.end(), r) != state_->isr.end();
     if (r == self_) {
       wanted.push_back(r);
       continue;
@@ -93,7 +93,7 @@ std::optional<std::vector<NodeId>> Partition::WantedIsr(absl::Time now,
         fetched != fetched_.end() && fetched->second >= high_watermark_ && !lagging;
     if ((in_isr && !lagging) || (!in_isr && rejoins)) wanted.push_back(r);
   }
-  std::vector<NodeId> sorted_wanted = wanted, sorted_isr = state_.isr;
+  std::vector<NodeId> sorted_wanted = wanted, sorted_isr = state_->isr;
   std::sort(sorted_wanted.begin(), sorted_wanted.end());
   std::sort(sorted_isr.begin(), sorted_isr.end());
   if (sorted_wanted == sorted_isr) return std::nullopt;
@@ -281,10 +281,10 @@ absl::Status Partition::MaybeSnapshotProducers(bool force) {
 
 int64_t Partition::MaxFollowerLag() const {
   absl::MutexLock lock(&mu_);
-  if (!state_.leader) return 0;
+  if (!state_->leader) return 0;
   const Offset end = log_->log_end_offset();
   int64_t lag = 0;
-  for (NodeId r : state_.replicas) {
+  for (NodeId r : state_->replicas) {
     if (r == self_) continue;
     auto it = fetched_.find(r);
     lag = std::max(lag, end - (it == fetched_.end() ? log_->log_start_offset() : it->second));
@@ -293,9 +293,9 @@ int64_t Partition::MaxFollowerLag() const {
 }
 
 void Partition::AdvanceLocked() {
-  if (state_.isr.empty()) return;
+  if (state_->isr.empty()) return;
   Offset lowest = log_->log_end_offset();
-  for (NodeId member : state_.isr) {
+  for (NodeId member : state_->isr) {
     auto it = acked_.find(member);
     lowest = std::min(lowest, it == acked_.end() ? log_->log_start_offset() : it->second);
   }

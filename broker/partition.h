@@ -14,6 +14,7 @@
 // whoever still holds the partition.
 #pragma once
 
+#include <memory>
 #include <optional>
 #include <span>
 #include <string>
@@ -58,7 +59,8 @@ class Partition {
   // the log holds durably when the ISR is this broker alone, else at the
   // previous value (a leader never exposes what the ISR may lack).
   void SetState(PartitionState state);
-  PartitionState state() const;
+  // A snapshot: SetState replaces it, so a caller may keep it (no copy).
+  std::shared_ptr<const PartitionState> state() const;
 
   // A leader append with the idempotent-producer checks (producer_state.h),
   // serialized with the partition's other appends. A batch from an
@@ -139,7 +141,8 @@ class Partition {
   absl::Mutex append_mu_;  // serializes producer checks with the appends they guard
   ProducerState producers_ ABSL_GUARDED_BY(append_mu_);
   mutable absl::Mutex mu_;
-  PartitionState state_ ABSL_GUARDED_BY(mu_);
+  std::shared_ptr<const PartitionState> state_ ABSL_GUARDED_BY(mu_) =
+      std::make_shared<const PartitionState>();
   Offset high_watermark_ ABSL_GUARDED_BY(mu_);
   absl::flat_hash_map<NodeId, Offset> acked_ ABSL_GUARDED_BY(mu_);          // per replica
   absl::flat_hash_map<NodeId, Offset> fetched_ ABSL_GUARDED_BY(mu_);        // followers' log ends

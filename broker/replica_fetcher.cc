@@ -40,7 +40,8 @@ void ReplicaFetcher::Loop() {
     req.set_max_wait_ms(static_cast<int32_t>(absl::ToInt64Milliseconds(options_.max_wait)));
     req.set_max_bytes(options_.max_bytes);
     for (const std::shared_ptr<Partition>& p : partitions) {
-      const PartitionState s = p->state();
+      const std::shared_ptr<const PartitionState> held = p->state();
+      const PartitionState& s = *held;
       v1::ReplicaFetchRequest::Partition* out = req.add_partitions();
       out->set_topic(p->tp().topic);
       out->set_partition(p->tp().partition.value());
@@ -48,6 +49,7 @@ void ReplicaFetcher::Loop() {
       out->set_fetch_offset(p->log()->log_end_offset().value());
       out->set_last_fetched_epoch(p->log()->latest_epoch().value_or(kNoEpoch).value());
       out->set_durable_offset(p->log()->flushed_offset().value());
+      out->set_high_watermark(p->high_watermark().value());
     }
     grpc::ClientContext ctx;
     ctx.set_wait_for_ready(true);
@@ -70,8 +72,16 @@ void ReplicaFetcher::Loop() {
           absl::Milliseconds(50));
       continue;
     }
-    for (int i = 0; i < resp.partitions_size() && i < static_cast<int>(partitions.size()); ++i) {
-      Apply(*partitions[i], resp.partitions(i));
+    // The answer holds the partitions with news, in the request's order.
+    size_t next = 0;
+    for (const v1::ReplicaFetchResponse::Partition& in : resp.partitions()) {
+      while (next < partitions.size() &&
+             (partitions[next]->tp().topic != in.topic() ||
+              partitions[next]->tp().partition.value() != in.partition())) {
+        ++next;
+      }
+      if (next == partitions.size()) break;
+      Apply(*partitions[next++], in);
     }
   }
 }
@@ -116,7 +126,7 @@ void ReplicaFetcher::Apply(Partition& p, const v1::ReplicaFetchResponse::Partiti
       SAMSA_LOG(ERROR) << log->dir() << ": follower append: " << info.status();
       return;
     }
-    if (p.state().flush_always) {
+    if (p.state()->flush_always) {
       if (absl::Status s = log->Flush(); !s.ok()) {
         SAMSA_LOG(ERROR) << log->dir() << ": " << s;
         return;

@@ -198,7 +198,7 @@ void ReplicaManager::OnImage(std::shared_ptr<const MetadataImage> image) {
     image_ = image;
     for (const auto& [tp, partition] : partitions_) {
       auto it = assigned.find(tp);
-      if (it == assigned.end() || it->second.first->id != partition->state().topic_id) {
+      if (it == assigned.end() || it->second.first->id != partition->state()->topic_id) {
         gone.push_back(tp);
       }
     }
@@ -264,7 +264,7 @@ void ReplicaManager::OnImage(std::shared_ptr<const MetadataImage> image) {
     s.flush_always = config->flush_policy.kind == storage::FlushPolicy::Kind::kAlways;
     s.log_append_time = config->timestamp_type == storage::TimestampType::kLogAppendTime;
     partition->SetState(std::move(s));
-    if (!partition->state().flush_always) {
+    if (!partition->state()->flush_always) {
       partition->OnLocalOffset(partition->log()->log_end_offset());
     }
   }
@@ -280,7 +280,8 @@ std::vector<std::shared_ptr<Partition>> ReplicaManager::FollowingFrom(NodeId lea
   std::vector<std::shared_ptr<Partition>> out;
   absl::MutexLock lock(&mu_);
   for (const auto& [tp, p] : partitions_) {
-    const PartitionState s = p->state();
+    const std::shared_ptr<const PartitionState> held = p->state();
+    const PartitionState& s = *held;
     if (!s.leader && s.leader_id == leader) out.push_back(p);
   }
   return out;
@@ -291,7 +292,8 @@ void ReplicaManager::UpdateFetchers(const MetadataImage& image) {
   {
     absl::MutexLock lock(&mu_);
     for (const auto& [tp, p] : partitions_) {
-      const PartitionState s = p->state();
+      const std::shared_ptr<const PartitionState> held = p->state();
+      const PartitionState& s = *held;
       if (s.leader || s.leader_id == kNoNode) continue;
       if (const BrokerImage* b = image.FindBroker(s.leader_id); b != nullptr) {
         leaders[s.leader_id] = b->address;
@@ -329,7 +331,8 @@ std::shared_ptr<Partition> ReplicaManager::LeaderFor(const std::string& topic, i
              absl::StrCat("no partition ", topic, "-", partition, " on this broker"));
     return nullptr;
   }
-  const PartitionState s = p->state();
+  const std::shared_ptr<const PartitionState> held = p->state();
+  const PartitionState& s = *held;
   if (epoch.has_value() && *epoch != s.leader_epoch.value()) {
     const bool older = *epoch < s.leader_epoch.value();
     *hint = HintFor(s);
@@ -406,7 +409,8 @@ void ReplicaManager::ProducePartition(const std::string& topic, v1::ProduceReque
   std::shared_ptr<Partition> partition =
       LeaderFor(topic, in.partition(), std::nullopt, out->mutable_error(), out->mutable_leader());
   if (partition == nullptr) return call->Finish();
-  const PartitionState s = partition->state();
+  const std::shared_ptr<const PartitionState> held = partition->state();
+  const PartitionState& s = *held;
   std::string bytes;
   if (!in.plain().empty()) {
     if (!in.records().empty()) {
@@ -585,7 +589,8 @@ void ReplicaManager::IsrLoop() {
       std::optional<std::vector<NodeId>> wanted =
           p->WantedIsr(MonotonicNow(), options_.replica_lag_max);
       if (!wanted.has_value()) continue;
-      const PartitionState s = p->state();
+      const std::shared_ptr<const PartitionState> held = p->state();
+      const PartitionState& s = *held;
       v1::AlterPartitionRequest::Partition* ap = req.add_partitions();
       *ap->mutable_topic_id() = s.topic_id.ToProto();
       ap->set_partition(p->tp().partition.value());

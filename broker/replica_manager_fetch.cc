@@ -26,7 +26,7 @@ v1::ListOffsetsResponse ReplicaManager::ListOffsets(const v1::ListOffsetsRequest
           in.has_current_leader_epoch() ? std::optional(in.current_leader_epoch()) : std::nullopt,
           out->mutable_error(), out->mutable_leader());
       if (partition == nullptr) continue;
-      out->set_leader_epoch(partition->state().leader_epoch.value());
+      out->set_leader_epoch(partition->state()->leader_epoch.value());
       const Offset hw = partition->high_watermark();
       if (in.timestamp() == -2) {
         out->set_offset(partition->log()->log_start_offset().value());
@@ -121,7 +121,8 @@ ReplicaFetchAnswer ReplicaManager::AnswerReplicaFetch(const v1::ReplicaFetchRequ
       *has_news = true;
       continue;
     }
-    const PartitionState s = partition->state();
+    const std::shared_ptr<const PartitionState> held = partition->state();
+    const PartitionState& s = *held;
     if (in.current_leader_epoch() != s.leader_epoch.value() || !s.leader) {
       const bool older = in.current_leader_epoch() < s.leader_epoch.value();
       SetError(out->mutable_error(),
@@ -159,19 +160,27 @@ ReplicaFetchAnswer ReplicaManager::AnswerReplicaFetch(const v1::ReplicaFetchRequ
     const Offset acked =
         s.flush_always ? std::min(fetch_offset, Offset(in.durable_offset())) : fetch_offset;
     partition->OnFollowerFetch(replica, fetch_offset, acked, now);
-    out->set_high_watermark(partition->high_watermark().value());
-    if (fetch_offset == log->log_end_offset() || budget <= 0) continue;
-    absl::StatusOr<storage::ReadSlice> slice =
-        log->Read(fetch_offset, static_cast<size_t>(budget), log->log_end_offset(), true);
-    if (!slice.ok()) {
-      SetError(out->mutable_error(), v1::KAFKA_STORAGE_ERROR,
-               std::string(slice.status().message()));
-      *has_news = true;
-      continue;
+    const Offset hw = partition->high_watermark();
+    out->set_high_watermark(hw.value());
+    if (fetch_offset < log->log_end_offset() && budget > 0) {
+      absl::StatusOr<storage::ReadSlice> slice =
+          log->Read(fetch_offset, static_cast<size_t>(budget), log->log_end_offset(), true);
+      if (!slice.ok()) {
+        SetError(out->mutable_error(), v1::KAFKA_STORAGE_ERROR,
+                 std::string(slice.status().message()));
+        *has_news = true;
+        continue;
+      }
+      budget -= static_cast<int64_t>(slice->bytes.size());
+      *has_news = *has_news || !slice->bytes.empty();
+      answer.records.back() = std::move(slice->bytes);
     }
-    budget -= static_cast<int64_t>(slice->bytes.size());
-    *has_news = *has_news || !slice->bytes.empty();
-    answer.records.back() = std::move(slice->bytes);
+    // Nothing the follower lacks: a follower of many partitions gets an
+    // answer the size of what changed, not of all it follows.
+    if (answer.records.back().span().empty() && hw.value() == in.high_watermark()) {
+      answer.response.mutable_partitions()->RemoveLast();
+      answer.records.pop_back();
+    }
   }
   return answer;
 }

@@ -358,6 +358,57 @@ TEST_F(ReplicaManagerTest, RecordsArrivingAsAFetchParksWakeIt) {
   EXPECT_EQ("v1", read.topics(0).partitions(0).decoded(0).value());
 }
 
+// A follower's fetch names every partition it follows from this leader;
+// the answer holds only those with something new for it (records, or a
+// high watermark other than the one it has).
+TEST_F(ReplicaManagerTest, AFollowersAnswerHoldsOnlyPartitionsWithNews) {
+  MetadataImage image;
+  v1::MetadataBatch b;
+  *b.add_records() = records::RegisterBroker(NodeId(1), Uuid{1, 1}, 1, "127.0.0.1:1", "");
+  *b.add_records() = records::RegisterBroker(NodeId(2), Uuid{1, 2}, 2, "127.0.0.1:2", "");
+  PartitionImage led;
+  led.replicas = {kSelf, NodeId(2)};
+  led.isr = led.replicas;
+  led.leader = kSelf;
+  for (const auto& [name, id] : {std::pair("t", kTopic), std::pair("u", Uuid{5, 5})}) {
+    *b.add_records() = records::Topic(name, id);
+    *b.add_records() = records::Partition(id, 0, led);
+  }
+  ASSERT_TRUE(image.Apply(b, 10).ok());
+  replicas_->OnImage(std::make_shared<const MetadataImage>(std::move(image)));
+  Produce(0, {"a"});
+
+  v1::ReplicaFetchRequest follower;
+  follower.set_replica_id(2);
+  for (const char* topic : {"t", "u"}) {
+    v1::ReplicaFetchRequest::Partition* fp = follower.add_partitions();
+    fp->set_topic(topic);
+    fp->set_current_leader_epoch(0);
+  }
+  auto fetch = [&] {
+    return AwaitCallback<ReplicaFetchAnswer>(
+        [&](auto done) { replicas_->ReplicaFetch(follower, std::move(done)); });
+  };
+  ReplicaFetchAnswer got = fetch();
+  ASSERT_EQ(1, got.response.partitions_size()) << "u-0 has nothing new";
+  EXPECT_EQ("t", got.response.partitions(0).topic());
+  ASSERT_EQ(1u, got.records.size());
+  EXPECT_FALSE(got.records[0].span().empty());
+
+  // The follower has the record: the high watermark moves to 1, news for
+  // a follower that knows 0.
+  follower.mutable_partitions(0)->set_fetch_offset(1);
+  follower.mutable_partitions(0)->set_durable_offset(1);
+  got = fetch();
+  ASSERT_EQ(1, got.response.partitions_size());
+  EXPECT_EQ("t", got.response.partitions(0).topic());
+  EXPECT_EQ(1, got.response.partitions(0).high_watermark());
+  EXPECT_TRUE(got.records[0].span().empty());
+
+  follower.mutable_partitions(0)->set_high_watermark(1);
+  EXPECT_EQ(0, fetch().response.partitions_size()) << "nothing is new for a caught-up follower";
+}
+
 TEST_F(ReplicaManagerTest, ListOffsetsByPositionAndTime) {
   replicas_->OnImage(Image());
   v1::ProduceRequest req;
@@ -469,7 +520,7 @@ TEST_F(ReplicaManagerTest, ReplicasFollowTheImage) {
   std::shared_ptr<Partition> fresh = replicas_->Find({"t", PartitionId(0)});
   ASSERT_NE(nullptr, fresh);
   EXPECT_EQ(0, fresh->log()->log_end_offset().value());
-  EXPECT_TRUE(fresh->state().topic_id == (Uuid{9, 9}));
+  EXPECT_TRUE(fresh->state()->topic_id == (Uuid{9, 9}));
   replicas_->OnImage(std::make_shared<const MetadataImage>());
   EXPECT_EQ(nullptr, replicas_->Find({"t", PartitionId(0)}));
 }
