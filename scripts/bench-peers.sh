@@ -85,7 +85,9 @@ samsa_started=1
 bootstrap="127.0.0.1:$base,127.0.0.1:$((base + 2)),127.0.0.1:$((base + 4))"
 samsa() { "$bin/samsa" --bootstrap "$bootstrap" "$@"; }
 broker_pid=$(<"$work/samsa/run/broker-101.pid")
-rss_kib() { awk '/VmRSS/ {print $2}' "/proc/$1/status"; }
+# Resident KiB: all, heap and other anonymous memory, file mappings (the
+# binary's libraries and the segment indexes, which grow with the log).
+rss_kib() { awk '/^(VmRSS|RssAnon|RssFile):/ {printf "%s ", $2}' "/proc/$1/status"; }
 rss_start=$(rss_kib "$broker_pid")
 
 nats1=$((base + 200))
@@ -175,6 +177,8 @@ for size in 100 1024; do
         --records "$n" --record-size "$size" --replicas 3)"
   done
   echo "== catch-up consume, $size B" >&2
+  # Reads only: the writes before are written back first (as for latency).
+  sync
   note consume "$size" durable samsa "$(samsa_perf consume "p1-$size-durable" --records "$n")"
   note consume "$size" durable jetstream \
     "$(nats_bench --url "nats://127.0.0.1:$nats1" --mode consume --stream "p1-$size-durable" \
@@ -255,8 +259,10 @@ for system, name in (("samsa", "Samsa (RF 3, acks=all, flush always)"),
     out.append(f"| {name} | {r['p50_ms']:.2f} ms | {r['p99_ms']:.2f} ms | "
                f"{r['p999_ms']:.2f} ms | {r['max_ms']:.2f} ms |")
 out.append("")
-out.append(f"Broker 101 RSS: {int(sys.argv[2]) / 1024:.0f} MiB at the start, "
-           f"{int(sys.argv[3]) / 1024:.0f} MiB at the end.")
+def rss(kib):
+    total, anon, files = (int(v) / 1024 for v in kib.split())
+    return f"{total:.0f} MiB (anonymous {anon:.0f}, file-backed {files:.0f})"
+out.append(f"Broker 101 RSS: {rss(sys.argv[2])} at the start, {rss(sys.argv[3])} at the end.")
 print("\n".join(out))
 PY
 )
