@@ -160,7 +160,12 @@ absl::StatusOr<std::vector<ConsumerRecord>> Consumer::Poll(absl::Duration timeou
   std::vector<ConsumerRecord> out;
   // Round-robin over partitions, starting one further each call.
   std::vector<Partition*> order;
-  for (auto& [tp, p] : parts_) order.push_back(&p);
+  size_t buffered = 0;
+  for (auto& [tp, p] : parts_) {
+    order.push_back(&p);
+    if (!p.paused) buffered += p.buffer.size();
+  }
+  out.reserve(std::min(buffered, static_cast<size_t>(config_.max_poll_records)));
   const size_t n = order.size();
   for (size_t i = 0; i < n && static_cast<int>(out.size()) < config_.max_poll_records; ++i) {
     Partition& p = *order[(next_partition_ + i) % n];
