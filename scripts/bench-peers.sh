@@ -130,8 +130,13 @@ topic() {
     --config "flush.policy=$3" --config min.insync.replicas=$(($2 > 1 ? 2 : 1)) >/dev/null
 }
 # Figures of one run, as JSON; a failed run is reported and yields {}.
+# Each run starts with nothing left to write back: the runs before leave
+# hundreds of MB of dirty pages, and the kernel's writeback of them (30 s
+# after they were written) overlapping a run slows it by as much as 40 %
+# and queues a latency run's fsyncs behind it (docs/benchmarks.md).
 run() {
   local out
+  sync
   if out=$("$@" 2>>"$work/errors.log"); then
     echo "$out" | tail -n 1
   else
@@ -177,8 +182,6 @@ for size in 100 1024; do
         --records "$n" --record-size "$size" --replicas 3)"
   done
   echo "== catch-up consume, $size B" >&2
-  # Reads only: the writes before are written back first (as for latency).
-  sync
   note consume "$size" durable samsa "$(samsa_perf consume "p1-$size-durable" --records "$n")"
   note consume "$size" durable jetstream \
     "$(nats_bench --url "nats://127.0.0.1:$nats1" --mode consume --stream "p1-$size-durable" \
@@ -205,18 +208,13 @@ if ((profile)); then
 fi
 
 echo "== end to end, $e2e_rate msg/s of 1 KiB, replicated, durable" >&2
-# The runs before left hundreds of MB to write back; each system's latency
-# run starts with none, so no fsync here waits behind another run's pages.
-sync
 topic e2e 3 always
 note e2e 1024 durable samsa \
   "$(samsa_perf e2e e2e --records "$e2e_n" --record-size 1024 --throughput "$e2e_rate" --acks all \
     --linger-ms "$samsa_e2e_linger_ms")"
-sync
 note e2e 1024 durable jetstream \
   "$(nats_bench --url "nats://127.0.0.1:$nats3" --mode e2e --stream e2e --records "$e2e_n" \
     --record-size 1024 --replicas 3 --throughput "$e2e_rate")"
-sync
 note e2e 1024 durable redis \
   "$(redis_bench --port "$redis_always" --mode e2e --stream e2e --records "$e2e_n" \
     --record-size 1024 --throughput "$e2e_rate")"
