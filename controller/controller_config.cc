@@ -96,6 +96,24 @@ const ConfigDef& ControllerConfigDef() {
                .default_value = "10000",
                .doc = "Applied metadata log entries between snapshots of the image.",
                .min = 1});
+    d->Define({.name = "auto.leader.rebalance.enable",
+               .type = ConfigType::kBool,
+               .default_value = "true",
+               .doc = "Whether the active controller moves partitions back to their preferred "
+                      "leader (first replica) once it is in the ISR again, as after a restart."});
+    d->Define({.name = "leader.imbalance.check.interval.seconds",
+               .type = ConfigType::kInt,
+               .default_value = "300",
+               .doc = "How often the active controller looks for partitions away from their "
+                      "preferred leader.",
+               .min = 1});
+    d->Define({.name = "leader.imbalance.per.broker.percentage",
+               .type = ConfigType::kInt,
+               .default_value = "10",
+               .doc = "A broker's preferred partitions are moved back once more than this "
+                      "percentage of them is led elsewhere.",
+               .min = 0,
+               .max = 100});
     return d;
   }();
   return *def;
@@ -139,6 +157,11 @@ absl::StatusOr<ControllerSettings> ToSettings(const Config& config) {
       static_cast<int32_t>(config.GetInt("default.replication.factor"));
   s.topic_defaults.min_insync_replicas = static_cast<int32_t>(config.GetInt("min.insync.replicas"));
   s.topic_defaults.auto_create = config.GetBool("auto.create.topics.enable");
+  if (config.GetBool("auto.leader.rebalance.enable")) {
+    s.leader_rebalance_interval =
+        absl::Seconds(config.GetInt("leader.imbalance.check.interval.seconds"));
+  }
+  s.leader_imbalance_percent = config.GetInt("leader.imbalance.per.broker.percentage");
   return s;
 }
 

@@ -14,6 +14,9 @@
 //   auto.create.topics.enable             topic defaults
 //   controller.quorum.election.timeout.ms Raft election timeout (ticks are a tenth)
 //   metadata.snapshot.every.entries       applied entries between snapshots
+//   auto.leader.rebalance.enable,         preferred leader election
+//   leader.imbalance.check.interval.seconds,  (partition_changes.h)
+//   leader.imbalance.per.broker.percentage
 #pragma once
 
 #include <map>
@@ -44,6 +47,9 @@ struct ControllerSettings {
   absl::Duration election_timeout;
   int64_t snapshot_every = 0;
   TopicDefaults topic_defaults;
+  // Zero: no preferred leader election.
+  absl::Duration leader_rebalance_interval;
+  int64_t leader_imbalance_percent = 10;
 };
 
 // The settings of a loaded config, after the checks across keys; errors

@@ -56,6 +56,8 @@ int Run(const ControllerSettings& s) {
                                .voters = voters,
                                .topic_defaults = s.topic_defaults,
                                .session_timeout = s.session_timeout,
+                               .leader_rebalance_interval = s.leader_rebalance_interval,
+                               .leader_imbalance_percent = s.leader_imbalance_percent,
                                .probe = &probe});
   raft::GrpcTransport transport(voters);
   raft::RaftService raft_service;

@@ -1,7 +1,9 @@
 #include "controller/partition_changes.h"
 
 #include <algorithm>
+#include <map>
 #include <optional>
+#include <vector>
 
 #include "common/metadata_records.h"
 
@@ -99,6 +101,39 @@ absl::StatusOr<ReconcileResult> Reconcile(PendingBatch& batch) {
     if (absl::Status st = batch.Add(std::move(r)); !st.ok()) return st;
   }
   return result;
+}
+
+absl::StatusOr<int64_t> ElectPreferredLeaders(PendingBatch& batch, int64_t imbalance_percent) {
+  struct Share {
+    int64_t preferred = 0;  // partitions whose first replica it is
+    int64_t elsewhere = 0;  // of those, led by another broker
+  };
+  std::map<NodeId, Share> shares;
+  for (const auto& [name, topic] : batch.image().topics()) {
+    for (const PartitionImage& p : topic->partitions) {
+      if (p.replicas.empty()) continue;
+      Share& share = shares[p.replicas.front()];
+      ++share.preferred;
+      share.elsewhere += p.leader != p.replicas.front() ? 1 : 0;
+    }
+  }
+  std::vector<v1::MetadataRecord> changes;
+  for (const auto& [name, topic] : batch.image().topics()) {
+    for (size_t i = 0; i < topic->partitions.size(); ++i) {
+      const PartitionImage& p = topic->partitions[i];
+      if (p.replicas.empty() || p.leader == p.replicas.front()) continue;
+      const NodeId preferred = p.replicas.front();
+      const Share& share = shares[preferred];
+      if (share.elsewhere * 100 <= share.preferred * imbalance_percent) continue;
+      if (!IsEligible(batch.image(), preferred) || !p.InIsr(preferred)) continue;
+      changes.push_back(
+          records::PartitionChange(topic->id, static_cast<int32_t>(i), preferred, std::nullopt));
+    }
+  }
+  for (v1::MetadataRecord& r : changes) {
+    if (absl::Status st = batch.Add(std::move(r)); !st.ok()) return st;
+  }
+  return static_cast<int64_t>(changes.size());
 }
 
 int64_t MovableLeaderships(const MetadataImage& image, NodeId broker) {

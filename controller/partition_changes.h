@@ -40,4 +40,14 @@ int64_t MovableLeaderships(const MetadataImage& image, NodeId broker);
 
 bool IsEligible(const MetadataImage& image, NodeId broker);
 
+// Preferred leader election (Kafka's auto.leader.rebalance.enable): after a
+// broker restarts, the partitions it led stay with whoever took them over
+// until moved back. A partition whose leader is not its first replica (the
+// preferred leader, placement.h) moves back to it when that replica is an
+// eligible ISR member, for each broker that does not lead more than
+// `imbalance_percent` of the partitions it prefers
+// (leader.imbalance.per.broker.percentage). A clean election: leader epoch
+// + 1, the ISR unchanged. Returns how many partitions moved.
+absl::StatusOr<int64_t> ElectPreferredLeaders(PendingBatch& batch, int64_t imbalance_percent);
+
 }  // namespace samsa::controller

@@ -18,7 +18,9 @@ ControllerProbe::ControllerProbe(prometheus::Registry& r)
       leader_changes_(NewCounter(r, "samsa_controller_leader_changes_total",
                                  "Committed partition leader changes")),
       session_expiries_(NewCounter(r, "samsa_controller_session_expiries_total",
-                                   "Brokers fenced for missing their session")) {}
+                                   "Brokers fenced for missing their session")),
+      preferred_elections_(NewCounter(r, "samsa_controller_preferred_leader_elections_total",
+                                      "Partitions moved back to their preferred leader")) {}
 
 void ControllerProbe::OnImage(const MetadataImage& image, int64_t leader_changes) {
   offset_.Set(static_cast<double>(image.offset()));

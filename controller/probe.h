@@ -12,6 +12,8 @@
 //   samsa_controller_offline_partitions       partitions without a leader
 //   samsa_controller_leader_changes_total     committed partition leader changes
 //   samsa_controller_session_expiries_total   brokers fenced for a missed session
+//   samsa_controller_preferred_leader_elections_total  partitions moved back
+//                                             to their preferred leader
 #pragma once
 
 #include "common/metadata_image.h"
@@ -29,6 +31,9 @@ class ControllerProbe {
   // After each applied batch, with the new image and the leader changes in it.
   void OnImage(const MetadataImage& image, int64_t leader_changes);
   void OnSessionExpired() { session_expiries_.Increment(); }
+  void OnPreferredLeaders(int64_t moved) {
+    preferred_elections_.Increment(static_cast<double>(moved));
+  }
 
  private:
   prometheus::Gauge& active_;
@@ -41,6 +46,7 @@ class ControllerProbe {
   prometheus::Gauge& offline_;
   prometheus::Counter& leader_changes_;
   prometheus::Counter& session_expiries_;
+  prometheus::Counter& preferred_elections_;
 };
 
 }  // namespace samsa::controller

@@ -380,11 +380,14 @@ void QuorumController::TimerLoop() {
   const absl::Duration period =
       std::clamp(options_.session_timeout / 10, absl::Milliseconds(10), absl::Milliseconds(500));
   absl::Time next_session_check = MonotonicNow() + period;
+  const bool rebalance = options_.leader_rebalance_interval > absl::ZeroDuration();
+  absl::Time next_rebalance =
+      rebalance ? MonotonicNow() + options_.leader_rebalance_interval : absl::InfiniteFuture();
   while (true) {
     std::vector<Waiter> expired;
     {
       absl::MutexLock lock(&mu_);
-      absl::Time wake = next_session_check;
+      absl::Time wake = std::min(next_session_check, next_rebalance);
       for (const Waiter& w : waiters_) wake = std::min(wake, w.deadline);
       wakeup_.WaitUntil(
           mu_, [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return stop_; }, wake);
@@ -411,7 +414,28 @@ void QuorumController::TimerLoop() {
       ExpireSessions();
       next_session_check = MonotonicNow() + period;
     }
+    if (MonotonicNow() >= next_rebalance) {
+      ElectPreferredLeaders();
+      next_rebalance = MonotonicNow() + options_.leader_rebalance_interval;
+    }
   }
+}
+
+void QuorumController::ElectPreferredLeaders() {
+  if (!active()) return;
+  Write(
+      [this](PendingBatch& batch) {
+        absl::StatusOr<int64_t> moved =
+            controller::ElectPreferredLeaders(batch, options_.leader_imbalance_percent);
+        if (!moved.ok()) {
+          SAMSA_LOG(ERROR) << "preferred leader election: " << moved.status();
+          return;
+        }
+        if (*moved == 0) return;
+        SAMSA_LOG(INFO) << "moving " << *moved << " partitions back to their preferred leader";
+        if (options_.probe != nullptr) options_.probe->OnPreferredLeaders(*moved);
+      },
+      false, [](const v1::Error&, const v1::LeaderHint&) {});
 }
 
 v1::DescribeTopicsResponse QuorumController::DescribeTopics(

@@ -24,6 +24,8 @@
 // Broker sessions are soft state of the active controller: a broker whose
 // last heartbeat is older than broker.session.timeout.ms is fenced by a
 // committed record, and its partitions re-elected (partition_changes.h).
+// Every leader_rebalance_interval it moves partitions back to their
+// preferred leaders.
 //
 // Threads: gRPC handlers call the public methods from any thread; the raft
 // node's loop calls the StateMachine methods; a timer thread expires
@@ -59,6 +61,10 @@ struct ControllerOptions {
   absl::flat_hash_map<NodeId, std::string> voters = {};  // id -> host:port, for hints
   TopicDefaults topic_defaults = {};
   absl::Duration session_timeout = absl::Seconds(9);  // measured on `clock`
+  // How often partitions away from their preferred leader are moved back
+  // (partition_changes.h ElectPreferredLeaders); zero: never.
+  absl::Duration leader_rebalance_interval = absl::ZeroDuration();
+  int64_t leader_imbalance_percent = 10;
   // Committed batches kept for FetchMetadata; a broker further behind gets
   // the snapshot.
   size_t history_entries = 10000;
@@ -139,6 +145,8 @@ class QuorumController final : public raft::StateMachine {
   // Expires broker sessions and long polls until stopped.
   void TimerLoop();
   void ExpireSessions();
+  // Moves partitions back to their preferred leaders (active controller only).
+  void ElectPreferredLeaders();
 
   const ControllerOptions options_;
   // The leader as last heard from the node, for NOT_CONTROLLER hints (read

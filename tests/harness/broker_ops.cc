@@ -37,6 +37,18 @@ std::vector<std::string> FetchAll(Cluster& c, int b, const std::string& topic, i
   return out;
 }
 
+std::vector<std::string> FetchAtLeast(Cluster& c, int b, const std::string& topic, int partition,
+                                      size_t n) {
+  std::vector<std::string> seen;
+  const absl::Time deadline = absl::Now() + absl::Seconds(30);
+  while (absl::Now() < deadline) {
+    seen = FetchAll(c, b, topic, partition);
+    if (seen.size() >= n) break;
+    absl::SleepFor(absl::Milliseconds(20));
+  }
+  return seen;
+}
+
 bool WaitForLeader(Cluster& c, int b, const std::string& topic, int partition) {
   const absl::Time deadline = absl::Now() + absl::Seconds(30);
   while (absl::Now() < deadline) {

@@ -17,6 +17,10 @@ v1::ProduceResponse::Partition ProduceTo(Cluster& c, int b, const std::string& t
                                          const std::vector<std::string>& values, int acks);
 // Every committed value of `topic`-`partition` on broker `b`, from offset 0.
 std::vector<std::string> FetchAll(Cluster& c, int b, const std::string& topic, int partition);
+// FetchAll once it returns at least `n` values, or after 30 s: a new
+// leader's high watermark catches up once its followers fetch from it.
+std::vector<std::string> FetchAtLeast(Cluster& c, int b, const std::string& topic, int partition,
+                                      size_t n);
 // Waits (up to 30 s) until broker `b` leads `topic`-`partition` as its
 // Metadata says.
 bool WaitForLeader(Cluster& c, int b, const std::string& topic, int partition);

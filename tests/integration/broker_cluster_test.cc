@@ -206,21 +206,60 @@ TEST(BrokerClusterTest, ReplicatedWritesSurviveTheLeadersDeathAndItRejoins) {
   }
   ASSERT_NE(-1, next);
   ASSERT_TRUE(WaitForLeader(c, next, "orders", 0)) << c.broker_log(next);
-  // Its high watermark catches up once the other follower fetches from it.
-  std::vector<std::string> seen;
-  const absl::Time read_deadline = absl::Now() + absl::Seconds(30);
-  while (absl::Now() < read_deadline) {
-    seen = FetchAll(c, next, "orders", 0);
-    if (seen.size() >= acked.size()) break;
-    absl::SleepFor(absl::Milliseconds(20));
-  }
-  EXPECT_EQ(acked, seen) << "every acknowledged record, once, in order";
+  EXPECT_EQ(acked, FetchAtLeast(c, next, "orders", 0, acked.size()))
+      << "every acknowledged record, once, in order";
   v1::ProduceResponse::Partition more = ProduceTo(c, next, "orders", 0, {"after"}, -1);
   ASSERT_EQ(v1::NONE, more.error().code()) << more.error().message();
   EXPECT_EQ(30, more.base_offset());
 
   // The old leader restarts, catches up as a follower and rejoins the ISR.
   ExpectRejoinsIsr(c, leader, "orders");
+}
+
+// After a restart a broker is back in the ISR of the partitions it led, and
+// the controller moves them back to it (preferred leader election) with
+// nothing acknowledged lost on the way.
+TEST(BrokerClusterTest, ARestartedBrokerLeadsItsPreferredPartitionsAgain) {
+  Cluster c({.voters = 1,
+             .session_timeout_ms = 1000,
+             .heartbeat_interval_ms = 100,
+             .overrides = {"leader.imbalance.check.interval.seconds=1"},
+             .brokers = 3,
+             .broker_overrides = {"replica.lag.time.max.ms=1500"}});
+  StartWithTopic(c, "orders");
+  if (HasFatalFailure()) return;
+  const int preferred = PartitionOf(c, "orders", 0).replicas(0);
+  ASSERT_TRUE(WaitForLeader(c, preferred, "orders", 0));
+  std::vector<std::string> acked;
+  auto produce = [&](int to, const std::string& v) {
+    v1::ProduceResponse::Partition r = ProduceTo(c, to, "orders", 0, {v}, -1);
+    ASSERT_EQ(v1::NONE, r.error().code()) << r.error().message();
+    acked.push_back(v);
+  };
+  for (int i = 0; i < 10; ++i) produce(preferred, "before-" + std::to_string(i));
+
+  // A clean stop hands the leadership over; it stays there while away.
+  EXPECT_EQ(0, c.TerminateBroker(preferred)) << c.broker_log(preferred);
+  const int stand_in = PartitionOf(c, "orders", 0).leader();
+  ASSERT_NE(preferred, stand_in);
+  ASSERT_NE(-1, stand_in);
+  ASSERT_TRUE(WaitForLeader(c, stand_in, "orders", 0));
+  for (int i = 0; i < 10; ++i) produce(stand_in, "away-" + std::to_string(i));
+
+  ASSERT_OK(c.StartBroker(preferred));
+  const absl::Time deadline = absl::Now() + absl::Seconds(30);
+  while (PartitionOf(c, "orders", 0).leader() != preferred && absl::Now() < deadline) {
+    absl::SleepFor(absl::Milliseconds(50));
+  }
+  const v1::PartitionDescription back = PartitionOf(c, "orders", 0);
+  ASSERT_EQ(preferred, back.leader()) << c.log(1);
+  EXPECT_EQ(3, back.isr_size()) << "a clean election leaves the ISR whole";
+  ASSERT_TRUE(WaitForLeader(c, preferred, "orders", 0));
+  produce(preferred, "back");
+  EXPECT_EQ(acked, FetchAtLeast(c, preferred, "orders", 0, acked.size()))
+      << "every acknowledged record, once, in order";
+  EXPECT_THAT(HttpGet(c.metrics_port(1), "/metrics"),
+              HasSubstr("samsa_controller_preferred_leader_elections_total 1"));
 }
 
 // A follower that comes back 20 MiB behind catches up with answers far
