@@ -14,6 +14,7 @@
 #include "client/errors.h"
 #include "client/metadata.h"
 #include "common/await.h"
+#include "common/clock.h"
 #include "common/endian.h"
 #include "common/murmur2.h"
 #include "storage/batch_builder.h"
@@ -133,6 +134,11 @@ class Producer::Impl {
   // Moves finished batches off the front of `q` into `finished_`.
   void PopFinished(PartitionQueue& q) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void RunCompletions();
+  // The sender has work.
+  void Wake() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    wake_ = true;
+    changed_.Notify();
+  }
   // The window: a batch of `q` is sent only within this many batches of
   // the oldest unanswered one (finished batches wait behind it). The broker
   // keeps a producer's last five batches; were a newer one sent while an
@@ -152,6 +158,12 @@ class Producer::Impl {
   std::thread sender_;
 
   absl::Mutex mu_;
+  // Every wait here (the sender's, Send's for buffer room, Flush's, Close's)
+  // is timed on the monotonic clock, so a stepped wall clock neither holds
+  // a batch past its linger nor expires it early; whoever changes what they
+  // wait for (wake_, stop_, closed_, buffered_, incomplete_,
+  // outstanding_rpcs_) calls changed_.Notify().
+  Wakeup changed_;
   // node_hash_map: requests in flight point at their queue.
   absl::node_hash_map<PartitionKey, PartitionQueue> queues_ ABSL_GUARDED_BY(mu_);
   const PartitionKey* last_key_ ABSL_GUARDED_BY(mu_) = nullptr;  // QueueFor's
@@ -163,7 +175,7 @@ class Producer::Impl {
   int64_t buffered_ ABSL_GUARDED_BY(mu_) = 0;
   int flushing_ ABSL_GUARDED_BY(mu_) = 0;
   bool need_metadata_ ABSL_GUARDED_BY(mu_) = false;
-  bool wake_ ABSL_GUARDED_BY(mu_) = false;
+  bool wake_ ABSL_GUARDED_BY(mu_) = false;  // the sender has work (set with Wake)
   bool closed_ ABSL_GUARDED_BY(mu_) = false;
   bool stop_ ABSL_GUARDED_BY(mu_) = false;
   int outstanding_rpcs_ ABSL_GUARDED_BY(mu_) = 0;
@@ -174,15 +186,15 @@ class Producer::Impl {
 };
 
 absl::StatusOr<v1::InitProducerIdResponse> Producer::Impl::InitProducerId() {
-  const absl::Time deadline = absl::Now() + config_.max_block;
+  const absl::Time deadline = MonotonicNow() + config_.max_block;
   absl::Status last = absl::UnavailableError("no broker answered");
-  while (absl::Now() < deadline) {
+  while (MonotonicNow() < deadline) {
     absl::StatusOr<v1::InitProducerIdResponse> r =
         AwaitCallback<absl::StatusOr<v1::InitProducerIdResponse>>(
             [&](auto reply) {
-              transport_->InitProducerId(metadata_.AnyBroker(), {},
-                                         std::min(config_.request_timeout, deadline - absl::Now()),
-                                         std::move(reply));
+              transport_->InitProducerId(
+                  metadata_.AnyBroker(), {},
+                  std::min(config_.request_timeout, deadline - MonotonicNow()), std::move(reply));
             },
             config_.request_timeout + absl::Seconds(5));
     if (r.ok() && r->error().code() == v1::NONE) return r;
@@ -252,8 +264,7 @@ void Producer::Impl::Send(ProducerRecord record, DeliveryCallback done) {
   auto room = [this, bytes]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     return closed_ || buffered_ == 0 || buffered_ + bytes <= config_.buffer_memory;
   };
-  // Awaited only when full: a timed wait reads the clock.
-  if ((!room() && !mu_.AwaitWithTimeout(absl::Condition(&room), config_.max_block)) || closed_) {
+  if ((!room() && !changed_.Wait(mu_, room, config_.max_block)) || closed_) {
     const bool closed = closed_;
     const std::string why = closed ? "" : StuckBecause();
     mu_.Unlock();
@@ -268,18 +279,18 @@ void Producer::Impl::Send(ProducerRecord record, DeliveryCallback done) {
   Batch* b = q.batches.empty() ? nullptr : q.batches.back().get();
   if (b == nullptr || b->state != State::kOpen ||
       (b->bytes > 0 && b->bytes + bytes > config_.batch_size)) {
-    if (b != nullptr && b->state == State::kOpen) wake_ = true;  // a full batch to send
+    if (b != nullptr && b->state == State::kOpen) Wake();  // a full batch to send
     auto fresh = std::make_unique<Batch>();
     fresh->id = next_batch_id_++;
     fresh->tp = PartitionKey(record.topic, partition);
     fresh->builder = storage::BatchBuilder(
         {.compression = config_.compression,
          .expected_bytes = static_cast<size_t>(std::max(config_.batch_size, 0))});
-    fresh->created = absl::Now();
+    fresh->created = MonotonicNow();
     fresh->deadline = fresh->created + config_.delivery_timeout;
     // The sender may be asleep until a later deadline: it must be up by
     // this batch's linger.
-    wake_ = true;
+    Wake();
     incomplete_.insert(fresh->id);
     b = fresh.get();
     q.batches.push_back(std::move(fresh));
@@ -296,14 +307,14 @@ void Producer::Impl::Send(ProducerRecord record, DeliveryCallback done) {
   b->timestamps.push_back(ts);
   b->bytes += bytes;
   buffered_ += bytes;
-  if (b->bytes >= config_.batch_size) wake_ = true;
+  if (b->bytes >= config_.batch_size) Wake();
   mu_.Unlock();
 }
 
 std::string Producer::Impl::StuckBecause() const {
   for (const auto& [tp, q] : queues_) {
     for (const auto& b : q.batches) {
-      if (b->state == State::kRetry && !b->result.ok()) {
+      if (b->state != State::kDone && !b->result.ok()) {  // failed before, sent again or not yet
         return absl::StrCat("; batches are being retried, ", tp.first, "-", tp.second,
                             "'s last error: ", b->result.message());
       }
@@ -411,7 +422,7 @@ void Producer::Impl::OnResponse(const std::vector<Sent>& batches,
                                 const absl::StatusOr<v1::ProduceResponse>& r) {
   {
     absl::MutexLock lock(&mu_);
-    const absl::Time now = absl::Now();
+    const absl::Time now = MonotonicNow();
     bool need_metadata = false;
     for (const Sent& s : batches) {
       --s.queue->in_flight;
@@ -450,7 +461,7 @@ void Producer::Impl::OnResponse(const std::vector<Sent>& batches,
     for (const Sent& s : batches) PopFinished(*s.queue);
     need_metadata_ = need_metadata_ || need_metadata;
     --outstanding_rpcs_;
-    wake_ = true;
+    Wake();  // and whoever waits for buffer room or for the answers
   }
   RunCompletions();
 }
@@ -534,6 +545,7 @@ void Producer::Impl::RunCompletions() {
   // Only now are these batches complete for Flush: their callbacks ran.
   absl::MutexLock lock(&mu_);
   for (const std::unique_ptr<Batch>& b : run) incomplete_.erase(b->id);
+  changed_.Notify();
 }
 
 int Producer::Impl::Window(const PartitionQueue& q) const {
@@ -575,13 +587,14 @@ void Producer::Impl::SenderLoop() {
     bool refresh = false;
     {
       absl::MutexLock lock(&mu_);
-      const absl::Time wake = NextWake(absl::Now());
-      auto work = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return wake_ || stop_; };
-      mu_.AwaitWithDeadline(absl::Condition(&work), wake);
+      const absl::Time wake = NextWake(MonotonicNow());
+      changed_.WaitUntil(
+          mu_, [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return wake_ || stop_; }, wake);
       wake_ = false;
       if (stop_) return;
-      const absl::Time now = absl::Now();
+      const absl::Time now = MonotonicNow();
       ExpireLocked(now);
+      changed_.Notify();  // expired batches freed buffer room
       bool need_metadata = need_metadata_;
       requests = Drain(now, &need_metadata);
       refresh = need_metadata && now - last_refresh >= config_.retry_backoff;
@@ -595,10 +608,10 @@ void Producer::Impl::SenderLoop() {
       for (std::vector<Sent>& batches : list) SendRequest(address, std::move(batches));
     }
     if (refresh) {
-      last_refresh = absl::Now();
+      last_refresh = MonotonicNow();
       (void)metadata_.Refresh({}, std::min(config_.request_timeout, absl::Seconds(5)));
       absl::MutexLock lock(&mu_);
-      wake_ = true;
+      Wake();
     }
   }
 }
@@ -607,11 +620,11 @@ absl::Status Producer::Impl::Flush(absl::Duration timeout) {
   absl::MutexLock lock(&mu_);
   const uint64_t marker = next_batch_id_;
   ++flushing_;
-  wake_ = true;
+  Wake();
   auto flushed = [this, marker]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     return incomplete_.empty() || *incomplete_.begin() >= marker;
   };
-  const bool ok = mu_.AwaitWithTimeout(absl::Condition(&flushed), timeout);
+  const bool ok = changed_.Wait(mu_, flushed, timeout);
   --flushing_;
   if (ok) return absl::OkStatus();
   int states[5] = {};
@@ -631,12 +644,14 @@ absl::Status Producer::Impl::Close(absl::Duration timeout) {
     absl::MutexLock lock(&mu_);
     if (closed_ && stop_) return absl::OkStatus();
     closed_ = true;
+    changed_.Notify();  // a Send waiting for buffer room fails now
   }
-  const absl::Time deadline = absl::Now() + timeout;
+  const absl::Time deadline = MonotonicNow() + timeout;
   absl::Status flushed = Flush(timeout);
   {
     absl::MutexLock lock(&mu_);
     stop_ = true;
+    changed_.Notify();
   }
   if (sender_.joinable()) sender_.join();
   {
@@ -644,9 +659,8 @@ absl::Status Producer::Impl::Close(absl::Duration timeout) {
     // has a deadline), then fail what is left.
     absl::MutexLock lock(&mu_);
     auto idle = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return outstanding_rpcs_ == 0; };
-    mu_.AwaitWithDeadline(
-        absl::Condition(&idle),
-        std::max(deadline, absl::Now() + config_.request_timeout + absl::Seconds(6)));
+    changed_.WaitUntil(
+        mu_, idle, std::max(deadline, MonotonicNow() + config_.request_timeout + absl::Seconds(6)));
     for (auto& [tp, q] : queues_) {
       for (auto& b : q.batches) {
         if (b->state == State::kDone) continue;

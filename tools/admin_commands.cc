@@ -6,6 +6,7 @@
 #include "absl/strings/str_join.h"
 #include "client/admin.h"
 #include "client/errors.h"
+#include "common/clock.h"
 #include "nlohmann/json.hpp"
 #include "tools/commands.h"
 
@@ -60,9 +61,9 @@ std::string Ids(const google::protobuf::RepeatedField<int32_t>& ids) {
 absl::Status Describe(const Context& ctx, client::Admin& admin, const std::string& name,
                       bool fresh = false) {
   absl::StatusOr<client::TopicDescription> t = admin.DescribeTopic(name);
-  const absl::Time deadline = absl::Now() + ctx.timeout;
+  const absl::Time deadline = MonotonicNow() + ctx.timeout;
   while (fresh && client::KafkaCodeOf(t.status()) == v1::UNKNOWN_TOPIC_OR_PARTITION &&
-         absl::Now() < deadline) {
+         MonotonicNow() < deadline) {
     absl::SleepFor(absl::Milliseconds(20));
     t = admin.DescribeTopic(name);
   }

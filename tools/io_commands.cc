@@ -16,6 +16,7 @@
 #include "client/admin.h"
 #include "client/consumer.h"
 #include "client/producer.h"
+#include "common/clock.h"
 #include "nlohmann/json.hpp"
 #include "storage/compression.h"
 #include "tools/commands.h"
@@ -240,17 +241,17 @@ absl::Status RunConsume(const Context& ctx, const Args& args) {
   // What a group commits: per partition, the first record not printed.
   std::map<client::TopicPartition, int64_t> next_unprinted;
   std::set<client::TopicPartition> stopped;  // a record of it went unprinted
-  absl::Time last_data = absl::Now();
+  absl::Time last_data = MonotonicNow();
   Progress progress(ctx.err, "consumed");
   while (!interrupted && (*max_messages < 0 || printed < *max_messages)) {
     absl::StatusOr<std::vector<client::ConsumerRecord>> records =
         (*consumer)->Poll(absl::Milliseconds(100));
     if (!records.ok()) return records.status();
     if (records->empty()) {
-      if (*timeout_ms >= 0 && absl::Now() - last_data >= absl::Milliseconds(*timeout_ms)) break;
+      if (*timeout_ms >= 0 && MonotonicNow() - last_data >= absl::Milliseconds(*timeout_ms)) break;
       continue;
     }
-    last_data = absl::Now();
+    last_data = MonotonicNow();
     for (const client::ConsumerRecord& r : *records) {
       if (*max_messages >= 0 && printed >= *max_messages) {
         // Returned but not printed: the group must read it next time.

@@ -23,6 +23,7 @@
 #include "client/admin.h"
 #include "client/consumer.h"
 #include "client/producer.h"
+#include "common/clock.h"
 #include "common/endian.h"
 #include "nlohmann/json.hpp"
 #include "storage/compression.h"
@@ -96,7 +97,7 @@ absl::StatusOr<Options> ParseOptions(const Context& ctx, const Args& args, bool 
 void Pace(int64_t i, int64_t rate, absl::Time start) {
   if (rate <= 0) return;
   const absl::Time due = start + absl::Seconds(static_cast<double>(i) / static_cast<double>(rate));
-  const absl::Duration wait = due - absl::Now();
+  const absl::Duration wait = due - MonotonicNow();
   if (wait > absl::ZeroDuration()) absl::SleepFor(wait);
 }
 
@@ -147,7 +148,7 @@ absl::Status ProduceAll(const Context& ctx, const Options& o, client::Producer& 
   std::mt19937_64 rng(1);
   for (char& c : payload) c = static_cast<char>('a' + rng() % 26);
   Progress progress(ctx.err, "sent");
-  const absl::Time start = absl::Now();
+  const absl::Time start = MonotonicNow();
   for (int64_t i = 0; i < o.records; ++i) {
     Pace(i, o.throughput, start);
     const int64_t sent_at = SteadyNanos();
@@ -185,9 +186,9 @@ absl::Status PerfProduce(const Context& ctx, const Options& o) {
   absl::StatusOr<std::unique_ptr<client::Producer>> producer = client::Producer::Create(o.producer);
   if (!producer.ok()) return producer.status();
   Latencies lat(/*e2e=*/false);
-  const absl::Time start = absl::Now();
+  const absl::Time start = MonotonicNow();
   absl::Status flushed = ProduceAll(ctx, o, **producer, lat);
-  const absl::Duration elapsed = absl::Now() - start;
+  const absl::Duration elapsed = MonotonicNow() - start;
   (void)(*producer)->Close(ctx.timeout);
   absl::MutexLock lock(&lat.mu);
   Report(ctx, "sent", lat.done - lat.errors, (lat.done - lat.errors) * o.record_size, lat.errors,
@@ -217,22 +218,22 @@ absl::Status PerfConsume(const Context& ctx, const Options& o) {
   LatencyHistogram h;
   int64_t records = 0, bytes = 0;
   Progress progress(ctx.err, "consumed");
-  const absl::Time start = absl::Now();
+  const absl::Time start = MonotonicNow();
   absl::Time last_data = start;
   while (records < o.records) {
-    const absl::Time before = absl::Now();
+    const absl::Time before = MonotonicNow();
     absl::StatusOr<std::vector<client::ConsumerRecord>> got =
         (*consumer)->Poll(absl::Milliseconds(200));
     if (!got.ok()) return got.status();
     if (got->empty()) {
-      if (absl::Now() - last_data > ctx.timeout) {
+      if (MonotonicNow() - last_data > ctx.timeout) {
         return absl::DeadlineExceededError(absl::StrCat("only ", records, " of ", o.records,
                                                         " records arrived; none for ",
                                                         absl::FormatDuration(ctx.timeout)));
       }
       continue;
     }
-    last_data = absl::Now();
+    last_data = MonotonicNow();
     h.Record(absl::ToInt64Microseconds(last_data - before));
     for (const client::ConsumerRecord& r : *got) {
       bytes += static_cast<int64_t>(r.value ? r.value->size() : 0);
@@ -241,7 +242,7 @@ absl::Status PerfConsume(const Context& ctx, const Options& o) {
     progress.Update(records);
   }
   progress.Done(records);
-  Report(ctx, "consumed", records, bytes, 0, absl::Now() - start, h);
+  Report(ctx, "consumed", records, bytes, 0, MonotonicNow() - start, h);
   (*consumer)->Close();
   return absl::OkStatus();
 }
@@ -269,7 +270,7 @@ absl::Status PerfEndToEnd(const Context& ctx, const Options& o) {
   int64_t seen = 0;
   absl::Status consumed;
   std::thread reader([&] {
-    absl::Time last_data = absl::Now();
+    absl::Time last_data = MonotonicNow();
     while (seen < o.records) {
       absl::StatusOr<std::vector<client::ConsumerRecord>> got =
           (*consumer)->Poll(absl::Milliseconds(100));
@@ -278,7 +279,7 @@ absl::Status PerfEndToEnd(const Context& ctx, const Options& o) {
         return;
       }
       const int64_t now = SteadyNanos();
-      if (got->empty() && absl::Now() - last_data > 2 * ctx.timeout) {
+      if (got->empty() && MonotonicNow() - last_data > 2 * ctx.timeout) {
         consumed = absl::DeadlineExceededError(
             absl::StrCat("the consumer saw ", seen, " of ", o.records, " records"));
         return;
@@ -288,14 +289,14 @@ absl::Status PerfEndToEnd(const Context& ctx, const Options& o) {
         e2e.Record((now - LoadBE<int64_t>(reinterpret_cast<const uint8_t*>(r.value->data()))) /
                    1000);
         ++seen;
-        last_data = absl::Now();
+        last_data = MonotonicNow();
       }
     }
   });
-  const absl::Time start = absl::Now();
+  const absl::Time start = MonotonicNow();
   absl::Status flushed = ProduceAll(ctx, o, **producer, lat);
   reader.join();
-  const absl::Duration elapsed = absl::Now() - start;
+  const absl::Duration elapsed = MonotonicNow() - start;
   (void)(*producer)->Close(ctx.timeout);
   (*consumer)->Close();
   if (!flushed.ok()) return flushed;

@@ -8,17 +8,18 @@
 #include <ostream>
 
 #include "absl/strings/str_format.h"
-#include "absl/time/clock.h"
+#include "absl/time/time.h"
+#include "common/clock.h"
 
 namespace samsa::tools {
 
 class Progress {
  public:
   Progress(std::ostream* err, const char* what)
-      : err_(err), what_(what), on_(isatty(STDERR_FILENO) == 1), start_(absl::Now()) {}
+      : err_(err), what_(what), on_(isatty(STDERR_FILENO) == 1), start_(MonotonicNow()) {}
   void Update(int64_t records) {
-    if (!on_ || absl::Now() - last_ < absl::Seconds(1)) return;
-    last_ = absl::Now();
+    if (!on_ || MonotonicNow() - last_ < absl::Seconds(1)) return;
+    last_ = MonotonicNow();
     Print(records);
   }
   void Done(int64_t records) {
@@ -29,7 +30,7 @@ class Progress {
 
  private:
   void Print(int64_t records) {
-    const double secs = std::max(1e-3, absl::ToDoubleSeconds(absl::Now() - start_));
+    const double secs = std::max(1e-3, absl::ToDoubleSeconds(MonotonicNow() - start_));
     *err_ << absl::StrFormat("\r%s %d records, %.0f records/s, %.1f s", what_, records,
                              static_cast<double>(records) / secs, secs)
           << std::flush;

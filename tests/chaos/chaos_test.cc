@@ -25,6 +25,7 @@
 #include "tests/chaos/workload.h"
 #include "tests/harness/broker_ops.h"
 #include "tests/harness/cluster.h"
+#include "tests/harness/process.h"
 #include "tests/harness/proxy.h"
 #include "tests/harness/status_assert.h"
 
@@ -809,6 +810,37 @@ TEST_F(ClockChaosTest, AWallClockStepMovesNoTimeoutAndDeletesNothing) {
     for (const std::string& f : *files) segments += absl::EndsWith(f, ".log") ? 1 : 0;
   }
   EXPECT_GT(segments, kPartitions) << "no segment was ever closed: retention had nothing to do";
+}
+
+// 13. A producer's own wall clock is stepped 50 minutes ahead, then two
+// days back, while it sends (the CLI's perf producer under libfaketime):
+// its linger, retries, delivery timeout and pacing run on the monotonic
+// clock, so no record fails for a timeout that was not one and nothing
+// waits out the step.
+TEST_F(ClockChaosTest, AProducerWhoseWallClockStepsDeliversEverything) {
+  const std::string offset = dir_.path() + "/producer-offset";
+  const std::string out = dir_.path() + "/perf.out";
+  ASSERT_OK(storage::Env::Default()->WriteFileAtomically(offset, "+0\n"));
+  const std::string command = absl::StrCat(
+      "exec env LD_PRELOAD=", kLibFaketime, " FAKETIME_TIMESTAMP_FILE='", offset,
+      "' FAKETIME_CACHE_DURATION=1 FAKETIME_DONT_FAKE_MONOTONIC=1 "
+      "ASAN_OPTIONS=verify_asan_link_order=0 '",
+      SAMSA_CLI_BIN, "' --bootstrap '", bootstrap_, "' perf produce ", kTopic,
+      " --records 40000 --record-size 100 --throughput 4000 --acks all > '", out, "' 2>&1");
+  absl::StatusOr<testing::ChildProcess> producer =
+      testing::ChildProcess::Spawn("/bin/sh", {"-c", command}, dir_.path() + "/sh.log");
+  ASSERT_OK(producer.status());
+  absl::SleepFor(absl::Seconds(2));
+  ASSERT_OK(storage::Env::Default()->WriteFileAtomically(offset, "+50m\n"));
+  absl::SleepFor(absl::Seconds(4));
+  ASSERT_OK(storage::Env::Default()->WriteFileAtomically(offset, "-2d\n"));
+  const std::optional<int> status = producer->WaitExit(absl::Seconds(60));
+  const std::string report = storage::Env::Default()->ReadFile(out).value_or("");
+  ASSERT_TRUE(status.has_value()) << "the producer did not finish: " << report;
+  EXPECT_EQ(0, testing::ExitCode(*status)) << report;
+  EXPECT_THAT(report, ::testing::HasSubstr("40000 records sent")) << report;
+  const Report r = Finish("clock-step-producer");
+  EXPECT_EQ(0, r.anomalies()) << r.ToString();
 }
 
 // scripts/chaos.sh: random faults (leader kills, pauses, every broker at
