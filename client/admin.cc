@@ -5,6 +5,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "client/errors.h"
+#include "common/clock.h"
 
 namespace samsa::client {
 namespace {
@@ -40,18 +41,20 @@ Admin::Admin(AdminConfig config, std::vector<std::string> bootstrap)
 
 template <typename Response, typename Rpc>
 absl::StatusOr<Response> Admin::Call(const char* what, Rpc rpc) {
-  const absl::Time deadline = absl::Now() + config_.timeout;
+  const absl::Time deadline = MonotonicNow() + config_.timeout;
   absl::Status last = absl::DeadlineExceededError("no broker was tried");
-  while (absl::Now() < deadline) {
+  while (MonotonicNow() < deadline) {
     const std::string address = metadata_.AnyBroker();
     grpc::ClientContext ctx;
-    ctx.set_deadline(absl::ToChronoTime(deadline));
+    // gRPC takes a wall-clock deadline (and times the call on its own
+    // monotonic clock from there).
+    ctx.set_deadline(absl::ToChronoTime(absl::Now() + (deadline - MonotonicNow())));
     Response response;
     const grpc::Status st = rpc(transport_->Stub(address), &ctx, &response);
     if (st.ok()) return response;
     last = RpcError(absl::StrCat(what, " to ", address), st);
     if (st.error_code() != grpc::StatusCode::UNAVAILABLE) return last;
-    absl::SleepFor(std::min(absl::Milliseconds(100), deadline - absl::Now()));
+    absl::SleepFor(std::min(absl::Milliseconds(100), deadline - MonotonicNow()));
   }
   return absl::DeadlineExceededError(absl::StrCat(
       "no broker answered within ", absl::FormatDuration(config_.timeout), ": ", last.message()));
@@ -189,7 +192,7 @@ absl::StatusOr<Response> Admin::CallAt(const std::string& address, const char* w
 }
 
 absl::StatusOr<std::string> Admin::Coordinator(const std::string& group) {
-  const absl::Time deadline = absl::Now() + config_.timeout;
+  const absl::Time deadline = MonotonicNow() + config_.timeout;
   v1::FindCoordinatorRequest req;
   req.set_group(group);
   while (true) {
@@ -199,7 +202,7 @@ absl::StatusOr<std::string> Admin::Coordinator(const std::string& group) {
         });
     if (!r.ok()) return r.status();
     if (r->error().code() == v1::NONE) return r->address();
-    if (r->error().code() != v1::COORDINATOR_NOT_AVAILABLE || absl::Now() > deadline) {
+    if (r->error().code() != v1::COORDINATOR_NOT_AVAILABLE || MonotonicNow() > deadline) {
       return KafkaError(r->error());
     }
     absl::SleepFor(absl::Milliseconds(100));

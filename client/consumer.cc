@@ -11,6 +11,7 @@
 #include "client/errors.h"
 #include "client/metadata.h"
 #include "common/await.h"
+#include "common/clock.h"
 #include "storage/record_reader.h"
 
 namespace samsa::client {
@@ -26,7 +27,7 @@ Consumer::Consumer(ConsumerConfig config, std::shared_ptr<Transport> transport,
 Consumer::~Consumer() { Close(); }
 
 void Consumer::Assign(std::vector<TopicPartition> partitions) {
-  absl::MutexLock lock(&mu_);
+  NotifyingLock lock(&mu_, &changed_);
   std::map<TopicPartition, Partition> next;
   for (TopicPartition& tp : partitions) {
     auto it = parts_.find(tp);
@@ -50,7 +51,7 @@ std::vector<TopicPartition> Consumer::assignment() const {
 
 absl::Status Consumer::Seek(const TopicPartition& tp, int64_t offset) {
   if (offset < 0) return absl::InvalidArgumentError(absl::StrCat("offset ", offset, " < 0"));
-  absl::MutexLock lock(&mu_);
+  NotifyingLock lock(&mu_, &changed_);
   auto it = parts_.find(tp);
   if (it == parts_.end()) {
     return absl::FailedPreconditionError(
@@ -68,12 +69,12 @@ absl::Status Consumer::Seek(const TopicPartition& tp, int64_t offset) {
 }
 
 absl::StatusOr<int64_t> Consumer::Position(const TopicPartition& tp, absl::Duration timeout) {
-  absl::MutexLock lock(&mu_);
+  NotifyingLock lock(&mu_, &changed_);
   auto known = [this, &tp]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     auto it = parts_.find(tp);
     return it == parts_.end() || it->second.position.has_value() || !errors_.empty();
   };
-  mu_.AwaitWithTimeout(absl::Condition(&known), timeout);
+  changed_.Wait(mu_, known, timeout);
   auto it = parts_.find(tp);
   if (it == parts_.end()) {
     return absl::FailedPreconditionError(
@@ -114,11 +115,11 @@ void Consumer::StartListOffset(const TopicPartition& tp, bool earliest,
 
 absl::StatusOr<int64_t> Consumer::ListOffset(const TopicPartition& tp, bool earliest,
                                              absl::Duration timeout) {
-  const absl::Time deadline = absl::Now() + timeout;
+  const absl::Time deadline = MonotonicNow() + timeout;
   absl::Status last;
   while (true) {
     if (!metadata_.Leader(tp.topic, tp.partition).has_value()) {
-      last = metadata_.Refresh({tp.topic}, deadline - absl::Now());
+      last = metadata_.Refresh({tp.topic}, deadline - MonotonicNow());
     }
     absl::StatusOr<int64_t> offset = AwaitCallback<absl::StatusOr<int64_t>>(
         [&](auto reply) { StartListOffset(tp, earliest, std::move(reply)); },
@@ -127,18 +128,18 @@ absl::StatusOr<int64_t> Consumer::ListOffset(const TopicPartition& tp, bool earl
     last = offset.status();
     const std::optional<v1::ErrorCode> code = KafkaCodeOf(last);
     if ((code.has_value() && !IsRetriable(*code)) ||
-        absl::Now() + config_.retry_backoff > deadline) {
+        MonotonicNow() + config_.retry_backoff > deadline) {
       return last;
     }
     absl::SleepFor(config_.retry_backoff);
-    (void)metadata_.Refresh({tp.topic}, std::max(deadline - absl::Now(), absl::Milliseconds(1)));
+    (void)metadata_.Refresh({tp.topic}, std::max(deadline - MonotonicNow(), absl::Milliseconds(1)));
   }
 }
 
 absl::StatusOr<std::vector<ConsumerRecord>> Consumer::Poll(absl::Duration timeout) {
-  const absl::Time deadline = absl::Now() + timeout;
+  const absl::Time deadline = MonotonicNow() + timeout;
   ApplyGroupChanges();
-  absl::MutexLock lock(&mu_);
+  NotifyingLock lock(&mu_, &changed_);
   auto ready = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     if (!errors_.empty() || group_changed_) return true;
     for (const auto& [tp, p] : parts_) {
@@ -146,7 +147,7 @@ absl::StatusOr<std::vector<ConsumerRecord>> Consumer::Poll(absl::Duration timeou
     }
     return false;
   };
-  while (mu_.AwaitWithDeadline(absl::Condition(&ready), deadline) && group_changed_) {
+  while (changed_.WaitUntil(mu_, ready, deadline) && group_changed_) {
     // The group's assignment changed while waiting: adopt it and wait on.
     mu_.Unlock();
     ApplyGroupChanges();
@@ -185,7 +186,7 @@ absl::StatusOr<std::vector<ConsumerRecord>> Consumer::Poll(absl::Duration timeou
 }
 
 void Consumer::SetPaused(const std::vector<TopicPartition>& partitions, bool paused) {
-  absl::MutexLock lock(&mu_);
+  NotifyingLock lock(&mu_, &changed_);
   for (const TopicPartition& tp : partitions) {
     auto it = parts_.find(tp);
     if (it == parts_.end()) continue;
@@ -197,12 +198,12 @@ void Consumer::SetPaused(const std::vector<TopicPartition>& partitions, bool pau
 void Consumer::Close() {
   LeaveGroup();
   {
-    absl::MutexLock lock(&mu_);
+    NotifyingLock lock(&mu_, &changed_);
     if (stop_) return;
     stop_ = true;
   }
   thread_.join();
-  absl::MutexLock lock(&mu_);
+  NotifyingLock lock(&mu_, &changed_);
   auto idle = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return outstanding_ == 0; };
   mu_.Await(absl::Condition(&idle));
 }
@@ -214,12 +215,12 @@ void Consumer::Loop() {
     std::vector<std::string> topics;
     std::vector<absl::AnyInvocable<void()>> calls;
     {
-      absl::MutexLock lock(&mu_);
+      NotifyingLock lock(&mu_, &changed_);
       auto work = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return wake_ || stop_; };
-      mu_.AwaitWithTimeout(absl::Condition(&work), absl::Milliseconds(50));
+      changed_.Wait(mu_, work, absl::Milliseconds(50));
       wake_ = false;
       if (stop_) return;
-      const absl::Time now = absl::Now();
+      const absl::Time now = MonotonicNow();
       bool need_metadata = need_metadata_;
       calls = Dispatch(now, &need_metadata);
       refresh = need_metadata && now - last_refresh >= config_.retry_backoff;
@@ -230,10 +231,10 @@ void Consumer::Loop() {
     }
     for (auto& call : calls) call();
     if (refresh) {
-      last_refresh = absl::Now();
+      last_refresh = MonotonicNow();
       absl::Status st =
           metadata_.Refresh(topics, std::min(config_.request_timeout, absl::Seconds(5)));
-      absl::MutexLock lock(&mu_);
+      NotifyingLock lock(&mu_, &changed_);
       if (st.ok()) wake_ = true;
     }
   }
@@ -258,7 +259,7 @@ std::vector<absl::AnyInvocable<void()>> Consumer::Dispatch(absl::Time now, bool*
       calls.push_back([this, key, epoch] {
         StartListOffset(key, config_.auto_offset_reset == OffsetReset::kEarliest,
                         [this, key, epoch](absl::StatusOr<int64_t> offset) {
-                          absl::MutexLock lock(&mu_);
+                          NotifyingLock lock(&mu_, &changed_);
                           --outstanding_;
                           wake_ = true;
                           auto it = parts_.find(key);
@@ -326,7 +327,7 @@ void Consumer::OnFetch(const std::string& address, const std::map<TopicPartition
       }
     }
   }
-  absl::MutexLock lock(&mu_);
+  NotifyingLock lock(&mu_, &changed_);
   --outstanding_;
   brokers_busy_.erase(address);
   wake_ = true;
@@ -369,7 +370,7 @@ void Consumer::OnFetch(const std::string& address, const std::map<TopicPartition
     if (!d.status.ok()) {
       errors_.push_back(absl::DataLossError(absl::StrCat(
           tp.topic, "-", tp.partition, " at offset ", p.fetch_offset, ": ", d.status.message())));
-      p.retry_at = absl::Now() + config_.retry_backoff;
+      p.retry_at = MonotonicNow() + config_.retry_backoff;
     }
   }
 }
@@ -413,7 +414,7 @@ Consumer::Decoded Consumer::Decode(const TopicPartition& tp, int64_t from,
 
 void Consumer::OnPartitionError(const TopicPartition& tp, Partition& p, const absl::Status& error,
                                 bool* need_metadata) {
-  p.retry_at = absl::Now() + config_.retry_backoff;
+  p.retry_at = MonotonicNow() + config_.retry_backoff;
   const std::optional<v1::ErrorCode> code = KafkaCodeOf(error);
   if (!code.has_value() || IsRetriable(*code)) {
     *need_metadata = true;

@@ -43,6 +43,7 @@
 #include "absl/time/time.h"
 #include "client/metadata.h"
 #include "client/transport.h"
+#include "common/clock.h"
 #include "samsa/v1/groups.pb.h"
 
 namespace samsa::client {
@@ -225,7 +226,11 @@ class Consumer {
   Metadata metadata_;
   std::thread thread_;
 
+  // Waits on mu_ (Poll's, Position's, the fetch loop's) are timed on the
+  // monotonic clock: sections that change what they wait for hold mu_
+  // through a NotifyingLock on changed_.
   mutable absl::Mutex mu_;
+  Wakeup changed_;
   std::map<TopicPartition, Partition> parts_ ABSL_GUARDED_BY(mu_);
   std::set<std::string> brokers_busy_ ABSL_GUARDED_BY(mu_);  // a fetch is out to each
   std::vector<absl::Status> errors_ ABSL_GUARDED_BY(mu_);
@@ -237,6 +242,7 @@ class Consumer {
 
   // Group membership, used by the group thread (and Commit, Close).
   absl::Mutex group_mu_;
+  Wakeup group_wakeup_;  // notified when group_wake_ or group_stop_ is set
   std::vector<std::string> subscription_ ABSL_GUARDED_BY(group_mu_);
   bool subscription_sent_ ABSL_GUARDED_BY(group_mu_) = false;
   std::string coordinator_ ABSL_GUARDED_BY(group_mu_);

@@ -5,6 +5,7 @@
 #include "client/consumer.h"
 #include "client/errors.h"
 #include "common/await.h"
+#include "common/clock.h"
 
 namespace samsa::client {
 namespace {
@@ -30,7 +31,7 @@ absl::Status Consumer::Subscribe(std::vector<std::string> topics, RebalanceListe
     subscription_sent_ = false;
     listener_ = std::move(listener);
     if (start && config_.enable_auto_commit) {
-      next_auto_commit_ = absl::Now() + config_.auto_commit_interval;
+      next_auto_commit_ = MonotonicNow() + config_.auto_commit_interval;
     }
   }
   if (start) {
@@ -75,11 +76,14 @@ void Consumer::GroupLoop() {
     auto woken = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(group_mu_) {
       return group_stop_ || group_wake_;
     };
-    group_mu_.AwaitWithTimeout(absl::Condition(&woken), heartbeat_interval_);
+    group_wakeup_.Wait(group_mu_, woken, heartbeat_interval_);
   }
 }
 
-void Consumer::WakeGroupThread() { group_wake_ = true; }
+void Consumer::WakeGroupThread() {
+  group_wake_ = true;
+  group_wakeup_.Notify();
+}
 
 void Consumer::HeartbeatOnce() {
   absl::StatusOr<std::string> coordinator = Coordinator(config_.request_timeout);
@@ -142,7 +146,7 @@ void Consumer::HeartbeatOnce() {
   }
   if (lost) {
     Assign({});
-    absl::MutexLock lock(&mu_);
+    NotifyingLock lock(&mu_, &changed_);
     group_changed_ = true;
   }
   if (code != v1::NONE) return;
@@ -161,7 +165,7 @@ void Consumer::HeartbeatOnce() {
     target_ = std::move(next);
   }
   if (changed) {
-    absl::MutexLock lock(&mu_);
+    NotifyingLock lock(&mu_, &changed_);
     group_changed_ = true;
   }
 }
@@ -172,7 +176,7 @@ void Consumer::ApplyGroupChanges() {
   std::function<void(const std::vector<TopicPartition>&)> on_lost;
   bool commit_due = false;
   {
-    absl::MutexLock lock(&mu_);
+    NotifyingLock lock(&mu_, &changed_);
     group_changed_ = false;
   }
   {
@@ -181,8 +185,8 @@ void Consumer::ApplyGroupChanges() {
     next.swap(target_);
     lost.swap(lost_);
     on_lost = listener_.on_lost;
-    commit_due = absl::Now() >= next_auto_commit_;
-    if (commit_due) next_auto_commit_ = absl::Now() + config_.auto_commit_interval;
+    commit_due = MonotonicNow() >= next_auto_commit_;
+    if (commit_due) next_auto_commit_ = MonotonicNow() + config_.auto_commit_interval;
     owned.assign(owned_.begin(), owned_.end());
   }
   if (!lost.empty() && on_lost) on_lost(lost);
@@ -265,7 +269,7 @@ void Consumer::Reconcile(const std::set<TopicPartition>& next) {
 std::map<TopicPartition, int64_t> Consumer::PositionsOf(
     const std::vector<TopicPartition>& partitions) {
   std::map<TopicPartition, int64_t> out;
-  absl::MutexLock lock(&mu_);
+  NotifyingLock lock(&mu_, &changed_);
   for (const TopicPartition& tp : partitions) {
     auto it = parts_.find(tp);
     if (it != parts_.end() && it->second.position.has_value()) out[tp] = *it->second.position;
@@ -275,16 +279,16 @@ std::map<TopicPartition, int64_t> Consumer::PositionsOf(
 
 absl::Status Consumer::CommitOffsets(const std::map<TopicPartition, int64_t>& offsets,
                                      absl::Duration timeout) {
-  const absl::Time deadline = absl::Now() + timeout;
+  const absl::Time deadline = MonotonicNow() + timeout;
   while (true) {
-    absl::Status st = CommitOnce(offsets, deadline - absl::Now());
+    absl::Status st = CommitOnce(offsets, deadline - MonotonicNow());
     // The coordinator moving or loading, or a lost answer: commit again (a
     // commit is idempotent). Fenced (a stale epoch) is final.
     const std::optional<v1::ErrorCode> code = KafkaCodeOf(st);
     const bool retriable = code.has_value() ? IsRetriable(*code)
                                             : st.code() == absl::StatusCode::kUnavailable ||
                                                   st.code() == absl::StatusCode::kDeadlineExceeded;
-    if (st.ok() || !retriable || absl::Now() + config_.retry_backoff >= deadline) return st;
+    if (st.ok() || !retriable || MonotonicNow() + config_.retry_backoff >= deadline) return st;
     absl::SleepFor(config_.retry_backoff);
   }
 }
@@ -336,6 +340,7 @@ void Consumer::LeaveGroup() {
     absl::MutexLock lock(&group_mu_);
     in_group = !subscription_.empty() && !group_stop_;
     group_stop_ = true;
+    group_wakeup_.Notify();
   }
   if (group_thread_.joinable()) group_thread_.join();
   if (!in_group) return;

@@ -6,6 +6,7 @@
 #include "absl/strings/str_split.h"
 #include "client/errors.h"
 #include "common/await.h"
+#include "common/clock.h"
 
 namespace samsa::client {
 
@@ -27,7 +28,7 @@ absl::StatusOr<std::vector<std::string>> ParseBootstrap(const std::string& list)
 }
 
 absl::Status Metadata::Refresh(const std::vector<std::string>& topics, absl::Duration timeout) {
-  const absl::Time deadline = absl::Now() + timeout;
+  const absl::Time deadline = MonotonicNow() + timeout;
   v1::MetadataRequest request;
   std::vector<std::string> candidates;
   {
@@ -41,7 +42,7 @@ absl::Status Metadata::Refresh(const std::vector<std::string>& topics, absl::Dur
   // Round after round over every candidate, until one answers in time.
   while (true) {
     for (const std::string& address : candidates) {
-      const absl::Duration left = deadline - absl::Now();
+      const absl::Duration left = deadline - MonotonicNow();
       if (left <= absl::ZeroDuration()) {
         return absl::DeadlineExceededError(absl::StrCat("no broker answered Metadata within ",
                                                         absl::FormatDuration(timeout), ": ",
@@ -63,7 +64,7 @@ absl::Status Metadata::Refresh(const std::vector<std::string>& topics, absl::Dur
       last_ = std::move(*answer);
       return absl::OkStatus();
     }
-    absl::SleepFor(std::min(absl::Milliseconds(100), deadline - absl::Now()));
+    absl::SleepFor(std::min(absl::Milliseconds(100), deadline - MonotonicNow()));
   }
 }
 

@@ -89,4 +89,25 @@ class Wakeup {
   uint64_t generation_ = 0;  // guarded by mu_
 };
 
+// Holds `mu` for a change a Wakeup's waiters may be waiting for, and
+// notifies them once it is released: for classes where most sections under
+// `mu` change something some wait looks at.
+class ABSL_SCOPED_LOCKABLE NotifyingLock {
+ public:
+  NotifyingLock(absl::Mutex* mu, Wakeup* wakeup) ABSL_EXCLUSIVE_LOCK_FUNCTION(mu)
+      : mu_(mu), wakeup_(wakeup) {
+    mu_->Lock();
+  }
+  ~NotifyingLock() ABSL_UNLOCK_FUNCTION() {
+    mu_->Unlock();
+    wakeup_->Notify();
+  }
+  NotifyingLock(const NotifyingLock&) = delete;
+  NotifyingLock& operator=(const NotifyingLock&) = delete;
+
+ private:
+  absl::Mutex* const mu_;
+  Wakeup* const wakeup_;
+};
+
 }  // namespace samsa
