@@ -726,6 +726,22 @@ class ClockChaosTest : public ChaosTest {
   void Step(const std::string& offset) {
     ASSERT_OK(storage::Env::Default()->WriteFileAtomically(offset_file_, offset + "\n"));
   }
+  // Starts `samsa ARGS` against the cluster under libfaketime, its wall
+  // clock offset read from `offset` (set to "+0" here); stdout and stderr
+  // go to `out`.
+  absl::StatusOr<testing::ChildProcess> StartSteppedCli(const std::string& args,
+                                                        const std::string& offset,
+                                                        const std::string& out) {
+    if (absl::Status st = storage::Env::Default()->WriteFileAtomically(offset, "+0\n"); !st.ok()) {
+      return st;
+    }
+    const std::string command = absl::StrCat(
+        "exec env LD_PRELOAD=", kLibFaketime, " FAKETIME_TIMESTAMP_FILE='", offset,
+        "' FAKETIME_CACHE_DURATION=1 FAKETIME_DONT_FAKE_MONOTONIC=1 "
+        "ASAN_OPTIONS=verify_asan_link_order=0 '",
+        SAMSA_CLI_BIN, "' --bootstrap '", bootstrap_, "' ", args, " > '", out, "' 2>&1");
+    return testing::ChildProcess::Spawn("/bin/sh", {"-c", command}, out + ".sh.log");
+  }
   // The wall-clock time broker 103 logged a line containing `needle` at.
   std::optional<absl::Time> LoggedAt(const std::string& needle) {
     const std::string log = cluster_->broker_log(kStepped);
@@ -820,15 +836,10 @@ TEST_F(ClockChaosTest, AWallClockStepMovesNoTimeoutAndDeletesNothing) {
 TEST_F(ClockChaosTest, AProducerWhoseWallClockStepsDeliversEverything) {
   const std::string offset = dir_.path() + "/producer-offset";
   const std::string out = dir_.path() + "/perf.out";
-  ASSERT_OK(storage::Env::Default()->WriteFileAtomically(offset, "+0\n"));
-  const std::string command = absl::StrCat(
-      "exec env LD_PRELOAD=", kLibFaketime, " FAKETIME_TIMESTAMP_FILE='", offset,
-      "' FAKETIME_CACHE_DURATION=1 FAKETIME_DONT_FAKE_MONOTONIC=1 "
-      "ASAN_OPTIONS=verify_asan_link_order=0 '",
-      SAMSA_CLI_BIN, "' --bootstrap '", bootstrap_, "' perf produce ", kTopic,
-      " --records 40000 --record-size 100 --throughput 4000 --acks all > '", out, "' 2>&1");
-  absl::StatusOr<testing::ChildProcess> producer =
-      testing::ChildProcess::Spawn("/bin/sh", {"-c", command}, dir_.path() + "/sh.log");
+  absl::StatusOr<testing::ChildProcess> producer = StartSteppedCli(
+      absl::StrCat("perf produce ", kTopic,
+                   " --records 40000 --record-size 100 --throughput 4000 --acks all"),
+      offset, out);
   ASSERT_OK(producer.status());
   absl::SleepFor(absl::Seconds(2));
   ASSERT_OK(storage::Env::Default()->WriteFileAtomically(offset, "+50m\n"));
@@ -840,6 +851,46 @@ TEST_F(ClockChaosTest, AProducerWhoseWallClockStepsDeliversEverything) {
   EXPECT_EQ(0, testing::ExitCode(*status)) << report;
   EXPECT_THAT(report, ::testing::HasSubstr("40000 records sent")) << report;
   const Report r = Finish("clock-step-producer");
+  EXPECT_EQ(0, r.anomalies()) << r.ToString();
+}
+
+// 14. A group consumer's wall clock is stepped two days back while it waits
+// for records: its polls, heartbeats and the CLI's --timeout-ms run on the
+// monotonic clock, so it still stops 5 s after the last record instead of
+// waiting out the step.
+TEST_F(ClockChaosTest, AConsumerWhoseWallClockStepsBackStopsOnTime) {
+  v1::CreateTopicsRequest create;
+  v1::CreateTopicsRequest::Topic* t = create.add_topics();
+  t->set_name("clock-read");
+  t->set_partitions(1);
+  t->set_replication_factor(3);
+  v1::CreateTopicsResponse created;
+  ASSERT_TRUE(cluster_->stub(cluster_->WaitForActive())
+                  .CreateTopics(RpcContext().get(), create, &created)
+                  .ok());
+  ASSERT_EQ(v1::NONE, created.results(0).error().code()) << created.results(0).error().message();
+  const int leader = PartitionOf(*cluster_, "clock-read", 0).leader();
+  ASSERT_TRUE(testing::WaitForLeader(*cluster_, leader, "clock-read", 0));
+  std::vector<std::string> values;
+  for (int i = 0; i < 100; ++i) values.push_back(absl::StrCat("v", i));
+  const v1::ProduceResponse::Partition produced =
+      testing::ProduceTo(*cluster_, leader, "clock-read", 0, values, -1);
+  ASSERT_EQ(v1::NONE, produced.error().code()) << produced.error().message();
+
+  const std::string offset = dir_.path() + "/consumer-offset";
+  const std::string out = dir_.path() + "/consume.out";
+  absl::StatusOr<testing::ChildProcess> consumer = StartSteppedCli(
+      "consume clock-read --group clock-reader --from-beginning --timeout-ms 5000", offset, out);
+  ASSERT_OK(consumer.status());
+  absl::SleepFor(absl::Seconds(2));
+  ASSERT_OK(storage::Env::Default()->WriteFileAtomically(offset, "-2d\n"));
+  const std::optional<int> status = consumer->WaitExit(absl::Seconds(45));
+  const std::string printed = storage::Env::Default()->ReadFile(out).value_or("");
+  ASSERT_TRUE(status.has_value()) << "the consumer waited out its clock's step: " << printed;
+  EXPECT_EQ(0, testing::ExitCode(*status)) << printed;
+  EXPECT_THAT(printed, ::testing::HasSubstr("v0\n"));
+  EXPECT_THAT(printed, ::testing::HasSubstr("v99\n"));
+  const Report r = Finish("clock-step-consumer");
   EXPECT_EQ(0, r.anomalies()) << r.ToString();
 }
 
