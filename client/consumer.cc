@@ -15,6 +15,14 @@
 #include "storage/record_reader.h"
 
 namespace samsa::client {
+namespace {
+
+// What a buffered record counts against max_partition_fetch_bytes.
+int64_t PayloadBytes(const ConsumerRecord& r) {
+  return static_cast<int64_t>((r.key ? r.key->size() : 0) + (r.value ? r.value->size() : 0));
+}
+
+}  // namespace
 
 Consumer::Consumer(ConsumerConfig config, std::shared_ptr<Transport> transport,
                    std::vector<std::string> bootstrap)
@@ -173,8 +181,7 @@ absl::StatusOr<std::vector<ConsumerRecord>> Consumer::Poll(absl::Duration timeou
     while (!p.paused && !p.buffer.empty() &&
            static_cast<int>(out.size()) < config_.max_poll_records) {
       ConsumerRecord& r = p.buffer.front();
-      p.buffered_bytes -=
-          static_cast<int64_t>((r.key ? r.key->size() : 0) + (r.value ? r.value->size() : 0));
+      p.buffered_bytes -= PayloadBytes(r);
       p.position = r.offset + 1;
       out.push_back(std::move(r));
       p.buffer.pop_front();
@@ -401,8 +408,7 @@ Consumer::Decoded Consumer::Decode(const TopicPartition& tp, int64_t from,
                                                           ? std::optional(std::string(*hv.value))
                                                           : std::nullopt);
       }
-      out.bytes += static_cast<int64_t>((rec.key ? rec.key->size() : 0) +
-                                        (rec.value ? rec.value->size() : 0));
+      out.bytes += PayloadBytes(rec);
       return absl::OkStatus();
     });
     if (!out.status.ok()) break;

@@ -422,8 +422,7 @@ void QuorumController::TimerLoop() {
 }
 
 void QuorumController::ElectPreferredLeaders() {
-  if (!active()) return;
-  Write(
+  Write(  // answered NOT_CONTROLLER, and ignored, unless active
       [this](PendingBatch& batch) {
         absl::StatusOr<int64_t> moved =
             controller::ElectPreferredLeaders(batch, options_.leader_imbalance_percent);

@@ -12,7 +12,9 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <optional>
 #include <random>
+#include <utility>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
@@ -742,6 +744,15 @@ class ClockChaosTest : public ChaosTest {
         SAMSA_CLI_BIN, "' --bootstrap '", bootstrap_, "' ", args, " > '", out, "' 2>&1");
     return testing::ChildProcess::Spawn("/bin/sh", {"-c", command}, out + ".sh.log");
   }
+  // Waits up to `timeout` for a CLI StartSteppedCli started: its exit code
+  // (none if it still runs) and what it printed.
+  std::pair<std::optional<int>, std::string> WaitSteppedCli(testing::ChildProcess& cli,
+                                                            const std::string& out,
+                                                            absl::Duration timeout) {
+    const std::optional<int> status = cli.WaitExit(timeout);
+    return {status.has_value() ? std::optional(testing::ExitCode(*status)) : std::nullopt,
+            storage::Env::Default()->ReadFile(out).value_or("")};
+  }
   // The wall-clock time broker 103 logged a line containing `needle` at.
   std::optional<absl::Time> LoggedAt(const std::string& needle) {
     const std::string log = cluster_->broker_log(kStepped);
@@ -845,10 +856,9 @@ TEST_F(ClockChaosTest, AProducerWhoseWallClockStepsDeliversEverything) {
   ASSERT_OK(storage::Env::Default()->WriteFileAtomically(offset, "+50m\n"));
   absl::SleepFor(absl::Seconds(4));
   ASSERT_OK(storage::Env::Default()->WriteFileAtomically(offset, "-2d\n"));
-  const std::optional<int> status = producer->WaitExit(absl::Seconds(60));
-  const std::string report = storage::Env::Default()->ReadFile(out).value_or("");
-  ASSERT_TRUE(status.has_value()) << "the producer did not finish: " << report;
-  EXPECT_EQ(0, testing::ExitCode(*status)) << report;
+  const auto [code, report] = WaitSteppedCli(*producer, out, absl::Seconds(60));
+  ASSERT_TRUE(code.has_value()) << "the producer did not finish: " << report;
+  EXPECT_EQ(0, *code) << report;
   EXPECT_THAT(report, ::testing::HasSubstr("40000 records sent")) << report;
   const Report r = Finish("clock-step-producer");
   EXPECT_EQ(0, r.anomalies()) << r.ToString();
@@ -882,12 +892,16 @@ TEST_F(ClockChaosTest, AConsumerWhoseWallClockStepsBackStopsOnTime) {
   absl::StatusOr<testing::ChildProcess> consumer = StartSteppedCli(
       "consume clock-read --group clock-reader --from-beginning --timeout-ms 5000", offset, out);
   ASSERT_OK(consumer.status());
-  absl::SleepFor(absl::Seconds(2));
+  // Stepped once it printed everything and waits for more.
+  const absl::Time read_deadline = absl::Now() + absl::Seconds(30);
+  while (!absl::StrContains(storage::Env::Default()->ReadFile(out).value_or(""), "v99\n") &&
+         absl::Now() < read_deadline) {
+    absl::SleepFor(absl::Milliseconds(50));
+  }
   ASSERT_OK(storage::Env::Default()->WriteFileAtomically(offset, "-2d\n"));
-  const std::optional<int> status = consumer->WaitExit(absl::Seconds(45));
-  const std::string printed = storage::Env::Default()->ReadFile(out).value_or("");
-  ASSERT_TRUE(status.has_value()) << "the consumer waited out its clock's step: " << printed;
-  EXPECT_EQ(0, testing::ExitCode(*status)) << printed;
+  const auto [code, printed] = WaitSteppedCli(*consumer, out, absl::Seconds(45));
+  ASSERT_TRUE(code.has_value()) << "the consumer waited out its clock's step: " << printed;
+  EXPECT_EQ(0, *code) << printed;
   EXPECT_THAT(printed, ::testing::HasSubstr("v0\n"));
   EXPECT_THAT(printed, ::testing::HasSubstr("v99\n"));
   const Report r = Finish("clock-step-consumer");
