@@ -228,31 +228,9 @@ absl::Status DurableLog::Save(const Ready& rd) {
     // Everything before it is replaced: the log restarts after the snapshot.
     RETURN_IF_ERROR(log_->TruncateFullyAndStartAt(Offset(rd.snapshot->meta.index.value() + 1)));
   }
-  if (!rd.entries.empty()) {
-    const Offset first(rd.entries.front().index.value());
-    if (log_->log_end_offset() == Offset(0) && log_->log_start_offset() == Offset(0)) {
-      RETURN_IF_ERROR(log_->TruncateFullyAndStartAt(first));  // a new log starts at index 1
-    } else if (first < log_->log_end_offset()) {
-      RETURN_IF_ERROR(log_->TruncateTo(first));  // a new leader replaced our suffix (§5.3)
-    }
-    std::string batches;
-    for (const Entry& e : rd.entries) {
-      if (e.term.value() > std::numeric_limits<int32_t>::max()) {
-        return absl::OutOfRangeError("raft term does not fit the batch epoch field");
-      }
-      storage::BatchBuilder b;
-      const char type = static_cast<char>(e.type);
-      b.Append(0, std::string_view(&type, 1), e.data);
-      ASSIGN_OR_RETURN(std::string batch, b.Build());
-      storage::StampBatch({reinterpret_cast<uint8_t*>(batch.data()), batch.size()},
-                          Offset(e.index.value()), Epoch(static_cast<int32_t>(e.term.value())));
-      batches += batch;
-    }
-    RETURN_IF_ERROR(
-        log_->AppendAsFollower({reinterpret_cast<const uint8_t*>(batches.data()), batches.size()})
-            .status());
-    RETURN_IF_ERROR(log_->Flush());
-  }
+  RETURN_IF_ERROR(Write(rd.entries));
+  // Also what earlier Write()s left unsynced (a leader's, Ready::may_sync_later).
+  RETURN_IF_ERROR(Sync());
   if (rd.hard_state.has_value() &&
       (!written_.has_value() || written_->term != rd.hard_state->term ||
        written_->vote != rd.hard_state->vote)) {
@@ -261,6 +239,33 @@ absl::Status DurableLog::Save(const Ready& rd) {
     written_ = rd.hard_state;
   }
   return absl::OkStatus();
+}
+
+absl::Status DurableLog::Sync() { return log_->Flush(); }
+
+absl::Status DurableLog::Write(const std::vector<Entry>& entries) {
+  if (entries.empty()) return absl::OkStatus();
+  const Offset first(entries.front().index.value());
+  if (log_->log_end_offset() == Offset(0) && log_->log_start_offset() == Offset(0)) {
+    RETURN_IF_ERROR(log_->TruncateFullyAndStartAt(first));  // a new log starts at index 1
+  } else if (first < log_->log_end_offset()) {
+    RETURN_IF_ERROR(log_->TruncateTo(first));  // a new leader replaced our suffix (§5.3)
+  }
+  std::string batches;
+  for (const Entry& e : entries) {
+    if (e.term.value() > std::numeric_limits<int32_t>::max()) {
+      return absl::OutOfRangeError("raft term does not fit the batch epoch field");
+    }
+    storage::BatchBuilder b;
+    const char type = static_cast<char>(e.type);
+    b.Append(0, std::string_view(&type, 1), e.data);
+    ASSIGN_OR_RETURN(std::string batch, b.Build());
+    storage::StampBatch({reinterpret_cast<uint8_t*>(batch.data()), batch.size()},
+                        Offset(e.index.value()), Epoch(static_cast<int32_t>(e.term.value())));
+    batches += batch;
+  }
+  return log_->AppendAsFollower({reinterpret_cast<const uint8_t*>(batches.data()), batches.size()})
+      .status();
 }
 
 absl::Status DurableLog::SaveSnapshot(const SnapshotMeta& meta, const std::string& data) {

@@ -27,8 +27,11 @@
 // index are ignored on load (their segments may outlive a compaction).
 //
 // Save() implements the driver's half of raft::Ready: snapshot, then
-// entries (truncating a conflicting suffix first), then hard state, then
-// one fsync; only after it returns may the Ready's messages be sent.
+// entries (truncating a conflicting suffix first), one fsync, then hard
+// state; only after it returns may the Ready's messages be sent. A leader's
+// Ready with may_sync_later can instead be written with Write() and synced
+// with Sync() on another thread, while the driver goes on (storage/'s Flush
+// runs alongside appends).
 #pragma once
 
 #include <memory>
@@ -53,8 +56,14 @@ class DurableLog {
   // What the node restarts from.
   absl::StatusOr<Restored> Load();
 
-  // Persists a Ready's snapshot, entries and hard state, durably.
+  // Persists a Ready's snapshot, entries and hard state durably, with
+  // everything written before.
   absl::Status Save(const Ready& ready);
+  // Writes entries (truncating a conflicting suffix first) without syncing.
+  // Loop thread only, like Save().
+  absl::Status Write(const std::vector<Entry>& entries);
+  // Makes everything written so far durable. Any thread.
+  absl::Status Sync();
 
   // Persists a snapshot the state machine took, then drops log segments it
   // covers.

@@ -25,6 +25,7 @@ absl::StatusOr<std::unique_ptr<Node>> Node::Start(NodeOptions options, DurableLo
     node->status_ = node->raft_.status();
   }
   node->thread_ = std::thread([n = node.get()] { n->Loop(); });
+  node->sync_thread_ = std::thread([n = node.get()] { n->SyncLoop(); });
   return node;
 }
 
@@ -34,7 +35,9 @@ Node::~Node() {
     stop_ = true;
   }
   wakeup_.Notify();
+  sync_wakeup_.Notify();
   thread_.join();
+  sync_thread_.join();
   const absl::Status stopped = absl::UnavailableError("the raft node stopped");
   for (auto& [index, p] : pending_) p.done(stopped);
   for (auto& [ctx, done] : reads_) done(stopped);
@@ -124,19 +127,28 @@ void Node::Loop() {
     std::deque<Proposal> proposals;
     std::deque<ProposeCallback> reads;
     NodeId transfer_to = kNoNode;
+    std::optional<std::pair<Index, Term>> synced;
+    absl::Status sync_failed;
     {
       absl::MutexLock lock(&mu_);
       auto has_work = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
         return stop_ || !inbox_.empty() || !proposals_.empty() || !read_requests_.empty() ||
-               transfer_to_ != kNoNode;
+               transfer_to_ != kNoNode || synced_.has_value() || !sync_failure_.ok();
       };
       wakeup_.WaitUntil(mu_, has_work, next_tick);
       if (stop_ || !failure_.ok()) return;
+      sync_failed = sync_failure_;
+      std::swap(synced, synced_);
       inbox.swap(inbox_);
       proposals.swap(proposals_);
       reads.swap(read_requests_);
       std::swap(transfer_to, transfer_to_);
     }
+    if (!sync_failed.ok()) {
+      Fail(sync_failed);
+      return;
+    }
+    if (synced.has_value()) raft_.Synced(synced->first, synced->second);
     for (Message& m : inbox) raft_.Step(m);
     if (const absl::Time now = MonotonicNow(); now >= next_tick) {
       raft_.Tick();
@@ -196,27 +208,84 @@ void Node::PublishStatus() {
   status_ = std::move(status);
 }
 
-bool Node::DrainReady() {
-  while (raft_.HasReady()) {
-    Ready rd = raft_.GetReady();
-    // A leader's appends go out before its own write (thesis §10.2.1): its
-    // entries count toward commit only once stable on its disk (raft.cc
-    // MaybeCommit), and its term was made durable before it became leader.
-    // Every other message waits for the write (persist, then send).
-    for (const Message& m : rd.messages) {
-      if (m.type == MessageType::kAppend) transport_->Send(m);
+void Node::RequestSync(Index index, Term term) {
+  {
+    absl::MutexLock lock(&mu_);
+    sync_wanted_ = {index, term};
+  }
+  sync_wakeup_.Notify();
+}
+
+void Node::SyncLoop() {
+  while (true) {
+    std::pair<Index, Term> wanted;
+    {
+      absl::MutexLock lock(&mu_);
+      auto has_work = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+        return stop_ || sync_wanted_.has_value();
+      };
+      sync_wakeup_.Wait(mu_, has_work, absl::InfiniteDuration());
+      if (stop_) return;
+      wanted = *sync_wanted_;
+      sync_wanted_.reset();
     }
+    // Covers every write made before it started: `wanted` and anything
+    // written after it too.
     const absl::Time start = MonotonicNow();
-    if (absl::Status st = log_->Save(rd); !st.ok()) {
-      Fail(st);
-      return false;
-    }
+    const absl::Status st = log_->Sync();
     if (options_.probe != nullptr) {
       options_.probe->OnPersist(absl::ToDoubleSeconds(MonotonicNow() - start));
     }
-    for (const Message& m : rd.messages) {
-      if (m.type != MessageType::kAppend) transport_->Send(m);
+    {
+      absl::MutexLock lock(&mu_);
+      if (st.ok()) {
+        synced_ = wanted;
+      } else {
+        sync_failure_ = st;
+      }
     }
+    wakeup_.Notify();
+    if (!st.ok()) return;
+  }
+}
+
+bool Node::WriteUnsynced(const Ready& rd) {
+  for (const Message& m : rd.messages) transport_->Send(m);
+  if (rd.entries.empty()) return true;
+  if (absl::Status st = log_->Write(rd.entries); !st.ok()) {
+    Fail(st);
+    return false;
+  }
+  RequestSync(rd.entries.back().index, rd.entries.back().term);
+  return true;
+}
+
+bool Node::Save(const Ready& rd) {
+  // A leader's appends go out before its own write (thesis §10.2.1): its
+  // entries count toward commit only once stable on its disk (raft.cc
+  // MaybeCommit), and its term was made durable before it became leader.
+  // Every other message waits for the write (persist, then send).
+  for (const Message& m : rd.messages) {
+    if (m.type == MessageType::kAppend) transport_->Send(m);
+  }
+  const absl::Time start = MonotonicNow();
+  if (absl::Status st = log_->Save(rd); !st.ok()) {
+    Fail(st);
+    return false;
+  }
+  if (options_.probe != nullptr) {
+    options_.probe->OnPersist(absl::ToDoubleSeconds(MonotonicNow() - start));
+  }
+  for (const Message& m : rd.messages) {
+    if (m.type != MessageType::kAppend) transport_->Send(m);
+  }
+  return true;
+}
+
+bool Node::DrainReady() {
+  while (raft_.HasReady()) {
+    Ready rd = raft_.GetReady();
+    if (!(rd.may_sync_later ? WriteUnsynced(rd) : Save(rd))) return false;
     NotifyLeadership();
     if (rd.snapshot.has_value()) {
       if (absl::Status st = state_->Restore(rd.snapshot->data); !st.ok()) {
@@ -246,7 +315,11 @@ bool Node::DrainReady() {
         reads_.erase(it);
       }
     }
-    raft_.Advance(rd);
+    if (rd.may_sync_later) {
+      raft_.AdvanceUnsynced(rd);
+    } else {
+      raft_.Advance(rd);
+    }
     // Confirmed reads are answered once the state machine caught up.
     const Index applied_now = raft_.log().applied();
     for (auto it = confirmed_reads_.begin(); it != confirmed_reads_.end();) {

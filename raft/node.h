@@ -5,8 +5,13 @@
 //
 // Threads: Receive(), Propose() and status() may be called from any thread;
 // they hand work to the node's loop through a queue. The core, the durable
-// log and the state machine are touched by the loop thread only. Callbacks
-// (`done`) run on the loop thread and must not block.
+// log and the state machine are touched by the loop thread only, but for
+// a second thread that syncs a leader's log: a leader writes its new
+// entries, sends them, and goes on handling acknowledgements and proposals
+// while its own fsync runs (raft::Ready::may_sync_later); the sync thread
+// reports back through the same queue, and everything proposed during an
+// fsync goes to disk with the next one. Callbacks (`done`) run on the loop
+// thread and must not block.
 //
 // A failed write or fsync stops the node for good (the disk may have lost
 // what it acknowledged: see storage/log_dir.h); pending proposals fail with
@@ -15,8 +20,10 @@
 
 #include <deque>
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
+#include <utility>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/functional/any_invocable.h"
@@ -115,8 +122,16 @@ class Node {
        Restored restored);
   void Enqueue(Proposal p);
   void Loop();
+  // Syncs what the leader wrote, as asked by RequestSync().
+  void SyncLoop();
+  void RequestSync(Index index, Term term);
   // Persists, sends and applies every Ready; false once the node failed.
   bool DrainReady();
+  // Writes `rd`'s entries and has the sync thread make them durable; false
+  // once the node failed.
+  bool WriteUnsynced(const Ready& rd);
+  // Persists all of `rd` (and anything written before) durably.
+  bool Save(const Ready& rd);
   // Makes the core's current status visible to status() (and the probe).
   void PublishStatus();
   // Tells the state machine when role, term or leader changed.
@@ -142,11 +157,18 @@ class Node {
   std::deque<Proposal> proposals_ ABSL_GUARDED_BY(mu_);
   std::deque<ProposeCallback> read_requests_ ABSL_GUARDED_BY(mu_);
   NodeId transfer_to_ ABSL_GUARDED_BY(mu_) = kNoNode;
+  // The sync thread's work: the last entry written and not yet synced; then
+  // the last entry it made durable, for the loop; or why it could not.
+  std::optional<std::pair<Index, Term>> sync_wanted_ ABSL_GUARDED_BY(mu_);
+  std::optional<std::pair<Index, Term>> synced_ ABSL_GUARDED_BY(mu_);
+  absl::Status sync_failure_ ABSL_GUARDED_BY(mu_);
   Status status_ ABSL_GUARDED_BY(mu_);
   absl::Status failure_ ABSL_GUARDED_BY(mu_);
   bool stop_ ABSL_GUARDED_BY(mu_) = false;
-  Wakeup wakeup_;  // notified after each change to what Loop waits for
+  Wakeup wakeup_;       // notified after each change to what Loop waits for
+  Wakeup sync_wakeup_;  // notified after each change to what SyncLoop waits for
   std::thread thread_;
+  std::thread sync_thread_;
 };
 
 }  // namespace samsa::raft

@@ -192,6 +192,43 @@ struct SoloNode {
   std::unique_ptr<Node> node;
 };
 
+// A leader syncs its own log in the background (thesis §10.2.1): while its
+// fsync runs it goes on replicating, its followers' acknowledgements commit
+// the entry, but it applies the entry (and answers the proposer) only once
+// the entry is on its own disk too.
+TEST(NodeTest, ALeaderCommitsOnItsFollowersWhileItsOwnFsyncRuns) {
+  TestCluster c({.nodes = 3,
+                 .grpc = false,
+                 .on_disk = false,
+                 .tick = absl::Milliseconds(5),
+                 .make_state = [] { return std::make_unique<ListStateMachine>(); },
+                 .fault_envs = true});
+  const NodeId leader = c.Leader();
+  ASSERT_NE(kNoNode, leader);
+  ASSERT_TRUE(c.Write("before").ok());
+  Node* node = c.node(leader);
+  const absl::Duration slow = absl::Seconds(3);
+  c.fault_env(leader)->SetSyncDelay(slow);
+
+  const Index index = node->status().last_index + 1;
+  const absl::Time start = absl::Now();
+  absl::Notification applied;
+  node->Propose("slow", [&](absl::StatusOr<Index> r) {
+    EXPECT_EQ(index, r.value_or(Index(0)));
+    applied.Notify();
+  });
+  while (node->status().commit < index && absl::Now() - start < slow) {
+    absl::SleepFor(absl::Milliseconds(1));
+  }
+  const Status during = node->status();
+  EXPECT_GE(during.commit, index) << "committed by the followers while the leader's fsync runs";
+  EXPECT_LT(during.applied, index) << "applied before it was on the leader's disk";
+  EXPECT_FALSE(applied.HasBeenNotified());
+  ASSERT_TRUE(applied.WaitForNotificationWithTimeout(absl::Seconds(30)));
+  EXPECT_GE(absl::Now() - start, slow);
+  EXPECT_EQ(index, node->status().applied);
+}
+
 // A failed fsync stops the node for good: nothing is retried, every waiting
 // and later proposer hears UNAVAILABLE, and failure() says why.
 TEST(NodeTest, FailedFsyncStopsTheNode) {

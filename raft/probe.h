@@ -9,7 +9,8 @@
 //   samsa_raft_leader_id               the node id of the known leader (-1: none)
 //   samsa_raft_elections_started_total campaigns this node started
 //   samsa_raft_elections_won_total     campaigns it won
-//   samsa_raft_persist_seconds         time to persist one Ready (fsync included)
+//   samsa_raft_persist_seconds         time to persist one Ready (fsync included), or
+//                                      one background sync of a leader's log
 #pragma once
 
 #include "prometheus/counter.h"

@@ -693,7 +693,7 @@ absl::Status Raft::Compact(Snapshot snapshot) {
 
 bool Raft::HasReady() const {
   return broadcast_pending_ || unstable_snapshot_.has_value() ||
-         log_.stable() < log_.last_index() || hard_state() != persisted_ || !outbox_.empty() ||
+         log_.written() < log_.last_index() || hard_state() != persisted_ || !outbox_.empty() ||
          !read_states_.empty() || log_.applied() < std::min(log_.commit(), log_.stable());
 }
 
@@ -704,8 +704,10 @@ Ready Raft::GetReady() {
   }
   Ready rd;
   rd.snapshot = unstable_snapshot_;
-  rd.entries = log_.Unstable();
+  rd.entries = log_.Unwritten();
   if (hard_state() != persisted_) rd.hard_state = hard_state();
+  rd.may_sync_later = role_ == Role::kLeader && !rd.snapshot.has_value() &&
+                      term_ == persisted_.term && vote_ == persisted_.vote;
   rd.messages = std::move(outbox_);
   outbox_.clear();
   rd.committed = log_.NextToApply(config_.max_append_bytes);
@@ -715,11 +717,16 @@ Ready Raft::GetReady() {
 }
 
 void Raft::Advance(const Ready& rd) {
+  AdvanceUnsynced(rd);
+  Synced(log_.written(), *log_.TermAt(log_.written()));
+}
+
+void Raft::AdvanceUnsynced(const Ready& rd) {
   if (rd.snapshot.has_value() && unstable_snapshot_.has_value() &&
       unstable_snapshot_->meta.index == rd.snapshot->meta.index) {
     unstable_snapshot_.reset();
   }
-  if (!rd.entries.empty()) log_.StableTo(rd.entries.back().index, rd.entries.back().term);
+  if (!rd.entries.empty()) log_.WrittenTo(rd.entries.back().index);
   if (rd.hard_state.has_value()) persisted_ = *rd.hard_state;
   for (const Entry& e : rd.committed) {
     if (e.index <= log_.applied()) continue;  // a snapshot overtook it
@@ -728,8 +735,13 @@ void Raft::Advance(const Ready& rd) {
       if (std::optional<ConfChange> cc = DecodeConfChange(e.data)) ApplyConfChange(*cc);
     }
   }
+}
+
+void Raft::Synced(Index index, Term term) {
+  const Index before = log_.stable();
+  log_.StableTo(index, term);
   // Our own entries count toward commit once stable.
-  if (role_ == Role::kLeader && MaybeCommit()) BroadcastAppend();
+  if (log_.stable() > before && role_ == Role::kLeader && MaybeCommit()) BroadcastAppend();
 }
 
 Status Raft::status() const {

@@ -73,14 +73,22 @@ const char* RoleName(Role role);
 
 // Work for the driver, in this order (persist before send):
 //   1. write `snapshot` (if any), then `entries` (truncating the durable log
-//      at entries.front().index first), then `hard_state`, and sync;
+//      at entries.front().index first), then `hard_state`, and sync
+//      everything written so far;
 //   2. send `messages`. Exception: kAppend messages (sent only by a leader)
 //      may go out before step 1 (thesis §10.2.1: the leader writes its log
 //      in parallel with replicating it), because the leader counts its own
-//      entries toward commit only once Advance() marked them stable;
+//      entries toward commit only once they are stable;
 //   3. install `snapshot` into the state machine, then apply `committed`;
 //   4. serve `read_states` once the state machine applied their index;
 //   5. call Advance() with this Ready.
+// When `may_sync_later` is set (a leader's Ready whose only durable state
+// is new entries: no snapshot, no new term or vote), the driver may instead
+// write `entries` without syncing them, do steps 2-4, call
+// AdvanceUnsynced(), and report the sync with Synced() when it completes.
+// The leader then keeps replicating and answering while its disk syncs;
+// nothing it sends promises its own entries are durable. Any later Ready
+// without the flag syncs everything written before it in step 1.
 struct Ready {
   std::optional<HardState> hard_state;
   std::optional<Snapshot> snapshot;
@@ -88,6 +96,7 @@ struct Ready {
   std::vector<Message> messages;
   std::vector<Entry> committed;
   std::vector<ReadState> read_states;
+  bool may_sync_later = false;
 
   bool empty() const {
     return !hard_state && !snapshot && entries.empty() && messages.empty() && committed.empty() &&
@@ -134,7 +143,15 @@ class Raft {
 
   bool HasReady() const;
   Ready GetReady();
+  // `ready` is done and durable, and so is everything written before it.
   void Advance(const Ready& ready);
+  // `ready` (which had may_sync_later) is done, its entries written but
+  // not yet durable.
+  void AdvanceUnsynced(const Ready& ready);
+  // Everything written up to entry (index, term) is durable. A leader
+  // counts its entries toward commit from here. Ignored if the entry was
+  // replaced meanwhile (a later Advance covers the replacement).
+  void Synced(Index index, Term term);
 
   Status status() const;
   Role role() const { return role_; }

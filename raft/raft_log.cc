@@ -13,6 +13,7 @@ RaftLog::RaftLog(SnapshotMeta snapshot, std::vector<Entry> entries, Index commit
         << "restored entries are contiguous after the snapshot";
   }
   stable_ = last_index();
+  written_ = stable_;
   commit_ = std::max(commit, snapshot_.index);
   SAMSA_CHECK(commit_ <= last_index())
       << "commit " << commit_ << " beyond log end " << last_index();
@@ -52,6 +53,7 @@ std::optional<Index> RaftLog::MaybeAppend(Index prev, Term prev_term,
       // A conflict: an entry committed anywhere cannot be here (§5.4).
       SAMSA_CHECK(e.index > commit_) << "conflict at committed index " << e.index;
       entries_.resize(static_cast<size_t>(e.index - first_index()));
+      written_ = std::min(written_, e.index - 1);
       stable_ = std::min(stable_, e.index - 1);
     }
     entries_.push_back(e);
@@ -92,12 +94,17 @@ void RaftLog::CommitTo(Index i) {
   commit_ = i;
 }
 
-std::vector<Entry> RaftLog::Unstable() const {
-  return {entries_.begin() + static_cast<ptrdiff_t>(stable_ - snapshot_.index), entries_.end()};
+std::vector<Entry> RaftLog::Unwritten() const {
+  return {entries_.begin() + static_cast<ptrdiff_t>(written_ - snapshot_.index), entries_.end()};
+}
+
+void RaftLog::WrittenTo(Index i) {
+  SAMSA_CHECK(i <= last_index()) << "written " << i << " beyond log end " << last_index();
+  written_ = std::max(written_, i);
 }
 
 void RaftLog::StableTo(Index i, Term t) {
-  if (i > stable_ && TermAt(i) == t) stable_ = i;
+  if (i > stable_ && i <= written_ && TermAt(i) == t) stable_ = i;
 }
 
 std::vector<Entry> RaftLog::NextToApply(size_t max_bytes) const {
@@ -124,6 +131,7 @@ void RaftLog::Restore(const SnapshotMeta& meta) {
   entries_.clear();
   snapshot_ = meta;
   stable_ = meta.index;
+  written_ = meta.index;
   SAMSA_CHECK(meta.index >= commit_) << "a snapshot below the commit index is never restored";
   commit_ = meta.index;
   applied_ = meta.index;

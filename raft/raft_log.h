@@ -1,10 +1,11 @@
 // RaftLog: the in-memory Raft log of one node: a snapshot's metadata plus
-// the entries after it, with three marks:
+// the entries after it, with four marks:
+//   written  entries up to here were handed to the driver to write
 //   stable   entries up to here are on disk (the driver said so)
 //   commit   known committed (Raft paper §5.3)
 //   applied  handed to the state machine
-// applied <= commit, and entries are applied only once stable. Pure: the
-// driver persists and reloads it (raft/durable_log.h).
+// stable <= written, applied <= commit, and entries are applied only once
+// stable. Pure: the driver persists and reloads it (raft/durable_log.h).
 #pragma once
 
 #include <optional>
@@ -24,6 +25,7 @@ class RaftLog {
   Term last_term() const { return *TermAt(last_index()); }
   Index commit() const { return commit_; }
   Index applied() const { return applied_; }
+  Index written() const { return written_; }
   Index stable() const { return stable_; }
   const SnapshotMeta& snapshot() const { return snapshot_; }
 
@@ -53,11 +55,13 @@ class RaftLog {
 
   void CommitTo(Index i);  // never moves back; i <= last_index()
 
-  // Entries newer than stable(), which the driver must write (after
+  // Entries newer than written(), which the driver must write (after
   // truncating its log at the first one's index).
-  std::vector<Entry> Unstable() const;
-  // The driver persisted up to (i, t): marks them stable unless they were
-  // replaced meanwhile.
+  std::vector<Entry> Unwritten() const;
+  // The driver took everything up to `i` (<= last_index()) to write.
+  void WrittenTo(Index i);
+  // The driver made what it wrote up to (i, t) durable: marks it stable
+  // unless it was replaced meanwhile.
   void StableTo(Index i, Term t);
 
   // Committed, stable, not yet applied entries (about `max_bytes`).
@@ -72,6 +76,7 @@ class RaftLog {
  private:
   SnapshotMeta snapshot_;
   std::vector<Entry> entries_;  // entries_[k] has index snapshot_.index + 1 + k
+  Index written_;
   Index stable_;
   Index commit_;
   Index applied_;

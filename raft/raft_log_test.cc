@@ -51,7 +51,8 @@ TEST(RaftLogTest, MaybeAppendTruncatesOnlyConflicts) {
   EXPECT_EQ(Index(4), log.last_index());
   EXPECT_EQ(Term(3), log.TermAt(Index(3)));
   EXPECT_EQ(Index(2), log.stable()) << "replaced entries are no longer on disk";
-  EXPECT_EQ(2u, log.Unstable().size());
+  EXPECT_EQ(Index(2), log.written());
+  EXPECT_EQ(2u, log.Unwritten().size());
 }
 
 TEST(RaftLogTest, HintsFindTermBoundaries) {
@@ -65,10 +66,15 @@ TEST(RaftLogTest, HintsFindTermBoundaries) {
 TEST(RaftLogTest, StableToIgnoresReplacedEntries) {
   RaftLog log({}, {}, Index(0));
   log.Append(Terms({1, 1}));
+  log.WrittenTo(Index(2));
   EXPECT_EQ(Index(0), log.stable());
   ASSERT_TRUE(log.MaybeAppend(Index(1), Term(1), Terms({2}, 2)).has_value());
-  log.StableTo(Index(2), Term(1));  // the persisted entry 2 was from term 1: stale
+  EXPECT_EQ(Index(1), log.written()) << "the replacement is not written yet";
+  log.StableTo(Index(2), Term(1));  // the synced entry 2 was from term 1: stale
   EXPECT_EQ(Index(0), log.stable());
+  log.StableTo(Index(2), Term(2));
+  EXPECT_EQ(Index(0), log.stable()) << "a sync covers only what was written before it";
+  log.WrittenTo(Index(2));
   log.StableTo(Index(2), Term(2));
   EXPECT_EQ(Index(2), log.stable());
 }
@@ -80,6 +86,8 @@ TEST(RaftLogTest, CommitNeverMovesBackAndApplyFollowsStable) {
   log.CommitTo(Index(1));
   EXPECT_EQ(Index(2), log.commit());
   EXPECT_TRUE(log.NextToApply(1 << 20).empty()) << "nothing stable yet";
+  log.WrittenTo(Index(3));
+  EXPECT_TRUE(log.NextToApply(1 << 20).empty()) << "written, not yet synced";
   log.StableTo(Index(3), Term(1));
   EXPECT_EQ(2u, log.NextToApply(1 << 20).size());
   log.AppliedTo(Index(2));
@@ -98,6 +106,7 @@ TEST(RaftLogTest, CompactAndRestore) {
   EXPECT_EQ(Index(10), log.commit());
   EXPECT_EQ(Index(10), log.applied());
   EXPECT_EQ(Index(10), log.stable());
+  EXPECT_EQ(Index(10), log.written());
 }
 
 TEST(RaftLogDeathTest, ConflictBelowCommitIsABug) {

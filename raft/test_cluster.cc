@@ -35,6 +35,7 @@ TestCluster::TestCluster(TestClusterOptions options) : options_(std::move(option
   absl::flat_hash_map<NodeId, std::string> addresses;
   for (NodeId id : bootstrap_.voters) {
     Member& m = members_[id];
+    if (options_.fault_envs) m.fault_env = std::make_unique<storage::FaultEnv>(env_);
     if (!options_.grpc) continue;
     // Servers first, on ephemeral ports, so every transport knows every
     // address; they outlive node restarts.
@@ -68,7 +69,8 @@ TestCluster::~TestCluster() {
 
 absl::Status TestCluster::Start(NodeId id) {
   Member& m = members_.at(id);
-  ASSIGN_OR_RETURN(m.log, DurableLog::Open(env_, root_ + "/node-" + std::to_string(id.value()),
+  storage::Env* env = m.fault_env != nullptr ? m.fault_env.get() : env_;
+  ASSIGN_OR_RETURN(m.log, DurableLog::Open(env, root_ + "/node-" + std::to_string(id.value()),
                                            bootstrap_, &Clock::Real()));
   m.state = options_.make_state();
   NodeOptions o;

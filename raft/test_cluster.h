@@ -17,6 +17,7 @@
 #include "raft/grpc_transport.h"
 #include "raft/node.h"
 #include "storage/env.h"
+#include "storage/fault_env.h"
 
 namespace grpc {
 class Server;
@@ -31,6 +32,7 @@ struct TestClusterOptions {
   absl::Duration tick = absl::Milliseconds(10);
   int64_t snapshot_every = 10000;
   std::function<std::unique_ptr<StateMachine>()> make_state;
+  bool fault_envs = false;  // each node's disk behind its own storage::FaultEnv
 };
 
 class TestCluster {
@@ -47,6 +49,8 @@ class TestCluster {
   NodeId Leader(absl::Duration timeout = absl::Seconds(30));
   Node* node(NodeId id) { return members_.at(id).node.get(); }
   StateMachine* state(NodeId id) { return members_.at(id).state.get(); }
+  // With fault_envs: what `id`'s disk does.
+  storage::FaultEnv* fault_env(NodeId id) { return members_.at(id).fault_env.get(); }
 
   // Proposes `data` through whoever leads until it is applied there.
   absl::Status Write(const std::string& data, absl::Duration timeout = absl::Seconds(30));
@@ -54,6 +58,7 @@ class TestCluster {
  private:
   class LocalTransport;
   struct Member {
+    std::unique_ptr<storage::FaultEnv> fault_env;
     std::unique_ptr<RaftService> service;
     std::unique_ptr<grpc::Server> server;
     std::unique_ptr<Transport> transport;

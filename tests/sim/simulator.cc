@@ -49,6 +49,13 @@ struct Node {
   Index max_durable_commit;
   Index checked_commit;  // committed entries recorded up to here
   Term leader_checked;   // last term this node was checked as a new leader
+  // A leader's writes not yet synced (Ready::may_sync_later), oldest first;
+  // a crash keeps a prefix of them. One sync runs at a time, as in
+  // raft/node.cc: it covers `syncing` and ends at `sync_at` (-1: none).
+  std::vector<std::vector<Entry>> unsynced;
+  std::optional<std::pair<Index, Term>> sync_wanted;
+  std::pair<Index, Term> syncing;
+  int64_t sync_at = -1;
 };
 
 struct InFlight {
@@ -158,6 +165,12 @@ class Simulation {
   }
 
   void Crash(Node& n, const char* how) {
+    // Whatever writeback reached the disk: a prefix of the unsynced writes.
+    const size_t kept = n.unsynced.empty() ? 0 : rng_() % (n.unsynced.size() + 1);
+    for (size_t k = 0; k < kept; ++k) PersistEntries(n, n.unsynced[k]);
+    n.unsynced.clear();
+    n.sync_wanted.reset();
+    n.sync_at = -1;
     n.up = false;
     n.raft.reset();
     n.restart_at = now_ + 50 + static_cast<int64_t>(rng_() % 800);
@@ -166,7 +179,10 @@ class Simulation {
 
   int64_t NextEventTime(int64_t bound) {
     int64_t t = bound;
-    for (const auto& n : nodes_) t = std::min(t, n->up ? n->next_tick : n->restart_at);
+    for (const auto& n : nodes_) {
+      t = std::min(t, n->up ? n->next_tick : n->restart_at);
+      if (n->up && n->sync_at >= 0) t = std::min(t, n->sync_at);
+    }
     if (!network_.empty()) t = std::min(t, network_.top().at);
     return std::max(t, now_);
   }
@@ -196,6 +212,11 @@ class Simulation {
                            n.raft->log().commit().value()));
         n.next_tick = now_ + n.tick_period;
       }
+      if (n.up && n.sync_at >= 0 && now_ >= n.sync_at) {
+        FinishSync(n);
+        HandleReady(n);
+        CheckInvariants();
+      }
       if (n.up && now_ >= n.next_tick) {
         n.next_tick = now_ + n.tick_period;
         n.raft->Tick();
@@ -221,16 +242,33 @@ class Simulation {
     while (n.up && n.raft->HasReady()) {
       Ready rd = n.raft->GetReady();
       if (chaos_on_ && rng_() % 1000 < 3) {
-        // Power fails while this Ready is being written: a prefix of its
-        // entries reached the disk, nothing else, and no message went out.
+        // Power fails while this Ready is being written: at most a prefix
+        // of its entries (after those of earlier unsynced writes) reached
+        // the disk, nothing else, and no message went out.
         if (!rd.entries.empty()) {
           const size_t keep = rng_() % rd.entries.size();
-          PersistEntries(n,
-                         {rd.entries.begin(), rd.entries.begin() + static_cast<ptrdiff_t>(keep)});
+          n.unsynced.emplace_back(rd.entries.begin(),
+                                  rd.entries.begin() + static_cast<ptrdiff_t>(keep));
         }
         Crash(n, "mid-persist");
         return;
       }
+      // A leader writes and goes on while its disk syncs (mostly; sometimes
+      // it syncs at once, which is also allowed).
+      if (rd.may_sync_later && rng_() % 4 != 0) {
+        SendAll(rd.messages);
+        if (!rd.entries.empty()) {
+          n.unsynced.push_back(rd.entries);
+          n.sync_wanted = {rd.entries.back().index, rd.entries.back().term};
+          if (n.sync_at < 0) StartSync(n);
+        }
+        for (const Entry& e : rd.committed) Apply(n, e);
+        for (const ReadState& rs : rd.read_states) CheckRead(n, rs);
+        n.raft->AdvanceUnsynced(rd);
+        MaybeSnapshot(n);
+        continue;
+      }
+      FlushUnsynced(n);  // a Ready saved in full syncs earlier writes too
       if (rd.snapshot.has_value()) {
         n.disk.snapshot = rd.snapshot->meta;
         n.disk.snapshot_data = rd.snapshot->data;
@@ -245,6 +283,28 @@ class Simulation {
       n.raft->Advance(rd);
       MaybeSnapshot(n);
     }
+  }
+
+  void StartSync(Node& n) {
+    n.syncing = *n.sync_wanted;
+    n.sync_wanted.reset();
+    n.sync_at = now_ + 1 + static_cast<int64_t>(rng_() % 30);
+  }
+
+  // The sync ends: what it covers is on disk (and possibly more).
+  void FinishSync(Node& n) {
+    FlushUnsynced(n);
+    n.sync_at = -1;
+    if (o_.verbose) {
+      Trace(absl::StrCat("n", n.id.value(), " synced to ", n.syncing.first.value()));
+    }
+    n.raft->Synced(n.syncing.first, n.syncing.second);
+    if (n.sync_wanted.has_value()) StartSync(n);
+  }
+
+  void FlushUnsynced(Node& n) {
+    for (const std::vector<Entry>& w : n.unsynced) PersistEntries(n, w);
+    n.unsynced.clear();
   }
 
   void PersistEntries(Node& n, const std::vector<Entry>& entries) {

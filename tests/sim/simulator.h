@@ -8,7 +8,10 @@
 // (clock skew), crash, possibly in the middle of persisting a Ready (losing
 // every write not yet synced and every message not yet sent), and restart
 // from their disk. Leaders propose entries, snapshot, change membership and
-// transfer leadership while all this goes on.
+// transfer leadership while all this goes on, and mostly sync their own log
+// in the background while they go on replicating (raft::Ready::
+// may_sync_later): a crash keeps only a prefix of what they wrote since
+// their last sync.
 //
 // After every event the invariants are checked:
 //   * election safety: at most one leader per term (paper §5.2);
