@@ -22,7 +22,11 @@
 //   compact ID               ID snapshots at its applied index
 //   partition A,B|C,D,E      drop messages between the groups
 //   heal
-//   crash ID / restart ID    lose ID's memory / reboot from its disk
+//   slow-disk ID             ID, while it leads, writes its entries without
+//                            syncing them (Ready::may_sync_later) until
+//   sync ID                  its disk syncs what it wrote
+//   crash ID / restart ID    lose ID's memory and unsynced writes / reboot
+//                            from its disk
 //   drop-pending             lose every message in flight
 //   stabilize                process Readys and deliver messages until
 //                            nothing moves; prints each delivered message
@@ -56,6 +60,20 @@ struct Disk {
   SnapshotMeta snap;
   std::string snap_data;
   std::vector<Entry> entries;
+  std::vector<Entry> unsynced;  // written by a slow-disk leader, oldest first
+
+  void Write(const std::vector<Entry>& written) {
+    if (written.empty()) return;
+    const Index first = written.front().index;
+    entries.erase(std::remove_if(entries.begin(), entries.end(),
+                                 [&](const Entry& e) { return e.index >= first; }),
+                  entries.end());
+    entries.insert(entries.end(), written.begin(), written.end());
+  }
+  void Sync() {
+    Write(unsynced);
+    unsynced.clear();
+  }
 };
 
 std::string Describe(const Message& m) {
@@ -232,8 +250,21 @@ class Env {
       blocked_.clear();
       return "ok";
     }
+    if (cmd == "slow-disk") {
+      slow_.insert(id(1));
+      return "ok";
+    }
+    if (cmd == "sync") {
+      Disk& d = disks_[id(1)];
+      if (d.unsynced.empty()) return "nothing to sync";
+      const Entry last = d.unsynced.back();
+      d.Sync();
+      nodes_[id(1)]->Synced(last.index, last.term);
+      return Quiet(id(1));
+    }
     if (cmd == "crash") {
       nodes_.erase(id(1));
+      disks_[id(1)].unsynced.clear();
       return "ok";
     }
     if (cmd == "restart") {
@@ -297,24 +328,28 @@ class Env {
     while (r.HasReady()) {
       Ready rd = r.GetReady();
       Disk& d = disks_[id];
-      if (rd.snapshot) {
-        d.snap = rd.snapshot->meta;
-        d.snap_data = rd.snapshot->data;
-        d.entries.clear();
+      const bool later = rd.may_sync_later && slow_.contains(id);
+      if (later) {
+        d.unsynced.insert(d.unsynced.end(), rd.entries.begin(), rd.entries.end());
+      } else {
+        d.Sync();  // a Ready saved in full syncs earlier writes too
+        if (rd.snapshot) {
+          d.snap = rd.snapshot->meta;
+          d.snap_data = rd.snapshot->data;
+          d.entries.clear();
+        }
+        d.Write(rd.entries);
+        if (rd.hard_state) d.hs = *rd.hard_state;
       }
-      if (!rd.entries.empty()) {
-        const Index first = rd.entries.front().index;
-        d.entries.erase(std::remove_if(d.entries.begin(), d.entries.end(),
-                                       [&](const Entry& e) { return e.index >= first; }),
-                        d.entries.end());
-        d.entries.insert(d.entries.end(), rd.entries.begin(), rd.entries.end());
-      }
-      if (rd.hard_state) d.hs = *rd.hard_state;
       for (Message& m : rd.messages) inflight_.push_back(std::move(m));
       for (const ReadState& rs : rd.read_states) {
         out_ << id.value() << " read ctx=" << rs.context << " index=" << rs.index.value() << "\n";
       }
-      r.Advance(rd);
+      if (later) {
+        r.AdvanceUnsynced(rd);
+      } else {
+        r.Advance(rd);
+      }
     }
   }
 
@@ -369,6 +404,7 @@ class Env {
   std::map<NodeId, std::unique_ptr<Raft>> nodes_;
   std::deque<Message> inflight_;
   std::set<std::pair<NodeId, NodeId>> blocked_;
+  std::set<NodeId> slow_;  // slow-disk leaders
   std::ostringstream out_;
 };
 
