@@ -174,7 +174,7 @@ void GroupCoordinator::OffsetCommit(const v1::OffsetCommitRequest& request, absl
     value.set_metadata(p.metadata());
     value.set_commit_time_ms(absl::ToUnixMillis(now));
     batch.Append(absl::ToUnixMillis(now),
-                 OffsetCommitRecordKey(request.group(), p.topic(), p.partition()),
+                 EncodeOffsetCommitKey(request.group(), p.topic(), p.partition()),
                  value.SerializeAsString());
   }
   if (batch.record_count() == 0) return done(std::move(response));
@@ -256,7 +256,7 @@ absl::StatusOr<std::string> Tombstones(
     absl::Time now) {
   storage::BatchBuilder batch;
   for (const auto& [tp, v] : offsets) {
-    batch.Append(absl::ToUnixMillis(now), OffsetCommitRecordKey(group, tp.first, tp.second),
+    batch.Append(absl::ToUnixMillis(now), EncodeOffsetCommitKey(group, tp.first, tp.second),
                  std::nullopt);
   }
   return batch.Build();

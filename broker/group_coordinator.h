@@ -24,11 +24,10 @@
 #include "broker/assignor.h"
 #include "broker/consumer_group.h"
 #include "broker/offset_store.h"
+#include "common/offset_records.h"
 #include "samsa/v1/groups.pb.h"
 
 namespace samsa::broker {
-
-inline constexpr char kOffsetsTopic[] = "__consumer_offsets";
 
 // __consumer_offsets as the coordinator uses it.
 class OffsetsLog {

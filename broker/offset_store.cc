@@ -2,6 +2,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/endian.h"
+#include "common/offset_records.h"
 #include "common/string_view.h"
 #include "rocksdb/write_batch.h"
 #include "storage/record_reader.h"
@@ -60,15 +61,6 @@ absl::Status FromRocks(const rocksdb::Status& st, std::string_view what) {
 
 }  // namespace
 
-std::string OffsetCommitRecordKey(const std::string& group, const std::string& topic,
-                                  int32_t partition) {
-  v1::OffsetCommitKey key;
-  key.set_group(group);
-  key.set_topic(topic);
-  key.set_partition(partition);
-  return key.SerializeAsString();
-}
-
 absl::StatusOr<std::unique_ptr<OffsetStore>> OffsetStore::Open(const std::string& dir,
                                                                rocksdb::Env* env) {
   rocksdb::Options options;
@@ -102,23 +94,19 @@ absl::Status OffsetStore::ApplyBatches(int32_t partition, std::span<const uint8_
           if (r.offset.value() < next) return absl::OkStatus();
           next = r.offset.value() + 1;
           if (h->control()) return absl::OkStatus();
-          v1::OffsetCommitKey key;
-          if (!r.key.has_value() ||
-              !key.ParseFromArray(r.key->data(), static_cast<int>(r.key->size()))) {
+          absl::StatusOr<OffsetCommitRecord> commit = DecodeOffsetCommitRecord(r.key, r.value);
+          if (!commit.ok()) {
             return absl::DataLossError(absl::StrCat("__consumer_offsets record at ",
-                                                    r.offset.value(), ": not a commit key"));
+                                                    r.offset.value(), ": ",
+                                                    commit.status().message()));
           }
+          const v1::OffsetCommitKey& key = commit->key;
           const std::string k = OffsetKey(partition, key.group(), key.topic(), key.partition());
-          if (!r.value.has_value()) {
+          if (!commit->value.has_value()) {
             write.Delete(k);
             return absl::OkStatus();
           }
-          v1::OffsetCommitValue value;
-          if (!value.ParseFromArray(r.value->data(), static_cast<int>(r.value->size()))) {
-            return absl::DataLossError(absl::StrCat("__consumer_offsets record at ",
-                                                    r.offset.value(), ": not a commit value"));
-          }
-          write.Put(k, value.SerializeAsString());
+          write.Put(k, commit->value->SerializeAsString());
           return absl::OkStatus();
         });
     if (!st.ok()) return st;

@@ -75,9 +75,4 @@ class OffsetStore {
   std::unique_ptr<rocksdb::DB> db_;
 };
 
-// A commit record's key and value bytes (for producing to
-// __consumer_offsets); a null value deletes.
-std::string OffsetCommitRecordKey(const std::string& group, const std::string& topic,
-                                  int32_t partition);
-
 }  // namespace samsa::broker

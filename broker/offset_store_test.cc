@@ -1,5 +1,6 @@
 #include "broker/offset_store.h"
 
+#include "common/offset_records.h"
 #include "gtest/gtest.h"
 #include "rocksdb/env.h"
 #include "storage/batch_builder.h"
@@ -27,7 +28,7 @@ struct Commit {
 std::string Batch(int64_t base, const std::vector<Commit>& commits) {
   storage::BatchBuilder b;
   for (const Commit& c : commits) {
-    const std::string key = OffsetCommitRecordKey(c.group, c.topic, c.partition);
+    const std::string key = EncodeOffsetCommitKey(c.group, c.topic, c.partition);
     b.Append(1000, key,
              c.value.has_value() ? std::optional<std::string_view>(*c.value) : std::nullopt);
   }

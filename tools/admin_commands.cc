@@ -9,6 +9,7 @@
 #include "common/clock.h"
 #include "nlohmann/json.hpp"
 #include "tools/commands.h"
+#include "tools/json_output.h"
 
 namespace samsa::tools {
 namespace {
@@ -80,12 +81,10 @@ absl::Status Describe(const Context& ctx, client::Admin& admin, const std::strin
            {"replicas", std::vector<int32_t>(p.replicas().begin(), p.replicas().end())},
            {"isr", std::vector<int32_t>(p.isr().begin(), p.isr().end())}});
     }
-    *ctx.out << json{{"name", t->name},
-                     {"topic_id", t->topic_id},
-                     {"configs", configs},
-                     {"partitions", partitions}}
-                    .dump()
-             << "\n";
+    PrintJson(*ctx.out, json{{"name", t->name},
+                             {"topic_id", t->topic_id},
+                             {"configs", configs},
+                             {"partitions", partitions}});
     return absl::OkStatus();
   }
   *ctx.out << "Topic: " << t->name << "  TopicId: " << t->topic_id
@@ -142,7 +141,7 @@ absl::Status RunTopic(const Context& ctx, const Args& all) {
     absl::StatusOr<std::vector<std::string>> names = (*admin)->ListTopics();
     if (!names.ok()) return names.status();
     if (ctx.json) {
-      *ctx.out << json(*names).dump() << "\n";
+      PrintJson(*ctx.out, json(*names));
     } else {
       for (const std::string& n : *names) *ctx.out << n << "\n";
     }
@@ -156,7 +155,7 @@ absl::Status RunTopic(const Context& ctx, const Args& all) {
     if (absl::Status st = NeedName(args, "delete"); !st.ok()) return st;
     if (absl::Status st = (*admin)->DeleteTopic(args.positional[0]); !st.ok()) return st;
     if (ctx.json) {
-      *ctx.out << json{{"deleted", args.positional[0]}}.dump() << "\n";
+      PrintJson(*ctx.out, json{{"deleted", args.positional[0]}});
     } else {
       *ctx.out << "Deleted topic " << args.positional[0] << "\n";
     }
@@ -222,7 +221,7 @@ absl::Status RunCluster(const Context& ctx, const Args& args) {
                          {"epoch", b.broker_epoch()},
                          {"rack", b.rack()}});
     }
-    *ctx.out << json{{"controllers", controllers}, {"brokers", brokers}}.dump() << "\n";
+    PrintJson(*ctx.out, json{{"controllers", controllers}, {"brokers", brokers}});
     return absl::OkStatus();
   }
   *ctx.out << "Controllers (term " << q.term() << ", commit index " << q.commit_index() << "):\n";

@@ -7,6 +7,7 @@
 #include "client/admin.h"
 #include "nlohmann/json.hpp"
 #include "tools/commands.h"
+#include "tools/json_output.h"
 
 namespace samsa::tools {
 namespace {
@@ -82,7 +83,7 @@ absl::Status RunGroup(const Context& ctx, const Args& all) {
       for (const auto& g : *groups) {
         out.push_back({{"group", g.group()}, {"state", g.state()}, {"members", g.members()}});
       }
-      *ctx.out << out.dump() << "\n";
+      PrintJson(*ctx.out, out);
       return absl::OkStatus();
     }
     std::vector<std::vector<std::string>> rows;
@@ -116,12 +117,10 @@ absl::Status RunGroup(const Context& ctx, const Args& all) {
                            {"lag", o.lag},
                            {"owner", o.owner.empty() ? json(nullptr) : json(o.owner)}});
       }
-      *ctx.out << json{{"group", g->group},
-                       {"state", g->state},
-                       {"members", members},
-                       {"offsets", offsets}}
-                      .dump()
-               << "\n";
+      PrintJson(*ctx.out, json{{"group", g->group},
+                               {"state", g->state},
+                               {"members", members},
+                               {"offsets", offsets}});
       return absl::OkStatus();
     }
     *ctx.out << "Group: " << g->group << "  State: " << g->state << "  Epoch: " << g->epoch
@@ -158,7 +157,7 @@ absl::Status RunGroup(const Context& ctx, const Args& all) {
       for (const auto& [p, o] : *offsets) {
         out.push_back({{"topic", *topic}, {"partition", p}, {"committed", o}});
       }
-      *ctx.out << out.dump() << "\n";
+      PrintJson(*ctx.out, out);
       return absl::OkStatus();
     }
     std::vector<std::vector<std::string>> rows;
@@ -170,7 +169,7 @@ absl::Status RunGroup(const Context& ctx, const Args& all) {
     if (absl::Status st = OneGroup(args, "delete"); !st.ok()) return st;
     if (absl::Status st = (*admin)->DeleteGroup(args.positional[0]); !st.ok()) return st;
     if (ctx.json) {
-      *ctx.out << json{{"deleted", args.positional[0]}}.dump() << "\n";
+      PrintJson(*ctx.out, json{{"deleted", args.positional[0]}});
     } else {
       *ctx.out << "Deleted group " << args.positional[0] << "\n";
     }

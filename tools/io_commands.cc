@@ -9,6 +9,7 @@
 #include <map>
 #include <set>
 
+#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
@@ -17,9 +18,11 @@
 #include "client/consumer.h"
 #include "client/producer.h"
 #include "common/clock.h"
+#include "common/offset_records.h"
 #include "nlohmann/json.hpp"
 #include "storage/compression.h"
 #include "tools/commands.h"
+#include "tools/json_output.h"
 #include "tools/progress.h"
 
 namespace samsa::tools {
@@ -31,8 +34,46 @@ std::atomic<bool> interrupted{false};
 
 void OnSignal(int) { interrupted = true; }
 
-json Nullable(const std::optional<std::string>& s) {
-  return s.has_value() ? json(*s) : json(nullptr);
+// __consumer_offsets holds serialized protobuf (common/offset_records.h):
+// its records print decoded. Text: the key as [group,topic,partition], a
+// tab, the value as offset=N leader_epoch=E metadata="M" commit_time=T
+// (null: the offset was deleted).
+std::string OffsetsRecordText(const client::ConsumerRecord& r) {
+  absl::StatusOr<OffsetCommitRecord> c = DecodeOffsetCommitRecord(r.key, r.value);
+  if (!c.ok()) {
+    return absl::StrCat(absl::CHexEscape(r.key.value_or("null")), "\t(", c.status().message(), ")");
+  }
+  std::string out =
+      absl::StrCat("[", c->key.group(), ",", c->key.topic(), ",", c->key.partition(), "]\t");
+  if (!c->value.has_value()) return absl::StrCat(out, "null");
+  const v1::OffsetCommitValue& v = *c->value;
+  return absl::StrCat(out, "offset=", v.offset(), " leader_epoch=", v.leader_epoch(),
+                      " metadata=\"", absl::CHexEscape(v.metadata()), "\" commit_time=",
+                      absl::FormatTime(absl::RFC3339_full, absl::FromUnixMillis(v.commit_time_ms()),
+                                       absl::UTCTimeZone()));
+}
+
+// JSON: "key" {"group","topic","partition"}, "value" {"offset",
+// "leader_epoch","metadata","commit_time_ms"} or null; a record that is
+// not a commit record keeps its bytes and says why in "error".
+void AddOffsetsRecord(const client::ConsumerRecord& r, json* line) {
+  absl::StatusOr<OffsetCommitRecord> c = DecodeOffsetCommitRecord(r.key, r.value);
+  if (!c.ok()) {
+    (*line)["key"] = RecordBytes(r.key);
+    (*line)["value"] = RecordBytes(r.value);
+    (*line)["error"] = std::string(c.status().message());
+    return;
+  }
+  (*line)["key"] = {
+      {"group", c->key.group()}, {"topic", c->key.topic()}, {"partition", c->key.partition()}};
+  if (!c->value.has_value()) {
+    (*line)["value"] = nullptr;
+    return;
+  }
+  (*line)["value"] = {{"offset", c->value->offset()},
+                      {"leader_epoch", c->value->leader_epoch()},
+                      {"metadata", c->value->metadata()},
+                      {"commit_time_ms", c->value->commit_time_ms()}};
 }
 
 absl::StatusOr<std::string> OneTopic(const Args& args, const char* command) {
@@ -98,7 +139,7 @@ absl::Status RunProduce(const Context& ctx, const Args& args) {
   auto record_outcome = [&](const std::optional<std::string>& key, const std::string& value,
                             const absl::StatusOr<client::RecordMetadata>& m) {
     absl::MutexLock lock(&mu);
-    json line = {{"value", value}, {"key", Nullable(key)}};
+    json line = {{"value", RecordBytes(value)}, {"key", RecordBytes(key)}};
     if (m.ok()) {
       ++delivered;
       line["partition"] = m->partition;
@@ -108,7 +149,7 @@ absl::Status RunProduce(const Context& ctx, const Args& args) {
       if (first_error.empty()) first_error = std::string(m.status().message());
       line["error"] = std::string(m.status().message());
     }
-    if (report != nullptr) *report << line.dump() << "\n";
+    if (report != nullptr) PrintJson(*report, line);
   };
   Progress progress(ctx.err, "produced");
   std::string line;
@@ -237,6 +278,7 @@ absl::Status RunConsume(const Context& ctx, const Args& args) {
   std::signal(SIGTERM, OnSignal);
   const bool key = args.Has("print-key"), off = args.Has("print-offset"),
              part = args.Has("print-partition");
+  const bool offsets_topic = *topic == kOffsetsTopic;
   int64_t printed = 0;
   // What a group commits: per partition, the first record not printed.
   std::map<client::TopicPartition, int64_t> next_unprinted;
@@ -260,19 +302,25 @@ absl::Status RunConsume(const Context& ctx, const Args& args) {
         continue;
       }
       if (ctx.json) {
-        *ctx.out << json{{"partition", r.partition},
-                         {"offset", r.offset},
-                         {"timestamp", r.timestamp_ms},
-                         {"key", Nullable(r.key)},
-                         {"value", Nullable(r.value)}}
-                        .dump()
-                 << "\n";
+        json line = {
+            {"partition", r.partition}, {"offset", r.offset}, {"timestamp", r.timestamp_ms}};
+        if (offsets_topic) {
+          AddOffsetsRecord(r, &line);
+        } else {
+          line["key"] = RecordBytes(r.key);
+          line["value"] = RecordBytes(r.value);
+        }
+        PrintJson(*ctx.out, line);
       } else {
         std::string line;
         if (part) absl::StrAppend(&line, r.partition, "\t");
         if (off) absl::StrAppend(&line, r.offset, "\t");
-        if (key) absl::StrAppend(&line, r.key.value_or("null"), "\t");
-        absl::StrAppend(&line, r.value.value_or("null"));
+        if (offsets_topic) {
+          absl::StrAppend(&line, OffsetsRecordText(r));
+        } else {
+          if (key) absl::StrAppend(&line, r.key.value_or("null"), "\t");
+          absl::StrAppend(&line, r.value.value_or("null"));
+        }
         *ctx.out << line << "\n";
       }
       ++printed;

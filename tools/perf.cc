@@ -29,6 +29,7 @@
 #include "storage/compression.h"
 #include "tools/commands.h"
 #include "tools/histogram.h"
+#include "tools/json_output.h"
 #include "tools/progress.h"
 
 namespace samsa::tools {
@@ -108,17 +109,15 @@ void Report(const Context& ctx, const char* what, int64_t records, int64_t bytes
   const double mbps = static_cast<double>(bytes) / (1 << 20) / secs;
   auto ms = [](int64_t us) { return static_cast<double>(us) / 1000.0; };
   if (ctx.json) {
-    *ctx.out << json{{"records", records},
-                     {"errors", errors},
-                     {"seconds", secs},
-                     {"records_per_sec", rps},
-                     {"mb_per_sec", mbps},
-                     {"p50_ms", ms(h.Quantile(0.5))},
-                     {"p99_ms", ms(h.Quantile(0.99))},
-                     {"p999_ms", ms(h.Quantile(0.999))},
-                     {"max_ms", ms(h.max())}}
-                    .dump()
-             << "\n";
+    PrintJson(*ctx.out, json{{"records", records},
+                             {"errors", errors},
+                             {"seconds", secs},
+                             {"records_per_sec", rps},
+                             {"mb_per_sec", mbps},
+                             {"p50_ms", ms(h.Quantile(0.5))},
+                             {"p99_ms", ms(h.Quantile(0.99))},
+                             {"p999_ms", ms(h.Quantile(0.999))},
+                             {"max_ms", ms(h.max())}});
     return;
   }
   *ctx.out << absl::StrFormat(

@@ -21,6 +21,7 @@
 #include "common/await.h"
 #include "common/clock.h"
 #include "common/metadata_records.h"
+#include "common/offset_records.h"
 #include "controller/broker_lifecycle.h"
 #include "controller/topic_admin.h"
 #include "storage/env.h"
@@ -52,7 +53,7 @@ const MetadataImage& Image() {
         PartitionImage{
             .replicas = {NodeId(2), kSelf}, .isr = {NodeId(2), kSelf}, .leader = NodeId(2)});
     const Uuid offsets{4, 3};
-    *b.add_records() = records::Topic(broker::kOffsetsTopic, offsets);
+    *b.add_records() = records::Topic(kOffsetsTopic, offsets);
     *b.add_records() = records::Partition(
         offsets, 0, PartitionImage{.replicas = {kSelf}, .isr = {kSelf}, .leader = kSelf});
     if (!out->Apply(b, 10).ok()) __builtin_trap();

@@ -2,8 +2,12 @@
 // walkthrough with its JSON outputs parsed and checked, and every bad-input
 // path.
 #include <fstream>
+#include <map>
 #include <sstream>
+#include <string>
+#include <tuple>
 
+#include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -177,6 +181,20 @@ TEST_F(CliTest, TheUserClicksWalkthrough) {
                                       "zstd-1", "zstd-2"}),
             p3);
 
+  // Bytes that are not UTF-8 cannot be a JSON string: they come back as
+  // base64, whole (the CLI used to abort on them).
+  const std::string binary("\x08\x96\x01\xff\xfe\x80", 6);
+  ASSERT_EQ(0, Run({"produce", "user-clicks", "--partition", "3"}, binary + "\n").code);
+  CliResult as_json = Run({"--output", "json", "consume", "user-clicks", "--partition", "3",
+                           "--offset", absl::StrCat(8 + offsets_in_p3), "--max-messages", "1"});
+  ASSERT_EQ(0, as_json.code) << as_json.err;
+  const json bin = json::parse(as_json.out);
+  std::string decoded;
+  ASSERT_TRUE(bin["value"].is_object()) << as_json.out;
+  ASSERT_TRUE(absl::Base64Unescape(bin["value"]["base64"].get<std::string>(), &decoded));
+  EXPECT_EQ(binary, decoded);
+  EXPECT_TRUE(bin["key"].is_null());
+
   CliResult cluster = Run({"--output", "json", "cluster", "describe"});
   ASSERT_EQ(0, cluster.code) << cluster.err;
   const json c = json::parse(cluster.out);
@@ -251,6 +269,30 @@ TEST_F(CliTest, TwoGroupsReadTheSameTopicIndependently) {
   for (const json& g : json::parse(listed.out)) names.insert(g["group"]);
   EXPECT_EQ((std::set<std::string>{"group-A", "group-B"}), names);
 
+  // The seed's last question: how those offsets look inside
+  // __consumer_offsets. Its records print decoded; a group's records share
+  // one partition, so the last one per partition of the topic is what the
+  // group has committed.
+  CliResult inside = Run({"--output", "json", "consume", "__consumer_offsets", "--from-beginning",
+                          "--timeout-ms", "2000"});
+  ASSERT_EQ(0, inside.code) << inside.err;
+  std::map<std::tuple<std::string, std::string, int>, int64_t> newest;
+  for (const json& r : JsonLines(inside.out)) {
+    ASSERT_TRUE(r["value"].is_object()) << r.dump();
+    newest[{r["key"]["group"], r["key"]["topic"], r["key"]["partition"]}] = r["value"]["offset"];
+  }
+  EXPECT_EQ((std::map<std::tuple<std::string, std::string, int>, int64_t>{
+                {{"group-A", "orders-topic", 0}, 5},
+                {{"group-A", "orders-topic", 1}, 5},
+                {{"group-B", "orders-topic", 0}, 5},
+                {{"group-B", "orders-topic", 1}, 5}}),
+            newest);
+  CliResult text =
+      Run({"consume", "__consumer_offsets", "--from-beginning", "--timeout-ms", "2000"});
+  ASSERT_EQ(0, text.code) << text.err;
+  EXPECT_THAT(text.out, HasSubstr("[group-A,orders-topic,1]\toffset=5 leader_epoch=-1 "
+                                  "metadata=\"\" commit_time=20"));
+
   // reset-offsets moves group-B back; group-A is untouched.
   CliResult reset =
       Run({"group", "reset-offsets", "group-B", "--topic", "orders-topic", "--to-earliest"});
@@ -290,11 +332,15 @@ TEST_F(CliTest, TwoGroupsReadTheSameTopicIndependently) {
               HasSubstr("group group-B: revoked orders-topic-0 orders-topic-1"))
       << "leaving revokes what it held";
 
-  // delete: the group and its offsets are gone.
+  // delete: the group and its offsets are gone, deleted in
+  // __consumer_offsets by records with a null value.
   ASSERT_EQ(0, Run({"group", "delete", "group-B"}).code);
   CliResult gone = Run({"group", "describe", "group-B"});
   EXPECT_EQ(1, gone.code);
   EXPECT_THAT(gone.err, HasSubstr("GROUP_ID_NOT_FOUND"));
+  CliResult tombstones =
+      Run({"consume", "__consumer_offsets", "--from-beginning", "--timeout-ms", "2000"});
+  EXPECT_THAT(tombstones.out, HasSubstr("[group-B,orders-topic,0]\tnull\n"));
 }
 
 TEST_F(CliTest, BadInputGetsUsageOrOneLineWithTheErrorCode) {
