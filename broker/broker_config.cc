@@ -104,7 +104,7 @@ const ConfigDef& BrokerConfigDef() {
                .type = ConfigType::kInt,
                .default_value = "10080",
                .doc = "The committed offsets of a group without members are deleted this long "
-                      "after its last commit.",
+                      "after its last commit and after it was last seen with members.",
                .min = 1});
     d->Define({.name = "group.consumer.session.timeout.ms",
                .type = ConfigType::kInt,

@@ -54,6 +54,9 @@ void GroupCoordinator::SetLeadership(int32_t partitions, std::set<int32_t> led) 
       it = groups_.erase(it);
     }
   }
+  for (auto it = last_in_use_.begin(); it != last_in_use_.end();) {
+    it = led_.contains(PartitionForLocked(it->first)) ? std::next(it) : last_in_use_.erase(it);
+  }
 }
 
 bool GroupCoordinator::Coordinates(const std::string& group, v1::Error* error) {
@@ -425,6 +428,7 @@ void GroupCoordinator::DeleteGroups(const v1::DeleteGroupsRequest& request,
             absl::MutexLock lock(&mu_);
             auto it = groups_.find(name);
             if (it != groups_.end() && it->second->empty()) groups_.erase(it);
+            last_in_use_.erase(name);
           }
           absl::MutexLock lock(&pending->mu);
           if (code != v1::NONE) {
@@ -474,16 +478,26 @@ void GroupCoordinator::ExpireOffsets(absl::Time now, absl::Duration retention) {
     absl::StatusOr<std::vector<std::string>> names = options_.store->Groups(p);
     if (!names.ok()) continue;
     for (const std::string& name : *names) {
+      absl::Time since = absl::InfinitePast();
       {
         absl::MutexLock lock(&mu_);
         auto it = groups_.find(name);
-        if (it != groups_.end() && !it->second->empty()) continue;  // in use
+        if (it != groups_.end() && !it->second->empty()) {
+          last_in_use_[name] = now;
+          continue;
+        }
+        if (auto u = last_in_use_.find(name); u != last_in_use_.end()) since = u->second;
       }
       auto offsets = options_.store->GroupOffsets(p, name);
       if (!offsets.ok() || offsets->empty()) continue;
-      int64_t newest = 0;
-      for (const auto& [tp, v] : *offsets) newest = std::max(newest, v.commit_time_ms());
-      if (now - absl::FromUnixMillis(newest) <= retention) continue;
+      for (const auto& [tp, v] : *offsets) {
+        since = std::max(since, absl::FromUnixMillis(v.commit_time_ms()));
+      }
+      if (now - since <= retention) continue;
+      {
+        absl::MutexLock lock(&mu_);
+        last_in_use_.erase(name);
+      }
       absl::StatusOr<std::string> bytes = Tombstones(name, *offsets, now);
       if (!bytes.ok()) continue;
       options_.log->Append(p, *std::move(bytes), [this, p](v1::ErrorCode code, std::string) {

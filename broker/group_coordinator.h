@@ -107,8 +107,12 @@ class GroupCoordinator {
   // loading), as materialized so far.
   std::vector<Committed> CommittedOffsets();
 
-  // Deletes (tombstones) the offsets of groups without members whose newest
-  // commit is older than `retention` (offsets.retention.minutes).
+  // Deletes (tombstones) the offsets of groups without members once
+  // `retention` (offsets.retention.minutes) has passed since their newest
+  // commit and since they were last seen with members here (KIP-211: an
+  // idle member need not commit to keep its group's offsets). Called
+  // periodically; a group whose members left before this broker became its
+  // coordinator counts from its newest commit.
   void ExpireOffsets(absl::Time now, absl::Duration retention);
 
   // Expires member sessions of the groups coordinated here.
@@ -134,6 +138,9 @@ class GroupCoordinator {
   // Newly led partitions: the high watermark to wait for.
   std::map<int32_t, int64_t> loading_ ABSL_GUARDED_BY(mu_);
   std::map<std::string, std::unique_ptr<ConsumerGroup>> groups_ ABSL_GUARDED_BY(mu_);
+  // When ExpireOffsets last saw each group with committed offsets have
+  // members.
+  std::map<std::string, absl::Time> last_in_use_ ABSL_GUARDED_BY(mu_);
   int64_t rebalances_ ABSL_GUARDED_BY(mu_) = 0;
   absl::Mutex materialize_mu_;  // one Materialize at a time
 };

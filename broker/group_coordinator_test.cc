@@ -110,6 +110,13 @@ class GroupCoordinatorTest : public ::testing::Test {
     req.mutable_subscription()->add_topics("orders-topic");
     return coordinator_->Heartbeat(req, kTopics, kNow);
   }
+  void Leave(const std::string& group, const std::string& member) {
+    v1::ConsumerGroupHeartbeatRequest req;
+    req.set_group(group);
+    req.set_member_id(member);
+    req.set_member_epoch(-1);
+    EXPECT_EQ(v1::NONE, coordinator_->Heartbeat(req, kTopics, kNow).error().code());
+  }
 
   MemoryOffsetsLog log_;
   std::unique_ptr<rocksdb::Env> env_;
@@ -279,6 +286,22 @@ TEST_F(GroupCoordinatorTest, OffsetsOfGroupsWithoutMembersExpire) {
   coordinator_->ExpireOffsets(kNow + absl::Hours(24 * 8), absl::Hours(24 * 7));
   EXPECT_EQ(-1, Fetch("old", 0)) << "a week after its last commit, without members";
   EXPECT_EQ(2, Fetch("live", 0)) << "a group with members keeps its offsets";
+}
+
+// KIP-211: a member that stays, idle, without committing keeps its group's
+// offsets; once it leaves, retention counts from when the group was last
+// seen with members, not from its old commit.
+TEST_F(GroupCoordinatorTest, RetentionCountsFromWhenTheGroupWasLastInUse) {
+  v1::ConsumerGroupHeartbeatResponse m = Join("idle");
+  ASSERT_EQ(v1::NONE, Commit("idle", m.member_id(), m.member_epoch(), 0, 7).error().code());
+  const absl::Duration week = absl::Hours(24 * 7);
+  coordinator_->ExpireOffsets(kNow + absl::Hours(24 * 10), week);
+  EXPECT_EQ(7, Fetch("idle", 0)) << "in use, ten days after its commit";
+  Leave("idle", m.member_id());
+  coordinator_->ExpireOffsets(kNow + absl::Hours(24 * 16), week);
+  EXPECT_EQ(7, Fetch("idle", 0)) << "six days after it was last seen in use";
+  coordinator_->ExpireOffsets(kNow + absl::Hours(24 * 18), week);
+  EXPECT_EQ(-1, Fetch("idle", 0)) << "eight days after";
 }
 
 }  // namespace

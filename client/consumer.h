@@ -53,7 +53,8 @@ enum class OffsetReset { kEarliest, kLatest, kNone };
 struct ConsumerConfig {
   std::string bootstrap = "127.0.0.1:9092";
   // Consumer groups (Subscribe): the group, and whether positions are
-  // committed every auto_commit_interval and when partitions are revoked.
+  // committed every auto_commit_interval (those that moved since the last
+  // commit), when partitions are revoked (likewise) and on Close.
   std::string group_id = {};
   std::string client_id = "samsa";
   // group.instance.id: a static member keeps its partitions across a
@@ -180,6 +181,9 @@ class Consumer {
   void Reconcile(const std::set<TopicPartition>& next);
   // The positions of `partitions` that have one.
   std::map<TopicPartition, int64_t> PositionsOf(const std::vector<TopicPartition>& partitions);
+  // Drops the offsets the group already holds (committed_).
+  void DropCommitted(std::map<TopicPartition, int64_t>* offsets)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(group_mu_);
   // Commits `offsets` for the group, retrying while the coordinator moves
   // or loads, for at most `timeout`.
   absl::Status CommitOffsets(const std::map<TopicPartition, int64_t>& offsets,
@@ -254,6 +258,10 @@ class Consumer {
   std::optional<std::set<TopicPartition>> target_ ABSL_GUARDED_BY(group_mu_);
   std::vector<TopicPartition> lost_ ABSL_GUARDED_BY(group_mu_);  // for on_lost
   std::map<TopicPartition, int64_t> pending_commit_ ABSL_GUARDED_BY(group_mu_);
+  // What the group holds committed for the partitions owned here: fetched
+  // when they were assigned, or committed since. Automatic commits leave
+  // out positions equal to it, so an idle member writes nothing.
+  std::map<TopicPartition, int64_t> committed_ ABSL_GUARDED_BY(group_mu_);
   absl::Time next_auto_commit_ ABSL_GUARDED_BY(group_mu_) = absl::InfiniteFuture();
   bool group_wake_ ABSL_GUARDED_BY(group_mu_) = false;
   bool group_stop_ ABSL_GUARDED_BY(group_mu_) = false;

@@ -136,6 +136,7 @@ void Consumer::HeartbeatOnce() {
       member_epoch_ = 0;
       lost_.insert(lost_.end(), owned_.begin(), owned_.end());
       owned_.clear();
+      committed_.clear();
       target_.reset();
       lost = true;
     } else if (code == v1::UNRELEASED_INSTANCE_ID) {
@@ -194,6 +195,7 @@ void Consumer::ApplyGroupChanges() {
     // Everything the polls before this one returned has been handled.
     std::map<TopicPartition, int64_t> positions = PositionsOf(owned);
     absl::MutexLock lock(&group_mu_);
+    DropCommitted(&positions);
     for (auto& [tp, offset] : positions) pending_commit_[tp] = offset;
     if (!pending_commit_.empty()) WakeGroupThread();
   }
@@ -216,8 +218,14 @@ void Consumer::Reconcile(const std::set<TopicPartition>& next) {
   if (revoked.empty() && added.empty()) return;
   if (!revoked.empty()) {
     if (listener.on_revoked) listener.on_revoked(revoked);
-    if (config_.enable_auto_commit)
-      (void)CommitOffsets(PositionsOf(revoked), config_.request_timeout);
+    if (config_.enable_auto_commit) {
+      std::map<TopicPartition, int64_t> positions = PositionsOf(revoked);
+      {
+        absl::MutexLock lock(&group_mu_);
+        DropCommitted(&positions);
+      }
+      (void)CommitOffsets(positions, config_.request_timeout);
+    }
   }
   // Where the new partitions start: the group's committed offsets.
   std::map<TopicPartition, int64_t> committed;
@@ -250,9 +258,15 @@ void Consumer::Reconcile(const std::set<TopicPartition>& next) {
   std::vector<TopicPartition> now;
   {
     absl::MutexLock lock(&group_mu_);
-    for (const TopicPartition& tp : revoked) owned_.erase(tp);
+    for (const TopicPartition& tp : revoked) {
+      owned_.erase(tp);
+      committed_.erase(tp);
+    }
     if (fetched) {
-      for (const TopicPartition& tp : added) owned_.insert(tp);
+      for (const TopicPartition& tp : added) {
+        owned_.insert(tp);
+        if (auto it = committed.find(tp); it != committed.end()) committed_[tp] = it->second;
+      }
     } else if (!target_.has_value()) {
       // Without the committed offsets the new partitions wait for the next
       // Poll rather than start at the reset position.
@@ -264,6 +278,13 @@ void Consumer::Reconcile(const std::set<TopicPartition>& next) {
   Assign(now);
   for (const auto& [tp, offset] : committed) (void)Seek(tp, offset);
   if (fetched && !added.empty() && listener.on_assigned) listener.on_assigned(added);
+}
+
+void Consumer::DropCommitted(std::map<TopicPartition, int64_t>* offsets) {
+  std::erase_if(*offsets, [this](const auto& entry) ABSL_EXCLUSIVE_LOCKS_REQUIRED(group_mu_) {
+    auto it = committed_.find(entry.first);
+    return it != committed_.end() && it->second == entry.second;
+  });
 }
 
 std::map<TopicPartition, int64_t> Consumer::PositionsOf(
@@ -330,6 +351,10 @@ absl::Status Consumer::CommitOnce(const std::map<TopicPartition, int64_t>& offse
     if (p.error().code() != v1::NONE) {
       return WithContext(KafkaError(p.error()), absl::StrCat(p.topic(), "-", p.partition()));
     }
+  }
+  absl::MutexLock lock(&group_mu_);
+  for (const auto& [tp, offset] : offsets) {
+    if (owned_.contains(tp)) committed_[tp] = offset;
   }
   return absl::OkStatus();
 }

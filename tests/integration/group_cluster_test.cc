@@ -1,9 +1,14 @@
 // Consumer-group coordination across real brokers: __consumer_offsets made
 // on first use, each group's own committed offsets, member-epoch fencing,
-// and committed offsets surviving the coordinator's kill -9.
+// committed offsets surviving the coordinator's kill -9, and an idle
+// member writing nothing there.
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
+#include "client/consumer.h"
+#include "common/murmur2.h"
+#include "common/offset_records.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "samsa/v1/groups.pb.h"
@@ -177,6 +182,59 @@ TEST(GroupClusterTest, GroupsKeepTheirOwnOffsetsThroughTheCoordinatorsDeath) {
   ASSERT_NE(-1, next);
   EXPECT_EQ((std::map<int32_t, int64_t>{{0, 6}}), Committed(c, next, "group-A"));
   ExpectRejoinsIsr(c, coordinator, "orders-topic");
+}
+
+// A member auto-commits only positions that moved: one idle for many
+// auto-commit intervals writes nothing to __consumer_offsets (which keeps
+// every record), and its group's offsets stay (retention counts from when
+// the group was last seen with members, broker/group_coordinator.h).
+TEST(GroupClusterTest, AnIdleMemberWritesNothingToTheOffsetsTopic) {
+  Cluster c(FastFailoverCluster());
+  StartWithTopic(c, "orders-topic");
+  if (HasFatalFailure()) return;
+  const std::string group = "idle-group";
+  const int coordinator = FindCoordinator(c, 101, group);
+  ASSERT_NE(-1, coordinator);
+  const int leader = PartitionOf(c, "orders-topic", 0).leader();
+  const v1::ProduceResponse::Partition produced =
+      ProduceTo(c, leader, "orders-topic", 0, {"o0", "o1", "o2", "o3"}, -1);
+  ASSERT_EQ(v1::NONE, produced.error().code()) << produced.error().message();
+  const int offsets_partition = PartitionForKey(group, 3);
+  auto commits = [&] { return FetchAll(c, coordinator, kOffsetsTopic, offsets_partition).size(); };
+
+  std::vector<std::string> brokers;
+  for (int b : {101, 102, 103}) brokers.push_back(c.broker_address(b));
+  absl::StatusOr<std::unique_ptr<client::Consumer>> consumer =
+      client::Consumer::Create({.bootstrap = absl::StrJoin(brokers, ","),
+                                .group_id = group,
+                                .auto_commit_interval = absl::Milliseconds(100),
+                                .auto_offset_reset = client::OffsetReset::kEarliest});
+  ASSERT_TRUE(consumer.ok()) << consumer.status();
+  ASSERT_TRUE((*consumer)->Subscribe({"orders-topic"}).ok());
+  size_t read = 0;
+  const absl::Time deadline = absl::Now() + absl::Seconds(30);
+  while (absl::Now() < deadline && Committed(c, coordinator, group)[0] != 4) {
+    absl::StatusOr<std::vector<client::ConsumerRecord>> records =
+        (*consumer)->Poll(absl::Milliseconds(100));
+    ASSERT_TRUE(records.ok()) << records.status();
+    read += records->size();
+  }
+  EXPECT_EQ(4u, read);
+  ASSERT_EQ(4, Committed(c, coordinator, group)[0]) << "auto-committed once it read them";
+
+  const size_t before = commits();
+  const absl::Time idle_until = absl::Now() + absl::Seconds(2);  // 20 auto-commit intervals
+  while (absl::Now() < idle_until) {
+    absl::StatusOr<std::vector<client::ConsumerRecord>> records =
+        (*consumer)->Poll(absl::Milliseconds(100));
+    ASSERT_TRUE(records.ok()) << records.status();
+    EXPECT_TRUE(records->empty());
+  }
+  EXPECT_EQ(before, commits()) << "nothing moved, nothing committed";
+
+  (*consumer)->Close();
+  EXPECT_EQ(before + 1, commits()) << "leaving commits its positions once";
+  EXPECT_EQ(4, Committed(c, coordinator, group)[0]);
 }
 
 }  // namespace
