@@ -717,11 +717,16 @@ Ready Raft::GetReady() {
 }
 
 void Raft::Advance(const Ready& rd) {
-  AdvanceUnsynced(rd);
+  Accept(rd);
   Synced(log_.written(), *log_.TermAt(log_.written()));
 }
 
 void Raft::AdvanceUnsynced(const Ready& rd) {
+  SAMSA_CHECK(rd.may_sync_later) << "this Ready must be synced before Advance";
+  Accept(rd);
+}
+
+void Raft::Accept(const Ready& rd) {
   if (rd.snapshot.has_value() && unstable_snapshot_.has_value() &&
       unstable_snapshot_->meta.index == rd.snapshot->meta.index) {
     unstable_snapshot_.reset();

@@ -199,6 +199,8 @@ class Raft {
   void BroadcastAppend();
   void BroadcastHeartbeat(uint64_t read_context);
   bool MaybeCommit();
+  // What Advance and AdvanceUnsynced share: the Ready was handled.
+  void Accept(const Ready& rd);
   void ApplyConfChange(const ConfChange& cc);
   bool IsVoter(NodeId id) const;
   bool IsMember(NodeId id) const;
