@@ -229,6 +229,40 @@ TEST(NodeTest, ALeaderCommitsOnItsFollowersWhileItsOwnFsyncRuns) {
   EXPECT_EQ(index, node->status().applied);
 }
 
+// The leader's background fsync fails: it stops without applying, and its
+// proposer hears UNAVAILABLE; but the entry went to the followers before
+// the sync, they committed it, and the next leader applies it (an
+// indeterminate answer, as any lost reply is; never a lost commit).
+TEST(NodeTest, AnEntryWhoseLeaderCouldNotSyncItIsStillCommittedByTheOthers) {
+  TestCluster c({.nodes = 3,
+                 .grpc = false,
+                 .on_disk = false,
+                 .tick = absl::Milliseconds(5),
+                 .make_state = [] { return std::make_unique<ListStateMachine>(); },
+                 .fault_envs = true});
+  const NodeId first = c.Leader();
+  ASSERT_NE(kNoNode, first);
+  ASSERT_TRUE(c.Write("a").ok());
+  c.fault_env(first)->InjectError(storage::FaultOp::kSync, EIO, "", 1000);
+  absl::Notification answered;
+  absl::Status result;
+  c.node(first)->Propose("b", [&](absl::StatusOr<Index> r) {
+    result = r.status();
+    answered.Notify();
+  });
+  ASSERT_TRUE(answered.WaitForNotificationWithTimeout(absl::Seconds(30)));
+  EXPECT_EQ(absl::StatusCode::kUnavailable, result.code()) << result;
+  EXPECT_THAT(std::string(c.node(first)->failure().message()),
+              ::testing::HasSubstr("Input/output error"));
+  c.Kill(first);
+  const NodeId next = c.Leader();
+  ASSERT_NE(kNoNode, next);
+  ASSERT_NE(first, next);
+  ASSERT_TRUE(c.Write("c").ok());
+  EXPECT_EQ((std::vector<std::string>{"a", "b", "c"}),
+            WaitForItems(*static_cast<ListStateMachine*>(c.state(next)), 3));
+}
+
 // A failed fsync stops the node for good: nothing is retried, every waiting
 // and later proposer hears UNAVAILABLE, and failure() says why.
 TEST(NodeTest, FailedFsyncStopsTheNode) {
