@@ -192,17 +192,22 @@ struct SoloNode {
   std::unique_ptr<Node> node;
 };
 
+// Three nodes in memory, each behind its own FaultEnv.
+TestClusterOptions ThreeNodesOnFaultyDisks() {
+  return {.nodes = 3,
+          .grpc = false,
+          .on_disk = false,
+          .tick = absl::Milliseconds(5),
+          .make_state = [] { return std::make_unique<ListStateMachine>(); },
+          .fault_envs = true};
+}
+
 // A leader syncs its own log in the background (thesis §10.2.1): while its
 // fsync runs it goes on replicating, its followers' acknowledgements commit
 // the entry, but it applies the entry (and answers the proposer) only once
 // the entry is on its own disk too.
 TEST(NodeTest, ALeaderCommitsOnItsFollowersWhileItsOwnFsyncRuns) {
-  TestCluster c({.nodes = 3,
-                 .grpc = false,
-                 .on_disk = false,
-                 .tick = absl::Milliseconds(5),
-                 .make_state = [] { return std::make_unique<ListStateMachine>(); },
-                 .fault_envs = true});
+  TestCluster c(ThreeNodesOnFaultyDisks());
   const NodeId leader = c.Leader();
   ASSERT_NE(kNoNode, leader);
   ASSERT_TRUE(c.Write("before").ok());
@@ -234,12 +239,7 @@ TEST(NodeTest, ALeaderCommitsOnItsFollowersWhileItsOwnFsyncRuns) {
 // the sync, they committed it, and the next leader applies it (an
 // indeterminate answer, as any lost reply is; never a lost commit).
 TEST(NodeTest, AnEntryWhoseLeaderCouldNotSyncItIsStillCommittedByTheOthers) {
-  TestCluster c({.nodes = 3,
-                 .grpc = false,
-                 .on_disk = false,
-                 .tick = absl::Milliseconds(5),
-                 .make_state = [] { return std::make_unique<ListStateMachine>(); },
-                 .fault_envs = true});
+  TestCluster c(ThreeNodesOnFaultyDisks());
   const NodeId first = c.Leader();
   ASSERT_NE(kNoNode, first);
   ASSERT_TRUE(c.Write("a").ok());
