@@ -80,6 +80,35 @@ const ConfigDef& BrokerConfigDef() {
                .doc = "How often closed segments past retention.ms or retention.bytes are "
                       "deleted.",
                .min = 10});
+    const storage::LogCleanerOptions cleaner;
+    d->Define({.name = "log.cleaner.enable",
+               .type = ConfigType::kBool,
+               .default_value = "true",
+               .doc = "Run the log cleaner, which compacts topics with cleanup.policy=compact "
+                      "(__consumer_offsets among them)."});
+    d->Define({.name = "log.cleaner.threads",
+               .type = ConfigType::kInt,
+               .default_value = std::to_string(cleaner.threads),
+               .doc = "Threads cleaning compacted logs, one log each at a time.",
+               .min = 1,
+               .max = 64});
+    d->Define({.name = "log.cleaner.io.max.bytes.per.second",
+               .type = ConfigType::kInt,
+               .default_value = "104857600",
+               .doc = "Bytes per second the cleaner threads may read and write together; -1: "
+                      "no limit.",
+               .min = -1});
+    d->Define({.name = "log.cleaner.dedupe.buffer.size",
+               .type = ConfigType::kInt,
+               .default_value = std::to_string(cleaner.dedupe_buffer_bytes),
+               .doc = "Memory for the cleaner's key maps (24 bytes per key), split between its "
+                      "threads; a pass cleans as far as its map holds keys.",
+               .min = 1 << 20});
+    d->Define({.name = "log.cleaner.backoff.ms",
+               .type = ConfigType::kInt,
+               .default_value = std::to_string(absl::ToInt64Milliseconds(cleaner.backoff)),
+               .doc = "How long the cleaner sleeps when no log needs cleaning.",
+               .min = 1});
     d->Define({.name = "replica.lag.time.max.ms",
                .type = ConfigType::kInt,
                .default_value = "30000",
@@ -100,6 +129,13 @@ const ConfigDef& BrokerConfigDef() {
                       "when it is created).",
                .min = 1,
                .max = 100});
+    d->Define({.name = "offsets.topic.segment.bytes",
+               .type = ConfigType::kInt,
+               .default_value = "104857600",
+               .doc = "segment.bytes of __consumer_offsets: small, so the compacted topic's "
+                      "closed segments (the ones the cleaner compacts) come soon.",
+               .min = 1024,
+               .max = int64_t{1} << 31});
     d->Define({.name = "offsets.retention.minutes",
                .type = ConfigType::kInt,
                .default_value = "10080",
@@ -152,11 +188,19 @@ absl::StatusOr<BrokerSettings> ToSettings(const Config& config) {
   absl::StatusOr<storage::LogConfig> log = storage::TopicLogConfig(storage::LogConfig(), log_keys);
   if (!log.ok()) return log.status();
   s.log_defaults = *log;
+  s.cleaner.enable = config.GetBool("log.cleaner.enable");
+  s.cleaner.threads = static_cast<int>(config.GetInt("log.cleaner.threads"));
+  s.cleaner.io_max_bytes_per_second =
+      static_cast<double>(config.GetInt("log.cleaner.io.max.bytes.per.second"));
+  s.cleaner.dedupe_buffer_bytes =
+      static_cast<size_t>(config.GetInt("log.cleaner.dedupe.buffer.size"));
+  s.cleaner.backoff = absl::Milliseconds(config.GetInt("log.cleaner.backoff.ms"));
   s.replica_lag_max = absl::Milliseconds(config.GetInt("replica.lag.time.max.ms"));
   s.retention_check_interval = absl::Milliseconds(config.GetInt("log.retention.check.interval.ms"));
   s.offsets_partitions = static_cast<int32_t>(config.GetInt("offsets.topic.num.partitions"));
   s.offsets_replication_factor =
       static_cast<int32_t>(config.GetInt("offsets.topic.replication.factor"));
+  s.offsets_segment_bytes = config.GetInt("offsets.topic.segment.bytes");
   s.offsets_retention = absl::Minutes(config.GetInt("offsets.retention.minutes"));
   s.group_session_timeout = absl::Milliseconds(config.GetInt("group.consumer.session.timeout.ms"));
   s.group_heartbeat_interval =

@@ -17,8 +17,11 @@
 //   replica.lag.time.max.ms       a follower not caught up for this long
 //                                 leaves the ISR
 //   log.retention.check.interval.ms  how often retention runs
-//   offsets.topic.num.partitions, offsets.topic.replication.factor
-//                                 __consumer_offsets, created on first use
+//   log.cleaner.enable, log.cleaner.threads,
+//   log.cleaner.io.max.bytes.per.second, log.cleaner.dedupe.buffer.size,
+//   log.cleaner.backoff.ms        the log cleaner (compacted topics)
+//   offsets.topic.num.partitions, offsets.topic.replication.factor,
+//   offsets.topic.segment.bytes   __consumer_offsets, created on first use
 //   offsets.retention.minutes     offsets of groups without members expire
 //   group.consumer.session.timeout.ms, group.consumer.heartbeat.interval.ms,
 //   group.consumer.assignor       consumer-group membership
@@ -32,6 +35,7 @@
 #include "broker/assignor.h"
 #include "common/config.h"
 #include "common/ids.h"
+#include "storage/log_cleaner.h"
 #include "storage/log_config.h"
 
 namespace samsa::broker {
@@ -49,10 +53,12 @@ struct BrokerSettings {
   absl::Duration heartbeat_interval;
   absl::Duration session_timeout;
   storage::LogConfig log_defaults;
+  storage::LogCleanerOptions cleaner;
   absl::Duration replica_lag_max;
   absl::Duration retention_check_interval;
   int32_t offsets_partitions = 50;
   int32_t offsets_replication_factor = 3;
+  int64_t offsets_segment_bytes = 100 << 20;
   absl::Duration offsets_retention;
   absl::Duration group_session_timeout;
   absl::Duration group_heartbeat_interval;

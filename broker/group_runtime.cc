@@ -157,9 +157,12 @@ v1::FindCoordinatorResponse GroupRuntime::FindCoordinator(
       t->set_partitions(options_.offsets_partitions);
       t->set_replication_factor(
           std::max(1, std::min(options_.offsets_replication_factor, brokers)));
-      // Commits must stay replayable for replicas built later: no retention
-      // (there is no compaction yet to keep only the latest per key).
+      // The latest commit of each (group, topic, partition) stays for
+      // replicas and coordinators built later; a deletion's tombstone goes
+      // after delete.retention.ms. Nothing expires by time or size.
+      (*t->mutable_configs())["cleanup.policy"] = "compact";
       (*t->mutable_configs())["retention.ms"] = "-1";
+      (*t->mutable_configs())["segment.bytes"] = std::to_string(options_.offsets_segment_bytes);
       SAMSA_LOG(INFO) << "creating " << kOffsetsTopic << " (" << options_.offsets_partitions
                       << " partitions, replication factor " << t->replication_factor() << ")";
       options_.create_topic(std::move(req));

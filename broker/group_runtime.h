@@ -31,6 +31,7 @@ struct GroupRuntimeOptions {
   std::string data_dir;
   int32_t offsets_partitions = 50;
   int32_t offsets_replication_factor = 3;
+  int64_t offsets_segment_bytes = 100 << 20;
   absl::Duration offsets_retention = absl::Hours(24 * 7);
   absl::Duration session_timeout = absl::Seconds(45);
   absl::Duration heartbeat_interval = absl::Seconds(5);

@@ -16,7 +16,9 @@ Partition::Partition(storage::TopicPartitionName tp, std::shared_ptr<storage::Pa
       log_(std::move(log)),
       self_(self),
       high_watermark_(
-          std::clamp(checkpointed_hw, log_->log_start_offset(), log_->log_end_offset())) {}
+          std::clamp(checkpointed_hw, log_->log_start_offset(), log_->log_end_offset())) {
+  log_->SetCompactionLimit(high_watermark_);
+}
 
 void Partition::SetState(PartitionState state) {
   absl::MutexLock lock(&mu_);
@@ -71,6 +73,7 @@ void Partition::OnFollowerFetch(NodeId replica, Offset fetch_offset, Offset acke
 void Partition::OnLeaderHighWatermark(Offset hw) {
   absl::MutexLock lock(&mu_);
   high_watermark_ = std::max(high_watermark_, std::min(hw, log_->log_end_offset()));
+  log_->SetCompactionLimit(high_watermark_);
 }
 
 std::optional<std::vector<NodeId>> Partition::WantedIsr(absl::Time now,
@@ -300,6 +303,7 @@ void Partition::AdvanceLocked() {
     lowest = std::min(lowest, it == acked_.end() ? log_->log_start_offset() : it->second);
   }
   high_watermark_ = std::max(high_watermark_, lowest);
+  log_->SetCompactionLimit(high_watermark_);
 }
 
 }  // namespace samsa::broker

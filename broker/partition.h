@@ -43,6 +43,7 @@ struct PartitionState {
   int64_t max_message_bytes = 1048588;
   bool flush_always = true;      // flush.policy=always
   bool log_append_time = false;  // message.timestamp.type=LogAppendTime
+  bool compacted = false;        // cleanup.policy has compact: every record needs a key
 };
 
 class Partition {

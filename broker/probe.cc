@@ -70,7 +70,24 @@ BrokerProbe::BrokerProbe(prometheus::Registry& r, NodeId self)
       consumer_lag_(prometheus::BuildGauge()
                         .Name("samsa_broker_consumer_lag_records")
                         .Help("Records between a group's committed offset and the high watermark")
-                        .Register(r)) {
+                        .Register(r)),
+      cleaner_read_(NewCounter(r, "samsa_broker_log_cleaner_bytes_read_total",
+                               "Bytes of compacted logs the cleaner read")),
+      cleaner_written_(NewCounter(r, "samsa_broker_log_cleaner_bytes_written_total",
+                                  "Bytes of cleaned segments the cleaner wrote")),
+      cleaner_removed_(NewCounter(r, "samsa_broker_log_cleaner_records_removed_total",
+                                  "Records compaction removed (older values, expired tombstones)")),
+      cleaner_errors_(NewCounter(r, "samsa_broker_log_cleaner_errors_total",
+                                 "Cleaning passes that failed and marked a log uncleanable")),
+      cleaner_throttled_(NewCounter(r, "samsa_broker_log_cleaner_throttled_seconds_total",
+                                    "Time the cleaner slept to stay within its I/O budget")),
+      cleaner_dirty_ratio_(NewGauge(r, "samsa_broker_log_cleaner_max_dirty_ratio",
+                                    "Largest share of not-yet-cleaned bytes of a compacted log")),
+      cleaner_since_clean_(
+          NewGauge(r, "samsa_broker_log_cleaner_max_seconds_since_last_clean",
+                   "Longest time a compacted log here has gone without a cleaning pass")),
+      cleaner_uncleanable_(NewGauge(r, "samsa_broker_log_cleaner_uncleanable_logs",
+                                    "Compacted logs the cleaner gave up on (see the log)")) {
   fenced_.Set(1);
   // Both series exist from the start, so a dashboard shows 0, not "no data".
   for (const char* change : {"shrink", "expand"}) isr_changes_.Add({{"change", change}});
@@ -138,6 +155,24 @@ void BrokerProbe::SetConsumerLag(const std::vector<Lag>& lags) {
 
 void BrokerProbe::OnIsrChange(bool shrink) {
   isr_changes_.Add({{"change", shrink ? "shrink" : "expand"}}).Increment();
+}
+
+}  // namespace samsa::broker
+
+namespace samsa::broker {
+
+void BrokerProbe::SetCleaner(const storage::CleanerMetrics& m) {
+  absl::MutexLock lock(&mu_);
+  const storage::CleanerMetrics& last = cleaner_last_;
+  cleaner_read_.Increment(static_cast<double>(m.bytes_read - last.bytes_read));
+  cleaner_written_.Increment(static_cast<double>(m.bytes_written - last.bytes_written));
+  cleaner_removed_.Increment(static_cast<double>(m.records_removed - last.records_removed));
+  cleaner_errors_.Increment(static_cast<double>(m.errors - last.errors));
+  cleaner_throttled_.Increment(absl::ToDoubleSeconds(m.throttled - last.throttled));
+  cleaner_dirty_ratio_.Set(m.max_dirty_ratio);
+  cleaner_since_clean_.Set(absl::ToDoubleSeconds(m.max_time_since_last_clean));
+  cleaner_uncleanable_.Set(static_cast<double>(m.uncleanable_logs));
+  cleaner_last_ = m;
 }
 
 }  // namespace samsa::broker

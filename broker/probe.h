@@ -32,6 +32,18 @@
 //                                            follower truncations that cut committed records
 //                                            (must stay 0 with flush.policy=always and clean
 //                                            elections, DESIGN.md §7)
+//   samsa_broker_log_cleaner_bytes_read_total, _bytes_written_total
+//                                            compaction I/O (rate(): bytes per second)
+//   samsa_broker_log_cleaner_records_removed_total
+//                                            records compaction removed
+//   samsa_broker_log_cleaner_errors_total    passes that failed, marking a log uncleanable
+//   samsa_broker_log_cleaner_throttled_seconds_total
+//                                            time slept for log.cleaner.io.max.bytes.per.second
+//   samsa_broker_log_cleaner_max_dirty_ratio largest dirty share of a compacted log here
+//   samsa_broker_log_cleaner_max_seconds_since_last_clean
+//                                            longest a compacted log went without a pass
+//   samsa_broker_log_cleaner_uncleanable_logs
+//                                            compacted logs the cleaner gave up on
 #pragma once
 
 #include <map>
@@ -46,6 +58,7 @@
 #include "prometheus/gauge.h"
 #include "prometheus/histogram.h"
 #include "prometheus/registry.h"
+#include "storage/log_cleaner.h"
 
 namespace samsa::broker {
 
@@ -81,6 +94,8 @@ class BrokerProbe {
   };
   // Replaces every consumer lag series with `lags`.
   void SetConsumerLag(const std::vector<Lag>& lags);
+  // The log cleaner's totals and gauges (log_cleaner.h).
+  void SetCleaner(const storage::CleanerMetrics& m);
 
  private:
   const NodeId self_;
@@ -110,7 +125,16 @@ class BrokerProbe {
   prometheus::Counter& rebalances_;
   prometheus::Histogram& commit_seconds_;
   prometheus::Family<prometheus::Gauge>& consumer_lag_;
+  prometheus::Counter& cleaner_read_;
+  prometheus::Counter& cleaner_written_;
+  prometheus::Counter& cleaner_removed_;
+  prometheus::Counter& cleaner_errors_;
+  prometheus::Counter& cleaner_throttled_;
+  prometheus::Gauge& cleaner_dirty_ratio_;
+  prometheus::Gauge& cleaner_since_clean_;
+  prometheus::Gauge& cleaner_uncleanable_;
   absl::Mutex mu_;
+  storage::CleanerMetrics cleaner_last_ ABSL_GUARDED_BY(mu_);
   int64_t rebalances_seen_ ABSL_GUARDED_BY(mu_) = 0;
   std::vector<prometheus::Gauge*> lag_series_ ABSL_GUARDED_BY(mu_);
 };

@@ -7,8 +7,10 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "common/logging.h"
+#include "common/status.h"
 #include "common/wire_error.h"
 #include "storage/batch_builder.h"
+#include "storage/record_reader.h"
 #include "storage/record_batch.h"
 #include "storage/topic_config.h"
 
@@ -91,6 +93,28 @@ absl::StatusOr<size_t> LargestBatch(std::span<const uint8_t> records) {
   return largest;
 }
 
+// A compacted log keeps the latest record per key: a record without one
+// could never be told apart from others (Kafka rejects it too).
+absl::Status CheckKeyed(std::span<const uint8_t> records) {
+  while (!records.empty()) {
+    absl::StatusOr<storage::BatchHeader> h = storage::ParseBatchHeader(records);
+    if (!h.ok()) return h.status();
+    if (h->size() > records.size()) return absl::DataLossError("a batch runs past the records");
+    int32_t index = 0;
+    RETURN_IF_ERROR(storage::ForEachRecord(records.first(h->size()), [&](const storage::RecordView& r) {
+      if (!r.key.has_value()) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            "record ", index, " of a batch has no key; a topic with cleanup.policy=compact "
+            "needs a key on every record"));
+      }
+      ++index;
+      return absl::OkStatus();
+    }));
+    records = records.subspan(h->size());
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<ReplicaManager>> ReplicaManager::Open(
@@ -98,6 +122,7 @@ absl::StatusOr<std::unique_ptr<ReplicaManager>> ReplicaManager::Open(
   storage::LogManagerOptions lm;
   lm.dirs = {options.data_dir + "/logs"};
   lm.default_config = options.default_log_config;
+  lm.cleaner = options.cleaner;
   lm.env = options.env;
   lm.clock = options.clock;
   if (options.probe != nullptr) {
@@ -263,6 +288,7 @@ void ReplicaManager::OnImage(std::shared_ptr<const MetadataImage> image) {
     s.max_message_bytes = IntConfig(topic, "max.message.bytes", 1048588);
     s.flush_always = config->flush_policy.kind == storage::FlushPolicy::Kind::kAlways;
     s.log_append_time = config->timestamp_type == storage::TimestampType::kLogAppendTime;
+    s.compacted = config->cleanup_policy.compact;
     partition->SetState(std::move(s));
     if (!partition->state()->flush_always) {
       partition->OnLocalOffset(partition->log()->log_end_offset());
@@ -430,6 +456,13 @@ void ReplicaManager::ProducePartition(const std::string& topic, v1::ProduceReque
     return fail(v1::MESSAGE_TOO_LARGE,
                 absl::StrCat("a batch of ", *largest, " bytes is over max.message.bytes ",
                              s.max_message_bytes));
+  }
+  if (s.compacted) {
+    if (absl::Status keyed = CheckKeyed(span); !keyed.ok()) {
+      return fail(keyed.code() == absl::StatusCode::kInvalidArgument ? v1::INVALID_RECORD
+                                                                     : v1::CORRUPT_MESSAGE,
+                  std::string(keyed.message()));
+    }
   }
   if (acks == -1 && static_cast<int64_t>(s.isr.size()) < s.min_insync_replicas) {
     return fail(v1::NOT_ENOUGH_REPLICAS,
@@ -630,6 +663,7 @@ void ReplicaManager::UpdateGauges() {
   }
   options_.probe->SetFollowerLag(lag);
   options_.probe->SetAcksAllWaiting(waiting);
+  options_.probe->SetCleaner(logs_->cleaner().metrics());
 }
 
 }  // namespace samsa::broker

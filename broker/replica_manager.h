@@ -58,6 +58,7 @@ struct ReplicaManagerOptions {
   NodeId self = kNoNode;
   std::string data_dir;
   storage::LogConfig default_log_config = {};
+  storage::LogCleanerOptions cleaner = {};  // compaction (log.cleaner.*)
   storage::Env* env = nullptr;  // must outlive the manager
   Clock* clock = nullptr;       // must outlive the manager
   // replica.lag.time.max.ms: a follower not caught up for this long leaves

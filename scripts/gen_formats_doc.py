@@ -18,6 +18,8 @@ SECTIONS = [
     ("Segments", "storage/segment.h"),
     ("Segment indexes", "storage/segment_index.h"),
     ("Leader epoch checkpoint", "storage/leader_epoch_cache.h"),
+    ("Log cleaner checkpoint and segment swap", "storage/cleaner_files.h"),
+    ("Compacted batches", "storage/batch_filter.h"),
     ("Partition directory", "storage/partition_log.h"),
     ("Data directory", "storage/log_manager.h"),
     ("Raft durable state", "raft/durable_log.h"),

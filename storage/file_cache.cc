@@ -17,6 +17,11 @@ absl::StatusOr<std::shared_ptr<File>> FileCache::Get(const std::string& path) {
       return it->second.file;
     }
   }
+  uint64_t evictions;
+  {
+    absl::MutexLock lock(&mu_);
+    evictions = evictions_;
+  }
   // Open outside the lock: a slow open must not stall other partitions.
   ASSIGN_OR_RETURN(std::unique_ptr<File> opened, env_->OpenFile(path, OpenMode::kOpenExisting));
   std::shared_ptr<File> file(std::move(opened));
@@ -25,6 +30,9 @@ absl::StatusOr<std::shared_ptr<File>> FileCache::Get(const std::string& path) {
   if (auto it = entries_.find(path); it != entries_.end()) {
     return it->second.file;  // another thread opened it meanwhile
   }
+  // A path evicted while we opened it may name another file by now (a
+  // cleaned segment renamed into place): this handle is not kept.
+  if (evictions_ != evictions) return file;
   lru_.push_front(path);
   entries_.emplace(path, Entry{file, lru_.begin()});
   if (entries_.size() > capacity_) {
@@ -39,6 +47,7 @@ absl::StatusOr<std::shared_ptr<File>> FileCache::Get(const std::string& path) {
 void FileCache::Evict(const std::string& path) {
   std::shared_ptr<File> evicted;
   absl::MutexLock lock(&mu_);
+  ++evictions_;
   auto it = entries_.find(path);
   if (it == entries_.end()) return;
   evicted = std::move(it->second.file);

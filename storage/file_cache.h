@@ -25,7 +25,10 @@ class FileCache {
 
   // An open handle for an existing file (opened on a miss).
   absl::StatusOr<std::shared_ptr<File>> Get(const std::string& path);
-  // Forgets `path` (before it is renamed or deleted).
+  // Forgets `path` (before it is renamed or deleted, and after another file
+  // is renamed to it). A Get that was opening any path meanwhile hands out
+  // its handle without keeping it, so no handle to a file that has since
+  // been renamed away stays cached under the old name.
   void Evict(const std::string& path);
 
   size_t cached() const;
@@ -42,6 +45,7 @@ class FileCache {
   mutable absl::Mutex mu_;
   absl::flat_hash_map<std::string, Entry> entries_ ABSL_GUARDED_BY(mu_);
   std::list<std::string> lru_ ABSL_GUARDED_BY(mu_);  // front: most recent
+  uint64_t evictions_ ABSL_GUARDED_BY(mu_) = 0;
 };
 
 }  // namespace samsa::storage

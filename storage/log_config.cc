@@ -2,6 +2,8 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
 #include "common/string_view.h"
 
 namespace samsa::storage {
@@ -29,6 +31,25 @@ std::string FlushPolicyName(const FlushPolicy& policy) {
       return absl::StrCat("interval:", absl::ToInt64Milliseconds(policy.interval));
   }
   return "unknown";
+}
+
+absl::StatusOr<CleanupPolicy> ParseCleanupPolicy(std::string_view text) {
+  CleanupPolicy policy{.delete_old = false, .compact = false};
+  for (absl::string_view part : absl::StrSplit(ToAbsl(text), ',')) {
+    part = absl::StripAsciiWhitespace(part);
+    bool* flag = part == "delete" ? &policy.delete_old : part == "compact" ? &policy.compact : nullptr;
+    if (flag == nullptr || *flag) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "'", ToAbsl(text), "' is not a cleanup policy (delete, compact, or compact,delete)"));
+    }
+    *flag = true;
+  }
+  return policy;
+}
+
+std::string CleanupPolicyName(const CleanupPolicy& policy) {
+  if (policy.compact && policy.delete_old) return "compact,delete";
+  return policy.compact ? "compact" : "delete";
 }
 
 }  // namespace samsa::storage

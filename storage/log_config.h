@@ -30,6 +30,18 @@ struct FlushPolicy {
 absl::StatusOr<FlushPolicy> ParseFlushPolicy(std::string_view text);
 std::string FlushPolicyName(const FlushPolicy& policy);
 
+// cleanup.policy: what happens to a partition's old data. Kafka's values:
+// "delete", "compact", "compact,delete" (either order).
+struct CleanupPolicy {
+  bool delete_old = true;  // retention.ms / retention.bytes delete whole segments
+  bool compact = false;    // the log cleaner keeps the latest record per key
+
+  bool operator==(const CleanupPolicy&) const = default;
+};
+
+absl::StatusOr<CleanupPolicy> ParseCleanupPolicy(std::string_view text);
+std::string CleanupPolicyName(const CleanupPolicy& policy);
+
 struct LogConfig {
   int64_t segment_bytes = int64_t{1} << 30;                   // segment.bytes
   absl::Duration segment_age = absl::Hours(24 * 7);           // segment.ms
@@ -38,6 +50,11 @@ struct LogConfig {
   int64_t index_interval_bytes = 4096;                        // index.interval.bytes
   FlushPolicy flush_policy;                                   // log.flush.policy
   TimestampType timestamp_type = TimestampType::kCreateTime;  // message.timestamp.type
+  CleanupPolicy cleanup_policy;                               // cleanup.policy
+  double min_cleanable_dirty_ratio = 0.5;                     // min.cleanable.dirty.ratio
+  absl::Duration min_compaction_lag = absl::ZeroDuration();   // min.compaction.lag.ms
+  absl::Duration max_compaction_lag = absl::InfiniteDuration();  // max.compaction.lag.ms
+  absl::Duration delete_retention = absl::Hours(24);          // delete.retention.ms
 };
 
 }  // namespace samsa::storage

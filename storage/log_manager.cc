@@ -39,7 +39,8 @@ LogManager::LogManager(LogManagerOptions options)
       files_(std::make_unique<FileCache>(options_.env, options_.max_open_files)) {}
 
 LogManager::~LogManager() {
-  // Flusher threads call into logs: stop them first.
+  // Cleaner and flusher threads call into logs: stop them first.
+  if (cleaner_ != nullptr) cleaner_->Stop();
   for (auto& dir : dirs_) dir->flusher.reset();
 }
 
@@ -70,6 +71,14 @@ absl::StatusOr<std::unique_ptr<LogManager>> LogManager::Open(LogManagerOptions o
     return absl::UnavailableError(
         absl::StrCat("every data directory is offline: ", absl::StrJoin(errors, "; ")));
   }
+  LogManager* m = mgr.get();
+  mgr->cleaner_ = std::make_unique<LogCleaner>(mgr->options_.cleaner, mgr->options_.clock, [m] {
+    std::vector<std::pair<std::string, std::shared_ptr<PartitionLog>>> logs;
+    absl::MutexLock lock(&m->mu_);
+    for (const auto& [tp, entry] : m->logs_) logs.emplace_back(PartitionDirName(tp), entry.log);
+    return logs;
+  });
+  mgr->cleaner_->Start();
   return mgr;
 }
 
@@ -236,6 +245,7 @@ std::vector<std::pair<std::string, absl::Status>> LogManager::offline_dirs() con
 }
 
 absl::Status LogManager::Close() {
+  cleaner_->Stop();
   absl::MutexLock lock(&mu_);
   if (closed_) return absl::OkStatus();
   closed_ = true;

@@ -23,7 +23,8 @@
 //
 // Flushing. Each directory has a Flusher (flusher.h); WaitDurable routes to
 // it. Retention runs when the owner calls ApplyRetention (the broker does it
-// every log.retention.check.interval.ms).
+// every log.retention.check.interval.ms). Compaction runs on the manager's
+// LogCleaner threads (log_cleaner.h), over every log it holds.
 //
 // Thread-safe. Logs handed out by GetOrCreate stay valid until Delete() or
 // Close(); those from Acquire as long as their holders keep them.
@@ -43,6 +44,7 @@
 #include "storage/env.h"
 #include "storage/file_cache.h"
 #include "storage/flusher.h"
+#include "storage/log_cleaner.h"
 #include "storage/log_config.h"
 #include "storage/log_dir.h"
 #include "storage/partition_log.h"
@@ -73,6 +75,8 @@ struct LogManagerOptions {
   Clock* clock = nullptr;  // must outlive the manager
   // Each log's fsync durations (PartitionLog::Options::on_sync).
   std::function<void(absl::Duration)> on_sync = nullptr;
+  // The log cleaner's threads start with the manager (if enabled).
+  LogCleanerOptions cleaner;
 };
 
 class LogManager {
@@ -103,6 +107,9 @@ class LogManager {
   // Applies retention to every partition; returns segments deleted.
   int ApplyRetention(absl::Time now);
 
+  // The log cleaner of the compacted partitions (log_cleaner.h).
+  LogCleaner& cleaner() { return *cleaner_; }
+
   // Directories that are offline, with their errors.
   std::vector<std::pair<std::string, absl::Status>> offline_dirs() const;
   const FileCache& files() const { return *files_; }
@@ -129,6 +136,7 @@ class LogManager {
   const LogManagerOptions options_;
   std::unique_ptr<FileCache> files_;
   std::vector<std::unique_ptr<Dir>> dirs_;
+  std::unique_ptr<LogCleaner> cleaner_;
   mutable absl::Mutex mu_;
   std::map<TopicPartitionName, Entry> logs_ ABSL_GUARDED_BY(mu_);
   absl::flat_hash_map<const PartitionLog*, Dir*> dir_of_ ABSL_GUARDED_BY(mu_);

@@ -33,20 +33,28 @@ inline std::string MakeBatch(const std::string& tag, int records = 1, int64_t ts
   return *b.Build();
 }
 
-// Every record value in `bytes` (whole batches), in order, with its offset.
-inline std::vector<std::pair<int64_t, std::string>> Values(const std::string& bytes) {
-  std::vector<std::pair<int64_t, std::string>> out;
+// Calls `fn` with each record of `bytes` (whole batches), in order.
+template <typename Fn>
+void ForEachLoggedRecord(const std::string& bytes, Fn fn) {
   std::span<const uint8_t> in = AsBytes(bytes);
   while (!in.empty()) {
     auto h = ValidateBatch(in);
     EXPECT_TRUE(h.ok()) << h.status();
     if (!h.ok()) break;
     EXPECT_TRUE(ForEachRecord(in.first(h->size()), [&](const RecordView& r) {
-                  out.emplace_back(r.offset.value(), std::string(r.value.value_or("<null>")));
+                  fn(r);
                   return absl::OkStatus();
                 }).ok());
     in = in.subspan(h->size());
   }
+}
+
+// Every record value in `bytes` (whole batches), in order, with its offset.
+inline std::vector<std::pair<int64_t, std::string>> Values(const std::string& bytes) {
+  std::vector<std::pair<int64_t, std::string>> out;
+  ForEachLoggedRecord(bytes, [&](const RecordView& r) {
+    out.emplace_back(r.offset.value(), std::string(r.value.value_or("<null>")));
+  });
   return out;
 }
 

@@ -6,6 +6,7 @@
 #include "common/endian.h"
 #include "common/logging.h"
 #include "common/status.h"
+#include "storage/cleaner_files.h"
 #include "storage/record_reader.h"
 
 namespace samsa::storage {
@@ -13,12 +14,18 @@ namespace {
 
 constexpr char kEpochCheckpointFile[] = "leader-epoch-checkpoint";
 
+// Who wrote a record set: a producer's batches get consecutive offsets, a
+// leader's may be compacted (record_batch.h).
+enum class BatchSource { kProducer, kLeader };
+
 // Splits a record set into its batches, validating each.
-absl::StatusOr<std::vector<BatchHeader>> ValidateRecordSet(std::span<const uint8_t> records) {
+absl::StatusOr<std::vector<BatchHeader>> ValidateRecordSet(std::span<const uint8_t> records,
+                                                           BatchSource source) {
   if (records.empty()) return absl::InvalidArgumentError("empty record set");
   std::vector<BatchHeader> headers;
   while (!records.empty()) {
     ASSIGN_OR_RETURN(BatchHeader h, ValidateBatch(records));
+    if (source == BatchSource::kProducer) RETURN_IF_ERROR(CheckProducerBatchShape(h));
     headers.push_back(h);
     records = records.subspan(h.size());
   }
@@ -52,14 +59,45 @@ absl::StatusOr<std::unique_ptr<PartitionLog>> PartitionLog::Open(std::string dir
   return log;
 }
 
+absl::Status PartitionLog::RecoverSwap() {
+  Env* e = env();
+  ASSIGN_OR_RETURN(std::optional<SwapManifest> swap, LoadSwapManifest(e, dir_));
+  if (!swap.has_value()) return absl::OkStatus();
+  auto rename_if_present = [&](const std::string& from, const std::string& to) -> absl::Status {
+    ASSIGN_OR_RETURN(bool exists, e->FileExists(from));
+    return exists ? e->RenameFile(from, to) : absl::OkStatus();
+  };
+  constexpr std::string_view kSuffixes[] = {".log", ".index", ".timeindex"};
+  const std::string cleaned_log = JoinPath(dir_, SegmentFileName(swap->base, ".log")) + ".cleaned";
+  ASSIGN_OR_RETURN(bool not_begun, e->FileExists(cleaned_log));
+  if (not_begun) {
+    for (Offset base : swap->replaced) {
+      for (std::string_view suffix : kSuffixes) {
+        const std::string path = JoinPath(dir_, SegmentFileName(base, suffix));
+        RETURN_IF_ERROR(rename_if_present(path, path + ".deleted"));
+      }
+    }
+  }
+  for (std::string_view suffix : kSuffixes) {
+    const std::string path = JoinPath(dir_, SegmentFileName(swap->base, suffix));
+    RETURN_IF_ERROR(rename_if_present(path + ".cleaned", path));
+  }
+  RETURN_IF_ERROR(e->SyncDir(dir_));
+  RETURN_IF_ERROR(e->DeleteFile(JoinPath(dir_, kCleanerSwapFile)));
+  SAMSA_LOG(INFO) << dir_ << ": finished the cleaner's swap of " << swap->replaced.size()
+                  << " segment(s) at offset " << swap->base.value();
+  return absl::OkStatus();
+}
+
 absl::Status PartitionLog::LoadSegments() {
   Env* e = env();
+  RETURN_IF_ERROR(RecoverSwap());
   ASSIGN_OR_RETURN(std::vector<std::string> names, e->ListDir(dir_));
   std::vector<Offset> bases;
   const bool clean = options_.clean_shutdown;
   for (const std::string& name : names) {
     const std::string path = JoinPath(dir_, name);
-    if (name.ends_with(".deleted") || name.ends_with(".tmp")) {
+    if (name.ends_with(".deleted") || name.ends_with(".tmp") || name.ends_with(".cleaned")) {
       RETURN_IF_ERROR(e->DeleteFile(path));
     } else if (std::optional<Offset> base = ParseSegmentFileName(name)) {
       bases.push_back(*base);
@@ -105,6 +143,9 @@ absl::Status PartitionLog::LoadSegments() {
                        << segments_.back()->next_offset().value();
   }
   RETURN_IF_ERROR(epochs_.TruncateFromEnd(segments_.back()->next_offset()));
+  ASSIGN_OR_RETURN(std::optional<Offset> clean_offset, LoadCleanOffset(e, dir_));
+  clean_offset_ = std::clamp(clean_offset.value_or(Offset(0)), segments_.front()->base_offset(),
+                             segments_.back()->next_offset());
   flushed_ = segments_.back()->next_offset();
   active_created_ = options_.clock->Now();
   return absl::OkStatus();
@@ -116,6 +157,11 @@ absl::Status PartitionLog::CheckUsable() const {
 }
 
 absl::Status PartitionLog::IoFailure(const absl::Status& st) const {
+  // The files of a deleted log vanish under whoever still works on them (the
+  // cleaner): that is no fault of the disk.
+  if (abandoned_.load(std::memory_order_acquire)) {
+    return absl::FailedPreconditionError(absl::StrCat(dir_, ": log was deleted (", st.message(), ")"));
+  }
   return options_.health->Fail(st);
 }
 
@@ -141,7 +187,13 @@ absl::Status PartitionLog::MaybeRoll(size_t bytes, Offset last_offset) {
   const uint64_t size = active.size();
   const bool full = size + bytes > static_cast<uint64_t>(config_.segment_bytes) ||
                     size + bytes > std::numeric_limits<uint32_t>::max();
-  const bool old = options_.clock->Now() - active_created_ >= config_.segment_age;
+  // A compacted log also rolls once its oldest uncleaned record would
+  // otherwise outlive max.compaction.lag.ms in the never-cleaned active
+  // segment (KIP-354).
+  const absl::Duration max_age = config_.cleanup_policy.compact
+                                     ? std::min(config_.segment_age, config_.max_compaction_lag)
+                                     : config_.segment_age;
+  const bool old = options_.clock->Now() - active_created_ >= max_age;
   // Index entries hold offsets relative to the segment base as int32.
   const bool far = last_offset - active.base_offset() > std::numeric_limits<int32_t>::max();
   if (!full && !old && !far) return absl::OkStatus();
@@ -170,7 +222,8 @@ absl::Status PartitionLog::WriteLocked(std::span<const uint8_t> records,
 
 absl::StatusOr<AppendInfo> PartitionLog::AppendAsLeader(std::span<uint8_t> records,
                                                         Epoch leader_epoch) {
-  ASSIGN_OR_RETURN(std::vector<BatchHeader> headers, ValidateRecordSet(records));
+  ASSIGN_OR_RETURN(std::vector<BatchHeader> headers,
+                   ValidateRecordSet(records, BatchSource::kProducer));
   absl::MutexLock lock(&mu_);
   RETURN_IF_ERROR(CheckUsable());
   AppendInfo info;
@@ -203,16 +256,17 @@ absl::StatusOr<AppendInfo> PartitionLog::AppendAsLeader(std::span<uint8_t> recor
 }
 
 absl::StatusOr<AppendInfo> PartitionLog::AppendAsFollower(std::span<const uint8_t> records) {
-  ASSIGN_OR_RETURN(std::vector<BatchHeader> headers, ValidateRecordSet(records));
+  ASSIGN_OR_RETURN(std::vector<BatchHeader> headers,
+                   ValidateRecordSet(records, BatchSource::kLeader));
   absl::MutexLock lock(&mu_);
   RETURN_IF_ERROR(CheckUsable());
   Offset expected = segments_.back()->next_offset();
   AppendInfo info;
   info.first_offset = headers.front().base_offset;
   for (const BatchHeader& h : headers) {
-    if (h.base_offset != expected) {
+    if (h.base_offset < expected) {
       return absl::OutOfRangeError(absl::StrCat(dir_, ": follower batch starts at offset ",
-                                                h.base_offset.value(), ", log end is ",
+                                                h.base_offset.value(), ", below ",
                                                 expected.value()));
     }
     info.max_timestamp = std::max(info.max_timestamp, h.max_timestamp);
@@ -227,6 +281,16 @@ absl::StatusOr<AppendInfo> PartitionLog::AppendAsFollower(std::span<const uint8_
 
 absl::StatusOr<ReadSlice> PartitionLog::Read(Offset from, size_t max_bytes, Offset upper,
                                              bool min_one) const {
+  while (true) {
+    absl::StatusOr<std::optional<ReadSlice>> slice = ReadOnce(from, max_bytes, upper, min_one);
+    if (!slice.ok()) return slice.status();
+    if (slice->has_value()) return std::move(**slice);
+  }
+}
+
+absl::StatusOr<std::optional<ReadSlice>> PartitionLog::ReadOnce(Offset from, size_t max_bytes,
+                                                                Offset upper,
+                                                                bool min_one) const {
   std::vector<std::shared_ptr<Segment>> candidates;
   {
     absl::ReaderMutexLock lock(&mu_);
@@ -245,25 +309,43 @@ absl::StatusOr<ReadSlice> PartitionLog::Read(Offset from, size_t max_bytes, Offs
   }
   for (const auto& seg : candidates) {
     absl::StatusOr<ReadSlice> slice = seg->Read(from, max_bytes, upper, min_one);
+    if (seg->retired()) return std::nullopt;  // swapped for its cleaned copy meanwhile
     if (!slice.ok()) return ReadFailure(*seg, from, slice.status());
-    if (!slice->bytes.empty() || seg->next_offset() > from) return slice;
+    // A segment holding a batch at or after `from` that returned nothing
+    // stopped at `upper` or `max_bytes`: later segments must not answer.
+    // An empty one (all its records compacted away) holds nothing at all.
+    if (!slice->bytes.empty() || (!seg->empty() && seg->next_offset() > from)) {
+      return *std::move(slice);
+    }
   }
   return ReadSlice{{}, from, from};
 }
 
 absl::StatusOr<std::optional<TimestampOffset>> PartitionLog::OffsetForTimestamp(int64_t ts) const {
+  while (true) {
+    absl::StatusOr<std::optional<TimestampOffset>> found = OffsetForTimestampOnce(ts);
+    // A segment swapped for its cleaned copy meanwhile: look again.
+    if (found.ok() || found.status().code() != absl::StatusCode::kAborted) return found;
+  }
+}
+
+absl::StatusOr<std::optional<TimestampOffset>> PartitionLog::OffsetForTimestampOnce(
+    int64_t ts) const {
   std::vector<std::shared_ptr<Segment>> segments;
   {
     absl::ReaderMutexLock lock(&mu_);
     RETURN_IF_ERROR(CheckUsable());
     segments = segments_;
   }
+  const absl::Status retired = absl::AbortedError("segment retired");
   for (const auto& seg : segments) {
     absl::StatusOr<std::optional<BatchHeader>> h = seg->FindBatchByTimestamp(ts);
+    if (seg->retired()) return retired;
     if (!h.ok()) return ReadFailure(*seg, seg->base_offset(), h.status());
     if (!h->has_value()) continue;
     absl::StatusOr<ReadSlice> slice =
         seg->Read((*h)->base_offset, (*h)->size(), Offset::Max(), /*min_one=*/true);
+    if (seg->retired()) return retired;
     if (!slice.ok()) return ReadFailure(*seg, (*h)->base_offset, slice.status());
     std::optional<TimestampOffset> found;
     const absl::Status walk = ForEachRecord(slice->bytes.span(), [&](const RecordView& r) {
@@ -292,6 +374,7 @@ absl::Status PartitionLog::DeleteSegments(const std::vector<std::shared_ptr<Segm
 }
 
 absl::Status PartitionLog::TruncateTo(Offset end) {
+  absl::MutexLock removal(&removal_mu_);
   absl::MutexLock lock(&mu_);
   RETURN_IF_ERROR(CheckUsable());
   if (end >= segments_.back()->next_offset()) return absl::OkStatus();
@@ -310,11 +393,13 @@ absl::Status PartitionLog::TruncateTo(Offset end) {
   const Offset new_end = active.next_offset();
   if (absl::Status st = epochs_.TruncateFromEnd(new_end); !st.ok()) return IoFailure(st);
   flushed_ = std::min(flushed_, new_end);
+  clean_offset_ = std::min(clean_offset_, new_end);
   SAMSA_LOG(INFO) << dir_ << ": truncated to offset " << new_end.value();
   return absl::OkStatus();
 }
 
 absl::Status PartitionLog::TruncateFullyAndStartAt(Offset start) {
+  absl::MutexLock removal(&removal_mu_);
   absl::MutexLock lock(&mu_);
   RETURN_IF_ERROR(CheckUsable());
   return TruncateFullyLocked(start);
@@ -329,6 +414,7 @@ absl::Status PartitionLog::TruncateFullyLocked(Offset start) {
   segments_.push_back(std::move(*seg));
   if (absl::Status st = epochs_.TruncateFromEnd(Offset(0)); !st.ok()) return IoFailure(st);
   flushed_ = start;
+  clean_offset_ = start;
   active_created_ = options_.clock->Now();
   SAMSA_LOG(INFO) << dir_ << ": emptied and restarted at offset " << start.value();
   return absl::OkStatus();
@@ -354,11 +440,13 @@ absl::Status PartitionLog::Flush() {
 }
 
 absl::StatusOr<int> PartitionLog::ApplyRetention(absl::Time now) {
+  absl::MutexLock removal(&removal_mu_);
   std::vector<std::shared_ptr<Segment>> doomed;
   {
     absl::MutexLock lock(&mu_);
     RETURN_IF_ERROR(CheckUsable());
     const LogConfig& c = config_;
+    if (!c.cleanup_policy.delete_old) return 0;
     uint64_t total = 0;
     for (const auto& s : segments_) total += s->size();
     size_t n = 0;
@@ -379,6 +467,7 @@ absl::StatusOr<int> PartitionLog::ApplyRetention(absl::Time now) {
     if (absl::Status st = epochs_.TruncateFromStart(segments_.front()->base_offset()); !st.ok()) {
       return IoFailure(st);
     }
+    clean_offset_ = std::max(clean_offset_, segments_.front()->base_offset());
     SAMSA_LOG(INFO) << dir_ << ": retention deleted " << n << " segment(s); log starts at "
                     << segments_.front()->base_offset().value();
   }
@@ -388,6 +477,7 @@ absl::StatusOr<int> PartitionLog::ApplyRetention(absl::Time now) {
 }
 
 absl::StatusOr<int> PartitionLog::DeleteSegmentsBelow(Offset offset) {
+  absl::MutexLock removal(&removal_mu_);
   std::vector<std::shared_ptr<Segment>> doomed;
   {
     absl::MutexLock lock(&mu_);
@@ -400,14 +490,110 @@ absl::StatusOr<int> PartitionLog::DeleteSegmentsBelow(Offset offset) {
     if (absl::Status st = epochs_.TruncateFromStart(segments_.front()->base_offset()); !st.ok()) {
       return IoFailure(st);
     }
+    clean_offset_ = std::max(clean_offset_, segments_.front()->base_offset());
   }
   RETURN_IF_ERROR(DeleteSegments(doomed));
   return static_cast<int>(doomed.size());
 }
 
+absl::StatusOr<PartitionLog::CleanerView> PartitionLog::ViewForCleaning() const {
+  absl::ReaderMutexLock lock(&mu_);
+  RETURN_IF_ERROR(CheckUsable());
+  CleanerView view;
+  view.sealed.assign(segments_.begin(), std::prev(segments_.end()));
+  view.active_base = segments_.back()->base_offset();
+  view.compaction_limit = Offset(compaction_limit_.load(std::memory_order_acquire));
+  view.clean_offset = clean_offset_;
+  view.config = config_;
+  return view;
+}
+
+absl::StatusOr<std::unique_ptr<Segment>> PartitionLog::CreateCleanedSegment(Offset base) {
+  {
+    absl::ReaderMutexLock lock(&mu_);
+    RETURN_IF_ERROR(CheckUsable());
+  }
+  auto seg = Segment::CreateCleaned(options_.files, dir_, base, config().index_interval_bytes);
+  if (!seg.ok()) return IoFailure(seg.status());
+  return seg;
+}
+
+absl::Status PartitionLog::ReplaceSegments(std::span<const std::shared_ptr<Segment>> old,
+                                           std::unique_ptr<Segment> cleaned) {
+  SAMSA_CHECK(!old.empty() && old.front()->base_offset() == cleaned->base_offset())
+      << dir_ << ": a cleaned segment replaces segments starting at its own base";
+  absl::MutexLock removal(&removal_mu_);
+  size_t first = 0;
+  {
+    absl::ReaderMutexLock lock(&mu_);
+    RETURN_IF_ERROR(CheckUsable());
+    auto it = std::find(segments_.begin(), segments_.end(), old.front());
+    first = static_cast<size_t>(it - segments_.begin());
+    // The active segment is never replaced; retention or truncation may have
+    // taken some of `old` since the cleaner looked.
+    bool present = first + old.size() < segments_.size();
+    for (size_t i = 0; present && i < old.size(); ++i) present = segments_[first + i] == old[i];
+    if (!present) {
+      if (absl::Status st = cleaned->DeleteCleaned(); !st.ok()) return IoFailure(st);
+      return absl::AbortedError(absl::StrCat(dir_, ": segments to replace at offset ",
+                                             old.front()->base_offset().value(),
+                                             " left the log during the clean"));
+    }
+  }
+  Env* e = env();
+  SwapManifest manifest{cleaned->base_offset(), {}};
+  for (const auto& seg : old) manifest.replaced.push_back(seg->base_offset());
+  // The cleaned files' names must be durable before the commit point
+  // (cleaner_files.h, step 1).
+  if (absl::Status st = e->SyncDir(dir_); !st.ok()) return IoFailure(st);
+  if (absl::Status st = StoreSwapManifest(e, dir_, manifest); !st.ok()) return IoFailure(st);
+  {
+    // Renames only: appends wait for no fsync.
+    absl::MutexLock lock(&mu_);
+    // Retired before their files move, so a reader whose read fails on a
+    // renamed file knows to look again.
+    for (const auto& seg : old) seg->Retire();
+    for (const auto& seg : old) {
+      if (absl::Status st = seg->RenameForDeletion(); !st.ok()) return IoFailure(st);
+    }
+    if (absl::Status st = cleaned->FinishCleaned(); !st.ok()) return IoFailure(st);
+    auto at = segments_.begin() + static_cast<ptrdiff_t>(first);
+    at = segments_.erase(at, at + static_cast<ptrdiff_t>(old.size()));
+    segments_.insert(at, std::move(cleaned));
+  }
+  if (absl::Status st = e->SyncDir(dir_); !st.ok()) return IoFailure(st);
+  if (absl::Status st = e->DeleteFile(JoinPath(dir_, kCleanerSwapFile)); !st.ok()) {
+    return IoFailure(st);
+  }
+  for (const auto& seg : old) {
+    if (absl::Status st = seg->DeleteRenamed(); !st.ok()) return IoFailure(st);
+  }
+  return absl::OkStatus();
+}
+
+absl::Status PartitionLog::SetCleanOffset(Offset offset) {
+  absl::MutexLock removal(&removal_mu_);
+  {
+    // A truncation since the clean may have cut the log below `offset`.
+    absl::ReaderMutexLock lock(&mu_);
+    RETURN_IF_ERROR(CheckUsable());
+    offset = std::min(offset, segments_.back()->next_offset());
+  }
+  if (absl::Status st = StoreCleanOffset(env(), dir_, offset); !st.ok()) return IoFailure(st);
+  absl::MutexLock lock(&mu_);
+  clean_offset_ = offset;
+  return absl::OkStatus();
+}
+
+Offset PartitionLog::clean_offset() const {
+  absl::ReaderMutexLock lock(&mu_);
+  return clean_offset_;
+}
+
 void PartitionLog::Abandon() {
   absl::MutexLock lock(&mu_);
   closed_ = true;
+  abandoned_.store(true, std::memory_order_release);
 }
 
 absl::Status PartitionLog::Close() {

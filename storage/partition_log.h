@@ -15,8 +15,12 @@
 //   leader-epoch-checkpoint  see leader_epoch_cache.h
 //   <offset>.snapshot        the broker's producer-state snapshots, see
 //                            broker/producer_state.h (ignored by the log)
+//   cleaner-checkpoint,      the log cleaner's progress and its segment
+//   cleaner-swap             swap, see cleaner_files.h
 //   *.deleted, *.tmp         leftovers of an interrupted delete or atomic
 //                            write; removed by Open().
+//   *.cleaned                an uncommitted clean; removed by Open() (or
+//                            put in place, when cleaner-swap commits it).
 // Recovery: after a clean shutdown (Close() sealed the active segment and the
 // LogManager recorded it, see log_manager.h) the last segment is trusted as
 // sealed. Otherwise it is scanned and cut at its first invalid batch, then
@@ -25,8 +29,16 @@
 // Index files whose .log is missing are orphans of an interrupted delete and
 // are removed too.
 //
+// Compaction. The log cleaner (log_cleaner.h) reads sealed segments and
+// writes cleaned copies of them that keep every kept record's offset, so a
+// compacted log has gaps: readers get the first batch at or after the offset
+// they ask for. ReplaceSegments swaps copies in; a read that raced with a
+// swap is retried on the new segments, so readers never see an error for it.
+//
 // Threads. Appends, truncation, roll, retention and Close are serialized by
-// the log's mutex. Read, OffsetForTimestamp and the offset getters may run
+// the log's mutex; whatever removes segments (retention, truncation, a
+// cleaner's swap) is also serialized by a second one, held across its file
+// work so appends are not stopped by it. Read, OffsetForTimestamp and the offset getters may run
 // concurrently with them; Flush may too, and does its fsync outside the
 // mutex so appends continue during it (group commit: whoever calls Flush
 // covers every append made before it started).
@@ -37,6 +49,7 @@
 // OUT_OF_RANGE and changes nothing.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -98,9 +111,9 @@ class PartitionLog {
   // with one write. Nothing is written if any batch is invalid.
   absl::StatusOr<AppendInfo> AppendAsLeader(std::span<uint8_t> records, Epoch leader_epoch);
 
-  // Appends a leader's batches as they are. The first must start exactly at
-  // log_end_offset() and the rest follow without gaps (OUT_OF_RANGE
-  // otherwise); their epochs feed the epoch cache.
+  // Appends a leader's batches as they are. Their offsets must increase
+  // from log_end_offset() on (OUT_OF_RANGE otherwise); a gap is a range the
+  // leader's cleaner compacted away. Their epochs feed the epoch cache.
   absl::StatusOr<AppendInfo> AppendAsFollower(std::span<const uint8_t> records);
 
   // Raw batches from the one holding `from`, at most `max_bytes` (at least
@@ -131,6 +144,39 @@ class PartitionLog {
   // Deletes whole sealed segments past retention.ms or beyond
   // retention.bytes, oldest first, never the active one; returns how many.
   absl::StatusOr<int> ApplyRetention(absl::Time now);
+
+  // The log cleaner's side (log_cleaner.h).
+  struct CleanerView {
+    std::vector<std::shared_ptr<Segment>> sealed;  // every segment but the active one
+    Offset active_base;                             // where the active segment starts
+    Offset compaction_limit;                        // see SetCompactionLimit
+    Offset clean_offset;                            // see cleaner_files.h
+    LogConfig config;
+  };
+  absl::StatusOr<CleanerView> ViewForCleaning() const;
+  // An empty segment under ".cleaned" names at `base`, to be filled and
+  // sealed by the cleaner and handed to ReplaceSegments.
+  absl::StatusOr<std::unique_ptr<Segment>> CreateCleanedSegment(Offset base);
+  // Puts `cleaned` in place of `old`, consecutive sealed segments of this
+  // log the first of which has cleaned's base offset, by the crash-safe swap
+  // of cleaner_files.h. ABORTED (the cleaned files removed, nothing else
+  // changed) when `old` is no longer in the log: retention or a truncation
+  // got there first.
+  absl::Status ReplaceSegments(std::span<const std::shared_ptr<Segment>> old,
+                               std::unique_ptr<Segment> cleaned);
+  // Takes the log's directory offline for an I/O error (the cleaner's own
+  // writes to the directory count as the log's); returns the error.
+  absl::Status IoFailure(const absl::Status& st) const;
+  // The cleaner never cleans at or past `limit`. The broker keeps it at the
+  // high watermark: a record above it may still be truncated away, so it
+  // must not cause an older record of its key to be removed. Starts at 0
+  // (nothing cleanable) until the owner says otherwise.
+  void SetCompactionLimit(Offset limit) {
+    compaction_limit_.store(limit.value(), std::memory_order_release);
+  }
+  // Records (durably) that the log is clean below `offset`.
+  absl::Status SetCleanOffset(Offset offset);
+  Offset clean_offset() const;
 
   // Seals the active segment: after this, reopening with clean_shutdown
   // needs no scan. The log is unusable afterwards.
@@ -163,6 +209,8 @@ class PartitionLog {
   PartitionLog(std::string dir, Options options, LeaderEpochCache epochs);
 
   absl::Status LoadSegments() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Finishes a committed cleaner swap, see cleaner_files.h.
+  absl::Status RecoverSwap();
   // Seals the active segment and starts a new one at `base` when the next
   // append of `bytes` would overflow it or it is too old.
   absl::Status MaybeRoll(size_t bytes, Offset last_offset) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
@@ -172,9 +220,12 @@ class PartitionLog {
   // segments_.
   absl::Status DeleteSegments(const std::vector<std::shared_ptr<Segment>>& doomed);
   absl::Status TruncateFullyLocked(Offset start) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // One attempt of Read / OffsetForTimestamp: nullopt (ABORTED for the
+  // latter) when a segment it read was retired meanwhile.
+  absl::StatusOr<std::optional<ReadSlice>> ReadOnce(Offset from, size_t max_bytes, Offset upper,
+                                                    bool min_one) const;
+  absl::StatusOr<std::optional<TimestampOffset>> OffsetForTimestampOnce(int64_t ts) const;
   absl::Status CheckUsable() const ABSL_SHARED_LOCKS_REQUIRED(mu_);
-  // Takes the directory offline for an I/O error.
-  absl::Status IoFailure(const absl::Status& st) const;
   // A read of `seg` failed: OUT_OF_RANGE if the segment was deleted
   // meanwhile, else an I/O failure.
   absl::Status ReadFailure(const Segment& seg, Offset offset, const absl::Status& st) const;
@@ -183,13 +234,18 @@ class PartitionLog {
   const Options options_;  // config is the initial one; see config_
   RecoveryStats recovery_;
 
+  // Held (before mu_) by whatever removes segments; see Threads above.
+  absl::Mutex removal_mu_ ABSL_ACQUIRED_BEFORE(mu_);
   mutable absl::Mutex mu_;
   std::vector<std::shared_ptr<Segment>> segments_ ABSL_GUARDED_BY(mu_);  // by base offset
+  Offset clean_offset_ ABSL_GUARDED_BY(mu_);
   LeaderEpochCache epochs_ ABSL_GUARDED_BY(mu_);
   Offset flushed_ ABSL_GUARDED_BY(mu_);
   absl::Time active_created_ ABSL_GUARDED_BY(mu_);
   LogConfig config_ ABSL_GUARDED_BY(mu_);
   bool closed_ ABSL_GUARDED_BY(mu_) = false;
+  std::atomic<int64_t> compaction_limit_{0};
+  std::atomic<bool> abandoned_{false};  // read by IoFailure, which may hold mu_
 };
 
 }  // namespace samsa::storage

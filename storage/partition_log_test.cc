@@ -121,7 +121,7 @@ TEST(PartitionLogTest, RollsBySizeAndAgeAndReadsAcrossSegments) {
   EXPECT_EQ(Offset(22), log->log_end_offset());
 }
 
-TEST(PartitionLogTest, FollowerAppendKeepsOffsetsAndRejectsGaps) {
+TEST(PartitionLogTest, FollowerAppendKeepsOffsetsRejectsOverlapsTakesGaps) {
   LogHarness leader_env;
   auto leader = *leader_env.Open();
   AppendLeader(*leader, MakeBatch("a", 2), Epoch(1));
@@ -137,15 +137,19 @@ TEST(PartitionLogTest, FollowerAppendKeepsOffsetsAndRejectsGaps) {
               ElementsAre(EpochEntry{Epoch(1), Offset(0)}, EpochEntry{Epoch(3), Offset(2)}));
   EXPECT_EQ(data, ReadAll(*follower)) << "bytes are kept as the leader wrote them";
 
-  // Replaying the same data overlaps; skipping ahead leaves a gap.
+  // Replaying the same data overlaps and changes nothing.
   auto overlap = follower->AppendAsFollower(AsBytes(data));
   EXPECT_EQ(absl::StatusCode::kOutOfRange, overlap.status().code());
-  EXPECT_THAT(overlap.status().message(), HasSubstr("starts at offset 0, log end is 4"));
+  EXPECT_THAT(overlap.status().message(), HasSubstr("starts at offset 0, below 4"));
+  EXPECT_EQ(Offset(4), follower->log_end_offset());
+  // A batch past the log end follows a range the leader's cleaner removed.
   std::string gap = MakeBatch("gap");
   StampBatch(AsMutableBytes(gap), Offset(10), Epoch(3));
-  EXPECT_EQ(absl::StatusCode::kOutOfRange,
-            follower->AppendAsFollower(AsBytes(gap)).status().code());
-  EXPECT_EQ(Offset(4), follower->log_end_offset());
+  ASSERT_TRUE(follower->AppendAsFollower(AsBytes(gap)).ok());
+  EXPECT_EQ(Offset(11), follower->log_end_offset());
+  auto read = follower->Read(Offset(5), 1 << 20, Offset::Max(), true);
+  ASSERT_TRUE(read.ok()) << read.status();
+  EXPECT_EQ(Offset(10), read->first_offset) << "a read in the gap starts at the next batch";
 }
 
 TEST(PartitionLogTest, TruncateAcrossSegmentsThenContinue) {

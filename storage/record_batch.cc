@@ -52,8 +52,8 @@ absl::StatusOr<BatchHeader> ValidateBatch(std::span<const uint8_t> b) {
   if (static_cast<uint8_t>(h.compression()) > static_cast<uint8_t>(Compression::kZstd)) {
     return corrupt("unknown compression codec ", h.attributes & kCompressionMask);
   }
-  if (h.record_count <= 0) return corrupt("recordCount ", h.record_count, " is not positive");
-  if (h.last_offset_delta != h.record_count - 1) {
+  if (h.record_count < 0) return corrupt("recordCount ", h.record_count, " is negative");
+  if (h.last_offset_delta < 0 || int64_t{h.record_count} > int64_t{h.last_offset_delta} + 1) {
     return corrupt("lastOffsetDelta ", h.last_offset_delta, " disagrees with recordCount ",
                    h.record_count);
   }
@@ -68,6 +68,16 @@ absl::StatusOr<BatchHeader> ValidateBatch(std::span<const uint8_t> b) {
                    ")");
   }
   return h;
+}
+
+absl::Status CheckProducerBatchShape(const BatchHeader& h) {
+  if (h.record_count <= 0 || h.last_offset_delta != h.record_count - 1) {
+    return absl::DataLossError(absl::StrCat("corrupt record batch: a producer batch needs "
+                                            "recordCount >= 1 and lastOffsetDelta = recordCount - "
+                                            "1, got ",
+                                            h.record_count, " and ", h.last_offset_delta));
+  }
+  return absl::OkStatus();
 }
 
 void UpdateBatchCrc(std::span<uint8_t> batch) {

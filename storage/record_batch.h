@@ -28,7 +28,10 @@
 //   varint   length           bytes after this field
 //   int8     attributes       unused, 0
 //   varlong  timestampDelta   timestamp - baseTimestamp
-//   varint   offsetDelta      offset - baseOffset; the i-th record has delta i
+//   varint   offsetDelta      offset - baseOffset; the i-th record has delta i in
+//                             a producer's batch, strictly increasing deltas
+//                             up to lastOffsetDelta once the cleaner removed
+//                             records (a compacted batch)
 //   varint   keyLength        -1 for a null key
 //   bytes    key
 //   varint   valueLength      -1 for a null value
@@ -125,11 +128,17 @@ absl::StatusOr<BatchHeader> ParseBatchHeader(std::span<const uint8_t> bytes);
 // Validates the framing of the batch that starts `bytes` and returns its
 // header: enough bytes for the header and for batchLength, magic 2, known
 // attribute bits and compression, a record count and lastOffsetDelta that
-// agree (count = delta + 1, count >= 1), uncompressed record bytes that could
+// agree (0 <= count <= delta + 1: a compacted batch keeps its offset span
+// with fewer records, or none), uncompressed record bytes that could
 // hold that many records, and the CRC. Does not decode records; cost is one
 // pass of CRC-32C. Errors are DATA_LOSS (a CRC or structural mismatch:
 // Kafka's CORRUPT_MESSAGE) naming the field at fault.
 absl::StatusOr<BatchHeader> ValidateBatch(std::span<const uint8_t> bytes);
+
+// What a producer's batch must also be, since the leader gives it
+// consecutive offsets: at least one record and count = lastOffsetDelta + 1.
+// DATA_LOSS otherwise.
+absl::Status CheckProducerBatchShape(const BatchHeader& h);
 
 // Recomputes the CRC of a complete batch in place (after a field inside the
 // CRC, like maxTimestamp for log-append time, was rewritten).

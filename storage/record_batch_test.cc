@@ -195,7 +195,7 @@ TEST(RecordBatchTest, LogAppendTimeGivesEveryRecordTheBatchTime) {
   EXPECT_EQ(777, (*decoded)[1].timestamp);
 }
 
-TEST(RecordBatchTest, EmptyBatchIsRejected) {
+TEST(RecordBatchTest, EmptyBatchIsNoProducerBatch) {
   BatchBuilder b;
   EXPECT_EQ(absl::StatusCode::kFailedPrecondition, b.Build().status().code());
   std::string batch = kLibrdkafkaBatch;
@@ -203,7 +203,24 @@ TEST(RecordBatchTest, EmptyBatchIsRejected) {
   StoreBE<int32_t>(MutableBytes(batch).data() + kLastOffsetDeltaPos, -1);
   UpdateBatchCrc(MutableBytes(batch));
   EXPECT_THAT(ValidateBatch(Bytes(batch)).status().message(),
-              HasSubstr("recordCount 0 is not positive"));
+              HasSubstr("lastOffsetDelta -1 disagrees with recordCount 0"));
+  // The cleaner's empty batch (KIP-98) keeps its offset span: a valid log
+  // batch, never a valid producer batch.
+  batch.resize(kBatchHeaderSize);
+  StoreBE<int32_t>(MutableBytes(batch).data() + kBatchLengthPos, kBatchHeaderSize - kLogOverhead);
+  StoreBE<int32_t>(MutableBytes(batch).data() + kLastOffsetDeltaPos, 3);
+  StoreBE<uint16_t>(MutableBytes(batch).data() + kAttributesPos, 0);
+  UpdateBatchCrc(MutableBytes(batch));
+  absl::StatusOr<BatchHeader> h = ValidateBatch(Bytes(batch));
+  ASSERT_TRUE(h.ok()) << h.status();
+  EXPECT_EQ(3, h->last_offset() - h->base_offset);
+  EXPECT_THAT(CheckProducerBatchShape(*h).message(), HasSubstr("a producer batch needs"));
+  int seen = 0;
+  EXPECT_TRUE(ForEachRecord(Bytes(batch), [&](const RecordView&) {
+                ++seen;
+                return absl::OkStatus();
+              }).ok());
+  EXPECT_EQ(0, seen);
 }
 
 // Each class of corruption a batch from the network or a damaged disk can
@@ -251,7 +268,7 @@ INSTANTIATE_TEST_SUITE_P(
         Corruption{"FlippedCrc", Set8(kCrcPos, 0), "CRC mismatch", false},
         Corruption{"UnknownAttributes", Set8(kAttributesPos, 0x80), "unknown attribute bits"},
         Corruption{"UnknownCodec", Set8(kAttributesPos + 1, 0x06), "unknown compression codec 6"},
-        Corruption{"CountDisagreesWithDelta", Set32(kLastOffsetDeltaPos, 5),
+        Corruption{"CountAboveDeltaSpan", Set32(kLastOffsetDeltaPos, -1),
                    "disagrees with recordCount"},
         Corruption{"CountTooLargeForBytes",
                    [](std::string& b) {

@@ -17,6 +17,7 @@ class Cursor {
   explicit Cursor(std::span<const uint8_t> in) : in_(in) {}
 
   bool empty() const { return in_.empty(); }
+  const uint8_t* data() const { return in_.data(); }
   size_t remaining() const { return in_.size(); }
 
   absl::Status Varint(std::string_view what, int64_t* out) {
@@ -88,11 +89,13 @@ absl::Status ForEachRecord(std::span<const uint8_t> batch,
   std::vector<RecordHeaderView> headers;
   RecordView rec;
   rec.headers = headers;
+  int32_t last_delta = -1;
   for (int32_t i = 0; i < h.record_count; ++i) {
     if (in.empty()) {
       return Cursor::Corrupt(
           absl::StrCat("batch ends after ", i, " of ", h.record_count, " records"));
     }
+    const uint8_t* record_start = in.data();
     int32_t length = 0;
     RETURN_IF_ERROR(in.Varint32("record length", &length));
     if (length < 0 || static_cast<size_t>(length) > in.remaining()) {
@@ -105,9 +108,12 @@ absl::Status ForEachRecord(std::span<const uint8_t> batch,
     RETURN_IF_ERROR(r.Byte(&attributes));
     RETURN_IF_ERROR(r.Varint("timestamp delta", &ts_delta));
     RETURN_IF_ERROR(r.Varint32("offset delta", &offset_delta));
-    if (offset_delta != i) {
+    // Consecutive from 0 in a producer's batch; increasing with gaps, up to
+    // lastOffsetDelta, in a compacted one.
+    if (offset_delta <= last_delta || offset_delta > h.last_offset_delta) {
       return Cursor::Corrupt(absl::StrCat("record ", i, " has offset delta ", offset_delta));
     }
+    last_delta = offset_delta;
     RETURN_IF_ERROR(r.Bytes("key", &rec.key));
     RETURN_IF_ERROR(r.Bytes("value", &rec.value));
     int32_t header_count = 0;
@@ -133,6 +139,8 @@ absl::Status ForEachRecord(std::span<const uint8_t> batch,
                         ? h.max_timestamp
                         : h.base_timestamp + ts_delta;
     rec.headers = headers;
+    rec.encoded = {record_start, static_cast<size_t>(in.data() - record_start)};
+    rec.timestamp_delta = ts_delta;
     RETURN_IF_ERROR(fn(rec));
   }
   if (!in.empty()) {

@@ -25,6 +25,10 @@ struct RecordView {
   std::optional<std::string_view> key;
   std::optional<std::string_view> value;
   std::span<const RecordHeaderView> headers;
+  // The record as encoded, from its length varint on (the cleaner copies
+  // kept records without re-encoding them), and its timestampDelta field.
+  std::span<const uint8_t> encoded;
+  int64_t timestamp_delta = 0;
 };
 
 // Upper bound on one batch's decompressed records, against zip bombs.
@@ -33,7 +37,8 @@ inline constexpr size_t kDefaultMaxDecompressedBytes = 64 << 20;
 // Validates the batch at the start of `batch` (ValidateBatch), then decodes
 // each record in order and calls `fn`; stops at the first non-OK status from
 // `fn` and returns it. DATA_LOSS when a record is malformed: a length that
-// runs past its batch, an offsetDelta that is not its index, a record count
+// runs past its batch, offsetDeltas that do not increase
+// within [0, lastOffsetDelta], a record count
 // that disagrees with the header, bytes left over, or a decompressed size
 // above `max_decompressed_bytes`. For log-append-time batches each record's
 // timestamp is the batch's maxTimestamp, as in Kafka.

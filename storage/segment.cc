@@ -16,6 +16,7 @@ constexpr std::string_view kLogSuffix = ".log";
 constexpr std::string_view kIndexSuffix = ".index";
 constexpr std::string_view kTimeIndexSuffix = ".timeindex";
 constexpr std::string_view kDeletedSuffix = ".deleted";
+constexpr std::string_view kCleanedSuffix = ".cleaned";
 constexpr size_t kScanChunk = 1 << 20;
 
 std::span<const uint8_t> AsBytes(const std::string& s) {
@@ -39,17 +40,58 @@ std::optional<Offset> ParseSegmentFileName(std::string_view name, std::string_vi
   return Offset(base);
 }
 
-Segment::Segment(FileCache* files, std::string dir, Offset base, int64_t index_interval)
+Segment::Segment(FileCache* files, std::string dir, Offset base, int64_t index_interval,
+                 std::string_view state_suffix)
     : files_(files),
       dir_(std::move(dir)),
       base_(base),
       index_interval_(index_interval),
-      log_path_(JoinPath(dir_, SegmentFileName(base_, kLogSuffix))),
+      state_suffix_(state_suffix),
+      log_path_(PathFor(kLogSuffix)),
       next_offset_(base.value()),
       index_(base) {}
 
 std::string Segment::PathFor(std::string_view suffix) const {
-  return JoinPath(dir_, SegmentFileName(base_, suffix));
+  return absl::StrCat(JoinPath(dir_, SegmentFileName(base_, suffix)), ToAbsl(state_suffix_));
+}
+
+absl::StatusOr<std::unique_ptr<Segment>> Segment::CreateCleaned(FileCache* files,
+                                                                const std::string& dir,
+                                                                Offset base,
+                                                                int64_t index_interval) {
+  std::unique_ptr<Segment> seg(new Segment(files, dir, base, index_interval, kCleanedSuffix));
+  RETURN_IF_ERROR(seg->DeleteCleaned());
+  { ASSIGN_OR_RETURN(auto file, files->env()->OpenFile(seg->log_path(), OpenMode::kCreateNew)); }
+  return seg;
+}
+
+absl::Status Segment::FinishCleaned() {
+  SAMSA_CHECK(state_suffix_ == kCleanedSuffix) << log_path_ << " is not a cleaned segment";
+  Env* env = files_->env();
+  std::vector<std::pair<std::string, std::string>> renames;
+  for (std::string_view suffix : {kLogSuffix, kIndexSuffix, kTimeIndexSuffix}) {
+    renames.emplace_back(PathFor(suffix), JoinPath(dir_, SegmentFileName(base_, suffix)));
+  }
+  files_->Evict(log_path_);
+  for (const auto& [from, to] : renames) RETURN_IF_ERROR(env->RenameFile(from, to));
+  state_suffix_.clear();
+  log_path_ = PathFor(kLogSuffix);
+  // A reader of the segment this one replaces may have cached the name
+  // before the rename (file_cache.h).
+  files_->Evict(log_path_);
+  return absl::OkStatus();
+}
+
+absl::Status Segment::DeleteCleaned() {
+  SAMSA_CHECK(state_suffix_ == kCleanedSuffix) << log_path_ << " is not a cleaned segment";
+  Env* env = files_->env();
+  files_->Evict(log_path_);
+  for (std::string_view suffix : {kLogSuffix, kIndexSuffix, kTimeIndexSuffix}) {
+    const std::string path = PathFor(suffix);
+    ASSIGN_OR_RETURN(bool exists, env->FileExists(path));
+    if (exists) RETURN_IF_ERROR(env->DeleteFile(path));
+  }
+  return absl::OkStatus();
 }
 
 absl::StatusOr<std::unique_ptr<Segment>> Segment::Create(FileCache* files, const std::string& dir,
@@ -120,6 +162,15 @@ absl::StatusOr<BatchHeader> Segment::ReadHeaderAt(uint64_t position) const {
         absl::StrCat(log_path(), ": short read of a batch header at position ", position));
   }
   return ParseBatchHeader(buf);
+}
+
+absl::Status Segment::CheckHeaderFits(const BatchHeader& h, uint64_t position,
+                                      uint64_t limit) const {
+  if (h.batch_length < 0 || h.size() < kBatchHeaderSize || h.size() > limit - position) {
+    return absl::DataLossError(absl::StrCat(log_path_, ": batch length ", h.batch_length,
+                                            " at position ", position, " does not fit"));
+  }
+  return absl::OkStatus();
 }
 
 absl::Status Segment::Rescan(bool validate, RecoveryStats* stats) {
@@ -217,6 +268,7 @@ absl::StatusOr<std::optional<std::pair<uint64_t, BatchHeader>>> Segment::Locate(
   }
   while (pos + kBatchHeaderSize <= limit) {
     ASSIGN_OR_RETURN(BatchHeader h, ReadHeaderAt(pos));
+    RETURN_IF_ERROR(CheckHeaderFits(h, pos, limit));
     if (h.last_offset() >= target) return std::make_pair(pos, h);
     pos += h.size();
   }
@@ -265,10 +317,23 @@ absl::StatusOr<std::optional<BatchHeader>> Segment::FindBatchByTimestamp(int64_t
   uint64_t pos = located->first;
   while (pos + kBatchHeaderSize <= limit) {
     ASSIGN_OR_RETURN(BatchHeader h, ReadHeaderAt(pos));
+    RETURN_IF_ERROR(CheckHeaderFits(h, pos, limit));
     if (h.max_timestamp >= ts) return h;
     pos += h.size();
   }
   return std::nullopt;
+}
+
+absl::Status Segment::ForEachBatchHeader(absl::FunctionRef<void(const BatchHeader&)> fn) const {
+  const uint64_t limit = size();
+  uint64_t pos = 0;
+  while (pos + kBatchHeaderSize <= limit) {
+    ASSIGN_OR_RETURN(BatchHeader h, ReadHeaderAt(pos));
+    RETURN_IF_ERROR(CheckHeaderFits(h, pos, limit));
+    fn(h);
+    pos += h.size();
+  }
+  return absl::OkStatus();
 }
 
 absl::Status Segment::TruncateTo(Offset offset) {

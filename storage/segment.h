@@ -8,7 +8,9 @@
 //   <base>.timeindex  time index (segment_index.h)
 // where <base> is the first offset the segment may hold, as 20 decimal
 // digits with leading zeros, so names sort in offset order.
-// A segment being deleted has ".deleted" appended to each name.
+// A segment being deleted has ".deleted" appended to each name; one the log
+// cleaner is writing has ".cleaned" appended (see partition_log.h for the
+// swap that puts it in place of the segments it replaces).
 //
 // Batches in a segment have strictly increasing, non-overlapping offsets.
 // Only the newest segment of a partition (the active one) is appended to;
@@ -32,6 +34,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/functional/function_ref.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "common/ids.h"
@@ -65,6 +68,13 @@ class Segment {
  public:
   static absl::StatusOr<std::unique_ptr<Segment>> Create(FileCache* files, const std::string& dir,
                                                          Offset base, int64_t index_interval);
+  // A segment under its ".cleaned" names, for the log cleaner to fill with
+  // Append and Seal; FinishCleaned() gives it its real names. Any earlier
+  // ".cleaned" files of `base` are replaced.
+  static absl::StatusOr<std::unique_ptr<Segment>> CreateCleaned(FileCache* files,
+                                                                const std::string& dir,
+                                                                Offset base,
+                                                                int64_t index_interval);
   // Opens an existing segment. With `recover`, scans every batch (see the
   // header comment) and rebuilds the indexes; otherwise loads the index files
   // and falls back to a header scan when they are missing or invalid.
@@ -90,6 +100,10 @@ class Segment {
   // call concurrently with Append.
   absl::StatusOr<ReadSlice> Read(Offset from, size_t max_bytes, Offset upper, bool min_one) const;
 
+  // Calls `fn` with the header of every batch, in order (one small read
+  // each).
+  absl::Status ForEachBatchHeader(absl::FunctionRef<void(const BatchHeader&)> fn) const;
+
   // Base offset of the first batch whose max timestamp is >= `ts`, if any.
   absl::StatusOr<std::optional<BatchHeader>> FindBatchByTimestamp(int64_t ts) const;
 
@@ -108,10 +122,24 @@ class Segment {
   absl::Status RenameForDeletion();
   absl::Status DeleteRenamed();
 
+  // Renames the ".cleaned" files of a CreateCleaned() segment to their real
+  // names, the log first (the order recovery relies on, partition_log.h).
+  // Not thread-safe: call before the segment is shared with readers.
+  absl::Status FinishCleaned();
+  // Unlinks every ".cleaned" file of the segment (an abandoned clean).
+  absl::Status DeleteCleaned();
+
+  // A segment replaced by its cleaned copy is retired: what a reader got
+  // from it may come from the new file under the same name and must be
+  // read again from the log.
+  void Retire() { retired_.store(true, std::memory_order_release); }
+  bool retired() const { return retired_.load(std::memory_order_acquire); }
+
   const std::string& log_path() const { return log_path_; }
 
  private:
-  Segment(FileCache* files, std::string dir, Offset base, int64_t index_interval);
+  Segment(FileCache* files, std::string dir, Offset base, int64_t index_interval,
+          std::string_view state_suffix = "");
 
   // Reads the fixed header of the batch at `position`.
   absl::StatusOr<BatchHeader> ReadHeaderAt(uint64_t position) const;
@@ -119,6 +147,9 @@ class Segment {
   // nullopt when no batch in [0, limit) reaches `target`.
   absl::StatusOr<std::optional<std::pair<uint64_t, BatchHeader>>> Locate(Offset target,
                                                                          uint64_t limit) const;
+  // DATA_LOSS unless the batch at `position` lies within [position, limit):
+  // a reader must never loop on a zero or negative length.
+  absl::Status CheckHeaderFits(const BatchHeader& h, uint64_t position, uint64_t limit) const;
   // Scans [0, end) rebuilding the index; with `validate` checks each batch's
   // CRC and truncates the file at the first bad one.
   absl::Status Rescan(bool validate, RecoveryStats* stats);
@@ -128,8 +159,11 @@ class Segment {
   const std::string dir_;
   const Offset base_;
   const int64_t index_interval_;
-  const std::string log_path_;  // looked up on every append and read
+  // "" or ".cleaned"; both change only in FinishCleaned, before sharing.
+  std::string state_suffix_;
+  std::string log_path_;  // looked up on every append and read
   std::atomic<uint64_t> size_{0};
+  std::atomic<bool> retired_{false};
   std::atomic<int64_t> next_offset_;
   mutable absl::Mutex mu_;
   SegmentIndex index_ ABSL_GUARDED_BY(mu_);

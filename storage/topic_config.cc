@@ -1,19 +1,63 @@
 #include "storage/topic_config.h"
 
 #include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "common/string_view.h"
 #include "storage/log_config.h"
 
 namespace samsa::storage {
+namespace {
+
+absl::Status ValidateRatio(std::string_view v) {
+  double ratio = 0;
+  if (!absl::SimpleAtod(ToAbsl(v), &ratio) || !(ratio >= 0 && ratio <= 1)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("'", ToAbsl(v), "' is not a ratio between 0 and 1"));
+  }
+  return absl::OkStatus();
+}
+
+absl::Duration LagMillis(int64_t ms) {
+  return ms == INT64_MAX ? absl::InfiniteDuration() : absl::Milliseconds(ms);
+}
+
+}  // namespace
 
 const ConfigDef& TopicConfigDef() {
   static const ConfigDef* def = [] {
     auto* d = new ConfigDef;
     const LogConfig defaults;
     d->Define({.name = "cleanup.policy",
-               .type = ConfigType::kEnum,
+               .type = ConfigType::kString,
                .default_value = "delete",
-               .doc = "What happens to old segments: deleted by retention.",
-               .choices = {"delete"}});
+               .doc = "What happens to old data: delete (retention deletes old segments), "
+                      "compact (the log cleaner keeps the latest record of each key), or "
+                      "compact,delete (both).",
+               .validator = [](std::string_view v) { return ParseCleanupPolicy(v).status(); }});
+    d->Define({.name = "min.cleanable.dirty.ratio",
+               .type = ConfigType::kString,
+               .default_value = "0.5",
+               .doc = "A compacted log is cleaned once the share of its bytes not yet cleaned "
+                      "reaches this (0 to 1).",
+               .validator = ValidateRatio});
+    d->Define({.name = "min.compaction.lag.ms",
+               .type = ConfigType::kInt,
+               .default_value = "0",
+               .doc = "A record stays uncompacted at least this long after its timestamp.",
+               .min = 0});
+    d->Define({.name = "max.compaction.lag.ms",
+               .type = ConfigType::kInt,
+               .default_value = std::to_string(INT64_MAX),
+               .doc = "A log holding a record not cleaned after this long is cleaned whatever "
+                      "its dirty ratio.",
+               .min = 1});
+    d->Define({.name = "delete.retention.ms",
+               .type = ConfigType::kInt,
+               .default_value = std::to_string(
+                   absl::ToInt64Milliseconds(defaults.delete_retention)),
+               .doc = "How long a tombstone (a record with a null value) stays readable after "
+                      "the cleaner first compacted the batch holding it.",
+               .min = 0});
     d->Define({.name = "retention.ms",
                .type = ConfigType::kInt,
                .default_value = std::to_string(absl::ToInt64Milliseconds(defaults.retention_age)),
@@ -93,6 +137,18 @@ absl::StatusOr<LogConfig> TopicLogConfig(const LogConfig& defaults,
       absl::StatusOr<FlushPolicy> policy = ParseFlushPolicy(value);
       if (!policy.ok()) return policy.status();
       c.flush_policy = *policy;
+    } else if (key == "cleanup.policy") {
+      absl::StatusOr<CleanupPolicy> policy = ParseCleanupPolicy(value);
+      if (!policy.ok()) return policy.status();
+      c.cleanup_policy = *policy;
+    } else if (key == "min.cleanable.dirty.ratio") {
+      (void)absl::SimpleAtod(value, &c.min_cleanable_dirty_ratio);  // validated above
+    } else if (key == "min.compaction.lag.ms" && numeric) {
+      c.min_compaction_lag = LagMillis(n);
+    } else if (key == "max.compaction.lag.ms" && numeric) {
+      c.max_compaction_lag = LagMillis(n);
+    } else if (key == "delete.retention.ms" && numeric) {
+      c.delete_retention = absl::Milliseconds(n);
     } else if (key == "message.timestamp.type") {
       c.timestamp_type =
           value == "LogAppendTime" ? TimestampType::kLogAppendTime : TimestampType::kCreateTime;

@@ -4,7 +4,11 @@
 // partition's LogConfig. A topic without an override uses the default
 // listed here (the broker's log.* keys feed the same values).
 //
-//   cleanup.policy                   delete (compaction is not offered)
+//   cleanup.policy                   delete | compact | compact,delete
+//   min.cleanable.dirty.ratio        clean once this share of the log is dirty
+//   min.compaction.lag.ms            records younger than this stay uncompacted
+//   max.compaction.lag.ms            clean a log whose dirty data is this old
+//   delete.retention.ms              tombstones stay this long after a clean
 //   retention.ms                     -1: keep forever
 //   retention.bytes                  -1: unlimited
 //   segment.bytes, segment.ms        when the active segment rolls
@@ -29,7 +33,8 @@ namespace samsa::storage {
 const ConfigDef& TopicConfigDef();
 
 // `defaults` with a topic's overrides of the LogConfig keys (segment.*,
-// retention.*, index.interval.bytes, flush.policy, message.timestamp.type)
+// retention.*, index.interval.bytes, flush.policy, message.timestamp.type,
+// cleanup.policy and the compaction keys)
 // applied. Each value is checked against the table; an error names the key.
 absl::StatusOr<LogConfig> TopicLogConfig(const LogConfig& defaults,
                                          const std::map<std::string, std::string>& overrides);
