@@ -82,12 +82,19 @@ absl::StatusOr<CleanableRange> ComputeCleanable(const PartitionLog::CleanerView&
 absl::StatusOr<CleanStats> LogCompactor::Clean(PartitionLog& log, absl::Time now) {
   CleanStats stats;
   ASSIGN_OR_RETURN(PartitionLog::CleanerView view, log.ViewForCleaning());
-  ASSIGN_OR_RETURN(CleanableRange range, ComputeCleanable(view, now));
+  absl::StatusOr<CleanableRange> cleanable_range = ComputeCleanable(view, now);
+  if (!cleanable_range.ok()) {
+    const absl::Status& st = cleanable_range.status();
+    return st.code() == absl::StatusCode::kDataLoss ? st : log.IoFailure(st);
+  }
+  const CleanableRange& range = *cleanable_range;
   stats.clean_end = range.dirty_start;
   if (range.end <= range.dirty_start) return stats;
 
   // A segment that retention or a truncation removed since the view is no
   // error: the pass stops and the next one starts from what is there.
+  // Records that do not decode are the log's problem (DATA_LOSS: the log is
+  // set aside); anything else is the disk's, and takes the directory down.
   auto failed = [&](const Segment& seg, const absl::Status& st) -> absl::StatusOr<CleanStats> {
     absl::StatusOr<PartitionLog::CleanerView> now_view = log.ViewForCleaning();
     if (now_view.ok() && std::none_of(now_view->sealed.begin(), now_view->sealed.end(),
@@ -95,7 +102,8 @@ absl::StatusOr<CleanStats> LogCompactor::Clean(PartitionLog& log, absl::Time now
       stats.aborted = true;
       return stats;
     }
-    return st;
+    if (st.code() == absl::StatusCode::kDataLoss || !now_view.ok()) return st;
+    return log.IoFailure(st);
   };
 
   // 2. The latest offset of every key in the dirty range.
@@ -170,7 +178,8 @@ absl::StatusOr<CleanStats> LogCompactor::Clean(PartitionLog& log, absl::Time now
                      log.CreateCleanedSegment(group.front()->base_offset()));
     std::string out;
     std::vector<BatchHeader> headers;
-    bool changed = false;
+    // Merging small segments is worth a swap even if no record goes.
+    bool changed = group.size() > 1;
     auto write_out = [&]() -> absl::Status {
       if (out.empty()) return absl::OkStatus();
       if (absl::Status st = cleaned->Append(AsBytes(out), headers); !st.ok()) {
@@ -227,7 +236,7 @@ absl::StatusOr<CleanStats> LogCompactor::Clean(PartitionLog& log, absl::Time now
     }
     RETURN_IF_ERROR(write_out());
     if (!changed) {
-      // Nothing to remove here: the group stays as it is.
+      // One segment with nothing to remove: it stays as it is.
       if (absl::Status st = cleaned->DeleteCleaned(); !st.ok()) return log.IoFailure(st);
       continue;
     }

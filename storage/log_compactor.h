@@ -13,7 +13,8 @@
 //      add up to at most segment.bytes; a record is kept unless the map
 //      holds a later offset for its key, it has no key, or it is a tombstone
 //      whose batch's delete horizon has passed (batch_filter.h). Each group's
-//      cleaned copy goes in by PartitionLog::ReplaceSegments. A group in
+//      cleaned copy goes in by PartitionLog::ReplaceSegments, so segments
+//      cleaning left small merge on the next pass. A single segment in
 //      which nothing changed is left as it is.
 //   4. The log's clean offset becomes `end`.
 //

@@ -3,13 +3,18 @@
 #include "storage/log_compactor.h"
 
 #include <atomic>
+#include <cerrno>
 #include <map>
+#include <set>
 #include <thread>
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "storage/batch_filter.h"
 #include "storage/cleaner_files.h"
+#include "storage/log_cleaner.h"
+#include "common/logging.h"
+#include "absl/strings/str_cat.h"
 #include "storage/log_test_util.h"
 
 namespace samsa::storage {
@@ -367,6 +372,177 @@ TEST(LogCompactorTest, RetentionAndCompactionTogether) {
   ASSERT_TRUE(none.ok());
   EXPECT_EQ(0, *none);
   EXPECT_EQ(size, log->size_bytes());
+}
+
+// What recovery must leave after a crash or an I/O error anywhere in a
+// pass: a log that opens, holds only records that were written, at their
+// offsets, and still holds every key's latest record and everything the
+// pass was not allowed to touch; and a later pass that finishes the job.
+void CheckRecoveredAndFinish(LogHarness& h, const Writer& w, Offset active, Offset end,
+                             const std::string& where) {
+  h.Restart();
+  auto log = h.Open();
+  ASSERT_TRUE(log.ok()) << where << ": " << log.status();
+  EXPECT_EQ(end, (*log)->log_end_offset()) << where;
+  std::map<int64_t, Rec> written;
+  std::map<std::string, int64_t> latest;
+  for (const Rec& r : w.written()) {
+    written.emplace(r.offset, r);
+    latest[r.key] = r.offset;
+  }
+  std::set<int64_t> seen;
+  int64_t last = -1;
+  for (const Rec& r : Records(**log)) {
+    ASSERT_GT(r.offset, last) << where;
+    last = r.offset;
+    ASSERT_TRUE(written.contains(r.offset)) << where << ": " << r;
+    EXPECT_EQ(written.at(r.offset), r) << where;
+    seen.insert(r.offset);
+  }
+  for (const auto& [key, offset] : latest) {
+    EXPECT_TRUE(seen.contains(offset)) << where << ": the latest record of " << key << " is lost";
+  }
+  for (const Rec& r : w.written()) {
+    if (r.offset >= active.value()) {
+      EXPECT_TRUE(seen.contains(r.offset)) << where << ": " << r;
+    }
+  }
+  (*log)->SetCompactionLimit(Offset::Max());
+  auto stats = CleanPass(**log, h.clock().Now());
+  ASSERT_TRUE(stats.ok()) << where << ": " << stats.status();
+  EXPECT_THAT(Records(**log), ::testing::ElementsAreArray(w.Expected(active, true))) << where;
+}
+
+// A log ready to be cleaned, everything in it durable.
+std::unique_ptr<PartitionLog> Prepared(LogHarness& h, Writer** writer,
+                                       std::unique_ptr<Writer>* keep) {
+  auto log = *h.Open();
+  log->SetCompactionLimit(Offset::Max());
+  *keep = std::make_unique<Writer>(log.get());
+  *writer = keep->get();
+  Overwrites(**writer);
+  EXPECT_TRUE(log->Flush().ok());
+  return log;
+}
+
+class CompactionCrashTest : public ::testing::Test {
+ protected:
+  void SetUp() override { SetMinLogLevel(LogLevel::kFatal); }
+  void TearDown() override { SetMinLogLevel(LogLevel::kInfo); }
+};
+
+TEST_F(CompactionCrashTest, ACrashAtEveryStepOfAPassLosesNoLatestValue) {
+  int64_t total_ops = 0;
+  {
+    LogHarness dry(CompactConfig(), /*fault=*/true);
+    Writer* w;
+    std::unique_ptr<Writer> keep;
+    auto log = Prepared(dry, &w, &keep);
+    const int64_t before = dry.fault()->mutating_ops();
+    ASSERT_TRUE(CleanPass(*log, dry.clock().Now()).ok());
+    total_ops = dry.fault()->mutating_ops() - before;
+  }
+  ASSERT_GT(total_ops, 15) << "a pass writes, syncs and renames";
+  for (int64_t k = 0; k <= total_ops; ++k) {
+    for (CrashMode mode : {CrashMode::kDropUnsynced, CrashMode::kTearLastWrite}) {
+      LogHarness h(CompactConfig(), /*fault=*/true);
+      Writer* w;
+      std::unique_ptr<Writer> keep;
+      auto log = Prepared(h, &w, &keep);
+      const Offset active = log->active_segment_base();
+      const Offset end = log->log_end_offset();
+      h.fault()->SetCrashAfter(k);
+      (void)CleanPass(*log, h.clock().Now());
+      log.reset();
+      ASSERT_TRUE(h.fault()->Crash(mode, static_cast<uint64_t>(k)).ok());
+      CheckRecoveredAndFinish(h, *w, active, end, "crash after op " + std::to_string(k));
+      if (HasFatalFailure()) return;
+    }
+  }
+}
+
+TEST_F(CompactionCrashTest, AnIoErrorAtEachStepTakesTheDirectoryOfflineAndLosesNothing) {
+  struct Fault {
+    FaultOp op;
+    std::string path;  // substring of the path that fails
+  };
+  const Fault faults[] = {
+      {FaultOp::kOpen, ".cleaned"},     {FaultOp::kAppend, ".cleaned"},
+      {FaultOp::kSync, ".cleaned"},     {FaultOp::kSyncDir, ""},
+      {FaultOp::kOpen, "cleaner-swap"}, {FaultOp::kRename, ".log.cleaned"},
+      {FaultOp::kRename, ".log"},       {FaultOp::kRename, ".index.cleaned"},
+      {FaultOp::kDelete, "cleaner-swap"}, {FaultOp::kDelete, ".deleted"},
+      {FaultOp::kRead, ".log"},         {FaultOp::kOpen, "cleaner-checkpoint"},
+  };
+  for (const Fault& f : faults) {
+    const std::string where = absl::StrCat("op ", static_cast<int>(f.op), " on '", f.path, "'");
+    LogHarness h(CompactConfig(), /*fault=*/true);
+    Writer* w;
+    std::unique_ptr<Writer> keep;
+    auto log = Prepared(h, &w, &keep);
+    const Offset active = log->active_segment_base();
+    const Offset end = log->log_end_offset();
+    h.fault()->InjectError(f.op, EIO, f.path);
+    auto stats = CleanPass(*log, h.clock().Now());
+    EXPECT_FALSE(stats.ok()) << where << ": the fault was never hit";
+    EXPECT_TRUE(h.health()->offline()) << where;
+    EXPECT_FALSE(log->Read(Offset(0), 100, Offset::Max(), true).ok()) << where;
+    log.reset();
+    h.fault()->ClearErrors();
+    CheckRecoveredAndFinish(h, *w, active, end, where);
+    if (HasFatalFailure()) return;
+  }
+}
+
+TEST(LogCleanerTest, CleansTheDirtiestLogFirstAndSetsAsideOneItCannotRead) {
+  LogHarness h(CompactConfig());
+  std::vector<std::pair<std::string, std::shared_ptr<PartitionLog>>> logs;
+  std::vector<std::unique_ptr<Writer>> writers;
+  for (const char* name : {"little-0", "much-0", "plain-0", "broken-0"}) {
+    std::shared_ptr<PartitionLog> log = *h.Open(name);
+    log->SetCompactionLimit(Offset::Max());
+    writers.push_back(std::make_unique<Writer>(log.get()));
+    logs.emplace_back(name, log);
+  }
+  Overwrites(*writers[1]);
+  // Some of this one is clean already: its dirty ratio stays below 1.
+  for (int i = 0; i < 12; ++i) writers[0]->Write({{Key(i % 3), std::string(100, 'v')}});
+  ASSERT_TRUE(CleanPass(*logs[0].second, h.clock().Now()).ok());
+  for (int i = 0; i < 9; ++i) writers[0]->Write({{Key(i % 3), std::string(100, 'w')}});
+  LogConfig plain;
+  plain.segment_bytes = 700;  // cleanup.policy=delete
+  logs[2].second->SetConfig(plain);
+  Overwrites(*writers[2]);
+  // A batch whose CRC is right but whose records do not decode, as a
+  // leader would send it to a follower.
+  std::string bad = [] {
+    BatchBuilder b;
+    b.Append(1000, "k", "v");
+    return *b.Build();
+  }();
+  bad[kBatchHeaderSize + 1] = 0x7f;  // attributes byte of the first record
+  bad[kBatchHeaderSize] = 0x7f;      // a record length running past the batch
+  UpdateBatchCrc(AsMutableBytes(bad));
+  ASSERT_TRUE(logs[3].second->AppendAsFollower(AsBytes(bad)).ok());
+  Overwrites(*writers[3]);
+
+  LogCleaner cleaner({.enable = false}, &h.clock(), [&] { return logs; });
+  std::vector<std::string> order;
+  while (std::optional<std::string> name = cleaner.CleanOnce()) order.push_back(*name);
+  EXPECT_THAT(order, ::testing::UnorderedElementsAre("much-0", "broken-0", "little-0"));
+  EXPECT_EQ("much-0", order.front()) << "the dirtiest log goes first";
+  EXPECT_THAT(cleaner.uncleanable(), ::testing::ElementsAre(::testing::Pair(
+                                         "broken-0", ::testing::HasSubstr("corrupt record"))));
+  const CleanerMetrics m = cleaner.metrics();
+  EXPECT_EQ(1, m.errors);
+  EXPECT_EQ(1u, m.uncleanable_logs);
+  EXPECT_GT(m.records_removed, 0);
+  EXPECT_GT(m.bytes_read, m.bytes_written);
+  EXPECT_EQ(writers[2]->written().size(), Records(*logs[2].second).size())
+      << "a log with cleanup.policy=delete is never compacted";
+  EXPECT_THAT(Records(*logs[1].second),
+              ::testing::ElementsAreArray(
+                  writers[1]->Expected(logs[1].second->active_segment_base(), true)));
 }
 
 }  // namespace
