@@ -5,7 +5,9 @@
 //     write()+fdatasync() loop of the same chunk sizes on the same disk;
 //   * batch validation (framing + CRC, no decode);
 //   * sequential reads of raw batches next to memcpy over as much memory;
-//   * opening 10,000 partitions.
+//   * opening 10,000 partitions;
+//   * one log cleaner pass over 100-byte records of 1 M distinct keys, each
+//     written twice (bytes/s: dirty log read and rewritten per second).
 // Files go under $SAMSA_BENCH_DIR (default /tmp) and are removed afterwards.
 #include <fcntl.h>
 #include <stdlib.h>
@@ -22,6 +24,8 @@
 #include "common/logging.h"
 #include "storage/batch_builder.h"
 #include "storage/env.h"
+#include "storage/io_throttle.h"
+#include "storage/log_compactor.h"
 #include "storage/log_manager.h"
 #include "storage/partition_log.h"
 
@@ -206,6 +210,69 @@ void BM_OpenTenThousandPartitions(benchmark::State& state) {
   }
   (void)Env::Default()->DeleteTree(dir);
 }
+// One cleaning pass (the whole log dirty) over `range(0)` distinct keys,
+// each written twice in 16 KiB batches of 100-byte records (8-byte keys,
+// 80-byte values), with the default 128 MiB key map and no I/O throttle.
+void BM_Compact(benchmark::State& state) {
+  const int64_t keys = state.range(0);
+  uint64_t read = 0, written = 0;
+  int64_t removed = 0;
+  for (auto _ : state) {
+    state.PauseTiming();
+    const std::string dir = TempDir();
+    {
+      FileCache files(Env::Default(), 64);
+      LogDirHealth health(dir);
+      FakeClock clock;
+      LogConfig config;
+      config.flush_policy.kind = FlushPolicy::Kind::kOs;
+      config.segment_bytes = 64 << 20;
+      config.cleanup_policy = {.delete_old = false, .compact = true};
+      auto log = *PartitionLog::Open(dir + "/bench-0", {config, &files, &health, &clock, false});
+      const std::string value(80, 'v');
+      char key[24];
+      for (int pass = 0; pass < 2; ++pass) {
+        BatchBuilder b;
+        for (int64_t k = 0; k < keys; ++k) {
+          snprintf(key, sizeof(key), "%08ld", static_cast<long>(k));
+          b.Append(1700000000000, std::string_view(key, 8), value);
+          if (b.uncompressed_size() >= (16 << 10) || k + 1 == keys) {
+            std::string batch = *b.Build();
+            (void)log->AppendAsLeader({reinterpret_cast<uint8_t*>(batch.data()), batch.size()},
+                                      Epoch(0));
+          }
+        }
+      }
+      // Roll, so everything written is in sealed segments.
+      config.segment_age = absl::ZeroDuration();
+      log->SetConfig(config);
+      std::string last = MakeBatch(1024);
+      (void)log->AppendAsLeader({reinterpret_cast<uint8_t*>(last.data()), last.size()}, Epoch(0));
+      log->SetCompactionLimit(Offset::Max());
+      IoThrottle unlimited(0);
+      LogCompactor compactor(size_t{128} << 20, &unlimited);
+      state.ResumeTiming();
+      absl::StatusOr<CleanStats> stats = compactor.Clean(*log, clock.Now());
+      state.PauseTiming();
+      if (!stats.ok()) {
+        state.SkipWithError(std::string(stats.status().message()).c_str());
+      } else {
+        read += stats->bytes_read;
+        written += stats->bytes_written;
+        removed += stats->records_removed;
+      }
+    }
+    (void)Env::Default()->DeleteTree(dir);
+    state.ResumeTiming();
+  }
+  state.SetBytesProcessed(static_cast<int64_t>(read));
+  state.counters["written_MB"] =
+      static_cast<double>(written) / 1e6 / static_cast<double>(state.iterations());
+  state.counters["removed"] =
+      static_cast<double>(removed) / static_cast<double>(state.iterations());
+}
+BENCHMARK(BM_Compact)->Arg(1'000'000)->Iterations(3)->UseRealTime()->Unit(benchmark::kMillisecond);
+
 BENCHMARK(BM_OpenTenThousandPartitions)
     ->Arg(1)
     ->Arg(0)

@@ -15,6 +15,8 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <cstdlib>
+#include <memory>
 #include <optional>
 #include <string_view>
 #include <vector>
@@ -29,33 +31,51 @@ class KeyOffsetMap {
 
   explicit KeyOffsetMap(size_t memory_bytes, double max_load = 0.9);
 
-  // Records `offset` as the latest of `key` (offsets are put in increasing
-  // order). False, changing nothing, when the key is new and the map full.
-  bool Put(std::string_view key, Offset offset);
-  // The latest offset put for `key`.
-  std::optional<Offset> Get(std::string_view key) const;
-
-  void Clear();
-  size_t size() const { return size_; }
-  size_t slots() const { return slots_.size(); }
-  // Keys it can take.
-  size_t capacity() const { return max_entries_; }
-
- private:
   struct Digest {
     uint64_t a = 0;
     uint64_t b = 0;
   };
+  static Digest DigestOf(std::string_view key);
+  // Starts loading the slot where `d` starts its probe: a caller with many
+  // keys at hand prefetches them all, then looks them up, so the cache
+  // misses overlap.
+  void Prefetch(const Digest& d) const { __builtin_prefetch(&slots_[Home(d)]); }
+
+  // Records `offset` as the latest of the key (offsets are put in
+  // increasing order). False, changing nothing, when the key is new and the
+  // map full.
+  bool Put(const Digest& d, Offset offset);
+  bool Put(std::string_view key, Offset offset) { return Put(DigestOf(key), offset); }
+  // The latest offset put for the key.
+  std::optional<Offset> Get(const Digest& d) const;
+  std::optional<Offset> Get(std::string_view key) const { return Get(DigestOf(key)); }
+
+  void Clear();
+  size_t size() const { return size_; }
+  size_t slots() const { return slot_count_; }
+  // Keys it can take.
+  size_t capacity() const { return max_entries_; }
+
+ private:
   struct Slot {
     Digest digest;
     int64_t offset = -1;  // -1: empty
   };
 
-  static Digest DigestOf(std::string_view key);
+  // Where the probe for `d` starts (multiply-shift: no division).
+  size_t Home(const Digest& d) const {
+    return static_cast<size_t>((static_cast<unsigned __int128>(d.a) * slot_count_) >> 64);
+  }
   // The slot holding `d`, or the empty one where it would go.
   size_t Find(const Digest& d) const;
 
-  std::vector<Slot> slots_;
+  struct Free {
+    void operator()(Slot* p) const { std::free(p); }
+  };
+  // Lookups land anywhere in the table: it sits on huge pages where the
+  // kernel has them, so they miss the cache but rarely the TLB.
+  size_t slot_count_;
+  std::unique_ptr<Slot[], Free> slots_;
   size_t max_entries_;
   size_t size_ = 0;
 };

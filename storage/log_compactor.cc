@@ -106,16 +106,30 @@ absl::StatusOr<CleanStats> LogCompactor::Clean(PartitionLog& log, absl::Time now
     return log.IoFailure(st);
   };
 
-  // 2. The latest offset of every key in the dirty range.
+  // 2. The latest offset of every key in the dirty range, in a map no
+  // larger than its records need (a small map is a fast one: lookups land
+  // anywhere in it).
+  uint64_t dirty_records = 0;
+  for (const auto& seg : view.sealed) {
+    if (seg->base_offset() >= range.end) break;
+    if (seg->next_offset() <= range.dirty_start) continue;
+    const absl::Status st = seg->ForEachBatchHeader([&](const BatchHeader& h) {
+      if (h.next_offset() > range.dirty_start && h.base_offset < range.end) {
+        dirty_records += static_cast<uint64_t>(h.record_count);
+      }
+    });
+    if (!st.ok()) return failed(*seg, st);
+  }
   constexpr double kMaxLoad = 0.9;
-  const uint64_t most_keys = range.dirty_bytes / kMinRecordSize + 1;
-  KeyOffsetMap map(std::min<uint64_t>(
-                       map_bytes_, static_cast<uint64_t>(static_cast<double>(most_keys) *
-                                                         KeyOffsetMap::kBytesPerSlot / kMaxLoad) +
-                                       2 * KeyOffsetMap::kBytesPerSlot),
+  KeyOffsetMap map(std::min<uint64_t>(map_bytes_,
+                                      static_cast<uint64_t>(static_cast<double>(dirty_records) *
+                                                            KeyOffsetMap::kBytesPerSlot / kMaxLoad) +
+                                          2 * KeyOffsetMap::kBytesPerSlot),
                    kMaxLoad);
   Offset end = range.end;
   bool full = false;
+  // One batch's keys, hashed and prefetched before they are looked up.
+  std::vector<std::pair<KeyOffsetMap::Digest, Offset>> keyed;
   for (const auto& seg : view.sealed) {
     if (full || seg->base_offset() >= end) break;
     if (seg->next_offset() <= range.dirty_start) continue;
@@ -123,17 +137,22 @@ absl::StatusOr<CleanStats> LogCompactor::Clean(PartitionLog& log, absl::Time now
         *seg, std::max(seg->base_offset(), range.dirty_start), throttle_, &stats.bytes_read,
         [&](std::span<const uint8_t> batch, const BatchHeader& h) -> absl::Status {
           if (h.control()) return absl::OkStatus();
-          return ForEachRecord(batch, [&](const RecordView& r) {
-            if (r.offset < range.dirty_start || r.offset >= end || !r.key.has_value()) {
-              return absl::OkStatus();
+          keyed.clear();
+          RETURN_IF_ERROR(ForEachRecord(batch, [&](const RecordView& r) {
+            if (r.offset >= range.dirty_start && r.offset < end && r.key.has_value()) {
+              keyed.emplace_back(KeyOffsetMap::DigestOf(*r.key), r.offset);
+              map.Prefetch(keyed.back().first);
             }
-            if (!map.Put(*r.key, r.offset)) {
-              end = r.offset;
+            return absl::OkStatus();
+          }));
+          for (const auto& [digest, offset] : keyed) {
+            if (!map.Put(digest, offset)) {
+              end = offset;
               full = true;
               return absl::CancelledError("the key map is full");
             }
-            return absl::OkStatus();
-          });
+          }
+          return absl::OkStatus();
         });
     if (full) break;
     if (!st.ok()) return failed(*seg, st);
@@ -197,10 +216,26 @@ absl::StatusOr<CleanStats> LogCompactor::Clean(PartitionLog& log, absl::Time now
           [&](std::span<const uint8_t> batch, const BatchHeader& h) -> absl::Status {
             FilteredBatch f;
             if (!h.control()) {
+              // Uncompressed records decode cheaply twice: once to hash and
+              // prefetch their keys, once to filter them.
+              keyed.clear();
+              if (h.compression() == Compression::kNone) {
+                RETURN_IF_ERROR(ForEachRecord(batch, [&](const RecordView& r) {
+                  if (r.key.has_value()) {
+                    keyed.emplace_back(KeyOffsetMap::DigestOf(*r.key), r.offset);
+                    map.Prefetch(keyed.back().first);
+                  }
+                  return absl::OkStatus();
+                }));
+              }
+              size_t next_keyed = 0;
               const std::optional<int64_t> horizon = DeleteHorizon(h);
               auto keep = [&](const RecordView& r) {
                 if (!r.key.has_value()) return false;
-                const std::optional<Offset> latest = map.Get(*r.key);
+                const std::optional<Offset> latest =
+                    next_keyed < keyed.size() && keyed[next_keyed].second == r.offset
+                        ? map.Get(keyed[next_keyed++].first)
+                        : map.Get(*r.key);
                 if (latest.has_value() && *latest > r.offset) return false;
                 return r.value.has_value() || !horizon.has_value() || *horizon > now_ms;
               };

@@ -70,8 +70,7 @@ struct CleanStats {
 class LogCompactor {
  public:
   // A pass's key map takes at most `map_bytes`, and no more than the dirty
-  // range can need (at most one key per kMinRecordSize bytes), allocated for
-  // the pass. `throttle` (shared between threads) must outlive the
+  // range's records need, allocated for the pass. `throttle` (shared between threads) must outlive the
   // compactor.
   LogCompactor(size_t map_bytes, IoThrottle* throttle)
       : map_bytes_(map_bytes), throttle_(throttle) {}
