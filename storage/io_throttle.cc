@@ -1,5 +1,6 @@
 #include "storage/io_throttle.h"
 
+#include <algorithm>
 #include <cmath>
 
 #include "absl/time/clock.h"
@@ -17,10 +18,12 @@ void IoThrottle::Charge(uint64_t bytes) {
   {
     absl::MutexLock lock(&mu_);
     const absl::Time now = MonotonicNow();
-    if (now - window_start_ >= absl::Seconds(1) &&
-        window_bytes_ <= rate_ * absl::ToDoubleSeconds(now - window_start_)) {
+    if (now - window_start_ >= absl::Seconds(1)) {
+      // A new window starts with what the old one still owes: time spent
+      // idle earns no burst.
+      window_bytes_ =
+          std::max(0.0, window_bytes_ - rate_ * absl::ToDoubleSeconds(now - window_start_));
       window_start_ = now;
-      window_bytes_ = 0;
     }
     window_bytes_ += static_cast<double>(bytes);
     // When the window's bytes would be on time at this rate.

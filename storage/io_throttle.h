@@ -4,8 +4,8 @@
 //
 // Callers report bytes after moving them; when the total since the window
 // began runs ahead of the rate, the caller sleeps until it is back within
-// it. Windows restart every second, so an idle spell earns no burst larger
-// than one second's worth. Thread-safe.
+// it. A window restarts once a second old, carrying only what it still
+// owes, so an idle spell earns no burst. Thread-safe.
 #pragma once
 
 #include <cstdint>

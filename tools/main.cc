@@ -26,7 +26,7 @@ constexpr char kUsage[] =
   group reset-offsets G --topic T (--to-earliest | --to-latest | --to-offset N | --to-datetime ISO)
   cluster describe
   perf produce TOPIC --records N --record-size B [--throughput R] [--acks all|1|0]
-                [--batch-size B] [--linger-ms L] [--compression C]
+                [--batch-size B] [--linger-ms L] [--compression C] [--key-space K]
   perf consume TOPIC --records N [--group G]
   perf e2e TOPIC --records N --record-size B --throughput R (and produce's flags)
 --bootstrap defaults to $SAMSA_BOOTSTRAP, then 127.0.0.1:9092.

@@ -48,6 +48,7 @@ struct Options {
   int64_t records = 0;
   int64_t record_size = 100;
   int64_t throughput = -1;  // records/s; -1: as fast as possible
+  int64_t key_space = 0;    // > 0: record i has key i mod key_space (a compacted topic)
   std::string group;        // perf consume: read as this group (committing)
   client::ProducerConfig producer;
 };
@@ -63,8 +64,9 @@ absl::StatusOr<Options> ParseOptions(const Context& ctx, const Args& args, bool 
   absl::StatusOr<int64_t> rate = args.GetInt("throughput", -1, 1, INT64_MAX);
   absl::StatusOr<int64_t> batch = args.GetInt("batch-size", 65536, 1, 64 << 20);
   absl::StatusOr<int64_t> linger = args.GetInt("linger-ms", 5, 0, 60000);
-  for (const absl::Status& st :
-       {records.status(), size.status(), rate.status(), batch.status(), linger.status()}) {
+  absl::StatusOr<int64_t> key_space = args.GetInt("key-space", 0, 1, INT64_MAX);
+  for (const absl::Status& st : {records.status(), size.status(), rate.status(), batch.status(),
+                                 linger.status(), key_space.status()}) {
     if (!st.ok()) return st;
   }
   if (*records < 0) return absl::InvalidArgumentError("perf needs --records N");
@@ -72,6 +74,7 @@ absl::StatusOr<Options> ParseOptions(const Context& ctx, const Args& args, bool 
   o.records = *records;
   o.record_size = *size;
   o.throughput = *rate;
+  o.key_space = *key_space;
   o.producer.bootstrap = ctx.bootstrap;
   o.producer.batch_size = static_cast<int32_t>(*batch);
   o.producer.linger = absl::Milliseconds(*linger);
@@ -152,7 +155,9 @@ absl::Status ProduceAll(const Context& ctx, const Options& o, client::Producer& 
     Pace(i, o.throughput, start);
     const int64_t sent_at = SteadyNanos();
     StoreBE(reinterpret_cast<uint8_t*>(payload.data()), sent_at);
-    producer.Send({.topic = o.topic, .value = payload},
+    std::optional<std::string> key;
+    if (o.key_space > 0) key = absl::StrFormat("%010d", i % o.key_space);
+    producer.Send({.topic = o.topic, .key = std::move(key), .value = payload},
                   // Two words: the callback is kept without a heap allocation.
                   [&lat, sent_at](absl::StatusOr<client::RecordMetadata> m) {
                     absl::MutexLock lock(&lat.mu);
@@ -309,7 +314,7 @@ absl::Status PerfEndToEnd(const Context& ctx, const Options& o) {
 
 const std::vector<FlagSpec> kPerfFlags = {{"records"},     {"record-size"}, {"throughput"},
                                           {"acks"},        {"batch-size"},  {"linger-ms"},
-                                          {"compression"}, {"group"}};
+                                          {"compression"}, {"group"},      {"key-space"}};
 
 absl::Status RunPerf(const Context& ctx, const Args& args) {
   const std::string mode = args.positional.empty() ? "" : args.positional[0];
