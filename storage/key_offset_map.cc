@@ -19,16 +19,18 @@ constexpr uint64_t kSecondHashSalt = 0x9e3779b97f4a7c15ULL;
 
 KeyOffsetMap::KeyOffsetMap(size_t memory_bytes, double max_load)
     : slot_count_(std::max<size_t>(memory_bytes / kBytesPerSlot, 2)),
+      mapped_bytes_((slot_count_ * sizeof(Slot) + kHugePage - 1) / kHugePage * kHugePage),
       max_entries_(std::max<size_t>(
           static_cast<size_t>(static_cast<double>(slot_count_) * std::clamp(max_load, 0.01, 0.99)),
           1)) {
-  const size_t bytes = (slot_count_ * sizeof(Slot) + kHugePage - 1) / kHugePage * kHugePage;
-  void* memory = std::aligned_alloc(kHugePage, bytes);
-  SAMSA_CHECK(memory != nullptr) << "cannot allocate a key map of " << bytes << " bytes";
-  madvise(memory, bytes, MADV_HUGEPAGE);  // advice only: no huge pages is fine
-  slots_.reset(static_cast<Slot*>(memory));
-  Clear();
+  void* memory =
+      mmap(nullptr, mapped_bytes_, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  SAMSA_CHECK(memory != MAP_FAILED) << "cannot map a key map of " << mapped_bytes_ << " bytes";
+  madvise(memory, mapped_bytes_, MADV_HUGEPAGE);  // advice only: no huge pages is fine
+  slots_ = static_cast<Slot*>(memory);
 }
+
+KeyOffsetMap::~KeyOffsetMap() { munmap(slots_, mapped_bytes_); }
 
 KeyOffsetMap::Digest KeyOffsetMap::DigestOf(std::string_view key) {
   const absl::string_view k(key.data(), key.size());
@@ -39,31 +41,32 @@ size_t KeyOffsetMap::Find(const Digest& d) const {
   size_t i = Home(d);
   while (true) {
     const Slot& s = slots_[i];
-    if (s.offset < 0 || (s.digest.a == d.a && s.digest.b == d.b)) return i;
+    if (s.offset_plus_one == 0 || (s.digest.a == d.a && s.digest.b == d.b)) return i;
     if (++i == slot_count_) i = 0;
   }
 }
 
 bool KeyOffsetMap::Put(const Digest& d, Offset offset) {
   Slot& s = slots_[Find(d)];
-  if (s.offset < 0) {
+  if (s.offset_plus_one == 0) {
     if (size_ >= max_entries_) return false;
     ++size_;
     s.digest = d;
   }
-  SAMSA_CHECK(offset.value() >= s.offset) << "offsets are put in increasing order";
-  s.offset = offset.value();
+  SAMSA_CHECK(offset.value() + 1 >= s.offset_plus_one) << "offsets are put in increasing order";
+  s.offset_plus_one = offset.value() + 1;
   return true;
 }
 
 std::optional<Offset> KeyOffsetMap::Get(const Digest& d) const {
   const Slot& s = slots_[Find(d)];
-  if (s.offset < 0) return std::nullopt;
-  return Offset(s.offset);
+  if (s.offset_plus_one == 0) return std::nullopt;
+  return Offset(s.offset_plus_one - 1);
 }
 
 void KeyOffsetMap::Clear() {
-  std::fill(slots_.get(), slots_.get() + slot_count_, Slot{});
+  // The kernel hands back zero pages on the next touch.
+  SAMSA_CHECK(madvise(slots_, mapped_bytes_, MADV_DONTNEED) == 0) << "madvise(MADV_DONTNEED)";
   size_ = 0;
 }
 

@@ -30,6 +30,9 @@ class KeyOffsetMap {
   static constexpr size_t kBytesPerSlot = 24;
 
   explicit KeyOffsetMap(size_t memory_bytes, double max_load = 0.9);
+  ~KeyOffsetMap();
+  KeyOffsetMap(const KeyOffsetMap&) = delete;
+  KeyOffsetMap& operator=(const KeyOffsetMap&) = delete;
 
   struct Digest {
     uint64_t a = 0;
@@ -59,7 +62,7 @@ class KeyOffsetMap {
  private:
   struct Slot {
     Digest digest;
-    int64_t offset = -1;  // -1: empty
+    int64_t offset_plus_one = 0;  // 0: empty, so fresh zero pages are an empty map
   };
 
   // Where the probe for `d` starts (multiply-shift: no division).
@@ -69,13 +72,14 @@ class KeyOffsetMap {
   // The slot holding `d`, or the empty one where it would go.
   size_t Find(const Digest& d) const;
 
-  struct Free {
-    void operator()(Slot* p) const { std::free(p); }
-  };
-  // Lookups land anywhere in the table: it sits on huge pages where the
-  // kernel has them, so they miss the cache but rarely the TLB.
+  // Lookups land anywhere in the table: it is anonymous memory on huge
+  // pages where the kernel has them, so they miss the cache but rarely the
+  // TLB, and the kernel zeroes each page on first touch rather than all of
+  // it up front (a pass starting on every broker at once would stall the
+  // machine's cores for that long).
   size_t slot_count_;
-  std::unique_ptr<Slot[], Free> slots_;
+  size_t mapped_bytes_;
+  Slot* slots_;
   size_t max_entries_;
   size_t size_ = 0;
 };

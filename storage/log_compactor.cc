@@ -17,6 +17,13 @@ namespace {
 
 // How much a pass reads, and writes, per call.
 constexpr size_t kChunkBytes = 1 << 20;
+// A cleaned segment is synced every this many bytes as it is written: one
+// fsync of a whole segment at the end floods the disk with writeback, and
+// producers' fsyncs queue behind it.
+constexpr uint64_t kSyncEveryBytes = 4 << 20;
+// A batch header read costs the disk a page when it is not cached: header
+// scans count against the I/O budget too.
+constexpr uint64_t kHeaderReadCost = 4096;
 
 std::span<const uint8_t> AsBytes(const std::string& s) {
   return {reinterpret_cast<const uint8_t*>(s.data()), s.size()};
@@ -114,6 +121,7 @@ absl::StatusOr<CleanStats> LogCompactor::Clean(PartitionLog& log, absl::Time now
     if (seg->base_offset() >= range.end) break;
     if (seg->next_offset() <= range.dirty_start) continue;
     const absl::Status st = seg->ForEachBatchHeader([&](const BatchHeader& h) {
+      throttle_->Charge(kHeaderReadCost);
       if (h.next_offset() > range.dirty_start && h.base_offset < range.end) {
         dirty_records += static_cast<uint64_t>(h.record_count);
       }
@@ -169,6 +177,7 @@ absl::StatusOr<CleanStats> LogCompactor::Clean(PartitionLog& log, absl::Time now
   absl::flat_hash_map<int64_t, Offset> last_batch;
   for (const auto& seg : cleanable) {
     const absl::Status st = seg->ForEachBatchHeader([&](const BatchHeader& h) {
+      throttle_->Charge(kHeaderReadCost);
       if (h.producer_id != kNoProducerId && h.base_offset < end) {
         last_batch[h.producer_id] = h.base_offset;
       }
@@ -199,6 +208,7 @@ absl::StatusOr<CleanStats> LogCompactor::Clean(PartitionLog& log, absl::Time now
     std::vector<BatchHeader> headers;
     // Merging small segments is worth a swap even if no record goes.
     bool changed = group.size() > 1;
+    uint64_t unsynced = 0;
     auto write_out = [&]() -> absl::Status {
       if (out.empty()) return absl::OkStatus();
       if (absl::Status st = cleaned->Append(AsBytes(out), headers); !st.ok()) {
@@ -206,6 +216,11 @@ absl::StatusOr<CleanStats> LogCompactor::Clean(PartitionLog& log, absl::Time now
       }
       stats.bytes_written += out.size();
       throttle_->Charge(out.size());
+      unsynced += out.size();
+      if (unsynced >= kSyncEveryBytes) {
+        if (absl::Status st = cleaned->Sync(); !st.ok()) return log.IoFailure(st);
+        unsynced = 0;
+      }
       out.clear();
       headers.clear();
       return absl::OkStatus();

@@ -86,7 +86,8 @@ absl::StatusOr<std::string> OneTopic(const Args& args, const char* command) {
 }  // namespace
 
 const std::vector<FlagSpec> kProduceFlags = {
-    {"key-separator"}, {"acks"}, {"partition"}, {"compression"}, {"delivery-report"}};
+    {"key-separator"}, {"acks"}, {"partition"}, {"compression"}, {"delivery-report"},
+    {"null-value"}};
 
 absl::Status RunProduce(const Context& ctx, const Args& args) {
   absl::StatusOr<std::string> topic = OneTopic(args, "produce");
@@ -112,6 +113,8 @@ absl::Status RunProduce(const Context& ctx, const Args& args) {
     config.compression = *codec;
   }
   const std::optional<std::string> separator = args.Get("key-separator");
+  // A value equal to this is sent as null: a tombstone (Kafka's null.marker).
+  const std::optional<std::string> null_value = args.Get("null-value");
   if (separator.has_value() && separator->empty()) {
     return absl::InvalidArgumentError("--key-separator must not be empty");
   }
@@ -171,7 +174,8 @@ absl::Status RunProduce(const Context& ctx, const Args& args) {
       r.value = line;
     }
     std::optional<std::string> key = r.key;
-    std::string value = *r.value;
+    std::string value = *r.value;  // reported as typed
+    if (null_value.has_value() && *r.value == *null_value) r.value = std::nullopt;
     (*producer)->Send(std::move(r), [&, key, value](absl::StatusOr<client::RecordMetadata> m) {
       record_outcome(key, value, m);
     });

@@ -20,6 +20,7 @@ constexpr char kUsage[] =
   topic add-partitions NAME --partitions N
   produce TOPIC [--key-separator SEP] [--acks all|1|0] [--partition P]
                 [--compression none|gzip|lz4|zstd|snappy] [--delivery-report FILE|-]
+                [--null-value MARKER]
   consume TOPIC [--group G [--group-instance-id ID]] [--from-beginning | --offset N --partition P] [--partition P]
                 [--max-messages N] [--timeout-ms T] [--print-key] [--print-offset] [--print-partition]
   group list | group describe G | group delete G
