@@ -413,17 +413,21 @@ void CheckRecoveredAndFinish(LogHarness& h, const Writer& w, Offset active, Offs
   EXPECT_THAT(Records(**log), ::testing::ElementsAreArray(w.Expected(active, true))) << where;
 }
 
-// A log ready to be cleaned, everything in it durable.
-std::unique_ptr<PartitionLog> Prepared(LogHarness& h, Writer** writer,
-                                       std::unique_ptr<Writer>* keep) {
-  auto log = *h.Open();
-  log->SetCompactionLimit(Offset::Max());
-  *keep = std::make_unique<Writer>(log.get());
-  *writer = keep->get();
-  Overwrites(**writer);
-  EXPECT_TRUE(log->Flush().ok());
-  return log;
-}
+// A log ready to be cleaned, everything in it durable, with its model and
+// where it stood before the pass.
+struct Prepared {
+  explicit Prepared(LogHarness& h) : log(*h.Open()), writer(log.get()) {
+    log->SetCompactionLimit(Offset::Max());
+    Overwrites(writer);
+    EXPECT_TRUE(log->Flush().ok());
+    active = log->active_segment_base();
+    end = log->log_end_offset();
+  }
+  std::unique_ptr<PartitionLog> log;
+  Writer writer;
+  Offset active;
+  Offset end;
+};
 
 class CompactionCrashTest : public ::testing::Test {
  protected:
@@ -435,27 +439,21 @@ TEST_F(CompactionCrashTest, ACrashAtEveryStepOfAPassLosesNoLatestValue) {
   int64_t total_ops = 0;
   {
     LogHarness dry(CompactConfig(), /*fault=*/true);
-    Writer* w;
-    std::unique_ptr<Writer> keep;
-    auto log = Prepared(dry, &w, &keep);
+    Prepared p(dry);
     const int64_t before = dry.fault()->mutating_ops();
-    ASSERT_TRUE(CleanPass(*log, dry.clock().Now()).ok());
+    ASSERT_TRUE(CleanPass(*p.log, dry.clock().Now()).ok());
     total_ops = dry.fault()->mutating_ops() - before;
   }
   ASSERT_GT(total_ops, 15) << "a pass writes, syncs and renames";
   for (int64_t k = 0; k <= total_ops; ++k) {
     for (CrashMode mode : {CrashMode::kDropUnsynced, CrashMode::kTearLastWrite}) {
       LogHarness h(CompactConfig(), /*fault=*/true);
-      Writer* w;
-      std::unique_ptr<Writer> keep;
-      auto log = Prepared(h, &w, &keep);
-      const Offset active = log->active_segment_base();
-      const Offset end = log->log_end_offset();
+      Prepared p(h);
       h.fault()->SetCrashAfter(k);
-      (void)CleanPass(*log, h.clock().Now());
-      log.reset();
+      (void)CleanPass(*p.log, h.clock().Now());
+      p.log.reset();
       ASSERT_TRUE(h.fault()->Crash(mode, static_cast<uint64_t>(k)).ok());
-      CheckRecoveredAndFinish(h, *w, active, end, "crash after op " + std::to_string(k));
+      CheckRecoveredAndFinish(h, p.writer, p.active, p.end, "crash after op " + std::to_string(k));
       if (HasFatalFailure()) return;
     }
   }
@@ -477,19 +475,15 @@ TEST_F(CompactionCrashTest, AnIoErrorAtEachStepTakesTheDirectoryOfflineAndLosesN
   for (const Fault& f : faults) {
     const std::string where = absl::StrCat("op ", static_cast<int>(f.op), " on '", f.path, "'");
     LogHarness h(CompactConfig(), /*fault=*/true);
-    Writer* w;
-    std::unique_ptr<Writer> keep;
-    auto log = Prepared(h, &w, &keep);
-    const Offset active = log->active_segment_base();
-    const Offset end = log->log_end_offset();
+    Prepared p(h);
     h.fault()->InjectError(f.op, EIO, f.path);
-    auto stats = CleanPass(*log, h.clock().Now());
+    auto stats = CleanPass(*p.log, h.clock().Now());
     EXPECT_FALSE(stats.ok()) << where << ": the fault was never hit";
     EXPECT_TRUE(h.health()->offline()) << where;
-    EXPECT_FALSE(log->Read(Offset(0), 100, Offset::Max(), true).ok()) << where;
-    log.reset();
+    EXPECT_FALSE(p.log->Read(Offset(0), 100, Offset::Max(), true).ok()) << where;
+    p.log.reset();
     h.fault()->ClearErrors();
-    CheckRecoveredAndFinish(h, *w, active, end, where);
+    CheckRecoveredAndFinish(h, p.writer, p.active, p.end, where);
     if (HasFatalFailure()) return;
   }
 }

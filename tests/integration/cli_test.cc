@@ -195,6 +195,18 @@ TEST_F(CliTest, TheUserClicksWalkthrough) {
   EXPECT_EQ(binary, decoded);
   EXPECT_TRUE(bin["key"].is_null());
 
+  // --null-value sends a tombstone: a null value, not the marker's text.
+  ASSERT_EQ(0, Run({"produce", "user-clicks", "--partition", "3", "--key-separator", "|",
+                    "--null-value", "NULL"},
+                   "gone|NULL\n")
+                   .code);
+  CliResult tombstone = Run({"--output", "json", "consume", "user-clicks", "--partition", "3",
+                             "--offset", absl::StrCat(9 + offsets_in_p3), "--max-messages", "1"});
+  ASSERT_EQ(0, tombstone.code) << tombstone.err;
+  const json t = json::parse(tombstone.out);
+  EXPECT_EQ("gone", t["key"]) << tombstone.out;
+  EXPECT_TRUE(t["value"].is_null()) << tombstone.out;
+
   CliResult cluster = Run({"--output", "json", "cluster", "describe"});
   ASSERT_EQ(0, cluster.code) << cluster.err;
   const json c = json::parse(cluster.out);
