@@ -86,6 +86,13 @@ TEST_F(TopicAdminTest, EveryValidationErrorHasItsCodeAndSaysWhy) {
       {"c", 1, 1, {{"retention.mss", "1"}}, v1::INVALID_CONFIG, "retention.mss"},
       {"c", 1, 1, {{"retention.ms", "-5"}}, v1::INVALID_CONFIG, "retention.ms"},
       {"c", 1, 1, {{"flush.policy", "sometimes"}}, v1::INVALID_CONFIG, "not a flush policy"},
+      {"c", 1, 1, {{"cleanup.policy", "compress"}}, v1::INVALID_CONFIG,
+       "'compress' is not a cleanup policy (delete, compact, or compact,delete)"},
+      {"c", 1, 1, {{"cleanup.policy", "compact,compact"}}, v1::INVALID_CONFIG,
+       "not a cleanup policy"},
+      {"c", 1, 1, {{"min.cleanable.dirty.ratio", "1.5"}}, v1::INVALID_CONFIG,
+       "not a ratio between 0 and 1"},
+      {"c", 1, 1, {{"delete.retention.ms", "-1"}}, v1::INVALID_CONFIG, "delete.retention.ms"},
   };
   const std::string before = image_.SerializeSnapshot();
   for (const Case& c : cases) {

@@ -13,6 +13,7 @@
 #include "storage/batch_filter.h"
 #include "storage/cleaner_files.h"
 #include "storage/log_cleaner.h"
+#include "storage/topic_config.h"
 #include "common/logging.h"
 #include "absl/strings/str_cat.h"
 #include "storage/log_test_util.h"
@@ -537,6 +538,24 @@ TEST(LogCleanerTest, CleansTheDirtiestLogFirstAndSetsAsideOneItCannotRead) {
   EXPECT_THAT(Records(*logs[1].second),
               ::testing::ElementsAreArray(
                   writers[1]->Expected(logs[1].second->active_segment_base(), true)));
+}
+
+TEST(TopicConfigTest, CompactionKeysReachTheLogConfig) {
+  auto c = TopicLogConfig(LogConfig(), {{"cleanup.policy", "delete,compact"},
+                                        {"min.cleanable.dirty.ratio", "0.25"},
+                                        {"min.compaction.lag.ms", "1000"},
+                                        {"delete.retention.ms", "5000"}});
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_TRUE(c->cleanup_policy.compact && c->cleanup_policy.delete_old);
+  EXPECT_EQ("compact,delete", CleanupPolicyName(c->cleanup_policy));
+  EXPECT_EQ(0.25, c->min_cleanable_dirty_ratio);
+  EXPECT_EQ(absl::Seconds(1), c->min_compaction_lag);
+  EXPECT_EQ(absl::InfiniteDuration(), c->max_compaction_lag) << "the default: never forced";
+  EXPECT_EQ(absl::Seconds(5), c->delete_retention);
+  auto compact = TopicLogConfig(LogConfig(), {{"cleanup.policy", "compact"}});
+  ASSERT_TRUE(compact.ok());
+  EXPECT_FALSE(compact->cleanup_policy.delete_old) << "compact alone deletes nothing by age";
+  EXPECT_FALSE(TopicLogConfig(LogConfig(), {{"cleanup.policy", ""}}).ok());
 }
 
 }  // namespace
