@@ -6,9 +6,9 @@
 // Keys are not stored: each is a 128-bit digest (two independent 64-bit
 // hashes), 16 bytes plus an 8-byte offset per slot, open addressing with
 // linear probing. Two keys sharing a digest (chance about n^2 / 2^129 for n
-// keys) would be taken for one. The map accepts entries up to `max_load` of
-// its slots; past that Put reports it full, and the cleaner cleans up to
-// where it got.
+// keys) would be taken for one. The table starts small and doubles whenever
+// it is `max_load` full, up to the memory it was given; past that Put
+// reports it full, and the cleaner cleans up to where it got.
 //
 // Not thread-safe: each cleaner thread owns one.
 #pragma once
@@ -56,8 +56,8 @@ class KeyOffsetMap {
   void Clear();
   size_t size() const { return size_; }
   size_t slots() const { return slot_count_; }
-  // Keys it can take.
-  size_t capacity() const { return max_entries_; }
+  // Bytes the table takes now.
+  size_t memory() const { return mapped_bytes_; }
 
  private:
   struct Slot {
@@ -69,6 +69,10 @@ class KeyOffsetMap {
   size_t Home(const Digest& d) const {
     return static_cast<size_t>((static_cast<unsigned __int128>(d.a) * slot_count_) >> 64);
   }
+  // Maps a zeroed table of `slots` slots (the old one is the caller's).
+  void Allocate(size_t slots);
+  // Doubles the table (up to max_slots_), moving every entry.
+  void Grow();
   // The slot holding `d`, or the empty one where it would go.
   size_t Find(const Digest& d) const;
 
@@ -77,10 +81,12 @@ class KeyOffsetMap {
   // TLB, and the kernel zeroes each page on first touch rather than all of
   // it up front (a pass starting on every broker at once would stall the
   // machine's cores for that long).
-  size_t slot_count_;
-  size_t mapped_bytes_;
-  Slot* slots_;
-  size_t max_entries_;
+  const double max_load_;
+  const size_t max_slots_;
+  size_t slot_count_ = 0;
+  size_t mapped_bytes_ = 0;
+  Slot* slots_ = nullptr;
+  size_t max_entries_ = 0;  // entries before the table grows (or is full)
   size_t size_ = 0;
 };
 

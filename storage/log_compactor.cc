@@ -113,27 +113,8 @@ absl::StatusOr<CleanStats> LogCompactor::Clean(PartitionLog& log, absl::Time now
     return log.IoFailure(st);
   };
 
-  // 2. The latest offset of every key in the dirty range, in a map no
-  // larger than its records need (a small map is a fast one: lookups land
-  // anywhere in it).
-  uint64_t dirty_records = 0;
-  for (const auto& seg : view.sealed) {
-    if (seg->base_offset() >= range.end) break;
-    if (seg->next_offset() <= range.dirty_start) continue;
-    const absl::Status st = seg->ForEachBatchHeader([&](const BatchHeader& h) {
-      throttle_->Charge(kHeaderReadCost);
-      if (h.next_offset() > range.dirty_start && h.base_offset < range.end) {
-        dirty_records += static_cast<uint64_t>(h.record_count);
-      }
-    });
-    if (!st.ok()) return failed(*seg, st);
-  }
-  constexpr double kMaxLoad = 0.9;
-  KeyOffsetMap map(std::min<uint64_t>(map_bytes_,
-                                      static_cast<uint64_t>(static_cast<double>(dirty_records) *
-                                                            KeyOffsetMap::kBytesPerSlot / kMaxLoad) +
-                                          2 * KeyOffsetMap::kBytesPerSlot),
-                   kMaxLoad);
+  // 2. The latest offset of every key in the dirty range.
+  KeyOffsetMap map(map_bytes_);
   Offset end = range.end;
   bool full = false;
   // One batch's keys, hashed and prefetched before they are looked up.

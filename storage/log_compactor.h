@@ -69,8 +69,8 @@ struct CleanStats {
 
 class LogCompactor {
  public:
-  // A pass's key map takes at most `map_bytes`, and no more than the dirty
-  // range's records need, allocated for the pass. `throttle` (shared between threads) must outlive the
+  // A pass's key map grows with the keys it meets up to `map_bytes`, for
+  // the pass only. `throttle` (shared between threads) must outlive the
   // compactor.
   LogCompactor(size_t map_bytes, IoThrottle* throttle)
       : map_bytes_(map_bytes), throttle_(throttle) {}

@@ -558,5 +558,26 @@ TEST(TopicConfigTest, CompactionKeysReachTheLogConfig) {
   EXPECT_FALSE(TopicLogConfig(LogConfig(), {{"cleanup.policy", ""}}).ok());
 }
 
+TEST(KeyOffsetMapTest, GrowsWithItsKeysUpToItsBudgetThenReportsFull) {
+  KeyOffsetMap map(size_t{64} << 20);
+  const size_t start = map.memory();
+  for (int i = 0; i < 300'000; ++i) ASSERT_TRUE(map.Put(Key(i), Offset(i)));
+  for (int i = 0; i < 300'000; i += 2) ASSERT_TRUE(map.Put(Key(i), Offset(1'000'000 + i)));
+  EXPECT_EQ(300'000u, map.size());
+  EXPECT_GT(map.memory(), start);
+  EXPECT_LE(map.memory(), size_t{64} << 20);
+  for (int i = 0; i < 300'000; ++i) {
+    ASSERT_EQ(Offset(i % 2 == 0 ? 1'000'000 + i : i), map.Get(Key(i))) << i;
+  }
+  EXPECT_FALSE(map.Get("never put").has_value());
+
+  KeyOffsetMap small(100 * KeyOffsetMap::kBytesPerSlot);  // 90 keys at most
+  int taken = 0;
+  while (small.Put(Key(taken), Offset(taken))) ++taken;
+  EXPECT_EQ(90, taken);
+  EXPECT_TRUE(small.Put(Key(3), Offset(500))) << "a key it holds still takes a newer offset";
+  EXPECT_EQ(Offset(500), small.Get(Key(3)));
+}
+
 }  // namespace
 }  // namespace samsa::storage
