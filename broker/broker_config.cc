@@ -95,9 +95,9 @@ const ConfigDef& BrokerConfigDef() {
     d->Define({.name = "log.cleaner.io.max.bytes.per.second",
                .type = ConfigType::kInt,
                .default_value = "20971520",
-               .doc = "Bytes per second the cleaner threads may read and write together (20 "
-                      "MiB/s keeps produce p99 within 1.5x while three brokers share one disk; "
-                      "a broker with a disk of its own can take more); -1: no limit.",
+               .doc = "Bytes per second the cleaner threads may read and write together, so "
+                      "compaction leaves the disk to producers (see docs/benchmarks.md); a "
+                      "broker with a disk of its own can take more; -1: no limit.",
                .min = -1});
     d->Define({.name = "log.cleaner.dedupe.buffer.size",
                .type = ConfigType::kInt,

@@ -87,10 +87,4 @@ std::optional<Offset> KeyOffsetMap::Get(const Digest& d) const {
   return Offset(s.offset_plus_one - 1);
 }
 
-void KeyOffsetMap::Clear() {
-  // The kernel hands back zero pages on the next touch.
-  SAMSA_CHECK(madvise(slots_, mapped_bytes_, MADV_DONTNEED) == 0) << "madvise(MADV_DONTNEED)";
-  size_ = 0;
-}
-
 }  // namespace samsa::storage

@@ -53,7 +53,6 @@ class KeyOffsetMap {
   std::optional<Offset> Get(const Digest& d) const;
   std::optional<Offset> Get(std::string_view key) const { return Get(DigestOf(key)); }
 
-  void Clear();
   size_t size() const { return size_; }
   size_t slots() const { return slot_count_; }
   // Bytes the table takes now.
