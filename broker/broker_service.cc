@@ -258,6 +258,8 @@ SAMSA_FORWARD(DescribeConfigs)
 SAMSA_FORWARD(AlterConfigs)
 SAMSA_FORWARD(DescribeCluster)
 SAMSA_FORWARD(DescribeQuorum)
+SAMSA_FORWARD(AlterPartitionReassignments)
+SAMSA_FORWARD(ListPartitionReassignments)
 
 #undef SAMSA_FORWARD
 

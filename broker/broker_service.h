@@ -18,29 +18,36 @@ namespace samsa::broker {
 // request is INVALID_ARGUMENT (gRPC's own deserializer would answer
 // UNIMPLEMENTED), and Fetch hands out record bytes without copying them
 // (broker/wire.h).
-using BrokerServiceBase =
-    v1::Broker::WithRawCallbackMethod_Metadata<v1::Broker::WithRawCallbackMethod_Produce<
-        v1::Broker::WithRawCallbackMethod_Fetch<v1::Broker::WithRawCallbackMethod_ListOffsets<
-            v1::Broker::WithRawCallbackMethod_InitProducerId<
-                v1::Broker::WithRawCallbackMethod_CreateTopics<
-                    v1::Broker::WithRawCallbackMethod_DeleteTopics<
-                        v1::Broker::WithRawCallbackMethod_CreatePartitions<
-                            v1::Broker::WithRawCallbackMethod_DescribeConfigs<
-                                v1::Broker::WithRawCallbackMethod_AlterConfigs<
-                                    v1::Broker::WithRawCallbackMethod_DescribeCluster<
-                                        v1::Broker::WithRawCallbackMethod_DescribeQuorum<
-                                            v1::Broker::WithRawCallbackMethod_FindCoordinator<
-                                                v1::Broker::
-                                                    WithRawCallbackMethod_ConsumerGroupHeartbeat<
-                                                        v1::Broker::WithRawCallbackMethod_OffsetCommit<
-                                                            v1::Broker::
-                                                                WithRawCallbackMethod_OffsetFetch<
-                                                                    v1::Broker::WithRawCallbackMethod_ListGroups<
-                                                                        v1::Broker::
-                                                                            WithRawCallbackMethod_DescribeGroups<
-                                                                                v1::Broker::WithRawCallbackMethod_DeleteGroups<
-                                                                                    v1::Broker::
-                                                                                        Service>>>>>>>>>>>>>>>>>>>;
+template <typename Base, template <typename> class... Methods>
+struct WithRawMethods {
+  using type = Base;
+};
+template <typename Base, template <typename> class First, template <typename> class... Rest>
+struct WithRawMethods<Base, First, Rest...> {
+  using type = First<typename WithRawMethods<Base, Rest...>::type>;
+};
+using BrokerServiceBase = WithRawMethods<v1::Broker::Service,
+                                         v1::Broker::WithRawCallbackMethod_Metadata,
+                                         v1::Broker::WithRawCallbackMethod_Produce,
+                                         v1::Broker::WithRawCallbackMethod_Fetch,
+                                         v1::Broker::WithRawCallbackMethod_ListOffsets,
+                                         v1::Broker::WithRawCallbackMethod_InitProducerId,
+                                         v1::Broker::WithRawCallbackMethod_CreateTopics,
+                                         v1::Broker::WithRawCallbackMethod_DeleteTopics,
+                                         v1::Broker::WithRawCallbackMethod_CreatePartitions,
+                                         v1::Broker::WithRawCallbackMethod_DescribeConfigs,
+                                         v1::Broker::WithRawCallbackMethod_AlterConfigs,
+                                         v1::Broker::WithRawCallbackMethod_DescribeCluster,
+                                         v1::Broker::WithRawCallbackMethod_DescribeQuorum,
+                                         v1::Broker::WithRawCallbackMethod_AlterPartitionReassignments,
+                                         v1::Broker::WithRawCallbackMethod_ListPartitionReassignments,
+                                         v1::Broker::WithRawCallbackMethod_FindCoordinator,
+                                         v1::Broker::WithRawCallbackMethod_ConsumerGroupHeartbeat,
+                                         v1::Broker::WithRawCallbackMethod_OffsetCommit,
+                                         v1::Broker::WithRawCallbackMethod_OffsetFetch,
+                                         v1::Broker::WithRawCallbackMethod_ListGroups,
+                                         v1::Broker::WithRawCallbackMethod_DescribeGroups,
+                                         v1::Broker::WithRawCallbackMethod_DeleteGroups>::type;
 
 class BrokerService final : public BrokerServiceBase {
  public:
@@ -72,6 +79,8 @@ class BrokerService final : public BrokerServiceBase {
   SAMSA_RAW_METHOD(AlterConfigs)
   SAMSA_RAW_METHOD(DescribeCluster)
   SAMSA_RAW_METHOD(DescribeQuorum)
+  SAMSA_RAW_METHOD(AlterPartitionReassignments)
+  SAMSA_RAW_METHOD(ListPartitionReassignments)
   SAMSA_RAW_METHOD(FindCoordinator)
   SAMSA_RAW_METHOD(ConsumerGroupHeartbeat)
   SAMSA_RAW_METHOD(OffsetCommit)

@@ -118,6 +118,10 @@ int Run(const BrokerSettings& s) {
                              probe.OnImage(*image);
                            },
                        .on_fenced = [&probe](bool fenced) { probe.OnFenced(fenced); },
+                       .report_sizes =
+                           [r = replicas->get()](v1::BrokerHeartbeatRequest* req) {
+                             r->ReportSizes(req);
+                           },
                        .health = [r = replicas->get()]() -> absl::Status {
                          // One data.dir: its log directory offline is the whole broker.
                          const auto offline = r->OfflineLogDirs();

@@ -168,6 +168,7 @@ void QuorumClient::HeartbeatLoop() {
     req.set_broker_id(options_.broker_id.value());
     req.set_broker_epoch(epoch_.load());
     req.set_metadata_offset(image()->offset());
+    if (options_.report_sizes) options_.report_sizes(&req);
     absl::StatusOr<v1::BrokerHeartbeatResponse> r = CallActive<v1::BrokerHeartbeatResponse>(
         [&](v1::Controller::Stub& s, grpc::ClientContext* ctx, v1::BrokerHeartbeatResponse* out) {
           return s.BrokerHeartbeat(ctx, req, out);

@@ -53,6 +53,8 @@ struct QuorumClientOptions {
   absl::Duration fetch_wait = absl::Seconds(1);  // FetchMetadata long-poll
   std::function<void(std::shared_ptr<const MetadataImage>)> on_image = nullptr;
   std::function<void(bool fenced)> on_fenced = nullptr;  // on the heartbeat thread
+  // Adds the replica sizes to each heartbeat (on the heartbeat thread).
+  std::function<void(v1::BrokerHeartbeatRequest*)> report_sizes = nullptr;
   // Checked before each heartbeat: an error (the log directory went
   // offline) stops the heartbeats for good, so the controller fences this
   // broker and moves its leaderships; the process keeps running (no crash

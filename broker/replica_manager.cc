@@ -229,6 +229,15 @@ void ReplicaManager::OnImage(std::shared_ptr<const MetadataImage> image) {
     }
     for (const storage::TopicPartitionName& tp : gone) partitions_.erase(tp);
   }
+  if (!strays_swept_ && options_.broker_epoch) {
+    const BrokerImage* self = image->FindBroker(options_.self);
+    if (self != nullptr && self->epoch == options_.broker_epoch()) {
+      strays_swept_ = true;
+      for (const storage::TopicPartitionName& tp : logs_->partitions()) {
+        if (!assigned.contains(tp) && Find(tp) == nullptr) gone.push_back(tp);
+      }
+    }
+  }
   for (const storage::TopicPartitionName& tp : gone) {
     if (absl::Status st = logs_->Delete(tp); !st.ok()) {
       SAMSA_LOG(ERROR) << "cannot delete the log of " << storage::PartitionDirName(tp) << ": "
@@ -300,6 +309,32 @@ void ReplicaManager::OnImage(std::shared_ptr<const MetadataImage> image) {
   }
   UpdateFetchers(*image);
   ReleaseWaiters();
+}
+
+void ReplicaManager::ReportSizes(v1::BrokerHeartbeatRequest* request) const {
+  std::shared_ptr<const MetadataImage> image;
+  std::vector<std::pair<storage::TopicPartitionName, std::shared_ptr<Partition>>> partitions;
+  {
+    absl::MutexLock lock(&mu_);
+    image = image_;
+    partitions.assign(partitions_.begin(), partitions_.end());
+  }
+  int64_t total = 0;
+  for (const auto& [tp, partition] : partitions) {
+    const int64_t bytes = static_cast<int64_t>(partition->log()->size_bytes());
+    total += bytes;
+    const TopicImage* topic = image == nullptr ? nullptr : image->FindTopic(tp.topic);
+    const int32_t index = tp.partition.value();
+    if (topic == nullptr || index >= static_cast<int32_t>(topic->partitions.size()) ||
+        !topic->partitions[index].moving()) {
+      continue;
+    }
+    v1::ReplicaSize* r = request->add_moving_replicas();
+    *r->mutable_topic_id() = topic->id.ToProto();
+    r->set_partition(index);
+    r->set_bytes(bytes);
+  }
+  request->set_log_bytes(total);
 }
 
 std::vector<std::shared_ptr<Partition>> ReplicaManager::FollowingFrom(NodeId leader) const {

@@ -5,7 +5,11 @@
 // this broker gets a local log (data.dir/logs/<topic>-<partition>, LogConfig
 // from the broker defaults and the topic's configs) and the role the image
 // gives it; a replica the image no longer assigns (its topic deleted, or
-// moved away) has its log deleted.
+// moved away) has its log deleted. A log found on disk at start that the
+// image does not assign here (it was moved away while this broker was down)
+// is deleted once the image holds this broker's current registration: from
+// then on the image knows every assignment made before this process
+// started, so a log it does not assign is not needed.
 //
 // Produce (leaders only): every partition's batches are validated (framing,
 // CRC), stamped with offsets and the leader epoch and appended with one
@@ -92,6 +96,9 @@ class ReplicaManager {
     return logs_->offline_dirs();
   }
   void OnImage(std::shared_ptr<const MetadataImage> image);
+  // The size of every replica here, and of each replica of a partition
+  // being reassigned, for the controller (heartbeats).
+  void ReportSizes(v1::BrokerHeartbeatRequest* request) const;
 
   void Produce(v1::ProduceRequest request, Done<v1::ProduceResponse> done);
   // Answers at once when min_bytes are readable or a partition has an
@@ -193,6 +200,8 @@ class ReplicaManager {
   // Until the first image made the replicas, the checkpoint is not rewritten
   // (it would lose every high watermark not yet loaded).
   bool replicas_made_ ABSL_GUARDED_BY(mu_) = false;
+  // Logs on disk the image does not assign were deleted (see above).
+  bool strays_swept_ = false;  // OnImage's thread only
   Wakeup wakeup_;  // notified when stop_ is set
   std::thread timer_;
   std::thread isr_thread_;

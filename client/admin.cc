@@ -181,6 +181,53 @@ absl::StatusOr<ClusterDescription> Admin::DescribeCluster() {
   return out;
 }
 
+absl::Status Admin::Reassign(const std::string& topic, int32_t partition,
+                             const std::vector<int32_t>& replicas) {
+  v1::AlterPartitionReassignmentsRequest req;
+  auto* t = req.add_topics();
+  t->set_name(topic);
+  auto* p = t->add_partitions();
+  p->set_partition(partition);
+  for (int32_t r : replicas) p->add_replicas(r);
+  return AlterReassignments(req);
+}
+
+absl::Status Admin::CancelReassignment(const std::string& topic, int32_t partition) {
+  v1::AlterPartitionReassignmentsRequest req;
+  auto* t = req.add_topics();
+  t->set_name(topic);
+  auto* p = t->add_partitions();
+  p->set_partition(partition);
+  p->set_cancel(true);
+  return AlterReassignments(req);
+}
+
+absl::Status Admin::AlterReassignments(const v1::AlterPartitionReassignmentsRequest& req) {
+  absl::StatusOr<v1::AlterPartitionReassignmentsResponse> r =
+      Call<v1::AlterPartitionReassignmentsResponse>(
+          "AlterPartitionReassignments",
+          [&](v1::Broker::Stub* stub, grpc::ClientContext* ctx, auto* out) {
+            return stub->AlterPartitionReassignments(ctx, req, out);
+          });
+  return r.ok() ? ErrorOf(*r) : r.status();
+}
+
+absl::StatusOr<std::vector<v1::PartitionReassignment>> Admin::ListReassignments(
+    const std::vector<std::string>& topics) {
+  v1::ListPartitionReassignmentsRequest req;
+  for (const std::string& t : topics) req.add_topics(t);
+  absl::StatusOr<v1::ListPartitionReassignmentsResponse> r =
+      Call<v1::ListPartitionReassignmentsResponse>(
+          "ListPartitionReassignments",
+          [&](v1::Broker::Stub* stub, grpc::ClientContext* ctx, auto* out) {
+            return stub->ListPartitionReassignments(ctx, req, out);
+          });
+  if (!r.ok()) return r.status();
+  if (absl::Status st = ErrorOf(*r); !st.ok()) return st;
+  return std::vector<v1::PartitionReassignment>(r->reassignments().begin(),
+                                                r->reassignments().end());
+}
+
 template <typename Response, typename Rpc>
 absl::StatusOr<Response> Admin::CallAt(const std::string& address, const char* what, Rpc rpc) {
   grpc::ClientContext ctx;

@@ -74,6 +74,17 @@ class Admin {
   absl::Status CreatePartitions(const std::string& name, int32_t total);
   absl::StatusOr<ClusterDescription> DescribeCluster();
 
+  // Moves `topic`-`partition` to `replicas` (the first is the preferred
+  // leader); returns once the move has started (it completes in the
+  // background: ListReassignments).
+  absl::Status Reassign(const std::string& topic, int32_t partition,
+                        const std::vector<int32_t>& replicas);
+  // Rolls a move back to the partition's original replicas.
+  absl::Status CancelReassignment(const std::string& topic, int32_t partition);
+  // The moves in progress (of `topics`, or all), with their progress.
+  absl::StatusOr<std::vector<v1::PartitionReassignment>> ListReassignments(
+      const std::vector<std::string>& topics);
+
   // Consumer groups: every broker's, sorted by name.
   absl::StatusOr<std::vector<v1::ListGroupsResponse::Group>> ListGroups();
   // The group's members and committed offsets, with each partition's log
@@ -97,6 +108,7 @@ class Admin {
   // Calls `rpc` on the broker at `address` (up to the timeout).
   template <typename Response, typename Rpc>
   absl::StatusOr<Response> CallAt(const std::string& address, const char* what, Rpc rpc);
+  absl::Status AlterReassignments(const v1::AlterPartitionReassignmentsRequest& request);
   // The address of `group`'s coordinator.
   absl::StatusOr<std::string> Coordinator(const std::string& group);
   // The offsets of `topic`'s partitions at `target` (from their leaders).

@@ -16,6 +16,8 @@ void DescribeTopic(const TopicImage& topic, v1::TopicDescription* out) {
     d->set_partition_epoch(p.partition_epoch);
     for (NodeId r : p.replicas) d->add_replicas(r.value());
     for (NodeId r : p.isr) d->add_isr(r.value());
+    for (NodeId r : p.adding) d->add_adding_replicas(r.value());
+    for (NodeId r : p.removing) d->add_removing_replicas(r.value());
   }
 }
 
@@ -27,6 +29,7 @@ void DescribeBroker(const BrokerImage& b, v1::BrokerDescription* out) {
   out->set_state(b.fenced          ? v1::BrokerDescription::FENCED
                  : b.shutting_down ? v1::BrokerDescription::SHUTTING_DOWN
                                    : v1::BrokerDescription::ACTIVE);
+  out->set_decommissioning(b.decommissioning);
 }
 
 void DescribeTopics(const MetadataImage& image,

@@ -27,6 +27,21 @@ bool PartitionImage::InIsr(NodeId id) const {
 
 namespace {
 
+std::vector<NodeId> Without(const std::vector<NodeId>& from, const std::vector<NodeId>& drop) {
+  std::vector<NodeId> out;
+  for (NodeId id : from) {
+    if (std::find(drop.begin(), drop.end(), id) == drop.end()) out.push_back(id);
+  }
+  return out;
+}
+
+}  // namespace
+
+std::vector<NodeId> PartitionImage::Target() const { return Without(replicas, removing); }
+std::vector<NodeId> PartitionImage::Original() const { return Without(replicas, adding); }
+
+namespace {
+
 std::vector<NodeId> ToIds(const google::protobuf::RepeatedField<int32_t>& ids) {
   std::vector<NodeId> out;
   out.reserve(ids.size());
@@ -46,6 +61,8 @@ PartitionImage FromRecord(const v1::PartitionRecord& r) {
   p.leader = NodeId(r.leader());
   p.leader_epoch = Epoch(r.leader_epoch());
   p.partition_epoch = r.partition_epoch();
+  p.adding = ToIds(r.adding_replicas());
+  p.removing = ToIds(r.removing_replicas());
   return p;
 }
 
@@ -113,6 +130,10 @@ absl::Status MetadataImage::ApplyRecord(const v1::MetadataRecord& record, int64_
       return ApplyConfig(record.config());
     case v1::MetadataRecord::kProducerIdBlock:
       return ApplyProducerIds(record.producer_id_block());
+    case v1::MetadataRecord::kBrokerDecommission:
+      return ApplyDecommission(record.broker_decommission());
+    case v1::MetadataRecord::kUnregisterBroker:
+      return ApplyUnregister(record.unregister_broker());
     case v1::MetadataRecord::kNoOp:
       return absl::OkStatus();
     case v1::MetadataRecord::RECORD_NOT_SET:
@@ -209,6 +230,18 @@ absl::Status MetadataImage::CheckPartition(const PartitionImage& p) const {
     return absl::InvalidArgumentError(
         absl::StrCat("leader ", p.leader.value(), " is not in the ISR"));
   }
+  absl::flat_hash_set<NodeId> moving;
+  for (const auto* list : {&p.adding, &p.removing}) {
+    for (NodeId r : *list) {
+      if (!replicas.contains(r) || !moving.insert(r).second) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            "moving replica ", r.value(), " is not a replica, or both added and removed"));
+      }
+    }
+  }
+  if (p.removing.size() >= p.replicas.size()) {
+    return absl::InvalidArgumentError("a reassignment removing every replica");
+  }
   return absl::OkStatus();
 }
 
@@ -236,6 +269,9 @@ absl::Status MetadataImage::ApplyPartitionChange(const v1::PartitionChangeRecord
   }
   PartitionImage p = topic->partitions[r.partition()];
   if (r.has_isr()) p.isr = ToIds(r.isr().ids());
+  if (r.has_replicas()) p.replicas = ToIds(r.replicas().ids());
+  if (r.has_adding_replicas()) p.adding = ToIds(r.adding_replicas().ids());
+  if (r.has_removing_replicas()) p.removing = ToIds(r.removing_replicas().ids());
   if (r.has_leader()) {
     p.leader = NodeId(r.leader());
     p.leader_epoch = p.leader_epoch + 1;
@@ -281,6 +317,39 @@ absl::Status MetadataImage::ApplyProducerIds(const v1::ProducerIdBlockRecord& r)
   return absl::OkStatus();
 }
 
+absl::Status MetadataImage::ApplyDecommission(const v1::BrokerDecommissionRecord& r) {
+  auto it = brokers_.find(NodeId(r.broker_id()));
+  if (it == brokers_.end()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("BrokerDecommission of unregistered broker ", r.broker_id()));
+  }
+  it->second.decommissioning = r.decommissioning();
+  return absl::OkStatus();
+}
+
+absl::Status MetadataImage::ApplyUnregister(const v1::UnregisterBrokerRecord& r) {
+  auto it = brokers_.find(NodeId(r.broker_id()));
+  if (it == brokers_.end() || it->second.epoch != r.broker_epoch()) {
+    return absl::InvalidArgumentError(absl::StrCat("UnregisterBroker ", r.broker_id(), " epoch ",
+                                                   r.broker_epoch(), ": not registered so"));
+  }
+  if (!it->second.fenced) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("UnregisterBroker ", r.broker_id(), ": it is not fenced"));
+  }
+  for (const auto& [name, topic] : topics_) {
+    for (size_t i = 0; i < topic->partitions.size(); ++i) {
+      const std::vector<NodeId>& replicas = topic->partitions[i].replicas;
+      if (std::find(replicas.begin(), replicas.end(), it->first) != replicas.end()) {
+        return absl::InvalidArgumentError(absl::StrCat("UnregisterBroker ", r.broker_id(),
+                                                       ": it holds a replica of ", name, "-", i));
+      }
+    }
+  }
+  brokers_.erase(it);
+  return absl::OkStatus();
+}
+
 v1::MetadataSnapshot MetadataImage::ToSnapshot() const {
   v1::MetadataSnapshot s;
   s.set_offset(offset_);
@@ -297,6 +366,7 @@ v1::MetadataSnapshot MetadataImage::ToSnapshot() const {
     out->set_fenced(b.fenced);
     out->set_shutting_down(b.shutting_down);
     out->set_registered_at(b.registered_at);
+    out->set_decommissioning(b.decommissioning);
   }
   for (const auto& [name, t] : topics_) {
     v1::TopicState* out = s.add_topics();
@@ -312,6 +382,8 @@ v1::MetadataSnapshot MetadataImage::ToSnapshot() const {
       pr->set_leader(p.leader.value());
       pr->set_leader_epoch(p.leader_epoch.value());
       pr->set_partition_epoch(p.partition_epoch);
+      FromIds(p.adding, pr->mutable_adding_replicas());
+      FromIds(p.removing, pr->mutable_removing_replicas());
     }
     for (const auto& [k, v] : t->configs) (*out->mutable_configs())[k] = v;
   }
@@ -348,6 +420,7 @@ absl::StatusOr<MetadataImage> MetadataImage::FromSnapshot(const v1::MetadataSnap
     BrokerImage& img = image.brokers_[NodeId(b.registration().broker_id())];
     img.fenced = b.fenced();
     img.shutting_down = b.shutting_down();
+    img.decommissioning = b.decommissioning();
   }
   for (const v1::TopicState& t : s.topics()) {
     if (absl::Status st = image.ApplyTopic(t.topic()); !st.ok()) return fail(st);

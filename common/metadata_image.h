@@ -59,10 +59,14 @@ struct BrokerImage {
   std::string rack;
   bool fenced = true;
   bool shutting_down = false;
+  // Every replica is being moved off it (samsa cluster decommission).
+  bool decommissioning = false;
   int64_t registered_at = 0;  // metadata offset of its registration
 
   // May lead partitions and join ISRs.
   bool eligible() const { return !fenced && !shutting_down; }
+  // May be given new replicas (placement, reassignment targets, balancing).
+  bool accepts_replicas() const { return eligible() && !decommissioning; }
 };
 
 struct PartitionImage {
@@ -71,8 +75,18 @@ struct PartitionImage {
   NodeId leader = kNoNode;
   Epoch leader_epoch{0};
   int32_t partition_epoch = 0;
+  // A reassignment in progress (KIP-455): `replicas` is the target followed
+  // by the replicas being removed; `adding` (part of the target) catch up
+  // outside the ISR. Both empty: no move.
+  std::vector<NodeId> adding = {};
+  std::vector<NodeId> removing = {};
 
   bool InIsr(NodeId id) const;
+  bool moving() const { return !adding.empty() || !removing.empty(); }
+  // Where the replicas go: `replicas` without `removing`.
+  std::vector<NodeId> Target() const;
+  // Where they were: `replicas` without `adding`.
+  std::vector<NodeId> Original() const;
   bool operator==(const PartitionImage&) const = default;
 };
 
@@ -124,9 +138,13 @@ class MetadataImage {
   absl::Status ApplyRemoveTopic(const v1::RemoveTopicRecord& r);
   absl::Status ApplyConfig(const v1::ConfigRecord& r);
   absl::Status ApplyProducerIds(const v1::ProducerIdBlockRecord& r);
+  absl::Status ApplyDecommission(const v1::BrokerDecommissionRecord& r);
+  absl::Status ApplyUnregister(const v1::UnregisterBrokerRecord& r);
   // A writable copy of the topic (copy-on-write), or NOT_FOUND.
   absl::StatusOr<TopicImage*> MutableTopic(const v1::Uuid& id, const char* what);
-  // ISR within replicas, no duplicates, leader in the ISR (or none).
+  // ISR within replicas, no duplicates, leader in the ISR (or none); a
+  // move's adding and removing replicas disjoint, within replicas, and the
+  // target not empty.
   absl::Status CheckPartition(const PartitionImage& p) const;
 
   int64_t offset_ = 0;

@@ -131,6 +131,21 @@ TEST(MetadataImageTest, RecordsThatDoNotFitAreRejectedWholeBatch) {
       {"id taken", records::Topic("other", kTopic), "is taken"},
       {"producer ids reused", records::ProducerIdBlock(b1, 1, 0, 1000), "next id is 1000"},
       {"remove unknown", records::RemoveTopic(unknown), "unknown id"},
+      {"adding outside replicas",
+       records::PartitionChange(kTopic, 0, std::nullopt, std::nullopt,
+                                records::ReplicaSets{{b1, b2}, {b9}, {}}),
+       "not a replica"},
+      {"added and removed",
+       records::PartitionChange(kTopic, 0, std::nullopt, std::nullopt,
+                                records::ReplicaSets{{b1, b2}, {b1}, {b1}}),
+       "both added and removed"},
+      {"removing every replica",
+       records::PartitionChange(kTopic, 0, std::nullopt, std::nullopt,
+                                records::ReplicaSets{{b1, b2}, {}, {b1, b2}}),
+       "removing every replica"},
+      {"decommission unknown", records::BrokerDecommission(b9, true), "unregistered broker 9"},
+      {"unregister unfenced", records::UnregisterBroker(b1, 1), "not fenced"},
+      {"unregister stale epoch", records::UnregisterBroker(b2, 1), "not registered so"},
       {"no type", v1::MetadataRecord(), "no known type"},
   };
   for (const Case& c : cases) {
@@ -144,6 +159,73 @@ TEST(MetadataImageTest, RecordsThatDoNotFitAreRejectedWholeBatch) {
   }
   MetadataImage image = good;
   EXPECT_FALSE(image.Apply(Batch({}), 18).ok()) << "an offset that does not grow";
+}
+
+// A move from {1,2} to {2,3}: started, snapshotted mid-way, completed.
+TEST(MetadataImageTest, ReassignmentStepsAndSnapshotsKeepTheMovingSets) {
+  MetadataImage image = Replay(History());
+  const NodeId b1(1), b2(2), b3(3);
+  ASSERT_TRUE(image
+                  .Apply(Batch({records::RegisterBroker(b3, Uuid{9, 3}, 3, "127.0.0.1:3", "r3"),
+                                records::UnfenceBroker(b3, 3)}),
+                         20)
+                  .ok());
+  ASSERT_TRUE(image
+                  .Apply(Batch({records::PartitionChange(kTopic, 1, std::nullopt, std::nullopt,
+                                                         records::ReplicaSets{
+                                                             {b2, b3, b1}, {b3}, {b1}})}),
+                         21)
+                  .ok());
+  const PartitionImage& moving = image.FindTopic("orders")->partitions[1];
+  EXPECT_TRUE(moving.moving());
+  EXPECT_THAT(moving.Target(), ElementsAre(b2, b3));
+  EXPECT_THAT(moving.Original(), ElementsAre(b2, b1));
+  EXPECT_THAT(moving.isr, ElementsAre(b2, b1)) << "a move's start leaves the ISR alone";
+  EXPECT_EQ(Epoch(0), moving.leader_epoch);
+  EXPECT_EQ(1, moving.partition_epoch);
+
+  absl::StatusOr<MetadataImage> restored = MetadataImage::FromSnapshot(image.ToSnapshot());
+  ASSERT_TRUE(restored.ok()) << restored.status();
+  EXPECT_EQ(image.SerializeSnapshot(), restored->SerializeSnapshot());
+  EXPECT_THAT(restored->FindTopic("orders")->partitions[1].adding, ElementsAre(b3));
+
+  ASSERT_TRUE(image
+                  .Apply(Batch({records::PartitionChange(kTopic, 1, std::nullopt,
+                                                         std::vector<NodeId>{b2, b3},
+                                                         records::ReplicaSets{{b2, b3}, {}, {}})}),
+                         22)
+                  .ok());
+  const PartitionImage& done = image.FindTopic("orders")->partitions[1];
+  EXPECT_FALSE(done.moving());
+  EXPECT_THAT(done.replicas, ElementsAre(b2, b3));
+}
+
+TEST(MetadataImageTest, DecommissionAndUnregister) {
+  MetadataImage image = Replay(History());
+  const NodeId b1(1), b2(2), b3(3);
+  ASSERT_TRUE(image
+                  .Apply(Batch({records::RegisterBroker(b3, Uuid{9, 3}, 3, "127.0.0.1:3", ""),
+                                records::UnfenceBroker(b3, 3),
+                                records::BrokerDecommission(b3, true)}),
+                         20)
+                  .ok());
+  EXPECT_TRUE(image.FindBroker(b3)->decommissioning);
+  EXPECT_TRUE(image.FindBroker(b3)->eligible());
+  EXPECT_FALSE(image.FindBroker(b3)->accepts_replicas());
+  absl::StatusOr<MetadataImage> restored = MetadataImage::FromSnapshot(image.ToSnapshot());
+  ASSERT_TRUE(restored.ok()) << restored.status();
+  EXPECT_TRUE(restored->FindBroker(b3)->decommissioning);
+
+  // Broker 2 holds replicas: it cannot leave.
+  MetadataImage copy = image;
+  absl::Status st = copy.Apply(
+      Batch({records::FenceBroker(b2, 2), records::UnregisterBroker(b2, 2)}), 21);
+  EXPECT_THAT(std::string(st.message()), HasSubstr("holds a replica of orders-"));
+  ASSERT_TRUE(
+      image.Apply(Batch({records::FenceBroker(b3, 3), records::UnregisterBroker(b3, 3)}), 21)
+          .ok());
+  EXPECT_EQ(nullptr, image.FindBroker(b3));
+  EXPECT_NE(nullptr, image.FindBroker(b1));
 }
 
 TEST(MetadataImageTest, SnapshotsThatDoNotFitAreRejected) {

@@ -35,6 +35,20 @@ v1::MetadataRecord BrokerShutdown(NodeId id, int64_t epoch) {
   return r;
 }
 
+v1::MetadataRecord BrokerDecommission(NodeId id, bool decommissioning) {
+  v1::MetadataRecord r;
+  r.mutable_broker_decommission()->set_broker_id(id.value());
+  r.mutable_broker_decommission()->set_decommissioning(decommissioning);
+  return r;
+}
+
+v1::MetadataRecord UnregisterBroker(NodeId id, int64_t epoch) {
+  v1::MetadataRecord r;
+  r.mutable_unregister_broker()->set_broker_id(id.value());
+  r.mutable_unregister_broker()->set_broker_epoch(epoch);
+  return r;
+}
+
 v1::MetadataRecord Topic(std::string name, const Uuid& id) {
   v1::MetadataRecord r;
   r.mutable_topic()->set_name(std::move(name));
@@ -52,20 +66,28 @@ v1::MetadataRecord Partition(const Uuid& topic, int32_t partition, const Partiti
   out->set_leader(p.leader.value());
   out->set_leader_epoch(p.leader_epoch.value());
   out->set_partition_epoch(p.partition_epoch);
+  for (NodeId id : p.adding) out->add_adding_replicas(id.value());
+  for (NodeId id : p.removing) out->add_removing_replicas(id.value());
   return r;
 }
 
 v1::MetadataRecord PartitionChange(const Uuid& topic, int32_t partition,
                                    std::optional<NodeId> leader,
-                                   const std::optional<std::vector<NodeId>>& isr) {
+                                   const std::optional<std::vector<NodeId>>& isr,
+                                   const std::optional<ReplicaSets>& sets) {
   v1::MetadataRecord r;
   v1::PartitionChangeRecord* out = r.mutable_partition_change();
   *out->mutable_topic_id() = topic.ToProto();
   out->set_partition(partition);
   if (leader.has_value()) out->set_leader(leader->value());
-  if (isr.has_value()) {
-    v1::BrokerIdList* ids = out->mutable_isr();
-    for (NodeId id : *isr) ids->add_ids(id.value());
+  auto put = [](const std::vector<NodeId>& from, v1::BrokerIdList* to) {
+    for (NodeId id : from) to->add_ids(id.value());
+  };
+  if (isr.has_value()) put(*isr, out->mutable_isr());
+  if (sets.has_value()) {
+    put(sets->replicas, out->mutable_replicas());
+    put(sets->adding, out->mutable_adding_replicas());
+    put(sets->removing, out->mutable_removing_replicas());
   }
   return r;
 }

@@ -40,6 +40,8 @@ SAMSA_CONTROLLER_WRITE(BrokerHeartbeat)
 SAMSA_CONTROLLER_WRITE(AlterPartition)
 SAMSA_CONTROLLER_WRITE(ControlledShutdown)
 SAMSA_CONTROLLER_WRITE(AllocateProducerIds)
+SAMSA_CONTROLLER_WRITE(AlterPartitionReassignments)
+SAMSA_CONTROLLER_WRITE(ListPartitionReassignments)
 
 #undef SAMSA_CONTROLLER_WRITE
 

@@ -53,6 +53,12 @@ class ControllerService final : public v1::Controller::CallbackService {
   grpc::ServerUnaryReactor* AllocateProducerIds(grpc::CallbackServerContext* ctx,
                                                 const v1::AllocateProducerIdsRequest* request,
                                                 v1::AllocateProducerIdsResponse* response) override;
+  grpc::ServerUnaryReactor* AlterPartitionReassignments(
+      grpc::CallbackServerContext* ctx, const v1::AlterPartitionReassignmentsRequest* request,
+      v1::AlterPartitionReassignmentsResponse* response) override;
+  grpc::ServerUnaryReactor* ListPartitionReassignments(
+      grpc::CallbackServerContext* ctx, const v1::ListPartitionReassignmentsRequest* request,
+      v1::ListPartitionReassignmentsResponse* response) override;
   grpc::ServerUnaryReactor* FetchMetadata(grpc::CallbackServerContext* ctx,
                                           const v1::FetchMetadataRequest* request,
                                           v1::FetchMetadataResponse* response) override;

@@ -21,7 +21,7 @@ absl::StatusOr<std::vector<std::vector<NodeId>>> PlaceReplicas(const MetadataIma
   };
   std::vector<Load> loads;
   for (const auto& [id, b] : image.brokers()) {
-    if (b.eligible()) loads.push_back({&b});
+    if (b.accepts_replicas()) loads.push_back({&b});
   }
   if (replication_factor < 1 || static_cast<size_t>(replication_factor) > loads.size()) {
     return absl::InvalidArgumentError(absl::StrCat("replication factor ", replication_factor,

@@ -1,7 +1,7 @@
 // Replica placement for new partitions.
 //
-// Every eligible broker (registered, unfenced, not shutting down) can take
-// replicas. For each new partition, in order:
+// Every eligible broker (registered, unfenced, not shutting down) that is
+// not being decommissioned can take replicas. For each new partition, in order:
 //   * the leader (first replica, the preferred leader) is the broker leading
 //     the fewest partitions cluster-wide, then holding the fewest replicas;
 //   * each follower is the broker holding the fewest replicas, preferring

@@ -14,9 +14,17 @@
 //   samsa_controller_session_expiries_total   brokers fenced for a missed session
 //   samsa_controller_preferred_leader_elections_total  partitions moved back
 //                                             to their preferred leader
+//   samsa_controller_partitions_moving        partitions being reassigned
+//   samsa_controller_brokers_decommissioning  brokers being drained
+//   samsa_controller_reassignments_started_total, _completed_total,
+//   _cancelled_total                          committed reassignment steps
+//   samsa_controller_reassignment_bytes_left  bytes the moving replicas still
+//                                             have to copy (active controller,
+//                                             from heartbeats)
 #pragma once
 
 #include "common/metadata_image.h"
+#include "controller/reassignment.h"
 #include "prometheus/counter.h"
 #include "prometheus/gauge.h"
 #include "prometheus/registry.h"
@@ -28,8 +36,10 @@ class ControllerProbe {
   explicit ControllerProbe(prometheus::Registry& registry);
 
   void OnActive(bool active) { active_.Set(active ? 1 : 0); }
-  // After each applied batch, with the new image and the leader changes in it.
-  void OnImage(const MetadataImage& image, int64_t leader_changes);
+  // After each applied batch, with the new image and the leader changes
+  // and reassignment steps in it.
+  void OnImage(const MetadataImage& image, int64_t leader_changes, const MoveCounts& moves = {});
+  void OnBytesLeftToMove(int64_t bytes) { bytes_left_.Set(static_cast<double>(bytes)); }
   void OnSessionExpired() { session_expiries_.Increment(); }
   void OnPreferredLeaders(int64_t moved) {
     preferred_elections_.Increment(static_cast<double>(moved));
@@ -47,6 +57,12 @@ class ControllerProbe {
   prometheus::Counter& leader_changes_;
   prometheus::Counter& session_expiries_;
   prometheus::Counter& preferred_elections_;
+  prometheus::Gauge& moving_;
+  prometheus::Gauge& decommissioning_;
+  prometheus::Counter& moves_started_;
+  prometheus::Counter& moves_completed_;
+  prometheus::Counter& moves_cancelled_;
+  prometheus::Gauge& bytes_left_;
 };
 
 }  // namespace samsa::controller

@@ -7,6 +7,7 @@
 #include "common/metadata_describe.h"
 #include "controller/broker_lifecycle.h"
 #include "controller/partition_changes.h"
+#include "controller/reassignment.h"
 
 namespace samsa::controller {
 namespace {
@@ -178,7 +179,13 @@ void QuorumController::BrokerHeartbeat(const v1::BrokerHeartbeatRequest& request
       [&](PendingBatch& batch) ABSL_NO_THREAD_SAFETY_ANALYSIS {
         *response = controller::BrokerHeartbeat(request, *committed_, batch);
         if (response->error().code() == v1::NONE) {
-          sessions_[NodeId(request.broker_id())] = options_.clock->Monotonic();
+          const NodeId broker(request.broker_id());
+          sessions_[broker] = options_.clock->Monotonic();
+          auto& sizes = moving_bytes_[broker];
+          sizes.clear();
+          for (const v1::ReplicaSize& r : request.moving_replicas()) {
+            sizes[{Uuid::FromProto(r.topic_id()), r.partition()}] = r.bytes();
+          }
         }
       },
       false, AnswerWith(response, std::move(done)));
@@ -187,8 +194,53 @@ void QuorumController::BrokerHeartbeat(const v1::BrokerHeartbeatRequest& request
 void QuorumController::AlterPartition(const v1::AlterPartitionRequest& request,
                                       Done<v1::AlterPartitionResponse> done) {
   auto response = std::make_shared<v1::AlterPartitionResponse>();
-  Write([&](PendingBatch& batch) { *response = controller::AlterPartition(request, batch); }, false,
-        AnswerWith(response, std::move(done)));
+  Write(
+      [&](PendingBatch& batch) {
+        *response = controller::AlterPartition(request, batch);
+        // A follower that joined the ISR may be the last a move waited for.
+        if (absl::StatusOr<int64_t> n = controller::CompleteReassignments(batch); !n.ok()) {
+          SAMSA_LOG(ERROR) << "completing reassignments: " << n.status();
+        }
+      },
+      false, AnswerWith(response, std::move(done)));
+}
+
+void QuorumController::AlterPartitionReassignments(
+    const v1::AlterPartitionReassignmentsRequest& request,
+    Done<v1::AlterPartitionReassignmentsResponse> done) {
+  auto response = std::make_shared<v1::AlterPartitionReassignmentsResponse>();
+  Write(
+      [&](PendingBatch& batch) ABSL_NO_THREAD_SAFETY_ANALYSIS {
+        *response = controller::AlterPartitionReassignments(request, batch);
+        const MoveCounts moves = CountMoves(latest_, batch.batch());
+        if (moves.started + moves.completed + moves.cancelled > 0) {
+          SAMSA_LOG(INFO) << "reassignments: " << moves.started << " started, "
+                          << moves.completed << " completed, " << moves.cancelled
+                          << " cancelled";
+        }
+      },
+      false, AnswerWith(response, std::move(done)));
+}
+
+void QuorumController::ListPartitionReassignments(
+    const v1::ListPartitionReassignmentsRequest& request,
+    Done<v1::ListPartitionReassignmentsResponse> done) {
+  v1::ListPartitionReassignmentsResponse response;
+  {
+    absl::MutexLock lock(&mu_);
+    if (active_) {
+      response = controller::ListPartitionReassignments(
+          request, *committed_,
+          [this](const Uuid& topic, int32_t partition, NodeId broker)
+              ABSL_NO_THREAD_SAFETY_ANALYSIS { return MovingBytes(topic, partition, broker); });
+    }
+  }
+  if (response.error().code() == v1::NONE && !active()) {
+    *response.mutable_error() = MakeError(
+        v1::NOT_CONTROLLER, absl::StrCat("controller ", options_.node_id.value(), " is not active"));
+  }
+  *response.mutable_controller() = Hint();
+  done(std::move(response));
 }
 
 void QuorumController::ControlledShutdown(const v1::ControlledShutdownRequest& request,
@@ -203,6 +255,13 @@ void QuorumController::AllocateProducerIds(const v1::AllocateProducerIdsRequest&
   auto response = std::make_shared<v1::AllocateProducerIdsResponse>();
   Write([&](PendingBatch& batch) { *response = controller::AllocateProducerIds(request, batch); },
         false, AnswerWith(response, std::move(done)));
+}
+
+int64_t QuorumController::MovingBytes(const Uuid& topic, int32_t partition, NodeId broker) const {
+  auto b = moving_bytes_.find(broker);
+  if (b == moving_bytes_.end()) return -1;
+  auto it = b->second.find({topic, partition});
+  return it == b->second.end() ? -1 : it->second;
 }
 
 void QuorumController::ExpireSessions() {
@@ -286,6 +345,7 @@ absl::Status QuorumController::Apply(const raft::Entry& entry) {
     absl::MutexLock lock(&mu_);
     auto next = std::make_shared<MetadataImage>(*committed_);
     int64_t leader_changes = 0;
+    MoveCounts moves;
     if (entry.type != raft::EntryType::kNormal || entry.data.empty()) {
       next->AdvanceTo(offset);
     } else {
@@ -304,6 +364,7 @@ absl::Status QuorumController::Apply(const raft::Entry& entry) {
       }
       next->AdvanceTo(offset);
       leader_changes = LeaderChanges(batch);
+      moves = CountMoves(*committed_, batch);
       history_.emplace_back(offset, std::move(batch));
       while (history_.size() > options_.history_entries) {
         history_base_ = history_.front().first;
@@ -311,7 +372,7 @@ absl::Status QuorumController::Apply(const raft::Entry& entry) {
       }
     }
     committed_ = std::move(next);
-    if (options_.probe != nullptr) options_.probe->OnImage(*committed_, leader_changes);
+    if (options_.probe != nullptr) options_.probe->OnImage(*committed_, leader_changes, moves);
     if (entry.type == raft::EntryType::kNormal && entry.data.empty() &&
         entry.term == leader_term_ && !active_) {
       // Our term's no-op: everything before it is applied, so the image is
@@ -412,6 +473,7 @@ void QuorumController::TimerLoop() {
     }
     if (MonotonicNow() >= next_session_check) {
       ExpireSessions();
+      CompleteReassignments();
       next_session_check = MonotonicNow() + period;
     }
     if (MonotonicNow() >= next_rebalance) {
@@ -433,6 +495,38 @@ void QuorumController::ElectPreferredLeaders() {
         if (*moved == 0) return;
         SAMSA_LOG(INFO) << "moving " << *moved << " partitions back to their preferred leader";
         if (options_.probe != nullptr) options_.probe->OnPreferredLeaders(*moved);
+      },
+      false, [](const v1::Error&, const v1::LeaderHint&) {});
+}
+
+void QuorumController::CompleteReassignments() {
+  if (options_.probe != nullptr) {
+    int64_t left = 0;
+    v1::ListPartitionReassignmentsResponse moves;
+    {
+      absl::MutexLock lock(&mu_);
+      if (active_) {
+        moves = controller::ListPartitionReassignments(
+            {}, *committed_,
+            [this](const Uuid& topic, int32_t partition, NodeId broker)
+                ABSL_NO_THREAD_SAFETY_ANALYSIS { return MovingBytes(topic, partition, broker); });
+      }
+    }
+    for (const v1::PartitionReassignment& m : moves.reassignments()) {
+      if (m.bytes_total() >= 0 && m.bytes_copied() >= 0) {
+        left += std::max<int64_t>(0, m.bytes_total() - m.bytes_copied());
+      }
+    }
+    options_.probe->OnBytesLeftToMove(left);
+  }
+  Write(  // answered NOT_CONTROLLER, and ignored, unless active
+      [this](PendingBatch& batch) {
+        absl::StatusOr<int64_t> n = controller::CompleteReassignments(batch);
+        if (!n.ok()) {
+          SAMSA_LOG(ERROR) << "completing reassignments: " << n.status();
+        } else if (*n > 0) {
+          SAMSA_LOG(INFO) << "completing the reassignment of " << *n << " partition(s)";
+        }
       },
       false, [](const v1::Error&, const v1::LeaderHint&) {});
 }

@@ -104,6 +104,11 @@ class QuorumController final : public raft::StateMachine {
                           Done<v1::ControlledShutdownResponse> done);
   void AllocateProducerIds(const v1::AllocateProducerIdsRequest& request,
                            Done<v1::AllocateProducerIdsResponse> done);
+  void AlterPartitionReassignments(const v1::AlterPartitionReassignmentsRequest& request,
+                                   Done<v1::AlterPartitionReassignmentsResponse> done);
+  // Active controller only (the progress comes from heartbeats it received).
+  void ListPartitionReassignments(const v1::ListPartitionReassignmentsRequest& request,
+                                  Done<v1::ListPartitionReassignmentsResponse> done);
   // Answers at once when batches after `from_offset` are committed, else
   // when one is or max_wait_ms passes.
   void FetchMetadata(const v1::FetchMetadataRequest& request, Done<v1::FetchMetadataResponse> done);
@@ -147,6 +152,12 @@ class QuorumController final : public raft::StateMachine {
   void ExpireSessions();
   // Moves partitions back to their preferred leaders (active controller only).
   void ElectPreferredLeaders();
+  // Completes the reassignments whose target replicas all caught up (active
+  // controller only).
+  void CompleteReassignments();
+  // What `broker` last heartbeated as the size of its replica; -1: unknown.
+  int64_t MovingBytes(const Uuid& topic, int32_t partition, NodeId broker) const
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   const ControllerOptions options_;
   // The leader as last heard from the node, for NOT_CONTROLLER hints (read
@@ -165,6 +176,9 @@ class QuorumController final : public raft::StateMachine {
   // The last heartbeat of each broker, on clock->Monotonic().
   absl::flat_hash_map<NodeId, absl::Duration> sessions_ ABSL_GUARDED_BY(mu_);
   std::vector<Waiter> waiters_ ABSL_GUARDED_BY(mu_);
+  // Replica sizes of moving partitions by broker, as last heartbeated.
+  absl::flat_hash_map<NodeId, absl::flat_hash_map<std::pair<Uuid, int32_t>, int64_t>>
+      moving_bytes_ ABSL_GUARDED_BY(mu_);
   absl::BitGen rng_ ABSL_GUARDED_BY(mu_);
   bool stop_ ABSL_GUARDED_BY(mu_) = false;
   Wakeup wakeup_;  // notified when stop_ is set

@@ -79,7 +79,11 @@ absl::Status Describe(const Context& ctx, client::Admin& admin, const std::strin
            {"leader", p.leader()},
            {"leader_epoch", p.leader_epoch()},
            {"replicas", std::vector<int32_t>(p.replicas().begin(), p.replicas().end())},
-           {"isr", std::vector<int32_t>(p.isr().begin(), p.isr().end())}});
+           {"isr", std::vector<int32_t>(p.isr().begin(), p.isr().end())},
+           {"adding_replicas",
+            std::vector<int32_t>(p.adding_replicas().begin(), p.adding_replicas().end())},
+           {"removing_replicas",
+            std::vector<int32_t>(p.removing_replicas().begin(), p.removing_replicas().end())}});
     }
     PrintJson(*ctx.out, json{{"name", t->name},
                              {"topic_id", t->topic_id},
@@ -99,26 +103,32 @@ absl::Status Describe(const Context& ctx, client::Admin& admin, const std::strin
   }
   std::vector<std::vector<std::string>> rows;
   for (const v1::PartitionDescription& p : t->partitions) {
+    std::string moving = "-";
+    if (!p.adding_replicas().empty() || !p.removing_replicas().empty()) {
+      moving = absl::StrCat("+", Ids(p.adding_replicas()), " -", Ids(p.removing_replicas()));
+    }
     rows.push_back({absl::StrCat(p.partition()), p.leader() < 0 ? "none" : absl::StrCat(p.leader()),
-                    absl::StrCat(p.leader_epoch()), Ids(p.replicas()), Ids(p.isr())});
+                    absl::StrCat(p.leader_epoch()), Ids(p.replicas()), Ids(p.isr()), moving});
   }
-  PrintTable(*ctx.out, {"PARTITION", "LEADER", "EPOCH", "REPLICAS", "ISR"}, rows);
+  PrintTable(*ctx.out, {"PARTITION", "LEADER", "EPOCH", "REPLICAS", "ISR", "MOVING"}, rows);
   return absl::OkStatus();
 }
 
 }  // namespace
 
-const std::vector<FlagSpec> kTopicFlags = {
-    {"partitions"}, {"replication-factor"}, {"config"}, {"delete-config"}};
+const std::vector<FlagSpec> kTopicFlags = {{"partitions"}, {"replication-factor"}, {"config"},
+                                          {"delete-config"}, {"partition"}, {"replicas"}};
 
 absl::Status RunTopic(const Context& ctx, const Args& all) {
   if (all.positional.empty()) {
     return absl::InvalidArgumentError(
-        "topic needs a subcommand: create, list, describe, delete, alter-config, add-partitions");
+        "topic needs a subcommand: create, list, describe, delete, alter-config, "
+        "add-partitions, reassign");
   }
   const std::string sub = all.positional[0];
   Args args = all;
   args.positional.erase(args.positional.begin());
+  if (sub == "reassign") return RunTopicReassign(ctx, args);
   absl::StatusOr<std::unique_ptr<client::Admin>> admin = NewAdmin(ctx);
   if (!admin.ok()) return admin.status();
 

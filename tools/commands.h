@@ -28,6 +28,9 @@ absl::Status RunProduce(const Context& ctx, const Args& args);
 absl::Status RunConsume(const Context& ctx, const Args& args);
 absl::Status RunPerf(const Context& ctx, const Args& args);
 absl::Status RunGroup(const Context& ctx, const Args& args);
+absl::Status RunReassignment(const Context& ctx, const Args& args);
+// `topic reassign` (RunTopic hands it over).
+absl::Status RunTopicReassign(const Context& ctx, const Args& args);
 
 // The flags each command takes (besides the global ones).
 extern const std::vector<FlagSpec> kTopicFlags;
@@ -35,6 +38,7 @@ extern const std::vector<FlagSpec> kProduceFlags;
 extern const std::vector<FlagSpec> kConsumeFlags;
 extern const std::vector<FlagSpec> kPerfFlags;
 extern const std::vector<FlagSpec> kGroupFlags;
+extern const std::vector<FlagSpec> kReassignmentFlags;
 
 // Prints rows under headers with columns padded to their widest cell.
 void PrintTable(std::ostream& out, const std::vector<std::string>& headers,

@@ -18,6 +18,8 @@ constexpr char kUsage[] =
   topic list | topic describe NAME | topic delete NAME
   topic alter-config NAME [--config k=v ...] [--delete-config k ...]
   topic add-partitions NAME --partitions N
+  topic reassign NAME --partition P --replicas ID,ID,...
+  reassignment list [TOPIC ...] | reassignment cancel TOPIC --partition P
   produce TOPIC [--key-separator SEP] [--acks all|1|0] [--partition P]
                 [--compression none|gzip|lz4|zstd|snappy] [--delivery-report FILE|-]
                 [--null-value MARKER]
@@ -54,7 +56,8 @@ int Main(int argc, char** argv) {
   // for words), then check the flags against what that command takes.
   std::vector<FlagSpec> every = kGlobalFlags;
   for (const auto* spec :
-       {&kTopicFlags, &kProduceFlags, &kConsumeFlags, &kPerfFlags, &kGroupFlags}) {
+       {&kTopicFlags, &kProduceFlags, &kConsumeFlags, &kPerfFlags, &kGroupFlags,
+        &kReassignmentFlags}) {
     every.insert(every.end(), spec->begin(), spec->end());
   }
   absl::StatusOr<Args> first = ParseArgs(argv_words, every);
@@ -83,6 +86,9 @@ int Main(int argc, char** argv) {
   } else if (command == "perf") {
     run = RunPerf;
     spec = With(kPerfFlags);
+  } else if (command == "reassignment") {
+    run = RunReassignment;
+    spec = With(kReassignmentFlags);
   } else if (command == "cluster") {
     run = RunCluster;
     spec = kGlobalFlags;

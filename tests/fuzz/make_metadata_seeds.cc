@@ -33,6 +33,10 @@ int main(int argc, char** argv) {
   *topics.add_records() = records::Config(topic, "retention.ms", "1000");
   *changes.add_records() =
       records::PartitionChange(topic, 0, NodeId(2), std::vector<NodeId>{NodeId(2), NodeId(3)});
+  *changes.add_records() = records::PartitionChange(
+      topic, 1, std::nullopt, std::nullopt,
+      records::ReplicaSets{{NodeId(2), NodeId(3), NodeId(1)}, {}, {NodeId(1)}});
+  *changes.add_records() = records::BrokerDecommission(NodeId(3), true);
   *changes.add_records() = records::FenceBroker(NodeId(1), 1);
   *changes.add_records() = records::ProducerIdBlock(NodeId(2), 2, 0, 1000);
   *changes.add_records() = records::Config(topic, "retention.ms", std::nullopt);
