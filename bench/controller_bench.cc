@@ -12,6 +12,9 @@
 //          with W in flight over W partitions: requests per second.
 // Phase 3: an image of 1,000 topics x 12 partitions: snapshot size, time to
 //          serialize and to rebuild it, time to apply one PartitionChange.
+// Phase 4: the balancer's planner on 10,000 partitions (RF 3) of 19 brokers
+//          when a 20th joins, and when one is decommissioned: plan time
+//          with the default move budget (50) and with no budget.
 // Files go under $SAMSA_TEST_DIR (default /tmp) and are removed afterwards.
 #include <algorithm>
 #include <cstdio>
@@ -24,6 +27,7 @@
 #include "absl/time/clock.h"
 #include "common/await.h"
 #include "common/metadata_records.h"
+#include "controller/balancer.h"
 #include "controller/quorum_controller.h"
 #include "raft/test_cluster.h"
 
@@ -83,6 +87,45 @@ void ImagePhase() {
       "image: 12000 partitions built in %.1f ms; snapshot %zu bytes, serialize %.1f ms, "
       "rebuild %.1f ms (%s); one PartitionChange applied in %.2f us\n",
       build_ms, snap.size(), ser_ms, load_ms, rebuilt.ok() ? "ok" : "FAILED", change_us);
+}
+
+void PlannerPhase() {
+  MetadataImage image;
+  int64_t offset = 1;
+  v1::MetadataBatch brokers;
+  for (int b = 1; b <= 20; ++b) {
+    *brokers.add_records() = records::RegisterBroker(NodeId(b), Uuid{1, static_cast<uint64_t>(b)},
+                                                     b, "127.0.0.1:1", "");
+    *brokers.add_records() = records::UnfenceBroker(NodeId(b), b);
+  }
+  (void)image.Apply(brokers, offset++);
+  for (int t = 0; t < 100; ++t) {
+    v1::MetadataBatch batch;
+    const Uuid id{8, static_cast<uint64_t>(t + 1)};
+    *batch.add_records() = records::Topic("topic-" + std::to_string(t), id);
+    for (int p = 0; p < 100; ++p) {
+      PartitionImage part;
+      for (int r = 0; r < 3; ++r) part.replicas.emplace_back(1 + (t * 100 + p + r * 7) % 19);
+      part.isr = part.replicas;
+      part.leader = part.replicas.front();
+      *batch.add_records() = records::Partition(id, p, part);
+    }
+    (void)image.Apply(batch, offset++);
+  }
+  auto time_plan = [&](const char* what, const MetadataImage& img, int64_t budget) {
+    const absl::Time t0 = absl::Now();
+    const BalancePlan plan = PlanBalance(img, {}, BalanceOptions{.max_moves = budget});
+    std::printf("planner, %s, budget %lld: %.1f ms, %lld data moves, %zu moves in all\n", what,
+                static_cast<long long>(budget), absl::ToDoubleMilliseconds(absl::Now() - t0),
+                static_cast<long long>(plan.data_moves()), plan.moves.size());
+  };
+  time_plan("20th broker joins", image, 50);
+  time_plan("20th broker joins", image, 1000000);
+  v1::MetadataBatch decommission;
+  *decommission.add_records() = records::BrokerDecommission(NodeId(1), true);
+  (void)image.Apply(decommission, offset++);
+  time_plan("broker 1 decommissioned", image, 50);
+  time_plan("broker 1 decommissioned", image, 1000000);
 }
 
 int Run(int topics, int alters, int window) {
@@ -228,5 +271,6 @@ int main(int argc, char** argv) {
     if (std::strcmp(argv[i], "--window") == 0) window = std::atoi(argv[i + 1]);
   }
   samsa::controller::ImagePhase();
+  samsa::controller::PlannerPhase();
   return samsa::controller::Run(topics, alters, window);
 }

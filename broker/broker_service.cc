@@ -260,6 +260,8 @@ SAMSA_FORWARD(DescribeCluster)
 SAMSA_FORWARD(DescribeQuorum)
 SAMSA_FORWARD(AlterPartitionReassignments)
 SAMSA_FORWARD(ListPartitionReassignments)
+SAMSA_FORWARD(DecommissionBroker)
+SAMSA_FORWARD(BalancePartitions)
 
 #undef SAMSA_FORWARD
 

@@ -41,6 +41,8 @@ using BrokerServiceBase = WithRawMethods<v1::Broker::Service,
                                          v1::Broker::WithRawCallbackMethod_DescribeQuorum,
                                          v1::Broker::WithRawCallbackMethod_AlterPartitionReassignments,
                                          v1::Broker::WithRawCallbackMethod_ListPartitionReassignments,
+                                         v1::Broker::WithRawCallbackMethod_DecommissionBroker,
+                                         v1::Broker::WithRawCallbackMethod_BalancePartitions,
                                          v1::Broker::WithRawCallbackMethod_FindCoordinator,
                                          v1::Broker::WithRawCallbackMethod_ConsumerGroupHeartbeat,
                                          v1::Broker::WithRawCallbackMethod_OffsetCommit,
@@ -81,6 +83,8 @@ class BrokerService final : public BrokerServiceBase {
   SAMSA_RAW_METHOD(DescribeQuorum)
   SAMSA_RAW_METHOD(AlterPartitionReassignments)
   SAMSA_RAW_METHOD(ListPartitionReassignments)
+  SAMSA_RAW_METHOD(DecommissionBroker)
+  SAMSA_RAW_METHOD(BalancePartitions)
   SAMSA_RAW_METHOD(FindCoordinator)
   SAMSA_RAW_METHOD(ConsumerGroupHeartbeat)
   SAMSA_RAW_METHOD(OffsetCommit)

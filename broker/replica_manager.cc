@@ -335,6 +335,11 @@ void ReplicaManager::ReportSizes(v1::BrokerHeartbeatRequest* request) const {
     r->set_bytes(bytes);
   }
   request->set_log_bytes(total);
+  if (absl::StatusOr<storage::DiskSpace> disk = options_.env->GetDiskSpace(options_.data_dir);
+      disk.ok()) {
+    request->set_disk_total_bytes(static_cast<int64_t>(disk->capacity_bytes));
+    request->set_disk_free_bytes(static_cast<int64_t>(disk->free_bytes));
+  }
 }
 
 std::vector<std::shared_ptr<Partition>> ReplicaManager::FollowingFrom(NodeId leader) const {

@@ -212,6 +212,31 @@ absl::Status Admin::AlterReassignments(const v1::AlterPartitionReassignmentsRequ
   return r.ok() ? ErrorOf(*r) : r.status();
 }
 
+absl::StatusOr<int32_t> Admin::DecommissionBroker(int32_t broker, bool recommission) {
+  v1::DecommissionBrokerRequest req;
+  req.set_broker_id(broker);
+  req.set_recommission(recommission);
+  absl::StatusOr<v1::DecommissionBrokerResponse> r = Call<v1::DecommissionBrokerResponse>(
+      "DecommissionBroker", [&](v1::Broker::Stub* stub, grpc::ClientContext* ctx, auto* out) {
+        return stub->DecommissionBroker(ctx, req, out);
+      });
+  if (!r.ok()) return r.status();
+  if (absl::Status st = ErrorOf(*r); !st.ok()) return st;
+  return r->replicas();
+}
+
+absl::StatusOr<v1::BalancePartitionsResponse> Admin::Balance(bool dry_run) {
+  v1::BalancePartitionsRequest req;
+  req.set_dry_run(dry_run);
+  absl::StatusOr<v1::BalancePartitionsResponse> r = Call<v1::BalancePartitionsResponse>(
+      "BalancePartitions", [&](v1::Broker::Stub* stub, grpc::ClientContext* ctx, auto* out) {
+        return stub->BalancePartitions(ctx, req, out);
+      });
+  if (!r.ok()) return r.status();
+  if (absl::Status st = ErrorOf(*r); !st.ok()) return st;
+  return *std::move(r);
+}
+
 absl::StatusOr<std::vector<v1::PartitionReassignment>> Admin::ListReassignments(
     const std::vector<std::string>& topics) {
   v1::ListPartitionReassignmentsRequest req;

@@ -81,6 +81,12 @@ class Admin {
                         const std::vector<int32_t>& replicas);
   // Rolls a move back to the partition's original replicas.
   absl::Status CancelReassignment(const std::string& topic, int32_t partition);
+  // Moves every replica off `broker` (or, with `recommission`, takes that
+  // back); returns the replicas it holds.
+  absl::StatusOr<int32_t> DecommissionBroker(int32_t broker, bool recommission);
+  // The balancer's plan; unless `dry_run` its first moves start and the
+  // controller carries on until brokers are even.
+  absl::StatusOr<v1::BalancePartitionsResponse> Balance(bool dry_run);
   // The moves in progress (of `topics`, or all), with their progress.
   absl::StatusOr<std::vector<v1::PartitionReassignment>> ListReassignments(
       const std::vector<std::string>& topics);

@@ -250,3 +250,88 @@ v1::AlterPartitionResponse AlterPartition(const v1::AlterPartitionRequest& reque
 }
 
 }  // namespace samsa::controller
+
+namespace samsa::controller {
+namespace {
+
+// Replicas `broker` holds (targets of moves included), and the largest
+// replication factor among them with the partition naming it.
+struct Holdings {
+  int32_t replicas = 0;
+  size_t max_rf = 0;
+  std::string widest;
+};
+
+Holdings HoldingsOf(const MetadataImage& image, NodeId broker) {
+  Holdings h;
+  for (const auto& [name, topic] : image.topics()) {
+    for (size_t i = 0; i < topic->partitions.size(); ++i) {
+      const PartitionImage& p = topic->partitions[i];
+      if (std::find(p.replicas.begin(), p.replicas.end(), broker) == p.replicas.end()) continue;
+      ++h.replicas;
+      const size_t rf = p.Target().size();
+      if (rf > h.max_rf) {
+        h.max_rf = rf;
+        h.widest = absl::StrCat(name, "-", i);
+      }
+    }
+  }
+  return h;
+}
+
+}  // namespace
+
+v1::DecommissionBrokerResponse DecommissionBroker(const v1::DecommissionBrokerRequest& request,
+                                                  PendingBatch& batch) {
+  v1::DecommissionBrokerResponse response;
+  const NodeId id(request.broker_id());
+  const BrokerImage* b = batch.image().FindBroker(id);
+  if (b == nullptr) {
+    *response.mutable_error() = MakeError(
+        v1::BROKER_ID_NOT_REGISTERED, absl::StrCat("broker ", id.value(), " is not registered"));
+    return response;
+  }
+  const Holdings held = HoldingsOf(batch.image(), id);
+  response.set_replicas(held.replicas);
+  if (request.recommission()) {
+    if (!b->decommissioning) {
+      *response.mutable_error() = MakeError(
+          v1::INVALID_REQUEST, absl::StrCat("broker ", id.value(), " is not being decommissioned"));
+      return response;
+    }
+  } else {
+    if (b->decommissioning) return response;
+    size_t others = 0;
+    for (const auto& [other, broker] : batch.image().brokers()) {
+      others += other != id && broker.accepts_replicas() ? 1 : 0;
+    }
+    if (held.max_rf > others) {
+      *response.mutable_error() = MakeError(
+          v1::INVALID_REPLICATION_FACTOR,
+          absl::StrCat("broker ", id.value(), " cannot be decommissioned: ", held.widest,
+                       " has replication factor ", held.max_rf, " and only ", others,
+                       " other broker(s) can take replicas"));
+      return response;
+    }
+  }
+  if (absl::Status st = batch.Add(records::BrokerDecommission(id, !request.recommission()));
+      !st.ok()) {
+    *response.mutable_error() = InternalError(st);
+  }
+  return response;
+}
+
+absl::StatusOr<int64_t> UnregisterDecommissioned(PendingBatch& batch) {
+  std::vector<std::pair<NodeId, int64_t>> leaving;
+  for (const auto& [id, b] : batch.image().brokers()) {
+    if (b.decommissioning && b.fenced && HoldingsOf(batch.image(), id).replicas == 0) {
+      leaving.emplace_back(id, b.epoch);
+    }
+  }
+  for (const auto& [id, epoch] : leaving) {
+    if (absl::Status st = batch.Add(records::UnregisterBroker(id, epoch)); !st.ok()) return st;
+  }
+  return static_cast<int64_t>(leaving.size());
+}
+
+}  // namespace samsa::controller

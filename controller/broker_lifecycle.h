@@ -14,6 +14,14 @@
 //               told it may stop.
 //   AlterPartition  a leader's ISR change, accepted only from the current
 //               leader with the current leader epoch and partition epoch.
+//   decommission  an operator's: the broker takes no new replica and the
+//               balancer moves every replica off it; refused when the other
+//               brokers that may take replicas are fewer than a partition it
+//               holds needs (INVALID_REPLICATION_FACTOR, naming one).
+//               Recommission takes it back (INVALID_REQUEST unless
+//               decommissioning). Unknown broker: BROKER_ID_NOT_REGISTERED.
+//   unregister  a decommissioned broker that holds no replica and is
+//               fenced (it stopped) leaves the cluster.
 //
 // Errors: BROKER_ID_NOT_REGISTERED, STALE_BROKER_EPOCH (an old incarnation
 // or epoch), INVALID_REQUEST (malformed), and for AlterPartition
@@ -50,6 +58,13 @@ v1::AllocateProducerIdsResponse AllocateProducerIds(const v1::AllocateProducerId
 
 v1::AlterPartitionResponse AlterPartition(const v1::AlterPartitionRequest& request,
                                           PendingBatch& batch);
+
+v1::DecommissionBrokerResponse DecommissionBroker(const v1::DecommissionBrokerRequest& request,
+                                                  PendingBatch& batch);
+
+// Unregisters every decommissioned broker that holds no replica and is
+// fenced; returns how many.
+absl::StatusOr<int64_t> UnregisterDecommissioned(PendingBatch& batch);
 
 // NONE, or why (`broker`, `epoch`) is not a current registration.
 v1::Error CheckBrokerEpoch(const MetadataImage& image, int32_t broker, int64_t epoch);

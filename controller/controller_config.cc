@@ -114,6 +114,36 @@ const ConfigDef& ControllerConfigDef() {
                       "percentage of them is led elsewhere.",
                .min = 0,
                .max = 100});
+    d->Define({.name = "partition.autobalancer.mode",
+               .default_value = "node_add_remove",
+               .doc = "When the active controller moves replicas to even out brokers: off (only "
+                      "to drain a decommissioned broker), node_add_remove (also when a broker "
+                      "joins or has been unreachable for partition.autobalancer.node."
+                      "unavailable.timeout.ms), continuous (whenever brokers differ by more "
+                      "than one replica or leadership).",
+               .validator = [](std::string_view v) {
+                 return ParseAutoBalancerMode(v).status();
+               }});
+    d->Define({.name = "partition.autobalancer.node.unavailable.timeout.ms",
+               .type = ConfigType::kInt,
+               .default_value = "600000",
+               .doc = "A broker fenced this long has its replicas re-created on other brokers, "
+                      "so partitions get their replication factor back (not in mode off).",
+               .min = 1000});
+    d->Define({.name = "partition.autobalancer.concurrent.moves",
+               .type = ConfigType::kInt,
+               .default_value = "50",
+               .doc = "Partitions the balancer moves at a time (reassignments started by hand "
+                      "count too).",
+               .min = 1,
+               .max = 100000});
+    d->Define({.name = "partition.autobalancer.max.disk.usage.percent",
+               .type = ConfigType::kInt,
+               .default_value = "80",
+               .doc = "A broker whose data directory's disk is fuller than this gets no new "
+                      "replica from the balancer.",
+               .min = 1,
+               .max = 100});
     return d;
   }();
   return *def;
@@ -162,6 +192,12 @@ absl::StatusOr<ControllerSettings> ToSettings(const Config& config) {
         absl::Seconds(config.GetInt("leader.imbalance.check.interval.seconds"));
   }
   s.leader_imbalance_percent = config.GetInt("leader.imbalance.per.broker.percentage");
+  s.balancer.mode = *ParseAutoBalancerMode(config.GetString("partition.autobalancer.mode"));
+  s.balancer.node_unavailable_timeout =
+      absl::Milliseconds(config.GetInt("partition.autobalancer.node.unavailable.timeout.ms"));
+  s.balancer.concurrent_moves = config.GetInt("partition.autobalancer.concurrent.moves");
+  s.balancer.max_disk_usage =
+      static_cast<double>(config.GetInt("partition.autobalancer.max.disk.usage.percent")) / 100;
   return s;
 }
 

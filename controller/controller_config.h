@@ -17,6 +17,8 @@
 //   auto.leader.rebalance.enable,         preferred leader election
 //   leader.imbalance.check.interval.seconds,  (partition_changes.h)
 //   leader.imbalance.per.broker.percentage
+//   partition.autobalancer.mode, .node.unavailable.timeout.ms,
+//   .concurrent.moves, .max.disk.usage.percent   the balancer (balancer.h)
 #pragma once
 
 #include <map>
@@ -27,6 +29,7 @@
 #include "absl/time/time.h"
 #include "common/config.h"
 #include "common/ids.h"
+#include "controller/balancer.h"
 #include "controller/topic_admin.h"
 
 namespace samsa::controller {
@@ -50,6 +53,7 @@ struct ControllerSettings {
   // Zero: no preferred leader election.
   absl::Duration leader_rebalance_interval;
   int64_t leader_imbalance_percent = 10;
+  AutoBalancerSettings balancer;
 };
 
 // The settings of a loaded config, after the checks across keys; errors

@@ -42,6 +42,8 @@ SAMSA_CONTROLLER_WRITE(ControlledShutdown)
 SAMSA_CONTROLLER_WRITE(AllocateProducerIds)
 SAMSA_CONTROLLER_WRITE(AlterPartitionReassignments)
 SAMSA_CONTROLLER_WRITE(ListPartitionReassignments)
+SAMSA_CONTROLLER_WRITE(DecommissionBroker)
+SAMSA_CONTROLLER_WRITE(BalancePartitions)
 
 #undef SAMSA_CONTROLLER_WRITE
 

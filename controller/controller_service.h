@@ -59,6 +59,12 @@ class ControllerService final : public v1::Controller::CallbackService {
   grpc::ServerUnaryReactor* ListPartitionReassignments(
       grpc::CallbackServerContext* ctx, const v1::ListPartitionReassignmentsRequest* request,
       v1::ListPartitionReassignmentsResponse* response) override;
+  grpc::ServerUnaryReactor* DecommissionBroker(grpc::CallbackServerContext* ctx,
+                                               const v1::DecommissionBrokerRequest* request,
+                                               v1::DecommissionBrokerResponse* response) override;
+  grpc::ServerUnaryReactor* BalancePartitions(grpc::CallbackServerContext* ctx,
+                                              const v1::BalancePartitionsRequest* request,
+                                              v1::BalancePartitionsResponse* response) override;
   grpc::ServerUnaryReactor* FetchMetadata(grpc::CallbackServerContext* ctx,
                                           const v1::FetchMetadataRequest* request,
                                           v1::FetchMetadataResponse* response) override;

@@ -58,6 +58,7 @@ int Run(const ControllerSettings& s) {
                                .session_timeout = s.session_timeout,
                                .leader_rebalance_interval = s.leader_rebalance_interval,
                                .leader_imbalance_percent = s.leader_imbalance_percent,
+                               .balancer = s.balancer,
                                .probe = &probe});
   raft::GrpcTransport transport(voters);
   raft::RaftService raft_service;

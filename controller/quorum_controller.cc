@@ -181,6 +181,9 @@ void QuorumController::BrokerHeartbeat(const v1::BrokerHeartbeatRequest& request
         if (response->error().code() == v1::NONE) {
           const NodeId broker(request.broker_id());
           sessions_[broker] = options_.clock->Monotonic();
+          disks_[broker] = {.log_bytes = request.log_bytes(),
+                            .total_bytes = request.disk_total_bytes(),
+                            .free_bytes = request.disk_free_bytes()};
           auto& sizes = moving_bytes_[broker];
           sizes.clear();
           for (const v1::ReplicaSize& r : request.moving_replicas()) {
@@ -382,6 +385,15 @@ absl::Status QuorumController::Apply(const raft::Entry& entry) {
       sessions_.clear();
       const absl::Duration now = options_.clock->Monotonic();
       for (const auto& [id, b] : latest_.brokers()) sessions_[id] = now;
+      // The balancer looks at the cluster once: a move or a balance the
+      // last active controller was in the middle of goes on.
+      known_brokers_.clear();
+      for (const auto& [id, b] : latest_.brokers()) {
+        if (b.accepts_replicas()) known_brokers_.insert(id);
+      }
+      fenced_since_.clear();
+      balancing_ = options_.balancer.mode != AutoBalancerMode::kOff;
+      elect_after_moves_ = true;
       if (options_.probe != nullptr) options_.probe->OnActive(true);
       SAMSA_LOG(INFO) << "controller " << options_.node_id << " is active in term " << entry.term;
     }
@@ -473,7 +485,7 @@ void QuorumController::TimerLoop() {
     }
     if (MonotonicNow() >= next_session_check) {
       ExpireSessions();
-      CompleteReassignments();
+      Maintain();
       next_session_check = MonotonicNow() + period;
     }
     if (MonotonicNow() >= next_rebalance) {
@@ -499,36 +511,146 @@ void QuorumController::ElectPreferredLeaders() {
       false, [](const v1::Error&, const v1::LeaderHint&) {});
 }
 
-void QuorumController::CompleteReassignments() {
-  if (options_.probe != nullptr) {
-    int64_t left = 0;
-    v1::ListPartitionReassignmentsResponse moves;
-    {
-      absl::MutexLock lock(&mu_);
-      if (active_) {
-        moves = controller::ListPartitionReassignments(
-            {}, *committed_,
-            [this](const Uuid& topic, int32_t partition, NodeId broker)
-                ABSL_NO_THREAD_SAFETY_ANALYSIS { return MovingBytes(topic, partition, broker); });
-      }
+BalancePlan QuorumController::Plan(const MetadataImage& image, bool even_out) const {
+  BalanceOptions options{.even_out = even_out,
+                         .max_moves = options_.balancer.concurrent_moves,
+                         .max_disk_usage = options_.balancer.max_disk_usage};
+  if (options_.balancer.mode != AutoBalancerMode::kOff) {
+    const absl::Duration now = options_.clock->Monotonic();
+    for (const auto& [id, since] : fenced_since_) {
+      if (now - since >= options_.balancer.node_unavailable_timeout) options.evacuate.insert(id);
     }
-    for (const v1::PartitionReassignment& m : moves.reassignments()) {
-      if (m.bytes_total() >= 0 && m.bytes_copied() >= 0) {
-        left += std::max<int64_t>(0, m.bytes_total() - m.bytes_copied());
-      }
-    }
-    options_.probe->OnBytesLeftToMove(left);
   }
+  return PlanBalance(image, disks_, options);
+}
+
+int64_t QuorumController::StartMoves(const BalancePlan& plan, PendingBatch& batch) {
+  int64_t started = 0;
+  for (const PlannedMove& m : plan.moves) {
+    const v1::Error e = StartReassignment(batch, m.topic, m.partition, m.to);
+    if (e.code() == v1::NONE) {
+      ++started;
+    } else {
+      SAMSA_LOG(WARNING) << "balancer: " << e.message();
+    }
+  }
+  if (started > 0 || plan.unplaceable != last_unplaceable_) {
+    last_plan_at_ = options_.clock->Now();
+    last_plan_moves_ = started;
+    last_unplaceable_ = plan.unplaceable;
+  }
+  if (started > 0) elect_after_moves_ = true;
+  return started;
+}
+
+void QuorumController::Maintain() {
   Write(  // answered NOT_CONTROLLER, and ignored, unless active
-      [this](PendingBatch& batch) {
-        absl::StatusOr<int64_t> n = controller::CompleteReassignments(batch);
-        if (!n.ok()) {
+      [this](PendingBatch& batch) ABSL_NO_THREAD_SAFETY_ANALYSIS {
+        if (absl::StatusOr<int64_t> n = controller::CompleteReassignments(batch); !n.ok()) {
           SAMSA_LOG(ERROR) << "completing reassignments: " << n.status();
         } else if (*n > 0) {
           SAMSA_LOG(INFO) << "completing the reassignment of " << *n << " partition(s)";
         }
+        if (absl::StatusOr<int64_t> n = UnregisterDecommissioned(batch); !n.ok()) {
+          SAMSA_LOG(ERROR) << "unregistering decommissioned brokers: " << n.status();
+        } else if (*n > 0) {
+          SAMSA_LOG(INFO) << "unregistered " << *n << " decommissioned broker(s)";
+        }
+        const MetadataImage& image = batch.image();
+        const absl::Duration now = options_.clock->Monotonic();
+        absl::erase_if(fenced_since_, [&](const auto& e) {
+          const BrokerImage* b = image.FindBroker(e.first);
+          return b == nullptr || !b->fenced;
+        });
+        for (const auto& [id, b] : image.brokers()) {
+          if (b.fenced) fenced_since_.try_emplace(id, now);
+          // Joined: able to take replicas for the first time (a new broker
+          // registers fenced, and is unfenced once it caught up).
+          if (b.accepts_replicas() && known_brokers_.insert(id).second &&
+              options_.balancer.mode != AutoBalancerMode::kOff) {
+            SAMSA_LOG(INFO) << "broker " << id << " joined: balancing partitions";
+            balancing_ = true;
+          }
+        }
+        if (options_.balancer.mode == AutoBalancerMode::kContinuous) balancing_ = true;
+        const int64_t moving = MovingPartitions(image);
+        int64_t started = 0;
+        if (moving < options_.balancer.concurrent_moves) {
+          const BalancePlan plan = Plan(image, balancing_);
+          started = StartMoves(plan, batch);
+          if (started > 0) {
+            SAMSA_LOG(INFO) << "balancer: started " << started << " move(s), "
+                            << MovingPartitions(batch.image()) << " partition(s) moving";
+          }
+          if (balancing_ && plan.moves.empty()) balancing_ = false;
+        }
+        if (elect_after_moves_ && moving == 0 && started == 0) {
+          elect_after_moves_ = false;
+          absl::StatusOr<int64_t> moved = controller::ElectPreferredLeaders(batch, 0);
+          if (moved.ok() && *moved > 0) {
+            SAMSA_LOG(INFO) << "balancer: moved " << *moved
+                            << " leadership(s) to their preferred replica";
+          }
+        }
       },
       false, [](const v1::Error&, const v1::LeaderHint&) {});
+  if (options_.probe != nullptr) options_.probe->OnBytesLeftToMove(BytesLeftToMove());
+}
+
+int64_t QuorumController::BytesLeftToMove() const {
+  v1::ListPartitionReassignmentsResponse moves;
+  {
+    absl::MutexLock lock(&mu_);
+    if (!active_) return 0;
+    moves = controller::ListPartitionReassignments(
+        {}, *committed_,
+        [this](const Uuid& topic, int32_t partition, NodeId broker)
+            ABSL_NO_THREAD_SAFETY_ANALYSIS { return MovingBytes(topic, partition, broker); });
+  }
+  int64_t left = 0;
+  for (const v1::PartitionReassignment& m : moves.reassignments()) {
+    if (m.bytes_total() >= 0 && m.bytes_copied() >= 0) {
+      left += std::max<int64_t>(0, m.bytes_total() - m.bytes_copied());
+    }
+  }
+  return left;
+}
+
+void QuorumController::DecommissionBroker(const v1::DecommissionBrokerRequest& request,
+                                          Done<v1::DecommissionBrokerResponse> done) {
+  auto response = std::make_shared<v1::DecommissionBrokerResponse>();
+  Write(
+      [&](PendingBatch& batch) ABSL_NO_THREAD_SAFETY_ANALYSIS {
+        *response = controller::DecommissionBroker(request, batch);
+        if (response->error().code() != v1::NONE || batch.empty()) return;
+        SAMSA_LOG(INFO) << "broker " << request.broker_id()
+                        << (request.recommission() ? " recommissioned" : " is being decommissioned")
+                        << "; it holds " << response->replicas() << " replica(s)";
+        balancing_ = options_.balancer.mode != AutoBalancerMode::kOff;
+      },
+      false, AnswerWith(response, std::move(done)));
+}
+
+void QuorumController::BalancePartitions(const v1::BalancePartitionsRequest& request,
+                                         Done<v1::BalancePartitionsResponse> done) {
+  auto response = std::make_shared<v1::BalancePartitionsResponse>();
+  Write(
+      [&](PendingBatch& batch) ABSL_NO_THREAD_SAFETY_ANALYSIS {
+        const BalancePlan plan = Plan(batch.image(), true);
+        for (const PlannedMove& m : plan.moves) {
+          v1::PlannedMove* out = response->add_moves();
+          out->set_topic(m.topic);
+          out->set_partition(m.partition);
+          for (NodeId r : m.from) out->add_replicas(r.value());
+          for (NodeId r : m.to) out->add_target(r.value());
+        }
+        for (const std::string& u : plan.unplaceable) response->add_unplaceable(u);
+        if (request.dry_run()) return;
+        const int64_t started = StartMoves(plan, batch);
+        SAMSA_LOG(INFO) << "cluster balance: started " << started << " move(s)";
+        balancing_ = true;
+      },
+      request.dry_run(), AnswerWith(response, std::move(done)));
 }
 
 v1::DescribeTopicsResponse QuorumController::DescribeTopics(
@@ -546,7 +668,34 @@ v1::DescribeClusterResponse QuorumController::DescribeCluster() const {
   v1::DescribeClusterResponse r;
   r.set_metadata_offset(image->offset());
   r.set_controller_id(Hint().leader_id());
-  for (const auto& [id, b] : image->brokers()) DescribeBroker(b, r.add_brokers());
+  absl::flat_hash_map<NodeId, std::pair<int32_t, int32_t>> held;  // replicas, preferred leads
+  for (const auto& [name, topic] : image->topics()) {
+    for (const PartitionImage& p : topic->partitions) {
+      for (NodeId id : p.replicas) ++held[id].first;
+      if (!p.replicas.empty()) ++held[p.replicas.front()].second;
+    }
+  }
+  for (const auto& [id, b] : image->brokers()) {
+    v1::BrokerDescription* d = r.add_brokers();
+    DescribeBroker(b, d);
+    d->set_replicas(held[id].first);
+    d->set_preferred_leaders(held[id].second);
+  }
+  v1::BalancerStatus* balancer = r.mutable_balancer();
+  balancer->set_mode(AutoBalancerModeName(options_.balancer.mode));
+  balancer->set_partitions_moving(static_cast<int32_t>(MovingPartitions(*image)));
+  balancer->set_bytes_left(-1);
+  bool active = false;
+  {
+    absl::MutexLock lock(&mu_);
+    active = active_;
+    if (active_ && last_plan_at_ > absl::UnixEpoch()) {
+      balancer->set_last_plan_at_ms(absl::ToUnixMillis(last_plan_at_));
+      balancer->set_last_plan_moves(static_cast<int32_t>(last_plan_moves_));
+      for (const std::string& u : last_unplaceable_) balancer->add_unplaceable(u);
+    }
+  }
+  if (active) balancer->set_bytes_left(BytesLeftToMove());
   return r;
 }
 

@@ -42,12 +42,14 @@
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
 #include "absl/functional/any_invocable.h"
 #include "absl/random/random.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "common/clock.h"
 #include "common/metadata_image.h"
+#include "controller/balancer.h"
 #include "controller/pending_batch.h"
 #include "controller/probe.h"
 #include "controller/topic_admin.h"
@@ -65,6 +67,7 @@ struct ControllerOptions {
   // (partition_changes.h ElectPreferredLeaders); zero: never.
   absl::Duration leader_rebalance_interval = absl::ZeroDuration();
   int64_t leader_imbalance_percent = 10;
+  AutoBalancerSettings balancer = {};
   // Committed batches kept for FetchMetadata; a broker further behind gets
   // the snapshot.
   size_t history_entries = 10000;
@@ -109,6 +112,12 @@ class QuorumController final : public raft::StateMachine {
   // Active controller only (the progress comes from heartbeats it received).
   void ListPartitionReassignments(const v1::ListPartitionReassignmentsRequest& request,
                                   Done<v1::ListPartitionReassignmentsResponse> done);
+  void DecommissionBroker(const v1::DecommissionBrokerRequest& request,
+                          Done<v1::DecommissionBrokerResponse> done);
+  // Plans (and unless dry_run starts) moves that even brokers out; the
+  // controller then keeps balancing until they are.
+  void BalancePartitions(const v1::BalancePartitionsRequest& request,
+                         Done<v1::BalancePartitionsResponse> done);
   // Answers at once when batches after `from_offset` are committed, else
   // when one is or max_wait_ms passes.
   void FetchMetadata(const v1::FetchMetadataRequest& request, Done<v1::FetchMetadataResponse> done);
@@ -152,9 +161,18 @@ class QuorumController final : public raft::StateMachine {
   void ExpireSessions();
   // Moves partitions back to their preferred leaders (active controller only).
   void ElectPreferredLeaders();
-  // Completes the reassignments whose target replicas all caught up (active
-  // controller only).
-  void CompleteReassignments();
+  // The balancer's round (active controller only, on the timer): completes
+  // reassignments whose target replicas caught up, unregisters drained
+  // decommissioned brokers, and starts the moves of the current plan.
+  void Maintain();
+  // The plan for `image` now; `even_out` adds steps 2 and 3 (balancer.h).
+  BalancePlan Plan(const MetadataImage& image, bool even_out) const
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Bytes the moves in progress still have to copy (active controller).
+  int64_t BytesLeftToMove() const;
+  // Starts the moves of `plan` in `batch`; returns how many started.
+  int64_t StartMoves(const BalancePlan& plan, PendingBatch& batch)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // What `broker` last heartbeated as the size of its replica; -1: unknown.
   int64_t MovingBytes(const Uuid& topic, int32_t partition, NodeId broker) const
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
@@ -179,6 +197,19 @@ class QuorumController final : public raft::StateMachine {
   // Replica sizes of moving partitions by broker, as last heartbeated.
   absl::flat_hash_map<NodeId, absl::flat_hash_map<std::pair<Uuid, int32_t>, int64_t>>
       moving_bytes_ ABSL_GUARDED_BY(mu_);
+  // The balancer's soft state (active controller): disks as heartbeated,
+  // since when each broker is fenced, whether brokers are to be evened out
+  // (a broker joined, a decommission, `cluster balance`; continuous mode:
+  // always), whether the preferred leaders are to be elected once the moves
+  // are done, and the last plan.
+  absl::flat_hash_map<NodeId, BrokerDisk> disks_ ABSL_GUARDED_BY(mu_);
+  absl::flat_hash_map<NodeId, absl::Duration> fenced_since_ ABSL_GUARDED_BY(mu_);
+  absl::flat_hash_set<NodeId> known_brokers_ ABSL_GUARDED_BY(mu_);
+  bool balancing_ ABSL_GUARDED_BY(mu_) = false;
+  bool elect_after_moves_ ABSL_GUARDED_BY(mu_) = false;
+  absl::Time last_plan_at_ ABSL_GUARDED_BY(mu_) = absl::UnixEpoch();
+  int64_t last_plan_moves_ ABSL_GUARDED_BY(mu_) = 0;
+  std::vector<std::string> last_unplaceable_ ABSL_GUARDED_BY(mu_);
   absl::BitGen rng_ ABSL_GUARDED_BY(mu_);
   bool stop_ ABSL_GUARDED_BY(mu_) = false;
   Wakeup wakeup_;  // notified when stop_ is set

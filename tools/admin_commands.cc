@@ -204,15 +204,27 @@ absl::Status RunTopic(const Context& ctx, const Args& all) {
   return absl::InvalidArgumentError(absl::StrCat("unknown topic subcommand '", sub, "'"));
 }
 
+const std::vector<FlagSpec> kClusterFlags = {{"dry-run", false}};
+
 absl::Status RunCluster(const Context& ctx, const Args& args) {
-  if (args.positional.size() != 1 || args.positional[0] != "describe") {
-    return absl::InvalidArgumentError("cluster takes one subcommand: describe");
+  if (args.positional.empty()) {
+    return absl::InvalidArgumentError(
+        "cluster needs a subcommand: describe, decommission, recommission, balance");
+  }
+  const std::string& sub = args.positional[0];
+  if (sub == "decommission" || sub == "recommission") return RunDecommission(ctx, args);
+  if (sub == "balance") return RunBalance(ctx, args);
+  if (sub != "describe" || args.positional.size() != 1) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("cluster: unknown subcommand or extra words: '",
+                     absl::StrJoin(args.positional, " "), "'"));
   }
   absl::StatusOr<std::unique_ptr<client::Admin>> admin = NewAdmin(ctx);
   if (!admin.ok()) return admin.status();
   absl::StatusOr<client::ClusterDescription> c = (*admin)->DescribeCluster();
   if (!c.ok()) return c.status();
   const v1::DescribeQuorumResponse& q = c->quorum;
+  const v1::BalancerStatus& balancer = c->brokers.balancer();
   if (ctx.json) {
     json controllers = json::array();
     for (const v1::DescribeQuorumResponse::Voter& v : q.voters()) {
@@ -228,10 +240,21 @@ absl::Status RunCluster(const Context& ctx, const Args& args) {
       brokers.push_back({{"id", b.broker_id()},
                          {"address", b.address()},
                          {"state", BrokerState(b.state())},
+                         {"decommissioning", b.decommissioning()},
                          {"epoch", b.broker_epoch()},
-                         {"rack", b.rack()}});
+                         {"rack", b.rack()},
+                         {"replicas", b.replicas()},
+                         {"preferred_leaders", b.preferred_leaders()}});
     }
-    PrintJson(*ctx.out, json{{"controllers", controllers}, {"brokers", brokers}});
+    json status = {{"mode", balancer.mode()},
+                   {"partitions_moving", balancer.partitions_moving()},
+                   {"bytes_left", balancer.bytes_left()},
+                   {"last_plan_at_ms", balancer.last_plan_at_ms()},
+                   {"last_plan_moves", balancer.last_plan_moves()},
+                   {"unplaceable", std::vector<std::string>(balancer.unplaceable().begin(),
+                                                            balancer.unplaceable().end())}};
+    PrintJson(*ctx.out,
+              json{{"controllers", controllers}, {"brokers", brokers}, {"balancer", status}});
     return absl::OkStatus();
   }
   *ctx.out << "Controllers (term " << q.term() << ", commit index " << q.commit_index() << "):\n";
@@ -245,10 +268,26 @@ absl::Status RunCluster(const Context& ctx, const Args& args) {
   *ctx.out << "Brokers:\n";
   rows.clear();
   for (const v1::BrokerDescription& b : c->brokers.brokers()) {
-    rows.push_back({absl::StrCat(b.broker_id()), b.address(), BrokerState(b.state()),
-                    absl::StrCat(b.broker_epoch()), b.rack().empty() ? "-" : b.rack()});
+    rows.push_back({absl::StrCat(b.broker_id()), b.address(),
+                    absl::StrCat(BrokerState(b.state()), b.decommissioning() ? ", decommissioning" : ""),
+                    absl::StrCat(b.broker_epoch()), b.rack().empty() ? "-" : b.rack(),
+                    absl::StrCat(b.replicas()), absl::StrCat(b.preferred_leaders())});
   }
-  PrintTable(*ctx.out, {"ID", "ADDRESS", "STATE", "EPOCH", "RACK"}, rows);
+  PrintTable(*ctx.out, {"ID", "ADDRESS", "STATE", "EPOCH", "RACK", "REPLICAS", "LEADERS"}, rows);
+  *ctx.out << "Balancer: mode " << balancer.mode() << ", " << balancer.partitions_moving()
+           << " partition(s) moving";
+  if (balancer.bytes_left() > 0) *ctx.out << ", " << balancer.bytes_left() << " bytes left";
+  if (balancer.last_plan_at_ms() > 0) {
+    *ctx.out << "; last plan " << absl::FormatTime("%Y-%m-%dT%H:%M:%SZ",
+                                                   absl::FromUnixMillis(balancer.last_plan_at_ms()),
+                                                   absl::UTCTimeZone())
+             << " started " << balancer.last_plan_moves() << " move(s)";
+  }
+  *ctx.out << "\n";
+  if (!balancer.unplaceable().empty()) {
+    *ctx.out << "Partitions with a replica that has nowhere to go: "
+             << absl::StrJoin(balancer.unplaceable(), ", ") << "\n";
+  }
   return absl::OkStatus();
 }
 

@@ -29,8 +29,11 @@ absl::Status RunConsume(const Context& ctx, const Args& args);
 absl::Status RunPerf(const Context& ctx, const Args& args);
 absl::Status RunGroup(const Context& ctx, const Args& args);
 absl::Status RunReassignment(const Context& ctx, const Args& args);
-// `topic reassign` (RunTopic hands it over).
+// `topic reassign`, `cluster decommission|recommission` and `cluster
+// balance` (RunTopic and RunCluster hand them over).
 absl::Status RunTopicReassign(const Context& ctx, const Args& args);
+absl::Status RunDecommission(const Context& ctx, const Args& args);
+absl::Status RunBalance(const Context& ctx, const Args& args);
 
 // The flags each command takes (besides the global ones).
 extern const std::vector<FlagSpec> kTopicFlags;
@@ -39,6 +42,7 @@ extern const std::vector<FlagSpec> kConsumeFlags;
 extern const std::vector<FlagSpec> kPerfFlags;
 extern const std::vector<FlagSpec> kGroupFlags;
 extern const std::vector<FlagSpec> kReassignmentFlags;
+extern const std::vector<FlagSpec> kClusterFlags;
 
 // Prints rows under headers with columns padded to their widest cell.
 void PrintTable(std::ostream& out, const std::vector<std::string>& headers,

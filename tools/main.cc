@@ -27,7 +27,8 @@ constexpr char kUsage[] =
                 [--max-messages N] [--timeout-ms T] [--print-key] [--print-offset] [--print-partition]
   group list | group describe G | group delete G
   group reset-offsets G --topic T (--to-earliest | --to-latest | --to-offset N | --to-datetime ISO)
-  cluster describe
+  cluster describe | cluster decommission BROKER | cluster recommission BROKER
+  cluster balance [--dry-run]
   perf produce TOPIC --records N --record-size B [--throughput R] [--acks all|1|0]
                 [--batch-size B] [--linger-ms L] [--compression C] [--key-space K]
   perf consume TOPIC --records N [--group G]
@@ -57,7 +58,7 @@ int Main(int argc, char** argv) {
   std::vector<FlagSpec> every = kGlobalFlags;
   for (const auto* spec :
        {&kTopicFlags, &kProduceFlags, &kConsumeFlags, &kPerfFlags, &kGroupFlags,
-        &kReassignmentFlags}) {
+        &kReassignmentFlags, &kClusterFlags}) {
     every.insert(every.end(), spec->begin(), spec->end());
   }
   absl::StatusOr<Args> first = ParseArgs(argv_words, every);
@@ -91,7 +92,7 @@ int Main(int argc, char** argv) {
     spec = With(kReassignmentFlags);
   } else if (command == "cluster") {
     run = RunCluster;
-    spec = kGlobalFlags;
+    spec = With(kClusterFlags);
   } else {
     return Usage(absl::StrCat("unknown command '", command, "'"));
   }

@@ -152,4 +152,74 @@ absl::Status RunReassignment(const Context& ctx, const Args& all) {
   return absl::InvalidArgumentError(absl::StrCat("unknown reassignment subcommand '", sub, "'"));
 }
 
+absl::Status RunDecommission(const Context& ctx, const Args& args) {
+  const bool recommission = args.positional[0] == "recommission";
+  int32_t broker = -1;
+  if (args.positional.size() != 2 || !absl::SimpleAtoi(args.positional[1], &broker) ||
+      broker < 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("cluster ", args.positional[0], " takes one broker id"));
+  }
+  absl::StatusOr<std::unique_ptr<client::Admin>> admin = NewAdmin(ctx);
+  if (!admin.ok()) return admin.status();
+  absl::StatusOr<int32_t> replicas = (*admin)->DecommissionBroker(broker, recommission);
+  if (!replicas.ok()) return replicas.status();
+  if (ctx.json) {
+    PrintJson(*ctx.out, json{{"broker", broker},
+                             {"decommissioning", !recommission},
+                             {"replicas", *replicas}});
+  } else if (recommission) {
+    *ctx.out << "Broker " << broker << " is recommissioned; it holds " << *replicas
+             << " replica(s)\n";
+  } else {
+    *ctx.out << "Decommissioning broker " << broker << ": " << *replicas
+             << " replica(s) to move off it; `samsa cluster describe` shows how many are left. "
+                "Once it holds none, stop it and it leaves the cluster.\n";
+  }
+  return absl::OkStatus();
+}
+
+absl::Status RunBalance(const Context& ctx, const Args& args) {
+  if (args.positional.size() != 1) {
+    return absl::InvalidArgumentError("cluster balance takes no arguments besides --dry-run");
+  }
+  const bool dry_run = args.Has("dry-run");
+  absl::StatusOr<std::unique_ptr<client::Admin>> admin = NewAdmin(ctx);
+  if (!admin.ok()) return admin.status();
+  absl::StatusOr<v1::BalancePartitionsResponse> plan = (*admin)->Balance(dry_run);
+  if (!plan.ok()) return plan.status();
+  if (ctx.json) {
+    json moves = json::array();
+    for (const v1::PlannedMove& m : plan->moves()) {
+      moves.push_back({{"topic", m.topic()},
+                       {"partition", m.partition()},
+                       {"replicas", Vec(m.replicas())},
+                       {"target", Vec(m.target())}});
+    }
+    PrintJson(*ctx.out, json{{"dry_run", dry_run},
+                             {"moves", moves},
+                             {"unplaceable", std::vector<std::string>(plan->unplaceable().begin(),
+                                                                      plan->unplaceable().end())}});
+    return absl::OkStatus();
+  }
+  if (plan->moves().empty()) {
+    *ctx.out << "The brokers are balanced: nothing to move\n";
+  } else {
+    std::vector<std::vector<std::string>> rows;
+    for (const v1::PlannedMove& m : plan->moves()) {
+      rows.push_back({absl::StrCat(m.topic(), "-", m.partition()), Ids(m.replicas()),
+                      Ids(m.target())});
+    }
+    PrintTable(*ctx.out, {"PARTITION", "REPLICAS", "TARGET"}, rows);
+    *ctx.out << (dry_run ? "Dry run: nothing started\n"
+                         : "Started; the controller goes on until the brokers are even "
+                           "(samsa reassignment list shows progress)\n");
+  }
+  if (!plan->unplaceable().empty()) {
+    *ctx.out << "Partitions with a replica that has nowhere to go: "
+             << absl::StrJoin(plan->unplaceable(), ", ") << "\n";
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace samsa::tools
