@@ -55,6 +55,7 @@ struct BrokerSettings {
   storage::LogConfig log_defaults;
   storage::LogCleanerOptions cleaner;
   absl::Duration replica_lag_max;
+  int64_t move_max_bytes_per_second = -1;
   absl::Duration retention_check_interval;
   int32_t offsets_partitions = 50;
   int32_t offsets_replication_factor = 3;

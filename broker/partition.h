@@ -44,6 +44,7 @@ struct PartitionState {
   bool flush_always = true;      // flush.policy=always
   bool log_append_time = false;  // message.timestamp.type=LogAppendTime
   bool compacted = false;        // cleanup.policy has compact: every record needs a key
+  bool moving_in = false;        // a reassignment is adding this replica (move_throttle.h)
 };
 
 class Partition {

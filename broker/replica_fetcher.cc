@@ -30,8 +30,15 @@ bool ReplicaFetcher::stopping() const {
 void ReplicaFetcher::Loop() {
   while (!stopping()) {
     std::vector<std::shared_ptr<Partition>> partitions = options_.partitions();
+    if (options_.move_throttle != nullptr && !options_.move_throttle->Admit()) {
+      std::erase_if(partitions, [](const auto& p) { return p->state()->moving_in; });
+    }
     if (partitions.empty()) {
-      absl::SleepFor(absl::Milliseconds(20));
+      absl::Duration wait = absl::Milliseconds(20);
+      if (options_.move_throttle != nullptr) {
+        wait = std::clamp(options_.move_throttle->Wait(), absl::Milliseconds(1), wait);
+      }
+      absl::SleepFor(wait);
       continue;
     }
     v1::ReplicaFetchRequest req;
@@ -81,6 +88,9 @@ void ReplicaFetcher::Loop() {
         ++next;
       }
       if (next == partitions.size()) break;
+      if (options_.move_throttle != nullptr && partitions[next]->state()->moving_in) {
+        options_.move_throttle->Charge(static_cast<int64_t>(in.records().size()));
+      }
       Apply(*partitions[next++], in);
     }
   }

@@ -16,6 +16,9 @@
 // The leader's high watermark is kept (capped at this log's end) for the
 // day this replica leads.
 //
+// Replicas being added by a reassignment (moving in) are left out of a
+// round while the move throttle is in debt, and their bytes charged to it.
+//
 // One thread per fetcher; partitions come from `partitions` each round, so
 // image changes apply at the next round.
 #pragma once
@@ -27,6 +30,7 @@
 #include <vector>
 
 #include "absl/synchronization/mutex.h"
+#include "broker/move_throttle.h"
 #include "broker/partition.h"
 #include "broker/probe.h"
 #include "common/clock.h"
@@ -44,6 +48,8 @@ struct ReplicaFetcherOptions {
   absl::Duration max_wait = absl::Milliseconds(500);
   int32_t max_bytes = 8 << 20;
   BrokerProbe* probe = nullptr;  // metrics, if any; must outlive the fetcher
+  // Paces the replicas a reassignment is adding here; null: none.
+  MoveThrottle* move_throttle = nullptr;
 };
 
 class ReplicaFetcher {

@@ -166,7 +166,9 @@ ReplicaManager::ReplicaManager(ReplicaManagerOptions options,
                                std::unique_ptr<storage::LogManager> logs)
     : options_(std::move(options)),
       logs_(std::move(logs)),
-      image_(std::make_shared<const MetadataImage>()) {
+      image_(std::make_shared<const MetadataImage>()),
+      move_throttle_(options_.move_max_bytes_per_second,
+                     options_.clock != nullptr ? options_.clock : &Clock::Real()) {
   timer_ = std::thread([this] { TimerLoop(); });
   isr_thread_ = std::thread([this] { IsrLoop(); });
 }
@@ -298,6 +300,7 @@ void ReplicaManager::OnImage(std::shared_ptr<const MetadataImage> image) {
     s.flush_always = config->flush_policy.kind == storage::FlushPolicy::Kind::kAlways;
     s.log_append_time = config->timestamp_type == storage::TimestampType::kLogAppendTime;
     s.compacted = config->cleanup_policy.compact;
+    s.moving_in = std::find(p.adding.begin(), p.adding.end(), options_.self) != p.adding.end();
     partition->SetState(std::move(s));
     if (!partition->state()->flush_always) {
       partition->OnLocalOffset(partition->log()->log_end_offset());
@@ -384,7 +387,8 @@ void ReplicaManager::UpdateFetchers(const MetadataImage& image) {
         .partitions = [this, leader = leader] { return FollowingFrom(leader); },
         .broker_epoch = options_.broker_epoch ? options_.broker_epoch
                                               : std::function<int64_t()>([] { return 0; }),
-        .probe = options_.probe});
+        .probe = options_.probe,
+        .move_throttle = &move_throttle_});
   }
 }
 

@@ -47,6 +47,7 @@
 #include "absl/functional/any_invocable.h"
 #include "absl/synchronization/mutex.h"
 #include "broker/hw_checkpoint.h"
+#include "broker/move_throttle.h"
 #include "broker/partition.h"
 #include "broker/probe.h"
 #include "broker/replica_fetcher.h"
@@ -68,6 +69,8 @@ struct ReplicaManagerOptions {
   // replica.lag.time.max.ms: a follower not caught up for this long leaves
   // the ISR.
   absl::Duration replica_lag_max = absl::Seconds(30);
+  // replica.move.max.bytes.per.second (move_throttle.h); < 0: no limit.
+  int64_t move_max_bytes_per_second = -1;
   // How often retention deletes old closed segments (log.retention.*).
   absl::Duration retention_check_interval = absl::Minutes(5);
   // Sends an ISR change to the active controller (QuorumClient); empty: ISR
@@ -205,6 +208,7 @@ class ReplicaManager {
   Wakeup wakeup_;  // notified when stop_ is set
   std::thread timer_;
   std::thread isr_thread_;
+  MoveThrottle move_throttle_;
   absl::Mutex fetchers_mu_;  // only OnImage and Close change the fetchers
   absl::flat_hash_map<NodeId, std::unique_ptr<ReplicaFetcher>> fetchers_
       ABSL_GUARDED_BY(fetchers_mu_);

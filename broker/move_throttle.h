@@ -1,0 +1,43 @@
+// MoveThrottle: the rate at which this broker copies data into replicas it
+// is being given by a reassignment (replica.move.max.bytes.per.second), so a
+// move does not starve producers and consumers of disk and network.
+//
+// A token bucket shared by every replica fetcher: bytes fetched for a
+// moving-in replica are charged after they arrive, and while the bucket is
+// in debt the fetchers leave those replicas out of their requests (the
+// other partitions, ISR members among them, fetch as usual: the throttle
+// never slows ordinary replication). The bucket holds at most one second of
+// credit, so an idle period earns no burst beyond that.
+#pragma once
+
+#include <cstdint>
+
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "common/clock.h"
+
+namespace samsa::broker {
+
+class MoveThrottle {
+ public:
+  // `bytes_per_second` < 0: no limit.
+  MoveThrottle(int64_t bytes_per_second, const Clock* clock);
+
+  // Whether moving-in replicas may fetch now.
+  bool Admit();
+  // Counts `bytes` fetched for moving-in replicas.
+  void Charge(int64_t bytes);
+  // How long until Admit() holds again (zero when it does).
+  absl::Duration Wait();
+
+ private:
+  void Refill() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+
+  const double rate_;  // bytes per second; < 0: no limit
+  const Clock* const clock_;
+  absl::Mutex mu_;
+  double tokens_ ABSL_GUARDED_BY(mu_);
+  absl::Duration last_ ABSL_GUARDED_BY(mu_);
+};
+
+}  // namespace samsa::broker
