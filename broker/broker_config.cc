@@ -1,5 +1,7 @@
 #include "broker/broker_config.h"
 
+#include "common/cluster_config.h"
+
 #include <map>
 
 #include "absl/strings/str_split.h"
@@ -116,18 +118,7 @@ const ConfigDef& BrokerConfigDef() {
                .doc = "A follower that has not caught up with the leader's log end for this long "
                       "is removed from the ISR.",
                .min = 10});
-    d->Define({.name = "replica.move.max.bytes.per.second",
-               .type = ConfigType::kInt,
-               .default_value = "104857600",
-               .doc = "How fast this broker copies data into replicas a reassignment gives it "
-                      "(the balancer's moves, decommissions, samsa topic reassign); its other "
-                      "replication is never slowed. -1: no limit.",
-               .min = -1,
-               .validator = [](std::string_view v) {
-                 return v == "0" ? absl::InvalidArgumentError("0 would stop every move; -1 "
-                                                              "means no limit")
-                                 : absl::OkStatus();
-               }});
+    d->Define(*ClusterConfigDef().Find(kReplicaMoveMaxBytesPerSecond));
     d->Define({.name = "offsets.topic.num.partitions",
                .type = ConfigType::kInt,
                .default_value = "50",
@@ -209,7 +200,7 @@ absl::StatusOr<BrokerSettings> ToSettings(const Config& config) {
       static_cast<size_t>(config.GetInt("log.cleaner.dedupe.buffer.size"));
   s.cleaner.backoff = absl::Milliseconds(config.GetInt("log.cleaner.backoff.ms"));
   s.replica_lag_max = absl::Milliseconds(config.GetInt("replica.lag.time.max.ms"));
-  s.move_max_bytes_per_second = config.GetInt("replica.move.max.bytes.per.second");
+  s.move_max_bytes_per_second = config.GetInt(kReplicaMoveMaxBytesPerSecond);
   s.retention_check_interval = absl::Milliseconds(config.GetInt("log.retention.check.interval.ms"));
   s.offsets_partitions = static_cast<int32_t>(config.GetInt("offsets.topic.num.partitions"));
   s.offsets_replication_factor =

@@ -5,36 +5,49 @@
 namespace samsa::broker {
 
 MoveThrottle::MoveThrottle(int64_t bytes_per_second, const Clock* clock)
-    : rate_(static_cast<double>(bytes_per_second)),
-      clock_(clock),
+    : clock_(clock),
+      rate_(static_cast<double>(bytes_per_second)),
       tokens_(std::max(0.0, rate_)),
       last_(clock->Monotonic()) {}
 
+void MoveThrottle::SetRate(int64_t bytes_per_second) {
+  absl::MutexLock lock(&mu_);
+  Refill();
+  // From no limit, a limit starts as a new throttle would; otherwise the
+  // debt carries over, and credit stays within a second at the new rate.
+  const bool was_unlimited = rate_ < 0;
+  rate_ = static_cast<double>(bytes_per_second);
+  tokens_ = was_unlimited ? std::max(0.0, rate_) : std::min(tokens_, std::max(0.0, rate_));
+}
+
 void MoveThrottle::Refill() {
   const absl::Duration now = clock_->Monotonic();
+  if (rate_ < 0) {
+    last_ = now;
+    return;
+  }
   tokens_ = std::min(rate_, tokens_ + rate_ * absl::ToDoubleSeconds(now - last_));
   last_ = now;
 }
 
 bool MoveThrottle::Admit() {
-  if (rate_ < 0) return true;
   absl::MutexLock lock(&mu_);
   Refill();
-  return tokens_ > 0;
+  return rate_ < 0 || tokens_ > 0;
 }
 
 void MoveThrottle::Charge(int64_t bytes) {
-  if (rate_ < 0) return;
   absl::MutexLock lock(&mu_);
+  if (rate_ < 0) return;
   Refill();
   tokens_ -= static_cast<double>(bytes);
 }
 
 absl::Duration MoveThrottle::Wait() {
-  if (rate_ <= 0) return absl::ZeroDuration();
   absl::MutexLock lock(&mu_);
   Refill();
-  return tokens_ > 0 ? absl::ZeroDuration() : absl::Seconds((1.0 - tokens_) / rate_);
+  if (rate_ <= 0 || tokens_ > 0) return absl::ZeroDuration();
+  return absl::Seconds((1.0 - tokens_) / rate_);
 }
 
 }  // namespace samsa::broker

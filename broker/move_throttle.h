@@ -23,6 +23,9 @@ class MoveThrottle {
   // `bytes_per_second` < 0: no limit.
   MoveThrottle(int64_t bytes_per_second, const Clock* clock);
 
+  // A new rate (the cluster's dynamic config changed), from now on.
+  void SetRate(int64_t bytes_per_second);
+
   // Whether moving-in replicas may fetch now.
   bool Admit();
   // Counts `bytes` fetched for moving-in replicas.
@@ -33,9 +36,9 @@ class MoveThrottle {
  private:
   void Refill() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
-  const double rate_;  // bytes per second; < 0: no limit
   const Clock* const clock_;
   absl::Mutex mu_;
+  double rate_ ABSL_GUARDED_BY(mu_);  // bytes per second; < 0: no limit
   double tokens_ ABSL_GUARDED_BY(mu_);
   absl::Duration last_ ABSL_GUARDED_BY(mu_);
 };

@@ -27,6 +27,25 @@ TEST(MoveThrottleTest, IdleTimeEarnsAtMostOneSecondOfCredit) {
   EXPECT_FALSE(throttle.Admit());
 }
 
+TEST(MoveThrottleTest, ANewRateAppliesFromNowOn) {
+  FakeClock clock;
+  MoveThrottle throttle(1000, &clock);
+  throttle.Charge(3000);
+  EXPECT_FALSE(throttle.Admit());
+  throttle.SetRate(-1);
+  EXPECT_TRUE(throttle.Admit()) << "no limit any more";
+  throttle.SetRate(100);
+  EXPECT_TRUE(throttle.Admit()) << "a limit again starts afresh";
+  throttle.Charge(150);
+  EXPECT_FALSE(throttle.Admit());
+  clock.Advance(absl::Milliseconds(600));
+  EXPECT_TRUE(throttle.Admit());
+  throttle.Charge(1000);
+  throttle.SetRate(50);
+  clock.Advance(absl::Seconds(10));
+  EXPECT_FALSE(throttle.Admit()) << "the debt carries over to the new rate";
+}
+
 TEST(MoveThrottleTest, MinusOneIsNoLimit) {
   FakeClock clock;
   MoveThrottle throttle(-1, &clock);

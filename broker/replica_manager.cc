@@ -6,6 +6,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "common/cluster_config.h"
 #include "common/logging.h"
 #include "common/status.h"
 #include "common/wire_error.h"
@@ -219,6 +220,8 @@ void ReplicaManager::OnImage(std::shared_ptr<const MetadataImage> image) {
                                                                 static_cast<int32_t>(i)};
     }
   }
+  move_throttle_.SetRate(ClusterInt(image->cluster_configs(), kReplicaMoveMaxBytesPerSecond,
+                                    options_.move_max_bytes_per_second));
   std::vector<storage::TopicPartitionName> gone;
   {
     absl::MutexLock lock(&mu_);

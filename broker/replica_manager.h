@@ -69,7 +69,8 @@ struct ReplicaManagerOptions {
   // replica.lag.time.max.ms: a follower not caught up for this long leaves
   // the ISR.
   absl::Duration replica_lag_max = absl::Seconds(30);
-  // replica.move.max.bytes.per.second (move_throttle.h); < 0: no limit.
+  // replica.move.max.bytes.per.second (move_throttle.h) of the config file;
+  // the cluster's dynamic value, when set, replaces it. < 0: no limit.
   int64_t move_max_bytes_per_second = -1;
   // How often retention deletes old closed segments (log.retention.*).
   absl::Duration retention_check_interval = absl::Minutes(5);

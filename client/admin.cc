@@ -127,22 +127,42 @@ absl::StatusOr<TopicDescription> Admin::DescribeTopic(const std::string& name) {
   return out;
 }
 
+namespace {
+
+void AddOps(const std::map<std::string, std::string>& set, const std::vector<std::string>& reset,
+            google::protobuf::RepeatedPtrField<v1::AlterConfigsRequest::Op>* ops) {
+  for (const auto& [k, v] : set) {
+    v1::AlterConfigsRequest::Op* op = ops->Add();
+    op->set_key(k);
+    op->set_value(v);
+  }
+  for (const std::string& k : reset) {
+    v1::AlterConfigsRequest::Op* op = ops->Add();
+    op->set_key(k);
+    op->set_kind(v1::AlterConfigsRequest::Op::DELETE);
+  }
+}
+
+}  // namespace
+
 absl::Status Admin::AlterConfigs(const std::string& name,
                                  const std::map<std::string, std::string>& set,
                                  const std::vector<std::string>& reset) {
   v1::AlterConfigsRequest req;
   v1::AlterConfigsRequest::Topic* t = req.add_topics();
   t->set_name(name);
-  for (const auto& [k, v] : set) {
-    v1::AlterConfigsRequest::Op* op = t->add_ops();
-    op->set_key(k);
-    op->set_value(v);
-  }
-  for (const std::string& k : reset) {
-    v1::AlterConfigsRequest::Op* op = t->add_ops();
-    op->set_key(k);
-    op->set_kind(v1::AlterConfigsRequest::Op::DELETE);
-  }
+  AddOps(set, reset, t->mutable_ops());
+  return SendAlterConfigs(req);
+}
+
+absl::Status Admin::AlterClusterConfigs(const std::map<std::string, std::string>& set,
+                                        const std::vector<std::string>& reset) {
+  v1::AlterConfigsRequest req;
+  AddOps(set, reset, req.mutable_cluster_ops());
+  return SendAlterConfigs(req);
+}
+
+absl::Status Admin::SendAlterConfigs(const v1::AlterConfigsRequest& req) {
   absl::StatusOr<v1::AlterConfigsResponse> r = Call<v1::AlterConfigsResponse>(
       "AlterConfigs", [&](v1::Broker::Stub* stub, grpc::ClientContext* ctx, auto* out) {
         return stub->AlterConfigs(ctx, req, out);

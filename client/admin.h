@@ -72,6 +72,10 @@ class Admin {
   absl::Status AlterConfigs(const std::string& name, const std::map<std::string, std::string>& set,
                             const std::vector<std::string>& reset);
   absl::Status CreatePartitions(const std::string& name, int32_t total);
+  // Cluster-wide dynamic configs (common/cluster_config.h): sets `set` and
+  // resets `reset` to each broker's own value.
+  absl::Status AlterClusterConfigs(const std::map<std::string, std::string>& set,
+                                   const std::vector<std::string>& reset);
   absl::StatusOr<ClusterDescription> DescribeCluster();
 
   // Moves `topic`-`partition` to `replicas` (the first is the preferred
@@ -115,6 +119,7 @@ class Admin {
   template <typename Response, typename Rpc>
   absl::StatusOr<Response> CallAt(const std::string& address, const char* what, Rpc rpc);
   absl::Status AlterReassignments(const v1::AlterPartitionReassignmentsRequest& request);
+  absl::Status SendAlterConfigs(const v1::AlterConfigsRequest& request);
   // The address of `group`'s coordinator.
   absl::StatusOr<std::string> Coordinator(const std::string& group);
   // The offsets of `topic`'s partitions at `target` (from their leaders).

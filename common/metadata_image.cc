@@ -297,8 +297,16 @@ absl::Status MetadataImage::ApplyRemoveTopic(const v1::RemoveTopicRecord& r) {
 }
 
 absl::Status MetadataImage::ApplyConfig(const v1::ConfigRecord& r) {
-  ASSIGN_OR_RETURN(TopicImage * topic, MutableTopic(r.topic_id(), "Config"));
   if (r.key().empty()) return absl::InvalidArgumentError("Config without a key");
+  if (Uuid::FromProto(r.topic_id()).IsZero()) {  // the cluster's
+    if (r.has_value()) {
+      cluster_configs_[r.key()] = r.value();
+    } else {
+      cluster_configs_.erase(r.key());
+    }
+    return absl::OkStatus();
+  }
+  ASSIGN_OR_RETURN(TopicImage * topic, MutableTopic(r.topic_id(), "Config"));
   if (r.has_value()) {
     topic->configs[r.key()] = r.value();
   } else {
@@ -355,6 +363,7 @@ v1::MetadataSnapshot MetadataImage::ToSnapshot() const {
   s.set_offset(offset_);
   s.set_next_producer_id(next_producer_id_);
   s.set_next_broker_epoch(next_broker_epoch_);
+  for (const auto& [k, v] : cluster_configs_) (*s.mutable_cluster_configs())[k] = v;
   for (const auto& [id, b] : brokers_) {
     v1::BrokerState* out = s.add_brokers();
     v1::RegisterBrokerRecord* reg = out->mutable_registration();
@@ -443,6 +452,7 @@ absl::StatusOr<MetadataImage> MetadataImage::FromSnapshot(const v1::MetadataSnap
     return fail(absl::InvalidArgumentError("counters below what the snapshot's records use"));
   }
   image.next_broker_epoch_ = s.next_broker_epoch();
+  for (const auto& [k, v] : s.cluster_configs()) image.cluster_configs_[k] = v;
   image.next_producer_id_ = s.next_producer_id();
   image.offset_ = s.offset();
   return image;

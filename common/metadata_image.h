@@ -108,6 +108,10 @@ class MetadataImage {
   const TopicMap& topics() const { return topics_; }
   const TopicImage* FindTopic(std::string_view name) const;
   const TopicImage* FindTopic(const Uuid& id) const;
+  // Cluster-wide dynamic configs (common/cluster_config.h).
+  const absl::btree_map<std::string, std::string>& cluster_configs() const {
+    return cluster_configs_;
+  }
   int64_t next_producer_id() const { return next_producer_id_; }
   int64_t next_broker_epoch() const { return next_broker_epoch_; }
 
@@ -151,6 +155,7 @@ class MetadataImage {
   absl::btree_map<NodeId, BrokerImage> brokers_;
   TopicMap topics_;
   absl::flat_hash_map<Uuid, std::string> topic_names_;  // id -> name
+  absl::btree_map<std::string, std::string> cluster_configs_;
   int64_t next_producer_id_ = 0;
   int64_t next_broker_epoch_ = 1;
 };

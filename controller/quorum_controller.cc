@@ -385,15 +385,24 @@ absl::Status QuorumController::Apply(const raft::Entry& entry) {
       sessions_.clear();
       const absl::Duration now = options_.clock->Monotonic();
       for (const auto& [id, b] : latest_.brokers()) sessions_[id] = now;
-      // The balancer looks at the cluster once: a move or a balance the
-      // last active controller was in the middle of goes on.
+      // The balancer's soft state starts over. Moves in progress complete
+      // on their own; a broker that holds no replica yet counts as joining,
+      // so a balance the last active controller had no time to start
+      // happens. Nothing else is moved: a failover does not undo where an
+      // operator put replicas.
       known_brokers_.clear();
+      absl::flat_hash_set<NodeId> holding;
+      for (const auto& [name, topic] : latest_.topics()) {
+        for (const PartitionImage& p : topic->partitions) {
+          holding.insert(p.replicas.begin(), p.replicas.end());
+        }
+      }
       for (const auto& [id, b] : latest_.brokers()) {
-        if (b.accepts_replicas()) known_brokers_.insert(id);
+        if (holding.contains(id)) known_brokers_.insert(id);
       }
       fenced_since_.clear();
-      balancing_ = options_.balancer.mode != AutoBalancerMode::kOff;
-      elect_after_moves_ = true;
+      balancing_ = false;
+      elect_after_moves_ = MovingPartitions(latest_) > 0;
       if (options_.probe != nullptr) options_.probe->OnActive(true);
       SAMSA_LOG(INFO) << "controller " << options_.node_id << " is active in term " << entry.term;
     }
@@ -562,6 +571,8 @@ void QuorumController::Maintain() {
           const BrokerImage* b = image.FindBroker(e.first);
           return b == nullptr || !b->fenced;
         });
+        // An unregistered broker that registers again joins anew.
+        absl::erase_if(known_brokers_, [&](NodeId id) { return image.FindBroker(id) == nullptr; });
         for (const auto& [id, b] : image.brokers()) {
           if (b.fenced) fenced_since_.try_emplace(id, now);
           // Joined: able to take replicas for the first time (a new broker
@@ -681,6 +692,7 @@ v1::DescribeClusterResponse QuorumController::DescribeCluster() const {
     d->set_replicas(held[id].first);
     d->set_preferred_leaders(held[id].second);
   }
+  for (const auto& [k, v] : image->cluster_configs()) (*r.mutable_cluster_configs())[k] = v;
   v1::BalancerStatus* balancer = r.mutable_balancer();
   balancer->set_mode(AutoBalancerModeName(options_.balancer.mode));
   balancer->set_partitions_moving(static_cast<int32_t>(MovingPartitions(*image)));

@@ -6,6 +6,7 @@
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
+#include "common/cluster_config.h"
 #include "common/metadata_describe.h"
 #include "common/metadata_records.h"
 #include "common/string_view.h"
@@ -223,8 +224,56 @@ v1::CreatePartitionsResponse CreatePartitions(const v1::CreatePartitionsRequest&
   return response;
 }
 
+namespace {
+
+// The records that apply `ops` to the configs `current` of `topic` (zero:
+// the cluster's), keys and values checked against `def`; the first bad op's
+// error otherwise. Every op is checked before any is written: a change is
+// whole.
+absl::StatusOr<std::vector<v1::MetadataRecord>> ConfigChanges(
+    const google::protobuf::RepeatedPtrField<v1::AlterConfigsRequest::Op>& ops,
+    const ConfigDef& def, const char* what, const Uuid& topic,
+    const absl::btree_map<std::string, std::string>& current) {
+  std::vector<v1::MetadataRecord> changes;
+  for (const v1::AlterConfigsRequest::Op& op : ops) {
+    if (def.Find(op.key()) == nullptr) {
+      return absl::InvalidArgumentError(absl::StrCat("unknown ", what, " config key '", op.key(), "'"));
+    }
+    if (op.kind() == v1::AlterConfigsRequest::Op::DELETE) {
+      if (current.contains(op.key())) changes.push_back(records::Config(topic, op.key(), std::nullopt));
+      continue;
+    }
+    if (absl::Status st = def.Validate(op.key(), op.value()); !st.ok()) return st;
+    changes.push_back(records::Config(topic, op.key(), op.value()));
+  }
+  return changes;
+}
+
+}  // namespace
+
 v1::AlterConfigsResponse AlterConfigs(const v1::AlterConfigsRequest& request, PendingBatch& batch) {
   v1::AlterConfigsResponse response;
+  if (!request.cluster_ops().empty()) {
+    v1::TopicResult* result = response.add_results();
+    absl::StatusOr<std::vector<v1::MetadataRecord>> changes =
+        ConfigChanges(request.cluster_ops(), ClusterConfigDef(), "cluster", Uuid{},
+                      batch.image().cluster_configs());
+    if (!changes.ok()) {
+      *result->mutable_error() =
+          MakeError(v1::INVALID_CONFIG, std::string(changes.status().message()));
+    } else {
+      PendingBatch attempt = batch;
+      absl::Status st;
+      for (v1::MetadataRecord& r : *changes) {
+        if (st.ok()) st = attempt.Add(std::move(r));
+      }
+      if (st.ok()) {
+        batch = std::move(attempt);
+      } else {
+        *result->mutable_error() = InternalError(st);
+      }
+    }
+  }
   for (const v1::AlterConfigsRequest::Topic& t : request.topics()) {
     v1::TopicResult* result = response.add_results();
     result->set_name(t.name());
@@ -234,31 +283,16 @@ v1::AlterConfigsResponse AlterConfigs(const v1::AlterConfigsRequest& request, Pe
           MakeError(v1::UNKNOWN_TOPIC_OR_PARTITION, absl::StrCat("no topic '", t.name(), "'"));
       continue;
     }
-    // Every op is checked before any is written: a topic's change is whole.
-    std::vector<v1::MetadataRecord> changes;
-    for (const v1::AlterConfigsRequest::Op& op : t.ops()) {
-      const ConfigKey* key = storage::TopicConfigDef().Find(op.key());
-      if (key == nullptr) {
-        *result->mutable_error() = MakeError(
-            v1::INVALID_CONFIG, absl::StrCat("unknown topic config key '", op.key(), "'"));
-        break;
-      }
-      if (op.kind() == v1::AlterConfigsRequest::Op::DELETE) {
-        if (topic->configs.contains(op.key())) {
-          changes.push_back(records::Config(topic->id, op.key(), std::nullopt));
-        }
-        continue;
-      }
-      if (absl::Status st = storage::TopicConfigDef().Validate(op.key(), op.value()); !st.ok()) {
-        *result->mutable_error() = MakeError(v1::INVALID_CONFIG, std::string(st.message()));
-        break;
-      }
-      changes.push_back(records::Config(topic->id, op.key(), op.value()));
+    absl::StatusOr<std::vector<v1::MetadataRecord>> changes =
+        ConfigChanges(t.ops(), storage::TopicConfigDef(), "topic", topic->id, topic->configs);
+    if (!changes.ok()) {
+      *result->mutable_error() =
+          MakeError(v1::INVALID_CONFIG, std::string(changes.status().message()));
+      continue;
     }
-    if (result->has_error()) continue;
     PendingBatch attempt = batch;
     absl::Status st;
-    for (v1::MetadataRecord& r : changes) {
+    for (v1::MetadataRecord& r : *changes) {
       if (st.ok()) st = attempt.Add(std::move(r));
     }
     // Enabling unclean election may bring offline partitions back.

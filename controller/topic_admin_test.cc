@@ -168,18 +168,51 @@ TEST_F(TopicAdminTest, CreatePartitionsOnlyGrows) {
   EXPECT_EQ(2u, t->partitions[4].replicas.size()) << "new partitions keep the replication factor";
 }
 
+// (key, delete?, value) -> AlterConfigs ops.
+void AddOps(const std::vector<std::tuple<std::string, bool, std::string>>& ops,
+            google::protobuf::RepeatedPtrField<v1::AlterConfigsRequest::Op>* out) {
+  for (const auto& [key, del, value] : ops) {
+    v1::AlterConfigsRequest::Op* op = out->Add();
+    op->set_key(key);
+    op->set_kind(del ? v1::AlterConfigsRequest::Op::DELETE : v1::AlterConfigsRequest::Op::SET);
+    op->set_value(value);
+  }
+}
+
+TEST_F(TopicAdminTest, ClusterConfigsAreValidatedAndKeptInTheImage) {
+  auto alter = [&](std::vector<std::tuple<std::string, bool, std::string>> ops) {
+    v1::AlterConfigsRequest req;
+    AddOps(ops, req.mutable_cluster_ops());
+    PendingBatch batch(image_);
+    v1::AlterConfigsResponse resp = AlterConfigs(req, batch);
+    if (!batch.empty()) Commit(image_, batch);
+    EXPECT_EQ("", resp.results(0).name()) << "the cluster's result is named \"\"";
+    return resp.results(0).error();
+  };
+  v1::Error e = alter({{"replica.move.max.bytes.per.second", false, "52428800"},
+                       {"segment.bytes", false, "1"}});
+  EXPECT_EQ(v1::INVALID_CONFIG, e.code());
+  EXPECT_THAT(e.message(), ::testing::HasSubstr("unknown cluster config key 'segment.bytes'"));
+  EXPECT_TRUE(image_.cluster_configs().empty()) << "a refused op refuses the whole change";
+  e = alter({{"replica.move.max.bytes.per.second", false, "0"}});
+  EXPECT_EQ(v1::INVALID_CONFIG, e.code());
+  EXPECT_THAT(e.message(), ::testing::HasSubstr("-1 means no limit"));
+  ASSERT_EQ(v1::NONE, alter({{"replica.move.max.bytes.per.second", false, "52428800"}}).code());
+  EXPECT_EQ("52428800", image_.cluster_configs().at("replica.move.max.bytes.per.second"));
+  absl::StatusOr<MetadataImage> restored = MetadataImage::FromSnapshot(image_.ToSnapshot());
+  ASSERT_TRUE(restored.ok());
+  EXPECT_EQ(image_.cluster_configs(), restored->cluster_configs());
+  ASSERT_EQ(v1::NONE, alter({{"replica.move.max.bytes.per.second", true, ""}}).code());
+  EXPECT_TRUE(image_.cluster_configs().empty());
+}
+
 TEST_F(TopicAdminTest, AlterConfigsIsWholePerTopicAndValidated) {
   ASSERT_EQ(v1::NONE, Create("cfg", 1, 1, {{"retention.ms", "1000"}}).error().code());
   auto alter = [&](std::vector<std::tuple<std::string, bool, std::string>> ops) {
     v1::AlterConfigsRequest req;
     v1::AlterConfigsRequest::Topic* t = req.add_topics();
     t->set_name("cfg");
-    for (const auto& [key, del, value] : ops) {
-      v1::AlterConfigsRequest::Op* op = t->add_ops();
-      op->set_key(key);
-      op->set_kind(del ? v1::AlterConfigsRequest::Op::DELETE : v1::AlterConfigsRequest::Op::SET);
-      op->set_value(value);
-    }
+    AddOps(ops, t->mutable_ops());
     PendingBatch batch(image_);
     v1::AlterConfigsResponse resp = AlterConfigs(req, batch);
     if (!batch.empty()) Commit(image_, batch);

@@ -42,6 +42,23 @@ absl::StatusOr<std::map<std::string, std::string>> ConfigFlags(const Args& args)
   return out;
 }
 
+// --config k=v and --delete-config k of an alter-config; at least one.
+struct ConfigChange {
+  std::map<std::string, std::string> set;
+  std::vector<std::string> reset;
+};
+absl::StatusOr<ConfigChange> ConfigChangeFlags(const Args& args, const char* command) {
+  absl::StatusOr<std::map<std::string, std::string>> configs = ConfigFlags(args);
+  if (!configs.ok()) return configs.status();
+  ConfigChange change{.set = *std::move(configs), .reset = {}};
+  if (auto it = args.flags.find("delete-config"); it != args.flags.end()) change.reset = it->second;
+  if (change.set.empty() && change.reset.empty()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(command, " alter-config needs --config k=v or --delete-config k"));
+  }
+  return change;
+}
+
 absl::StatusOr<std::unique_ptr<client::Admin>> NewAdmin(const Context& ctx) {
   return client::Admin::Create({.bootstrap = ctx.bootstrap, .timeout = ctx.timeout});
 }
@@ -173,15 +190,10 @@ absl::Status RunTopic(const Context& ctx, const Args& all) {
   }
   if (sub == "alter-config") {
     if (absl::Status st = NeedName(args, "alter-config"); !st.ok()) return st;
-    absl::StatusOr<std::map<std::string, std::string>> configs = ConfigFlags(args);
-    if (!configs.ok()) return configs.status();
-    std::vector<std::string> reset;
-    if (auto it = args.flags.find("delete-config"); it != args.flags.end()) reset = it->second;
-    if (configs->empty() && reset.empty()) {
-      return absl::InvalidArgumentError(
-          "topic alter-config needs --config k=v or --delete-config k");
-    }
-    if (absl::Status st = (*admin)->AlterConfigs(args.positional[0], *configs, reset); !st.ok()) {
+    absl::StatusOr<ConfigChange> change = ConfigChangeFlags(args, "topic");
+    if (!change.ok()) return change.status();
+    if (absl::Status st = (*admin)->AlterConfigs(args.positional[0], change->set, change->reset);
+        !st.ok()) {
       return st;
     }
     return Describe(ctx, **admin, args.positional[0]);
@@ -204,16 +216,35 @@ absl::Status RunTopic(const Context& ctx, const Args& all) {
   return absl::InvalidArgumentError(absl::StrCat("unknown topic subcommand '", sub, "'"));
 }
 
-const std::vector<FlagSpec> kClusterFlags = {{"dry-run", false}};
+const std::vector<FlagSpec> kClusterFlags = {{"dry-run", false}, {"config"}, {"delete-config"}};
 
 absl::Status RunCluster(const Context& ctx, const Args& args) {
   if (args.positional.empty()) {
     return absl::InvalidArgumentError(
-        "cluster needs a subcommand: describe, decommission, recommission, balance");
+        "cluster needs a subcommand: describe, alter-config, decommission, recommission, "
+        "balance");
   }
   const std::string& sub = args.positional[0];
   if (sub == "decommission" || sub == "recommission") return RunDecommission(ctx, args);
   if (sub == "balance") return RunBalance(ctx, args);
+  if (sub == "alter-config") {
+    if (args.positional.size() != 1) {
+      return absl::InvalidArgumentError("cluster alter-config takes no name, only --config");
+    }
+    absl::StatusOr<ConfigChange> change = ConfigChangeFlags(args, "cluster");
+    if (!change.ok()) return change.status();
+    absl::StatusOr<std::unique_ptr<client::Admin>> admin = NewAdmin(ctx);
+    if (!admin.ok()) return admin.status();
+    if (absl::Status st = (*admin)->AlterClusterConfigs(change->set, change->reset); !st.ok()) {
+      return st;
+    }
+    if (ctx.json) {
+      PrintJson(*ctx.out, json{{"set", change->set}, {"deleted", change->reset}});
+    } else {
+      *ctx.out << "Cluster configs changed\n";
+    }
+    return absl::OkStatus();
+  }
   if (sub != "describe" || args.positional.size() != 1) {
     return absl::InvalidArgumentError(
         absl::StrCat("cluster: unknown subcommand or extra words: '",
@@ -253,8 +284,12 @@ absl::Status RunCluster(const Context& ctx, const Args& args) {
                    {"last_plan_moves", balancer.last_plan_moves()},
                    {"unplaceable", std::vector<std::string>(balancer.unplaceable().begin(),
                                                             balancer.unplaceable().end())}};
-    PrintJson(*ctx.out,
-              json{{"controllers", controllers}, {"brokers", brokers}, {"balancer", status}});
+    json cluster_configs = json::object();
+    for (const auto& [k, v] : c->brokers.cluster_configs()) cluster_configs[k] = v;
+    PrintJson(*ctx.out, json{{"controllers", controllers},
+                             {"brokers", brokers},
+                             {"balancer", status},
+                             {"configs", cluster_configs}});
     return absl::OkStatus();
   }
   *ctx.out << "Controllers (term " << q.term() << ", commit index " << q.commit_index() << "):\n";
@@ -287,6 +322,14 @@ absl::Status RunCluster(const Context& ctx, const Args& args) {
   if (!balancer.unplaceable().empty()) {
     *ctx.out << "Partitions with a replica that has nowhere to go: "
              << absl::StrJoin(balancer.unplaceable(), ", ") << "\n";
+  }
+  if (!c->brokers.cluster_configs().empty()) {
+    *ctx.out << "Cluster configs (set with cluster alter-config):\n";
+    std::map<std::string, std::string> sorted(c->brokers.cluster_configs().begin(),
+                                              c->brokers.cluster_configs().end());
+    rows.clear();
+    for (const auto& [k, v] : sorted) rows.push_back({k, v});
+    PrintTable(*ctx.out, {"KEY", "VALUE"}, rows);
   }
   return absl::OkStatus();
 }

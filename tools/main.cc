@@ -28,7 +28,7 @@ constexpr char kUsage[] =
   group list | group describe G | group delete G
   group reset-offsets G --topic T (--to-earliest | --to-latest | --to-offset N | --to-datetime ISO)
   cluster describe | cluster decommission BROKER | cluster recommission BROKER
-  cluster balance [--dry-run]
+  cluster balance [--dry-run] | cluster alter-config [--config k=v ...] [--delete-config k ...]
   perf produce TOPIC --records N --record-size B [--throughput R] [--acks all|1|0]
                 [--batch-size B] [--linger-ms L] [--compression C] [--key-space K]
   perf consume TOPIC --records N [--group G]
