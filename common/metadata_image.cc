@@ -21,24 +21,29 @@ v1::Uuid Uuid::ToProto() const {
   return u;
 }
 
-bool PartitionImage::InIsr(NodeId id) const {
-  return std::find(isr.begin(), isr.end(), id) != isr.end();
+bool ContainsId(const std::vector<NodeId>& ids, NodeId id) {
+  return std::find(ids.begin(), ids.end(), id) != ids.end();
 }
 
-namespace {
-
-std::vector<NodeId> Without(const std::vector<NodeId>& from, const std::vector<NodeId>& drop) {
+std::vector<NodeId> IdsWithout(const std::vector<NodeId>& from, const std::vector<NodeId>& drop) {
   std::vector<NodeId> out;
   for (NodeId id : from) {
-    if (std::find(drop.begin(), drop.end(), id) == drop.end()) out.push_back(id);
+    if (!ContainsId(drop, id)) out.push_back(id);
   }
   return out;
 }
 
-}  // namespace
+std::vector<NodeId> IdsWithin(const std::vector<NodeId>& from, const std::vector<NodeId>& keep) {
+  std::vector<NodeId> out;
+  for (NodeId id : from) {
+    if (ContainsId(keep, id)) out.push_back(id);
+  }
+  return out;
+}
 
-std::vector<NodeId> PartitionImage::Target() const { return Without(replicas, removing); }
-std::vector<NodeId> PartitionImage::Original() const { return Without(replicas, adding); }
+bool PartitionImage::InIsr(NodeId id) const { return ContainsId(isr, id); }
+std::vector<NodeId> PartitionImage::Target() const { return IdsWithout(replicas, removing); }
+std::vector<NodeId> PartitionImage::Original() const { return IdsWithout(replicas, adding); }
 
 namespace {
 

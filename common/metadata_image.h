@@ -51,6 +51,12 @@ struct Uuid {
   v1::Uuid ToProto() const;
 };
 
+// Broker-id lists (replicas, ISRs), kept in their order.
+bool ContainsId(const std::vector<NodeId>& ids, NodeId id);
+// `from` without the ids in `drop` / with only the ids in `keep`.
+std::vector<NodeId> IdsWithout(const std::vector<NodeId>& from, const std::vector<NodeId>& drop);
+std::vector<NodeId> IdsWithin(const std::vector<NodeId>& from, const std::vector<NodeId>& keep);
+
 struct BrokerImage {
   NodeId id;
   Uuid incarnation;

@@ -11,8 +11,11 @@
 namespace samsa::controller {
 namespace {
 
-bool Contains(const std::vector<NodeId>& ids, NodeId id) {
-  return std::find(ids.begin(), ids.end(), id) != ids.end();
+// The same brokers, in whatever order.
+bool SameBrokers(std::vector<NodeId> a, std::vector<NodeId> b) {
+  std::sort(a.begin(), a.end());
+  std::sort(b.begin(), b.end());
+  return a == b;
 }
 
 // The last of `ids` not in `skip`.
@@ -76,7 +79,7 @@ class Planner {
   }
 
  private:
-  bool Takes(NodeId id) const { return Contains(takers_, id); }
+  bool Takes(NodeId id) const { return ContainsId(takers_, id); }
 
   // Must `id` give its replicas up?
   bool MustLeave(NodeId id) const {
@@ -118,22 +121,15 @@ class Planner {
     }
   }
 
-  bool Moved(const Slot& s) const {
-    std::vector<NodeId> a = s.from, b = s.to;
-    std::sort(a.begin(), a.end());
-    std::sort(b.begin(), b.end());
-    return a != b;
-  }
-
   // Replaces `from` by `to` in slot `i`, within the data-move budget.
   bool Replace(size_t i, NodeId from, NodeId to) {
     Slot& s = slots_[i];
-    const bool new_data_move = !Moved(s);
+    const bool new_data_move = SameBrokers(s.from, s.to);
     if (new_data_move && budget_ <= 0) return false;
     Count(i, -1);
     std::replace(s.to.begin(), s.to.end(), from, to);
     Count(i, +1);
-    if (new_data_move && Moved(s)) --budget_;
+    if (new_data_move && !SameBrokers(s.from, s.to)) --budget_;
     return true;
   }
 
@@ -145,7 +141,7 @@ class Planner {
         if (!MustLeave(r)) continue;
         std::optional<NodeId> best;
         for (NodeId t : takers_) {
-          if (Contains(s.to, t)) continue;
+          if (ContainsId(s.to, t)) continue;
           auto key = [&](NodeId b) {
             return std::make_tuple(!RackApart(s, r, b), replicas_[b], leaders_[b], b);
           };
@@ -181,7 +177,7 @@ class Planner {
       std::optional<size_t> pick;
       for (size_t i : holds_[full]) {
         const Slot& s = slots_[i];
-        if (s.frozen || !Contains(s.to, full) || Contains(s.to, to) || !RackApart(s, full, to)) {
+        if (s.frozen || !ContainsId(s.to, full) || ContainsId(s.to, to) || !RackApart(s, full, to)) {
           continue;
         }
         if (!pick.has_value() || (slots_[*pick].to.front() == full && s.to.front() != full)) {
@@ -222,7 +218,7 @@ class Planner {
       if (leaders_[most] - leaders_[to] <= 1) return false;
       std::optional<size_t> pick;
       for (size_t i : leads_[most]) {
-        if (!slots_[i].frozen && Contains(slots_[i].to, to)) {
+        if (!slots_[i].frozen && ContainsId(slots_[i].to, to)) {
           pick = i;
           break;
         }
@@ -271,12 +267,7 @@ const char* AutoBalancerModeName(AutoBalancerMode mode) {
   return "node_add_remove";
 }
 
-bool PlannedMove::reorder_only() const {
-  std::vector<NodeId> a = from, b = to;
-  std::sort(a.begin(), a.end());
-  std::sort(b.begin(), b.end());
-  return a == b;
-}
+bool PlannedMove::reorder_only() const { return SameBrokers(from, to); }
 
 int64_t BalancePlan::data_moves() const {
   return std::count_if(moves.begin(), moves.end(),

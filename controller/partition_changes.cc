@@ -21,10 +21,6 @@ bool IsAlive(const MetadataImage& image, NodeId broker) {
   return b != nullptr && !b->fenced;
 }
 
-bool Contains(const std::vector<NodeId>& ids, NodeId id) {
-  return std::find(ids.begin(), ids.end(), id) != ids.end();
-}
-
 struct Target {
   NodeId leader;
   std::vector<NodeId> isr;
@@ -41,7 +37,7 @@ Target Decide(const MetadataImage& image, const PartitionImage& p, bool unclean_
   } else {
     t.leader = kNoNode;
     for (NodeId r : p.replicas) {
-      if (Contains(t.isr, r)) {
+      if (ContainsId(t.isr, r)) {
         t.leader = r;
         break;
       }
@@ -66,10 +62,10 @@ Target Decide(const MetadataImage& image, const PartitionImage& p, bool unclean_
   // Keep the ISR in its old order, so an unchanged set is no change.
   std::vector<NodeId> ordered;
   for (NodeId m : p.isr) {
-    if (Contains(t.isr, m)) ordered.push_back(m);
+    if (ContainsId(t.isr, m)) ordered.push_back(m);
   }
   for (NodeId m : t.isr) {
-    if (!Contains(ordered, m)) ordered.push_back(m);
+    if (!ContainsId(ordered, m)) ordered.push_back(m);
   }
   t.isr = std::move(ordered);
   return t;

@@ -232,10 +232,7 @@ void QuorumController::ListPartitionReassignments(
   {
     absl::MutexLock lock(&mu_);
     if (active_) {
-      response = controller::ListPartitionReassignments(
-          request, *committed_,
-          [this](const Uuid& topic, int32_t partition, NodeId broker)
-              ABSL_NO_THREAD_SAFETY_ANALYSIS { return MovingBytes(topic, partition, broker); });
+      response = ListMovesLocked(request);
     }
   }
   if (response.error().code() == v1::NONE && !active()) {
@@ -260,11 +257,17 @@ void QuorumController::AllocateProducerIds(const v1::AllocateProducerIdsRequest&
         false, AnswerWith(response, std::move(done)));
 }
 
-int64_t QuorumController::MovingBytes(const Uuid& topic, int32_t partition, NodeId broker) const {
-  auto b = moving_bytes_.find(broker);
-  if (b == moving_bytes_.end()) return -1;
-  auto it = b->second.find({topic, partition});
-  return it == b->second.end() ? -1 : it->second;
+v1::ListPartitionReassignmentsResponse QuorumController::ListMovesLocked(
+    const v1::ListPartitionReassignmentsRequest& request) const {
+  return controller::ListPartitionReassignments(
+      request, *committed_,
+      [this](const Uuid& topic, int32_t partition, NodeId broker)
+          ABSL_NO_THREAD_SAFETY_ANALYSIS -> int64_t {
+            auto b = moving_bytes_.find(broker);
+            if (b == moving_bytes_.end()) return -1;
+            auto it = b->second.find({topic, partition});
+            return it == b->second.end() ? -1 : it->second;
+          });
 }
 
 void QuorumController::ExpireSessions() {
@@ -613,10 +616,7 @@ int64_t QuorumController::BytesLeftToMove() const {
   {
     absl::MutexLock lock(&mu_);
     if (!active_) return 0;
-    moves = controller::ListPartitionReassignments(
-        {}, *committed_,
-        [this](const Uuid& topic, int32_t partition, NodeId broker)
-            ABSL_NO_THREAD_SAFETY_ANALYSIS { return MovingBytes(topic, partition, broker); });
+    moves = ListMovesLocked({});
   }
   int64_t left = 0;
   for (const v1::PartitionReassignment& m : moves.reassignments()) {

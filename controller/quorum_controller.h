@@ -173,9 +173,10 @@ class QuorumController final : public raft::StateMachine {
   // Starts the moves of `plan` in `batch`; returns how many started.
   int64_t StartMoves(const BalancePlan& plan, PendingBatch& batch)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  // What `broker` last heartbeated as the size of its replica; -1: unknown.
-  int64_t MovingBytes(const Uuid& topic, int32_t partition, NodeId broker) const
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // The moves in the committed image, with the replica sizes brokers last
+  // heartbeated.
+  v1::ListPartitionReassignmentsResponse ListMovesLocked(
+      const v1::ListPartitionReassignmentsRequest& request) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   const ControllerOptions options_;
   // The leader as last heard from the node, for NOT_CONTROLLER hints (read

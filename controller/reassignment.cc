@@ -12,28 +12,6 @@
 namespace samsa::controller {
 namespace {
 
-bool Contains(const std::vector<NodeId>& ids, NodeId id) {
-  return std::find(ids.begin(), ids.end(), id) != ids.end();
-}
-
-// `from` without the ids `drop` holds, in `from`'s order.
-std::vector<NodeId> Minus(const std::vector<NodeId>& from, const std::vector<NodeId>& drop) {
-  std::vector<NodeId> out;
-  for (NodeId id : from) {
-    if (!Contains(drop, id)) out.push_back(id);
-  }
-  return out;
-}
-
-// `from` with only the ids `keep` holds, in `from`'s order.
-std::vector<NodeId> Within(const std::vector<NodeId>& from, const std::vector<NodeId>& keep) {
-  std::vector<NodeId> out;
-  for (NodeId id : from) {
-    if (Contains(keep, id)) out.push_back(id);
-  }
-  return out;
-}
-
 std::string Ids(const std::vector<NodeId>& ids) {
   return absl::StrJoin(ids, ",", [](std::string* out, NodeId id) {
     absl::StrAppend(out, id.value());
@@ -46,11 +24,11 @@ std::string Ids(const std::vector<NodeId>& ids) {
 std::optional<NodeId> LeaderAmong(const MetadataImage& image, const PartitionImage& p,
                                   const std::vector<NodeId>& replicas,
                                   const std::vector<NodeId>& isr) {
-  if (Contains(replicas, p.leader) && Contains(isr, p.leader) && IsEligible(image, p.leader)) {
+  if (ContainsId(replicas, p.leader) && ContainsId(isr, p.leader) && IsEligible(image, p.leader)) {
     return p.leader;
   }
   for (NodeId r : replicas) {
-    if (Contains(isr, r) && IsEligible(image, r)) return r;
+    if (ContainsId(isr, r) && IsEligible(image, r)) return r;
   }
   return std::nullopt;
 }
@@ -62,9 +40,9 @@ std::optional<v1::MetadataRecord> Change(const MetadataImage& image, const Topic
                                          int32_t partition, const records::ReplicaSets& sets,
                                          std::string* why) {
   const PartitionImage& p = topic.partitions[partition];
-  const std::vector<NodeId> isr = Within(p.isr, sets.replicas);
+  const std::vector<NodeId> isr = IdsWithin(p.isr, sets.replicas);
   std::optional<NodeId> leader = p.leader;
-  if (!Contains(sets.replicas, p.leader)) {
+  if (!ContainsId(sets.replicas, p.leader)) {
     leader = LeaderAmong(image, p, sets.replicas, isr);
     if (!leader.has_value()) {
       *why = absl::StrCat("no replica of ", Ids(sets.replicas),
@@ -136,9 +114,9 @@ v1::Error StartReassignment(PendingBatch& batch, const std::string& topic, int32
   if (target == original) return CancelReassignment(batch, topic, partition);
   records::ReplicaSets sets;
   sets.replicas = target;
-  for (NodeId r : Minus(original, target)) sets.replicas.push_back(r);
-  sets.adding = Minus(target, original);
-  sets.removing = Minus(original, target);
+  for (NodeId r : IdsWithout(original, target)) sets.replicas.push_back(r);
+  sets.adding = IdsWithout(target, original);
+  sets.removing = IdsWithout(original, target);
   std::string why;
   std::optional<v1::MetadataRecord> record = Change(batch.image(), *f.topic, partition, sets, &why);
   if (!record.has_value()) {
@@ -163,7 +141,7 @@ v1::Error CancelReassignment(PendingBatch& batch, const std::string& topic, int3
                      absl::StrCat(where, " is not being reassigned"));
   }
   const records::ReplicaSets sets{.replicas = p.Original(), .adding = {}, .removing = {}};
-  if (Within(p.isr, sets.replicas).empty()) {
+  if (IdsWithin(p.isr, sets.replicas).empty()) {
     return MakeError(v1::REASSIGNMENT_IN_PROGRESS,
                      absl::StrCat(where, ": no original replica (", Ids(sets.replicas),
                                   ") is in the ISR; the move cannot be rolled back"));
@@ -278,10 +256,15 @@ v1::ListPartitionReassignmentsResponse ListPartitionReassignments(
       for (NodeId r : p.isr) out->add_isr(r.value());
       out->set_leader(p.leader.value());
       out->set_bytes_total(p.leader == kNoNode ? -1 : bytes(topic.id, partition, p.leader));
+      // The slowest new replica's; unknown while any has not reported.
       int64_t copied = -1;
       for (NodeId r : p.adding) {
         const int64_t b = bytes(topic.id, partition, r);
-        copied = copied < 0 ? b : std::min(copied, std::max<int64_t>(b, 0));
+        if (b < 0) {
+          copied = -1;
+          break;
+        }
+        copied = copied < 0 ? b : std::min(copied, b);
       }
       out->set_bytes_copied(copied);
     }
