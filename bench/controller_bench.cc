@@ -99,6 +99,8 @@ void PlannerPhase() {
     *brokers.add_records() = records::UnfenceBroker(NodeId(b), b);
   }
   (void)image.Apply(brokers, offset++);
+  ClusterUsage usage;
+  // Partitions of 0 to 999 MiB, ten times that when led by brokers 1 to 5.
   for (int t = 0; t < 100; ++t) {
     v1::MetadataBatch batch;
     const Uuid id{8, static_cast<uint64_t>(t + 1)};
@@ -109,18 +111,47 @@ void PlannerPhase() {
       part.isr = part.replicas;
       part.leader = part.replicas.front();
       *batch.add_records() = records::Partition(id, p, part);
+      usage.partition_bytes[{id, p}] = (int64_t{(t * 7919 + p * 104729) % 1000} << 20) *
+                                       (part.replicas.front().value() <= 5 ? 10 : 1);
     }
     (void)image.Apply(batch, offset++);
   }
-  auto time_plan = [&](const char* what, const MetadataImage& img, int64_t budget) {
+  auto time_plan = [&](const char* what, const MetadataImage& img, int64_t budget,
+                       bool even_disk = false) {
     const absl::Time t0 = absl::Now();
-    const BalancePlan plan = PlanBalance(img, {}, BalanceOptions{.max_moves = budget});
-    std::printf("planner, %s, budget %lld: %.1f ms, %lld data moves, %zu moves in all\n", what,
-                static_cast<long long>(budget), absl::ToDoubleMilliseconds(absl::Now() - t0),
-                static_cast<long long>(plan.data_moves()), plan.moves.size());
+    const BalancePlan plan =
+        PlanBalance(img, usage, BalanceOptions{.even_disk = even_disk, .max_moves = budget});
+    const double ms = absl::ToDoubleMilliseconds(absl::Now() - t0);
+    // Disk bytes per broker once the plan is done: the lightest, the heaviest.
+    absl::flat_hash_map<std::pair<std::string, int32_t>, std::vector<NodeId>> target;
+    for (const PlannedMove& m : plan.moves) target[{m.topic, m.partition}] = m.to;
+    absl::flat_hash_map<NodeId, int64_t> bytes;
+    for (const auto& [id, b] : img.brokers()) {
+      if (b.accepts_replicas()) bytes[id] = 0;
+    }
+    for (const auto& [name, topic] : img.topics()) {
+      for (int32_t p = 0; p < static_cast<int32_t>(topic->partitions.size()); ++p) {
+        auto moved = target.find({name, p});
+        for (NodeId r : moved != target.end() ? moved->second : topic->partitions[p].replicas) {
+          bytes[r] += usage.partition_bytes[{topic->id, p}];
+        }
+      }
+    }
+    int64_t lo = INT64_MAX, hi = 0;
+    for (const auto& [id, n] : bytes) {
+      lo = std::min(lo, n);
+      hi = std::max(hi, n);
+    }
+    std::printf(
+        "planner, %s, budget %lld: %.1f ms, %lld data moves, %zu moves in all; "
+        "then %lld-%lld GiB per broker\n",
+        what, static_cast<long long>(budget), ms, static_cast<long long>(plan.data_moves()),
+        plan.moves.size(), static_cast<long long>(lo >> 30), static_cast<long long>(hi >> 30));
   };
   time_plan("20th broker joins", image, 50);
   time_plan("20th broker joins", image, 1000000);
+  time_plan("20th broker joins, continuous (disk bytes too)", image, 50, true);
+  time_plan("20th broker joins, continuous (disk bytes too)", image, 1000000, true);
   v1::MetadataBatch decommission;
   *decommission.add_records() = records::BrokerDecommission(NodeId(1), true);
   (void)image.Apply(decommission, offset++);

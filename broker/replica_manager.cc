@@ -317,7 +317,7 @@ void ReplicaManager::OnImage(std::shared_ptr<const MetadataImage> image) {
   ReleaseWaiters();
 }
 
-void ReplicaManager::ReportSizes(v1::BrokerHeartbeatRequest* request) const {
+void ReplicaManager::ReportSizes(v1::BrokerHeartbeatRequest* request) {
   std::shared_ptr<const MetadataImage> image;
   std::vector<std::pair<storage::TopicPartitionName, std::shared_ptr<Partition>>> partitions;
   {
@@ -325,20 +325,23 @@ void ReplicaManager::ReportSizes(v1::BrokerHeartbeatRequest* request) const {
     image = image_;
     partitions.assign(partitions_.begin(), partitions_.end());
   }
+  const absl::Duration now = options_.clock->Monotonic();
+  const bool report_led = !next_led_report_.has_value() || now >= *next_led_report_;
+  if (report_led) next_led_report_ = now + kLedSizesEvery;
   int64_t total = 0;
   for (const auto& [tp, partition] : partitions) {
     const int64_t bytes = static_cast<int64_t>(partition->log()->size_bytes());
     total += bytes;
     const TopicImage* topic = image == nullptr ? nullptr : image->FindTopic(tp.topic);
     const int32_t index = tp.partition.value();
-    if (topic == nullptr || index >= static_cast<int32_t>(topic->partitions.size()) ||
-        !topic->partitions[index].moving()) {
-      continue;
-    }
-    v1::ReplicaSize* r = request->add_moving_replicas();
-    *r->mutable_topic_id() = topic->id.ToProto();
-    r->set_partition(index);
-    r->set_bytes(bytes);
+    if (topic == nullptr || index >= static_cast<int32_t>(topic->partitions.size())) continue;
+    auto add = [&](v1::ReplicaSize* r) {
+      *r->mutable_topic_id() = topic->id.ToProto();
+      r->set_partition(index);
+      r->set_bytes(bytes);
+    };
+    if (topic->partitions[index].moving()) add(request->add_moving_replicas());
+    if (report_led && partition->state()->leader) add(request->add_led_replicas());
   }
   request->set_log_bytes(total);
   if (absl::StatusOr<storage::DiskSpace> disk = options_.env->GetDiskSpace(options_.data_dir);

@@ -100,9 +100,11 @@ class ReplicaManager {
     return logs_->offline_dirs();
   }
   void OnImage(std::shared_ptr<const MetadataImage> image);
-  // The size of every replica here, and of each replica of a partition
-  // being reassigned, for the controller (heartbeats).
-  void ReportSizes(v1::BrokerHeartbeatRequest* request) const;
+  // The size of every replica here, of each replica of a partition being
+  // reassigned, and every kLedSizesEvery of each replica led here, for the
+  // controller (heartbeats; one thread).
+  void ReportSizes(v1::BrokerHeartbeatRequest* request);
+  static constexpr absl::Duration kLedSizesEvery = absl::Seconds(30);
 
   void Produce(v1::ProduceRequest request, Done<v1::ProduceResponse> done);
   // Answers at once when min_bytes are readable or a partition has an
@@ -206,6 +208,8 @@ class ReplicaManager {
   bool replicas_made_ ABSL_GUARDED_BY(mu_) = false;
   // Logs on disk the image does not assign were deleted (see above).
   bool strays_swept_ = false;  // OnImage's thread only
+  // When the led replicas' sizes are next reported (ReportSizes' thread).
+  std::optional<absl::Duration> next_led_report_;
   Wakeup wakeup_;  // notified when stop_ is set
   std::thread timer_;
   std::thread isr_thread_;

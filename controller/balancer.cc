@@ -1,6 +1,8 @@
 #include "controller/balancer.h"
 
 #include <algorithm>
+#include <cstdlib>
+#include <iterator>
 #include <optional>
 #include <tuple>
 
@@ -33,21 +35,22 @@ struct Slot {
   std::vector<NodeId> from;
   std::vector<NodeId> to;
   bool frozen = false;  // moving already: counted, never planned
+  int64_t bytes = 0;    // as its leader last reported
 };
 
 class Planner {
  public:
-  Planner(const MetadataImage& image, const absl::flat_hash_map<NodeId, BrokerDisk>& disks,
-          const BalanceOptions& options)
+  Planner(const MetadataImage& image, const ClusterUsage& usage, const BalanceOptions& options)
       : image_(image), options_(options) {
     for (const auto& [id, b] : image.brokers()) {
-      auto disk = disks.find(id);
-      const bool full = disk != disks.end() && disk->second.total_bytes > 0 &&
+      auto disk = usage.disks.find(id);
+      const bool full = disk != usage.disks.end() && disk->second.total_bytes > 0 &&
                         disk->second.free_bytes >= 0 &&
                         1.0 - static_cast<double>(disk->second.free_bytes) /
                                   static_cast<double>(disk->second.total_bytes) >
                             options.max_disk_usage;
       if (b.accepts_replicas() && !options.evacuate.contains(id) && !full) takers_.push_back(id);
+      has_racks_ = has_racks_ || !b.rack.empty();
     }
     for (const auto& [name, topic] : image.topics()) {
       for (size_t i = 0; i < topic->partitions.size(); ++i) {
@@ -57,6 +60,10 @@ class Planner {
                .from = p.Original(),
                .to = p.moving() ? p.Target() : p.Original(),
                .frozen = p.moving()};
+        if (auto size = usage.partition_bytes.find({topic->id, s.partition});
+            size != usage.partition_bytes.end()) {
+          s.bytes = std::max<int64_t>(size->second, 0);
+        }
         budget_ -= s.frozen ? 1 : 0;
         slots_.push_back(std::move(s));
       }
@@ -69,6 +76,7 @@ class Planner {
     Evacuate();
     if (options_.even_out) {
       EvenReplicas();
+      if (options_.even_disk) EvenDisk();
       EvenLeaders();
     }
     for (const Slot& s : slots_) {
@@ -96,6 +104,7 @@ class Planner {
   // Can `to` take `slot`'s replica on `from` without sharing a rack with
   // the partition's other replicas (when racks are set)?
   bool RackApart(const Slot& slot, NodeId from, NodeId to) const {
+    if (!has_racks_) return true;
     const std::string& rack = RackOf(to);
     if (rack.empty() || rack == RackOf(from)) return true;
     return std::none_of(slot.to.begin(), slot.to.end(),
@@ -106,6 +115,7 @@ class Planner {
     const Slot& s = slots_[i];
     for (NodeId r : s.to) {
       replicas_[r] += delta;
+      bytes_[r] += delta * s.bytes;
       if (delta > 0) {
         holds_[r].insert(i);
       } else {
@@ -190,6 +200,82 @@ class Planner {
     return false;
   }
 
+  void EvenDisk() {
+    if (takers_.size() < 2) return;
+    int64_t total = 0;
+    for (NodeId id : takers_) total += bytes_[id];
+    const double mean = static_cast<double>(total) / static_cast<double>(takers_.size());
+    const int64_t tolerance = std::max<int64_t>(
+        options_.min_disk_gap_bytes, static_cast<int64_t>(mean * options_.disk_gap_ratio));
+    absl::flat_hash_set<NodeId> stuck;
+    while (budget_ > 0) {
+      std::vector<NodeId> order = takers_;
+      std::sort(order.begin(), order.end(), [&](NodeId a, NodeId b) {
+        return std::make_pair(bytes_[a], a) < std::make_pair(bytes_[b], b);
+      });
+      const std::optional<NodeId> heavy = LastNotIn(order, stuck);
+      if (!heavy.has_value() || bytes_[*heavy] - bytes_[order.front()] <= tolerance) return;
+      if (!ShiftBytes(*heavy, order, tolerance)) stuck.insert(*heavy);
+    }
+  }
+
+  // Slots holding `from` (not `to`) whose replica on `from` may go to `to`.
+  std::vector<size_t> Movable(NodeId from, NodeId to) const {
+    std::vector<size_t> out;
+    auto held = holds_.find(from);
+    if (held == holds_.end()) return out;
+    for (size_t i : held->second) {
+      const Slot& s = slots_[i];
+      if (!s.frozen && !ContainsId(s.to, to) && RackApart(s, from, to)) out.push_back(i);
+    }
+    return out;
+  }
+
+  // Moves bytes from `heavy` to the lightest broker it can: one replica, or
+  // two swapping places (the one coming back at most half the size of the
+  // one going), as near half their gap as can be.
+  bool ShiftBytes(NodeId heavy, const std::vector<NodeId>& lightest_first, int64_t tolerance) {
+    for (NodeId light : lightest_first) {
+      const int64_t gap = bytes_[heavy] - bytes_[light];
+      if (gap <= tolerance) return false;
+      // Bytes moved t close the gap to |gap - 2t|.
+      const int64_t ideal = gap / 2;
+      std::optional<std::pair<size_t, std::optional<size_t>>> best;
+      int64_t best_miss = 0;
+      auto consider = [&](size_t i, std::optional<size_t> j, int64_t moved) {
+        if (moved <= 0 || moved >= gap) return;
+        const int64_t miss = std::abs(moved - ideal);
+        if (!best.has_value() || miss < best_miss) {
+          best = {i, j};
+          best_miss = miss;
+        }
+      };
+      const std::vector<size_t> outgoing = Movable(heavy, light);
+      std::vector<size_t> incoming = Movable(light, heavy);
+      std::sort(incoming.begin(), incoming.end(),
+                [&](size_t a, size_t b) { return slots_[a].bytes < slots_[b].bytes; });
+      for (size_t i : outgoing) {
+        const int64_t size = slots_[i].bytes;
+        if (replicas_[heavy] > replicas_[light]) consider(i, std::nullopt, size);
+        // The swap partner nearest size - ideal, from either side.
+        auto at = std::lower_bound(incoming.begin(), incoming.end(), size - ideal,
+                                   [&](size_t j, int64_t v) { return slots_[j].bytes < v; });
+        for (auto j : {at, at == incoming.begin() ? at : std::prev(at)}) {
+          if (j != incoming.end() && 2 * slots_[*j].bytes <= size) consider(i, *j, size - slots_[*j].bytes);
+        }
+      }
+      if (!best.has_value()) continue;
+      const auto [i, j] = *best;
+      const int64_t needed = (SameBrokers(slots_[i].from, slots_[i].to) ? 1 : 0) +
+                             (j.has_value() && SameBrokers(slots_[*j].from, slots_[*j].to) ? 1 : 0);
+      if (needed > budget_) return false;
+      Replace(i, heavy, light);
+      if (j.has_value()) Replace(*j, light, heavy);
+      return true;
+    }
+    return false;
+  }
+
   void EvenLeaders() {
     std::vector<NodeId> leaders;
     for (NodeId id : takers_) {
@@ -236,9 +322,11 @@ class Planner {
   const MetadataImage& image_;
   const BalanceOptions& options_;
   std::vector<NodeId> takers_;  // brokers that may take replicas, by id
+  bool has_racks_ = false;
   std::vector<Slot> slots_;
   absl::flat_hash_map<NodeId, int64_t> replicas_;
   absl::flat_hash_map<NodeId, int64_t> leaders_;
+  absl::flat_hash_map<NodeId, int64_t> bytes_;
   absl::flat_hash_map<NodeId, absl::btree_set<size_t>> holds_;  // slots holding it
   absl::flat_hash_map<NodeId, absl::btree_set<size_t>> leads_;  // slots it is first in
   int64_t budget_ = 0;
@@ -274,10 +362,9 @@ int64_t BalancePlan::data_moves() const {
                        [](const PlannedMove& m) { return !m.reorder_only(); });
 }
 
-BalancePlan PlanBalance(const MetadataImage& image,
-                        const absl::flat_hash_map<NodeId, BrokerDisk>& disks,
+BalancePlan PlanBalance(const MetadataImage& image, const ClusterUsage& usage,
                         const BalanceOptions& options) {
-  return Planner(image, disks, options).Run();
+  return Planner(image, usage, options).Run();
 }
 
 }  // namespace samsa::controller

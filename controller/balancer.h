@@ -15,18 +15,28 @@
 //      one replica, a replica moves from the fullest to the emptiest that
 //      does not hold the partition and keeps its racks apart (followers
 //      first: moving a leader's replica moves its leadership too).
-//   3. Leaders: while they differ by more than one preferred leadership (the
+//   3. Disk bytes (continuous mode, `even_disk`): while the heaviest and
+//      the lightest broker differ by more than a tenth of the mean bytes per
+//      broker (and by at least min_disk_gap_bytes), bytes go from the
+//      heaviest to the lightest: one replica moves when the heaviest holds
+//      more replicas, else two swap places (the one coming back at most half
+//      the size of the one going), so replica counts stay even. Each move
+//      narrows their gap, so plans converge. A replica's bytes are its
+//      partition's size as its leader last reported; unreported partitions
+//      count as empty.
+//   4. Leaders: while they differ by more than one preferred leadership (the
 //      first replica, which the controller's preferred leader election
 //      makes the leader), the replica order of a partition is changed so
 //      the one with the fewest leads it: no data moves for that.
 // Partitions already moving are left alone and count as where they go.
-// Steps 1 and 2 together start at most `max_moves` data moves, minus those
+// Steps 1 to 3 together start at most `max_moves` data moves, minus those
 // in progress. A balanced cluster gets an empty plan: every step stops as
 // soon as its counts are within one.
 #pragma once
 
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
@@ -42,6 +52,13 @@ struct BrokerDisk {
   int64_t log_bytes = -1;
   int64_t total_bytes = -1;
   int64_t free_bytes = -1;
+};
+
+// What the brokers last reported: their disks, and the size of each
+// partition (from its leader).
+struct ClusterUsage {
+  absl::flat_hash_map<NodeId, BrokerDisk> disks;
+  absl::flat_hash_map<std::pair<Uuid, int32_t>, int64_t> partition_bytes;
 };
 
 // partition.autobalancer.mode: off (only decommissions are drained),
@@ -60,8 +77,12 @@ struct AutoBalancerSettings {
 };
 
 struct BalanceOptions {
-  // Steps 2 and 3; without them a plan only evacuates.
+  // Steps 2 to 4; without them a plan only evacuates.
   bool even_out = true;
+  // Step 3 (with even_out).
+  bool even_disk = false;
+  double disk_gap_ratio = 0.1;
+  int64_t min_disk_gap_bytes = int64_t{64} << 20;
   int64_t max_moves = 50;
   // A broker whose disk is fuller than this fraction takes no new replica.
   double max_disk_usage = 0.8;
@@ -87,8 +108,7 @@ struct BalancePlan {
   int64_t data_moves() const;
 };
 
-BalancePlan PlanBalance(const MetadataImage& image,
-                        const absl::flat_hash_map<NodeId, BrokerDisk>& disks,
+BalancePlan PlanBalance(const MetadataImage& image, const ClusterUsage& usage,
                         const BalanceOptions& options);
 
 }  // namespace samsa::controller

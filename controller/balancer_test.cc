@@ -1,5 +1,6 @@
 #include "controller/balancer.h"
 
+#include <algorithm>
 #include <map>
 #include <set>
 
@@ -60,6 +61,32 @@ Counts After(const MetadataImage& image, const BalancePlan& plan) {
     }
   }
   return c;
+}
+
+// Bytes per broker once the plan's targets are in place.
+std::map<NodeId, int64_t> BytesAfter(const MetadataImage& image, const BalancePlan& plan,
+                                     const ClusterUsage& usage) {
+  std::map<std::pair<std::string, int32_t>, std::vector<NodeId>> target;
+  for (const PlannedMove& m : plan.moves) target[{m.topic, m.partition}] = m.to;
+  std::map<NodeId, int64_t> bytes;
+  for (const auto& [id, b] : image.brokers()) bytes[id] = 0;
+  for (const auto& [name, topic] : image.topics()) {
+    for (size_t i = 0; i < topic->partitions.size(); ++i) {
+      const int32_t p = static_cast<int32_t>(i);
+      auto it = target.find({name, p});
+      auto size = usage.partition_bytes.find({topic->id, p});
+      for (NodeId r : it != target.end() ? it->second : topic->partitions[i].Target()) {
+        bytes[r] += size == usage.partition_bytes.end() ? 0 : size->second;
+      }
+    }
+  }
+  return bytes;
+}
+
+int64_t Spread(const std::map<NodeId, int64_t>& counts) {
+  auto [lo, hi] = std::minmax_element(counts.begin(), counts.end(),
+                                      [](const auto& a, const auto& b) { return a.second < b.second; });
+  return hi->second - lo->second;
 }
 
 void ExpectWithinOneOfTheMean(const std::map<NodeId, int64_t>& counts, const char* what) {
@@ -138,9 +165,9 @@ TEST(BalancerTest, ABrokerAtCapacityTakesNothing) {
   MetadataImage image = ImageWithBrokers(3);
   AddTopic(image, "t", RoundRobin(30, 3, 3));
   AddBroker(image, 4);
-  absl::flat_hash_map<NodeId, BrokerDisk> disks;
-  disks[NodeId(4)] = {.log_bytes = 0, .total_bytes = 100, .free_bytes = 10};
-  const BalancePlan plan = PlanBalance(image, disks, BalanceOptions{.max_disk_usage = 0.8});
+  ClusterUsage usage;
+  usage.disks[NodeId(4)] = {.log_bytes = 0, .total_bytes = 100, .free_bytes = 10};
+  const BalancePlan plan = PlanBalance(image, usage, BalanceOptions{.max_disk_usage = 0.8});
   EXPECT_EQ(0, After(image, plan).replicas[NodeId(4)]);
   EXPECT_EQ(0, plan.data_moves());
 }
@@ -183,6 +210,85 @@ TEST(BalancerTest, DataMovesStayWithinTheBudgetCountingMovesInProgress) {
   for (const PlannedMove& m : plan.moves) {
     EXPECT_FALSE(m.topic == "t" && m.partition == 0) << "a moving partition is left alone";
   }
+}
+
+constexpr int64_t kMiB = int64_t{1} << 20;
+
+// 4 brokers, 24 partitions RF 2 round robin (even counts); the partitions
+// broker 1 leads are ten times the size of the others.
+struct SkewedCluster {
+  MetadataImage image = ImageWithBrokers(4);
+  ClusterUsage usage;
+  SkewedCluster() {
+    const Uuid id = AddTopic(image, "t", RoundRobin(24, 2, 4));
+    for (int32_t p = 0; p < 24; ++p) usage.partition_bytes[{id, p}] = (p % 4 == 0 ? 1000 : 100) * kMiB;
+  }
+};
+
+TEST(BalancerTest, ContinuousModeEvensOutDiskBytesAndKeepsCountsEven) {
+  SkewedCluster c;
+  const BalanceOptions options{.even_disk = true, .max_moves = 100};
+  const int64_t before = Spread(BytesAfter(c.image, {}, c.usage));
+  ASSERT_EQ(5400 * kMiB, before);  // brokers 1 and 2: 6600 MiB, 3 and 4: 1200 MiB
+  const BalancePlan plan = PlanBalance(c.image, c.usage, options);
+  ASSERT_GT(plan.data_moves(), 0);
+  const std::map<NodeId, int64_t> bytes = BytesAfter(c.image, plan, c.usage);
+  int64_t total = 0;
+  for (const auto& [id, n] : bytes) total += n;
+  // Within the tolerance: a tenth of the mean.
+  EXPECT_LE(Spread(bytes), total / 4 / 10) << "bytes per broker after the plan";
+  const Counts after = After(c.image, plan);
+  ExpectWithinOneOfTheMean(after.replicas, "replicas");
+  ExpectWithinOneOfTheMean(after.leaders, "leaders");
+  for (const PlannedMove& m : plan.moves) {
+    EXPECT_EQ(2u, m.to.size());
+    EXPECT_EQ(2u, std::set<NodeId>(m.to.begin(), m.to.end()).size()) << "distinct replicas";
+  }
+}
+
+TEST(BalancerTest, DiskBytesAreLeftAloneOutsideContinuousModeAndWithinTolerance) {
+  SkewedCluster c;
+  EXPECT_THAT(PlanBalance(c.image, c.usage, BalanceOptions{.max_moves = 100}).moves, IsEmpty());
+
+  // Even within the tolerance: 4 brokers of 600 MiB, but one of 650.
+  MetadataImage image = ImageWithBrokers(4);
+  const Uuid id = AddTopic(image, "t", RoundRobin(4, 1, 4));
+  ClusterUsage usage;
+  for (int32_t p = 0; p < 4; ++p) usage.partition_bytes[{id, p}] = (p == 0 ? 650 : 600) * kMiB;
+  EXPECT_THAT(PlanBalance(image, usage, BalanceOptions{.even_disk = true}).moves, IsEmpty());
+}
+
+TEST(BalancerTest, DiskMovesStayWithinTheBudgetAndConverge) {
+  SkewedCluster c;
+  // Two data moves at a time, as the controller runs them: plan, move, plan
+  // again until nothing is left to do.
+  int rounds = 0;
+  for (;; ++rounds) {
+    ASSERT_LT(rounds, 50) << "the plans do not converge";
+    const BalancePlan plan =
+        PlanBalance(c.image, c.usage, BalanceOptions{.even_disk = true, .max_moves = 2});
+    EXPECT_LE(plan.data_moves(), 2);
+    if (plan.moves.empty()) break;
+    for (const PlannedMove& m : plan.moves) {
+      PendingBatch batch(c.image);
+      ASSERT_EQ(v1::NONE, StartReassignment(batch, m.topic, m.partition, m.to).code());
+      Commit(c.image, batch);
+      PendingBatch caught_up(c.image);
+      const PartitionImage& p = PartitionOf(c.image, m.topic, m.partition);
+      ASSERT_TRUE(caught_up
+                      .Add(records::PartitionChange(c.image.FindTopic(m.topic)->id, m.partition,
+                                                    std::nullopt, p.replicas))
+                      .ok());
+      ASSERT_TRUE(CompleteReassignments(caught_up).ok());
+      Commit(c.image, caught_up);
+    }
+  }
+  EXPECT_GT(rounds, 1);
+  const std::map<NodeId, int64_t> bytes = BytesAfter(c.image, {}, c.usage);
+  int64_t total = 0;
+  for (const auto& [id, n] : bytes) total += n;
+  EXPECT_LE(Spread(bytes), total / 4 / 10);
+  ExpectWithinOneOfTheMean(After(c.image, {}).replicas, "replicas");
 }
 
 }  // namespace

@@ -120,7 +120,8 @@ const ConfigDef& ControllerConfigDef() {
                       "to drain a decommissioned broker), node_add_remove (also when a broker "
                       "joins or has been unreachable for partition.autobalancer.node."
                       "unavailable.timeout.ms), continuous (whenever brokers differ by more "
-                      "than one replica or leadership).",
+                      "than one replica or leadership, or by more than a tenth of the mean "
+                      "disk bytes per broker).",
                .validator = [](std::string_view v) {
                  return ParseAutoBalancerMode(v).status();
                }});

@@ -181,13 +181,16 @@ void QuorumController::BrokerHeartbeat(const v1::BrokerHeartbeatRequest& request
         if (response->error().code() == v1::NONE) {
           const NodeId broker(request.broker_id());
           sessions_[broker] = options_.clock->Monotonic();
-          disks_[broker] = {.log_bytes = request.log_bytes(),
+          usage_.disks[broker] = {.log_bytes = request.log_bytes(),
                             .total_bytes = request.disk_total_bytes(),
                             .free_bytes = request.disk_free_bytes()};
           auto& sizes = moving_bytes_[broker];
           sizes.clear();
           for (const v1::ReplicaSize& r : request.moving_replicas()) {
             sizes[{Uuid::FromProto(r.topic_id()), r.partition()}] = r.bytes();
+          }
+          for (const v1::ReplicaSize& r : request.led_replicas()) {
+            usage_.partition_bytes[{Uuid::FromProto(r.topic_id()), r.partition()}] = r.bytes();
           }
         }
       },
@@ -524,16 +527,18 @@ void QuorumController::ElectPreferredLeaders() {
 }
 
 BalancePlan QuorumController::Plan(const MetadataImage& image, bool even_out) const {
-  BalanceOptions options{.even_out = even_out,
-                         .max_moves = options_.balancer.concurrent_moves,
-                         .max_disk_usage = options_.balancer.max_disk_usage};
+  BalanceOptions options{
+      .even_out = even_out,
+      .even_disk = even_out && options_.balancer.mode == AutoBalancerMode::kContinuous,
+      .max_moves = options_.balancer.concurrent_moves,
+      .max_disk_usage = options_.balancer.max_disk_usage};
   if (options_.balancer.mode != AutoBalancerMode::kOff) {
     const absl::Duration now = options_.clock->Monotonic();
     for (const auto& [id, since] : fenced_since_) {
       if (now - since >= options_.balancer.node_unavailable_timeout) options.evacuate.insert(id);
     }
   }
-  return PlanBalance(image, disks_, options);
+  return PlanBalance(image, usage_, options);
 }
 
 int64_t QuorumController::StartMoves(const BalancePlan& plan, PendingBatch& batch) {
@@ -573,6 +578,10 @@ void QuorumController::Maintain() {
         absl::erase_if(fenced_since_, [&](const auto& e) {
           const BrokerImage* b = image.FindBroker(e.first);
           return b == nullptr || !b->fenced;
+        });
+        absl::erase_if(usage_.partition_bytes, [&](const auto& e) {
+          const TopicImage* topic = image.FindTopic(e.first.first);
+          return topic == nullptr || e.first.second >= static_cast<int32_t>(topic->partitions.size());
         });
         // An unregistered broker that registers again joins anew.
         absl::erase_if(known_brokers_, [&](NodeId id) { return image.FindBroker(id) == nullptr; });
@@ -693,6 +702,13 @@ v1::DescribeClusterResponse QuorumController::DescribeCluster() const {
     d->set_preferred_leaders(held[id].second);
   }
   for (const auto& [k, v] : image->cluster_configs()) (*r.mutable_cluster_configs())[k] = v;
+  {
+    absl::MutexLock lock(&mu_);
+    for (v1::BrokerDescription& d : *r.mutable_brokers()) {
+      auto disk = usage_.disks.find(NodeId(d.broker_id()));
+      d.set_log_bytes(active_ && disk != usage_.disks.end() ? disk->second.log_bytes : -1);
+    }
+  }
   v1::BalancerStatus* balancer = r.mutable_balancer();
   balancer->set_mode(AutoBalancerModeName(options_.balancer.mode));
   balancer->set_partitions_moving(static_cast<int32_t>(MovingPartitions(*image)));

@@ -198,12 +198,13 @@ class QuorumController final : public raft::StateMachine {
   // Replica sizes of moving partitions by broker, as last heartbeated.
   absl::flat_hash_map<NodeId, absl::flat_hash_map<std::pair<Uuid, int32_t>, int64_t>>
       moving_bytes_ ABSL_GUARDED_BY(mu_);
-  // The balancer's soft state (active controller): disks as heartbeated,
+  // The balancer's soft state (active controller): disks and led replica
+  // sizes as heartbeated,
   // since when each broker is fenced, whether brokers are to be evened out
   // (a broker joined, a decommission, `cluster balance`; continuous mode:
   // always), whether the preferred leaders are to be elected once the moves
   // are done, and the last plan.
-  absl::flat_hash_map<NodeId, BrokerDisk> disks_ ABSL_GUARDED_BY(mu_);
+  ClusterUsage usage_ ABSL_GUARDED_BY(mu_);
   absl::flat_hash_map<NodeId, absl::Duration> fenced_since_ ABSL_GUARDED_BY(mu_);
   absl::flat_hash_set<NodeId> known_brokers_ ABSL_GUARDED_BY(mu_);
   bool balancing_ ABSL_GUARDED_BY(mu_) = false;

@@ -275,7 +275,8 @@ absl::Status RunCluster(const Context& ctx, const Args& args) {
                          {"epoch", b.broker_epoch()},
                          {"rack", b.rack()},
                          {"replicas", b.replicas()},
-                         {"preferred_leaders", b.preferred_leaders()}});
+                         {"preferred_leaders", b.preferred_leaders()},
+                         {"log_bytes", b.log_bytes()}});
     }
     json status = {{"mode", balancer.mode()},
                    {"partitions_moving", balancer.partitions_moving()},
@@ -306,9 +307,11 @@ absl::Status RunCluster(const Context& ctx, const Args& args) {
     rows.push_back({absl::StrCat(b.broker_id()), b.address(),
                     absl::StrCat(BrokerState(b.state()), b.decommissioning() ? ", decommissioning" : ""),
                     absl::StrCat(b.broker_epoch()), b.rack().empty() ? "-" : b.rack(),
-                    absl::StrCat(b.replicas()), absl::StrCat(b.preferred_leaders())});
+                    absl::StrCat(b.replicas()), absl::StrCat(b.preferred_leaders()),
+                    b.log_bytes() < 0 ? "-" : absl::StrCat(b.log_bytes())});
   }
-  PrintTable(*ctx.out, {"ID", "ADDRESS", "STATE", "EPOCH", "RACK", "REPLICAS", "LEADERS"}, rows);
+  PrintTable(*ctx.out, {"ID", "ADDRESS", "STATE", "EPOCH", "RACK", "REPLICAS", "LEADERS", "LOG"},
+             rows);
   *ctx.out << "Balancer: mode " << balancer.mode() << ", " << balancer.partitions_moving()
            << " partition(s) moving";
   if (balancer.bytes_left() > 0) *ctx.out << ", " << balancer.bytes_left() << " bytes left";

@@ -101,6 +101,10 @@ TEST_F(ElasticityChaosTest, AFourthBrokerGetsItsShareUnderLoad) {
   AddBroker104();
   ASSERT_TRUE(WaitForBalance(absl::Seconds(60))) << "replicas of 104: " << Replicas(104);
   EXPECT_GE(Replicas(104), 9) << "36 replicas of the topic on 4 brokers";
+  const v1::DescribeClusterResponse described = Describe();
+  for (const v1::BrokerDescription& b : described.brokers()) {
+    EXPECT_GT(b.log_bytes(), 0) << "broker " << b.broker_id() << " heartbeats its log bytes";
+  }
   const Report r = Finish("add-broker");
   EXPECT_GT(r.acked, 1000);
   EXPECT_EQ(0, r.anomalies()) << r.ToString();
@@ -152,6 +156,38 @@ TEST_F(ElasticityChaosTest, MovesCompleteAfterTheActiveControllerIsKilled) {
   ASSERT_OK(cluster_->Start(active));
   ASSERT_TRUE(WaitForBalance(absl::Seconds(60))) << "replicas of 104: " << Replicas(104);
   const Report r = Finish("kill-controller-mid-move");
+  EXPECT_EQ(0, r.anomalies()) << r.ToString();
+}
+
+// A broker unreachable for node.unavailable.timeout (3 s here) has its
+// replicas re-created on the others.
+class EvacuationChaosTest : public ElasticityChaosTest {
+ protected:
+  std::vector<std::string> ControllerOverrides() const override {
+    return {"partition.autobalancer.node.unavailable.timeout.ms=3000"};
+  }
+};
+
+// Broker 104 holds its share, then dies for good: every partition gets
+// its three replicas back, all in the ISR, without 104.
+TEST_F(EvacuationChaosTest, AnUnreachableBrokersReplicasAreRecreatedElsewhere) {
+  AddBroker104();
+  ASSERT_TRUE(WaitForBalance(absl::Seconds(60)));
+  ASSERT_GT(Replicas(104), 0);
+  cluster_->KillBroker(104);
+  brokers_.pop_back();
+  auto restored = [&] {
+    if (Replicas(104) != 0) return false;
+    for (int p = 0; p < Partitions(); ++p) {
+      const v1::PartitionDescription d = PartitionOf(*cluster_, kTopic, p);
+      if (d.replicas_size() != 3 || d.isr_size() != 3 || d.adding_replicas_size() > 0) return false;
+    }
+    return true;
+  };
+  const absl::Time deadline = absl::Now() + absl::Seconds(60);
+  while (!restored() && absl::Now() < deadline) absl::SleepFor(absl::Milliseconds(250));
+  ASSERT_TRUE(restored()) << "replicas left on 104: " << Replicas(104);
+  const Report r = Finish("evacuate-unreachable");
   EXPECT_EQ(0, r.anomalies()) << r.ToString();
 }
 
