@@ -63,8 +63,9 @@ void Partition::OnLocalOffset(Offset offset) {
 void Partition::OnFollowerFetch(NodeId replica, Offset fetch_offset, Offset acked, absl::Time now) {
   absl::MutexLock lock(&mu_);
   if (!state_->leader) return;
-  Offset& a = acked_[replica];
-  a = std::max(a, acked);
+  // As reported, even when lower: a follower that came back with less
+  // (a new disk) must not count for what it held before.
+  acked_[replica] = acked;
   fetched_[replica] = fetch_offset;
   if (fetch_offset >= log_->log_end_offset()) caught_up_[replica] = now;
   AdvanceLocked();
@@ -89,11 +90,11 @@ std::optional<std::vector<NodeId>> Partition::WantedIsr(absl::Time now,
     }
     auto caught = caught_up_.find(r);
     const bool lagging = caught == caught_up_.end() || now - caught->second > max_lag;
-    auto fetched = fetched_.find(r);
-    // Rejoining needs the high watermark (so it holds all that is
-    // committed) and a fetch in this leader's epoch (a recent caught_up_).
-    const bool rejoins =
-        fetched != fetched_.end() && fetched->second >= high_watermark_ && !lagging;
+    auto acked = acked_.find(r);
+    // Rejoining needs the high watermark acknowledged (held, and durable
+    // under flush.policy=always, so it holds all that is committed) and a
+    // fetch in this leader's epoch (a recent caught_up_).
+    const bool rejoins = acked != acked_.end() && acked->second >= high_watermark_ && !lagging;
     if ((in_isr && !lagging) || (!in_isr && rejoins)) wanted.push_back(r);
   }
   std::vector<NodeId> sorted_wanted = wanted, sorted_isr = state_->isr;

@@ -115,8 +115,9 @@ class Partition {
   // Follower: the leader's high watermark, capped at what this log holds.
   void OnLeaderHighWatermark(Offset hw);
   // Leader: the ISR the partition should have — the current one, plus
-  // followers caught up to the high watermark, minus followers not caught up
-  // for `max_lag` — or nullopt if it is right as it is.
+  // followers holding the high watermark (durably under flush.policy=always),
+  // minus followers not caught up for `max_lag` — or nullopt if it is right
+  // as it is.
   std::optional<std::vector<NodeId>> WantedIsr(absl::Time now, absl::Duration max_lag) const;
   // Leader: how many records the furthest-behind follower lacks (0 when
   // none, or when not leading).

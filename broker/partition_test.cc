@@ -155,6 +155,40 @@ TEST_F(PartitionTest, ASnapshotPastALostTailIsIgnored) {
   EXPECT_EQ(std::vector<std::string>{"00000000000000000001.snapshot"}, Snapshots());
 }
 
+// The leader admits a follower to the ISR only once it holds the high
+// watermark durably (flush.policy=always), as it reports it now: not on its
+// fetch offset alone, and not on what it held before it came back empty.
+TEST_F(PartitionTest, AFollowerRejoinsTheIsrOnlyHoldingTheHighWatermarkDurably) {
+  PartitionState state;
+  state.leader = true;
+  state.leader_id = NodeId(1);
+  state.replicas = {NodeId(1), NodeId(2), NodeId(3)};
+  state.isr = {NodeId(1), NodeId(2)};
+  state.flush_always = true;
+  partition_->SetState(std::move(state));
+  for (int i = 0; i < 3; ++i) {
+    ASSERT_EQ(Partition::LeaderAppend::Outcome::kAppended, Append(Batch(i)).outcome);
+  }
+  ASSERT_TRUE(log_->Flush().ok());
+  const Offset end = log_->log_end_offset();
+  partition_->OnLocalOffset(end);
+  const absl::Time now = absl::Now();
+  partition_->OnFollowerFetch(NodeId(2), end, end, now);
+  ASSERT_EQ(end, partition_->high_watermark());
+
+  // Broker 3 held it all, then came back with an empty disk.
+  partition_->OnFollowerFetch(NodeId(3), end, end, now);
+  partition_->OnFollowerFetch(NodeId(3), Offset(0), Offset(0), now);
+  EXPECT_EQ(std::nullopt, partition_->WantedIsr(now, absl::Seconds(30)));
+  // It fetched up to the end, nothing of it durable yet: still out.
+  partition_->OnFollowerFetch(NodeId(3), end, Offset(0), now);
+  EXPECT_EQ(std::nullopt, partition_->WantedIsr(now, absl::Seconds(30)));
+  // Durable: in.
+  partition_->OnFollowerFetch(NodeId(3), end, end, now);
+  EXPECT_EQ((std::vector<NodeId>{NodeId(1), NodeId(2), NodeId(3)}),
+            partition_->WantedIsr(now, absl::Seconds(30)));
+}
+
 TEST(ProducerStateSnapshotTest, EncodeDecodeRoundTripsAndRejectsDamage) {
   ProducerState state;
   for (int64_t id : {7, 3}) {

@@ -3,6 +3,7 @@
 #include "absl/time/clock.h"
 #include "common/grpc_channel.h"
 #include "common/logging.h"
+#include "common/metadata_image.h"
 
 namespace samsa::broker {
 
@@ -136,10 +137,14 @@ void ReplicaFetcher::Apply(Partition& p, const v1::ReplicaFetchResponse::Partiti
       SAMSA_LOG(ERROR) << log->dir() << ": follower append: " << info.status();
       return;
     }
-    if (p.state()->flush_always) {
+    const std::shared_ptr<const PartitionState> state = p.state();
+    if (state->flush_always) {
       if (absl::Status s = log->Flush(); !s.ok()) {
         SAMSA_LOG(ERROR) << log->dir() << ": " << s;
         return;
+      }
+      if (!ContainsId(state->isr, options_.self)) {
+        if (absl::Status s = log->DropCache(); !s.ok()) SAMSA_LOG(WARNING) << log->dir() << ": " << s;
       }
     }
   }

@@ -47,6 +47,13 @@ class File {
   // Makes every appended byte durable (fdatasync).
   virtual absl::Status Sync() = 0;
 
+  // Asks the OS to drop the file's synced bytes from its page cache; they
+  // are read from disk when next read. For data written once and not read
+  // soon (a replica catching up): the pages are free for the next writes
+  // at once instead of the cache growing (on a VM, fresh guest memory is
+  // slow to fill).
+  virtual absl::Status DropCache() = 0;
+
   // Cuts the file to `size` bytes (size must not exceed Size()).
   virtual absl::Status Truncate(uint64_t size) = 0;
 

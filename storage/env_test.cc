@@ -96,6 +96,18 @@ TEST_P(EnvContractTest, AppendReadSizeTruncate) {
   EXPECT_EQ("hello!", ReadAll(**f));
 }
 
+TEST_P(EnvContractTest, DroppingTheCacheKeepsTheBytes) {
+  auto f = env_->OpenFile(Path("a.log"), OpenMode::kCreateNew);
+  ASSERT_TRUE(f.ok()) << f.status();
+  ASSERT_TRUE((*f)->Append(Bytes("synced ")).ok());
+  ASSERT_TRUE((*f)->Sync().ok());
+  ASSERT_TRUE((*f)->Append(Bytes("and not")).ok());
+  ASSERT_TRUE((*f)->DropCache().ok());
+  EXPECT_EQ("synced and not", ReadAll(**f));
+  ASSERT_TRUE((*f)->Append(Bytes(" yet")).ok());
+  EXPECT_EQ("synced and not yet", ReadAll(**f));
+}
+
 TEST_P(EnvContractTest, OpenModes) {
   EXPECT_EQ(absl::StatusCode::kNotFound,
             env_->OpenFile(Path("missing"), OpenMode::kOpenExisting).status().code());

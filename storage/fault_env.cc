@@ -42,6 +42,8 @@ class FaultFile final : public File {
     return absl::OkStatus();
   }
 
+  absl::Status DropCache() override { return base_->DropCache(); }
+
   absl::Status Truncate(uint64_t size) override {
     RETURN_IF_ERROR(env_->Check(FaultOp::kTruncate, path_, true));
     RETURN_IF_ERROR(base_->Truncate(size));

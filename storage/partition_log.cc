@@ -439,6 +439,18 @@ absl::Status PartitionLog::Flush() {
   return absl::OkStatus();
 }
 
+absl::Status PartitionLog::DropCache() {
+  std::vector<std::shared_ptr<Segment>> recent;
+  {
+    absl::ReaderMutexLock lock(&mu_);
+    RETURN_IF_ERROR(CheckUsable());
+    const size_t n = std::min<size_t>(segments_.size(), 2);
+    recent.assign(segments_.end() - static_cast<std::ptrdiff_t>(n), segments_.end());
+  }
+  for (const std::shared_ptr<Segment>& s : recent) RETURN_IF_ERROR(s->DropCache());
+  return absl::OkStatus();
+}
+
 absl::StatusOr<int> PartitionLog::ApplyRetention(absl::Time now) {
   absl::MutexLock removal(&removal_mu_);
   std::vector<std::shared_ptr<Segment>> doomed;

@@ -136,6 +136,10 @@ class PartitionLog {
 
   // Fsyncs everything appended before the call; advances flushed_offset().
   absl::Status Flush();
+  // Drops the synced bytes of the active segment and the one before it
+  // from the OS page cache (File::DropCache): for a follower catching up,
+  // writing data nobody reads soon. Failing changes nothing but the cache.
+  absl::Status DropCache();
 
   // Deletes whole sealed segments that hold only offsets below `offset`
   // (the Raft log after a snapshot); returns how many.

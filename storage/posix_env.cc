@@ -62,6 +62,14 @@ class PosixFile final : public File {
     return absl::OkStatus();
   }
 
+  absl::Status DropCache() override {
+    if (const int err = ::posix_fadvise(fd_, 0, 0, POSIX_FADV_DONTNEED); err != 0) {
+      errno = err;  // posix_fadvise returns its error instead of setting errno
+      return PosixError("posix_fadvise", path_);
+    }
+    return absl::OkStatus();
+  }
+
   absl::Status Truncate(uint64_t size) override {
     if (::ftruncate(fd_, static_cast<off_t>(size)) != 0) return PosixError("ftruncate", path_);
     size_.store(size, std::memory_order_release);

@@ -350,6 +350,11 @@ absl::Status Segment::Sync() {
   return file->Sync();
 }
 
+absl::Status Segment::DropCache() {
+  ASSIGN_OR_RETURN(std::shared_ptr<File> file, files_->Get(log_path()));
+  return file->DropCache();
+}
+
 absl::Status Segment::Seal() {
   RETURN_IF_ERROR(Sync());
   std::string offsets;

@@ -113,6 +113,8 @@ class Segment {
 
   // Makes the log bytes durable.
   absl::Status Sync();
+  // Drops the log file's synced bytes from the OS page cache (File::DropCache).
+  absl::Status DropCache();
   // Writes and syncs the index files and syncs the log: after this the
   // segment needs no recovery scan.
   absl::Status Seal();
