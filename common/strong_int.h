@@ -30,7 +30,6 @@ class StrongInt {
 
   constexpr Rep value() const { return value_; }
 
-  static constexpr StrongInt Min() { return StrongInt(std::numeric_limits<Rep>::min()); }
   static constexpr StrongInt Max() { return StrongInt(std::numeric_limits<Rep>::max()); }
 
   friend constexpr auto operator<=>(StrongInt, StrongInt) = default;

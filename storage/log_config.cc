@@ -21,18 +21,6 @@ absl::StatusOr<FlushPolicy> ParseFlushPolicy(std::string_view text) {
       "'", ToAbsl(text), "' is not a flush policy (always, interval:<ms> with ms > 0, or os)"));
 }
 
-std::string FlushPolicyName(const FlushPolicy& policy) {
-  switch (policy.kind) {
-    case FlushPolicy::Kind::kAlways:
-      return "always";
-    case FlushPolicy::Kind::kOs:
-      return "os";
-    case FlushPolicy::Kind::kInterval:
-      return absl::StrCat("interval:", absl::ToInt64Milliseconds(policy.interval));
-  }
-  return "unknown";
-}
-
 absl::StatusOr<CleanupPolicy> ParseCleanupPolicy(std::string_view text) {
   CleanupPolicy policy{.delete_old = false, .compact = false};
   for (absl::string_view part : absl::StrSplit(ToAbsl(text), ',')) {

@@ -28,7 +28,6 @@ struct FlushPolicy {
 };
 
 absl::StatusOr<FlushPolicy> ParseFlushPolicy(std::string_view text);
-std::string FlushPolicyName(const FlushPolicy& policy);
 
 // cleanup.policy: what happens to a partition's old data. Kafka's values:
 // "delete", "compact", "compact,delete" (either order).
