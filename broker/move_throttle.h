@@ -6,8 +6,12 @@
 // moving-in replica are charged after they arrive, and while the bucket is
 // in debt the fetchers leave those replicas out of their requests (the
 // other partitions, ISR members among them, fetch as usual: the throttle
-// never slows ordinary replication). The bucket holds at most one second of
-// credit, so an idle period earns no burst beyond that.
+// never slows ordinary replication). The bucket holds at most a tenth of a
+// second of credit (kBurst), so an idle period, or the start of a move,
+// earns no burst beyond that; and a moving-in replica fetches at most a
+// fiftieth of a second of the rate per round (ChunkBytes). Both keep its
+// writes and fsyncs in small steps between those of the producers sharing
+// its disk rather than in bursts they queue behind.
 #pragma once
 
 #include <cstdint>
@@ -32,6 +36,12 @@ class MoveThrottle {
   void Charge(int64_t bytes);
   // How long until Admit() holds again (zero when it does).
   absl::Duration Wait();
+  // The most a moving-in replica fetches in one round: rate / 50, within
+  // [kMinChunkBytes, max_bytes]; max_bytes without a limit.
+  int32_t ChunkBytes(int32_t max_bytes);
+
+  static constexpr absl::Duration kBurst = absl::Milliseconds(100);
+  static constexpr int32_t kMinChunkBytes = 256 << 10;
 
  private:
   void Refill() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);

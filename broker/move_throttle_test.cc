@@ -8,8 +8,8 @@ namespace {
 TEST(MoveThrottleTest, PacesChargesToTheRate) {
   FakeClock clock;
   MoveThrottle throttle(1000, &clock);
-  EXPECT_TRUE(throttle.Admit()) << "one second of credit to start with";
-  throttle.Charge(1500);
+  EXPECT_TRUE(throttle.Admit()) << "a tenth of a second of credit to start with";
+  throttle.Charge(600);
   EXPECT_FALSE(throttle.Admit()) << "500 bytes of debt";
   EXPECT_EQ(absl::Milliseconds(501), throttle.Wait());
   clock.Advance(absl::Milliseconds(400));
@@ -19,11 +19,11 @@ TEST(MoveThrottleTest, PacesChargesToTheRate) {
   EXPECT_EQ(absl::ZeroDuration(), throttle.Wait());
 }
 
-TEST(MoveThrottleTest, IdleTimeEarnsAtMostOneSecondOfCredit) {
+TEST(MoveThrottleTest, IdleTimeEarnsAtMostATenthOfASecondOfCredit) {
   FakeClock clock;
   MoveThrottle throttle(1000, &clock);
   clock.Advance(absl::Minutes(10));
-  throttle.Charge(1001);
+  throttle.Charge(101);
   EXPECT_FALSE(throttle.Admit());
 }
 
@@ -36,9 +36,9 @@ TEST(MoveThrottleTest, ANewRateAppliesFromNowOn) {
   EXPECT_TRUE(throttle.Admit()) << "no limit any more";
   throttle.SetRate(100);
   EXPECT_TRUE(throttle.Admit()) << "a limit again starts afresh";
-  throttle.Charge(150);
+  throttle.Charge(15);
   EXPECT_FALSE(throttle.Admit());
-  clock.Advance(absl::Milliseconds(600));
+  clock.Advance(absl::Milliseconds(60));
   EXPECT_TRUE(throttle.Admit());
   throttle.Charge(1000);
   throttle.SetRate(50);
@@ -52,6 +52,18 @@ TEST(MoveThrottleTest, MinusOneIsNoLimit) {
   throttle.Charge(int64_t{1} << 40);
   EXPECT_TRUE(throttle.Admit());
   EXPECT_EQ(absl::ZeroDuration(), throttle.Wait());
+}
+
+TEST(MoveThrottleTest, ChunksAreAFiftiethOfASecondOfTheRate) {
+  FakeClock clock;
+  MoveThrottle throttle(100 << 20, &clock);
+  EXPECT_EQ((100 << 20) / 50, throttle.ChunkBytes(8 << 20));
+  throttle.SetRate(1 << 20);
+  EXPECT_EQ(MoveThrottle::kMinChunkBytes, throttle.ChunkBytes(8 << 20)) << "never below the floor";
+  throttle.SetRate(int64_t{10} << 30);
+  EXPECT_EQ(8 << 20, throttle.ChunkBytes(8 << 20)) << "never above the fetch size";
+  throttle.SetRate(-1);
+  EXPECT_EQ(8 << 20, throttle.ChunkBytes(8 << 20)) << "no limit: whole fetches";
 }
 
 }  // namespace

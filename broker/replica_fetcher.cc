@@ -58,6 +58,9 @@ void ReplicaFetcher::Loop() {
       out->set_last_fetched_epoch(p->log()->latest_epoch().value_or(kNoEpoch).value());
       out->set_durable_offset(p->log()->flushed_offset().value());
       out->set_high_watermark(p->high_watermark().value());
+      if (s.moving_in && options_.move_throttle != nullptr) {
+        out->set_max_bytes(options_.move_throttle->ChunkBytes(options_.max_bytes));
+      }
     }
     grpc::ClientContext ctx;
     ctx.set_wait_for_ready(true);

@@ -351,19 +351,25 @@ void ReplicaManager::ReportSizes(v1::BrokerHeartbeatRequest* request) {
   }
 }
 
-std::vector<std::shared_ptr<Partition>> ReplicaManager::FollowingFrom(NodeId leader) const {
+ReplicaManager::FetchLane ReplicaManager::LaneOf(const PartitionState& s) const {
+  return s.moving_in && !ContainsId(s.isr, options_.self) ? FetchLane::kMoves
+                                                          : FetchLane::kReplication;
+}
+
+std::vector<std::shared_ptr<Partition>> ReplicaManager::FollowingFrom(NodeId leader,
+                                                                     FetchLane lane) const {
   std::vector<std::shared_ptr<Partition>> out;
   absl::MutexLock lock(&mu_);
   for (const auto& [tp, p] : partitions_) {
     const std::shared_ptr<const PartitionState> held = p->state();
     const PartitionState& s = *held;
-    if (!s.leader && s.leader_id == leader) out.push_back(p);
+    if (!s.leader && s.leader_id == leader && LaneOf(s) == lane) out.push_back(p);
   }
   return out;
 }
 
 void ReplicaManager::UpdateFetchers(const MetadataImage& image) {
-  absl::flat_hash_map<NodeId, std::string> leaders;
+  absl::flat_hash_map<std::pair<NodeId, FetchLane>, std::string> lanes;
   {
     absl::MutexLock lock(&mu_);
     for (const auto& [tp, p] : partitions_) {
@@ -371,26 +377,26 @@ void ReplicaManager::UpdateFetchers(const MetadataImage& image) {
       const PartitionState& s = *held;
       if (s.leader || s.leader_id == kNoNode) continue;
       if (const BrokerImage* b = image.FindBroker(s.leader_id); b != nullptr) {
-        leaders[s.leader_id] = b->address;
+        lanes[{s.leader_id, LaneOf(s)}] = b->address;
       }
     }
   }
   absl::MutexLock lock(&fetchers_mu_);
   for (auto it = fetchers_.begin(); it != fetchers_.end();) {
-    auto wanted = leaders.find(it->first);
-    if (wanted == leaders.end() || wanted->second != it->second->address()) {
+    auto wanted = lanes.find(it->first);
+    if (wanted == lanes.end() || wanted->second != it->second->address()) {
       fetchers_.erase(it++);
     } else {
       ++it;
     }
   }
-  for (const auto& [leader, address] : leaders) {
-    if (fetchers_.contains(leader)) continue;
-    fetchers_[leader] = std::make_unique<ReplicaFetcher>(ReplicaFetcherOptions{
+  for (const auto& [key, address] : lanes) {
+    if (fetchers_.contains(key)) continue;
+    fetchers_[key] = std::make_unique<ReplicaFetcher>(ReplicaFetcherOptions{
         .self = options_.self,
-        .leader = leader,
+        .leader = key.first,
         .address = address,
-        .partitions = [this, leader = leader] { return FollowingFrom(leader); },
+        .partitions = [this, key = key] { return FollowingFrom(key.first, key.second); },
         .broker_epoch = options_.broker_epoch ? options_.broker_epoch
                                               : std::function<int64_t()>([] { return 0; }),
         .probe = options_.probe,

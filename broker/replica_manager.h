@@ -33,7 +33,10 @@
 //
 // Threads: OnImage runs on the metadata thread; Produce and Fetch on gRPC
 // threads; completions on the flusher threads and the timer. Callbacks
-// (`done`) must not block.
+// (`done`) must not block. Replica fetchers: one per leader followed, and
+// while a move adds replicas here, another for those of them catching up
+// outside the ISR: the ISR's replication never waits behind a move's
+// appends and fsyncs in the same round.
 #pragma once
 
 #include <functional>
@@ -174,7 +177,10 @@ class ReplicaManager {
   ReplicaFetchAnswer AnswerReplicaFetch(const v1::ReplicaFetchRequest& request, bool* has_news);
   // Starts fetchers for leaders this broker follows, stops the others.
   void UpdateFetchers(const MetadataImage& image);
-  std::vector<std::shared_ptr<Partition>> FollowingFrom(NodeId leader) const;
+  enum class FetchLane { kReplication, kMoves };
+  FetchLane LaneOf(const PartitionState& s) const;
+  // The partitions followed from `leader` that `lane`'s fetcher fetches.
+  std::vector<std::shared_ptr<Partition>> FollowingFrom(NodeId leader, FetchLane lane) const;
   void TimerLoop();
   // Asks the controller for the ISR changes partitions led here want.
   void IsrLoop();
@@ -215,7 +221,7 @@ class ReplicaManager {
   std::thread isr_thread_;
   MoveThrottle move_throttle_;
   absl::Mutex fetchers_mu_;  // only OnImage and Close change the fetchers
-  absl::flat_hash_map<NodeId, std::unique_ptr<ReplicaFetcher>> fetchers_
+  absl::flat_hash_map<std::pair<NodeId, FetchLane>, std::unique_ptr<ReplicaFetcher>> fetchers_
       ABSL_GUARDED_BY(fetchers_mu_);
 };
 

@@ -163,8 +163,9 @@ ReplicaFetchAnswer ReplicaManager::AnswerReplicaFetch(const v1::ReplicaFetchRequ
     const Offset hw = partition->high_watermark();
     out->set_high_watermark(hw.value());
     if (fetch_offset < log->log_end_offset() && budget > 0) {
+      const int64_t cap = in.max_bytes() > 0 ? std::min<int64_t>(in.max_bytes(), budget) : budget;
       absl::StatusOr<storage::ReadSlice> slice =
-          log->Read(fetch_offset, static_cast<size_t>(budget), log->log_end_offset(), true);
+          log->Read(fetch_offset, static_cast<size_t>(cap), log->log_end_offset(), true);
       if (!slice.ok()) {
         SetError(out->mutable_error(), v1::KAFKA_STORAGE_ERROR,
                  std::string(slice.status().message()));

@@ -53,6 +53,7 @@ absl::StatusOr<std::unique_ptr<LogManager>> LogManager::Open(LogManagerOptions o
       << "LogManager needs env and clock";
   if (options.dirs.empty()) return absl::InvalidArgumentError("no data directories configured");
   std::unique_ptr<LogManager> mgr(new LogManager(std::move(options)));
+  mgr->deleter_ = std::make_unique<LogDeleter>(LogDeleterOptions{.env = mgr->options_.env});
   const FlushPolicy& policy = mgr->options_.default_config.flush_policy;
   const absl::Duration interval =
       policy.kind == FlushPolicy::Kind::kInterval ? policy.interval : absl::Seconds(1);
@@ -92,7 +93,7 @@ absl::Status LogManager::LoadDir(Dir& dir) {
     if (name == kCleanShutdownFile) {
       clean = true;
     } else if (name.ends_with(kDeleteSuffix)) {
-      RETURN_IF_ERROR(env->DeleteTree(JoinPath(dir.path, name)));
+      deleter_->Remove(JoinPath(dir.path, name));
     } else if (auto tp = ParsePartitionDirName(name)) {
       todo.emplace_back(std::move(*tp), JoinPath(dir.path, name));
     }
@@ -197,7 +198,7 @@ absl::Status LogManager::Delete(const TopicPartitionName& tp) {
   if (absl::Status st = env->SyncDir(entry.dir->path); !st.ok()) {
     return entry.dir->health->Fail(st);
   }
-  if (absl::Status st = env->DeleteTree(doomed); !st.ok()) return entry.dir->health->Fail(st);
+  deleter_->Remove(doomed);
   return absl::OkStatus();
 }
 

@@ -7,9 +7,11 @@
 //                     deleted by Open(). Present: no partition in the
 //                     directory needs a recovery scan.
 //   <topic>-<partition>.<nonce>-delete
-//                     a deleted partition waiting for removal; removed by
-//                     Open() and by Delete() itself. The rename is the commit
-//                     point: a crash after it never brings the partition back.
+//                     a deleted partition waiting for removal, which the
+//                     LogDeleter does in the background in small steps
+//                     (log_deleter.h); Open() hands leftovers to it again.
+//                     The rename is the commit point: a crash after it never
+//                     brings the partition back.
 //
 // Start-up. Open() reads every directory and opens all partitions with a
 // small pool of threads. A directory that cannot be read, or holds a
@@ -46,6 +48,7 @@
 #include "storage/flusher.h"
 #include "storage/log_cleaner.h"
 #include "storage/log_config.h"
+#include "storage/log_deleter.h"
 #include "storage/log_dir.h"
 #include "storage/partition_log.h"
 
@@ -96,7 +99,8 @@ class LogManager {
   // freed memory.
   absl::StatusOr<std::shared_ptr<PartitionLog>> Acquire(const TopicPartitionName& tp,
                                                         const LogConfig& config);
-  // Removes `tp`'s log and its files (crash-safe, see above).
+  // Removes `tp`'s log; its files go in the background (crash-safe, see
+  // above).
   absl::Status Delete(const TopicPartitionName& tp);
 
   std::vector<TopicPartitionName> partitions() const;
@@ -137,6 +141,7 @@ class LogManager {
   std::unique_ptr<FileCache> files_;
   std::vector<std::unique_ptr<Dir>> dirs_;
   std::unique_ptr<LogCleaner> cleaner_;
+  std::unique_ptr<LogDeleter> deleter_;
   mutable absl::Mutex mu_;
   std::map<TopicPartitionName, Entry> logs_ ABSL_GUARDED_BY(mu_);
   absl::flat_hash_map<const PartitionLog*, Dir*> dir_of_ ABSL_GUARDED_BY(mu_);

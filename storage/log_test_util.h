@@ -2,10 +2,12 @@
 // fault-injecting Env with a fake clock, and batches with known contents.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
 
+#include "absl/time/clock.h"
 #include "common/clock.h"
 #include "gtest/gtest.h"
 #include "storage/batch_builder.h"
@@ -115,6 +117,17 @@ inline std::string ReadAll(const PartitionLog& log) {
     at = slice->next_offset;
   }
   return out;
+}
+
+// Polls `done` until it holds (true) or 10 s pass (false): for work a
+// background thread finishes.
+inline bool Eventually(const std::function<bool()>& done) {
+  const absl::Time deadline = absl::Now() + absl::Seconds(10);
+  while (!done()) {
+    if (absl::Now() > deadline) return false;
+    absl::SleepFor(absl::Milliseconds(1));
+  }
+  return true;
 }
 
 }  // namespace samsa::storage::testing

@@ -81,14 +81,18 @@ class ElasticityChaosTest : public ChaosTest {
     return r.results_size() == 1 ? r.results(0).error() : r.error();
   }
 
-  // The topic's partition directories in broker `b`'s data directory.
+  // The topic's partition directories in broker `b`'s data directory (not
+  // counting deleted ones whose files are still being removed: renamed to
+  // "...-delete", they are gone for good, see storage/log_manager.h).
   std::vector<std::string> TopicDirs(int b) {
     std::vector<std::string> out;
     absl::StatusOr<std::vector<std::string>> names =
         storage::Env::Default()->ListDir(cluster_->broker_data_dir(b) + "/logs");
     if (!names.ok()) return out;
     for (const std::string& n : *names) {
-      if (absl::StartsWith(n, absl::StrCat(kTopic, "-"))) out.push_back(n);
+      if (absl::StartsWith(n, absl::StrCat(kTopic, "-")) && !absl::EndsWith(n, "-delete")) {
+        out.push_back(n);
+      }
     }
     return out;
   }
