@@ -94,8 +94,8 @@ void PlannerPhase() {
   int64_t offset = 1;
   v1::MetadataBatch brokers;
   for (int b = 1; b <= 20; ++b) {
-    *brokers.add_records() = records::RegisterBroker(NodeId(b), Uuid{1, static_cast<uint64_t>(b)},
-                                                     b, "127.0.0.1:1", "");
+    *brokers.add_records() =
+        records::RegisterBroker(NodeId(b), Uuid{1, static_cast<uint64_t>(b)}, b, "127.0.0.1:1", "");
     *brokers.add_records() = records::UnfenceBroker(NodeId(b), b);
   }
   (void)image.Apply(brokers, offset++);

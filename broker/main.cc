@@ -107,27 +107,26 @@ int Run(const BrokerSettings& s) {
     SAMSA_LOG(ERROR) << "cannot open the group offsets store: " << groups.status();
     return 1;
   }
-  QuorumClient quorum({.broker_id = s.node_id,
-                       .rack = s.rack,
-                       .controllers = s.controllers,
-                       .heartbeat_interval = s.heartbeat_interval,
-                       .on_image =
-                           [&probe, r = replicas->get(),
-                            g = groups->get()](std::shared_ptr<const MetadataImage> image) {
-                             r->OnImage(image);
-                             g->OnImage(image);
-                             probe.OnImage(*image);
-                           },
-                       .on_fenced = [&probe](bool fenced) { probe.OnFenced(fenced); },
-                       .report_sizes =
-                           [r = replicas->get()](v1::BrokerHeartbeatRequest* req) {
-                             r->ReportSizes(req);
-                           },
-                       .health = [r = replicas->get()]() -> absl::Status {
-                         // One data.dir: its log directory offline is the whole broker.
-                         const auto offline = r->OfflineLogDirs();
-                         return offline.empty() ? absl::OkStatus() : offline.front().second;
-                       }});
+  QuorumClient quorum(
+      {.broker_id = s.node_id,
+       .rack = s.rack,
+       .controllers = s.controllers,
+       .heartbeat_interval = s.heartbeat_interval,
+       .on_image =
+           [&probe, r = replicas->get(),
+            g = groups->get()](std::shared_ptr<const MetadataImage> image) {
+             r->OnImage(image);
+             g->OnImage(image);
+             probe.OnImage(*image);
+           },
+       .on_fenced = [&probe](bool fenced) { probe.OnFenced(fenced); },
+       .report_sizes =
+           [r = replicas->get()](v1::BrokerHeartbeatRequest* req) { r->ReportSizes(req); },
+       .health = [r = replicas->get()]() -> absl::Status {
+         // One data.dir: its log directory offline is the whole broker.
+         const auto offline = r->OfflineLogDirs();
+         return offline.empty() ? absl::OkStatus() : offline.front().second;
+       }});
   quorum_for_replicas = &quorum;
   quorum_for_groups = &quorum;
   ProducerIds producer_ids(

@@ -147,7 +147,8 @@ void ReplicaFetcher::Apply(Partition& p, const v1::ReplicaFetchResponse::Partiti
         return;
       }
       if (!ContainsId(state->isr, options_.self)) {
-        if (absl::Status s = log->DropCache(); !s.ok()) SAMSA_LOG(WARNING) << log->dir() << ": " << s;
+        if (absl::Status s = log->DropCache(); !s.ok())
+          SAMSA_LOG(WARNING) << log->dir() << ": " << s;
       }
     }
   }

@@ -8,8 +8,8 @@
 //     durable. A follower outside the ISR (catching up: a new replica of a
 //     move, or one back from a long absence) then drops what it flushed from
 //     the page cache: it writes a log nobody reads soon, and the freed pages
-//     take its next writes (on this project's VM, 4x the copy rate of
-//     growing the cache);
+//     take its next writes (on this project's VM, growing the cache fills
+//     at about 280 MB/s, reusing freed pages at over 1.2 GB/s);
 //   * diverging epoch: the log is truncated to the smaller of the leader's
 //     end for that epoch and this log's own end for it (KIP-320), then
 //     fetched again; a truncation below the high watermark means committed

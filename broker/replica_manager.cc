@@ -11,8 +11,8 @@
 #include "common/status.h"
 #include "common/wire_error.h"
 #include "storage/batch_builder.h"
-#include "storage/record_reader.h"
 #include "storage/record_batch.h"
+#include "storage/record_reader.h"
 #include "storage/topic_config.h"
 
 namespace samsa::broker {
@@ -102,15 +102,17 @@ absl::Status CheckKeyed(std::span<const uint8_t> records) {
     if (!h.ok()) return h.status();
     if (h->size() > records.size()) return absl::DataLossError("a batch runs past the records");
     int32_t index = 0;
-    RETURN_IF_ERROR(storage::ForEachRecord(records.first(h->size()), [&](const storage::RecordView& r) {
-      if (!r.key.has_value()) {
-        return absl::InvalidArgumentError(absl::StrCat(
-            "record ", index, " of a batch has no key; a topic with cleanup.policy=compact "
-            "needs a key on every record"));
-      }
-      ++index;
-      return absl::OkStatus();
-    }));
+    RETURN_IF_ERROR(
+        storage::ForEachRecord(records.first(h->size()), [&](const storage::RecordView& r) {
+          if (!r.key.has_value()) {
+            return absl::InvalidArgumentError(
+                absl::StrCat("record ", index,
+                             " of a batch has no key; a topic with cleanup.policy=compact "
+                             "needs a key on every record"));
+          }
+          ++index;
+          return absl::OkStatus();
+        }));
     records = records.subspan(h->size());
   }
   return absl::OkStatus();
@@ -168,8 +170,7 @@ ReplicaManager::ReplicaManager(ReplicaManagerOptions options,
     : options_(std::move(options)),
       logs_(std::move(logs)),
       image_(std::make_shared<const MetadataImage>()),
-      move_throttle_(options_.move_max_bytes_per_second,
-                     options_.clock != nullptr ? options_.clock : &Clock::Real()) {
+      move_throttle_(options_.move_max_bytes_per_second, options_.clock) {
   timer_ = std::thread([this] { TimerLoop(); });
   isr_thread_ = std::thread([this] { IsrLoop(); });
 }
@@ -357,7 +358,7 @@ ReplicaManager::FetchLane ReplicaManager::LaneOf(const PartitionState& s) const 
 }
 
 std::vector<std::shared_ptr<Partition>> ReplicaManager::FollowingFrom(NodeId leader,
-                                                                     FetchLane lane) const {
+                                                                      FetchLane lane) const {
   std::vector<std::shared_ptr<Partition>> out;
   absl::MutexLock lock(&mu_);
   for (const auto& [tp, p] : partitions_) {

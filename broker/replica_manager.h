@@ -67,8 +67,8 @@ struct ReplicaManagerOptions {
   std::string data_dir;
   storage::LogConfig default_log_config = {};
   storage::LogCleanerOptions cleaner = {};  // compaction (log.cleaner.*)
-  storage::Env* env = nullptr;  // must outlive the manager
-  Clock* clock = nullptr;       // must outlive the manager
+  storage::Env* env = nullptr;              // must outlive the manager
+  Clock* clock = nullptr;                   // must outlive the manager
   // replica.lag.time.max.ms: a follower not caught up for this long leaves
   // the ISR.
   absl::Duration replica_lag_max = absl::Seconds(30);

@@ -25,8 +25,8 @@ const ConfigDef& ClusterConfigDef() {
   return *def;
 }
 
-int64_t ClusterInt(const absl::btree_map<std::string, std::string>& cluster,
-                   const std::string& key, int64_t fallback) {
+int64_t ClusterInt(const absl::btree_map<std::string, std::string>& cluster, const std::string& key,
+                   int64_t fallback) {
   auto it = cluster.find(key);
   int64_t value = 0;
   return it != cluster.end() && absl::SimpleAtoi(it->second, &value) ? value : fallback;

@@ -22,7 +22,7 @@ const ConfigDef& ClusterConfigDef();
 
 // The value of int key `key` in `cluster` (the image's cluster configs), or
 // `fallback` when it is not set there.
-int64_t ClusterInt(const absl::btree_map<std::string, std::string>& cluster,
-                   const std::string& key, int64_t fallback);
+int64_t ClusterInt(const absl::btree_map<std::string, std::string>& cluster, const std::string& key,
+                   int64_t fallback);
 
 }  // namespace samsa

@@ -47,7 +47,7 @@ class Planner {
       const bool full = disk != usage.disks.end() && disk->second.total_bytes > 0 &&
                         disk->second.free_bytes >= 0 &&
                         1.0 - static_cast<double>(disk->second.free_bytes) /
-                                  static_cast<double>(disk->second.total_bytes) >
+                                    static_cast<double>(disk->second.total_bytes) >
                             options.max_disk_usage;
       if (b.accepts_replicas() && !options.evacuate.contains(id) && !full) takers_.push_back(id);
       has_racks_ = has_racks_ || !b.rack.empty();
@@ -187,7 +187,8 @@ class Planner {
       std::optional<size_t> pick;
       for (size_t i : holds_[full]) {
         const Slot& s = slots_[i];
-        if (s.frozen || !ContainsId(s.to, full) || ContainsId(s.to, to) || !RackApart(s, full, to)) {
+        if (s.frozen || !ContainsId(s.to, full) || ContainsId(s.to, to) ||
+            !RackApart(s, full, to)) {
           continue;
         }
         if (!pick.has_value() || (slots_[*pick].to.front() == full && s.to.front() != full)) {
@@ -261,7 +262,8 @@ class Planner {
         auto at = std::lower_bound(incoming.begin(), incoming.end(), size - ideal,
                                    [&](size_t j, int64_t v) { return slots_[j].bytes < v; });
         for (auto j : {at, at == incoming.begin() ? at : std::prev(at)}) {
-          if (j != incoming.end() && 2 * slots_[*j].bytes <= size) consider(i, *j, size - slots_[*j].bytes);
+          if (j != incoming.end() && 2 * slots_[*j].bytes <= size)
+            consider(i, *j, size - slots_[*j].bytes);
         }
       }
       if (!best.has_value()) continue;

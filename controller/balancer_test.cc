@@ -63,6 +63,22 @@ Counts After(const MetadataImage& image, const BalancePlan& plan) {
   return c;
 }
 
+// Starts move `m`, lets its new replicas catch up (all in the ISR) and
+// completes it.
+void CarryOut(MetadataImage& image, const PlannedMove& m) {
+  PendingBatch batch(image);
+  ASSERT_EQ(v1::NONE, StartReassignment(batch, m.topic, m.partition, m.to).code());
+  Commit(image, batch);
+  PendingBatch caught_up(image);
+  const PartitionImage& p = PartitionOf(image, m.topic, m.partition);
+  ASSERT_TRUE(caught_up
+                  .Add(records::PartitionChange(image.FindTopic(m.topic)->id, m.partition,
+                                                std::nullopt, p.replicas))
+                  .ok());
+  ASSERT_TRUE(CompleteReassignments(caught_up).ok());
+  Commit(image, caught_up);
+}
+
 // Bytes per broker once the plan's targets are in place.
 std::map<NodeId, int64_t> BytesAfter(const MetadataImage& image, const BalancePlan& plan,
                                      const ClusterUsage& usage) {
@@ -84,8 +100,9 @@ std::map<NodeId, int64_t> BytesAfter(const MetadataImage& image, const BalancePl
 }
 
 int64_t Spread(const std::map<NodeId, int64_t>& counts) {
-  auto [lo, hi] = std::minmax_element(counts.begin(), counts.end(),
-                                      [](const auto& a, const auto& b) { return a.second < b.second; });
+  auto [lo, hi] =
+      std::minmax_element(counts.begin(), counts.end(),
+                          [](const auto& a, const auto& b) { return a.second < b.second; });
   return hi->second - lo->second;
 }
 
@@ -126,20 +143,7 @@ TEST(BalancerTest, ABalancedClusterGetsAnEmptyPlan) {
   AddBroker(image, 5);
   const BalancePlan plan = PlanBalance(image, {}, BalanceOptions{});
   ASSERT_FALSE(plan.moves.empty());
-  for (const PlannedMove& m : plan.moves) {
-    PendingBatch batch(image);
-    ASSERT_EQ(v1::NONE, StartReassignment(batch, m.topic, m.partition, m.to).code());
-    Commit(image, batch);
-    // The new replicas catch up.
-    PendingBatch caught_up(image);
-    const PartitionImage& p = PartitionOf(image, m.topic, m.partition);
-    ASSERT_TRUE(caught_up
-                    .Add(records::PartitionChange(image.FindTopic(m.topic)->id, m.partition,
-                                                  std::nullopt, p.replicas))
-                    .ok());
-    ASSERT_TRUE(CompleteReassignments(caught_up).ok());
-    Commit(image, caught_up);
-  }
+  for (const PlannedMove& m : plan.moves) ASSERT_NO_FATAL_FAILURE(CarryOut(image, m));
   EXPECT_EQ(0, MovingPartitions(image));
   EXPECT_THAT(PlanBalance(image, {}, BalanceOptions{}).moves, IsEmpty());
 }
@@ -192,8 +196,7 @@ TEST(BalancerTest, DecommissioningEmptiesTheBrokerAndKeepsTheOthersEven) {
 TEST(BalancerTest, ReplicasWithNowhereToGoAreReported) {
   MetadataImage image = ImageWithBrokers(3);
   AddTopic(image, "t", {{1, 2, 3}});
-  const BalancePlan plan =
-      PlanBalance(image, {}, BalanceOptions{.evacuate = {NodeId(3)}});
+  const BalancePlan plan = PlanBalance(image, {}, BalanceOptions{.evacuate = {NodeId(3)}});
   EXPECT_THAT(plan.unplaceable, ElementsAre("t-0"));
   EXPECT_THAT(plan.moves, IsEmpty());
 }
@@ -221,7 +224,8 @@ struct SkewedCluster {
   ClusterUsage usage;
   SkewedCluster() {
     const Uuid id = AddTopic(image, "t", RoundRobin(24, 2, 4));
-    for (int32_t p = 0; p < 24; ++p) usage.partition_bytes[{id, p}] = (p % 4 == 0 ? 1000 : 100) * kMiB;
+    for (int32_t p = 0; p < 24; ++p)
+      usage.partition_bytes[{id, p}] = (p % 4 == 0 ? 1000 : 100) * kMiB;
   }
 };
 
@@ -269,19 +273,7 @@ TEST(BalancerTest, DiskMovesStayWithinTheBudgetAndConverge) {
         PlanBalance(c.image, c.usage, BalanceOptions{.even_disk = true, .max_moves = 2});
     EXPECT_LE(plan.data_moves(), 2);
     if (plan.moves.empty()) break;
-    for (const PlannedMove& m : plan.moves) {
-      PendingBatch batch(c.image);
-      ASSERT_EQ(v1::NONE, StartReassignment(batch, m.topic, m.partition, m.to).code());
-      Commit(c.image, batch);
-      PendingBatch caught_up(c.image);
-      const PartitionImage& p = PartitionOf(c.image, m.topic, m.partition);
-      ASSERT_TRUE(caught_up
-                      .Add(records::PartitionChange(c.image.FindTopic(m.topic)->id, m.partition,
-                                                    std::nullopt, p.replicas))
-                      .ok());
-      ASSERT_TRUE(CompleteReassignments(caught_up).ok());
-      Commit(c.image, caught_up);
-    }
+    for (const PlannedMove& m : plan.moves) ASSERT_NO_FATAL_FAILURE(CarryOut(c.image, m));
   }
   EXPECT_GT(rounds, 1);
   const std::map<NodeId, int64_t> bytes = BytesAfter(c.image, {}, c.usage);

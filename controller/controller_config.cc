@@ -122,9 +122,7 @@ const ConfigDef& ControllerConfigDef() {
                       "unavailable.timeout.ms), continuous (whenever brokers differ by more "
                       "than one replica or leadership, or by more than a tenth of the mean "
                       "disk bytes per broker).",
-               .validator = [](std::string_view v) {
-                 return ParseAutoBalancerMode(v).status();
-               }});
+               .validator = [](std::string_view v) { return ParseAutoBalancerMode(v).status(); }});
     d->Define({.name = "partition.autobalancer.node.unavailable.timeout.ms",
                .type = ConfigType::kInt,
                .default_value = "600000",

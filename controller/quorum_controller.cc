@@ -182,8 +182,8 @@ void QuorumController::BrokerHeartbeat(const v1::BrokerHeartbeatRequest& request
           const NodeId broker(request.broker_id());
           sessions_[broker] = options_.clock->Monotonic();
           usage_.disks[broker] = {.log_bytes = request.log_bytes(),
-                            .total_bytes = request.disk_total_bytes(),
-                            .free_bytes = request.disk_free_bytes()};
+                                  .total_bytes = request.disk_total_bytes(),
+                                  .free_bytes = request.disk_free_bytes()};
           auto& sizes = moving_bytes_[broker];
           sizes.clear();
           for (const v1::ReplicaSize& r : request.moving_replicas()) {
@@ -220,9 +220,8 @@ void QuorumController::AlterPartitionReassignments(
         *response = controller::AlterPartitionReassignments(request, batch);
         const MoveCounts moves = CountMoves(latest_, batch.batch());
         if (moves.started + moves.completed + moves.cancelled > 0) {
-          SAMSA_LOG(INFO) << "reassignments: " << moves.started << " started, "
-                          << moves.completed << " completed, " << moves.cancelled
-                          << " cancelled";
+          SAMSA_LOG(INFO) << "reassignments: " << moves.started << " started, " << moves.completed
+                          << " completed, " << moves.cancelled << " cancelled";
         }
       },
       false, AnswerWith(response, std::move(done)));
@@ -239,8 +238,9 @@ void QuorumController::ListPartitionReassignments(
     }
   }
   if (response.error().code() == v1::NONE && !active()) {
-    *response.mutable_error() = MakeError(
-        v1::NOT_CONTROLLER, absl::StrCat("controller ", options_.node_id.value(), " is not active"));
+    *response.mutable_error() =
+        MakeError(v1::NOT_CONTROLLER,
+                  absl::StrCat("controller ", options_.node_id.value(), " is not active"));
   }
   *response.mutable_controller() = Hint();
   done(std::move(response));
@@ -581,7 +581,8 @@ void QuorumController::Maintain() {
         });
         absl::erase_if(usage_.partition_bytes, [&](const auto& e) {
           const TopicImage* topic = image.FindTopic(e.first.first);
-          return topic == nullptr || e.first.second >= static_cast<int32_t>(topic->partitions.size());
+          return topic == nullptr ||
+                 e.first.second >= static_cast<int32_t>(topic->partitions.size());
         });
         // An unregistered broker that registers again joins anew.
         absl::erase_if(known_brokers_, [&](NodeId id) { return image.FindBroker(id) == nullptr; });

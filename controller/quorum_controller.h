@@ -176,7 +176,8 @@ class QuorumController final : public raft::StateMachine {
   // The moves in the committed image, with the replica sizes brokers last
   // heartbeated.
   v1::ListPartitionReassignmentsResponse ListMovesLocked(
-      const v1::ListPartitionReassignmentsRequest& request) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+      const v1::ListPartitionReassignmentsRequest& request) const
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   const ControllerOptions options_;
   // The leader as last heard from the node, for NOT_CONTROLLER hints (read
@@ -196,8 +197,8 @@ class QuorumController final : public raft::StateMachine {
   absl::flat_hash_map<NodeId, absl::Duration> sessions_ ABSL_GUARDED_BY(mu_);
   std::vector<Waiter> waiters_ ABSL_GUARDED_BY(mu_);
   // Replica sizes of moving partitions by broker, as last heartbeated.
-  absl::flat_hash_map<NodeId, absl::flat_hash_map<std::pair<Uuid, int32_t>, int64_t>>
-      moving_bytes_ ABSL_GUARDED_BY(mu_);
+  absl::flat_hash_map<NodeId, absl::flat_hash_map<std::pair<Uuid, int32_t>, int64_t>> moving_bytes_
+      ABSL_GUARDED_BY(mu_);
   // The balancer's soft state (active controller): disks and led replica
   // sizes as heartbeated,
   // since when each broker is fenced, whether brokers are to be evened out

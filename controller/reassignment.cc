@@ -13,9 +13,8 @@ namespace samsa::controller {
 namespace {
 
 std::string Ids(const std::vector<NodeId>& ids) {
-  return absl::StrJoin(ids, ",", [](std::string* out, NodeId id) {
-    absl::StrAppend(out, id.value());
-  });
+  return absl::StrJoin(ids, ",",
+                       [](std::string* out, NodeId id) { absl::StrAppend(out, id.value()); });
 }
 
 // The leader of a partition whose replicas become `replicas` and ISR `isr`:
@@ -206,8 +205,7 @@ MoveCounts CountMoves(const MetadataImage& before, const v1::MetadataBatch& batc
                topic->partitions[key.second].moving()) {
       std::vector<NodeId> replicas;
       for (int32_t id : r.replicas().ids()) replicas.emplace_back(id);
-      ++(replicas == topic->partitions[key.second].Target() ? counts.completed
-                                                             : counts.cancelled);
+      ++(replicas == topic->partitions[key.second].Target() ? counts.completed : counts.cancelled);
     }
   }
   return counts;
@@ -222,11 +220,10 @@ v1::AlterPartitionReassignmentsResponse AlterPartitionReassignments(
       result->set_topic(topic.name());
       result->set_partition(partition.partition());
       if (partition.cancel()) {
-        *result->mutable_error() = partition.replicas().empty()
-                                       ? CancelReassignment(batch, topic.name(),
-                                                            partition.partition())
-                                       : MakeError(v1::INVALID_REQUEST,
-                                                   "a cancel names no replicas");
+        *result->mutable_error() =
+            partition.replicas().empty()
+                ? CancelReassignment(batch, topic.name(), partition.partition())
+                : MakeError(v1::INVALID_REQUEST, "a cancel names no replicas");
         continue;
       }
       std::vector<NodeId> target;

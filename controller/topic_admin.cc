@@ -237,10 +237,12 @@ absl::StatusOr<std::vector<v1::MetadataRecord>> ConfigChanges(
   std::vector<v1::MetadataRecord> changes;
   for (const v1::AlterConfigsRequest::Op& op : ops) {
     if (def.Find(op.key()) == nullptr) {
-      return absl::InvalidArgumentError(absl::StrCat("unknown ", what, " config key '", op.key(), "'"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("unknown ", what, " config key '", op.key(), "'"));
     }
     if (op.kind() == v1::AlterConfigsRequest::Op::DELETE) {
-      if (current.contains(op.key())) changes.push_back(records::Config(topic, op.key(), std::nullopt));
+      if (current.contains(op.key()))
+        changes.push_back(records::Config(topic, op.key(), std::nullopt));
       continue;
     }
     if (absl::Status st = def.Validate(op.key(), op.value()); !st.ok()) return st;

@@ -86,11 +86,23 @@ TEST_F(TopicAdminTest, EveryValidationErrorHasItsCodeAndSaysWhy) {
       {"c", 1, 1, {{"retention.mss", "1"}}, v1::INVALID_CONFIG, "retention.mss"},
       {"c", 1, 1, {{"retention.ms", "-5"}}, v1::INVALID_CONFIG, "retention.ms"},
       {"c", 1, 1, {{"flush.policy", "sometimes"}}, v1::INVALID_CONFIG, "not a flush policy"},
-      {"c", 1, 1, {{"cleanup.policy", "compress"}}, v1::INVALID_CONFIG,
+      {"c",
+       1,
+       1,
+       {{"cleanup.policy", "compress"}},
+       v1::INVALID_CONFIG,
        "'compress' is not a cleanup policy (delete, compact, or compact,delete)"},
-      {"c", 1, 1, {{"cleanup.policy", "compact,compact"}}, v1::INVALID_CONFIG,
+      {"c",
+       1,
+       1,
+       {{"cleanup.policy", "compact,compact"}},
+       v1::INVALID_CONFIG,
        "not a cleanup policy"},
-      {"c", 1, 1, {{"min.cleanable.dirty.ratio", "1.5"}}, v1::INVALID_CONFIG,
+      {"c",
+       1,
+       1,
+       {{"min.cleanable.dirty.ratio", "1.5"}},
+       v1::INVALID_CONFIG,
        "not a ratio between 0 and 1"},
       {"c", 1, 1, {{"delete.retention.ms", "-1"}}, v1::INVALID_CONFIG, "delete.retention.ms"},
   };
@@ -189,8 +201,8 @@ TEST_F(TopicAdminTest, ClusterConfigsAreValidatedAndKeptInTheImage) {
     EXPECT_EQ("", resp.results(0).name()) << "the cluster's result is named \"\"";
     return resp.results(0).error();
   };
-  v1::Error e = alter({{"replica.move.max.bytes.per.second", false, "52428800"},
-                       {"segment.bytes", false, "1"}});
+  v1::Error e = alter(
+      {{"replica.move.max.bytes.per.second", false, "52428800"}, {"segment.bytes", false, "1"}});
   EXPECT_EQ(v1::INVALID_CONFIG, e.code());
   EXPECT_THAT(e.message(), ::testing::HasSubstr("unknown cluster config key 'segment.bytes'"));
   EXPECT_TRUE(image_.cluster_configs().empty()) << "a refused op refuses the whole change";

@@ -25,7 +25,9 @@ absl::StatusOr<CleanupPolicy> ParseCleanupPolicy(std::string_view text) {
   CleanupPolicy policy{.delete_old = false, .compact = false};
   for (absl::string_view part : absl::StrSplit(ToAbsl(text), ',')) {
     part = absl::StripAsciiWhitespace(part);
-    bool* flag = part == "delete" ? &policy.delete_old : part == "compact" ? &policy.compact : nullptr;
+    bool* flag = part == "delete"    ? &policy.delete_old
+                 : part == "compact" ? &policy.compact
+                                     : nullptr;
     if (flag == nullptr || *flag) {
       return absl::InvalidArgumentError(absl::StrCat(
           "'", ToAbsl(text), "' is not a cleanup policy (delete, compact, or compact,delete)"));

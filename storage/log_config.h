@@ -42,18 +42,18 @@ absl::StatusOr<CleanupPolicy> ParseCleanupPolicy(std::string_view text);
 std::string CleanupPolicyName(const CleanupPolicy& policy);
 
 struct LogConfig {
-  int64_t segment_bytes = int64_t{1} << 30;                   // segment.bytes
-  absl::Duration segment_age = absl::Hours(24 * 7);           // segment.ms
-  int64_t retention_bytes = -1;                               // retention.bytes; -1: unlimited
-  absl::Duration retention_age = absl::Hours(24 * 7);         // retention.ms; infinite: keep
-  int64_t index_interval_bytes = 4096;                        // index.interval.bytes
-  FlushPolicy flush_policy;                                   // log.flush.policy
-  TimestampType timestamp_type = TimestampType::kCreateTime;  // message.timestamp.type
-  CleanupPolicy cleanup_policy;                               // cleanup.policy
-  double min_cleanable_dirty_ratio = 0.5;                     // min.cleanable.dirty.ratio
-  absl::Duration min_compaction_lag = absl::ZeroDuration();   // min.compaction.lag.ms
+  int64_t segment_bytes = int64_t{1} << 30;                      // segment.bytes
+  absl::Duration segment_age = absl::Hours(24 * 7);              // segment.ms
+  int64_t retention_bytes = -1;                                  // retention.bytes; -1: unlimited
+  absl::Duration retention_age = absl::Hours(24 * 7);            // retention.ms; infinite: keep
+  int64_t index_interval_bytes = 4096;                           // index.interval.bytes
+  FlushPolicy flush_policy;                                      // log.flush.policy
+  TimestampType timestamp_type = TimestampType::kCreateTime;     // message.timestamp.type
+  CleanupPolicy cleanup_policy;                                  // cleanup.policy
+  double min_cleanable_dirty_ratio = 0.5;                        // min.cleanable.dirty.ratio
+  absl::Duration min_compaction_lag = absl::ZeroDuration();      // min.compaction.lag.ms
   absl::Duration max_compaction_lag = absl::InfiniteDuration();  // max.compaction.lag.ms
-  absl::Duration delete_retention = absl::Hours(24);          // delete.retention.ms
+  absl::Duration delete_retention = absl::Hours(24);             // delete.retention.ms
 };
 
 }  // namespace samsa::storage

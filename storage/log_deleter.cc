@@ -30,9 +30,8 @@ void LogDeleter::Loop() {
     {
       absl::MutexLock lock(&mu_);
       mu_.Await(absl::Condition(
-          +[](LogDeleter* d) ABSL_EXCLUSIVE_LOCKS_REQUIRED(d->mu_) {
-            return d->stop_ || !d->queue_.empty();
-          },
+          +[](LogDeleter* d)
+               ABSL_EXCLUSIVE_LOCKS_REQUIRED(d->mu_) { return d->stop_ || !d->queue_.empty(); },
           this));
       if (stop_) return;
       dir = std::move(queue_.front());

@@ -16,8 +16,8 @@ namespace {
 
 using testing::AppendLeader;
 using testing::AsBytes;
-using testing::Eventually;
 using ::testing::ElementsAre;
+using testing::Eventually;
 using ::testing::HasSubstr;
 using testing::MakeBatch;
 using testing::ReadAll;
@@ -137,14 +137,16 @@ TEST_F(LogManagerTest, DeleteRemovesFilesForGood) {
     ASSERT_TRUE(mgr->Delete(TP("gone", 0)).ok());
     EXPECT_EQ(nullptr, mgr->Get(TP("gone", 0)));
     EXPECT_EQ(absl::StatusCode::kNotFound, mgr->Delete(TP("gone", 0)).code());
-    EXPECT_TRUE(Eventually([&] { return *env_.ListDir("/d1") == std::vector<std::string>{"kept-0"}; }));
+    EXPECT_TRUE(
+        Eventually([&] { return *env_.ListDir("/d1") == std::vector<std::string>{"kept-0"}; }));
   }
   // A delete interrupted after its rename is finished at the next start.
   ASSERT_TRUE(env_.CreateDirs("/d1/old-0.123-delete").ok());
   ASSERT_TRUE(env_.WriteFileAtomically("/d1/old-0.123-delete/00000000000000000000.log", "x").ok());
   auto mgr = *OpenManager({"/d1"});
   EXPECT_THAT(mgr->partitions(), ElementsAre(TP("kept", 0)));
-  EXPECT_TRUE(Eventually([&] { return *env_.ListDir("/d1") == std::vector<std::string>{"kept-0"}; }));
+  EXPECT_TRUE(
+      Eventually([&] { return *env_.ListDir("/d1") == std::vector<std::string>{"kept-0"}; }));
 }
 
 // A request or a replica fetcher may still hold a partition whose topic

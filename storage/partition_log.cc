@@ -160,7 +160,8 @@ absl::Status PartitionLog::IoFailure(const absl::Status& st) const {
   // The files of a deleted log vanish under whoever still works on them (the
   // cleaner): that is no fault of the disk.
   if (abandoned_.load(std::memory_order_acquire)) {
-    return absl::FailedPreconditionError(absl::StrCat(dir_, ": log was deleted (", st.message(), ")"));
+    return absl::FailedPreconditionError(
+        absl::StrCat(dir_, ": log was deleted (", st.message(), ")"));
   }
   return options_.health->Fail(st);
 }
@@ -289,8 +290,7 @@ absl::StatusOr<ReadSlice> PartitionLog::Read(Offset from, size_t max_bytes, Offs
 }
 
 absl::StatusOr<std::optional<ReadSlice>> PartitionLog::ReadOnce(Offset from, size_t max_bytes,
-                                                                Offset upper,
-                                                                bool min_one) const {
+                                                                Offset upper, bool min_one) const {
   std::vector<std::shared_ptr<Segment>> candidates;
   {
     absl::ReaderMutexLock lock(&mu_);

@@ -152,9 +152,9 @@ class PartitionLog {
   // The log cleaner's side (log_cleaner.h).
   struct CleanerView {
     std::vector<std::shared_ptr<Segment>> sealed;  // every segment but the active one
-    Offset active_base;                             // where the active segment starts
-    Offset compaction_limit;                        // see SetCompactionLimit
-    Offset clean_offset;                            // see cleaner_files.h
+    Offset active_base;                            // where the active segment starts
+    Offset compaction_limit;                       // see SetCompactionLimit
+    Offset clean_offset;                           // see cleaner_files.h
     LogConfig config;
   };
   absl::StatusOr<CleanerView> ViewForCleaning() const;

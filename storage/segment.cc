@@ -56,8 +56,7 @@ std::string Segment::PathFor(std::string_view suffix) const {
 }
 
 absl::StatusOr<std::unique_ptr<Segment>> Segment::CreateCleaned(FileCache* files,
-                                                                const std::string& dir,
-                                                                Offset base,
+                                                                const std::string& dir, Offset base,
                                                                 int64_t index_interval) {
   std::unique_ptr<Segment> seg(new Segment(files, dir, base, index_interval, kCleanedSuffix));
   RETURN_IF_ERROR(seg->DeleteCleaned());

@@ -72,8 +72,7 @@ class Segment {
   // Append and Seal; FinishCleaned() gives it its real names. Any earlier
   // ".cleaned" files of `base` are replaced.
   static absl::StatusOr<std::unique_ptr<Segment>> CreateCleaned(FileCache* files,
-                                                                const std::string& dir,
-                                                                Offset base,
+                                                                const std::string& dir, Offset base,
                                                                 int64_t index_interval);
   // Opens an existing segment. With `recover`, scans every batch (see the
   // header comment) and rebuilds the indexes; otherwise loads the index files

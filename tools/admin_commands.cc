@@ -133,8 +133,8 @@ absl::Status Describe(const Context& ctx, client::Admin& admin, const std::strin
 
 }  // namespace
 
-const std::vector<FlagSpec> kTopicFlags = {{"partitions"}, {"replication-factor"}, {"config"},
-                                          {"delete-config"}, {"partition"}, {"replicas"}};
+const std::vector<FlagSpec> kTopicFlags = {{"partitions"},    {"replication-factor"}, {"config"},
+                                           {"delete-config"}, {"partition"},          {"replicas"}};
 
 absl::Status RunTopic(const Context& ctx, const Args& all) {
   if (all.positional.empty()) {
@@ -246,9 +246,8 @@ absl::Status RunCluster(const Context& ctx, const Args& args) {
     return absl::OkStatus();
   }
   if (sub != "describe" || args.positional.size() != 1) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("cluster: unknown subcommand or extra words: '",
-                     absl::StrJoin(args.positional, " "), "'"));
+    return absl::InvalidArgumentError(absl::StrCat("cluster: unknown subcommand or extra words: '",
+                                                   absl::StrJoin(args.positional, " "), "'"));
   }
   absl::StatusOr<std::unique_ptr<client::Admin>> admin = NewAdmin(ctx);
   if (!admin.ok()) return admin.status();
@@ -304,11 +303,12 @@ absl::Status RunCluster(const Context& ctx, const Args& args) {
   *ctx.out << "Brokers:\n";
   rows.clear();
   for (const v1::BrokerDescription& b : c->brokers.brokers()) {
-    rows.push_back({absl::StrCat(b.broker_id()), b.address(),
-                    absl::StrCat(BrokerState(b.state()), b.decommissioning() ? ", decommissioning" : ""),
-                    absl::StrCat(b.broker_epoch()), b.rack().empty() ? "-" : b.rack(),
-                    absl::StrCat(b.replicas()), absl::StrCat(b.preferred_leaders()),
-                    b.log_bytes() < 0 ? "-" : absl::StrCat(b.log_bytes())});
+    rows.push_back(
+        {absl::StrCat(b.broker_id()), b.address(),
+         absl::StrCat(BrokerState(b.state()), b.decommissioning() ? ", decommissioning" : ""),
+         absl::StrCat(b.broker_epoch()), b.rack().empty() ? "-" : b.rack(),
+         absl::StrCat(b.replicas()), absl::StrCat(b.preferred_leaders()),
+         b.log_bytes() < 0 ? "-" : absl::StrCat(b.log_bytes())});
   }
   PrintTable(*ctx.out, {"ID", "ADDRESS", "STATE", "EPOCH", "RACK", "REPLICAS", "LEADERS", "LOG"},
              rows);
@@ -316,9 +316,10 @@ absl::Status RunCluster(const Context& ctx, const Args& args) {
            << " partition(s) moving";
   if (balancer.bytes_left() > 0) *ctx.out << ", " << balancer.bytes_left() << " bytes left";
   if (balancer.last_plan_at_ms() > 0) {
-    *ctx.out << "; last plan " << absl::FormatTime("%Y-%m-%dT%H:%M:%SZ",
-                                                   absl::FromUnixMillis(balancer.last_plan_at_ms()),
-                                                   absl::UTCTimeZone())
+    *ctx.out << "; last plan "
+             << absl::FormatTime("%Y-%m-%dT%H:%M:%SZ",
+                                 absl::FromUnixMillis(balancer.last_plan_at_ms()),
+                                 absl::UTCTimeZone())
              << " started " << balancer.last_plan_moves() << " move(s)";
   }
   *ctx.out << "\n";

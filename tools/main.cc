@@ -56,9 +56,8 @@ int Main(int argc, char** argv) {
   // First find the command (knowing every flag, so values are not taken
   // for words), then check the flags against what that command takes.
   std::vector<FlagSpec> every = kGlobalFlags;
-  for (const auto* spec :
-       {&kTopicFlags, &kProduceFlags, &kConsumeFlags, &kPerfFlags, &kGroupFlags,
-        &kReassignmentFlags, &kClusterFlags}) {
+  for (const auto* spec : {&kTopicFlags, &kProduceFlags, &kConsumeFlags, &kPerfFlags, &kGroupFlags,
+                           &kReassignmentFlags, &kClusterFlags}) {
     every.insert(every.end(), spec->begin(), spec->end());
   }
   absl::StatusOr<Args> first = ParseArgs(argv_words, every);

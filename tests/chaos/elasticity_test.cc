@@ -236,8 +236,8 @@ TEST_F(ManualMoveChaosTest, MovesWaitForAKilledTargetAndCancelRollsBack) {
               ::testing::ElementsAreArray(target));
   EXPECT_THAT(TopicDirs(104), ::testing::ElementsAre(absl::StrCat(kTopic, "-0")))
       << "the cancelled copy of partition 1 is deleted when 104 returns";
-  EXPECT_THAT(TopicDirs(before.replicas(2)), ::testing::Not(::testing::Contains(
-                                                 absl::StrCat(kTopic, "-0"))));
+  EXPECT_THAT(TopicDirs(before.replicas(2)),
+              ::testing::Not(::testing::Contains(absl::StrCat(kTopic, "-0"))));
   const Report r = Finish("move-to-killed-broker");
   EXPECT_EQ(0, r.anomalies()) << r.ToString();
 }
