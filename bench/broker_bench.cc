@@ -12,7 +12,8 @@
 // service over loopback (the response's wire form, socket and client parse).
 // Then the partition's producer state is loaded as at open, from the log
 // alone and from a snapshot.
-// Files go under $SAMSA_TEST_DIR (default /tmp) and are removed afterwards.
+// Files go under $SAMSA_TEST_DIR (default $TMPDIR, then /tmp) and are removed
+// afterwards.
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
@@ -29,9 +30,11 @@
 #include "common/grpc_channel.h"
 #include "common/logging.h"
 #include "common/metadata_records.h"
+#include "common/mutex_checks.h"
 #include "common/server.h"
 #include "storage/batch_builder.h"
 #include "storage/env.h"
+#include "storage/temp_dir.h"
 
 namespace samsa::broker {
 namespace {
@@ -42,9 +45,8 @@ double Percentile(std::vector<double>& v, double p) {
 }
 
 int Run(int batches, int records, int size, int window) {
-  const char* base = std::getenv("SAMSA_TEST_DIR");
-  std::string dir = std::string(base != nullptr ? base : "/tmp") + "/samsa-bench-broker-XXXXXX";
-  if (mkdtemp(dir.data()) == nullptr) return 1;
+  const storage::TempDir tmp("bench-broker");
+  const std::string& dir = tmp.path();
   storage::Env* env = storage::Env::Default();
   int rc = 0;
   {
@@ -165,7 +167,6 @@ int Run(int batches, int records, int size, int window) {
     rc = failed == 0 && read_all ? 0 : 1;
     (void)replicas->Close();
   }
-  (void)env->DeleteTree(dir);
   return rc;
 }
 
@@ -173,7 +174,7 @@ int Run(int batches, int records, int size, int window) {
 }  // namespace samsa::broker
 
 int main(int argc, char** argv) {
-  absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
+  samsa::SkipMutexDeadlockDetection();
   samsa::SetMinLogLevel(samsa::LogLevel::kWarning);
   int batches = 20000, records = 100, size = 100, window = 16;
   for (int i = 1; i + 1 < argc; i += 2) {

@@ -17,6 +17,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "client/producer.h"
+#include "common/mutex_checks.h"
 #include "storage/batch_builder.h"
 
 namespace samsa::client {
@@ -142,7 +143,7 @@ int ProducerSend(int64_t records, int size) {
 }  // namespace samsa::client
 
 int main(int argc, char** argv) {
-  absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
+  samsa::SkipMutexDeadlockDetection();
   int64_t records = 5000000;
   int size = 100;
   for (int i = 1; i + 1 < argc; i += 2) {

@@ -8,7 +8,8 @@
 //   * opening 10,000 partitions;
 //   * one log cleaner pass over 100-byte records of 1 M distinct keys, each
 //     written twice (bytes/s: dirty log read and rewritten per second).
-// Files go under $SAMSA_BENCH_DIR (default /tmp) and are removed afterwards.
+// Files go under $SAMSA_TEST_DIR (default $TMPDIR, then /tmp) and are removed
+// afterwards.
 #include <fcntl.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -18,29 +19,23 @@
 #include <string>
 #include <vector>
 
-#include "absl/synchronization/mutex.h"
 #include "benchmark/benchmark.h"
 #include "common/clock.h"
 #include "common/logging.h"
+#include "common/mutex_checks.h"
 #include "storage/batch_builder.h"
 #include "storage/env.h"
 #include "storage/io_throttle.h"
 #include "storage/log_compactor.h"
 #include "storage/log_manager.h"
 #include "storage/partition_log.h"
+#include "storage/temp_dir.h"
 
 namespace samsa::storage {
 namespace {
 
 constexpr size_t kRecordSize = 100;
 constexpr int64_t kBytesPerRun = int64_t{256} << 20;  // written per benchmark run
-
-std::string TempDir() {
-  const char* base = getenv("SAMSA_BENCH_DIR");
-  std::string tmpl = std::string(base != nullptr ? base : "/tmp") + "/samsa-bench-XXXXXX";
-  if (mkdtemp(tmpl.data()) == nullptr) std::abort();
-  return tmpl;
-}
 
 // A batch of 100-byte records filling about `bytes`.
 std::string MakeBatch(size_t bytes) {
@@ -52,15 +47,12 @@ std::string MakeBatch(size_t bytes) {
 }
 
 struct BenchLog {
-  explicit BenchLog(FlushPolicy policy) : dir(TempDir()), files(Env::Default(), 64), health(dir) {
+  explicit BenchLog(FlushPolicy policy) : dir(tmp.path()), files(Env::Default(), 64), health(dir) {
     LogConfig config;
     config.flush_policy = policy;
     log = *PartitionLog::Open(dir + "/bench-0", {config, &files, &health, &Clock::Real(), false});
   }
-  ~BenchLog() {
-    log.reset();
-    (void)Env::Default()->DeleteTree(dir);
-  }
+  TempDir tmp{"bench-storage"};
   std::string dir;
   FileCache files;
   LogDirHealth health;
@@ -90,8 +82,8 @@ void BM_AppendAlways(benchmark::State& s) { BM_Append(s, FlushPolicy::Kind::kAlw
 // unaligned appends the log makes) to one file, with or without an
 // fdatasync after each.
 void BM_RawWrite(benchmark::State& state, bool sync) {
-  const std::string dir = TempDir();
-  const std::string path = dir + "/raw";
+  const TempDir tmp("bench-storage");
+  const std::string path = tmp.path() + "/raw";
   const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
   const std::string chunk = MakeBatch(static_cast<size_t>(state.range(0)));
   for (auto _ : state) {
@@ -101,8 +93,6 @@ void BM_RawWrite(benchmark::State& state, bool sync) {
     if (sync && ::fdatasync(fd) != 0) state.SkipWithError("fdatasync");
   }
   ::close(fd);
-  ::unlink(path.c_str());
-  ::rmdir(dir.c_str());
   state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * chunk.size()));
 }
 
@@ -178,7 +168,8 @@ BENCHMARK(BM_MemcpySequential);
 // (arg 1) or a crash (arg 0: every partition's tail is scanned and fsynced).
 void BM_OpenTenThousandPartitions(benchmark::State& state) {
   const bool clean = state.range(0) == 1;
-  const std::string dir = TempDir();
+  const TempDir tmp("bench-storage");
+  const std::string& dir = tmp.path();
   FakeClock clock;
   auto options = [&] {
     LogManagerOptions o;
@@ -208,7 +199,6 @@ void BM_OpenTenThousandPartitions(benchmark::State& state) {
     mgr->reset();
     state.ResumeTiming();
   }
-  (void)Env::Default()->DeleteTree(dir);
 }
 // One cleaning pass (the whole log dirty) over `range(0)` distinct keys,
 // each written twice in 16 KiB batches of 100-byte records (8-byte keys,
@@ -219,8 +209,9 @@ void BM_Compact(benchmark::State& state) {
   int64_t removed = 0;
   for (auto _ : state) {
     state.PauseTiming();
-    const std::string dir = TempDir();
     {
+      const TempDir tmp("bench-storage");
+      const std::string& dir = tmp.path();
       FileCache files(Env::Default(), 64);
       LogDirHealth health(dir);
       FakeClock clock;
@@ -262,7 +253,6 @@ void BM_Compact(benchmark::State& state) {
         removed += stats->records_removed;
       }
     }
-    (void)Env::Default()->DeleteTree(dir);
     state.ResumeTiming();
   }
   state.SetBytesProcessed(static_cast<int64_t>(read));
@@ -285,9 +275,7 @@ BENCHMARK(BM_OpenTenThousandPartitions)
 
 int main(int argc, char** argv) {
   samsa::SetMinLogLevel(samsa::LogLevel::kWarning);
-  // Debian's Abseil checks every Mutex acquisition for lock-order cycles;
-  // production processes run without that check, and so does this benchmark.
-  absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
+  samsa::SkipMutexDeadlockDetection();
   benchmark::Initialize(&argc, argv);
   benchmark::RunSpecifiedBenchmarks();
   benchmark::Shutdown();

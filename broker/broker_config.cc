@@ -1,11 +1,11 @@
 #include "broker/broker_config.h"
 
-#include "common/cluster_config.h"
-
 #include <map>
 
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
+#include "common/cluster_config.h"
+#include "common/node_config.h"
 #include "common/string_view.h"
 #include "storage/topic_config.h"
 
@@ -14,14 +14,9 @@ namespace samsa::broker {
 const ConfigDef& BrokerConfigDef() {
   static const ConfigDef* def = [] {
     auto* d = new ConfigDef;
-    d->Define({.name = "node.id",
-               .type = ConfigType::kInt,
-               .doc = "This broker's id, unique in the cluster.",
-               .min = 0,
-               .max = INT32_MAX});
-    d->Define({.name = "listener",
-               .doc = "host:port the gRPC server binds (port 0: pick one and log it).",
-               .validator = ValidateHostPort});
+    DefineNodeKeys(d, {.role = "broker",
+                       .listener = "port 0: pick one and log it",
+                       .data_dir = "the partition logs and broker state"});
     d->Define({.name = "advertised.listener",
                .default_value = "",
                .doc = "host:port clients and other brokers dial; empty: the listener, with the "
@@ -32,27 +27,9 @@ const ConfigDef& BrokerConfigDef() {
     d->Define({.name = "controller.quorum.bootstrap",
                .doc = "host:port of one or more controllers; the broker finds the active one.",
                .validator = ValidateHostPortList});
-    d->Define({.name = "data.dir", .doc = "Directory of the partition logs and broker state."});
-    d->Define({.name = "metrics.listener",
-               .default_value = "",
-               .doc = "host:port serving Prometheus /metrics; empty turns it off.",
-               .validator = [](std::string_view v) {
-                 return v.empty() ? absl::OkStatus() : ValidateHostPort(v);
-               }});
     d->Define({.name = "broker.rack",
                .default_value = "",
                .doc = "The broker's rack; replicas of a partition are spread across racks."});
-    d->Define({.name = "broker.heartbeat.interval.ms",
-               .type = ConfigType::kInt,
-               .default_value = "2000",
-               .doc = "How often the broker heartbeats the active controller.",
-               .min = 1});
-    d->Define({.name = "broker.session.timeout.ms",
-               .type = ConfigType::kInt,
-               .default_value = "9000",
-               .doc = "The controllers' session timeout; a controlled shutdown gives up moving "
-                      "leaderships after this long.",
-               .min = 10});
     const storage::LogConfig defaults;
     d->Define({.name = "log.segment.bytes",
                .type = ConfigType::kInt,
@@ -169,29 +146,26 @@ const ConfigDef& BrokerConfigDef() {
 }
 
 absl::StatusOr<BrokerSettings> ToSettings(const Config& config) {
+  absl::StatusOr<NodeSettings> node = ReadNodeSettings(config);
+  if (!node.ok()) return node.status();
   BrokerSettings s;
-  s.node_id = NodeId(static_cast<int32_t>(config.GetInt("node.id")));
-  s.listener = config.GetString("listener");
+  static_cast<NodeSettings&>(s) = *std::move(node);
   s.advertised_listener = config.GetString("advertised.listener");
   for (absl::string_view part :
        absl::StrSplit(config.GetString("controller.quorum.bootstrap"), ',')) {
     s.controllers.emplace_back(absl::StripAsciiWhitespace(part));
   }
-  s.data_dir = config.GetString("data.dir");
-  if (s.data_dir.empty()) return absl::InvalidArgumentError("data.dir: must not be empty");
-  s.metrics_listener = config.GetString("metrics.listener");
   s.rack = config.GetString("broker.rack");
-  s.heartbeat_interval = absl::Milliseconds(config.GetInt("broker.heartbeat.interval.ms"));
-  s.session_timeout = absl::Milliseconds(config.GetInt("broker.session.timeout.ms"));
   const std::map<std::string, std::string> log_keys = {
       {"segment.bytes", std::to_string(config.GetInt("log.segment.bytes"))},
       {"retention.ms", std::to_string(config.GetInt("log.retention.ms"))},
       {"retention.bytes", std::to_string(config.GetInt("log.retention.bytes"))},
       {"flush.policy", config.GetString("log.flush.policy")},
   };
-  absl::StatusOr<storage::LogConfig> log = storage::TopicLogConfig(storage::LogConfig(), log_keys);
+  absl::StatusOr<storage::TopicConfig> log =
+      storage::ParseTopicConfig(storage::LogConfig(), log_keys);
   if (!log.ok()) return log.status();
-  s.log_defaults = *log;
+  s.log_defaults = log->log;
   s.cleaner.enable = config.GetBool("log.cleaner.enable");
   s.cleaner.threads = static_cast<int>(config.GetInt("log.cleaner.threads"));
   s.cleaner.io_max_bytes_per_second =
@@ -214,10 +188,6 @@ absl::StatusOr<BrokerSettings> ToSettings(const Config& config) {
   if (s.group_heartbeat_interval >= s.group_session_timeout) {
     return absl::InvalidArgumentError(
         "group.consumer.heartbeat.interval.ms: must be below group.consumer.session.timeout.ms");
-  }
-  if (s.heartbeat_interval >= s.session_timeout) {
-    return absl::InvalidArgumentError(
-        "broker.heartbeat.interval.ms: must be below broker.session.timeout.ms");
   }
   return s;
 }

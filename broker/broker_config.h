@@ -1,4 +1,4 @@
-// samsa-broker's configuration: the keys it accepts (DESIGN.md §4.1), the
+// samsa-broker's configuration: the keys it accepts (docs/configuration.md), the
 // checks across keys, and the settings the process runs with.
 //
 //   node.id                       this broker's id (required)
@@ -35,6 +35,7 @@
 #include "broker/assignor.h"
 #include "common/config.h"
 #include "common/ids.h"
+#include "common/node_config.h"
 #include "storage/log_cleaner.h"
 #include "storage/log_config.h"
 
@@ -42,16 +43,12 @@ namespace samsa::broker {
 
 const ConfigDef& BrokerConfigDef();
 
-struct BrokerSettings {
-  NodeId node_id;
-  std::string listener;
+// node.id, listener, data.dir, metrics.listener and the broker session keys
+// come from NodeSettings (common/node_config.h).
+struct BrokerSettings : NodeSettings {
   std::string advertised_listener;  // empty: derived from the bound listener
   std::vector<std::string> controllers;
-  std::string data_dir;
-  std::string metrics_listener;
   std::string rack;
-  absl::Duration heartbeat_interval;
-  absl::Duration session_timeout;
   storage::LogConfig log_defaults;
   storage::LogCleanerOptions cleaner;
   absl::Duration replica_lag_max;

@@ -26,30 +26,25 @@ template <typename Base, template <typename> class First, template <typename> cl
 struct WithRawMethods<Base, First, Rest...> {
   using type = First<typename WithRawMethods<Base, Rest...>::type>;
 };
-using BrokerServiceBase = WithRawMethods<v1::Broker::Service,
-                                         v1::Broker::WithRawCallbackMethod_Metadata,
-                                         v1::Broker::WithRawCallbackMethod_Produce,
-                                         v1::Broker::WithRawCallbackMethod_Fetch,
-                                         v1::Broker::WithRawCallbackMethod_ListOffsets,
-                                         v1::Broker::WithRawCallbackMethod_InitProducerId,
-                                         v1::Broker::WithRawCallbackMethod_CreateTopics,
-                                         v1::Broker::WithRawCallbackMethod_DeleteTopics,
-                                         v1::Broker::WithRawCallbackMethod_CreatePartitions,
-                                         v1::Broker::WithRawCallbackMethod_DescribeConfigs,
-                                         v1::Broker::WithRawCallbackMethod_AlterConfigs,
-                                         v1::Broker::WithRawCallbackMethod_DescribeCluster,
-                                         v1::Broker::WithRawCallbackMethod_DescribeQuorum,
-                                         v1::Broker::WithRawCallbackMethod_AlterPartitionReassignments,
-                                         v1::Broker::WithRawCallbackMethod_ListPartitionReassignments,
-                                         v1::Broker::WithRawCallbackMethod_DecommissionBroker,
-                                         v1::Broker::WithRawCallbackMethod_BalancePartitions,
-                                         v1::Broker::WithRawCallbackMethod_FindCoordinator,
-                                         v1::Broker::WithRawCallbackMethod_ConsumerGroupHeartbeat,
-                                         v1::Broker::WithRawCallbackMethod_OffsetCommit,
-                                         v1::Broker::WithRawCallbackMethod_OffsetFetch,
-                                         v1::Broker::WithRawCallbackMethod_ListGroups,
-                                         v1::Broker::WithRawCallbackMethod_DescribeGroups,
-                                         v1::Broker::WithRawCallbackMethod_DeleteGroups>::type;
+using BrokerServiceBase = WithRawMethods<
+    v1::Broker::Service, v1::Broker::WithRawCallbackMethod_Metadata,
+    v1::Broker::WithRawCallbackMethod_Produce, v1::Broker::WithRawCallbackMethod_Fetch,
+    v1::Broker::WithRawCallbackMethod_ListOffsets, v1::Broker::WithRawCallbackMethod_InitProducerId,
+    v1::Broker::WithRawCallbackMethod_CreateTopics, v1::Broker::WithRawCallbackMethod_DeleteTopics,
+    v1::Broker::WithRawCallbackMethod_CreatePartitions,
+    v1::Broker::WithRawCallbackMethod_DescribeConfigs,
+    v1::Broker::WithRawCallbackMethod_AlterConfigs,
+    v1::Broker::WithRawCallbackMethod_DescribeCluster,
+    v1::Broker::WithRawCallbackMethod_DescribeQuorum,
+    v1::Broker::WithRawCallbackMethod_AlterPartitionReassignments,
+    v1::Broker::WithRawCallbackMethod_ListPartitionReassignments,
+    v1::Broker::WithRawCallbackMethod_DecommissionBroker,
+    v1::Broker::WithRawCallbackMethod_BalancePartitions,
+    v1::Broker::WithRawCallbackMethod_FindCoordinator,
+    v1::Broker::WithRawCallbackMethod_ConsumerGroupHeartbeat,
+    v1::Broker::WithRawCallbackMethod_OffsetCommit, v1::Broker::WithRawCallbackMethod_OffsetFetch,
+    v1::Broker::WithRawCallbackMethod_ListGroups, v1::Broker::WithRawCallbackMethod_DescribeGroups,
+    v1::Broker::WithRawCallbackMethod_DeleteGroups>::type;
 
 class BrokerService final : public BrokerServiceBase {
  public:

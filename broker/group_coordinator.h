@@ -1,5 +1,5 @@
 // GroupCoordinator: the consumer groups whose __consumer_offsets partition
-// this broker leads (DESIGN.md §5; the group's partition is
+// this broker leads (docs/architecture.md §8; the group's partition is
 // murmur2(group) % offsets.topic.num.partitions). It runs their membership
 // (consumer_group.h), writes their offset commits to __consumer_offsets
 // with acks=all, and answers offset fetches from the RocksDB materialization

@@ -1,4 +1,4 @@
-// samsa-broker (DESIGN.md §4.1).
+// samsa-broker (docs/configuration.md).
 //
 //   samsa-broker --config FILE [--override key=value ...]
 //
@@ -12,7 +12,6 @@
 #include <memory>
 
 #include "absl/strings/str_cat.h"
-#include "absl/synchronization/mutex.h"
 #include "broker/broker_config.h"
 #include "broker/broker_service.h"
 #include "broker/group_runtime.h"
@@ -22,6 +21,7 @@
 #include "broker/replica_manager.h"
 #include "common/clock.h"
 #include "common/logging.h"
+#include "common/mutex_checks.h"
 #include "common/server.h"
 #include "storage/config_file.h"
 #include "storage/env.h"
@@ -42,7 +42,7 @@ std::string Advertised(const BrokerSettings& s, int port) {
 
 int Run(const BrokerSettings& s) {
   SetLogIdentity("broker", s.node_id.value());
-  absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
+  SkipMutexDeadlockDetection();
   if (absl::Status st = storage::Env::Default()->CreateDirs(s.data_dir); !st.ok()) {
     SAMSA_LOG(ERROR) << "data.dir: " << st;
     return 1;

@@ -122,20 +122,20 @@ Partition::LeaderAppend Partition::AppendAsLeader(std::span<uint8_t> records, Ep
       out.message = "an idempotent producer sends one batch per partition in a request";
       return out;
     }
-    const ProducerState::Verdict v = producers_.Check(*idempotent);
+    const storage::ProducerState::Verdict v = producers_.Check(*idempotent);
     switch (v.kind) {
-      case ProducerState::Verdict::Kind::kAppend:
+      case storage::ProducerState::Verdict::Kind::kAppend:
         break;
-      case ProducerState::Verdict::Kind::kDuplicate:
+      case storage::ProducerState::Verdict::Kind::kDuplicate:
         out.outcome = Outcome::kDuplicate;
         out.info.first_offset = v.duplicate_first;
         out.info.last_offset = v.duplicate_last;
         return out;
-      case ProducerState::Verdict::Kind::kOutOfOrder:
+      case storage::ProducerState::Verdict::Kind::kOutOfOrder:
         out.outcome = Outcome::kOutOfOrder;
         out.message = v.message;
         return out;
-      case ProducerState::Verdict::Kind::kFencedEpoch:
+      case storage::ProducerState::Verdict::Kind::kFencedEpoch:
         out.outcome = Outcome::kFencedEpoch;
         out.message = v.message;
         return out;
@@ -230,7 +230,8 @@ absl::StatusOr<Partition::ProducerLoad> Partition::LoadProducersLocked() {
     const std::string path = SnapshotPath(*it);
     absl::StatusOr<std::string> bytes = log_->env()->ReadFile(path);
     if (!bytes.ok()) return bytes.status();
-    absl::StatusOr<ProducerState::Snapshot> snapshot = ProducerState::Decode(*bytes);
+    absl::StatusOr<storage::ProducerState::Snapshot> snapshot =
+        storage::ProducerState::Decode(*bytes);
     if (snapshot.ok() && snapshot->offset != *it) {
       snapshot = absl::DataLossError(
           absl::StrCat("it holds the state at offset ", snapshot->offset.value()));

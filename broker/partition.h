@@ -1,5 +1,5 @@
 // Partition: one partition replica on this broker — its log, its role as the
-// metadata image assigns it, and as leader its high watermark (DESIGN.md §7).
+// metadata image assigns it, and as leader its high watermark (docs/architecture.md §6).
 //
 // The high watermark is what every ISR member is known to hold durably: the
 // minimum, over the ISR, of the leader's own flushed offset and each
@@ -23,10 +23,11 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
-#include "broker/producer_state.h"
 #include "common/ids.h"
 #include "common/metadata_image.h"
 #include "storage/log_manager.h"
+#include "storage/producer_state.h"
+#include "storage/topic_config.h"
 
 namespace samsa::broker {
 
@@ -39,8 +40,8 @@ struct PartitionState {
   int32_t partition_epoch = 0;
   std::vector<NodeId> replicas;
   std::vector<NodeId> isr;
-  int64_t min_insync_replicas = 1;
-  int64_t max_message_bytes = 1048588;
+  int64_t min_insync_replicas = storage::TopicConfig().min_insync_replicas;
+  int64_t max_message_bytes = storage::TopicConfig().max_message_bytes;
   bool flush_always = true;      // flush.policy=always
   bool log_append_time = false;  // message.timestamp.type=LogAppendTime
   bool compacted = false;        // cleanup.policy has compact: every record needs a key
@@ -142,7 +143,7 @@ class Partition {
   absl::Mutex snapshot_mu_ ABSL_ACQUIRED_BEFORE(append_mu_);
   Offset snapshot_segment_ ABSL_GUARDED_BY(snapshot_mu_);  // active segment at the last one
   absl::Mutex append_mu_;  // serializes producer checks with the appends they guard
-  ProducerState producers_ ABSL_GUARDED_BY(append_mu_);
+  storage::ProducerState producers_ ABSL_GUARDED_BY(append_mu_);
   mutable absl::Mutex mu_;
   std::shared_ptr<const PartitionState> state_ ABSL_GUARDED_BY(mu_) =
       std::make_shared<const PartitionState>();

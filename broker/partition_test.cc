@@ -146,7 +146,7 @@ TEST_F(PartitionTest, ASnapshotPastALostTailIsIgnored) {
   // A snapshot claiming more than the log holds (its tail lost in a crash).
   ASSERT_TRUE(h_.env()
                   ->WriteFileAtomically("/data/t-0/00000000000000000009.snapshot",
-                                        ProducerState().Encode(Offset(9)))
+                                        storage::ProducerState().Encode(Offset(9)))
                   .ok());
   Reopen();
   absl::StatusOr<Partition::ProducerLoad> load = partition_->LoadProducers();
@@ -187,35 +187,6 @@ TEST_F(PartitionTest, AFollowerRejoinsTheIsrOnlyHoldingTheHighWatermarkDurably) 
   partition_->OnFollowerFetch(NodeId(3), end, end, now);
   EXPECT_EQ((std::vector<NodeId>{NodeId(1), NodeId(2), NodeId(3)}),
             partition_->WantedIsr(now, absl::Seconds(30)));
-}
-
-TEST(ProducerStateSnapshotTest, EncodeDecodeRoundTripsAndRejectsDamage) {
-  ProducerState state;
-  for (int64_t id : {7, 3}) {
-    for (int seq = 0; seq < 7; ++seq) {
-      storage::BatchHeader h;
-      h.producer_id = id;
-      h.producer_epoch = 1;
-      h.base_sequence = seq;
-      h.base_offset = Offset(seq * 10 + id);
-      state.Update(h);
-    }
-  }
-  const std::string bytes = state.Encode(Offset(77));
-  absl::StatusOr<ProducerState::Snapshot> back = ProducerState::Decode(bytes);
-  ASSERT_TRUE(back.ok()) << back.status();
-  EXPECT_EQ(Offset(77), back->offset);
-  EXPECT_EQ(bytes, back->state.Encode(Offset(77)));
-  EXPECT_EQ(2u, back->state.producer_count());
-
-  for (size_t cut : {size_t{0}, size_t{3}, bytes.size() - 1}) {
-    EXPECT_FALSE(ProducerState::Decode(bytes.substr(0, cut)).ok()) << cut;
-  }
-  std::string flipped = bytes;
-  flipped[20] ^= 0x40;
-  absl::Status st = ProducerState::Decode(flipped).status();
-  EXPECT_EQ(absl::StatusCode::kDataLoss, st.code());
-  EXPECT_NE(std::string::npos, st.message().find("CRC")) << st;
 }
 
 }  // namespace

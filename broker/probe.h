@@ -1,4 +1,4 @@
-// BrokerProbe: the broker's Prometheus metrics (STYLE.md #12).
+// BrokerProbe: the broker's Prometheus metrics (style rule 12 in docs/development.md).
 //
 //   samsa_broker_fenced                      1 while the controller has this broker fenced
 //   samsa_broker_epoch                       the broker epoch of this registration
@@ -31,7 +31,7 @@
 //   samsa_broker_truncations_below_high_watermark_total
 //                                            follower truncations that cut committed records
 //                                            (must stay 0 with flush.policy=always and clean
-//                                            elections, DESIGN.md §7)
+//                                            elections, docs/architecture.md §6)
 //   samsa_broker_log_cleaner_bytes_read_total, _bytes_written_total
 //                                            compaction I/O (rate(): bytes per second)
 //   samsa_broker_log_cleaner_records_removed_total

@@ -1,4 +1,4 @@
-// ReplicaFetcher: a follower's pull from one leader broker (DESIGN.md §7),
+// ReplicaFetcher: a follower's pull from one leader broker (docs/architecture.md §6),
 // for every partition this broker follows there, in one Replica.Fetch per
 // round, long-polled by the leader while nothing is new.
 //

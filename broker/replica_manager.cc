@@ -54,12 +54,6 @@ v1::ErrorCode CodeFor(const absl::Status& st) {
   }
 }
 
-int64_t IntConfig(const TopicImage& topic, const std::string& key, int64_t fallback) {
-  auto it = topic.configs.find(key);
-  int64_t v = 0;
-  return it != topic.configs.end() && absl::SimpleAtoi(it->second, &v) ? v : fallback;
-}
-
 // Encodes plain records into one uncompressed batch.
 absl::StatusOr<std::string> EncodePlain(const google::protobuf::RepeatedPtrField<v1::Record>& plain,
                                         int64_t now_ms) {
@@ -255,16 +249,15 @@ void ReplicaManager::OnImage(std::shared_ptr<const MetadataImage> image) {
   for (const auto& [tp, where] : assigned) {
     const TopicImage& topic = *where.first;
     const PartitionImage& p = topic.partitions[where.second];
-    std::map<std::string, std::string> overrides(topic.configs.begin(), topic.configs.end());
-    absl::StatusOr<storage::LogConfig> config =
-        storage::TopicLogConfig(options_.default_log_config, overrides);
+    absl::StatusOr<storage::TopicConfig> config =
+        storage::ParseTopicConfig(options_.default_log_config, topic.configs);
     if (!config.ok()) {
       SAMSA_LOG(ERROR) << "topic " << topic.name << ": " << config.status();
       continue;
     }
     std::shared_ptr<Partition> partition = Find(tp);
     if (partition == nullptr) {
-      absl::StatusOr<std::shared_ptr<storage::PartitionLog>> log = logs_->Acquire(tp, *config);
+      absl::StatusOr<std::shared_ptr<storage::PartitionLog>> log = logs_->Acquire(tp, config->log);
       if (!log.ok()) {
         SAMSA_LOG(ERROR) << "cannot open the log of " << storage::PartitionDirName(tp) << ": "
                          << log.status();
@@ -289,7 +282,7 @@ void ReplicaManager::OnImage(std::shared_ptr<const MetadataImage> image) {
       absl::MutexLock lock(&mu_);
       partitions_[tp] = partition;
     } else {
-      partition->log()->SetConfig(*config);
+      partition->log()->SetConfig(config->log);
     }
     PartitionState s;
     s.topic_id = topic.id;
@@ -299,11 +292,11 @@ void ReplicaManager::OnImage(std::shared_ptr<const MetadataImage> image) {
     s.partition_epoch = p.partition_epoch;
     s.replicas = p.replicas;
     s.isr = p.isr;
-    s.min_insync_replicas = IntConfig(topic, "min.insync.replicas", 1);
-    s.max_message_bytes = IntConfig(topic, "max.message.bytes", 1048588);
-    s.flush_always = config->flush_policy.kind == storage::FlushPolicy::Kind::kAlways;
-    s.log_append_time = config->timestamp_type == storage::TimestampType::kLogAppendTime;
-    s.compacted = config->cleanup_policy.compact;
+    s.min_insync_replicas = config->min_insync_replicas;
+    s.max_message_bytes = config->max_message_bytes;
+    s.flush_always = config->log.flush_policy.kind == storage::FlushPolicy::Kind::kAlways;
+    s.log_append_time = config->log.timestamp_type == storage::TimestampType::kLogAppendTime;
+    s.compacted = config->log.cleanup_policy.compact;
     s.moving_in = std::find(p.adding.begin(), p.adding.end(), options_.self) != p.adding.end();
     partition->SetState(std::move(s));
     if (!partition->state()->flush_always) {

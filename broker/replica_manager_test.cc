@@ -7,6 +7,7 @@
 #include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
 #include "common/await.h"
+#include "common/eventually.h"
 #include "common/metadata_records.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -15,6 +16,8 @@
 
 namespace samsa::broker {
 namespace {
+
+using samsa::testing::Eventually;
 
 using ::testing::HasSubstr;
 
@@ -178,10 +181,7 @@ TEST_F(ReplicaManagerTest, AcksZeroAnswersWithoutOffsets) {
   EXPECT_EQ(v1::NONE, p.error().code());
   EXPECT_EQ(-1, p.base_offset());
   // Nobody waits for it, but once durable it is committed and readable.
-  const absl::Time deadline = absl::Now() + absl::Seconds(20);
-  while (Fetch(0, 0).decoded_size() == 0 && absl::Now() < deadline) {
-    absl::SleepFor(absl::Milliseconds(1));
-  }
+  ASSERT_TRUE(Eventually([&] { return Fetch(0, 0).decoded_size() != 0; }, absl::Seconds(20)));
   EXPECT_EQ(1, Fetch(0, 0).decoded_size());
 }
 
@@ -500,11 +500,8 @@ TEST_F(ReplicaManagerTest, RetentionRunsOnScheduleAndMovesTheLogStart) {
     ASSERT_EQ(v1::NONE, Produce(0, {std::string(300, 'a' + i % 26)}).error().code());
   }
   storage::PartitionLog* log = replicas_->Find({"t", PartitionId(0)})->log();
-  const absl::Time deadline = absl::Now() + absl::Seconds(20);
-  while (log->log_start_offset() == Offset(0) && absl::Now() < deadline) {
-    absl::SleepFor(absl::Milliseconds(5));
-  }
-  ASSERT_GT(log->log_start_offset(), Offset(0)) << "old segments were deleted";
+  ASSERT_TRUE(Eventually([&] { return log->log_start_offset() > Offset(0); }, absl::Seconds(20)))
+      << "old segments were deleted";
   EXPECT_LE(log->size_bytes(), 2048u + 1024u) << "within retention.bytes plus the active segment";
   EXPECT_EQ(v1::OFFSET_OUT_OF_RANGE, Fetch(0, 0).error().code()) << "below the log start";
   EXPECT_EQ(v1::NONE, Fetch(0, log->log_start_offset().value()).error().code());

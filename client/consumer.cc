@@ -202,8 +202,10 @@ void Consumer::SetPaused(const std::vector<TopicPartition>& partitions, bool pau
   wake_ = true;
 }
 
-void Consumer::Close() {
-  LeaveGroup();
+void Consumer::Close(absl::Duration timeout) {
+  const absl::Time deadline = MonotonicNow() + timeout;
+  closing_.Cancel();
+  LeaveGroup(deadline);
   {
     NotifyingLock lock(&mu_, &changed_);
     if (stop_) return;
@@ -240,7 +242,7 @@ void Consumer::Loop() {
     if (refresh) {
       last_refresh = MonotonicNow();
       absl::Status st =
-          metadata_.Refresh(topics, std::min(config_.request_timeout, absl::Seconds(5)));
+          metadata_.Refresh(topics, std::min(config_.request_timeout, absl::Seconds(5)), &closing_);
       NotifyingLock lock(&mu_, &changed_);
       if (st.ok()) wake_ = true;
     }

@@ -43,6 +43,7 @@
 #include "absl/time/time.h"
 #include "client/metadata.h"
 #include "client/transport.h"
+#include "common/await.h"
 #include "common/clock.h"
 #include "samsa/v1/groups.pb.h"
 
@@ -151,9 +152,13 @@ class Consumer {
   void Resume(const std::vector<TopicPartition>& partitions) { SetPaused(partitions, false); }
 
   // Stops fetching and waits for fetches in flight; in a group, commits
-  // (with auto-commit) and leaves it first (a static member leaves for a
-  // restart: its partitions wait for it until its session expires).
-  void Close();
+  // (with auto-commit) the positions that moved since the last commit and
+  // leaves it first (a static member leaves for a restart: its partitions
+  // wait for it until its session expires). The commit and the leave give
+  // up once `timeout` has passed since the call; Close() allows
+  // request_timeout.
+  void Close(absl::Duration timeout);
+  void Close() { Close(config_.request_timeout); }
 
  private:
   struct Partition {
@@ -185,17 +190,19 @@ class Consumer {
   void DropCommitted(std::map<TopicPartition, int64_t>* offsets)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(group_mu_);
   // Commits `offsets` for the group, retrying while the coordinator moves
-  // or loads, for at most `timeout`.
+  // or loads, for at most `timeout`, and not past `cancel`.
   absl::Status CommitOffsets(const std::map<TopicPartition, int64_t>& offsets,
-                             absl::Duration timeout);
+                             absl::Duration timeout, Cancellation* cancel = nullptr);
   // One commit round trip (finding the coordinator first if needed).
-  absl::Status CommitOnce(const std::map<TopicPartition, int64_t>& offsets, absl::Duration timeout);
+  absl::Status CommitOnce(const std::map<TopicPartition, int64_t>& offsets, absl::Duration timeout,
+                          Cancellation* cancel);
   // Wakes the group thread to heartbeat (and send a pending commit) now.
   void WakeGroupThread() ABSL_EXCLUSIVE_LOCKS_REQUIRED(group_mu_);
-  // Stops the group thread, commits (auto-commit) and leaves the group.
-  void LeaveGroup();
+  // Stops the group thread (closing_ is cancelled), commits (auto-commit)
+  // and leaves the group, giving up at `deadline` (MonotonicNow()).
+  void LeaveGroup(absl::Time deadline);
   // The coordinator's address, looked up when unknown.
-  absl::StatusOr<std::string> Coordinator(absl::Duration timeout);
+  absl::StatusOr<std::string> Coordinator(absl::Duration timeout, Cancellation* cancel);
   void SetPaused(const std::vector<TopicPartition>& partitions, bool paused);
   void Loop();
   // What can be sent now (offset lookups, one fetch per broker), marked in
@@ -265,6 +272,9 @@ class Consumer {
   absl::Time next_auto_commit_ ABSL_GUARDED_BY(group_mu_) = absl::InfiniteFuture();
   bool group_wake_ ABSL_GUARDED_BY(group_mu_) = false;
   bool group_stop_ ABSL_GUARDED_BY(group_mu_) = false;
+  // Cancelled by Close: the background threads' calls in flight (the group
+  // thread's, the fetch thread's metadata refreshes) give up at once.
+  Cancellation closing_;
   absl::Duration heartbeat_interval_ ABSL_GUARDED_BY(group_mu_) = absl::Seconds(1);
   std::thread group_thread_;
   size_t next_partition_ ABSL_GUARDED_BY(mu_) = 0;  // where Poll starts, for fairness

@@ -41,7 +41,7 @@ absl::Status Consumer::Subscribe(std::vector<std::string> topics, RebalanceListe
   return absl::OkStatus();
 }
 
-absl::StatusOr<std::string> Consumer::Coordinator(absl::Duration timeout) {
+absl::StatusOr<std::string> Consumer::Coordinator(absl::Duration timeout, Cancellation* cancel) {
   {
     absl::MutexLock lock(&group_mu_);
     if (!coordinator_.empty()) return coordinator_;
@@ -53,7 +53,7 @@ absl::StatusOr<std::string> Consumer::Coordinator(absl::Duration timeout) {
           [&](auto reply) {
             transport_->FindCoordinator(metadata_.AnyBroker(), req, timeout, std::move(reply));
           },
-          timeout + absl::Seconds(5));
+          timeout + absl::Seconds(5), cancel);
   if (!r.ok()) return r.status();
   if (r->error().code() != v1::NONE) return KafkaError(r->error());
   absl::MutexLock lock(&group_mu_);
@@ -71,7 +71,7 @@ void Consumer::GroupLoop() {
       commit.swap(pending_commit_);
     }
     HeartbeatOnce();
-    if (!commit.empty()) (void)CommitOffsets(commit, config_.request_timeout);
+    if (!commit.empty()) (void)CommitOffsets(commit, config_.request_timeout, &closing_);
     absl::MutexLock lock(&group_mu_);
     auto woken = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(group_mu_) {
       return group_stop_ || group_wake_;
@@ -86,7 +86,7 @@ void Consumer::WakeGroupThread() {
 }
 
 void Consumer::HeartbeatOnce() {
-  absl::StatusOr<std::string> coordinator = Coordinator(config_.request_timeout);
+  absl::StatusOr<std::string> coordinator = Coordinator(config_.request_timeout, &closing_);
   if (!coordinator.ok()) {
     absl::MutexLock lock(&group_mu_);
     heartbeat_interval_ = config_.retry_backoff;
@@ -122,7 +122,7 @@ void Consumer::HeartbeatOnce() {
             transport_->ConsumerGroupHeartbeat(*coordinator, req, config_.request_timeout,
                                                std::move(reply));
           },
-          config_.request_timeout + absl::Seconds(5));
+          config_.request_timeout + absl::Seconds(5), &closing_);
   const v1::ErrorCode code = r.ok() ? r->error().code() : v1::NETWORK_EXCEPTION;
   bool lost = false;
   if (code != v1::NONE) {
@@ -231,7 +231,7 @@ void Consumer::Reconcile(const std::set<TopicPartition>& next) {
   std::map<TopicPartition, int64_t> committed;
   bool fetched = added.empty();
   if (!added.empty()) {
-    absl::StatusOr<std::string> coordinator = Coordinator(config_.request_timeout);
+    absl::StatusOr<std::string> coordinator = Coordinator(config_.request_timeout, nullptr);
     v1::OffsetFetchRequest req;
     req.set_group(config_.group_id);
     for (const TopicPartition& tp : added) {
@@ -299,23 +299,26 @@ std::map<TopicPartition, int64_t> Consumer::PositionsOf(
 }
 
 absl::Status Consumer::CommitOffsets(const std::map<TopicPartition, int64_t>& offsets,
-                                     absl::Duration timeout) {
+                                     absl::Duration timeout, Cancellation* cancel) {
   const absl::Time deadline = MonotonicNow() + timeout;
   while (true) {
-    absl::Status st = CommitOnce(offsets, deadline - MonotonicNow());
+    absl::Status st = CommitOnce(offsets, deadline - MonotonicNow(), cancel);
     // The coordinator moving or loading, or a lost answer: commit again (a
     // commit is idempotent). Fenced (a stale epoch) is final.
     const std::optional<v1::ErrorCode> code = KafkaCodeOf(st);
     const bool retriable = code.has_value() ? IsRetriable(*code)
                                             : st.code() == absl::StatusCode::kUnavailable ||
                                                   st.code() == absl::StatusCode::kDeadlineExceeded;
-    if (st.ok() || !retriable || MonotonicNow() + config_.retry_backoff >= deadline) return st;
+    if (st.ok() || !retriable || MonotonicNow() + config_.retry_backoff >= deadline ||
+        (cancel != nullptr && cancel->cancelled())) {
+      return st;
+    }
     absl::SleepFor(config_.retry_backoff);
   }
 }
 
 absl::Status Consumer::CommitOnce(const std::map<TopicPartition, int64_t>& offsets,
-                                  absl::Duration timeout) {
+                                  absl::Duration timeout, Cancellation* cancel) {
   if (offsets.empty()) return absl::OkStatus();
   v1::OffsetCommitRequest req;
   req.set_group(config_.group_id);
@@ -331,14 +334,14 @@ absl::Status Consumer::CommitOnce(const std::map<TopicPartition, int64_t>& offse
     p->set_offset(offset);
     p->set_leader_epoch(-1);
   }
-  absl::StatusOr<std::string> coordinator = Coordinator(timeout);
+  absl::StatusOr<std::string> coordinator = Coordinator(timeout, cancel);
   if (!coordinator.ok()) return coordinator.status();
   absl::StatusOr<v1::OffsetCommitResponse> r =
       AwaitCallback<absl::StatusOr<v1::OffsetCommitResponse>>(
           [&](auto reply) {
             transport_->OffsetCommit(*coordinator, req, timeout, std::move(reply));
           },
-          timeout + absl::Seconds(5));
+          timeout + absl::Seconds(5), cancel);
   if (!r.ok()) return r.status();
   if (r->error().code() != v1::NONE) {
     if (CoordinatorMoved(r->error().code())) {
@@ -359,7 +362,7 @@ absl::Status Consumer::CommitOnce(const std::map<TopicPartition, int64_t>& offse
   return absl::OkStatus();
 }
 
-void Consumer::LeaveGroup() {
+void Consumer::LeaveGroup(absl::Time deadline) {
   bool in_group = false;
   {
     absl::MutexLock lock(&group_mu_);
@@ -377,7 +380,19 @@ void Consumer::LeaveGroup() {
     on_revoked = listener_.on_revoked;
   }
   if (!owned.empty() && on_revoked) on_revoked(owned);
-  if (config_.enable_auto_commit) (void)CommitOffsets(PositionsOf(owned), config_.request_timeout);
+  // Each call gets what is left of the close's time.
+  auto left = [&] {
+    return std::max(absl::ZeroDuration(),
+                    std::min(config_.request_timeout, deadline - MonotonicNow()));
+  };
+  if (config_.enable_auto_commit) {
+    std::map<TopicPartition, int64_t> positions = PositionsOf(owned);
+    {
+      absl::MutexLock lock(&group_mu_);
+      DropCommitted(&positions);
+    }
+    (void)CommitOffsets(positions, left());
+  }
   v1::ConsumerGroupHeartbeatRequest req;
   req.set_group(config_.group_id);
   {
@@ -388,14 +403,14 @@ void Consumer::LeaveGroup() {
   // A dynamic member's partitions go to the others now; a static member's
   // wait for it to come back within its session timeout.
   req.set_member_epoch(config_.group_instance_id.empty() ? -1 : -2);
-  absl::StatusOr<std::string> coordinator = Coordinator(config_.request_timeout);
+  absl::StatusOr<std::string> coordinator = Coordinator(left(), nullptr);
   if (!coordinator.ok()) return;
+  const absl::Duration timeout = left();
   (void)AwaitCallback<absl::StatusOr<v1::ConsumerGroupHeartbeatResponse>>(
       [&](auto reply) {
-        transport_->ConsumerGroupHeartbeat(*coordinator, req, config_.request_timeout,
-                                           std::move(reply));
+        transport_->ConsumerGroupHeartbeat(*coordinator, req, timeout, std::move(reply));
       },
-      config_.request_timeout + absl::Seconds(5));
+      timeout);
 }
 
 absl::Status Consumer::Commit(absl::Duration timeout) {

@@ -8,10 +8,13 @@
 #include "absl/time/clock.h"
 #include "client/errors.h"
 #include "client/fake_broker.h"
+#include "common/eventually.h"
 #include "gtest/gtest.h"
 
 namespace samsa::client {
 namespace {
+
+using samsa::testing::Eventually;
 
 using testing::FakeBroker;
 
@@ -28,16 +31,20 @@ std::vector<std::string> Values(const std::string& prefix, int n) {
 std::map<int, std::vector<std::pair<int64_t, std::string>>> PollN(Consumer& c, size_t n) {
   std::map<int, std::vector<std::pair<int64_t, std::string>>> out;
   size_t got = 0;
-  const absl::Time deadline = absl::Now() + absl::Seconds(10);
-  while (got < n && absl::Now() < deadline) {
-    absl::StatusOr<std::vector<ConsumerRecord>> records = c.Poll(absl::Milliseconds(100));
-    EXPECT_TRUE(records.ok()) << records.status();
-    if (!records.ok()) break;
-    for (const ConsumerRecord& r : *records) {
-      out[r.partition].emplace_back(r.offset, r.value.value_or("null"));
-      ++got;
-    }
-  }
+  bool failed = false;
+  // Poll waits for records itself.
+  (void)Eventually(
+      [&] {
+        absl::StatusOr<std::vector<ConsumerRecord>> records = c.Poll(absl::Milliseconds(100));
+        EXPECT_TRUE(records.ok()) << records.status();
+        failed = !records.ok();
+        for (const ConsumerRecord& r : records.value_or(std::vector<ConsumerRecord>())) {
+          out[r.partition].emplace_back(r.offset, r.value.value_or("null"));
+          ++got;
+        }
+        return failed || got >= n;
+      },
+      absl::Seconds(10), absl::ZeroDuration());
   return out;
 }
 

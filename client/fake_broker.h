@@ -1,6 +1,6 @@
 // FakeBroker (tests only): a Transport that is one broker leading every
 // partition of topic "t", keeping what it is sent in memory, with the
-// broker's own idempotence rules (broker::ProducerState) and a fetch that
+// broker's own idempotence rules (storage::ProducerState) and a fetch that
 // returns whole batches as a broker does. Faults, each with a probability:
 // refuse a write (NOT_LEADER_OR_FOLLOWER), or write it and lose the answer.
 // Answers go back from a thread of its own after a random delay, so they
@@ -19,10 +19,10 @@
 
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
-#include "broker/producer_state.h"
 #include "client/transport.h"
 #include "gtest/gtest.h"
 #include "storage/batch_builder.h"
+#include "storage/producer_state.h"
 #include "storage/record_reader.h"
 
 namespace samsa::client::testing {
@@ -240,14 +240,14 @@ class FakeBroker final : public Transport {
     std::span<uint8_t> bytes(reinterpret_cast<uint8_t*>(batch.data()), batch.size());
     absl::StatusOr<storage::BatchHeader> h = storage::ValidateBatch(bytes);
     ASSERT_TRUE(h.ok()) << h.status();
-    broker::ProducerState& state = producers_[partition];
-    const broker::ProducerState::Verdict v = state.Check(*h);
-    if (v.kind == broker::ProducerState::Verdict::Kind::kDuplicate) {
+    storage::ProducerState& state = producers_[partition];
+    const storage::ProducerState::Verdict v = state.Check(*h);
+    if (v.kind == storage::ProducerState::Verdict::Kind::kDuplicate) {
       out->set_base_offset(v.duplicate_first.value());
       return;
     }
-    if (v.kind != broker::ProducerState::Verdict::Kind::kAppend) {
-      out->mutable_error()->set_code(v.kind == broker::ProducerState::Verdict::Kind::kOutOfOrder
+    if (v.kind != storage::ProducerState::Verdict::Kind::kAppend) {
+      out->mutable_error()->set_code(v.kind == storage::ProducerState::Verdict::Kind::kOutOfOrder
                                          ? v1::OUT_OF_ORDER_SEQUENCE_NUMBER
                                          : v1::INVALID_PRODUCER_EPOCH);
       return;
@@ -313,7 +313,7 @@ class FakeBroker final : public Transport {
   std::mt19937 rng2_ ABSL_GUARDED_BY(rng_mu_){7};
   std::map<int, std::vector<std::string>> values_ ABSL_GUARDED_BY(mu_);
   std::map<int, std::vector<std::string>> batches_ ABSL_GUARDED_BY(mu_);  // stamped
-  std::map<int, broker::ProducerState> producers_ ABSL_GUARDED_BY(mu_);
+  std::map<int, storage::ProducerState> producers_ ABSL_GUARDED_BY(mu_);
   std::vector<Pending> pending_ ABSL_GUARDED_BY(mu_);
   int lost_ ABSL_GUARDED_BY(mu_) = 0;
   int refused_ ABSL_GUARDED_BY(mu_) = 0;

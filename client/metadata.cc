@@ -27,7 +27,8 @@ absl::StatusOr<std::vector<std::string>> ParseBootstrap(const std::string& list)
   return out;
 }
 
-absl::Status Metadata::Refresh(const std::vector<std::string>& topics, absl::Duration timeout) {
+absl::Status Metadata::Refresh(const std::vector<std::string>& topics, absl::Duration timeout,
+                               Cancellation* cancel) {
   const absl::Time deadline = MonotonicNow() + timeout;
   v1::MetadataRequest request;
   std::vector<std::string> candidates;
@@ -43,6 +44,8 @@ absl::Status Metadata::Refresh(const std::vector<std::string>& topics, absl::Dur
   while (true) {
     for (const std::string& address : candidates) {
       const absl::Duration left = deadline - MonotonicNow();
+      if (cancel != nullptr && cancel->cancelled())
+        return absl::CancelledError("given up: stopping");
       if (left <= absl::ZeroDuration()) {
         return absl::DeadlineExceededError(absl::StrCat("no broker answered Metadata within ",
                                                         absl::FormatDuration(timeout), ": ",
@@ -51,7 +54,7 @@ absl::Status Metadata::Refresh(const std::vector<std::string>& topics, absl::Dur
       absl::StatusOr<v1::MetadataResponse> answer =
           AwaitCallback<absl::StatusOr<v1::MetadataResponse>>(
               [&](auto reply) { transport_->Metadata(address, request, left, std::move(reply)); },
-              left + absl::Seconds(5));
+              left + absl::Seconds(5), cancel);
       if (!answer.ok()) {
         if (errors.size() < candidates.size()) errors.emplace_back(answer.status().message());
         continue;

@@ -13,6 +13,7 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "client/transport.h"
+#include "common/await.h"
 
 namespace samsa::client {
 
@@ -32,8 +33,10 @@ class Metadata {
       : transport_(transport), bootstrap_(std::move(bootstrap)) {}
 
   // Fetches metadata for `topics` (added to those tracked; empty: only the
-  // tracked ones, or every topic when none is tracked) within `timeout`.
-  absl::Status Refresh(const std::vector<std::string>& topics, absl::Duration timeout);
+  // tracked ones, or every topic when none is tracked) within `timeout`,
+  // giving up (CANCELLED) once `cancel` is cancelled.
+  absl::Status Refresh(const std::vector<std::string>& topics, absl::Duration timeout,
+                       Cancellation* cancel = nullptr);
   // The last answer as received (every topic when nothing was tracked).
   v1::MetadataResponse last() const;
 

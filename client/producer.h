@@ -1,5 +1,5 @@
 // Producer: the asynchronous, batching, idempotent producer (Kafka's
-// KafkaProducer, DESIGN.md §5).
+// KafkaProducer, docs/architecture.md §4).
 //
 //   auto producer = Producer::Create({.bootstrap = "127.0.0.1:9092"});
 //   (*producer)->Send({.topic = "clicks", .key = "user-1", .value = "buy"},
@@ -48,16 +48,22 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "client/transport.h"
+#include "storage/compression.h"
 #include "storage/record_batch.h"
 
 namespace samsa::client {
+
+// Batch compression codecs: none, gzip, snappy, lz4, zstd.
+using storage::Compression;
+using storage::CompressionName;
+using storage::ParseCompression;
 
 struct ProducerConfig {
   std::string bootstrap = "127.0.0.1:9092";  // host:port[,host:port...]
   int acks = -1;                             // -1 (all), 1 or 0
   int32_t batch_size = 16384;                // bytes per partition batch
   absl::Duration linger = absl::Milliseconds(5);
-  storage::Compression compression = storage::Compression::kNone;
+  Compression compression = Compression::kNone;
   bool idempotence = true;
   int max_in_flight = 5;  // batches per partition; at most 5 with idempotence
   absl::Duration delivery_timeout = absl::Minutes(2);

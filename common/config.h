@@ -1,5 +1,5 @@
 // Configuration: a declared table of keys, loaded from a properties file plus
-// command-line overrides (DESIGN.md §4.1).
+// command-line overrides (docs/configuration.md).
 //
 // Each process declares a ConfigDef: every key it accepts, with type,
 // default (or none, meaning required), allowed range or choices, and a line

@@ -1,4 +1,4 @@
-// The strong id and position types every module shares (STYLE.md #11).
+// The strong id and position types every module shares (style rule 11 in docs/development.md).
 #pragma once
 
 #include <cstdint>

@@ -10,8 +10,8 @@
 //
 // A disabled level costs one relaxed atomic load and a branch: the stream
 // expression (and everything in it) is not evaluated. FATAL and failed CHECKs
-// log and then abort(): they mark broken invariants, i.e. bugs (STYLE.md #9).
-// Errors the world causes are returned as absl::Status, not logged here.
+// log and then abort(): they mark broken invariants, i.e. bugs (style rule 9 in
+// docs/development.md). Errors the world causes are returned as absl::Status, not logged here.
 #pragma once
 
 #include <atomic>

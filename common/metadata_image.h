@@ -4,7 +4,7 @@
 //
 // Controllers and brokers both keep one (a broker replays what
 // Controller.FetchMetadata sends), so it lives here rather than in
-// controller/, which brokers may not include (DESIGN.md §2). It is a value:
+// controller/, which brokers may not include (docs/architecture.md §2). It is a value:
 // copying it is cheap (topics are shared, copy-on-write), and a published
 // image never changes, so readers share a std::shared_ptr<const
 // MetadataImage> without locks.

@@ -170,12 +170,12 @@ TEST(MetadataImageTest, ReassignmentStepsAndSnapshotsKeepTheMovingSets) {
                                 records::UnfenceBroker(b3, 3)}),
                          20)
                   .ok());
-  ASSERT_TRUE(image
-                  .Apply(Batch({records::PartitionChange(kTopic, 1, std::nullopt, std::nullopt,
-                                                         records::ReplicaSets{
-                                                             {b2, b3, b1}, {b3}, {b1}})}),
-                         21)
-                  .ok());
+  ASSERT_TRUE(
+      image
+          .Apply(Batch({records::PartitionChange(kTopic, 1, std::nullopt, std::nullopt,
+                                                 records::ReplicaSets{{b2, b3, b1}, {b3}, {b1}})}),
+                 21)
+          .ok());
   const PartitionImage& moving = image.FindTopic("orders")->partitions[1];
   EXPECT_TRUE(moving.moving());
   EXPECT_THAT(moving.Target(), ElementsAre(b2, b3));
@@ -203,12 +203,12 @@ TEST(MetadataImageTest, ReassignmentStepsAndSnapshotsKeepTheMovingSets) {
 TEST(MetadataImageTest, DecommissionAndUnregister) {
   MetadataImage image = Replay(History());
   const NodeId b1(1), b2(2), b3(3);
-  ASSERT_TRUE(image
-                  .Apply(Batch({records::RegisterBroker(b3, Uuid{9, 3}, 3, "127.0.0.1:3", ""),
-                                records::UnfenceBroker(b3, 3),
-                                records::BrokerDecommission(b3, true)}),
-                         20)
-                  .ok());
+  ASSERT_TRUE(
+      image
+          .Apply(Batch({records::RegisterBroker(b3, Uuid{9, 3}, 3, "127.0.0.1:3", ""),
+                        records::UnfenceBroker(b3, 3), records::BrokerDecommission(b3, true)}),
+                 20)
+          .ok());
   EXPECT_TRUE(image.FindBroker(b3)->decommissioning);
   EXPECT_TRUE(image.FindBroker(b3)->eligible());
   EXPECT_FALSE(image.FindBroker(b3)->accepts_replicas());
@@ -218,12 +218,11 @@ TEST(MetadataImageTest, DecommissionAndUnregister) {
 
   // Broker 2 holds replicas: it cannot leave.
   MetadataImage copy = image;
-  absl::Status st = copy.Apply(
-      Batch({records::FenceBroker(b2, 2), records::UnregisterBroker(b2, 2)}), 21);
+  absl::Status st =
+      copy.Apply(Batch({records::FenceBroker(b2, 2), records::UnregisterBroker(b2, 2)}), 21);
   EXPECT_THAT(std::string(st.message()), HasSubstr("holds a replica of orders-"));
   ASSERT_TRUE(
-      image.Apply(Batch({records::FenceBroker(b3, 3), records::UnregisterBroker(b3, 3)}), 21)
-          .ok());
+      image.Apply(Batch({records::FenceBroker(b3, 3), records::UnregisterBroker(b3, 3)}), 21).ok());
   EXPECT_EQ(nullptr, image.FindBroker(b3));
   EXPECT_NE(nullptr, image.FindBroker(b1));
 }

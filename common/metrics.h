@@ -1,4 +1,4 @@
-// Helpers for the modules' Prometheus probes (STYLE.md #12): a new family
+// Helpers for the modules' Prometheus probes (style rule 12 in docs/development.md): a new family
 // (or its one unlabelled metric), registered in the probe's registry.
 #pragma once
 

@@ -1,5 +1,5 @@
 // Command-line arguments shared by samsa-controller and samsa-broker
-// (DESIGN.md §4.1):
+// (docs/configuration.md):
 //
 //   PROGRAM [--config FILE] [--override key=value ...] [--help]
 //

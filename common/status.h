@@ -1,6 +1,6 @@
 // Status helpers: propagation macros and conversion of errno to absl::Status.
 //
-// Errors are values (STYLE.md #8). The code says what the caller should do:
+// Errors are values (style rule 8 in docs/development.md). The code says what the caller should do:
 // UNAVAILABLE retry, FAILED_PRECONDITION fix state first, DATA_LOSS corruption,
 // INVALID_ARGUMENT the input was wrong.
 #pragma once

@@ -4,7 +4,7 @@
 // are integers on the wire. Each StrongInt<Tag, Rep> is its own type:
 // construction from Rep is explicit, values of two different tags do not
 // compare or add, and `value()` is the only way back to a plain integer
-// (STYLE.md #11, after Redpanda's named_type).
+// (style rule 11 in docs/development.md, after Redpanda's named_type).
 //
 // Arithmetic kept on purpose: a strong value plus or minus a plain delta
 // (offset + 1) stays strong; the difference of two strong values is a plain

@@ -1,4 +1,4 @@
-// Per-item outcomes on the wire API (DESIGN.md §4.3): a Kafka error code and
+// Per-item outcomes on the wire API (docs/architecture.md §3): a Kafka error code and
 // a message, for the controller and broker services alike.
 #pragma once
 

@@ -306,11 +306,11 @@ v1::DecommissionBrokerResponse DecommissionBroker(const v1::DecommissionBrokerRe
       others += other != id && broker.accepts_replicas() ? 1 : 0;
     }
     if (held.max_rf > others) {
-      *response.mutable_error() = MakeError(
-          v1::INVALID_REPLICATION_FACTOR,
-          absl::StrCat("broker ", id.value(), " cannot be decommissioned: ", held.widest,
-                       " has replication factor ", held.max_rf, " and only ", others,
-                       " other broker(s) can take replicas"));
+      *response.mutable_error() =
+          MakeError(v1::INVALID_REPLICATION_FACTOR,
+                    absl::StrCat("broker ", id.value(), " cannot be decommissioned: ", held.widest,
+                                 " has replication factor ", held.max_rf, " and only ", others,
+                                 " other broker(s) can take replicas"));
       return response;
     }
   }

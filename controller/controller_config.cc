@@ -5,7 +5,9 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
+#include "common/node_config.h"
 #include "common/string_view.h"
+#include "storage/topic_config.h"
 
 namespace samsa::controller {
 
@@ -35,34 +37,12 @@ absl::StatusOr<std::map<NodeId, std::string>> ParseVoters(std::string_view text)
 const ConfigDef& ControllerConfigDef() {
   static const ConfigDef* def = [] {
     auto* d = new ConfigDef;
-    d->Define({.name = "node.id",
-               .type = ConfigType::kInt,
-               .doc = "This controller's id, unique in the cluster.",
-               .min = 0,
-               .max = INT32_MAX});
-    d->Define({.name = "listener",
-               .doc = "host:port the gRPC server binds (Controller, Raft, health, reflection).",
-               .validator = ValidateHostPort});
+    DefineNodeKeys(d, {.role = "controller",
+                       .listener = "Controller, Raft, health, reflection",
+                       .data_dir = "the Raft log, hard state and snapshots"});
     d->Define({.name = "controller.quorum.voters",
                .doc = "The quorum: id@host:port for each of 1, 3 or 5 controllers.",
                .validator = [](std::string_view v) { return ParseVoters(v).status(); }});
-    d->Define({.name = "data.dir", .doc = "Directory of the Raft log, hard state and snapshots."});
-    d->Define({.name = "metrics.listener",
-               .default_value = "",
-               .doc = "host:port serving Prometheus /metrics; empty turns it off.",
-               .validator = [](std::string_view v) {
-                 return v.empty() ? absl::OkStatus() : ValidateHostPort(v);
-               }});
-    d->Define({.name = "broker.session.timeout.ms",
-               .type = ConfigType::kInt,
-               .default_value = "9000",
-               .doc = "A broker that has not heartbeated for this long is fenced.",
-               .min = 10});
-    d->Define({.name = "broker.heartbeat.interval.ms",
-               .type = ConfigType::kInt,
-               .default_value = "2000",
-               .doc = "How often brokers heartbeat; must be below the session timeout.",
-               .min = 1});
     d->Define({.name = "num.partitions",
                .type = ConfigType::kInt,
                .default_value = "1",
@@ -75,11 +55,11 @@ const ConfigDef& ControllerConfigDef() {
                .doc = "Replicas of a topic created without a replication factor.",
                .min = 1,
                .max = 32767});
-    d->Define({.name = "min.insync.replicas",
-               .type = ConfigType::kInt,
-               .default_value = "1",
-               .doc = "min.insync.replicas of topics that do not set it.",
-               .min = 1});
+    // The topic key of the same name (Kafka's habit), as the default of topics
+    // that do not set it.
+    ConfigKey min_insync = *storage::TopicConfigDef().Find("min.insync.replicas");
+    min_insync.doc = "min.insync.replicas of topics that do not set it.";
+    d->Define(std::move(min_insync));
     d->Define({.name = "auto.create.topics.enable",
                .type = ConfigType::kBool,
                .default_value = "false",
@@ -149,9 +129,10 @@ const ConfigDef& ControllerConfigDef() {
 }
 
 absl::StatusOr<ControllerSettings> ToSettings(const Config& config) {
+  absl::StatusOr<NodeSettings> node = ReadNodeSettings(config);
+  if (!node.ok()) return node.status();
   ControllerSettings s;
-  s.node_id = NodeId(static_cast<int32_t>(config.GetInt("node.id")));
-  s.listener = config.GetString("listener");
+  static_cast<NodeSettings&>(s) = *std::move(node);
   absl::StatusOr<std::map<NodeId, std::string>> voters =
       ParseVoters(config.GetString("controller.quorum.voters"));
   if (!voters.ok()) {
@@ -169,15 +150,6 @@ absl::StatusOr<ControllerSettings> ToSettings(const Config& config) {
   if (s.voters.size() > 1 && absl::EndsWith(s.listener, ":0")) {
     return absl::InvalidArgumentError(
         "listener: port 0 works only for a single-voter quorum (peers dial the voter address)");
-  }
-  s.data_dir = config.GetString("data.dir");
-  if (s.data_dir.empty()) return absl::InvalidArgumentError("data.dir: must not be empty");
-  s.metrics_listener = config.GetString("metrics.listener");
-  s.session_timeout = absl::Milliseconds(config.GetInt("broker.session.timeout.ms"));
-  s.heartbeat_interval = absl::Milliseconds(config.GetInt("broker.heartbeat.interval.ms"));
-  if (s.heartbeat_interval >= s.session_timeout) {
-    return absl::InvalidArgumentError(
-        "broker.heartbeat.interval.ms: must be below broker.session.timeout.ms");
   }
   s.election_timeout = absl::Milliseconds(config.GetInt("controller.quorum.election.timeout.ms"));
   s.snapshot_every = config.GetInt("metadata.snapshot.every.entries");

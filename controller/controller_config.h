@@ -1,4 +1,4 @@
-// samsa-controller's configuration: the keys it accepts (DESIGN.md §4.1),
+// samsa-controller's configuration: the keys it accepts (docs/configuration.md),
 // the checks across keys, and the settings the process runs with.
 //
 //   node.id                               this controller's id (required)
@@ -29,6 +29,7 @@
 #include "absl/time/time.h"
 #include "common/config.h"
 #include "common/ids.h"
+#include "common/node_config.h"
 #include "controller/balancer.h"
 #include "controller/topic_admin.h"
 
@@ -39,14 +40,10 @@ const ConfigDef& ControllerConfigDef();
 // "1@h:p,2@h:p": ids unique and >= 0, addresses host:port.
 absl::StatusOr<std::map<NodeId, std::string>> ParseVoters(std::string_view text);
 
-struct ControllerSettings {
-  NodeId node_id;
-  std::string listener;
+// node.id, listener, data.dir, metrics.listener and the broker session keys
+// come from NodeSettings (common/node_config.h).
+struct ControllerSettings : NodeSettings {
   std::map<NodeId, std::string> voters;
-  std::string data_dir;
-  std::string metrics_listener;
-  absl::Duration session_timeout;
-  absl::Duration heartbeat_interval;
   absl::Duration election_timeout;
   int64_t snapshot_every = 0;
   TopicDefaults topic_defaults;

@@ -1,4 +1,4 @@
-// samsa-controller: one voter of the metadata quorum (DESIGN.md §4.1).
+// samsa-controller: one voter of the metadata quorum (docs/configuration.md).
 //
 //   samsa-controller --config FILE [--override key=value ...]
 //
@@ -9,8 +9,8 @@
 #include <memory>
 #include <random>
 
-#include "absl/synchronization/mutex.h"
 #include "common/logging.h"
+#include "common/mutex_checks.h"
 #include "common/server.h"
 #include "controller/controller_config.h"
 #include "controller/controller_service.h"
@@ -29,7 +29,7 @@ constexpr char kProgram[] = "samsa-controller";
 
 int Run(const ControllerSettings& s) {
   SetLogIdentity("controller", s.node_id.value());
-  absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
+  SkipMutexDeadlockDetection();
   storage::Env* env = storage::Env::Default();
 
   raft::ConfState bootstrap;

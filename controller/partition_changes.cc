@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "common/metadata_records.h"
+#include "storage/topic_config.h"
 
 namespace samsa::controller {
 
@@ -77,8 +78,10 @@ absl::StatusOr<ReconcileResult> Reconcile(PendingBatch& batch) {
   ReconcileResult result;
   std::vector<v1::MetadataRecord> changes;
   for (const auto& [name, topic] : batch.image().topics()) {
-    auto unclean = topic->configs.find("unclean.leader.election.enable");
-    const bool unclean_allowed = unclean != topic->configs.end() && unclean->second == "true";
+    // The image holds only configs the controller validated.
+    absl::StatusOr<storage::TopicConfig> config =
+        storage::ParseTopicConfig(storage::LogConfig(), topic->configs);
+    const bool unclean_allowed = config.ok() && config->unclean_leader_election;
     for (size_t i = 0; i < topic->partitions.size(); ++i) {
       const PartitionImage& p = topic->partitions[i];
       Target t = Decide(batch.image(), p, unclean_allowed);

@@ -1,5 +1,5 @@
-// Leader election and ISR upkeep when brokers come and go (DESIGN.md §5
-// Replication; KIP-631's fencing; Kafka's PartitionChangeBuilder).
+// Leader election and ISR upkeep when brokers come and go (docs/architecture.md §6,
+// replication; KIP-631's fencing; Kafka's PartitionChangeBuilder).
 //
 // A broker is *eligible* when registered, unfenced and not shutting down.
 // For each partition, Reconcile computes:

@@ -1,4 +1,4 @@
-// ControllerProbe: the controller's Prometheus metrics (STYLE.md #12). The
+// ControllerProbe: the controller's Prometheus metrics (style rule 12 in docs/development.md). The
 // Raft ones (term, commit and applied index, elections) come from
 // raft::RaftProbe in the same registry.
 //

@@ -5,12 +5,15 @@
 #include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
 #include "common/await.h"
+#include "common/eventually.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "storage/mem_env.h"
 
 namespace samsa::controller {
 namespace {
+
+using samsa::testing::Eventually;
 
 using ::testing::HasSubstr;
 
@@ -34,9 +37,7 @@ class QuorumControllerTest : public ::testing::Test {
     o.snapshot_every = snapshot_every;
     node_ = *raft::Node::Start(o, log_.get(), controller_.get(), &transport_);
     controller_->Attach(node_.get());
-    const absl::Time deadline = absl::Now() + absl::Seconds(20);
-    while (!controller_->active() && absl::Now() < deadline) absl::SleepFor(absl::Milliseconds(2));
-    ASSERT_TRUE(controller_->active());
+    ASSERT_TRUE(Eventually([&] { return controller_->active(); }, absl::Seconds(20)));
   }
 
   void Stop() {
@@ -185,13 +186,13 @@ TEST_F(QuorumControllerTest, MissedSessionFencesTheBrokerAndReElectsFromIsr) {
   }
   ASSERT_TRUE(led_by_1);
   // Broker 2 keeps heartbeating; broker 1 goes silent.
-  const absl::Time deadline = absl::Now() + absl::Seconds(20);
-  while (!controller_->committed()->FindBroker(NodeId(1))->fenced && absl::Now() < deadline) {
-    clock_.Advance(absl::Milliseconds(100));
-    ASSERT_EQ(v1::NONE, Heartbeat(2, e2).error().code());
-    absl::SleepFor(absl::Milliseconds(20));
-  }
-  ASSERT_TRUE(controller_->committed()->FindBroker(NodeId(1))->fenced);
+  ASSERT_TRUE(Eventually(
+      [&] {
+        clock_.Advance(absl::Milliseconds(100));
+        EXPECT_EQ(v1::NONE, Heartbeat(2, e2).error().code());
+        return controller_->committed()->FindBroker(NodeId(1))->fenced;
+      },
+      absl::Seconds(20), absl::Milliseconds(20)));
   EXPECT_FALSE(controller_->committed()->FindBroker(NodeId(2))->fenced);
   for (const PartitionImage& p : controller_->committed()->FindTopic("t")->partitions) {
     EXPECT_EQ(NodeId(2), p.leader);
@@ -228,12 +229,12 @@ TEST_F(QuorumControllerTest, AWallClockStepFencesNobody) {
   }
   // After the step back, a silent broker is still fenced once its session
   // runs out, not two days later.
-  const absl::Time deadline = absl::Now() + absl::Seconds(20);
-  while (!controller_->committed()->FindBroker(NodeId(1))->fenced && absl::Now() < deadline) {
-    clock_.Advance(absl::Milliseconds(100));
-    absl::SleepFor(absl::Milliseconds(20));
-  }
-  EXPECT_TRUE(controller_->committed()->FindBroker(NodeId(1))->fenced);
+  EXPECT_TRUE(Eventually(
+      [&] {
+        clock_.Advance(absl::Milliseconds(100));
+        return controller_->committed()->FindBroker(NodeId(1))->fenced;
+      },
+      absl::Seconds(20), absl::Milliseconds(20)));
 }
 
 TEST_F(QuorumControllerTest, RestartRebuildsTheSameImageFromSnapshotAndLog) {
@@ -245,10 +246,8 @@ TEST_F(QuorumControllerTest, RestartRebuildsTheSameImageFromSnapshotAndLog) {
   const int64_t offset = controller_->committed()->offset();
   Stop();
   Start({}, 3);
-  const absl::Time deadline = absl::Now() + absl::Seconds(20);
-  while (controller_->committed()->offset() < offset && absl::Now() < deadline) {
-    absl::SleepFor(absl::Milliseconds(2));
-  }
+  ASSERT_TRUE(
+      Eventually([&] { return controller_->committed()->offset() >= offset; }, absl::Seconds(20)));
   MetadataImage restarted = *controller_->committed();
   ASSERT_GE(restarted.offset(), offset);
   // The new term's no-op moved the offset; everything else is identical.

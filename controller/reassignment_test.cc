@@ -45,8 +45,8 @@ void SetIsr(MetadataImage& image, const std::string& topic, int partition,
             std::initializer_list<int> isr) {
   PendingBatch batch(image);
   ASSERT_TRUE(batch
-                  .Add(records::PartitionChange(image.FindTopic(topic)->id, partition,
-                                                std::nullopt, Ids(isr)))
+                  .Add(records::PartitionChange(image.FindTopic(topic)->id, partition, std::nullopt,
+                                                Ids(isr)))
                   .ok());
   Commit(image, batch);
 }
@@ -155,10 +155,9 @@ TEST(ReassignmentTest, CancelMovesTheLeaderBackIntoTheOriginalReplicas) {
   // The leader failed over to broker 3 mid-move.
   {
     PendingBatch batch(image);
-    ASSERT_TRUE(batch
-                    .Add(records::PartitionChange(image.FindTopic("t")->id, 0, NodeId(3),
-                                                  std::nullopt))
-                    .ok());
+    ASSERT_TRUE(
+        batch.Add(records::PartitionChange(image.FindTopic("t")->id, 0, NodeId(3), std::nullopt))
+            .ok());
     Commit(image, batch);
   }
   ASSERT_EQ(v1::NONE, Cancel(image, "t", 0).code());
@@ -175,10 +174,8 @@ TEST(ReassignmentTest, CancelIsRefusedWhenNoOriginalReplicaIsInTheIsr) {
   SetIsr(image, "t", 0, {1, 2});
   {
     PendingBatch batch(image);
-    ASSERT_TRUE(batch
-                    .Add(records::PartitionChange(image.FindTopic("t")->id, 0, NodeId(2),
-                                                  Ids({2})))
-                    .ok());
+    ASSERT_TRUE(
+        batch.Add(records::PartitionChange(image.FindTopic("t")->id, 0, NodeId(2), Ids({2}))).ok());
     Commit(image, batch);
   }
   const MetadataImage before = image;

@@ -147,7 +147,8 @@ v1::CreateTopicsResponse CreateTopics(const v1::CreateTopicsRequest& request,
     absl::Status st = attempt.Add(records::Topic(t.name(), id));
     if (st.ok()) st = AddPartitions(id, 0, *placement, attempt);
     std::map<std::string, std::string> configs(t.configs().begin(), t.configs().end());
-    if (!configs.contains("min.insync.replicas") && defaults.min_insync_replicas != 1) {
+    if (!configs.contains("min.insync.replicas") &&
+        defaults.min_insync_replicas != storage::TopicConfig().min_insync_replicas) {
       // The cluster default travels with the topic, so brokers enforce it.
       configs["min.insync.replicas"] = std::to_string(defaults.min_insync_replicas);
     }

@@ -6,6 +6,7 @@
 
 #include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
+#include "common/eventually.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "raft/test_cluster.h"
@@ -15,6 +16,8 @@
 
 namespace samsa::raft {
 namespace {
+
+using samsa::testing::Eventually;
 
 TEST(RaftProbeTest, ReportsStatusAndCountsElections) {
   prometheus::Registry registry;
@@ -110,11 +113,8 @@ TEST(NodeTest, TransfersLeadershipOnRequest) {
   ASSERT_TRUE(c.Write("x").ok());
   const NodeId to = NodeId(from.value() % 3 + 1);
   c.node(from)->TransferLeadership(to);
-  const absl::Time deadline = absl::Now() + absl::Seconds(20);
-  while (absl::Now() < deadline && c.node(to)->status().role != Role::kLeader) {
-    absl::SleepFor(absl::Milliseconds(5));
-  }
-  EXPECT_EQ(Role::kLeader, c.node(to)->status().role);
+  EXPECT_TRUE(
+      Eventually([&] { return c.node(to)->status().role == Role::kLeader; }, absl::Seconds(20)));
 }
 
 TEST(NodeTest, ReadIndexOnTheLeaderSeesEarlierWrites) {
@@ -271,11 +271,7 @@ TEST(NodeTest, FailedFsyncStopsTheNode) {
   ListStateMachine state;
   SoloNode solo(&env, &state);
   Node* node = solo.node.get();
-  const absl::Time deadline = absl::Now() + absl::Seconds(20);
-  while (absl::Now() < deadline && node->status().role != Role::kLeader) {
-    absl::SleepFor(absl::Milliseconds(2));
-  }
-  ASSERT_EQ(Role::kLeader, node->status().role);
+  ASSERT_TRUE(Eventually([&] { return node->status().role == Role::kLeader; }, absl::Seconds(20)));
 
   env.InjectError(storage::FaultOp::kSync, EIO, "", 1000);
   auto propose = [&] {
@@ -327,10 +323,7 @@ TEST(NodeTest, LeadershipNoticePrecedesTheNoOpAndApplyErrorsStopTheNode) {
   RefusingStateMachine state;
   SoloNode solo(env.get(), &state);
   Node* node = solo.node.get();
-  const absl::Time deadline = absl::Now() + absl::Seconds(20);
-  while (absl::Now() < deadline && !state.noop_after_notice())
-    absl::SleepFor(absl::Milliseconds(2));
-  EXPECT_TRUE(state.noop_after_notice());
+  EXPECT_TRUE(Eventually([&] { return state.noop_after_notice(); }, absl::Seconds(20)));
 
   absl::Notification done;
   absl::Status result;

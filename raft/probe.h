@@ -1,4 +1,4 @@
-// RaftProbe: the Raft node's Prometheus metrics (STYLE.md #12). The Node
+// RaftProbe: the Raft node's Prometheus metrics (style rule 12 in docs/development.md). The Node
 // reports events; the probe owns the metric families in the registry it is
 // given (which must outlive it).
 //

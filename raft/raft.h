@@ -1,5 +1,5 @@
 // Raft: the consensus core, a deterministic state machine with no I/O
-// (STYLE.md #1, after etcd-io/raft).
+// (style rule 1 in docs/development.md, after etcd-io/raft).
 //
 // Inputs: Tick() (the passage of time, in ticks), Step(message) (a message
 // from a peer), Propose(data), ProposeConfChange(change),

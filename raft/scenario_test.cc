@@ -1,4 +1,4 @@
-// Scenario tests for the Raft core (STYLE.md #4, after etcd-io/raft's
+// Scenario tests for the Raft core (style rule 4 in docs/development.md, after etcd-io/raft's
 // datadriven testdata). Each file in raft/testdata/ is a script: a command,
 // a line "----", and the output the command must print, blocks separated by
 // blank lines. Run with --rewrite (or SAMSA_REWRITE=1) to regenerate the

@@ -8,6 +8,7 @@
 #include "common/clock.h"
 #include "common/status.h"
 #include "storage/mem_env.h"
+#include "storage/temp_dir.h"
 
 namespace samsa::raft {
 
@@ -22,9 +23,8 @@ class TestCluster::LocalTransport final : public Transport {
 
 TestCluster::TestCluster(TestClusterOptions options) : options_(std::move(options)) {
   if (options_.on_disk) {
-    const char* base = getenv("SAMSA_TEST_DIR");
-    root_ = std::string(base != nullptr ? base : "/tmp") + "/samsa-raft-cluster-XXXXXX";
-    if (mkdtemp(root_.data()) == nullptr) root_.clear();
+    tmp_ = std::make_unique<storage::TempDir>("raft-cluster");
+    root_ = tmp_->path();
     env_ = storage::Env::Default();
   } else {
     mem_env_ = storage::NewMemEnv();
@@ -64,7 +64,6 @@ TestCluster::~TestCluster() {
     if (m.server != nullptr) m.server->Shutdown(absl::ToChronoTime(absl::Now()));
   }
   members_.clear();
-  if (options_.on_disk && !root_.empty()) (void)env_->DeleteTree(root_);
 }
 
 absl::Status TestCluster::Start(NodeId id) {

@@ -18,6 +18,7 @@
 #include "raft/node.h"
 #include "storage/env.h"
 #include "storage/fault_env.h"
+#include "storage/temp_dir.h"
 
 namespace grpc {
 class Server;
@@ -72,6 +73,7 @@ class TestCluster {
   const TestClusterOptions options_;
   std::unique_ptr<storage::Env> mem_env_;
   storage::Env* env_;
+  std::unique_ptr<storage::TempDir> tmp_;  // on_disk: where root_ is
   std::string root_;
   ConfState bootstrap_;
   std::map<NodeId, Member> members_;

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds and runs the benchmark programs with the commands recorded in
 # docs/benchmarks.md. Run on an otherwise idle machine; files go under
-# $SAMSA_BENCH_DIR / $SAMSA_TEST_DIR (default /tmp) and are removed.
+# $SAMSA_TEST_DIR (default $TMPDIR, then /tmp) and are removed.
 #   scripts/bench.sh [common|storage|raft|controller|broker|client ...]   default: all six
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Builds docs/formats.md from the header comments that specify each format.
 
-A format's header comment is its spec (STYLE.md #6); this copies those
+A format's header comment is its spec (style rule 6 in docs/development.md); this copies those
 comments verbatim so the docs cannot drift from the code.
   scripts/gen_formats_doc.py          rewrite docs/formats.md
   scripts/gen_formats_doc.py --check  exit 1 if docs/formats.md is stale
@@ -26,7 +26,7 @@ SECTIONS = [
     ("Metadata log records", "proto/samsa/v1/metadata.proto"),
     ("Metadata image", "common/metadata_image.h"),
     ("High-watermark checkpoint", "broker/hw_checkpoint.h"),
-    ("Producer state snapshots", "broker/producer_state.h"),
+    ("Producer state snapshots", "storage/producer_state.h"),
     ("Consumer group offset records", "proto/samsa/v1/groups.proto"),
     ("Consumer group offsets in RocksDB", "broker/offset_store.h"),
 ]

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs every build, test and benchmark dependency of Samsa from Debian 12
-# packages (DESIGN.md §3). Idempotent: when everything is present it only
+# packages (docs/development.md). Idempotent: when everything is present it only
 # checks, in about a second. Needs root (or sudo) when something is missing.
 set -euo pipefail
 

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The one command that takes a fresh clone to passing tests:
-# installs dependencies, builds, runs every ctest label except `long`.
+# installs dependencies, checks every C++ file is clang-formatted, builds,
+# runs every ctest label except `long`.
 #
 #   scripts/test.sh [--asan|--tsan|--debug] [ctest args...]
 #
@@ -17,6 +18,11 @@ case "${1:-}" in
 esac
 
 ./scripts/setup.sh
+if ! unformatted=$(./scripts/format.sh --check); then
+  echo "not formatted with .clang-format (run scripts/format.sh):" >&2
+  echo "$unformatted" >&2
+  exit 1
+fi
 ./scripts/build.sh "${variant[@]}"
 
 cd "$dir"

@@ -106,8 +106,10 @@ absl::StatusOr<FilteredBatch> FilterBatch(std::span<const uint8_t> batch,
     attributes &= static_cast<uint16_t>(~kCompressionMask);  // an empty batch has no body
   } else if (h.compression() != Compression::kNone) {
     std::string compressed;
-    RETURN_IF_ERROR(CodecFor(h.compression()).Compress(
-        {reinterpret_cast<const uint8_t*>(records.data()), records.size()}, &compressed));
+    RETURN_IF_ERROR(
+        CodecFor(h.compression())
+            .Compress({reinterpret_cast<const uint8_t*>(records.data()), records.size()},
+                      &compressed));
     records = std::move(compressed);
   }
 

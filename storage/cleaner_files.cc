@@ -10,8 +10,7 @@ namespace samsa::storage {
 namespace {
 
 // The lines of a version-0 file, or nullopt when it does not exist.
-absl::StatusOr<std::optional<std::vector<int64_t>>> LoadNumbers(Env* env,
-                                                                const std::string& path) {
+absl::StatusOr<std::optional<std::vector<int64_t>>> LoadNumbers(Env* env, const std::string& path) {
   ASSIGN_OR_RETURN(bool exists, env->FileExists(path));
   if (!exists) return std::nullopt;
   ASSIGN_OR_RETURN(std::string text, env->ReadFile(path));
@@ -67,7 +66,8 @@ absl::StatusOr<std::optional<SwapManifest>> LoadSwapManifest(Env* env, const std
 }
 
 absl::Status StoreSwapManifest(Env* env, const std::string& dir, const SwapManifest& manifest) {
-  std::string text = absl::StrCat("0\n", manifest.base.value(), "\n", manifest.replaced.size(), "\n");
+  std::string text =
+      absl::StrCat("0\n", manifest.base.value(), "\n", manifest.replaced.size(), "\n");
   for (Offset base : manifest.replaced) absl::StrAppend(&text, base.value(), "\n");
   return env->WriteFileAtomically(JoinPath(dir, kCleanerSwapFile), text);
 }

@@ -1,5 +1,5 @@
 // Env: every file operation Samsa performs goes through this interface
-// (STYLE.md #5, after leveldb's Env). Three implementations:
+// (style rule 5 in docs/development.md, after leveldb's Env). Three implementations:
 //
 //   * PosixEnv (Env::Default()): the real file system.
 //   * MemEnv (mem_env.h): in memory, for fast unit tests.

@@ -11,6 +11,7 @@
 #include "gtest/gtest.h"
 #include "storage/fault_env.h"
 #include "storage/mem_env.h"
+#include "storage/temp_dir.h"
 
 namespace samsa::storage {
 namespace {
@@ -37,13 +38,11 @@ class EnvContractTest : public ::testing::TestWithParam<Kind> {
  protected:
   void SetUp() override {
     switch (GetParam()) {
-      case Kind::kPosix: {
-        char tmpl[] = "/tmp/samsa-env-test-XXXXXX";
-        ASSERT_NE(nullptr, mkdtemp(tmpl));
-        root_ = tmpl;
+      case Kind::kPosix:
+        tmp_ = std::make_unique<TempDir>("env-test");
+        root_ = tmp_->path();
         env_ = Env::Default();
         break;
-      }
       case Kind::kMem:
         mem_ = NewMemEnv();
         env_ = mem_.get();
@@ -68,6 +67,7 @@ class EnvContractTest : public ::testing::TestWithParam<Kind> {
   Env* env_ = nullptr;
   std::unique_ptr<Env> mem_;
   std::unique_ptr<FaultEnv> fault_;
+  std::unique_ptr<TempDir> tmp_;
   std::string root_;
 };
 

@@ -1,5 +1,5 @@
 // Flusher: the fsync thread of one data directory, and the group commit of
-// log.flush.policy=always (DESIGN.md §5, §8).
+// log.flush.policy=always (docs/architecture.md §4, §10).
 //
 // An appender that needs durability calls WaitDurable(log, end, done) after
 // its append. The flusher thread takes every waiter queued so far, calls

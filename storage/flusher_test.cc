@@ -105,11 +105,7 @@ TEST(FlusherTest, IntervalPolicyFlushesRegisteredLogs) {
   Flusher flusher(absl::Milliseconds(10));
   flusher.Register(log.get());
   testing::AppendLeader(*log, MakeBatch("i", 2));
-  const absl::Time deadline = absl::Now() + absl::Seconds(10);
-  while (log->flushed_offset() < Offset(2) && absl::Now() < deadline) {
-    absl::SleepFor(absl::Milliseconds(5));
-  }
-  EXPECT_EQ(Offset(2), log->flushed_offset());
+  EXPECT_TRUE(testing::Eventually([&] { return log->flushed_offset() == Offset(2); }));
   flusher.Unregister(log.get());
 }
 

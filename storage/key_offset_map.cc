@@ -31,8 +31,7 @@ KeyOffsetMap::~KeyOffsetMap() { munmap(slots_, mapped_bytes_); }
 void KeyOffsetMap::Allocate(size_t slots) {
   slot_count_ = slots;
   mapped_bytes_ = (slots * sizeof(Slot) + kHugePage - 1) / kHugePage * kHugePage;
-  max_entries_ =
-      std::max<size_t>(static_cast<size_t>(static_cast<double>(slots) * max_load_), 1);
+  max_entries_ = std::max<size_t>(static_cast<size_t>(static_cast<double>(slots) * max_load_), 1);
   void* memory =
       mmap(nullptr, mapped_bytes_, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
   SAMSA_CHECK(memory != MAP_FAILED) << "cannot map a key map of " << mapped_bytes_ << " bytes";

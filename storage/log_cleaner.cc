@@ -65,8 +65,8 @@ std::optional<LogCleaner::Candidate> LogCleaner::Pick(absl::Time now) {
     absl::Duration overdue = absl::ZeroDuration();
     if (range->first_dirty_timestamp.has_value() &&
         config.max_compaction_lag != absl::InfiniteDuration()) {
-      overdue = now - absl::FromUnixMillis(*range->first_dirty_timestamp) -
-                config.max_compaction_lag;
+      overdue =
+          now - absl::FromUnixMillis(*range->first_dirty_timestamp) - config.max_compaction_lag;
     }
     const bool due = overdue > absl::ZeroDuration() || ratio >= config.min_cleanable_dirty_ratio;
     if (!due) continue;

@@ -41,11 +41,11 @@
 namespace samsa::storage {
 
 struct LogCleanerOptions {
-  bool enable = true;                                    // log.cleaner.enable
-  int threads = 1;                                       // log.cleaner.threads
-  double io_max_bytes_per_second = 0;                    // <= 0: unlimited
-  size_t dedupe_buffer_bytes = size_t{128} << 20;        // log.cleaner.dedupe.buffer.size
-  absl::Duration backoff = absl::Seconds(15);            // log.cleaner.backoff.ms
+  bool enable = true;                              // log.cleaner.enable
+  int threads = 1;                                 // log.cleaner.threads
+  double io_max_bytes_per_second = 0;              // <= 0: unlimited
+  size_t dedupe_buffer_bytes = size_t{128} << 20;  // log.cleaner.dedupe.buffer.size
+  absl::Duration backoff = absl::Seconds(15);      // log.cleaner.backoff.ms
 };
 
 // What the cleaner has done, for metrics. Counters are totals since start.
@@ -65,7 +65,8 @@ struct CleanerMetrics {
 class LogCleaner {
  public:
   // The logs to consider, by name; called once per pick.
-  using LogSource = std::function<std::vector<std::pair<std::string, std::shared_ptr<PartitionLog>>>()>;
+  using LogSource =
+      std::function<std::vector<std::pair<std::string, std::shared_ptr<PartitionLog>>>()>;
 
   // `clock` must outlive the cleaner. Threads start with Start().
   LogCleaner(LogCleanerOptions options, Clock* clock, LogSource logs);

@@ -30,11 +30,9 @@ std::span<const uint8_t> AsBytes(const std::string& s) {
 }
 
 // Calls `fn` with each whole batch of `seg` from the one holding `from` on.
-absl::Status ForEachBatch(const Segment& seg, Offset from, IoThrottle* throttle,
-                          uint64_t* bytes_read,
-                          absl::FunctionRef<absl::Status(std::span<const uint8_t>,
-                                                         const BatchHeader&)>
-                              fn) {
+absl::Status ForEachBatch(
+    const Segment& seg, Offset from, IoThrottle* throttle, uint64_t* bytes_read,
+    absl::FunctionRef<absl::Status(std::span<const uint8_t>, const BatchHeader&)> fn) {
   while (from < seg.next_offset()) {
     ASSIGN_OR_RETURN(ReadSlice slice, seg.Read(from, kChunkBytes, Offset::Max(), true));
     if (slice.bytes.empty()) break;

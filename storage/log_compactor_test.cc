@@ -8,15 +8,15 @@
 #include <set>
 #include <thread>
 
+#include "absl/strings/str_cat.h"
+#include "common/logging.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "storage/batch_filter.h"
 #include "storage/cleaner_files.h"
 #include "storage/log_cleaner.h"
-#include "storage/topic_config.h"
-#include "common/logging.h"
-#include "absl/strings/str_cat.h"
 #include "storage/log_test_util.h"
+#include "storage/topic_config.h"
 
 namespace samsa::storage {
 namespace {
@@ -78,7 +78,8 @@ class Writer {
     for (const Rec& r : written_) {
       if (r.offset >= end.value()) out.push_back(r);
     }
-    std::sort(out.begin(), out.end(), [](const Rec& a, const Rec& b) { return a.offset < b.offset; });
+    std::sort(out.begin(), out.end(),
+              [](const Rec& a, const Rec& b) { return a.offset < b.offset; });
     return out;
   }
 
@@ -117,7 +118,8 @@ void Overwrites(Writer& w) {
   }
 }
 
-absl::StatusOr<CleanStats> CleanPass(PartitionLog& log, absl::Time now, size_t map_bytes = 1 << 20) {
+absl::StatusOr<CleanStats> CleanPass(PartitionLog& log, absl::Time now,
+                                     size_t map_bytes = 1 << 20) {
   IoThrottle unlimited(0);
   LogCompactor compactor(map_bytes, &unlimited);
   return compactor.Clean(log, now);
@@ -466,12 +468,12 @@ TEST_F(CompactionCrashTest, AnIoErrorAtEachStepTakesTheDirectoryOfflineAndLosesN
     std::string path;  // substring of the path that fails
   };
   const Fault faults[] = {
-      {FaultOp::kOpen, ".cleaned"},     {FaultOp::kAppend, ".cleaned"},
-      {FaultOp::kSync, ".cleaned"},     {FaultOp::kSyncDir, ""},
-      {FaultOp::kOpen, "cleaner-swap"}, {FaultOp::kRename, ".log.cleaned"},
-      {FaultOp::kRename, ".log"},       {FaultOp::kRename, ".index.cleaned"},
+      {FaultOp::kOpen, ".cleaned"},       {FaultOp::kAppend, ".cleaned"},
+      {FaultOp::kSync, ".cleaned"},       {FaultOp::kSyncDir, ""},
+      {FaultOp::kOpen, "cleaner-swap"},   {FaultOp::kRename, ".log.cleaned"},
+      {FaultOp::kRename, ".log"},         {FaultOp::kRename, ".index.cleaned"},
       {FaultOp::kDelete, "cleaner-swap"}, {FaultOp::kDelete, ".deleted"},
-      {FaultOp::kRead, ".log"},         {FaultOp::kOpen, "cleaner-checkpoint"},
+      {FaultOp::kRead, ".log"},           {FaultOp::kOpen, "cleaner-checkpoint"},
   };
   for (const Fault& f : faults) {
     const std::string where = absl::StrCat("op ", static_cast<int>(f.op), " on '", f.path, "'");
@@ -535,27 +537,50 @@ TEST(LogCleanerTest, CleansTheDirtiestLogFirstAndSetsAsideOneItCannotRead) {
   EXPECT_GT(m.bytes_read, m.bytes_written);
   EXPECT_EQ(writers[2]->written().size(), Records(*logs[2].second).size())
       << "a log with cleanup.policy=delete is never compacted";
-  EXPECT_THAT(Records(*logs[1].second),
-              ::testing::ElementsAreArray(
-                  writers[1]->Expected(logs[1].second->active_segment_base(), true)));
+  EXPECT_THAT(Records(*logs[1].second), ::testing::ElementsAreArray(writers[1]->Expected(
+                                            logs[1].second->active_segment_base(), true)));
 }
 
 TEST(TopicConfigTest, CompactionKeysReachTheLogConfig) {
-  auto c = TopicLogConfig(LogConfig(), {{"cleanup.policy", "delete,compact"},
-                                        {"min.cleanable.dirty.ratio", "0.25"},
-                                        {"min.compaction.lag.ms", "1000"},
-                                        {"delete.retention.ms", "5000"}});
+  auto c = ParseTopicConfig(
+      LogConfig(), std::map<std::string, std::string>{{"cleanup.policy", "delete,compact"},
+                                                      {"min.cleanable.dirty.ratio", "0.25"},
+                                                      {"min.compaction.lag.ms", "1000"},
+                                                      {"delete.retention.ms", "5000"}});
   ASSERT_TRUE(c.ok()) << c.status();
-  EXPECT_TRUE(c->cleanup_policy.compact && c->cleanup_policy.delete_old);
-  EXPECT_EQ("compact,delete", CleanupPolicyName(c->cleanup_policy));
-  EXPECT_EQ(0.25, c->min_cleanable_dirty_ratio);
-  EXPECT_EQ(absl::Seconds(1), c->min_compaction_lag);
-  EXPECT_EQ(absl::InfiniteDuration(), c->max_compaction_lag) << "the default: never forced";
-  EXPECT_EQ(absl::Seconds(5), c->delete_retention);
-  auto compact = TopicLogConfig(LogConfig(), {{"cleanup.policy", "compact"}});
+  EXPECT_TRUE(c->log.cleanup_policy.compact && c->log.cleanup_policy.delete_old);
+  EXPECT_EQ("compact,delete", CleanupPolicyName(c->log.cleanup_policy));
+  EXPECT_EQ(0.25, c->log.min_cleanable_dirty_ratio);
+  EXPECT_EQ(absl::Seconds(1), c->log.min_compaction_lag);
+  EXPECT_EQ(absl::InfiniteDuration(), c->log.max_compaction_lag) << "the default: never forced";
+  EXPECT_EQ(absl::Seconds(5), c->log.delete_retention);
+  auto compact = ParseTopicConfig(
+      LogConfig(), std::map<std::string, std::string>{{"cleanup.policy", "compact"}});
   ASSERT_TRUE(compact.ok());
-  EXPECT_FALSE(compact->cleanup_policy.delete_old) << "compact alone deletes nothing by age";
-  EXPECT_FALSE(TopicLogConfig(LogConfig(), {{"cleanup.policy", ""}}).ok());
+  EXPECT_FALSE(compact->log.cleanup_policy.delete_old) << "compact alone deletes nothing by age";
+  EXPECT_FALSE(
+      ParseTopicConfig(LogConfig(), std::map<std::string, std::string>{{"cleanup.policy", ""}})
+          .ok());
+}
+
+TEST(TopicConfigTest, PartitionLimitsAreTyped) {
+  const TopicConfig defaults;
+  EXPECT_EQ(1, defaults.min_insync_replicas);
+  EXPECT_EQ(1048588, defaults.max_message_bytes);
+  EXPECT_FALSE(defaults.unclean_leader_election);
+  auto c = ParseTopicConfig(
+      LogConfig(), std::map<std::string, std::string>{{"min.insync.replicas", "2"},
+                                                      {"max.message.bytes", "4096"},
+                                                      {"unclean.leader.election.enable", "true"}});
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(2, c->min_insync_replicas);
+  EXPECT_EQ(4096, c->max_message_bytes);
+  EXPECT_TRUE(c->unclean_leader_election);
+  absl::Status bad =
+      ParseTopicConfig(LogConfig(),
+                       std::map<std::string, std::string>{{"min.insync.replicas", "0"}})
+          .status();
+  EXPECT_NE(std::string::npos, bad.message().find("min.insync.replicas")) << bad;
 }
 
 TEST(KeyOffsetMapTest, GrowsWithItsKeysUpToItsBudgetThenReportsFull) {

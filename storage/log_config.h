@@ -1,5 +1,5 @@
 // Per-partition log settings (the broker's log.* keys, overridable per
-// topic) and the flush policy (DESIGN.md §5, Durability).
+// topic) and the flush policy (docs/architecture.md §4).
 #pragma once
 
 #include <cstdint>

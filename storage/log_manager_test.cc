@@ -10,6 +10,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "storage/log_test_util.h"
+#include "storage/temp_dir.h"
 
 namespace samsa::storage {
 namespace {
@@ -206,9 +207,8 @@ int OpenDescriptors() {
 // 10,000 partitions on the real file system open with a bounded number of
 // file descriptors.
 TEST(LogManagerScaleTest, TenThousandPartitionsWithBoundedDescriptors) {
-  char tmpl[] = "/tmp/samsa-lm-XXXXXX";
-  ASSERT_NE(nullptr, mkdtemp(tmpl));
-  const std::string root = tmpl;
+  const TempDir tmp("log-manager");
+  const std::string& root = tmp.path();
   Env* env = Env::Default();
   constexpr int kPartitions = 10000;
   // Lay the partitions out directly (what a cleanly stopped broker leaves),

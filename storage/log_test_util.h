@@ -9,6 +9,7 @@
 
 #include "absl/time/clock.h"
 #include "common/clock.h"
+#include "common/eventually.h"
 #include "gtest/gtest.h"
 #include "storage/batch_builder.h"
 #include "storage/fault_env.h"
@@ -119,15 +120,6 @@ inline std::string ReadAll(const PartitionLog& log) {
   return out;
 }
 
-// Polls `done` until it holds (true) or 10 s pass (false): for work a
-// background thread finishes.
-inline bool Eventually(const std::function<bool()>& done) {
-  const absl::Time deadline = absl::Now() + absl::Seconds(10);
-  while (!done()) {
-    if (absl::Now() > deadline) return false;
-    absl::SleepFor(absl::Milliseconds(1));
-  }
-  return true;
-}
+using samsa::testing::Eventually;
 
 }  // namespace samsa::storage::testing

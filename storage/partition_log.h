@@ -14,7 +14,7 @@
 // Files in the partition directory besides the segments:
 //   leader-epoch-checkpoint  see leader_epoch_cache.h
 //   <offset>.snapshot        the broker's producer-state snapshots, see
-//                            broker/producer_state.h (ignored by the log)
+//                            storage/producer_state.h (ignored by the log)
 //   cleaner-checkpoint,      the log cleaner's progress and its segment
 //   cleaner-swap             swap, see cleaner_files.h
 //   *.deleted, *.tmp         leftovers of an interrupted delete or atomic

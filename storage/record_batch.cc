@@ -72,10 +72,11 @@ absl::StatusOr<BatchHeader> ValidateBatch(std::span<const uint8_t> b) {
 
 absl::Status CheckProducerBatchShape(const BatchHeader& h) {
   if (h.record_count <= 0 || h.last_offset_delta != h.record_count - 1) {
-    return absl::DataLossError(absl::StrCat("corrupt record batch: a producer batch needs "
-                                            "recordCount >= 1 and lastOffsetDelta = recordCount - "
-                                            "1, got ",
-                                            h.record_count, " and ", h.last_offset_delta));
+    return absl::DataLossError(
+        absl::StrCat("corrupt record batch: a producer batch needs "
+                     "recordCount >= 1 and lastOffsetDelta = recordCount - "
+                     "1, got ",
+                     h.record_count, " and ", h.last_offset_delta));
   }
   return absl::OkStatus();
 }

@@ -26,7 +26,8 @@ absl::Duration LagMillis(int64_t ms) {
 const ConfigDef& TopicConfigDef() {
   static const ConfigDef* def = [] {
     auto* d = new ConfigDef;
-    const LogConfig defaults;
+    const TopicConfig topic_defaults;
+    const LogConfig& defaults = topic_defaults.log;
     d->Define({.name = "cleanup.policy",
                .type = ConfigType::kString,
                .default_value = "delete",
@@ -51,13 +52,13 @@ const ConfigDef& TopicConfigDef() {
                .doc = "A log holding a record not cleaned after this long is cleaned whatever "
                       "its dirty ratio.",
                .min = 1});
-    d->Define({.name = "delete.retention.ms",
-               .type = ConfigType::kInt,
-               .default_value = std::to_string(
-                   absl::ToInt64Milliseconds(defaults.delete_retention)),
-               .doc = "How long a tombstone (a record with a null value) stays readable after "
-                      "the cleaner first compacted the batch holding it.",
-               .min = 0});
+    d->Define(
+        {.name = "delete.retention.ms",
+         .type = ConfigType::kInt,
+         .default_value = std::to_string(absl::ToInt64Milliseconds(defaults.delete_retention)),
+         .doc = "How long a tombstone (a record with a null value) stays readable after "
+                "the cleaner first compacted the batch holding it.",
+         .min = 0});
     d->Define({.name = "retention.ms",
                .type = ConfigType::kInt,
                .default_value = std::to_string(absl::ToInt64Milliseconds(defaults.retention_age)),
@@ -98,17 +99,18 @@ const ConfigDef& TopicConfigDef() {
                .choices = {"CreateTime", "LogAppendTime"}});
     d->Define({.name = "max.message.bytes",
                .type = ConfigType::kInt,
-               .default_value = "1048588",
+               .default_value = std::to_string(topic_defaults.max_message_bytes),
                .doc = "The largest record batch a partition accepts.",
                .min = 0});
     d->Define({.name = "min.insync.replicas",
                .type = ConfigType::kInt,
-               .default_value = "1",
+               .default_value = std::to_string(topic_defaults.min_insync_replicas),
                .doc = "acks=all writes need at least this many ISR members.",
-               .min = 1});
+               .min = 1,
+               .max = INT32_MAX});
     d->Define({.name = "unclean.leader.election.enable",
                .type = ConfigType::kBool,
-               .default_value = "false",
+               .default_value = topic_defaults.unclean_leader_election ? "true" : "false",
                .doc = "With no live ISR member, elect another replica (acknowledged data may be "
                       "lost) instead of leaving the partition offline."});
     return d;
@@ -116,45 +118,44 @@ const ConfigDef& TopicConfigDef() {
   return *def;
 }
 
-absl::StatusOr<LogConfig> TopicLogConfig(const LogConfig& defaults,
-                                         const std::map<std::string, std::string>& overrides) {
-  LogConfig c = defaults;
-  for (const auto& [key, value] : overrides) {
-    if (absl::Status st = TopicConfigDef().Validate(key, value); !st.ok()) return st;
-    int64_t n = 0;
-    const bool numeric = absl::SimpleAtoi(value, &n);
-    if (key == "segment.bytes" && numeric) {
-      c.segment_bytes = n;
-    } else if (key == "segment.ms" && numeric) {
-      c.segment_age = absl::Milliseconds(n);
-    } else if (key == "retention.bytes" && numeric) {
-      c.retention_bytes = n;
-    } else if (key == "retention.ms" && numeric) {
-      c.retention_age = n < 0 ? absl::InfiniteDuration() : absl::Milliseconds(n);
-    } else if (key == "index.interval.bytes" && numeric) {
-      c.index_interval_bytes = n;
-    } else if (key == "flush.policy") {
-      absl::StatusOr<FlushPolicy> policy = ParseFlushPolicy(value);
-      if (!policy.ok()) return policy.status();
-      c.flush_policy = *policy;
-    } else if (key == "cleanup.policy") {
-      absl::StatusOr<CleanupPolicy> policy = ParseCleanupPolicy(value);
-      if (!policy.ok()) return policy.status();
-      c.cleanup_policy = *policy;
-    } else if (key == "min.cleanable.dirty.ratio") {
-      (void)absl::SimpleAtod(value, &c.min_cleanable_dirty_ratio);  // validated above
-    } else if (key == "min.compaction.lag.ms" && numeric) {
-      c.min_compaction_lag = LagMillis(n);
-    } else if (key == "max.compaction.lag.ms" && numeric) {
-      c.max_compaction_lag = LagMillis(n);
-    } else if (key == "delete.retention.ms" && numeric) {
-      c.delete_retention = absl::Milliseconds(n);
-    } else if (key == "message.timestamp.type") {
-      c.timestamp_type =
-          value == "LogAppendTime" ? TimestampType::kLogAppendTime : TimestampType::kCreateTime;
-    }
+absl::Status ApplyTopicConfig(std::string_view key, std::string_view value, TopicConfig* config) {
+  RETURN_IF_ERROR(TopicConfigDef().Validate(key, value));
+  LogConfig& c = config->log;
+  int64_t n = 0;
+  const bool numeric = absl::SimpleAtoi(ToAbsl(value), &n);
+  if (key == "segment.bytes" && numeric) {
+    c.segment_bytes = n;
+  } else if (key == "segment.ms" && numeric) {
+    c.segment_age = absl::Milliseconds(n);
+  } else if (key == "retention.bytes" && numeric) {
+    c.retention_bytes = n;
+  } else if (key == "retention.ms" && numeric) {
+    c.retention_age = n < 0 ? absl::InfiniteDuration() : absl::Milliseconds(n);
+  } else if (key == "index.interval.bytes" && numeric) {
+    c.index_interval_bytes = n;
+  } else if (key == "flush.policy") {
+    ASSIGN_OR_RETURN(c.flush_policy, ParseFlushPolicy(value));
+  } else if (key == "cleanup.policy") {
+    ASSIGN_OR_RETURN(c.cleanup_policy, ParseCleanupPolicy(value));
+  } else if (key == "min.cleanable.dirty.ratio") {
+    (void)absl::SimpleAtod(ToAbsl(value), &c.min_cleanable_dirty_ratio);  // validated above
+  } else if (key == "min.compaction.lag.ms" && numeric) {
+    c.min_compaction_lag = LagMillis(n);
+  } else if (key == "max.compaction.lag.ms" && numeric) {
+    c.max_compaction_lag = LagMillis(n);
+  } else if (key == "delete.retention.ms" && numeric) {
+    c.delete_retention = absl::Milliseconds(n);
+  } else if (key == "message.timestamp.type") {
+    c.timestamp_type =
+        value == "LogAppendTime" ? TimestampType::kLogAppendTime : TimestampType::kCreateTime;
+  } else if (key == "min.insync.replicas" && numeric) {
+    config->min_insync_replicas = static_cast<int32_t>(n);
+  } else if (key == "max.message.bytes" && numeric) {
+    config->max_message_bytes = n;
+  } else if (key == "unclean.leader.election.enable") {
+    config->unclean_leader_election = value == "true";
   }
-  return c;
+  return absl::OkStatus();
 }
 
 }  // namespace samsa::storage

@@ -21,22 +21,40 @@
 //                                    member is alive (may lose data)
 #pragma once
 
-#include <map>
-#include <string>
+#include <cstdint>
+#include <string_view>
 
+#include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "common/config.h"
+#include "common/status.h"
 #include "storage/log_config.h"
 
 namespace samsa::storage {
 
+// A topic's configs in typed form: its log's, and the limits its partitions
+// enforce. The defaults here are the table's defaults.
+struct TopicConfig {
+  LogConfig log;
+  int32_t min_insync_replicas = 1;
+  int64_t max_message_bytes = 1048588;
+  bool unclean_leader_election = false;
+};
+
 const ConfigDef& TopicConfigDef();
 
-// `defaults` with a topic's overrides of the LogConfig keys (segment.*,
-// retention.*, index.interval.bytes, flush.policy, message.timestamp.type,
-// cleanup.policy and the compaction keys)
-// applied. Each value is checked against the table; an error names the key.
-absl::StatusOr<LogConfig> TopicLogConfig(const LogConfig& defaults,
-                                         const std::map<std::string, std::string>& overrides);
+// Checks `value` against the table and sets key `key` of `config`; the
+// error names the key.
+absl::Status ApplyTopicConfig(std::string_view key, std::string_view value, TopicConfig* config);
+
+// A topic's config: `log_defaults` (the broker's log.* keys) and the table's
+// other defaults, with `overrides` (key -> value, e.g. the metadata image's
+// topic configs) applied.
+template <typename Map>
+absl::StatusOr<TopicConfig> ParseTopicConfig(const LogConfig& log_defaults, const Map& overrides) {
+  TopicConfig config{.log = log_defaults};
+  for (const auto& [key, value] : overrides) RETURN_IF_ERROR(ApplyTopicConfig(key, value, &config));
+  return config;
+}
 
 }  // namespace samsa::storage

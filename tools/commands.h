@@ -1,4 +1,4 @@
-// The samsa CLI's commands (DESIGN.md §4.2). Each takes the parsed
+// The samsa CLI's commands (docs/cli.md). Each takes the parsed
 // arguments (positional words after the command's own) and returns OK or
 // the error to print; INVALID_ARGUMENT means the command line was wrong
 // (usage, exit 2), anything else that the work failed (exit 1).

@@ -20,7 +20,6 @@
 #include "common/clock.h"
 #include "common/offset_records.h"
 #include "nlohmann/json.hpp"
-#include "storage/compression.h"
 #include "tools/commands.h"
 #include "tools/json_output.h"
 #include "tools/progress.h"
@@ -30,9 +29,21 @@ namespace {
 
 using nlohmann::json;
 
+// The first SIGINT or SIGTERM asks a command to stop: it finishes what it
+// can (a group's commit) within kStopTimeout. A second one exits at once.
 std::atomic<bool> interrupted{false};
+constexpr absl::Duration kStopTimeout = absl::Seconds(2);
 
-void OnSignal(int) { interrupted = true; }
+void OnSignal(int) {
+  if (!interrupted.exchange(true)) {
+    constexpr char kStopping[] = "samsa: stopping (interrupt again to exit at once)\n";
+    (void)!write(STDERR_FILENO, kStopping, sizeof(kStopping) - 1);
+    return;
+  }
+  constexpr char kExiting[] = "samsa: interrupted again: exiting now\n";
+  (void)!write(STDERR_FILENO, kExiting, sizeof(kExiting) - 1);
+  _exit(130);
+}
 
 // __consumer_offsets holds serialized protobuf (common/offset_records.h):
 // its records print decoded. Text: the key as [group,topic,partition], a
@@ -85,9 +96,9 @@ absl::StatusOr<std::string> OneTopic(const Args& args, const char* command) {
 
 }  // namespace
 
-const std::vector<FlagSpec> kProduceFlags = {
-    {"key-separator"}, {"acks"}, {"partition"}, {"compression"}, {"delivery-report"},
-    {"null-value"}};
+const std::vector<FlagSpec> kProduceFlags = {{"key-separator"},   {"acks"},
+                                             {"partition"},       {"compression"},
+                                             {"delivery-report"}, {"null-value"}};
 
 absl::Status RunProduce(const Context& ctx, const Args& args) {
   absl::StatusOr<std::string> topic = OneTopic(args, "produce");
@@ -105,7 +116,7 @@ absl::Status RunProduce(const Context& ctx, const Args& args) {
   absl::StatusOr<int64_t> partition = args.GetInt("partition", -1, 0, 1 << 20);
   if (!partition.ok()) return partition.status();
   if (std::optional<std::string> c = args.Get("compression")) {
-    absl::StatusOr<storage::Compression> codec = storage::ParseCompression(*c);
+    absl::StatusOr<client::Compression> codec = client::ParseCompression(*c);
     if (!codec.ok()) {
       return absl::InvalidArgumentError(
           absl::StrCat("--compression '", *c, "': none, gzip, snappy, lz4 or zstd"));
@@ -334,15 +345,27 @@ absl::Status RunConsume(const Context& ctx, const Args& args) {
     progress.Update(printed);
   }
   progress.Done(printed);
+  // Stopped by a signal, perhaps because the brokers are gone: the commit
+  // and the leave get kStopTimeout between them, not the request timeout.
+  const absl::Time stop_by = MonotonicNow() + (interrupted ? kStopTimeout : ctx.timeout);
   if (group.has_value()) {
-    // Commit exactly what was printed (a poll may have returned more).
+    // Commit exactly what was printed (a poll may have returned more); the
+    // consumer's Close then has nothing left to commit.
     for (const auto& [tp, offset] : next_unprinted) (void)(*consumer)->Seek(tp, offset);
-    if (absl::Status st = (*consumer)->Commit(ctx.timeout); !st.ok()) {
-      (*consumer)->Close();
-      return st;
+    if (absl::Status st = (*consumer)->Commit(stop_by - MonotonicNow()); !st.ok()) {
+      (*consumer)->Close(absl::ZeroDuration());
+      std::vector<std::string> uncommitted;
+      for (const auto& [tp, offset] : next_unprinted) {
+        uncommitted.push_back(absl::StrCat(tp.topic, "-", tp.partition, " at ", offset));
+      }
+      return absl::Status(
+          st.code(),
+          absl::StrCat("group ", *group, ": could not commit ",
+                       uncommitted.empty() ? "its positions" : absl::StrJoin(uncommitted, ", "),
+                       " (the next run reads them again): ", st.message()));
     }
   }
-  (*consumer)->Close();
+  (*consumer)->Close(std::max(absl::ZeroDuration(), stop_by - MonotonicNow()));
   return absl::OkStatus();
 }
 

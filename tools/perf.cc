@@ -1,5 +1,5 @@
 // `samsa perf produce|consume|e2e`: load generators with latency
-// percentiles (DESIGN.md §4.2).
+// percentiles (docs/cli.md).
 //
 //   produce  N records of B random bytes through the Producer, optionally
 //            paced at R records/s; latency = Send to its acknowledgement.
@@ -26,7 +26,6 @@
 #include "common/clock.h"
 #include "common/endian.h"
 #include "nlohmann/json.hpp"
-#include "storage/compression.h"
 #include "tools/commands.h"
 #include "tools/histogram.h"
 #include "tools/json_output.h"
@@ -89,7 +88,7 @@ absl::StatusOr<Options> ParseOptions(const Context& ctx, const Args& args, bool 
     return absl::InvalidArgumentError(absl::StrCat("--acks '", acks, "': all, 1 or 0"));
   }
   if (std::optional<std::string> c = args.Get("compression")) {
-    absl::StatusOr<storage::Compression> codec = storage::ParseCompression(*c);
+    absl::StatusOr<client::Compression> codec = client::ParseCompression(*c);
     if (!codec.ok()) return absl::InvalidArgumentError(absl::StrCat("--compression '", *c, "'"));
     o.producer.compression = *codec;
   }
@@ -314,7 +313,7 @@ absl::Status PerfEndToEnd(const Context& ctx, const Options& o) {
 
 const std::vector<FlagSpec> kPerfFlags = {{"records"},     {"record-size"}, {"throughput"},
                                           {"acks"},        {"batch-size"},  {"linger-ms"},
-                                          {"compression"}, {"group"},      {"key-space"}};
+                                          {"compression"}, {"group"},       {"key-space"}};
 
 absl::Status RunPerf(const Context& ctx, const Args& args) {
   const std::string mode = args.positional.empty() ? "" : args.positional[0];

@@ -1,4 +1,4 @@
-// A progress line on stderr while it is a terminal (DESIGN.md §4.2):
+// A progress line on stderr while it is a terminal (docs/cli.md):
 // records, rate, elapsed, refreshed at most once a second.
 #pragma once
 

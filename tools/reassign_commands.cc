@@ -60,13 +60,13 @@ std::string Progress(const v1::PartitionReassignment& m) {
   auto mib = [](int64_t b) {
     return absl::StrFormat("%.1f MiB", static_cast<double>(b) / (1 << 20));
   };
-  const int64_t pct = m.bytes_total() == 0 ? 100
-                                            : std::min<int64_t>(100, m.bytes_copied() * 100 /
-                                                                         m.bytes_total());
+  const int64_t pct =
+      m.bytes_total() == 0 ? 100 : std::min<int64_t>(100, m.bytes_copied() * 100 / m.bytes_total());
   return absl::StrCat(mib(m.bytes_copied()), " / ", mib(m.bytes_total()), " (", pct, "%)");
 }
 
-absl::Status List(const Context& ctx, client::Admin& admin, const std::vector<std::string>& topics) {
+absl::Status List(const Context& ctx, client::Admin& admin,
+                  const std::vector<std::string>& topics) {
   absl::StatusOr<std::vector<v1::PartitionReassignment>> moves = admin.ListReassignments(topics);
   if (!moves.ok()) return moves.status();
   if (ctx.json) {
@@ -155,8 +155,7 @@ absl::Status RunReassignment(const Context& ctx, const Args& all) {
 absl::Status RunDecommission(const Context& ctx, const Args& args) {
   const bool recommission = args.positional[0] == "recommission";
   int32_t broker = -1;
-  if (args.positional.size() != 2 || !absl::SimpleAtoi(args.positional[1], &broker) ||
-      broker < 0) {
+  if (args.positional.size() != 2 || !absl::SimpleAtoi(args.positional[1], &broker) || broker < 0) {
     return absl::InvalidArgumentError(
         absl::StrCat("cluster ", args.positional[0], " takes one broker id"));
   }
@@ -165,9 +164,9 @@ absl::Status RunDecommission(const Context& ctx, const Args& args) {
   absl::StatusOr<int32_t> replicas = (*admin)->DecommissionBroker(broker, recommission);
   if (!replicas.ok()) return replicas.status();
   if (ctx.json) {
-    PrintJson(*ctx.out, json{{"broker", broker},
-                             {"decommissioning", !recommission},
-                             {"replicas", *replicas}});
+    PrintJson(
+        *ctx.out,
+        json{{"broker", broker}, {"decommissioning", !recommission}, {"replicas", *replicas}});
   } else if (recommission) {
     *ctx.out << "Broker " << broker << " is recommissioned; it holds " << *replicas
              << " replica(s)\n";
@@ -207,8 +206,8 @@ absl::Status RunBalance(const Context& ctx, const Args& args) {
   } else {
     std::vector<std::vector<std::string>> rows;
     for (const v1::PlannedMove& m : plan->moves()) {
-      rows.push_back({absl::StrCat(m.topic(), "-", m.partition()), Ids(m.replicas()),
-                      Ids(m.target())});
+      rows.push_back(
+          {absl::StrCat(m.topic(), "-", m.partition()), Ids(m.replicas()), Ids(m.target())});
     }
     PrintTable(*ctx.out, {"PARTITION", "REPLICAS", "TARGET"}, rows);
     *ctx.out << (dry_run ? "Dry run: nothing started\n"

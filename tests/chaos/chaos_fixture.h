@@ -14,6 +14,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "common/eventually.h"
 #include "gtest/gtest.h"
 #include "storage/env.h"
 #include "tests/chaos/history.h"
@@ -100,16 +101,14 @@ class ChaosTest : public ::testing::Test {
 
   // Until every partition has all three replicas in its ISR (60 s).
   bool WaitForFullIsr() {
-    const absl::Time deadline = absl::Now() + absl::Seconds(60);
-    while (absl::Now() < deadline) {
-      bool full = true;
-      for (int p = 0; p < Partitions(); ++p) {
-        full = full && PartitionOf(*cluster_, kTopic, p).isr_size() == 3;
-      }
-      if (full) return true;
-      absl::SleepFor(absl::Milliseconds(200));
-    }
-    return false;
+    return testing::Eventually(
+        [&] {
+          for (int p = 0; p < Partitions(); ++p) {
+            if (PartitionOf(*cluster_, kTopic, p).isr_size() != 3) return false;
+          }
+          return true;
+        },
+        absl::Seconds(60), absl::Milliseconds(200));
   }
 
   // Stops the workload, heals, reads everything, checks, compares the

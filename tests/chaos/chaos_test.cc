@@ -19,6 +19,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "common/eventually.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "storage/env.h"
@@ -82,17 +83,16 @@ TEST_F(ChaosTest, IsrOfTheLeaderAloneThenItDies) {
   }
   for (int b : followers) cluster_->KillBroker(b);
   // Every partition ends up led by the survivor with an ISR of one.
-  const absl::Time deadline = absl::Now() + absl::Seconds(20);
-  bool alone = false;
-  while (!alone && absl::Now() < deadline) {
-    alone = true;
-    for (int p = 0; p < kPartitions; ++p) {
-      const v1::PartitionDescription d = PartitionOf(*cluster_, kTopic, p);
-      alone = alone && d.leader() == leader && d.isr_size() == 1;
-    }
-    absl::SleepFor(absl::Milliseconds(200));
-  }
-  ASSERT_TRUE(alone) << "the ISR did not shrink to the leader";
+  ASSERT_TRUE(testing::Eventually(
+      [&] {
+        for (int p = 0; p < kPartitions; ++p) {
+          const v1::PartitionDescription d = PartitionOf(*cluster_, kTopic, p);
+          if (d.leader() != leader || d.isr_size() != 1) return false;
+        }
+        return true;
+      },
+      absl::Seconds(20), absl::Milliseconds(200)))
+      << "the ISR did not shrink to the leader";
   EXPECT_EQ(v1::NOT_ENOUGH_REPLICAS,
             testing::ProduceTo(*cluster_, leader, kTopic, 0, {"direct"}, -1).error().code());
 
@@ -254,17 +254,16 @@ TEST_F(DiskChaosTest, AFullDiskTakesTheBrokersLogDirectoryOffline) {
   ASSERT_TRUE(
       cluster_->WaitForBrokerState(kSmallDisk, v1::BrokerDescription::FENCED, absl::Seconds(30)))
       << "the broker with the full disk was not fenced";
-  const absl::Time deadline = absl::Now() + absl::Seconds(20);
-  bool moved = false;
-  while (!moved && absl::Now() < deadline) {
-    moved = true;
-    for (int p = 0; p < kPartitions; ++p) {
-      const int leader = PartitionOf(*cluster_, kTopic, p).leader();
-      moved = moved && leader != kSmallDisk && leader != -1;
-    }
-    absl::SleepFor(absl::Milliseconds(200));
-  }
-  EXPECT_TRUE(moved) << "leaderships did not leave the broker with the full disk";
+  EXPECT_TRUE(testing::Eventually(
+      [&] {
+        for (int p = 0; p < kPartitions; ++p) {
+          const int leader = PartitionOf(*cluster_, kTopic, p).leader();
+          if (leader == kSmallDisk || leader == -1) return false;
+        }
+        return true;
+      },
+      absl::Seconds(20), absl::Milliseconds(200)))
+      << "leaderships did not leave the broker with the full disk";
   absl::SleepFor(absl::Seconds(2));
   EXPECT_TRUE(cluster_->broker_running(kSmallDisk)) << "it must not crash (or loop restarting)";
   EXPECT_NE(std::string::npos, cluster_->broker_log(kSmallDisk).find("heartbeats stop"));
@@ -367,12 +366,13 @@ TEST_F(IsolatedLeaderChaosTest, ALeaderCutOffFromTheClusterButNotFromClients) {
   ASSERT_TRUE(
       cluster_->WaitForBrokerState(leader, v1::BrokerDescription::FENCED, absl::Seconds(10)))
       << "the controller did not fence the isolated broker";
-  const absl::Time deadline = absl::Now() + absl::Seconds(10);
   int successor = leader;
-  while ((successor == leader || successor == -1) && absl::Now() < deadline) {
-    successor = PartitionOf(*cluster_, kTopic, 0).leader();
-    absl::SleepFor(absl::Milliseconds(100));
-  }
+  (void)testing::Eventually(
+      [&] {
+        successor = PartitionOf(*cluster_, kTopic, 0).leader();
+        return successor != leader && successor != -1;
+      },
+      absl::Seconds(10), absl::Milliseconds(100));
   EXPECT_NE(leader, successor) << "no other broker took partition 0 over";
   EXPECT_NE(-1, successor) << "no other broker took partition 0 over";
   // The stranded broker still takes writes for partition 0 (it has not
@@ -520,30 +520,28 @@ TEST_F(ControllerPartitionChaosTest, AnIsolatedActiveControllerStepsDown) {
   // Every broker learns of them while the old controller is still cut off
   // (none stays with the metadata it serves, frozen at the isolation).
   for (int b : kBrokers) {
-    const absl::Time until = absl::Now() + absl::Seconds(10);
-    bool known = false;
-    while (!known && absl::Now() < until) {
-      v1::MetadataRequest req;
-      req.add_topics("while-isolated-4");
-      v1::MetadataResponse r;
-      known = cluster_->broker_stub(b).Metadata(RpcContext().get(), req, &r).ok() &&
-              r.topics_size() == 1 && r.topics(0).error().code() == v1::NONE;
-      if (!known) absl::SleepFor(absl::Milliseconds(100));
-    }
-    EXPECT_TRUE(known) << "broker " << b << " did not learn of the topics created meanwhile";
+    EXPECT_TRUE(testing::Eventually(
+        [&] {
+          v1::MetadataRequest req;
+          req.add_topics("while-isolated-4");
+          v1::MetadataResponse r;
+          return cluster_->broker_stub(b).Metadata(RpcContext().get(), req, &r).ok() &&
+                 r.topics_size() == 1 && r.topics(0).error().code() == v1::NONE;
+        },
+        absl::Seconds(10), absl::Milliseconds(100)))
+        << "broker " << b << " did not learn of the topics created meanwhile";
   }
   EXPECT_FALSE(Accepts(old_active)) << "the isolated controller came back as active on its own";
   Isolate(old_active, false);
 
   // Healed: the old active controller catches up; all three serve the same log.
-  const absl::Time deadline = absl::Now() + absl::Seconds(20);
-  bool agree = false;
-  while (!agree && absl::Now() < deadline) {
-    const int64_t offset = MetadataOffset(new_active);
-    agree = offset > 0 && MetadataOffset(1) == offset && MetadataOffset(2) == offset &&
-            MetadataOffset(3) == offset;
-    if (!agree) absl::SleepFor(absl::Milliseconds(100));
-  }
+  const bool agree = testing::Eventually(
+      [&] {
+        const int64_t offset = MetadataOffset(new_active);
+        return offset > 0 && MetadataOffset(1) == offset && MetadataOffset(2) == offset &&
+               MetadataOffset(3) == offset;
+      },
+      absl::Seconds(20), absl::Milliseconds(100));
   ASSERT_TRUE(agree) << "the controllers' metadata offsets: " << MetadataOffset(1) << ", "
                      << MetadataOffset(2) << ", " << MetadataOffset(3);
   const std::string log = MetadataLog(new_active);
@@ -664,10 +662,8 @@ TEST_F(ClockChaosTest, AWallClockStepMovesNoTimeoutAndDeletesNothing) {
                     .DeleteTopics(RpcContext().get(), del, &deleted)
                     .ok());
     const std::string needle = absl::StrCat("deleted the replica of clock-probe-", i);
-    const absl::Time deadline = absl::Now() + absl::Seconds(10);
-    while (!LoggedAt(needle).has_value() && absl::Now() < deadline) {
-      absl::SleepFor(absl::Milliseconds(100));
-    }
+    (void)testing::Eventually([&] { return LoggedAt(needle).has_value(); }, absl::Seconds(10),
+                              absl::Milliseconds(100));
     const std::optional<absl::Time> logged = LoggedAt(needle);
     ASSERT_TRUE(logged.has_value()) << "broker " << kStepped << " did not log \"" << needle << "\"";
     EXPECT_LT(absl::AbsDuration(*logged - absl::Now() - expected), absl::Minutes(1))
@@ -754,11 +750,11 @@ TEST_F(ClockChaosTest, AConsumerWhoseWallClockStepsBackStopsOnTime) {
       "consume clock-read --group clock-reader --from-beginning --timeout-ms 5000", offset, out);
   ASSERT_OK(consumer.status());
   // Stepped once it printed everything and waits for more.
-  const absl::Time read_deadline = absl::Now() + absl::Seconds(30);
-  while (!absl::StrContains(storage::Env::Default()->ReadFile(out).value_or(""), "v99\n") &&
-         absl::Now() < read_deadline) {
-    absl::SleepFor(absl::Milliseconds(50));
-  }
+  (void)testing::Eventually(
+      [&] {
+        return absl::StrContains(storage::Env::Default()->ReadFile(out).value_or(""), "v99\n");
+      },
+      absl::Seconds(30), absl::Milliseconds(50));
   ASSERT_OK(storage::Env::Default()->WriteFileAtomically(offset, "-2d\n"));
   const auto [code, printed] = WaitSteppedCli(*consumer, out, absl::Seconds(45));
   ASSERT_TRUE(code.has_value()) << "the consumer waited out its clock's step: " << printed;

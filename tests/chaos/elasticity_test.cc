@@ -6,6 +6,7 @@
 #include <climits>
 
 #include "absl/strings/match.h"
+#include "common/eventually.h"
 #include "gmock/gmock.h"
 #include "tests/chaos/chaos_fixture.h"
 
@@ -44,19 +45,18 @@ class ElasticityChaosTest : public ChaosTest {
   // Until nothing moves and the brokers that may take replicas hold within
   // one of each other (up to `timeout`).
   bool WaitForBalance(absl::Duration timeout) {
-    const absl::Time deadline = absl::Now() + timeout;
-    while (absl::Now() < deadline) {
-      const v1::DescribeClusterResponse c = Describe();
-      int lo = INT32_MAX, hi = -1;
-      for (const v1::BrokerDescription& d : c.brokers()) {
-        if (d.state() != v1::BrokerDescription::ACTIVE || d.decommissioning()) continue;
-        lo = std::min(lo, d.replicas());
-        hi = std::max(hi, d.replicas());
-      }
-      if (c.balancer().partitions_moving() == 0 && hi >= 0 && hi - lo <= 1) return true;
-      absl::SleepFor(absl::Milliseconds(250));
-    }
-    return false;
+    return testing::Eventually(
+        [&] {
+          const v1::DescribeClusterResponse c = Describe();
+          int lo = INT32_MAX, hi = -1;
+          for (const v1::BrokerDescription& d : c.brokers()) {
+            if (d.state() != v1::BrokerDescription::ACTIVE || d.decommissioning()) continue;
+            lo = std::min(lo, d.replicas());
+            hi = std::max(hi, d.replicas());
+          }
+          return c.balancer().partitions_moving() == 0 && hi >= 0 && hi - lo <= 1;
+        },
+        timeout, absl::Milliseconds(250));
   }
 
   // Starts broker 104 and waits until it is active.
@@ -127,17 +127,17 @@ TEST_F(ElasticityChaosTest, ADecommissionedBrokerIsDrainedAndLeaves) {
   const int active = cluster_->WaitForActive(absl::Seconds(20));
   ASSERT_TRUE(cluster_->stub(active).DecommissionBroker(RpcContext().get(), req, &resp).ok());
   ASSERT_EQ(v1::NONE, resp.error().code()) << resp.error().message();
-  const absl::Time deadline = absl::Now() + absl::Seconds(60);
-  while (Replicas(104) != 0 && absl::Now() < deadline) absl::SleepFor(absl::Milliseconds(250));
-  ASSERT_EQ(0, Replicas(104));
+  ASSERT_TRUE(testing::Eventually([&] { return Replicas(104) == 0; }, absl::Seconds(60),
+                                  absl::Milliseconds(250)))
+      << "replicas left on 104: " << Replicas(104);
   for (int p = 0; p < Partitions(); ++p) {
     EXPECT_EQ(3, PartitionOf(*cluster_, kTopic, p).replicas_size()) << p;
   }
   EXPECT_EQ(0, cluster_->TerminateBroker(104));
   brokers_.pop_back();
-  const absl::Time gone = absl::Now() + absl::Seconds(20);
-  while (Replicas(104) != -1 && absl::Now() < gone) absl::SleepFor(absl::Milliseconds(250));
-  EXPECT_EQ(-1, Replicas(104)) << "a drained, stopped broker is unregistered";
+  EXPECT_TRUE(testing::Eventually([&] { return Replicas(104) == -1; }, absl::Seconds(20),
+                                  absl::Milliseconds(250)))
+      << "a drained, stopped broker is unregistered";
   EXPECT_THAT(TopicDirs(104), ::testing::IsEmpty());
   const Report r = Finish("decommission");
   EXPECT_EQ(0, r.anomalies()) << r.ToString();
@@ -148,11 +148,9 @@ TEST_F(ElasticityChaosTest, ADecommissionedBrokerIsDrainedAndLeaves) {
 TEST_F(ElasticityChaosTest, MovesCompleteAfterTheActiveControllerIsKilled) {
   absl::SleepFor(absl::Seconds(1));
   AddBroker104();
-  const absl::Time deadline = absl::Now() + absl::Seconds(20);
-  while (Describe().balancer().partitions_moving() == 0 && Replicas(104) == 0 &&
-         absl::Now() < deadline) {
-    absl::SleepFor(absl::Milliseconds(20));
-  }
+  (void)testing::Eventually(
+      [&] { return Describe().balancer().partitions_moving() > 0 || Replicas(104) != 0; },
+      absl::Seconds(20), absl::Milliseconds(20));
   const int active = cluster_->WaitForActive(absl::Seconds(20));
   ASSERT_NE(-1, active);
   cluster_->Kill(active);
@@ -188,9 +186,8 @@ TEST_F(EvacuationChaosTest, AnUnreachableBrokersReplicasAreRecreatedElsewhere) {
     }
     return true;
   };
-  const absl::Time deadline = absl::Now() + absl::Seconds(60);
-  while (!restored() && absl::Now() < deadline) absl::SleepFor(absl::Milliseconds(250));
-  ASSERT_TRUE(restored()) << "replicas left on 104: " << Replicas(104);
+  ASSERT_TRUE(testing::Eventually(restored, absl::Seconds(60), absl::Milliseconds(250)))
+      << "replicas left on 104: " << Replicas(104);
   const Report r = Finish("evacuate-unreachable");
   EXPECT_EQ(0, r.anomalies()) << r.ToString();
 }
@@ -227,10 +224,8 @@ TEST_F(ManualMoveChaosTest, MovesWaitForAKilledTargetAndCancelRollsBack) {
               ::testing::UnorderedElementsAreArray(original1));
   EXPECT_EQ(0, rolled_back.adding_replicas_size());
   ASSERT_OK(cluster_->StartBroker(104));
-  const absl::Time deadline = absl::Now() + absl::Seconds(60);
-  while (Describe().balancer().partitions_moving() > 0 && absl::Now() < deadline) {
-    absl::SleepFor(absl::Milliseconds(250));
-  }
+  (void)testing::Eventually([&] { return Describe().balancer().partitions_moving() == 0; },
+                            absl::Seconds(60), absl::Milliseconds(250));
   const v1::PartitionDescription moved = PartitionOf(*cluster_, kTopic, 0);
   EXPECT_THAT(std::vector<int>(moved.replicas().begin(), moved.replicas().end()),
               ::testing::ElementsAreArray(target));

@@ -55,8 +55,7 @@ std::string CompareReplicas(const std::vector<std::string>& replica_dirs, int64_
       absl::StatusOr<std::vector<std::string>> names = storage::Env::Default()->ListDir(dir);
       return absl::StrCat(dir, " ends at ", batches->empty() ? 0 : batches->back().last_offset + 1,
                           ", below the high watermark ", high_watermark, " (files: ",
-                          names.ok() ? absl::StrJoin(*names, " ") : names.status().ToString(),
-                          ")");
+                          names.ok() ? absl::StrJoin(*names, " ") : names.status().ToString(), ")");
     }
     all.push_back(*std::move(batches));
   }

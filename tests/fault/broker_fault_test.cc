@@ -8,6 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
+#include "common/eventually.h"
 #include "gtest/gtest.h"
 #include "storage/batch_builder.h"
 #include "tests/harness/broker_ops.h"
@@ -117,10 +118,7 @@ TEST(BrokerFaultTest, KillNineOfTheLeaderMidStreamLosesAndDuplicatesNothing) {
   const absl::Time killed = absl::Now();
   c.KillBroker(first_leader);
 
-  const absl::Time end_deadline = absl::Now() + absl::Seconds(60);
-  while (acked() < kRecords && absl::Now() < end_deadline) {
-    absl::SleepFor(absl::Milliseconds(20));
-  }
+  (void)Eventually([&] { return acked() >= kRecords; }, absl::Seconds(60), absl::Milliseconds(20));
   give_up = true;
   producer.join();
   ASSERT_EQ(kRecords, acked());

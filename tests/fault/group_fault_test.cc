@@ -13,6 +13,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
 #include "client/admin.h"
+#include "common/eventually.h"
 #include "gtest/gtest.h"
 #include "storage/env.h"
 #include "tests/harness/broker_ops.h"
@@ -231,9 +232,7 @@ bool WaitForSpread(client::Admin& admin, size_t n) {
     }
     return true;
   };
-  const absl::Time deadline = absl::Now() + absl::Seconds(30);
-  while (!spread() && absl::Now() < deadline) absl::SleepFor(absl::Milliseconds(100));
-  return spread();
+  return Eventually(spread, absl::Seconds(30), absl::Milliseconds(100));
 }
 
 TEST(GroupFaultTest, AKilledMembersPartitionsMoveToTheOthers) {
@@ -321,14 +320,13 @@ TEST(GroupFaultTest, AStaticMemberGetsItsPartitionsBackAfterARestart) {
   ASSERT_TRUE(admin.ok());
   ASSERT_TRUE(WaitForSpread(**admin, 2)) << "the group did not settle on two members";
   // Until both logs show the group's settled assignment: every partition held.
-  const absl::Time logged_by = absl::Now() + absl::Seconds(10);
   auto logged = [&] {
     std::set<int> held = Holding(files[0]);
     held.merge(Holding(files[1]));
     return held.size() == static_cast<size_t>(kPartitions);
   };
-  while (!logged() && absl::Now() < logged_by) absl::SleepFor(absl::Milliseconds(20));
-  ASSERT_TRUE(logged()) << "the members did not log the group's assignment";
+  ASSERT_TRUE(Eventually(logged, absl::Seconds(10), absl::Milliseconds(20)))
+      << "the members did not log the group's assignment";
   const std::set<int> static_had = Holding(files[0]);
   const std::set<int> dynamic_had = Holding(files[1]);
   ASSERT_FALSE(static_had.empty());
@@ -348,10 +346,8 @@ TEST(GroupFaultTest, AStaticMemberGetsItsPartitionsBackAfterARestart) {
 
   files.push_back(absl::StrCat(dir.path(), "/static-again.out"));
   ChildProcess again = SpawnMember(addresses, files[2], "--group-instance-id host-a");
-  const absl::Time deadline = absl::Now() + absl::Seconds(10);
-  while (Holding(files[2]) != static_had && absl::Now() < deadline) {
-    absl::SleepFor(absl::Milliseconds(20));
-  }
+  (void)Eventually([&] { return Holding(files[2]) == static_had; }, absl::Seconds(10),
+                   absl::Milliseconds(20));
   EXPECT_EQ(static_had, Holding(files[2]));
   EXPECT_EQ(dynamic_had, Holding(files[1]));
   absl::StatusOr<client::GroupDescription> after = (*admin)->DescribeGroup("readers");
@@ -389,11 +385,12 @@ TEST(GroupFaultTest, AcknowledgedCommitsSurviveTheCoordinatorsDeathMidStream) {
     return -1;
   };
   int first = -1;
-  for (absl::Time deadline = absl::Now() + absl::Seconds(30);
-       first == -1 && absl::Now() < deadline;) {
-    first = coordinator();
-  }
-  ASSERT_NE(-1, first);
+  ASSERT_TRUE(Eventually(
+      [&] {
+        first = coordinator();
+        return first != -1;
+      },
+      absl::Seconds(30)));
 
   std::atomic<int64_t> acknowledged{-1};
   std::atomic<bool> stop{false};
@@ -427,23 +424,24 @@ TEST(GroupFaultTest, AcknowledgedCommitsSurviveTheCoordinatorsDeathMidStream) {
   // Fetches from whoever coordinates now never see less than what was
   // acknowledged before they were made.
   int64_t last_seen = -1;
-  const absl::Time deadline = absl::Now() + absl::Seconds(30);
-  while (absl::Now() < deadline && acknowledged < at_kill + 50) {
-    const int64_t floor = acknowledged;
-    const int to = coordinator();
-    if (to == -1) continue;
-    v1::OffsetFetchRequest req;
-    req.set_group("stream");
-    v1::OffsetFetchResponse r;
-    if (!c.broker_stub(to).OffsetFetch(RpcContext(absl::Seconds(3)).get(), req, &r).ok() ||
-        r.error().code() != v1::NONE || r.partitions_size() != 1) {
-      continue;
-    }
-    const int64_t seen = r.partitions(0).offset();
-    EXPECT_GE(seen, floor) << "an acknowledged commit is missing";
-    EXPECT_GE(seen, last_seen) << "the committed offset went backwards";
-    last_seen = seen;
-  }
+  (void)Eventually(
+      [&] {
+        const int64_t floor = acknowledged;
+        const int to = coordinator();
+        v1::OffsetFetchRequest req;
+        req.set_group("stream");
+        v1::OffsetFetchResponse r;
+        if (to != -1 &&
+            c.broker_stub(to).OffsetFetch(RpcContext(absl::Seconds(3)).get(), req, &r).ok() &&
+            r.error().code() == v1::NONE && r.partitions_size() == 1) {
+          const int64_t seen = r.partitions(0).offset();
+          EXPECT_GE(seen, floor) << "an acknowledged commit is missing";
+          EXPECT_GE(seen, last_seen) << "the committed offset went backwards";
+          last_seen = seen;
+        }
+        return acknowledged >= at_kill + 50;
+      },
+      absl::Seconds(30), absl::ZeroDuration());
   stop = true;
   committer.join();
   EXPECT_GE(acknowledged, at_kill + 50) << "commits resumed with the new coordinator";

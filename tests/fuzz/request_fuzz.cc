@@ -26,6 +26,7 @@
 #include "controller/topic_admin.h"
 #include "storage/env.h"
 #include "storage/mem_env.h"
+#include "storage/temp_dir.h"
 
 namespace samsa {
 namespace {
@@ -72,11 +73,8 @@ struct Broker {
 };
 
 Broker& Served() {
-  static std::string dir = [] {
-    std::string d = "/tmp/samsa-request-fuzz-XXXXXX";
-    if (mkdtemp(d.data()) == nullptr) __builtin_trap();
-    return d;
-  }();
+  static const storage::TempDir tmp("request-fuzz");
+  const std::string& dir = tmp.path();
   static std::unique_ptr<Broker> broker;
   static int uses = 0;
   if (broker == nullptr || ++uses % 1000 == 0) {
@@ -100,12 +98,10 @@ Broker& Served() {
     broker->groups = *std::move(groups);
     broker->groups->OnImage(image);
   }
-  // At exit the broker goes, with its files, before RocksDB's own statics:
-  // registered after the first open made them, this handler runs first.
-  [[maybe_unused]] static const int registered = std::atexit([] {
-    broker.reset();
-    (void)storage::Env::Default()->DeleteTree(dir);
-  });
+  // At exit the broker goes before RocksDB's own statics (registered after
+  // the first open made them, this handler runs first), and its files with
+  // `tmp`, made before it.
+  [[maybe_unused]] static const int registered = std::atexit([] { broker.reset(); });
   return *broker;
 }
 

@@ -1,6 +1,7 @@
 #include "tests/harness/broker_ops.h"
 
 #include "absl/time/clock.h"
+#include "common/eventually.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/harness/status_assert.h"
@@ -40,29 +41,43 @@ std::vector<std::string> FetchAll(Cluster& c, int b, const std::string& topic, i
 std::vector<std::string> FetchAtLeast(Cluster& c, int b, const std::string& topic, int partition,
                                       size_t n) {
   std::vector<std::string> seen;
-  const absl::Time deadline = absl::Now() + absl::Seconds(30);
-  while (absl::Now() < deadline) {
-    seen = FetchAll(c, b, topic, partition);
-    if (seen.size() >= n) break;
-    absl::SleepFor(absl::Milliseconds(20));
-  }
+  (void)Eventually(
+      [&] {
+        seen = FetchAll(c, b, topic, partition);
+        return seen.size() >= n;
+      },
+      absl::Seconds(30), absl::Milliseconds(20));
   return seen;
 }
 
 bool WaitForLeader(Cluster& c, int b, const std::string& topic, int partition) {
-  const absl::Time deadline = absl::Now() + absl::Seconds(30);
-  while (absl::Now() < deadline) {
-    v1::MetadataRequest req;
-    req.add_topics(topic);
-    v1::MetadataResponse md;
-    if (c.broker_stub(b).Metadata(RpcContext().get(), req, &md).ok() &&
-        md.topics(0).error().code() == v1::NONE &&
-        md.topics(0).partitions(partition).leader() == b) {
-      return true;
-    }
-    absl::SleepFor(absl::Milliseconds(20));
-  }
-  return false;
+  return Eventually(
+      [&] {
+        v1::MetadataRequest req;
+        req.add_topics(topic);
+        v1::MetadataResponse md;
+        return c.broker_stub(b).Metadata(RpcContext().get(), req, &md).ok() &&
+               md.topics(0).error().code() == v1::NONE &&
+               md.topics(0).partitions(partition).leader() == b;
+      },
+      absl::Seconds(30), absl::Milliseconds(20));
+}
+
+int FindCoordinator(Cluster& c, int ask, const std::string& group, int not_this) {
+  int found = -1;
+  (void)Eventually(
+      [&] {
+        v1::FindCoordinatorRequest req;
+        req.set_group(group);
+        v1::FindCoordinatorResponse r;
+        if (c.broker_stub(ask).FindCoordinator(RpcContext().get(), req, &r).ok() &&
+            r.error().code() == v1::NONE && r.node_id() != not_this) {
+          found = r.node_id();
+        }
+        return found != -1;
+      },
+      absl::Seconds(30), absl::Milliseconds(50));
+  return found;
 }
 
 v1::PartitionDescription PartitionOf(Cluster& c, const std::string& topic, int partition) {
@@ -81,11 +96,9 @@ v1::PartitionDescription PartitionOf(Cluster& c, const std::string& topic, int p
 
 void ExpectRejoinsIsr(Cluster& c, int b, const std::string& topic) {
   ASSERT_OK(c.StartBroker(b));
-  const absl::Time deadline = absl::Now() + absl::Seconds(30);
-  while (PartitionOf(c, topic, 0).isr_size() < 3 && absl::Now() < deadline) {
-    absl::SleepFor(absl::Milliseconds(50));
-  }
-  EXPECT_EQ(3, PartitionOf(c, topic, 0).isr_size()) << c.broker_log(b);
+  EXPECT_TRUE(Eventually([&] { return PartitionOf(c, topic, 0).isr_size() == 3; },
+                         absl::Seconds(30), absl::Milliseconds(50)))
+      << c.broker_log(b);
   for (int other : {101, 102, 103}) {
     EXPECT_THAT(HttpGet(c.broker_metrics_port(other), "/metrics"),
                 ::testing::HasSubstr("samsa_broker_truncations_below_high_watermark_total 0"))

@@ -24,6 +24,10 @@ std::vector<std::string> FetchAtLeast(Cluster& c, int b, const std::string& topi
 // Waits (up to 30 s) until broker `b` leads `topic`-`partition` as its
 // Metadata says.
 bool WaitForLeader(Cluster& c, int b, const std::string& topic, int partition);
+// The coordinator of `group` as broker `ask` reports it (other than
+// `not_this`), waiting up to 30 s while __consumer_offsets is created or its
+// leader moves; -1 if none.
+int FindCoordinator(Cluster& c, int ask, const std::string& group, int not_this = -1);
 // The partition as the active controller describes it.
 v1::PartitionDescription PartitionOf(Cluster& c, const std::string& topic, int partition);
 // Restarts broker `b` (killed earlier) and expects it back in the ISR of

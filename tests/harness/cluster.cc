@@ -6,9 +6,11 @@
 #include <unistd.h>
 
 #include <functional>
+#include <optional>
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "common/eventually.h"
 #include "common/grpc_channel.h"
 #include "storage/env.h"
 
@@ -108,19 +110,22 @@ namespace {
 template <typename Ping>
 absl::Status AwaitAnswer(ChildProcess& process, const std::string& what,
                          const std::function<std::string()>& log, Ping ping) {
-  const absl::Time deadline = absl::Now() + absl::Seconds(30);
-  while (absl::Now() < deadline) {
-    if (!process.running() || process.WaitExit(absl::ZeroDuration())) {
-      return absl::InternalError(absl::StrCat(what, " exited:\n", log()));
-    }
-    // Waiting for readiness keeps this call polling the channel while it
-    // connects; a fail-fast call would leave the connection to gRPC's
-    // backup poller, which runs every 5 s.
-    auto ctx = RpcContext(absl::Milliseconds(200));
-    ctx->set_wait_for_ready(true);
-    if (ping(ctx.get()).ok()) return absl::OkStatus();
-  }
-  return absl::DeadlineExceededError(absl::StrCat(what, " did not answer"));
+  bool exited = false;
+  const bool answered = Eventually(
+      [&] {
+        exited = !process.running() || process.WaitExit(absl::ZeroDuration());
+        if (exited) return true;
+        // Waiting for readiness keeps this call polling the channel while
+        // it connects; a fail-fast call would leave the connection to
+        // gRPC's backup poller, which runs every 5 s.
+        auto ctx = RpcContext(absl::Milliseconds(200));
+        ctx->set_wait_for_ready(true);
+        return ping(ctx.get()).ok();
+      },
+      absl::Seconds(30), absl::ZeroDuration());
+  if (exited) return absl::InternalError(absl::StrCat(what, " exited:\n", log()));
+  return answered ? absl::OkStatus()
+                  : absl::DeadlineExceededError(absl::StrCat(what, " did not answer"));
 }
 
 }  // namespace
@@ -264,18 +269,22 @@ FakeBroker::~FakeBroker() { StopHeartbeats(); }
 
 template <typename Response, typename Call>
 absl::StatusOr<Response> FakeBroker::ToActive(Call call) {
-  const absl::Time deadline = absl::Now() + absl::Seconds(30);
-  while (absl::Now() < deadline && !stop_.load()) {
-    for (int c = 1; c <= 5; ++c) {
-      if (!cluster_->running(c)) continue;
-      Response r;
-      if (!call(cluster_->stub(c), RpcContext(absl::Seconds(2)).get(), &r).ok()) continue;
-      if (r.error().code() == v1::NOT_CONTROLLER) continue;
-      return r;
-    }
-    absl::SleepFor(absl::Milliseconds(10));
-  }
-  return absl::UnavailableError("no active controller answered");
+  std::optional<Response> answer;
+  (void)Eventually(
+      [&] {
+        for (int c = 1; c <= 5 && !stop_.load(); ++c) {
+          if (!cluster_->running(c)) continue;
+          Response r;
+          if (!call(cluster_->stub(c), RpcContext(absl::Seconds(2)).get(), &r).ok()) continue;
+          if (r.error().code() == v1::NOT_CONTROLLER) continue;
+          answer = std::move(r);
+          return true;
+        }
+        return stop_.load();
+      },
+      absl::Seconds(30), absl::Milliseconds(10));
+  if (!answer.has_value()) return absl::UnavailableError("no active controller answered");
+  return *std::move(answer);
 }
 
 absl::Status FakeBroker::Join(absl::Duration timeout) {

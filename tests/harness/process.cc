@@ -186,12 +186,4 @@ int ReservePort() {
   return 0;
 }
 
-TempDir::TempDir() {
-  const char* base = std::getenv("TMPDIR");
-  path_ = std::string(base != nullptr ? base : "/tmp") + "/samsa-test-XXXXXX";
-  SAMSA_CHECK(mkdtemp(path_.data()) != nullptr) << "mkdtemp " << path_;
-}
-
-TempDir::~TempDir() { (void)storage::Env::Default()->DeleteTree(path_); }
-
 }  // namespace samsa::testing

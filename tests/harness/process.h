@@ -12,6 +12,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "storage/temp_dir.h"
 
 namespace samsa::testing {
 
@@ -50,18 +51,8 @@ class ChildProcess {
 // claimed for this process so that tests running at once never share one.
 int ReservePort();
 
-// A fresh directory under $TMPDIR (or /tmp), deleted with its contents.
-class TempDir {
- public:
-  TempDir();
-  ~TempDir();
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
+// A fresh directory, deleted with its contents (storage/temp_dir.h).
+using storage::TempDir;
 
 // Exit code of a wait status: the code, or 128 + the signal.
 int ExitCode(int wait_status);

@@ -6,6 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
+#include "common/eventually.h"
 #include "gmock/gmock.h"
 #include "grpcpp/create_channel.h"
 #include "grpcpp/generic/generic_stub.h"
@@ -49,13 +50,13 @@ TEST(BrokerClusterTest, BrokersServeMetadataAndHandOverLeadershipsOnSigterm) {
   const v1::DescribeTopicsResponse truth = Topics(c);
   for (int b : {101, 102}) {
     v1::MetadataResponse md;
-    const absl::Time deadline = absl::Now() + absl::Seconds(20);
-    while (absl::Now() < deadline) {
-      md.Clear();
-      ASSERT_TRUE(c.broker_stub(b).Metadata(RpcContext().get(), {}, &md).ok());
-      if (md.topics_size() == 1) break;
-      absl::SleepFor(absl::Milliseconds(20));
-    }
+    (void)Eventually(
+        [&] {
+          md.Clear();
+          EXPECT_TRUE(c.broker_stub(b).Metadata(RpcContext().get(), {}, &md).ok());
+          return md.topics_size() == 1;
+        },
+        absl::Seconds(20), absl::Milliseconds(20));
     ASSERT_EQ(1, md.topics_size()) << "broker " << b;
     EXPECT_EQ(truth.topics(0).SerializeAsString(), md.topics(0).SerializeAsString());
     EXPECT_EQ(2, md.brokers_size());
@@ -158,11 +159,12 @@ TEST(BrokerClusterTest, AcknowledgedRecordsSurviveKillNineOfTheirOnlyReplica) {
   // A request is counted once its answer is sent, after the client has it.
   const std::string produced = "samsa_broker_requests_total{api=\"Produce\"} 1";
   std::string metrics;
-  for (const absl::Time deadline = absl::Now() + absl::Seconds(5);
-       !absl::StrContains(metrics, produced) && absl::Now() < deadline;
-       absl::SleepFor(absl::Milliseconds(20))) {
-    metrics = HttpGet(c.broker_metrics_port(101), "/metrics");
-  }
+  (void)Eventually(
+      [&] {
+        metrics = HttpGet(c.broker_metrics_port(101), "/metrics");
+        return absl::StrContains(metrics, produced);
+      },
+      absl::Seconds(5), absl::Milliseconds(20));
   EXPECT_THAT(metrics, HasSubstr("samsa_broker_records_in_total{topic=\"log\"} 1"))
       << "the restarted broker counts its own appends";
   EXPECT_THAT(metrics, HasSubstr(produced));
@@ -195,16 +197,13 @@ TEST(BrokerClusterTest, ReplicatedWritesSurviveTheLeadersDeathAndItRejoins) {
   // which has every acknowledged record.
   c.KillBroker(leader);
   int next = -1;
-  const absl::Time deadline = absl::Now() + absl::Seconds(30);
-  while (absl::Now() < deadline) {
-    const v1::PartitionDescription p = PartitionOf(c, "orders", 0);
-    if (p.leader() != leader && p.leader() != -1) {
-      next = p.leader();
-      break;
-    }
-    absl::SleepFor(absl::Milliseconds(20));
-  }
-  ASSERT_NE(-1, next);
+  ASSERT_TRUE(Eventually(
+      [&] {
+        const int now = PartitionOf(c, "orders", 0).leader();
+        if (now != leader && now != -1) next = now;
+        return next != -1;
+      },
+      absl::Seconds(30), absl::Milliseconds(20)));
   ASSERT_TRUE(WaitForLeader(c, next, "orders", 0)) << c.broker_log(next);
   EXPECT_EQ(acked, FetchAtLeast(c, next, "orders", 0, acked.size()))
       << "every acknowledged record, once, in order";
@@ -247,10 +246,8 @@ TEST(BrokerClusterTest, ARestartedBrokerLeadsItsPreferredPartitionsAgain) {
   for (int i = 0; i < 10; ++i) produce(stand_in, "away-" + std::to_string(i));
 
   ASSERT_OK(c.StartBroker(preferred));
-  const absl::Time deadline = absl::Now() + absl::Seconds(30);
-  while (PartitionOf(c, "orders", 0).leader() != preferred && absl::Now() < deadline) {
-    absl::SleepFor(absl::Milliseconds(50));
-  }
+  (void)Eventually([&] { return PartitionOf(c, "orders", 0).leader() == preferred; },
+                   absl::Seconds(30), absl::Milliseconds(50));
   const v1::PartitionDescription back = PartitionOf(c, "orders", 0);
   ASSERT_EQ(preferred, back.leader()) << c.log(1);
   EXPECT_EQ(3, back.isr_size()) << "a clean election leaves the ISR whole";
@@ -300,21 +297,15 @@ TEST(BrokerClusterTest, IsrShrinksWhenFollowersStopAndMinIsrRefusesWrites) {
   // One follower stops (SIGSTOP: alive to the controller, silent to the
   // leader): the ISR shrinks to two and acks=all writes go on.
   c.broker_process(followers[0]).Signal(SIGSTOP);
-  const absl::Time deadline = absl::Now() + absl::Seconds(30);
-  while (PartitionOf(c, "isr", 0).isr_size() > 2 && absl::Now() < deadline) {
-    absl::SleepFor(absl::Milliseconds(50));
-  }
-  ASSERT_EQ(2, PartitionOf(c, "isr", 0).isr_size());
+  ASSERT_TRUE(Eventually([&] { return PartitionOf(c, "isr", 0).isr_size() == 2; },
+                         absl::Seconds(30), absl::Milliseconds(50)));
   EXPECT_EQ(v1::NONE, ProduceTo(c, leader, "isr", 0, {"b"}, -1).error().code());
 
   // The second follower stops too: the ISR is the leader alone, below
   // min.insync.replicas, and acks=all writes are refused.
   c.broker_process(followers[1]).Signal(SIGSTOP);
-  const absl::Time deadline2 = absl::Now() + absl::Seconds(30);
-  while (PartitionOf(c, "isr", 0).isr_size() > 1 && absl::Now() < deadline2) {
-    absl::SleepFor(absl::Milliseconds(50));
-  }
-  ASSERT_EQ(1, PartitionOf(c, "isr", 0).isr_size());
+  ASSERT_TRUE(Eventually([&] { return PartitionOf(c, "isr", 0).isr_size() == 1; },
+                         absl::Seconds(30), absl::Milliseconds(50)));
   EXPECT_EQ(v1::NOT_ENOUGH_REPLICAS, ProduceTo(c, leader, "isr", 0, {"c"}, -1).error().code());
   EXPECT_EQ((std::vector<std::string>{"a", "b"}), FetchAll(c, leader, "isr", 0))
       << "committed records stay readable";

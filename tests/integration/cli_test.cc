@@ -13,6 +13,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
+#include "common/eventually.h"
 #include "common/murmur2.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -325,11 +326,12 @@ TEST_F(CliTest, TwoGroupsReadTheSameTopicIndependently) {
   absl::StatusOr<ChildProcess> member =
       Start({"consume", "orders-topic", "--group", "group-B"}, "", &n);
   ASSERT_TRUE(member.ok()) << member.status();
-  const absl::Time deadline = absl::Now() + absl::Seconds(20);
-  while (!absl::StrContains(storage::Env::Default()->ReadFile(Err(n)).value_or(""), "assigned") &&
-         absl::Now() < deadline) {
-    absl::SleepFor(absl::Milliseconds(50));
-  }
+  (void)Eventually(
+      [&] {
+        return absl::StrContains(storage::Env::Default()->ReadFile(Err(n)).value_or(""),
+                                 "assigned");
+      },
+      absl::Seconds(20), absl::Milliseconds(50));
   EXPECT_THAT(storage::Env::Default()->ReadFile(Err(n)).value_or(""),
               HasSubstr("group group-B: assigned orders-topic-0 orders-topic-1"));
   CliResult live =
@@ -353,6 +355,60 @@ TEST_F(CliTest, TwoGroupsReadTheSameTopicIndependently) {
   CliResult tombstones =
       Run({"consume", "__consumer_offsets", "--from-beginning", "--timeout-ms", "2000"});
   EXPECT_THAT(tombstones.out, HasSubstr("[group-B,orders-topic,0]\tnull\n"));
+}
+
+// `consume --group` stopped while its brokers are down gives up on its
+// commit within a couple of seconds, says what it could not commit and
+// fails; a second signal ends it at once.
+TEST_F(CliTest, AGroupConsumerStopsPromptlyWhenItsBrokersAreGone) {
+  StartCluster(1);
+  if (HasFatalFailure()) return;
+  ASSERT_EQ(0, Run({"topic", "create", "stops", "--partitions", "1"}).code);
+  ASSERT_EQ(0, Run({"produce", "stops"}, "a\nb\nc\n").code);
+  auto consumer = [&](const std::string& group, int* n) {
+    absl::StatusOr<ChildProcess> p =
+        Start({"consume", "stops", "--group", group, "--from-beginning"}, "", n);
+    EXPECT_TRUE(p.ok()) << p.status();
+    return p;
+  };
+  int first = 0, second = 0;
+  absl::StatusOr<ChildProcess> one = consumer("stopping", &first);
+  absl::StatusOr<ChildProcess> two = consumer("impatient", &second);
+  ASSERT_TRUE(one.ok() && two.ok());
+  // Both have printed the three records: they own the partition and hold
+  // offsets not yet committed (auto-commit waits 5 s).
+  for (int n : {first, second}) {
+    ASSERT_TRUE(Eventually(
+        [&] { return storage::Env::Default()->ReadFile(Out(n)).value_or("") == "a\nb\nc\n"; },
+        absl::Seconds(30)))
+        << "consumer " << n
+        << " printed: " << storage::Env::Default()->ReadFile(Out(n)).value_or("");
+  }
+  cluster_->KillBroker(101);
+
+  one->Signal(SIGTERM);
+  const absl::Time signalled = absl::Now();
+  std::optional<int> status = one->WaitExit(absl::Seconds(10));
+  const absl::Duration took = absl::Now() - signalled;
+  ASSERT_TRUE(status.has_value()) << "still running 10 s after SIGTERM";
+  const std::string err = storage::Env::Default()->ReadFile(Err(first)).value_or("");
+  EXPECT_LT(took, absl::Seconds(3)) << err;
+  EXPECT_NE(0, ExitCode(*status));
+  EXPECT_THAT(err, HasSubstr("group stopping: could not commit stops-0 at 3")) << err;
+
+  // Two signals pending at once merge into one: the second goes once the
+  // first was taken.
+  two->Signal(SIGINT);
+  ASSERT_TRUE(Eventually([&] {
+    return absl::StrContains(storage::Env::Default()->ReadFile(Err(second)).value_or(""),
+                             "stopping (interrupt again to exit at once)");
+  }));
+  two->Signal(SIGINT);
+  status = two->WaitExit(absl::Seconds(10));
+  ASSERT_TRUE(status.has_value());
+  EXPECT_EQ(130, ExitCode(*status));
+  EXPECT_THAT(storage::Env::Default()->ReadFile(Err(second)).value_or(""),
+              HasSubstr("interrupted again: exiting now"));
 }
 
 TEST_F(CliTest, BadInputGetsUsageOrOneLineWithTheErrorCode) {

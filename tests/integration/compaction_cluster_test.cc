@@ -13,6 +13,7 @@
 #include "client/admin.h"
 #include "client/consumer.h"
 #include "client/producer.h"
+#include "common/eventually.h"
 #include "common/murmur2.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -94,23 +95,25 @@ int64_t ReadAndCheck(const std::string& bootstrap, const Model& m, const std::st
   if (!end.ok()) return 0;
   std::map<std::string, std::optional<std::string>> seen;
   int64_t last = -1, read = 0;
-  const absl::Time deadline = absl::Now() + absl::Seconds(60);
-  while (last + 1 < *end && absl::Now() < deadline) {
-    absl::StatusOr<std::vector<client::ConsumerRecord>> records =
-        (*consumer)->Poll(absl::Milliseconds(500));
-    if (!records.ok()) continue;  // a leader change: the consumer retries
-    for (const client::ConsumerRecord& r : *records) {
-      EXPECT_GT(r.offset, last) << where;
-      last = r.offset;
-      ++read;
-      EXPECT_TRUE(r.key.has_value()) << where;
-      seen[r.key.value_or("")] = r.value;
-    }
-    if (!records->empty()) {
-      absl::StatusOr<int64_t> pos = (*consumer)->Position(tp, absl::Seconds(5));
-      if (pos.ok()) last = std::max(last, *pos - 1);
-    }
-  }
+  (void)Eventually(
+      [&] {
+        absl::StatusOr<std::vector<client::ConsumerRecord>> records =
+            (*consumer)->Poll(absl::Milliseconds(500));
+        if (!records.ok()) return false;  // a leader change: the consumer retries
+        for (const client::ConsumerRecord& r : *records) {
+          EXPECT_GT(r.offset, last) << where;
+          last = r.offset;
+          ++read;
+          EXPECT_TRUE(r.key.has_value()) << where;
+          seen[r.key.value_or("")] = r.value;
+        }
+        if (!records->empty()) {
+          absl::StatusOr<int64_t> pos = (*consumer)->Position(tp, absl::Seconds(5));
+          if (pos.ok()) last = std::max(last, *pos - 1);
+        }
+        return last + 1 >= *end;
+      },
+      absl::Seconds(60), absl::ZeroDuration());
   (*consumer)->Close();
   EXPECT_EQ(*end, last + 1) << where << ": the consumer did not reach the end";
   EXPECT_EQ(m.latest.size(), seen.size()) << where;
@@ -126,15 +129,15 @@ int64_t ReadAndCheck(const std::string& bootstrap, const Model& m, const std::st
 }
 
 int LeaderOf(Cluster& c) {
-  const absl::Time deadline = absl::Now() + absl::Seconds(30);
-  while (absl::Now() < deadline) {
-    const v1::PartitionDescription p = PartitionOf(c, "table", 0);
-    if (p.leader() != -1 && c.broker_running(p.leader()) && WaitForLeader(c, p.leader(), "table", 0)) {
-      return p.leader();
-    }
-    absl::SleepFor(absl::Milliseconds(50));
-  }
-  return -1;
+  int leader = -1;
+  (void)Eventually(
+      [&] {
+        const int now = PartitionOf(c, "table", 0).leader();
+        if (now != -1 && c.broker_running(now) && WaitForLeader(c, now, "table", 0)) leader = now;
+        return leader != -1;
+      },
+      absl::Seconds(30), absl::Milliseconds(50));
+  return leader;
 }
 
 TEST(CompactionClusterTest, EveryReplicaCompactsAndEveryLeaderServesTheLatestValues) {
@@ -203,19 +206,7 @@ TEST(CompactionClusterTest, ConsumerOffsetsStaySmallUnderConstantCommits) {
   StartWithTopic(c, "orders-topic");
   if (HasFatalFailure()) return;
   const std::string group = "busy-group";
-  int coordinator = -1;
-  const absl::Time find_deadline = absl::Now() + absl::Seconds(30);
-  while (coordinator == -1 && absl::Now() < find_deadline) {
-    v1::FindCoordinatorRequest req;
-    req.set_group(group);
-    v1::FindCoordinatorResponse r;
-    if (c.broker_stub(101).FindCoordinator(RpcContext().get(), req, &r).ok() &&
-        r.error().code() == v1::NONE) {
-      coordinator = r.node_id();
-    } else {
-      absl::SleepFor(absl::Milliseconds(50));
-    }
-  }
+  const int coordinator = FindCoordinator(c, 101, group);
   ASSERT_NE(-1, coordinator);
 
   // 100 commits a second for a minute.
@@ -240,8 +231,8 @@ TEST(CompactionClusterTest, ConsumerOffsetsStaySmallUnderConstantCommits) {
   ASSERT_TRUE(WaitForCleaning(c, {coordinator}, static_cast<double>(offset) / 2));
 
   const int32_t partition = PartitionForKey(group, 3);
-  const std::filesystem::path dir = std::filesystem::path(c.broker_data_dir(coordinator)) /
-                                    "logs" / absl::StrCat("__consumer_offsets-", partition);
+  const std::filesystem::path dir = std::filesystem::path(c.broker_data_dir(coordinator)) / "logs" /
+                                    absl::StrCat("__consumer_offsets-", partition);
   uintmax_t bytes = 0;
   int segments = 0;
   for (const auto& entry : std::filesystem::directory_iterator(dir)) {
@@ -255,31 +246,20 @@ TEST(CompactionClusterTest, ConsumerOffsetsStaySmallUnderConstantCommits) {
 
   // A coordinator elsewhere loads the same offset from the compacted log.
   c.KillBroker(coordinator);
-  int next_coordinator = -1;
-  const absl::Time deadline = absl::Now() + absl::Seconds(30);
-  const int ask = coordinator == 101 ? 102 : 101;
-  while (absl::Now() < deadline) {
-    v1::FindCoordinatorRequest req;
-    req.set_group(group);
-    v1::FindCoordinatorResponse r;
-    if (c.broker_stub(ask).FindCoordinator(RpcContext().get(), req, &r).ok() &&
-        r.error().code() == v1::NONE && r.node_id() != coordinator) {
-      next_coordinator = r.node_id();
-      break;
-    }
-    absl::SleepFor(absl::Milliseconds(50));
-  }
+  const int next_coordinator =
+      FindCoordinator(c, coordinator == 101 ? 102 : 101, group, coordinator);
   ASSERT_NE(-1, next_coordinator);
   v1::OffsetFetchResponse fetched;
-  const absl::Time fetch_deadline = absl::Now() + absl::Seconds(30);
-  do {
-    v1::OffsetFetchRequest req;
-    req.set_group(group);
-    fetched.Clear();
-    ASSERT_TRUE(c.broker_stub(next_coordinator).OffsetFetch(RpcContext().get(), req, &fetched).ok());
-    if (fetched.error().code() == v1::NONE && fetched.partitions_size() == 1) break;
-    absl::SleepFor(absl::Milliseconds(100));
-  } while (absl::Now() < fetch_deadline);
+  (void)Eventually(
+      [&] {
+        v1::OffsetFetchRequest req;
+        req.set_group(group);
+        fetched.Clear();
+        EXPECT_TRUE(
+            c.broker_stub(next_coordinator).OffsetFetch(RpcContext().get(), req, &fetched).ok());
+        return fetched.error().code() == v1::NONE && fetched.partitions_size() == 1;
+      },
+      absl::Seconds(30), absl::Milliseconds(100));
   ASSERT_EQ(1, fetched.partitions_size()) << fetched.ShortDebugString();
   EXPECT_EQ(offset, fetched.partitions(0).offset());
 }

@@ -4,6 +4,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
+#include "common/eventually.h"
 #include "gmock/gmock.h"
 #include "google/protobuf/util/message_differencer.h"
 #include "grpcpp/create_channel.h"
@@ -140,11 +141,8 @@ TEST(ControllerClusterTest, KillingTheActiveControllerElectsAnotherPromptly) {
   CreateTopic(c, "after", 1, 1);
   ASSERT_OK(c.Start(first));
   const v1::DescribeTopicsResponse now = Topics(c, next);
-  const absl::Time deadline = absl::Now() + absl::Seconds(20);
-  while (!Same(now, Topics(c, first)) && absl::Now() < deadline) {
-    absl::SleepFor(absl::Milliseconds(20));
-  }
-  EXPECT_TRUE(Same(now, Topics(c, first)));
+  EXPECT_TRUE(Eventually([&] { return Same(now, Topics(c, first)); }, absl::Seconds(20),
+                         absl::Milliseconds(20)));
 }
 
 TEST(ControllerClusterTest, KillingEveryControllerAndRestartingRebuildsTheSameImage) {
@@ -167,11 +165,9 @@ TEST(ControllerClusterTest, KillingEveryControllerAndRestartingRebuildsTheSameIm
   ASSERT_OK(c.StartAll());
   ASSERT_NE(-1, c.WaitForActive());
   for (int id = 1; id <= 3; ++id) {
-    const absl::Time deadline = absl::Now() + absl::Seconds(20);
-    while (!Same(topics, Topics(c, id)) && absl::Now() < deadline) {
-      absl::SleepFor(absl::Milliseconds(20));
-    }
-    EXPECT_TRUE(Same(topics, Topics(c, id))) << "controller " << id;
+    EXPECT_TRUE(Eventually([&] { return Same(topics, Topics(c, id)); }, absl::Seconds(20),
+                           absl::Milliseconds(20)))
+        << "controller " << id;
     EXPECT_TRUE(Same(cluster, ClusterView(c, id))) << "controller " << id;
   }
 }
@@ -197,9 +193,7 @@ TEST(ControllerClusterTest, ABrokerThatStopsHeartbeatingIsFencedAndItsPartitions
     }
     return false;
   };
-  const absl::Time deadline = absl::Now() + absl::Seconds(20);
-  while (!fenced() && absl::Now() < deadline) absl::SleepFor(absl::Milliseconds(20));
-  ASSERT_TRUE(fenced());
+  ASSERT_TRUE(Eventually(fenced, absl::Seconds(20), absl::Milliseconds(20)));
 
   const v1::DescribeTopicsResponse after = Topics(c, c.WaitForActive());
   for (int i = 0; i < 6; ++i) {

@@ -1,4 +1,4 @@
-// A deterministic simulator for the Raft core (STYLE.md #3, after Kafka's
+// A deterministic simulator for the Raft core (style rule 3 in docs/development.md, after Kafka's
 // RaftEventSimulationTest and TigerBeetle's VOPR).
 //
 // One thread, one seeded scheduler, virtual time. Each node is a raft::Raft

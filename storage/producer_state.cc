@@ -1,4 +1,4 @@
-#include "broker/producer_state.h"
+#include "storage/producer_state.h"
 
 #include <algorithm>
 #include <limits>
@@ -8,7 +8,7 @@
 #include "common/crc32c.h"
 #include "common/endian.h"
 
-namespace samsa::broker {
+namespace samsa::storage {
 namespace {
 
 int32_t LastSequence(const storage::BatchHeader& h) {
@@ -191,4 +191,4 @@ absl::Status ProducerState::UpdateAll(std::span<const uint8_t> records) {
   return absl::OkStatus();
 }
 
-}  // namespace samsa::broker
+}  // namespace samsa::storage

@@ -52,7 +52,7 @@
 #include "common/ids.h"
 #include "storage/record_batch.h"
 
-namespace samsa::broker {
+namespace samsa::storage {
 
 class ProducerState {
  public:
@@ -101,4 +101,4 @@ struct ProducerState::Snapshot {
   ProducerState state;
 };
 
-}  // namespace samsa::broker
+}  // namespace samsa::storage
