@@ -149,7 +149,7 @@ int Run(int batches, int records, int size, int window) {
       std::printf("producer state load (%s): %.1f ms, %.1f MB of log replayed\n", how,
                   absl::ToDoubleMilliseconds(absl::Now() - t2),
                   static_cast<double>(load->bytes_replayed) / (1 << 20));
-      SAMSA_CHECK(partition->MaybeSnapshotProducers(/*force=*/true).ok());
+      SAMSA_CHECK(partition->SnapshotProducers(Partition::SnapshotWhen::kAlways).ok());
     }
     BrokerService service(nullptr, replicas.get(), nullptr, nullptr, nullptr);
     absl::StatusOr<GrpcServer> server = StartGrpcServer("127.0.0.1:0", {&service});

@@ -155,7 +155,7 @@ void PlannerPhase() {
   time_plan("20th broker joins, continuous (disk bytes too)", image, 50, true);
   time_plan("20th broker joins, continuous (disk bytes too)", image, 1000000, true);
   v1::MetadataBatch decommission;
-  *decommission.add_records() = records::BrokerDecommission(NodeId(1), true);
+  *decommission.add_records() = records::BrokerDecommission(NodeId(1));
   (void)image.Apply(decommission, offset++);
   time_plan("broker 1 decommissioned", image, 50);
   time_plan("broker 1 decommissioned", image, 1000000);

@@ -141,7 +141,7 @@ void BM_SequentialRead(benchmark::State& state) {
   const Offset end = b.log->log_end_offset();
   int64_t total = 0;
   for (auto _ : state) {
-    auto slice = b.log->Read(at, 1 << 20, Offset::Max(), true);
+    auto slice = b.log->Read(at, 1 << 20, Offset::Max(), FirstBatch::kAlways);
     if (!slice.ok()) state.SkipWithError("read");
     total += static_cast<int64_t>(slice->bytes.size());
     at = slice->next_offset >= end ? Offset(0) : slice->next_offset;

@@ -28,19 +28,19 @@ void ToProto(const TopicPartitions& tps, v1::GroupAssignment* out) {
 
 }  // namespace
 
-int32_t GroupCoordinator::PartitionFor(const std::string& group) const {
+PartitionId GroupCoordinator::PartitionFor(const std::string& group) const {
   absl::MutexLock lock(&mu_);
   return PartitionForLocked(group);
 }
 
-int32_t GroupCoordinator::PartitionForLocked(const std::string& group) const {
-  return partitions_ > 0 ? PartitionForKey(group, partitions_) : -1;
+PartitionId GroupCoordinator::PartitionForLocked(const std::string& group) const {
+  return PartitionId(partitions_ > 0 ? PartitionForKey(group, partitions_) : -1);
 }
 
-void GroupCoordinator::SetLeadership(int32_t partitions, std::set<int32_t> led) {
+void GroupCoordinator::SetLeadership(int32_t partitions, std::set<PartitionId> led) {
   absl::MutexLock lock(&mu_);
   partitions_ = partitions;
-  for (int32_t p : led) {
+  for (PartitionId p : led) {
     if (!led_.contains(p)) loading_[p] = options_.log->LogEnd(p);
   }
   for (auto it = loading_.begin(); it != loading_.end();) {
@@ -72,19 +72,19 @@ bool GroupCoordinator::Coordinates(const std::string& group, v1::Error* error) {
   if (!led_.contains(PartitionForLocked(group))) {
     SetError(error, v1::NOT_COORDINATOR,
              absl::StrCat("group ", group, " lives on ", kOffsetsTopic, " partition ",
-                          PartitionForLocked(group), ", which this broker does not lead"));
+                          PartitionForLocked(group).value(), ", which this broker does not lead"));
     return false;
   }
-  const int32_t p = PartitionForLocked(group);
+  const PartitionId p = PartitionForLocked(group);
   if (!LoadedLocked(p)) {
     SetError(error, v1::COORDINATOR_LOAD_IN_PROGRESS,
-             absl::StrCat(kOffsetsTopic, " partition ", p, " is catching up"));
+             absl::StrCat(kOffsetsTopic, " partition ", p.value(), " is catching up"));
     return false;
   }
   return true;
 }
 
-bool GroupCoordinator::LoadedLocked(int32_t p) {
+bool GroupCoordinator::LoadedLocked(PartitionId p) {
   auto it = loading_.find(p);
   if (it == loading_.end()) return true;
   if (options_.log->HighWatermark(p) < it->second) return false;
@@ -135,7 +135,7 @@ v1::ConsumerGroupHeartbeatResponse GroupCoordinator::Heartbeat(
 void GroupCoordinator::OffsetCommit(const v1::OffsetCommitRequest& request, absl::Time now,
                                     absl::AnyInvocable<void(v1::OffsetCommitResponse)> done) {
   v1::OffsetCommitResponse response;
-  int32_t partition = 0;
+  PartitionId partition;
   {
     absl::MutexLock lock(&mu_);
     if (!Coordinates(request.group(), response.mutable_error())) return done(std::move(response));
@@ -207,7 +207,7 @@ void GroupCoordinator::OffsetCommit(const v1::OffsetCommitRequest& request, absl
 
 v1::OffsetFetchResponse GroupCoordinator::OffsetFetch(const v1::OffsetFetchRequest& request) {
   v1::OffsetFetchResponse response;
-  int32_t partition = 0;
+  PartitionId partition;
   {
     absl::MutexLock lock(&mu_);
     if (!Coordinates(request.group(), response.mutable_error())) return response;
@@ -219,11 +219,11 @@ v1::OffsetFetchResponse GroupCoordinator::OffsetFetch(const v1::OffsetFetchReque
     SetError(response.mutable_error(), v1::KAFKA_STORAGE_ERROR, std::string(st.message()));
     return response;
   }
-  auto add = [&response](const std::string& topic, int32_t p,
+  auto add = [&response](const std::string& topic, PartitionId p,
                          const std::optional<v1::OffsetCommitValue>& v) {
     v1::OffsetFetchResponse::Partition* out = response.add_partitions();
     out->set_topic(topic);
-    out->set_partition(p);
+    out->set_partition(p.value());
     out->set_offset(v.has_value() ? v->offset() : -1);
     out->set_leader_epoch(v.has_value() ? v->leader_epoch() : -1);
     if (v.has_value()) out->set_metadata(v->metadata());
@@ -239,13 +239,14 @@ v1::OffsetFetchResponse GroupCoordinator::OffsetFetch(const v1::OffsetFetchReque
     return response;
   }
   for (const v1::TopicPartition& tp : request.partitions()) {
-    auto v = options_.store->Get(partition, request.group(), tp.topic(), tp.partition());
+    auto v =
+        options_.store->Get(partition, request.group(), tp.topic(), PartitionId(tp.partition()));
     if (!v.ok()) {
       SetError(response.mutable_error(), v1::KAFKA_STORAGE_ERROR,
                std::string(v.status().message()));
       return response;
     }
-    add(tp.topic(), tp.partition(), *v);
+    add(tp.topic(), PartitionId(tp.partition()), *v);
   }
   return response;
 }
@@ -255,11 +256,11 @@ namespace {
 // One batch deleting every committed offset of `group` in `offsets`.
 absl::StatusOr<std::string> Tombstones(
     const std::string& group,
-    const std::map<std::pair<std::string, int32_t>, v1::OffsetCommitValue>& offsets,
+    const std::map<std::pair<std::string, PartitionId>, v1::OffsetCommitValue>& offsets,
     absl::Time now) {
   storage::BatchBuilder batch;
   for (const auto& [tp, v] : offsets) {
-    batch.Append(absl::ToUnixMillis(now), EncodeOffsetCommitKey(group, tp.first, tp.second),
+    batch.Append(absl::ToUnixMillis(now), EncodeOffsetCommitKey(group, tp.first, tp.second.value()),
                  std::nullopt);
   }
   return batch.Build();
@@ -281,7 +282,7 @@ const char* StateName(ConsumerGroup::State s) {
 
 v1::ListGroupsResponse GroupCoordinator::ListGroups() {
   v1::ListGroupsResponse response;
-  std::set<int32_t> led;
+  std::set<PartitionId> led;
   std::map<std::string, std::pair<std::string, int32_t>> groups;  // name -> state, members
   {
     absl::MutexLock lock(&mu_);
@@ -291,7 +292,7 @@ v1::ListGroupsResponse GroupCoordinator::ListGroups() {
         groups[name] = {StateName(g->state()), static_cast<int32_t>(g->Members().size())};
     }
   }
-  for (int32_t p : led) {
+  for (PartitionId p : led) {
     if (absl::Status st = Materialize(p); !st.ok()) {
       SetError(response.mutable_error(), v1::KAFKA_STORAGE_ERROR, std::string(st.message()));
       return response;
@@ -319,7 +320,7 @@ v1::DescribeGroupsResponse GroupCoordinator::DescribeGroups(
   for (const std::string& name : request.groups()) {
     v1::DescribeGroupsResponse::Group* out = response.add_groups();
     out->set_group(name);
-    int32_t partition = 0;
+    PartitionId partition;
     {
       absl::MutexLock lock(&mu_);
       if (!Coordinates(name, out->mutable_error())) continue;
@@ -358,9 +359,9 @@ v1::DescribeGroupsResponse GroupCoordinator::DescribeGroups(
     for (const auto& [tp, v] : *offsets) {
       v1::DescribeGroupsResponse::Offset* o = out->add_offsets();
       o->set_topic(tp.first);
-      o->set_partition(tp.second);
+      o->set_partition(tp.second.value());
       o->set_committed(v.offset());
-      if (g != nullptr) o->set_owner(g->OwnerOf(tp.first, tp.second).value_or(""));
+      if (g != nullptr) o->set_owner(g->OwnerOf(tp.first, tp.second.value()).value_or(""));
     }
   }
   return response;
@@ -378,12 +379,12 @@ void GroupCoordinator::DeleteGroups(const v1::DeleteGroupsRequest& request,
   };
   auto pending = std::make_shared<Pending>();
   pending->done = std::move(done);
-  std::vector<std::pair<int, std::pair<int32_t, std::string>>> appends;  // result index, batch
+  std::vector<std::pair<int, std::pair<PartitionId, std::string>>> appends;  // result index, batch
   for (const std::string& name : request.groups()) {
     v1::DeleteGroupsResponse::Result* r = pending->response.add_results();
     r->set_group(name);
     const int index = pending->response.results_size() - 1;
-    int32_t partition = 0;
+    PartitionId partition;
     {
       absl::MutexLock lock(&mu_);
       if (!Coordinates(name, r->mutable_error())) continue;
@@ -418,7 +419,7 @@ void GroupCoordinator::DeleteGroups(const v1::DeleteGroupsRequest& request,
   for (auto& append : appends) {
     const int index = append.first;
     auto& batch = append.second;
-    const int32_t partition = batch.first;
+    const PartitionId partition = batch.first;
     const std::string name = request.groups(index);
     options_.log->Append(
         partition, std::move(batch.second),
@@ -449,10 +450,10 @@ void GroupCoordinator::ExpireSessions(absl::Time now,
   }
 }
 
-std::set<int32_t> GroupCoordinator::Served() {
+std::set<PartitionId> GroupCoordinator::Served() {
   absl::MutexLock lock(&mu_);
-  std::set<int32_t> out;
-  for (int32_t p : led_) {
+  std::set<PartitionId> out;
+  for (PartitionId p : led_) {
     if (LoadedLocked(p)) out.insert(p);
   }
   return out;
@@ -460,20 +461,22 @@ std::set<int32_t> GroupCoordinator::Served() {
 
 std::vector<GroupCoordinator::Committed> GroupCoordinator::CommittedOffsets() {
   std::vector<Committed> out;
-  for (int32_t p : Served()) {
+  for (PartitionId p : Served()) {
     absl::StatusOr<std::vector<std::string>> names = options_.store->Groups(p);
     if (!names.ok()) continue;
     for (const std::string& name : *names) {
       auto offsets = options_.store->GroupOffsets(p, name);
       if (!offsets.ok()) continue;
-      for (const auto& [tp, v] : *offsets) out.push_back({name, tp.first, tp.second, v.offset()});
+      for (const auto& [tp, v] : *offsets) {
+        out.push_back({name, tp.first, tp.second, Offset(v.offset())});
+      }
     }
   }
   return out;
 }
 
 void GroupCoordinator::ExpireOffsets(absl::Time now, absl::Duration retention) {
-  for (int32_t p : Served()) {
+  for (PartitionId p : Served()) {
     if (!Materialize(p).ok()) continue;
     absl::StatusOr<std::vector<std::string>> names = options_.store->Groups(p);
     if (!names.ok()) continue;
@@ -520,17 +523,17 @@ GroupCoordinator::Stats GroupCoordinator::stats() const {
   return s;
 }
 
-absl::Status GroupCoordinator::Materialize(int32_t partition) {
+absl::Status GroupCoordinator::Materialize(PartitionId partition) {
   absl::MutexLock lock(&materialize_mu_);
   while (true) {
-    absl::StatusOr<int64_t> applied = options_.store->AppliedOffset(partition);
+    absl::StatusOr<Offset> applied = options_.store->AppliedOffset(partition);
     if (!applied.ok()) return applied.status();
     // Does this replica's log still hold what was applied? Its epoch must
     // reach the applied offset; a truncation that let a newer epoch
     // overwrite it (even one that regrew past it) shows here.
-    absl::StatusOr<int32_t> epoch = options_.store->AppliedEpoch(partition);
+    absl::StatusOr<Epoch> epoch = options_.store->AppliedEpoch(partition);
     if (!epoch.ok()) return epoch.status();
-    if (*epoch >= 0 && options_.log->EndOffsetForEpoch(partition, *epoch) < *applied) {
+    if (*epoch >= Epoch(0) && options_.log->EndOffsetForEpoch(partition, *epoch) < *applied) {
       if (absl::Status st = options_.store->ResetPartition(partition); !st.ok()) return st;
       continue;
     }
@@ -544,7 +547,7 @@ absl::Status GroupCoordinator::Materialize(int32_t partition) {
     const std::span<const uint8_t> bytes(reinterpret_cast<const uint8_t*>(batches->data()),
                                          batches->size());
     if (absl::Status st = options_.store->ApplyBatches(partition, bytes); !st.ok()) return st;
-    absl::StatusOr<int64_t> after = options_.store->AppliedOffset(partition);
+    absl::StatusOr<Offset> after = options_.store->AppliedOffset(partition);
     if (!after.ok()) return after.status();
     if (*after == *applied) return absl::OkStatus();  // nothing past what was applied
   }

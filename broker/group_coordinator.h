@@ -24,6 +24,7 @@
 #include "broker/assignor.h"
 #include "broker/consumer_group.h"
 #include "broker/offset_store.h"
+#include "common/ids.h"
 #include "common/offset_records.h"
 #include "samsa/v1/groups.pb.h"
 
@@ -36,19 +37,19 @@ class OffsetsLog {
   // Appends `batch` (one RecordBatch v2) to `partition` with acks=all;
   // `done` gets OK once it is committed, else why not (a Kafka-coded error
   // from the produce path).
-  virtual void Append(int32_t partition, std::string batch,
+  virtual void Append(PartitionId partition, std::string batch,
                       absl::AnyInvocable<void(v1::ErrorCode, std::string)> done) = 0;
   // Committed whole batches of `partition` holding offsets >= `from` (the
   // first may start below it), up to its high watermark, about a megabyte
   // at most; empty when there is nothing new. OUT_OF_RANGE when `from` is
   // past the replica's log end (it was truncated below it).
-  virtual absl::StatusOr<std::string> ReadCommitted(int32_t partition, int64_t from) = 0;
+  virtual absl::StatusOr<std::string> ReadCommitted(PartitionId partition, Offset from) = 0;
   // The replica's log end and high watermark (-1: no replica here).
-  virtual int64_t LogEnd(int32_t partition) = 0;
+  virtual Offset LogEnd(PartitionId partition) = 0;
   // Where `epoch` ends in the replica's log (KIP-101 OffsetForLeaderEpoch:
   // the start of the next epoch it knows, or its log end).
-  virtual int64_t EndOffsetForEpoch(int32_t partition, int32_t epoch) = 0;
-  virtual int64_t HighWatermark(int32_t partition) = 0;
+  virtual Offset EndOffsetForEpoch(PartitionId partition, Epoch epoch) = 0;
+  virtual Offset HighWatermark(PartitionId partition) = 0;
 };
 
 struct GroupCoordinatorOptions {
@@ -66,13 +67,13 @@ class GroupCoordinator {
 
   // The __consumer_offsets partition of `group` (-1 before the topic is
   // known).
-  int32_t PartitionFor(const std::string& group) const;
+  PartitionId PartitionFor(const std::string& group) const;
   // __consumer_offsets has `partitions` partitions, of which this broker
   // leads `led`; the groups of any other partition are dropped from memory.
   // A partition newly led serves its groups once its high watermark reaches
   // the log end it had then (COORDINATOR_LOAD_IN_PROGRESS until): every
   // commit the previous coordinator acknowledged is then readable.
-  void SetLeadership(int32_t partitions, std::set<int32_t> led);
+  void SetLeadership(int32_t partitions, std::set<PartitionId> led);
 
   // `topics`: partition counts of the cluster's topics.
   v1::ConsumerGroupHeartbeatResponse Heartbeat(const v1::ConsumerGroupHeartbeatRequest& request,
@@ -100,8 +101,8 @@ class GroupCoordinator {
   struct Committed {
     std::string group;
     std::string topic;
-    int32_t partition = 0;
-    int64_t offset = 0;
+    PartitionId partition;
+    Offset offset;
   };
   // Every committed offset of the groups coordinated here (served, not
   // loading), as materialized so far.
@@ -119,24 +120,24 @@ class GroupCoordinator {
   void ExpireSessions(absl::Time now, const std::map<std::string, int32_t>& topics);
   // Applies what is newly committed in this replica of `partition` to the
   // store.
-  absl::Status Materialize(int32_t partition);
+  absl::Status Materialize(PartitionId partition);
 
  private:
   // The __consumer_offsets partitions led here and done loading.
-  std::set<int32_t> Served();
+  std::set<PartitionId> Served();
   // Whether led partition `p` is done loading (its high watermark reached
   // the log end it had when this broker took over).
-  bool LoadedLocked(int32_t p) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  int32_t PartitionForLocked(const std::string& group) const ABSL_SHARED_LOCKS_REQUIRED(mu_);
+  bool LoadedLocked(PartitionId p) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  PartitionId PartitionForLocked(const std::string& group) const ABSL_SHARED_LOCKS_REQUIRED(mu_);
   // Whether `group` is coordinated here; if not, why not (into `error`).
   bool Coordinates(const std::string& group, v1::Error* error) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   const GroupCoordinatorOptions options_;
   mutable absl::Mutex mu_;
   int32_t partitions_ ABSL_GUARDED_BY(mu_) = 0;
-  std::set<int32_t> led_ ABSL_GUARDED_BY(mu_);
+  std::set<PartitionId> led_ ABSL_GUARDED_BY(mu_);
   // Newly led partitions: the high watermark to wait for.
-  std::map<int32_t, int64_t> loading_ ABSL_GUARDED_BY(mu_);
+  std::map<PartitionId, Offset> loading_ ABSL_GUARDED_BY(mu_);
   std::map<std::string, std::unique_ptr<ConsumerGroup>> groups_ ABSL_GUARDED_BY(mu_);
   // When ExpireOffsets last saw each group with committed offsets have
   // members.

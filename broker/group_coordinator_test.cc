@@ -15,60 +15,52 @@ const std::map<std::string, int32_t> kTopics = {{"orders-topic", 2}};
 // `fail_with`).
 class MemoryOffsetsLog final : public OffsetsLog {
  public:
-  void Append(int32_t partition, std::string batch,
+  void Append(PartitionId partition, std::string batch,
               absl::AnyInvocable<void(v1::ErrorCode, std::string)> done) override {
     if (fail_with != v1::NONE) return done(fail_with, "the log refused");
-    std::vector<std::string>& log = logs[partition];
-    int64_t next = 0;
-    for (const std::string& b : log) {
-      next = storage::ParseBatchHeader({reinterpret_cast<const uint8_t*>(b.data()), b.size()})
-                 ->last_offset()
-                 .value() +
-             1;
-    }
-    storage::StampBatch({reinterpret_cast<uint8_t*>(batch.data()), batch.size()}, Offset(next),
+    const Offset next = LogEnd(partition);
+    storage::StampBatch({reinterpret_cast<uint8_t*>(batch.data()), batch.size()}, next,
                         Epoch(epoch));
-    log.push_back(std::move(batch));
+    logs[partition].push_back(std::move(batch));
     done(v1::NONE, "");
   }
-  absl::StatusOr<std::string> ReadCommitted(int32_t partition, int64_t from) override {
+  absl::StatusOr<std::string> ReadCommitted(PartitionId partition, Offset from) override {
     if (from > LogEnd(partition)) return absl::OutOfRangeError("past the log end");
-    const int64_t hw = HighWatermark(partition);
+    const Offset hw = HighWatermark(partition);
     std::string out;
     for (const std::string& b : logs[partition]) {
-      auto h = storage::ParseBatchHeader({reinterpret_cast<const uint8_t*>(b.data()), b.size()});
-      if (h->last_offset().value() >= from && h->last_offset().value() < hw) out += b;
+      const Offset last = Header(b).last_offset();
+      if (last >= from && last < hw) out += b;
     }
     return out;
   }
 
-  int64_t LogEnd(int32_t partition) override {
-    int64_t end = 0;
-    for (const std::string& b : logs[partition]) {
-      end = storage::ParseBatchHeader({reinterpret_cast<const uint8_t*>(b.data()), b.size()})
-                ->last_offset()
-                .value() +
-            1;
-    }
-    return end;
+  Offset LogEnd(PartitionId partition) override {
+    const std::vector<std::string>& log = logs[partition];
+    return log.empty() ? Offset(0) : Header(log.back()).last_offset() + 1;
   }
-  int64_t HighWatermark(int32_t partition) override {
-    return hw_lag > 0 ? LogEnd(partition) - hw_lag : LogEnd(partition);
+  Offset HighWatermark(PartitionId partition) override {
+    return LogEnd(partition) - (hw_lag > 0 ? hw_lag : 0);
   }
 
-  int64_t EndOffsetForEpoch(int32_t partition, int32_t e) override {
+  Offset EndOffsetForEpoch(PartitionId partition, Epoch e) override {
     // The first offset of a later epoch, else the log end.
     for (const std::string& b : logs[partition]) {
-      auto h = storage::ParseBatchHeader({reinterpret_cast<const uint8_t*>(b.data()), b.size()});
-      if (h->leader_epoch.value() > e) return h->base_offset.value();
+      const storage::BatchHeader h = Header(b);
+      if (h.leader_epoch > e) return h.base_offset;
     }
     return LogEnd(partition);
   }
 
-  std::map<int32_t, std::vector<std::string>> logs;
+  std::map<PartitionId, std::vector<std::string>> logs;
   int64_t hw_lag = 0;  // how far the high watermark trails the log end
   int32_t epoch = 0;   // the leader epoch appends are stamped with
   v1::ErrorCode fail_with = v1::NONE;
+
+ private:
+  static storage::BatchHeader Header(const std::string& b) {
+    return *storage::ParseBatchHeader({reinterpret_cast<const uint8_t*>(b.data()), b.size()});
+  }
 };
 
 class GroupCoordinatorTest : public ::testing::Test {
@@ -77,7 +69,8 @@ class GroupCoordinatorTest : public ::testing::Test {
     store_ = *OffsetStore::Open("/offsets", env_.get());
     coordinator_ = std::make_unique<GroupCoordinator>(GroupCoordinatorOptions{
         .session_timeout = absl::Seconds(10), .log = &log_, .store = store_.get()});
-    coordinator_->SetLeadership(5, {0, 1, 2, 3, 4});
+    coordinator_->SetLeadership(
+        5, {PartitionId(0), PartitionId(1), PartitionId(2), PartitionId(3), PartitionId(4)});
   }
 
   v1::OffsetCommitResponse Commit(const std::string& group, const std::string& member,
@@ -135,8 +128,8 @@ TEST_F(GroupCoordinatorTest, TwoGroupsKeepTheirOwnOffsets) {
   size_t batches = 0;
   for (const auto& [p, log] : log_.logs) batches += log.size();
   EXPECT_EQ(3u, batches);
-  EXPECT_FALSE(log_.logs[PartitionForKey("group-A", 5)].empty());
-  EXPECT_FALSE(log_.logs[PartitionForKey("group-B", 5)].empty());
+  EXPECT_FALSE(log_.logs[PartitionId(PartitionForKey("group-A", 5))].empty());
+  EXPECT_FALSE(log_.logs[PartitionId(PartitionForKey("group-B", 5))].empty());
 }
 
 TEST_F(GroupCoordinatorTest, MembersCommitWithTheirEpochStandaloneOnlyWhenEmpty) {
@@ -153,9 +146,9 @@ TEST_F(GroupCoordinatorTest, MembersCommitWithTheirEpochStandaloneOnlyWhenEmpty)
 
 TEST_F(GroupCoordinatorTest, GroupsOfPartitionsLedElsewhereAreRefused) {
   const int32_t mine = PartitionForKey("g", 5);
-  std::set<int32_t> others;
+  std::set<PartitionId> others;
   for (int32_t p = 0; p < 5; ++p) {
-    if (p != mine) others.insert(p);
+    if (p != mine) others.insert(PartitionId(p));
   }
   coordinator_->SetLeadership(5, others);
   EXPECT_EQ(v1::NOT_COORDINATOR, Join("g").error().code());
@@ -185,9 +178,9 @@ TEST_F(GroupCoordinatorTest, AFollowerReplicaMaterializesWhatItCopied) {
   auto env = std::unique_ptr<rocksdb::Env>(rocksdb::NewMemEnv(rocksdb::Env::Default()));
   auto store = *OffsetStore::Open("/follower", env.get());
   GroupCoordinator follower({.log = &log_, .store = store.get()});
-  const int32_t p = PartitionForKey("g", 5);
+  const PartitionId p(PartitionForKey("g", 5));
   ASSERT_TRUE(follower.Materialize(p).ok());
-  EXPECT_EQ(42, (*store->Get(p, "g", "orders-topic", 1))->offset());
+  EXPECT_EQ(42, (*store->Get(p, "g", "orders-topic", PartitionId(1)))->offset());
   // When it becomes the coordinator, fetches are served at once.
   follower.SetLeadership(5, {p});
   v1::OffsetFetchRequest req;
@@ -203,7 +196,7 @@ TEST_F(GroupCoordinatorTest, AReplicaTruncatedBelowWhatItAppliedReplaysItsLog) {
   EXPECT_EQ(20, Fetch("g", 0));
   // The second commit was never replicated: a new leader's log wins and
   // this replica keeps only the first.
-  std::vector<std::string>& log = log_.logs[PartitionForKey("g", 5)];
+  std::vector<std::string>& log = log_.logs[PartitionId(PartitionForKey("g", 5))];
   log.pop_back();
   EXPECT_EQ(10, Fetch("g", 0)) << "the store forgot what the log lost";
 
@@ -220,7 +213,7 @@ TEST_F(GroupCoordinatorTest, AReplicaTruncatedBelowWhatItAppliedReplaysItsLog) {
 TEST_F(GroupCoordinatorTest, ANewCoordinatorWaitsForItsHighWatermarkToReachItsLogEnd) {
   ASSERT_EQ(v1::NONE, Commit("g", "", -1, 0, 10).partitions(0).error().code());
   ASSERT_EQ(v1::NONE, Commit("g", "", -1, 0, 20).partitions(0).error().code());
-  const int32_t p = PartitionForKey("g", 5);
+  const PartitionId p(PartitionForKey("g", 5));
   // Another broker takes over while its high watermark still trails its log
   // (the last commit is in its log but not yet known committed).
   auto env = std::unique_ptr<rocksdb::Env>(rocksdb::NewMemEnv(rocksdb::Env::Default()));

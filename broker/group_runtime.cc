@@ -17,7 +17,7 @@ class GroupRuntime::ReplicaLog final : public OffsetsLog {
  public:
   explicit ReplicaLog(ReplicaManager* replicas) : replicas_(replicas) {}
 
-  void Append(int32_t partition, std::string batch,
+  void Append(PartitionId partition, std::string batch,
               absl::AnyInvocable<void(v1::ErrorCode, std::string)> done) override {
     v1::ProduceRequest req;
     req.set_acks(-1);
@@ -25,7 +25,7 @@ class GroupRuntime::ReplicaLog final : public OffsetsLog {
     v1::ProduceRequest::Topic* t = req.add_topics();
     t->set_name(kOffsetsTopic);
     v1::ProduceRequest::Partition* p = t->add_partitions();
-    p->set_partition(partition);
+    p->set_partition(partition.value());
     p->set_records(std::move(batch));
     replicas_->Produce(std::move(req), [done = std::move(done)](v1::ProduceResponse r) mutable {
       if (r.topics_size() != 1 || r.topics(0).partitions_size() != 1) {
@@ -37,34 +37,35 @@ class GroupRuntime::ReplicaLog final : public OffsetsLog {
     });
   }
 
-  absl::StatusOr<std::string> ReadCommitted(int32_t partition, int64_t from) override {
-    std::shared_ptr<Partition> p = replicas_->Find({kOffsetsTopic, PartitionId(partition)});
+  absl::StatusOr<std::string> ReadCommitted(PartitionId partition, Offset from) override {
+    std::shared_ptr<Partition> p = replicas_->Find({kOffsetsTopic, partition});
     if (p == nullptr) return std::string();
     // A replica truncated below what was applied (a new leader's log won):
     // what was applied past its end must be forgotten and replayed.
-    if (Offset(from) > p->log()->log_end_offset()) {
-      return absl::OutOfRangeError(absl::StrCat("applied up to ", from, ", past the log end ",
+    if (from > p->log()->log_end_offset()) {
+      return absl::OutOfRangeError(absl::StrCat("applied up to ", from.value(),
+                                                ", past the log end ",
                                                 p->log()->log_end_offset().value()));
     }
     const Offset hw = p->high_watermark();
-    if (Offset(from) >= hw) return std::string();
-    absl::StatusOr<storage::ReadSlice> slice =
-        p->log()->Read(std::max(Offset(from), p->log()->log_start_offset()), 1 << 20, hw, true);
+    if (from >= hw) return std::string();
+    absl::StatusOr<storage::ReadSlice> slice = p->log()->Read(
+        std::max(from, p->log()->log_start_offset()), 1 << 20, hw, storage::FirstBatch::kAlways);
     if (!slice.ok()) return slice.status();
     return std::string(slice->bytes.view());
   }
 
-  int64_t LogEnd(int32_t partition) override {
-    std::shared_ptr<Partition> p = replicas_->Find({kOffsetsTopic, PartitionId(partition)});
-    return p == nullptr ? -1 : p->log()->log_end_offset().value();
+  Offset LogEnd(PartitionId partition) override {
+    std::shared_ptr<Partition> p = replicas_->Find({kOffsetsTopic, partition});
+    return p == nullptr ? Offset(-1) : p->log()->log_end_offset();
   }
-  int64_t EndOffsetForEpoch(int32_t partition, int32_t epoch) override {
-    std::shared_ptr<Partition> p = replicas_->Find({kOffsetsTopic, PartitionId(partition)});
-    return p == nullptr ? -1 : p->log()->EndOffsetForEpoch(Epoch(epoch)).second.value();
+  Offset EndOffsetForEpoch(PartitionId partition, Epoch epoch) override {
+    std::shared_ptr<Partition> p = replicas_->Find({kOffsetsTopic, partition});
+    return p == nullptr ? Offset(-1) : p->log()->EndOffsetForEpoch(epoch).second;
   }
-  int64_t HighWatermark(int32_t partition) override {
-    std::shared_ptr<Partition> p = replicas_->Find({kOffsetsTopic, PartitionId(partition)});
-    return p == nullptr ? -1 : p->high_watermark().value();
+  Offset HighWatermark(PartitionId partition) override {
+    std::shared_ptr<Partition> p = replicas_->Find({kOffsetsTopic, partition});
+    return p == nullptr ? Offset(-1) : p->high_watermark();
   }
 
  private:
@@ -105,11 +106,11 @@ void GroupRuntime::Close() {
 
 void GroupRuntime::OnImage(std::shared_ptr<const MetadataImage> image) {
   int32_t partitions = 0;
-  std::set<int32_t> led;
+  std::set<PartitionId> led;
   if (const TopicImage* t = image->FindTopic(kOffsetsTopic)) {
     partitions = static_cast<int32_t>(t->partitions.size());
     for (int32_t p = 0; p < partitions; ++p) {
-      if (t->partitions[static_cast<size_t>(p)].leader == options_.self) led.insert(p);
+      if (t->partitions[static_cast<size_t>(p)].leader == options_.self) led.insert(PartitionId(p));
     }
   }
   coordinator_->SetLeadership(partitions, std::move(led));
@@ -172,7 +173,7 @@ v1::FindCoordinatorResponse GroupRuntime::FindCoordinator(
     return r;
   }
   const TopicImage* t = image->FindTopic(kOffsetsTopic);
-  const int32_t p = coordinator_->PartitionFor(request.group());
+  const int32_t p = coordinator_->PartitionFor(request.group()).value();
   if (p < 0 || p >= static_cast<int32_t>(t->partitions.size())) {
     SetError(r.mutable_error(), v1::COORDINATOR_NOT_AVAILABLE, "the coordinator is moving");
     return r;
@@ -217,19 +218,19 @@ void GroupRuntime::RefreshLag() {
   }
   if (image == nullptr) return;
   const std::vector<GroupCoordinator::Committed> committed = coordinator_->CommittedOffsets();
-  std::map<std::pair<std::string, int32_t>, int64_t> ends;
+  std::map<std::pair<std::string, PartitionId>, int64_t> ends;
   std::map<std::string, v1::ListOffsetsRequest> remote;  // by leader address
   for (const GroupCoordinator::Committed& c : committed) {
-    const std::pair<std::string, int32_t> tp(c.topic, c.partition);
+    const std::pair<std::string, PartitionId> tp(c.topic, c.partition);
     const TopicImage* t = image->FindTopic(c.topic);
-    if (ends.contains(tp) || t == nullptr || c.partition < 0 ||
-        c.partition >= static_cast<int32_t>(t->partitions.size())) {
+    const int32_t index = c.partition.value();
+    if (ends.contains(tp) || t == nullptr || index < 0 ||
+        index >= static_cast<int32_t>(t->partitions.size())) {
       continue;
     }
-    const NodeId leader = t->partitions[static_cast<size_t>(c.partition)].leader;
+    const NodeId leader = t->partitions[static_cast<size_t>(index)].leader;
     if (leader == options_.self) {
-      if (std::shared_ptr<Partition> p =
-              options_.replicas->Find({c.topic, PartitionId(c.partition)})) {
+      if (std::shared_ptr<Partition> p = options_.replicas->Find({c.topic, c.partition})) {
         ends[tp] = p->high_watermark().value();
       }
       continue;
@@ -247,7 +248,7 @@ void GroupRuntime::RefreshLag() {
       topic->set_name(c.topic);
     }
     v1::ListOffsetsRequest::Partition* p = topic->add_partitions();
-    p->set_partition(c.partition);
+    p->set_partition(index);
     p->set_timestamp(-1);  // the latest: the high watermark
   }
   for (const auto& [address, req] : remote) {
@@ -259,7 +260,7 @@ void GroupRuntime::RefreshLag() {
     if (!stub->ListOffsets(&ctx, req, &r).ok()) continue;
     for (const v1::ListOffsetsResponse::Topic& t : r.topics()) {
       for (const v1::ListOffsetsResponse::Partition& p : t.partitions()) {
-        if (p.error().code() == v1::NONE) ends[{t.name(), p.partition()}] = p.offset();
+        if (p.error().code() == v1::NONE) ends[{t.name(), PartitionId(p.partition())}] = p.offset();
       }
     }
   }
@@ -267,7 +268,8 @@ void GroupRuntime::RefreshLag() {
   for (const GroupCoordinator::Committed& c : committed) {
     auto it = ends.find({c.topic, c.partition});
     if (it == ends.end() || it->second < 0) continue;
-    lags.push_back({c.group, c.topic, c.partition, std::max<int64_t>(0, it->second - c.offset)});
+    lags.push_back({c.group, c.topic, c.partition.value(),
+                    std::max<int64_t>(0, it->second - c.offset.value())});
   }
   options_.probe->SetConsumerLag(lags);
 }
@@ -302,8 +304,9 @@ void GroupRuntime::Loop() {
       }
     }
     auto it = topics.find(kOffsetsTopic);
-    for (int32_t p = 0; it != topics.end() && p < it->second; ++p) {
-      if (options_.replicas->Find({kOffsetsTopic, PartitionId(p)}) == nullptr) continue;
+    for (int32_t i = 0; it != topics.end() && i < it->second; ++i) {
+      const PartitionId p(i);
+      if (options_.replicas->Find({kOffsetsTopic, p}) == nullptr) continue;
       if (absl::Status st = coordinator_->Materialize(p); !st.ok()) {
         SAMSA_LOG(ERROR) << kOffsetsTopic << "-" << p << ": " << st;
       }

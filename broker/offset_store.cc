@@ -21,23 +21,23 @@ void PutString(std::string* out, const std::string& s) {
   out->append(s);
 }
 
-std::string PartitionPrefix(char kind, int32_t partition) {
+std::string PartitionPrefix(char kind, PartitionId partition) {
   std::string key(1, kind);
-  PutInt32(&key, partition);
+  PutInt32(&key, partition.value());
   return key;
 }
 
-std::string GroupPrefix(int32_t partition, const std::string& group) {
+std::string GroupPrefix(PartitionId partition, const std::string& group) {
   std::string key = PartitionPrefix('o', partition);
   PutString(&key, group);
   return key;
 }
 
-std::string OffsetKey(int32_t partition, const std::string& group, const std::string& topic,
-                      int32_t part) {
+std::string OffsetKey(PartitionId partition, const std::string& group, const std::string& topic,
+                      PartitionId part) {
   std::string key = GroupPrefix(partition, group);
   PutString(&key, topic);
-  PutInt32(&key, part);
+  PutInt32(&key, part.value());
   return key;
 }
 
@@ -75,11 +75,11 @@ absl::StatusOr<std::unique_ptr<OffsetStore>> OffsetStore::Open(const std::string
   return std::unique_ptr<OffsetStore>(new OffsetStore(std::unique_ptr<rocksdb::DB>(db)));
 }
 
-absl::Status OffsetStore::ApplyBatches(int32_t partition, std::span<const uint8_t> batches) {
-  absl::StatusOr<std::pair<int64_t, int32_t>> applied = Applied(partition);
+absl::Status OffsetStore::ApplyBatches(PartitionId partition, std::span<const uint8_t> batches) {
+  absl::StatusOr<std::pair<Offset, Epoch>> applied = Applied(partition);
   if (!applied.ok()) return applied.status();
-  int64_t next = applied->first;
-  int32_t epoch = applied->second;
+  int64_t next = applied->first.value();
+  int32_t epoch = applied->second.value();
   rocksdb::WriteBatch write;
   std::span<const uint8_t> rest = batches;
   while (!rest.empty()) {
@@ -101,7 +101,8 @@ absl::Status OffsetStore::ApplyBatches(int32_t partition, std::span<const uint8_
                                                     commit.status().message()));
           }
           const v1::OffsetCommitKey& key = commit->key;
-          const std::string k = OffsetKey(partition, key.group(), key.topic(), key.partition());
+          const std::string k =
+              OffsetKey(partition, key.group(), key.topic(), PartitionId(key.partition()));
           if (!commit->value.has_value()) {
             write.Delete(k);
             return absl::OkStatus();
@@ -116,7 +117,7 @@ absl::Status OffsetStore::ApplyBatches(int32_t partition, std::span<const uint8_
     }
     rest = rest.subspan(h->size());
   }
-  if (next == applied->first) return absl::OkStatus();
+  if (next == applied->first.value()) return absl::OkStatus();
   uint8_t b[12];
   StoreBE(b, next);
   StoreBE(b + 8, epoch);
@@ -124,42 +125,42 @@ absl::Status OffsetStore::ApplyBatches(int32_t partition, std::span<const uint8_
   return FromRocks(db_->Write(rocksdb::WriteOptions(), &write), "write");
 }
 
-absl::StatusOr<std::pair<int64_t, int32_t>> OffsetStore::Applied(int32_t partition) const {
+absl::StatusOr<std::pair<Offset, Epoch>> OffsetStore::Applied(PartitionId partition) const {
   std::string value;
   rocksdb::Status st = db_->Get(rocksdb::ReadOptions(), PartitionPrefix('a', partition), &value);
-  if (st.IsNotFound()) return std::make_pair(int64_t{0}, int32_t{-1});
+  if (st.IsNotFound()) return std::make_pair(Offset(0), Epoch(-1));
   if (absl::Status s = FromRocks(st, "reading the applied offset"); !s.ok()) return s;
   if (value.size() != 12) return absl::DataLossError("group offsets: a malformed applied offset");
   const auto* p = reinterpret_cast<const uint8_t*>(value.data());
-  return std::make_pair(LoadBE<int64_t>(p), LoadBE<int32_t>(p + 8));
+  return std::make_pair(Offset(LoadBE<int64_t>(p)), Epoch(LoadBE<int32_t>(p + 8)));
 }
 
-absl::StatusOr<int64_t> OffsetStore::AppliedOffset(int32_t partition) const {
-  absl::StatusOr<std::pair<int64_t, int32_t>> a = Applied(partition);
+absl::StatusOr<Offset> OffsetStore::AppliedOffset(PartitionId partition) const {
+  absl::StatusOr<std::pair<Offset, Epoch>> a = Applied(partition);
   if (!a.ok()) return a.status();
   return a->first;
 }
 
-absl::StatusOr<int32_t> OffsetStore::AppliedEpoch(int32_t partition) const {
-  absl::StatusOr<std::pair<int64_t, int32_t>> a = Applied(partition);
+absl::StatusOr<Epoch> OffsetStore::AppliedEpoch(PartitionId partition) const {
+  absl::StatusOr<std::pair<Offset, Epoch>> a = Applied(partition);
   if (!a.ok()) return a.status();
   return a->second;
 }
 
-absl::Status OffsetStore::ResetPartition(int32_t partition) {
+absl::Status OffsetStore::ResetPartition(PartitionId partition) {
   rocksdb::WriteBatch write;
   for (char kind : {'o', 'a'}) {
     const std::string begin = PartitionPrefix(kind, partition);
-    const std::string end = PartitionPrefix(kind, partition + 1);
+    const std::string end = PartitionPrefix(kind, PartitionId(partition.value() + 1));
     write.DeleteRange(begin, end);
   }
   return FromRocks(db_->Write(rocksdb::WriteOptions(), &write), "reset");
 }
 
-absl::StatusOr<std::optional<v1::OffsetCommitValue>> OffsetStore::Get(int32_t partition,
+absl::StatusOr<std::optional<v1::OffsetCommitValue>> OffsetStore::Get(PartitionId partition,
                                                                       const std::string& group,
                                                                       const std::string& topic,
-                                                                      int32_t part) const {
+                                                                      PartitionId part) const {
   std::string bytes;
   rocksdb::Status st =
       db_->Get(rocksdb::ReadOptions(), OffsetKey(partition, group, topic, part), &bytes);
@@ -170,9 +171,9 @@ absl::StatusOr<std::optional<v1::OffsetCommitValue>> OffsetStore::Get(int32_t pa
   return value;
 }
 
-absl::StatusOr<std::map<std::pair<std::string, int32_t>, v1::OffsetCommitValue>>
-OffsetStore::GroupOffsets(int32_t partition, const std::string& group) const {
-  std::map<std::pair<std::string, int32_t>, v1::OffsetCommitValue> out;
+absl::StatusOr<std::map<std::pair<std::string, PartitionId>, v1::OffsetCommitValue>>
+OffsetStore::GroupOffsets(PartitionId partition, const std::string& group) const {
+  std::map<std::pair<std::string, PartitionId>, v1::OffsetCommitValue> out;
   const std::string prefix = GroupPrefix(partition, group);
   std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions()));
   for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
@@ -184,13 +185,14 @@ OffsetStore::GroupOffsets(int32_t partition, const std::string& group) const {
         !value.ParseFromArray(it->value().data(), static_cast<int>(it->value().size()))) {
       return absl::DataLossError("group offsets: a malformed entry");
     }
-    out[{topic, LoadBE<int32_t>(reinterpret_cast<const uint8_t*>(key.data() + at))}] = value;
+    out[{topic, PartitionId(LoadBE<int32_t>(reinterpret_cast<const uint8_t*>(key.data() + at)))}] =
+        value;
   }
   if (absl::Status st = FromRocks(it->status(), "scan"); !st.ok()) return st;
   return out;
 }
 
-absl::StatusOr<std::vector<std::string>> OffsetStore::Groups(int32_t partition) const {
+absl::StatusOr<std::vector<std::string>> OffsetStore::Groups(PartitionId partition) const {
   std::vector<std::string> out;
   const std::string prefix = PartitionPrefix('o', partition);
   std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions()));

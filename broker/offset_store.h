@@ -33,6 +33,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "common/ids.h"
 #include "rocksdb/db.h"
 #include "samsa/v1/groups.pb.h"
 
@@ -49,29 +50,29 @@ class OffsetStore {
   // from __consumer_offsets partition `partition`) at or past its applied
   // offset. DATA_LOSS for a batch or record that does not decode; nothing
   // is applied then.
-  absl::Status ApplyBatches(int32_t partition, std::span<const uint8_t> batches);
+  absl::Status ApplyBatches(PartitionId partition, std::span<const uint8_t> batches);
   // The next offset of `partition` to apply (0 before any).
-  absl::StatusOr<int64_t> AppliedOffset(int32_t partition) const;
+  absl::StatusOr<Offset> AppliedOffset(PartitionId partition) const;
   // The leader epoch of the last batch applied from `partition` (-1: none).
-  absl::StatusOr<int32_t> AppliedEpoch(int32_t partition) const;
+  absl::StatusOr<Epoch> AppliedEpoch(PartitionId partition) const;
   // Forgets everything applied from `partition`.
-  absl::Status ResetPartition(int32_t partition);
+  absl::Status ResetPartition(PartitionId partition);
 
   // The committed offset of `group` for `topic`-`part`, from `partition`.
-  absl::StatusOr<std::optional<v1::OffsetCommitValue>> Get(int32_t partition,
+  absl::StatusOr<std::optional<v1::OffsetCommitValue>> Get(PartitionId partition,
                                                            const std::string& group,
                                                            const std::string& topic,
-                                                           int32_t part) const;
+                                                           PartitionId part) const;
   // Every committed offset of `group`: (topic, partition) -> value.
-  absl::StatusOr<std::map<std::pair<std::string, int32_t>, v1::OffsetCommitValue>> GroupOffsets(
-      int32_t partition, const std::string& group) const;
+  absl::StatusOr<std::map<std::pair<std::string, PartitionId>, v1::OffsetCommitValue>> GroupOffsets(
+      PartitionId partition, const std::string& group) const;
   // The groups with committed offsets in `partition`, sorted.
-  absl::StatusOr<std::vector<std::string>> Groups(int32_t partition) const;
+  absl::StatusOr<std::vector<std::string>> Groups(PartitionId partition) const;
 
  private:
   explicit OffsetStore(std::unique_ptr<rocksdb::DB> db) : db_(std::move(db)) {}
   // The applied offset and epoch of `partition`: {0, -1} before any.
-  absl::StatusOr<std::pair<int64_t, int32_t>> Applied(int32_t partition) const;
+  absl::StatusOr<std::pair<Offset, Epoch>> Applied(PartitionId partition) const;
   std::unique_ptr<rocksdb::DB> db_;
 };
 

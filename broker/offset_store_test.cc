@@ -50,7 +50,8 @@ class OffsetStoreTest : public ::testing::Test {
     store_ = *OffsetStore::Open("/offsets", env_.get());
   }
   int64_t OffsetOf(int32_t partition, const std::string& g, const std::string& t, int32_t p) {
-    absl::StatusOr<std::optional<v1::OffsetCommitValue>> v = store_->Get(partition, g, t, p);
+    absl::StatusOr<std::optional<v1::OffsetCommitValue>> v =
+        store_->Get(PartitionId(partition), g, t, PartitionId(p));
     EXPECT_TRUE(v.ok()) << v.status();
     return v.ok() && v->has_value() ? (*v)->offset() : -1;
   }
@@ -60,63 +61,73 @@ class OffsetStoreTest : public ::testing::Test {
 };
 
 TEST_F(OffsetStoreTest, CommitsAreMaterializedPerGroupAndSurviveReopening) {
-  ASSERT_TRUE(store_
-                  ->ApplyBatches(7, Span(Batch(0, {{"group-A", "orders", 0, Value(3)},
-                                                   {"group-B", "orders", 0, Value(1)},
-                                                   {"group-A", "orders", 1, Value(5)}})))
-                  .ok());
   ASSERT_TRUE(
-      store_->ApplyBatches(7, Span(Batch(3, {{"group-A", "orders", 0, Value(4, "m")}}))).ok());
-  EXPECT_EQ(4, *store_->AppliedOffset(7));
-  EXPECT_EQ(0, *store_->AppliedOffset(8));
+      store_
+          ->ApplyBatches(PartitionId(7), Span(Batch(0, {{"group-A", "orders", 0, Value(3)},
+                                                        {"group-B", "orders", 0, Value(1)},
+                                                        {"group-A", "orders", 1, Value(5)}})))
+          .ok());
+  ASSERT_TRUE(
+      store_
+          ->ApplyBatches(PartitionId(7), Span(Batch(3, {{"group-A", "orders", 0, Value(4, "m")}})))
+          .ok());
+  EXPECT_EQ(Offset(4), *store_->AppliedOffset(PartitionId(7)));
+  EXPECT_EQ(Offset(0), *store_->AppliedOffset(PartitionId(8)));
   Reopen();
   EXPECT_EQ(4, OffsetOf(7, "group-A", "orders", 0)) << "the later commit wins";
   EXPECT_EQ(5, OffsetOf(7, "group-A", "orders", 1));
   EXPECT_EQ(1, OffsetOf(7, "group-B", "orders", 0)) << "each group its own";
   EXPECT_EQ(-1, OffsetOf(7, "group-C", "orders", 0));
   EXPECT_EQ(-1, OffsetOf(8, "group-A", "orders", 0)) << "per __consumer_offsets partition";
-  EXPECT_EQ((std::vector<std::string>{"group-A", "group-B"}), *store_->Groups(7));
-  auto all = *store_->GroupOffsets(7, "group-A");
+  EXPECT_EQ((std::vector<std::string>{"group-A", "group-B"}), *store_->Groups(PartitionId(7)));
+  auto all = *store_->GroupOffsets(PartitionId(7), "group-A");
   ASSERT_EQ(2u, all.size());
-  EXPECT_EQ("m", (all[{"orders", 0}].metadata()));
-  EXPECT_EQ(3, (all[{"orders", 0}].leader_epoch()));
+  EXPECT_EQ("m", (all[{"orders", PartitionId(0)}].metadata()));
+  EXPECT_EQ(3, (all[{"orders", PartitionId(0)}].leader_epoch()));
 }
 
 TEST_F(OffsetStoreTest, RecordsBelowTheAppliedOffsetAreSkippedAndTombstonesDelete) {
   const std::string first = Batch(0, {{"g", "t", 0, Value(10)}, {"g", "t", 1, Value(20)}});
-  ASSERT_TRUE(store_->ApplyBatches(0, Span(first)).ok());
+  ASSERT_TRUE(store_->ApplyBatches(PartitionId(0), Span(first)).ok());
   // A replay overlapping what was applied (a restart re-reads from a batch
   // start): the old records are not applied again over newer ones.
-  ASSERT_TRUE(store_->ApplyBatches(0, Span(Batch(2, {{"g", "t", 0, Value(11)}}))).ok());
-  ASSERT_TRUE(store_->ApplyBatches(0, Span(first + Batch(2, {{"g", "t", 0, Value(11)}}))).ok());
+  ASSERT_TRUE(
+      store_->ApplyBatches(PartitionId(0), Span(Batch(2, {{"g", "t", 0, Value(11)}}))).ok());
+  ASSERT_TRUE(
+      store_->ApplyBatches(PartitionId(0), Span(first + Batch(2, {{"g", "t", 0, Value(11)}})))
+          .ok());
   EXPECT_EQ(11, OffsetOf(0, "g", "t", 0));
-  EXPECT_EQ(3, *store_->AppliedOffset(0));
-  ASSERT_TRUE(store_->ApplyBatches(0, Span(Batch(3, {{"g", "t", 1, std::nullopt}}))).ok());
+  EXPECT_EQ(Offset(3), *store_->AppliedOffset(PartitionId(0)));
+  ASSERT_TRUE(
+      store_->ApplyBatches(PartitionId(0), Span(Batch(3, {{"g", "t", 1, std::nullopt}}))).ok());
   EXPECT_EQ(-1, OffsetOf(0, "g", "t", 1));
   EXPECT_EQ(11, OffsetOf(0, "g", "t", 0));
 }
 
 TEST_F(OffsetStoreTest, ResetForgetsOnePartitionOnly) {
-  ASSERT_TRUE(store_->ApplyBatches(1, Span(Batch(0, {{"g1", "t", 0, Value(1)}}))).ok());
-  ASSERT_TRUE(store_->ApplyBatches(2, Span(Batch(0, {{"g2", "t", 0, Value(2)}}))).ok());
-  ASSERT_TRUE(store_->ResetPartition(1).ok());
+  ASSERT_TRUE(
+      store_->ApplyBatches(PartitionId(1), Span(Batch(0, {{"g1", "t", 0, Value(1)}}))).ok());
+  ASSERT_TRUE(
+      store_->ApplyBatches(PartitionId(2), Span(Batch(0, {{"g2", "t", 0, Value(2)}}))).ok());
+  ASSERT_TRUE(store_->ResetPartition(PartitionId(1)).ok());
   EXPECT_EQ(-1, OffsetOf(1, "g1", "t", 0));
-  EXPECT_EQ(0, *store_->AppliedOffset(1));
+  EXPECT_EQ(Offset(0), *store_->AppliedOffset(PartitionId(1)));
   EXPECT_EQ(2, OffsetOf(2, "g2", "t", 0));
-  EXPECT_EQ(1, *store_->AppliedOffset(2));
+  EXPECT_EQ(Offset(1), *store_->AppliedOffset(PartitionId(2)));
 }
 
 TEST_F(OffsetStoreTest, GarbageIsRefusedAndChangesNothing) {
-  ASSERT_TRUE(store_->ApplyBatches(0, Span(Batch(0, {{"g", "t", 0, Value(1)}}))).ok());
+  ASSERT_TRUE(store_->ApplyBatches(PartitionId(0), Span(Batch(0, {{"g", "t", 0, Value(1)}}))).ok());
   storage::BatchBuilder b;
   b.Append(1000, "not a key \xff\xff\xff", "v");
   std::string bad = *b.Build();
   storage::StampBatch({reinterpret_cast<uint8_t*>(bad.data()), bad.size()}, Offset(3), Epoch(0));
   const std::string good = Batch(2, {{"g", "t", 0, Value(9)}});
-  EXPECT_EQ(absl::StatusCode::kDataLoss, store_->ApplyBatches(0, Span(good + bad)).code());
+  EXPECT_EQ(absl::StatusCode::kDataLoss,
+            store_->ApplyBatches(PartitionId(0), Span(good + bad)).code());
   EXPECT_EQ(1, OffsetOf(0, "g", "t", 0)) << "nothing of the failed call applied";
-  EXPECT_EQ(1, *store_->AppliedOffset(0));
-  EXPECT_FALSE(store_->ApplyBatches(0, Span(std::string("\x01\x02\x03", 3))).ok());
+  EXPECT_EQ(Offset(1), *store_->AppliedOffset(PartitionId(0)));
+  EXPECT_FALSE(store_->ApplyBatches(PartitionId(0), Span(std::string("\x01\x02\x03", 3))).ok());
 }
 
 }  // namespace

@@ -247,7 +247,8 @@ absl::StatusOr<Partition::ProducerLoad> Partition::LoadProducersLocked() {
   }
   Offset from = std::max(load.snapshot.value_or(Offset(0)), log_->log_start_offset());
   while (from < end) {
-    absl::StatusOr<storage::ReadSlice> slice = log_->Read(from, 1 << 20, end, true);
+    absl::StatusOr<storage::ReadSlice> slice =
+        log_->Read(from, 1 << 20, end, storage::FirstBatch::kAlways);
     if (!slice.ok()) return slice.status();
     if (slice->bytes.empty()) break;
     if (absl::Status st = producers_.UpdateAll(slice->bytes.span()); !st.ok()) return st;
@@ -257,10 +258,10 @@ absl::StatusOr<Partition::ProducerLoad> Partition::LoadProducersLocked() {
   return load;
 }
 
-absl::Status Partition::MaybeSnapshotProducers(bool force) {
+absl::Status Partition::SnapshotProducers(SnapshotWhen when) {
   absl::MutexLock lock(&snapshot_mu_);
   const Offset segment = log_->active_segment_base();
-  if (!force && segment == snapshot_segment_) return absl::OkStatus();
+  if (when == SnapshotWhen::kIfRolled && segment == snapshot_segment_) return absl::OkStatus();
   Offset end;
   std::string bytes;
   {

@@ -96,9 +96,14 @@ class Partition {
   // not past the log end, then the batches after it. Snapshots past the
   // log end (a tail lost in a crash) and unreadable ones are deleted.
   absl::StatusOr<ProducerLoad> LoadProducers();
-  // Writes a snapshot at the log end if the log rolled a segment since the
-  // last one (or `force`, at shutdown), keeping the newest two.
-  absl::Status MaybeSnapshotProducers(bool force = false);
+  // When SnapshotProducers writes a snapshot.
+  enum class SnapshotWhen {
+    kIfRolled,  // the log rolled a segment since the last one
+    kAlways,    // at shutdown
+  };
+  // Writes a snapshot of the producer state at the log end (as `when`
+  // says), keeping the newest two.
+  absl::Status SnapshotProducers(SnapshotWhen when);
 
   Offset high_watermark() const;
   // Where records up to `end`, appended as leader in `epoch`, stand: the

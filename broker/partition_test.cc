@@ -67,7 +67,7 @@ TEST_F(PartitionTest, ARollTakesASnapshotAndOpeningReplaysOnlyWhatFollowsIt) {
   ASSERT_TRUE(partition_->LoadProducers().ok());
   for (int seq = 0; seq < 20; ++seq) {
     ASSERT_EQ(Partition::LeaderAppend::Outcome::kAppended, Append(Batch(seq)).outcome);
-    ASSERT_TRUE(partition_->MaybeSnapshotProducers().ok());
+    ASSERT_TRUE(partition_->SnapshotProducers(Partition::SnapshotWhen::kIfRolled).ok());
   }
   ASSERT_GT(log_->segment_count(), 3u);
   EXPECT_EQ(2u, Snapshots().size()) << "the newest two are kept";
@@ -92,7 +92,7 @@ TEST_F(PartitionTest, ARollTakesASnapshotAndOpeningReplaysOnlyWhatFollowsIt) {
 TEST_F(PartitionTest, ACleanShutdownSnapshotLeavesNothingToReplay) {
   ASSERT_TRUE(partition_->LoadProducers().ok());
   for (int seq = 0; seq < 3; ++seq) Append(Batch(seq));
-  ASSERT_TRUE(partition_->MaybeSnapshotProducers(/*force=*/true).ok());
+  ASSERT_TRUE(partition_->SnapshotProducers(Partition::SnapshotWhen::kAlways).ok());
   Reopen();
   absl::StatusOr<Partition::ProducerLoad> load = partition_->LoadProducers();
   ASSERT_TRUE(load.ok()) << load.status();
@@ -104,7 +104,7 @@ TEST_F(PartitionTest, ACleanShutdownSnapshotLeavesNothingToReplay) {
 TEST_F(PartitionTest, ADamagedSnapshotIsDeletedAndTheLogReplayedInstead) {
   ASSERT_TRUE(partition_->LoadProducers().ok());
   for (int seq = 0; seq < 3; ++seq) Append(Batch(seq));
-  ASSERT_TRUE(partition_->MaybeSnapshotProducers(/*force=*/true).ok());
+  ASSERT_TRUE(partition_->SnapshotProducers(Partition::SnapshotWhen::kAlways).ok());
   ASSERT_EQ(1u, Snapshots().size());
   const std::string path = "/data/t-0/" + Snapshots()[0];
   std::string bytes = *h_.env()->ReadFile(path);
@@ -123,7 +123,7 @@ TEST_F(PartitionTest, ADamagedSnapshotIsDeletedAndTheLogReplayedInstead) {
 TEST_F(PartitionTest, TruncationDropsLaterSnapshotsAndTheBatchesItRemoved) {
   ASSERT_TRUE(partition_->LoadProducers().ok());
   for (int seq = 0; seq < 4; ++seq) Append(Batch(seq));
-  ASSERT_TRUE(partition_->MaybeSnapshotProducers(/*force=*/true).ok());
+  ASSERT_TRUE(partition_->SnapshotProducers(Partition::SnapshotWhen::kAlways).ok());
   ASSERT_TRUE(partition_->TruncateTo(Offset(2)).ok());
   EXPECT_TRUE(Snapshots().empty()) << "the snapshot at 4 describes batches the log lost";
   // Sequences 2 and 3 are gone: 2 is new again, not a duplicate.
@@ -132,7 +132,7 @@ TEST_F(PartitionTest, TruncationDropsLaterSnapshotsAndTheBatchesItRemoved) {
   EXPECT_EQ(Partition::LeaderAppend::Outcome::kAppended, again.outcome);
   EXPECT_EQ(Offset(2), again.info.first_offset);
 
-  ASSERT_TRUE(partition_->MaybeSnapshotProducers(/*force=*/true).ok());
+  ASSERT_TRUE(partition_->SnapshotProducers(Partition::SnapshotWhen::kAlways).ok());
   ASSERT_TRUE(partition_->TruncateFullyAndStartAt(Offset(100)).ok());
   EXPECT_TRUE(Snapshots().empty());
   EXPECT_EQ(Partition::LeaderAppend::Outcome::kOutOfOrder, Append(Batch(3)).outcome)
@@ -142,7 +142,7 @@ TEST_F(PartitionTest, TruncationDropsLaterSnapshotsAndTheBatchesItRemoved) {
 TEST_F(PartitionTest, ASnapshotPastALostTailIsIgnored) {
   ASSERT_TRUE(partition_->LoadProducers().ok());
   Append(Batch(0));
-  ASSERT_TRUE(partition_->MaybeSnapshotProducers(/*force=*/true).ok());
+  ASSERT_TRUE(partition_->SnapshotProducers(Partition::SnapshotWhen::kAlways).ok());
   // A snapshot claiming more than the log holds (its tail lost in a crash).
   ASSERT_TRUE(h_.env()
                   ->WriteFileAtomically("/data/t-0/00000000000000000009.snapshot",

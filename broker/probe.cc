@@ -153,8 +153,8 @@ void BrokerProbe::SetConsumerLag(const std::vector<Lag>& lags) {
   lag_series_ = std::move(series);
 }
 
-void BrokerProbe::OnIsrChange(bool shrink) {
-  isr_changes_.Add({{"change", shrink ? "shrink" : "expand"}}).Increment();
+void BrokerProbe::OnIsrChange(IsrChange change) {
+  isr_changes_.Add({{"change", change == IsrChange::kShrink ? "shrink" : "expand"}}).Increment();
 }
 
 }  // namespace samsa::broker

@@ -73,7 +73,8 @@ class BrokerProbe {
   void OnFetch(const std::string& topic, int64_t bytes, int64_t records);
   void OnFlush(absl::Duration d) { flush_seconds_.Observe(absl::ToDoubleSeconds(d)); }
   void OnRequest(const std::string& api, double seconds);
-  void OnIsrChange(bool shrink);
+  enum class IsrChange { kShrink, kExpand };
+  void OnIsrChange(IsrChange change);
   void SetAcksAllWaiting(int64_t n) { acks_all_waiting_.Set(static_cast<double>(n)); }
   void SetLogBytes(int64_t n) { log_bytes_.Set(static_cast<double>(n)); }
   void SetDiskSpace(uint64_t capacity, uint64_t free) {

@@ -81,14 +81,14 @@ v1::Controller::Stub* QuorumClient::ActiveStub(std::string* address) {
   return &StubFor(active_address_);
 }
 
-void QuorumClient::NoteAnswer(const std::string& address, bool reached,
+void QuorumClient::NoteAnswer(const std::string& address, CallOutcome outcome,
                               const v1::LeaderHint* hint) {
   absl::MutexLock lock(&mu_);
   if (active_address_ != address) return;  // someone else moved on already
   if (hint != nullptr && !hint->leader_address().empty()) {
     active_address_ = hint->leader_address();
     active_.store(hint->leader_id());
-  } else if (!reached || hint != nullptr) {
+  } else if (outcome == CallOutcome::kFailed || hint != nullptr) {
     active_address_.clear();
     active_.store(-1);
   }
@@ -112,7 +112,8 @@ absl::StatusOr<Response> QuorumClient::CallActive(Call call, absl::Time deadline
       active_.store(r.controller().leader_id());
       return r;
     }
-    NoteAnswer(address, last.ok(), redirected ? &r.controller() : nullptr);
+    NoteAnswer(address, last.ok() ? CallOutcome::kAnswered : CallOutcome::kFailed,
+               redirected ? &r.controller() : nullptr);
     if (redirected && !r.controller().leader_address().empty() &&
         r.controller().leader_address() != address) {
       continue;  // go where the hint says at once
@@ -221,7 +222,7 @@ void QuorumClient::FetchLoop() {
       fetch_ctx_ = nullptr;
     }
     if (!st.ok() || r.error().code() != v1::NONE) {
-      NoteAnswer(address, /*reached=*/false, nullptr);  // look for the active one again
+      NoteAnswer(address, CallOutcome::kFailed, nullptr);  // look for the active one again
       absl::MutexLock lock(&mu_);
       WaitUnlessStopped(absl::Milliseconds(50));
       continue;

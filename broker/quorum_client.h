@@ -103,8 +103,10 @@ class QuorumClient {
   v1::Controller::Stub& StubFor(const std::string& address) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // The stub for the active controller (or the next bootstrap address).
   v1::Controller::Stub* ActiveStub(std::string* address);
-  // Learns from an answer where the active controller is.
-  void NoteAnswer(const std::string& address, bool reached, const v1::LeaderHint* hint);
+  // Learns from a call to `address` where the active controller is: its
+  // hint when it gave one, else whether the call went through at all.
+  enum class CallOutcome { kAnswered, kFailed };
+  void NoteAnswer(const std::string& address, CallOutcome outcome, const v1::LeaderHint* hint);
   // Sends `call` to the active controller, following NOT_CONTROLLER hints,
   // until it answers or `deadline` (MonotonicNow() time). `Response` has
   // `error` and `controller`.
@@ -152,7 +154,7 @@ void QuorumClient::Forward(AsyncCall<Response> call,
          if constexpr (requires { response->controller(); }) {  // reads have no hint
            if (redirected) hint = &response->controller();
          }
-         NoteAnswer(address, st.ok(), hint);
+         NoteAnswer(address, st.ok() ? CallOutcome::kAnswered : CallOutcome::kFailed, hint);
          if ((redirected || st.error_code() == grpc::StatusCode::UNAVAILABLE) && attempts > 1) {
            Forward(call, done, attempts - 1);
            return;

@@ -190,10 +190,10 @@ absl::Status ReplicaManager::Close() {
     SetError(w.out->mutable_error(), v1::REQUEST_TIMED_OUT, "the broker is shutting down");
     w.call->Finish();
   }
-  ReleaseFetchers(/*everyone=*/true);
+  ReleaseFetchers(Release::kEveryone);
   ReleaseConsumers();
   CheckpointHighWatermarks();
-  SnapshotProducers(/*force=*/true);
+  SnapshotProducers(Partition::SnapshotWhen::kAlways);
   return logs_->Close();
 }
 
@@ -530,7 +530,7 @@ void ReplicaManager::ProducePartition(const std::string& topic, v1::ProduceReque
         options_.probe->OnAppend(topic, static_cast<int64_t>(appended.info.bytes),
                                  appended.info.record_count);
       }
-      ReleaseFetchers(/*everyone=*/true);  // followers waiting for records have some
+      ReleaseFetchers(Release::kEveryone);  // followers waiting for records have some
       break;
     case Outcome::kDuplicate:
       break;  // a retry: answered with the original offsets once they are acknowledged
@@ -608,14 +608,14 @@ void ReplicaManager::ReleaseWaiters() {
   ReleaseConsumers();
 }
 
-void ReplicaManager::SnapshotProducers(bool force) {
+void ReplicaManager::SnapshotProducers(Partition::SnapshotWhen when) {
   std::vector<std::shared_ptr<Partition>> all;
   {
     absl::MutexLock lock(&mu_);
     for (const auto& [tp, p] : partitions_) all.push_back(p);
   }
   for (const std::shared_ptr<Partition>& p : all) {
-    if (absl::Status st = p->MaybeSnapshotProducers(force); !st.ok()) {
+    if (absl::Status st = p->SnapshotProducers(when); !st.ok()) {
       SAMSA_LOG(ERROR) << p->log()->dir() << ": producer snapshot: " << st;
     }
   }
@@ -636,7 +636,7 @@ void ReplicaManager::TimerLoop() {
       if (stop_) return;
     }
     ReleaseWaiters();
-    ReleaseFetchers(/*everyone=*/false);
+    ReleaseFetchers(Release::kExpired);
     if (MonotonicNow() >= next_retention) {
       logs_->ApplyRetention(options_.clock->Now());  // each log reports what it deleted
       next_retention = MonotonicNow() + options_.retention_check_interval;
@@ -644,7 +644,7 @@ void ReplicaManager::TimerLoop() {
     if (MonotonicNow() >= next_gauges) {
       UpdateGauges();
       CheckpointHighWatermarks();
-      SnapshotProducers(/*force=*/false);
+      SnapshotProducers(Partition::SnapshotWhen::kIfRolled);
       next_gauges = MonotonicNow() + absl::Seconds(1);
     }
   }
@@ -680,7 +680,11 @@ void ReplicaManager::IsrLoop() {
       ap->set_leader_epoch(s.leader_epoch.value());
       ap->set_partition_epoch(s.partition_epoch);
       for (NodeId m : *wanted) ap->add_new_isr(m.value());
-      if (options_.probe != nullptr) options_.probe->OnIsrChange(wanted->size() < s.isr.size());
+      if (options_.probe != nullptr) {
+        options_.probe->OnIsrChange(wanted->size() < s.isr.size()
+                                        ? BrokerProbe::IsrChange::kShrink
+                                        : BrokerProbe::IsrChange::kExpand);
+      }
       SAMSA_LOG(INFO) << "asking to change the ISR of " << storage::PartitionDirName(p->tp())
                       << " from " << s.isr.size() << " to " << wanted->size() << " members";
     }

@@ -166,12 +166,15 @@ class ReplicaManager {
   void UpdateGauges();
   // Writes the high-watermark checkpoint if any high watermark moved.
   void CheckpointHighWatermarks();
-  // Snapshots the producer state of partitions whose logs rolled (of all
-  // with `force`).
-  void SnapshotProducers(bool force);
-  // Answers follower fetches waiting for records (all of them with
-  // `everyone`, else those past their deadline).
-  void ReleaseFetchers(bool everyone);
+  // Snapshots the producer state of every partition (see
+  // Partition::SnapshotProducers).
+  void SnapshotProducers(Partition::SnapshotWhen when);
+  // Which waiting follower fetches ReleaseFetchers answers.
+  enum class Release {
+    kEveryone,  // records arrived (or the broker stops): all of them
+    kExpired,   // those past their deadline
+  };
+  void ReleaseFetchers(Release which);
   // The answer to a follower's fetch; `has_news` when any partition has
   // records, an error or a divergence to report.
   ReplicaFetchAnswer AnswerReplicaFetch(const v1::ReplicaFetchRequest& request, bool* has_news);

@@ -82,7 +82,8 @@ void ReplicaManager::ReplicaFetch(const v1::ReplicaFetchRequest& request,
   }
 }
 
-void ReplicaManager::ReleaseFetchers(bool everyone) {
+void ReplicaManager::ReleaseFetchers(Release which) {
+  const bool everyone = which == Release::kEveryone;
   std::vector<FetchWaiter> released;
   {
     absl::MutexLock lock(&mu_);
@@ -165,7 +166,8 @@ ReplicaFetchAnswer ReplicaManager::AnswerReplicaFetch(const v1::ReplicaFetchRequ
     if (fetch_offset < log->log_end_offset() && budget > 0) {
       const int64_t cap = in.max_bytes() > 0 ? std::min<int64_t>(in.max_bytes(), budget) : budget;
       absl::StatusOr<storage::ReadSlice> slice =
-          log->Read(fetch_offset, static_cast<size_t>(cap), log->log_end_offset(), true);
+          log->Read(fetch_offset, static_cast<size_t>(cap), log->log_end_offset(),
+                    storage::FirstBatch::kAlways);
       if (!slice.ok()) {
         SetError(out->mutable_error(), v1::KAFKA_STORAGE_ERROR,
                  std::string(slice.status().message()));
@@ -309,7 +311,8 @@ FetchAnswer ReplicaManager::AnswerFetch(const v1::FetchRequest& request, int64_t
       if (from >= hw || (budget <= 0 && !first)) continue;
       const int64_t cap = in.max_bytes() > 0 ? std::min<int64_t>(in.max_bytes(), budget) : budget;
       absl::StatusOr<storage::ReadSlice> slice =
-          log->Read(from, static_cast<size_t>(std::max<int64_t>(cap, 0)), hw, first);
+          log->Read(from, static_cast<size_t>(std::max<int64_t>(cap, 0)), hw,
+                    first ? storage::FirstBatch::kAlways : storage::FirstBatch::kIfItFits);
       if (!slice.ok()) {
         SetError(out->mutable_error(),
                  slice.status().code() == absl::StatusCode::kOutOfRange ? v1::OFFSET_OUT_OF_RANGE

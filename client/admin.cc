@@ -232,10 +232,20 @@ absl::Status Admin::AlterReassignments(const v1::AlterPartitionReassignmentsRequ
   return r.ok() ? ErrorOf(*r) : r.status();
 }
 
-absl::StatusOr<int32_t> Admin::DecommissionBroker(int32_t broker, bool recommission) {
+absl::StatusOr<int32_t> Admin::DecommissionBroker(int32_t broker) {
   v1::DecommissionBrokerRequest req;
   req.set_broker_id(broker);
-  req.set_recommission(recommission);
+  return Decommission(req);
+}
+
+absl::StatusOr<int32_t> Admin::RecommissionBroker(int32_t broker) {
+  v1::DecommissionBrokerRequest req;
+  req.set_broker_id(broker);
+  req.set_recommission(true);
+  return Decommission(req);
+}
+
+absl::StatusOr<int32_t> Admin::Decommission(const v1::DecommissionBrokerRequest& req) {
   absl::StatusOr<v1::DecommissionBrokerResponse> r = Call<v1::DecommissionBrokerResponse>(
       "DecommissionBroker", [&](v1::Broker::Stub* stub, grpc::ClientContext* ctx, auto* out) {
         return stub->DecommissionBroker(ctx, req, out);
@@ -245,9 +255,18 @@ absl::StatusOr<int32_t> Admin::DecommissionBroker(int32_t broker, bool recommiss
   return r->replicas();
 }
 
-absl::StatusOr<v1::BalancePartitionsResponse> Admin::Balance(bool dry_run) {
+absl::StatusOr<v1::BalancePartitionsResponse> Admin::Balance() {
+  return Balance(v1::BalancePartitionsRequest());
+}
+
+absl::StatusOr<v1::BalancePartitionsResponse> Admin::PlanBalance() {
   v1::BalancePartitionsRequest req;
-  req.set_dry_run(dry_run);
+  req.set_dry_run(true);
+  return Balance(req);
+}
+
+absl::StatusOr<v1::BalancePartitionsResponse> Admin::Balance(
+    const v1::BalancePartitionsRequest& req) {
   absl::StatusOr<v1::BalancePartitionsResponse> r = Call<v1::BalancePartitionsResponse>(
       "BalancePartitions", [&](v1::Broker::Stub* stub, grpc::ClientContext* ctx, auto* out) {
         return stub->BalancePartitions(ctx, req, out);

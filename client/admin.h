@@ -85,12 +85,15 @@ class Admin {
                         const std::vector<int32_t>& replicas);
   // Rolls a move back to the partition's original replicas.
   absl::Status CancelReassignment(const std::string& topic, int32_t partition);
-  // Moves every replica off `broker` (or, with `recommission`, takes that
-  // back); returns the replicas it holds.
-  absl::StatusOr<int32_t> DecommissionBroker(int32_t broker, bool recommission);
-  // The balancer's plan; unless `dry_run` its first moves start and the
-  // controller carries on until brokers are even.
-  absl::StatusOr<v1::BalancePartitionsResponse> Balance(bool dry_run);
+  // Moves every replica off `broker`; returns the replicas it holds.
+  absl::StatusOr<int32_t> DecommissionBroker(int32_t broker);
+  // Takes a decommission back: `broker` gets replicas again.
+  absl::StatusOr<int32_t> RecommissionBroker(int32_t broker);
+  // The balancer's plan; its first moves start and the controller carries
+  // on until brokers are even.
+  absl::StatusOr<v1::BalancePartitionsResponse> Balance();
+  // The plan Balance would start, changing nothing.
+  absl::StatusOr<v1::BalancePartitionsResponse> PlanBalance();
   // The moves in progress (of `topics`, or all), with their progress.
   absl::StatusOr<std::vector<v1::PartitionReassignment>> ListReassignments(
       const std::vector<std::string>& topics);
@@ -110,6 +113,8 @@ class Admin {
                                                           OffsetTarget target);
 
  private:
+  absl::StatusOr<int32_t> Decommission(const v1::DecommissionBrokerRequest& req);
+  absl::StatusOr<v1::BalancePartitionsResponse> Balance(const v1::BalancePartitionsRequest& req);
   Admin(AdminConfig config, std::vector<std::string> bootstrap);
   // Calls `rpc(stub, ctx, response)` on brokers in turn until one answers
   // within the timeout.

@@ -143,7 +143,7 @@ TEST(MetadataImageTest, RecordsThatDoNotFitAreRejectedWholeBatch) {
        records::PartitionChange(kTopic, 0, std::nullopt, std::nullopt,
                                 records::ReplicaSets{{b1, b2}, {}, {b1, b2}}),
        "removing every replica"},
-      {"decommission unknown", records::BrokerDecommission(b9, true), "unregistered broker 9"},
+      {"decommission unknown", records::BrokerDecommission(b9), "unregistered broker 9"},
       {"unregister unfenced", records::UnregisterBroker(b1, 1), "not fenced"},
       {"unregister stale epoch", records::UnregisterBroker(b2, 1), "not registered so"},
       {"no type", v1::MetadataRecord(), "no known type"},
@@ -203,12 +203,11 @@ TEST(MetadataImageTest, ReassignmentStepsAndSnapshotsKeepTheMovingSets) {
 TEST(MetadataImageTest, DecommissionAndUnregister) {
   MetadataImage image = Replay(History());
   const NodeId b1(1), b2(2), b3(3);
-  ASSERT_TRUE(
-      image
-          .Apply(Batch({records::RegisterBroker(b3, Uuid{9, 3}, 3, "127.0.0.1:3", ""),
-                        records::UnfenceBroker(b3, 3), records::BrokerDecommission(b3, true)}),
-                 20)
-          .ok());
+  ASSERT_TRUE(image
+                  .Apply(Batch({records::RegisterBroker(b3, Uuid{9, 3}, 3, "127.0.0.1:3", ""),
+                                records::UnfenceBroker(b3, 3), records::BrokerDecommission(b3)}),
+                         20)
+                  .ok());
   EXPECT_TRUE(image.FindBroker(b3)->decommissioning);
   EXPECT_TRUE(image.FindBroker(b3)->eligible());
   EXPECT_FALSE(image.FindBroker(b3)->accepts_replicas());

@@ -35,10 +35,16 @@ v1::MetadataRecord BrokerShutdown(NodeId id, int64_t epoch) {
   return r;
 }
 
-v1::MetadataRecord BrokerDecommission(NodeId id, bool decommissioning) {
+v1::MetadataRecord BrokerDecommission(NodeId id) {
   v1::MetadataRecord r;
   r.mutable_broker_decommission()->set_broker_id(id.value());
-  r.mutable_broker_decommission()->set_decommissioning(decommissioning);
+  r.mutable_broker_decommission()->set_decommissioning(true);
+  return r;
+}
+
+v1::MetadataRecord BrokerRecommission(NodeId id) {
+  v1::MetadataRecord r = BrokerDecommission(id);
+  r.mutable_broker_decommission()->set_decommissioning(false);
   return r;
 }
 

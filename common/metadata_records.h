@@ -16,7 +16,8 @@ v1::MetadataRecord RegisterBroker(NodeId id, const Uuid& incarnation, int64_t ep
 v1::MetadataRecord FenceBroker(NodeId id, int64_t epoch);
 v1::MetadataRecord UnfenceBroker(NodeId id, int64_t epoch);
 v1::MetadataRecord BrokerShutdown(NodeId id, int64_t epoch);
-v1::MetadataRecord BrokerDecommission(NodeId id, bool decommissioning);
+v1::MetadataRecord BrokerDecommission(NodeId id);
+v1::MetadataRecord BrokerRecommission(NodeId id);
 v1::MetadataRecord UnregisterBroker(NodeId id, int64_t epoch);
 v1::MetadataRecord Topic(std::string name, const Uuid& id);
 v1::MetadataRecord Partition(const Uuid& topic, int32_t partition, const PartitionImage& p);

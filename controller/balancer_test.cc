@@ -180,7 +180,7 @@ TEST(BalancerTest, DecommissioningEmptiesTheBrokerAndKeepsTheOthersEven) {
   MetadataImage image = ImageWithBrokers(5);
   AddTopic(image, "t", RoundRobin(20, 3, 5));
   PendingBatch batch(image);
-  ASSERT_TRUE(batch.Add(records::BrokerDecommission(NodeId(2), true)).ok());
+  ASSERT_TRUE(batch.Add(records::BrokerDecommission(NodeId(2))).ok());
   Commit(image, batch);
   const BalancePlan plan = PlanBalance(image, {}, BalanceOptions{.max_moves = 1000});
   Counts after = After(image, plan);

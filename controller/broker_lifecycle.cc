@@ -314,7 +314,8 @@ v1::DecommissionBrokerResponse DecommissionBroker(const v1::DecommissionBrokerRe
       return response;
     }
   }
-  if (absl::Status st = batch.Add(records::BrokerDecommission(id, !request.recommission()));
+  if (absl::Status st = batch.Add(request.recommission() ? records::BrokerRecommission(id)
+                                                         : records::BrokerDecommission(id));
       !st.ok()) {
     *response.mutable_error() = InternalError(st);
   }

@@ -93,7 +93,7 @@ v1::LeaderHint QuorumController::Hint() const {
   return hint;
 }
 
-void QuorumController::Write(Decide decide, bool read_only, Finish finish) {
+void QuorumController::Write(Decide decide, WriteMode mode, Finish finish) {
   absl::ReleasableMutexLock lock(&mu_);
   if (!active_ || node_ == nullptr) {
     lock.Release();
@@ -104,7 +104,7 @@ void QuorumController::Write(Decide decide, bool read_only, Finish finish) {
   }
   PendingBatch batch(latest_);
   decide(batch);
-  if (read_only || batch.empty()) {
+  if (mode == WriteMode::kValidateOnly || batch.empty()) {
     lock.Release();
     finish(v1::Error(), Hint());
     return;
@@ -135,28 +135,28 @@ void QuorumController::CreateTopics(const v1::CreateTopicsRequest& request,
             request, options_.topic_defaults,
             [this]() ABSL_NO_THREAD_SAFETY_ANALYSIS { return NewTopicId(); }, batch);
       },
-      request.validate_only(), AnswerWith(response, std::move(done)));
+      ModeOf(request.validate_only()), AnswerWith(response, std::move(done)));
 }
 
 void QuorumController::DeleteTopics(const v1::DeleteTopicsRequest& request,
                                     Done<v1::DeleteTopicsResponse> done) {
   auto response = std::make_shared<v1::DeleteTopicsResponse>();
-  Write([&](PendingBatch& batch) { *response = controller::DeleteTopics(request, batch); }, false,
-        AnswerWith(response, std::move(done)));
+  Write([&](PendingBatch& batch) { *response = controller::DeleteTopics(request, batch); },
+        WriteMode::kPropose, AnswerWith(response, std::move(done)));
 }
 
 void QuorumController::CreatePartitions(const v1::CreatePartitionsRequest& request,
                                         Done<v1::CreatePartitionsResponse> done) {
   auto response = std::make_shared<v1::CreatePartitionsResponse>();
   Write([&](PendingBatch& batch) { *response = controller::CreatePartitions(request, batch); },
-        request.validate_only(), AnswerWith(response, std::move(done)));
+        ModeOf(request.validate_only()), AnswerWith(response, std::move(done)));
 }
 
 void QuorumController::AlterConfigs(const v1::AlterConfigsRequest& request,
                                     Done<v1::AlterConfigsResponse> done) {
   auto response = std::make_shared<v1::AlterConfigsResponse>();
   Write([&](PendingBatch& batch) { *response = controller::AlterConfigs(request, batch); },
-        request.validate_only(), AnswerWith(response, std::move(done)));
+        ModeOf(request.validate_only()), AnswerWith(response, std::move(done)));
 }
 
 void QuorumController::RegisterBroker(const v1::RegisterBrokerRequest& request,
@@ -169,7 +169,7 @@ void QuorumController::RegisterBroker(const v1::RegisterBrokerRequest& request,
           sessions_[NodeId(request.broker_id())] = options_.clock->Monotonic();
         }
       },
-      false, AnswerWith(response, std::move(done)));
+      WriteMode::kPropose, AnswerWith(response, std::move(done)));
 }
 
 void QuorumController::BrokerHeartbeat(const v1::BrokerHeartbeatRequest& request,
@@ -194,7 +194,7 @@ void QuorumController::BrokerHeartbeat(const v1::BrokerHeartbeatRequest& request
           }
         }
       },
-      false, AnswerWith(response, std::move(done)));
+      WriteMode::kPropose, AnswerWith(response, std::move(done)));
 }
 
 void QuorumController::AlterPartition(const v1::AlterPartitionRequest& request,
@@ -208,7 +208,7 @@ void QuorumController::AlterPartition(const v1::AlterPartitionRequest& request,
           SAMSA_LOG(ERROR) << "completing reassignments: " << n.status();
         }
       },
-      false, AnswerWith(response, std::move(done)));
+      WriteMode::kPropose, AnswerWith(response, std::move(done)));
 }
 
 void QuorumController::AlterPartitionReassignments(
@@ -224,7 +224,7 @@ void QuorumController::AlterPartitionReassignments(
                           << " completed, " << moves.cancelled << " cancelled";
         }
       },
-      false, AnswerWith(response, std::move(done)));
+      WriteMode::kPropose, AnswerWith(response, std::move(done)));
 }
 
 void QuorumController::ListPartitionReassignments(
@@ -250,14 +250,14 @@ void QuorumController::ControlledShutdown(const v1::ControlledShutdownRequest& r
                                           Done<v1::ControlledShutdownResponse> done) {
   auto response = std::make_shared<v1::ControlledShutdownResponse>();
   Write([&](PendingBatch& batch) { *response = controller::ControlledShutdown(request, batch); },
-        false, AnswerWith(response, std::move(done)));
+        WriteMode::kPropose, AnswerWith(response, std::move(done)));
 }
 
 void QuorumController::AllocateProducerIds(const v1::AllocateProducerIdsRequest& request,
                                            Done<v1::AllocateProducerIdsResponse> done) {
   auto response = std::make_shared<v1::AllocateProducerIdsResponse>();
   Write([&](PendingBatch& batch) { *response = controller::AllocateProducerIds(request, batch); },
-        false, AnswerWith(response, std::move(done)));
+        WriteMode::kPropose, AnswerWith(response, std::move(done)));
 }
 
 v1::ListPartitionReassignmentsResponse QuorumController::ListMovesLocked(
@@ -302,7 +302,7 @@ void QuorumController::ExpireSessions() {
                           << " missed its session; fencing it";
           if (options_.probe != nullptr) options_.probe->OnSessionExpired();
         },
-        false, [](const v1::Error&, const v1::LeaderHint&) {});
+        WriteMode::kPropose, [](const v1::Error&, const v1::LeaderHint&) {});
   }
 }
 
@@ -523,10 +523,11 @@ void QuorumController::ElectPreferredLeaders() {
         SAMSA_LOG(INFO) << "moving " << *moved << " partitions back to their preferred leader";
         if (options_.probe != nullptr) options_.probe->OnPreferredLeaders(*moved);
       },
-      false, [](const v1::Error&, const v1::LeaderHint&) {});
+      WriteMode::kPropose, [](const v1::Error&, const v1::LeaderHint&) {});
 }
 
-BalancePlan QuorumController::Plan(const MetadataImage& image, bool even_out) const {
+BalancePlan QuorumController::Plan(const MetadataImage& image, PlanScope scope) const {
+  const bool even_out = scope == PlanScope::kEvenOut;
   BalanceOptions options{
       .even_out = even_out,
       .even_disk = even_out && options_.balancer.mode == AutoBalancerMode::kContinuous,
@@ -600,7 +601,8 @@ void QuorumController::Maintain() {
         const int64_t moving = MovingPartitions(image);
         int64_t started = 0;
         if (moving < options_.balancer.concurrent_moves) {
-          const BalancePlan plan = Plan(image, balancing_);
+          const BalancePlan plan =
+              Plan(image, balancing_ ? PlanScope::kEvenOut : PlanScope::kRepairs);
           started = StartMoves(plan, batch);
           if (started > 0) {
             SAMSA_LOG(INFO) << "balancer: started " << started << " move(s), "
@@ -617,7 +619,7 @@ void QuorumController::Maintain() {
           }
         }
       },
-      false, [](const v1::Error&, const v1::LeaderHint&) {});
+      WriteMode::kPropose, [](const v1::Error&, const v1::LeaderHint&) {});
   if (options_.probe != nullptr) options_.probe->OnBytesLeftToMove(BytesLeftToMove());
 }
 
@@ -649,7 +651,7 @@ void QuorumController::DecommissionBroker(const v1::DecommissionBrokerRequest& r
                         << "; it holds " << response->replicas() << " replica(s)";
         balancing_ = options_.balancer.mode != AutoBalancerMode::kOff;
       },
-      false, AnswerWith(response, std::move(done)));
+      WriteMode::kPropose, AnswerWith(response, std::move(done)));
 }
 
 void QuorumController::BalancePartitions(const v1::BalancePartitionsRequest& request,
@@ -657,7 +659,7 @@ void QuorumController::BalancePartitions(const v1::BalancePartitionsRequest& req
   auto response = std::make_shared<v1::BalancePartitionsResponse>();
   Write(
       [&](PendingBatch& batch) ABSL_NO_THREAD_SAFETY_ANALYSIS {
-        const BalancePlan plan = Plan(batch.image(), true);
+        const BalancePlan plan = Plan(batch.image(), PlanScope::kEvenOut);
         for (const PlannedMove& m : plan.moves) {
           v1::PlannedMove* out = response->add_moves();
           out->set_topic(m.topic);
@@ -671,7 +673,7 @@ void QuorumController::BalancePartitions(const v1::BalancePartitionsRequest& req
         SAMSA_LOG(INFO) << "cluster balance: started " << started << " move(s)";
         balancing_ = true;
       },
-      request.dry_run(), AnswerWith(response, std::move(done)));
+      ModeOf(request.dry_run()), AnswerWith(response, std::move(done)));
 }
 
 v1::DescribeTopicsResponse QuorumController::DescribeTopics(

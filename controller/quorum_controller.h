@@ -149,9 +149,13 @@ class QuorumController final : public raft::StateMachine {
 
   // Runs `decide` on the latest image if active, proposes what it added and
   // calls `finish` once committed (error NONE) or failed (NOT_CONTROLLER
-  // with a hint). `read_only` decisions (validate_only) propose nothing.
-  // `decide` runs under mu_.
-  void Write(Decide decide, bool read_only, Finish finish);
+  // with a hint). In kValidateOnly mode (validate_only, dry_run requests)
+  // nothing is proposed. `decide` runs under mu_.
+  enum class WriteMode { kPropose, kValidateOnly };
+  static WriteMode ModeOf(bool validate_only) {
+    return validate_only ? WriteMode::kValidateOnly : WriteMode::kPropose;
+  }
+  void Write(Decide decide, WriteMode mode, Finish finish);
   Uuid NewTopicId() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   v1::LeaderHint Hint() const;
   v1::FetchMetadataResponse FetchLocked(int64_t from_offset, int32_t max_batches) const
@@ -165,8 +169,10 @@ class QuorumController final : public raft::StateMachine {
   // reassignments whose target replicas caught up, unregisters drained
   // decommissioned brokers, and starts the moves of the current plan.
   void Maintain();
-  // The plan for `image` now; `even_out` adds steps 2 and 3 (balancer.h).
-  BalancePlan Plan(const MetadataImage& image, bool even_out) const
+  // The plan for `image` now: kEvenOut adds steps 2 and 3 (balancer.h) to
+  // the repairs every plan makes.
+  enum class PlanScope { kRepairs, kEvenOut };
+  BalancePlan Plan(const MetadataImage& image, PlanScope scope) const
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Bytes the moves in progress still have to copy (active controller).
   int64_t BytesLeftToMove() const;

@@ -207,7 +207,7 @@ TEST(ReassignmentTest, BadTargetsAreRefusedAndChangeNothing) {
   AddTopic(image, "t", {{1, 2, 3}});
   {
     PendingBatch batch(image);
-    ASSERT_TRUE(batch.Add(records::BrokerDecommission(NodeId(4), true)).ok());
+    ASSERT_TRUE(batch.Add(records::BrokerDecommission(NodeId(4))).ok());
     Commit(image, batch);
   }
   struct Case {

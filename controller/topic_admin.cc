@@ -16,7 +16,7 @@
 
 namespace samsa::controller {
 
-absl::Status ValidateTopicName(std::string_view name, bool allow_internal) {
+absl::Status ValidateTopicName(std::string_view name, ReservedNames reserved) {
   if (name.empty() || name.size() > 249) {
     return absl::InvalidArgumentError(
         absl::StrCat("topic name must be 1 to 249 characters, not ", name.size()));
@@ -32,7 +32,7 @@ absl::Status ValidateTopicName(std::string_view name, bool allow_internal) {
           absl::StrCat("topic name '", ToAbsl(name), "' has a character outside [a-zA-Z0-9._-]"));
     }
   }
-  if (!allow_internal && name.starts_with("__")) {
+  if (reserved == ReservedNames::kRefused && name.starts_with("__")) {
     return absl::InvalidArgumentError(absl::StrCat(
         "topic name '", ToAbsl(name), "' starts with '__', which is reserved for internal topics"));
   }
@@ -97,7 +97,9 @@ v1::CreateTopicsResponse CreateTopics(const v1::CreateTopicsRequest& request,
       fail(v1::INVALID_REQUEST, absl::StrCat("topic '", t.name(), "' is listed twice"));
       continue;
     }
-    if (absl::Status st = ValidateTopicName(t.name(), request.allow_internal()); !st.ok()) {
+    if (absl::Status st = ValidateTopicName(
+            t.name(), request.allow_internal() ? ReservedNames::kAllowed : ReservedNames::kRefused);
+        !st.ok()) {
       fail(v1::INVALID_TOPIC_EXCEPTION, std::string(st.message()));
       continue;
     }

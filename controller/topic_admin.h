@@ -50,7 +50,10 @@ v1::DescribeConfigsResponse DescribeConfigs(const v1::DescribeConfigsRequest& re
 v1::DescribeTopicsResponse DescribeTopics(const v1::DescribeTopicsRequest& request,
                                           const MetadataImage& image);
 
+// Whether a new topic's name may start with "__" (internal topics, which
+// only the cluster itself creates).
+enum class ReservedNames { kRefused, kAllowed };
 // OK, or why `name` cannot name a new topic (without the collision check).
-absl::Status ValidateTopicName(std::string_view name, bool allow_internal);
+absl::Status ValidateTopicName(std::string_view name, ReservedNames reserved);
 
 }  // namespace samsa::controller

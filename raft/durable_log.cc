@@ -185,7 +185,8 @@ absl::StatusOr<Restored> DurableLog::Load() {
                                             r.snapshot.index.value()));
   }
   while (at < log_->log_end_offset()) {
-    ASSIGN_OR_RETURN(storage::ReadSlice slice, log_->Read(at, 1 << 20, Offset::Max(), true));
+    ASSIGN_OR_RETURN(storage::ReadSlice slice,
+                     log_->Read(at, 1 << 20, Offset::Max(), storage::FirstBatch::kAlways));
     if (slice.bytes.empty()) break;
     std::span<const uint8_t> in = slice.bytes.span();
     while (!in.empty()) {

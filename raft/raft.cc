@@ -122,8 +122,9 @@ void Raft::BecomeLeader() {
   BroadcastAppend();
 }
 
-void Raft::Campaign(bool pre, bool transfer) {
+void Raft::Campaign(Election election, Reason reason) {
   if (!IsVoter(id())) return;  // learners and removed nodes never campaign
+  const bool pre = election == Election::kPreVote;
   if (pre) {
     BecomePreCandidate();
   } else {
@@ -132,7 +133,7 @@ void Raft::Campaign(bool pre, bool transfer) {
   votes_[id()] = true;
   if (Quorum() == 1) {
     if (pre) {
-      Campaign(false, transfer);
+      Campaign(Election::kVote, reason);
     } else {
       BecomeLeader();
     }
@@ -147,7 +148,7 @@ void Raft::Campaign(bool pre, bool transfer) {
     m.term = term;
     m.log_index = log_.last_index();
     m.log_term = log_.last_term();
-    m.transfer = transfer;
+    m.transfer = reason == Reason::kTransfer;
     Send(std::move(m));
   }
 }
@@ -184,7 +185,7 @@ void Raft::Tick() {
   // running so its leader lease lapses and it answers vote requests.
   if (++election_elapsed_ >= randomized_timeout_ && IsVoter(id())) {
     election_elapsed_ = 0;
-    Campaign(config_.pre_vote, /*transfer=*/false);
+    Campaign(config_.pre_vote ? Election::kPreVote : Election::kVote, Reason::kTimeout);
   }
 }
 
@@ -299,7 +300,7 @@ void Raft::StepFollower(const Message& m) {
       break;
     case MessageType::kTimeoutNow:
       // The leader hands over: campaign at once, past any lease (§3.10).
-      Campaign(/*pre=*/false, /*transfer=*/true);
+      Campaign(Election::kVote, Reason::kTransfer);
       break;
     default:
       break;
@@ -325,7 +326,7 @@ void Raft::StepCandidate(const Message& m) {
       for (const auto& [n, yes] : votes_) granted += yes ? 1 : 0;
       if (granted >= Quorum()) {
         if (pre) {
-          Campaign(false, false);
+          Campaign(Election::kVote, Reason::kTimeout);
         } else {
           BecomeLeader();
         }
@@ -419,7 +420,7 @@ void Raft::StepLeader(const Message& m) {
       pr.match = std::max(pr.match, m.log_index);
       pr.next = pr.match + 1;
       pr.probing = true;
-      SendAppend(m.from, /*allow_empty=*/false);
+      SendAppend(m.from, IfEmpty::kSkip);
     } else if (m.snapshot == log_.snapshot()) {
       SendSnapshotChunk(m.from, m.chunk_offset);
     } else {
@@ -444,7 +445,7 @@ void Raft::HandleAppendResponse(const Message& m) {
     }
     pr.next = std::max(std::min(next, m.log_index), pr.match + 1);
     pr.probing = true;
-    SendAppend(m.from, /*allow_empty=*/true);
+    SendAppend(m.from, IfEmpty::kSend);
     return;
   }
   const bool progressed = m.log_index > pr.match;
@@ -459,7 +460,7 @@ void Raft::HandleAppendResponse(const Message& m) {
   } else if (pr.match < log_.last_index()) {
     // A heartbeat reply from a follower that is behind: whatever we sent it
     // may be lost, so probe from its next index.
-    SendAppend(m.from, /*allow_empty=*/m.heartbeat);
+    SendAppend(m.from, m.heartbeat ? IfEmpty::kSend : IfEmpty::kSkip);
   }
   if (m.from == transferee_ && pr.match == log_.last_index()) {
     Message t;
@@ -469,7 +470,7 @@ void Raft::HandleAppendResponse(const Message& m) {
   }
 }
 
-void Raft::SendAppend(NodeId to, bool allow_empty) {
+void Raft::SendAppend(NodeId to, IfEmpty if_empty) {
   auto it = progress_.find(to);
   if (it == progress_.end()) return;
   Progress& pr = it->second;
@@ -489,7 +490,7 @@ void Raft::SendAppend(NodeId to, bool allow_empty) {
   m.log_index = prev;
   m.log_term = *prev_term;
   m.entries = log_.Slice(pr.next, log_.last_index() + 1, config_.max_append_bytes);
-  if (m.entries.empty() && !allow_empty) return;
+  if (m.entries.empty() && if_empty == IfEmpty::kSkip) return;
   m.commit = log_.commit();
   if (!m.entries.empty() && !pr.probing) pr.next = m.entries.back().index + 1;
   Send(std::move(m));
@@ -507,7 +508,7 @@ void Raft::SendSnapshotChunk(NodeId to, uint64_t offset) {
 }
 
 void Raft::BroadcastAppend() {
-  for (NodeId n : Peers()) SendAppend(n, /*allow_empty=*/false);
+  for (NodeId n : Peers()) SendAppend(n, IfEmpty::kSkip);
 }
 
 void Raft::BroadcastHeartbeat(uint64_t read_context) {
@@ -515,7 +516,7 @@ void Raft::BroadcastHeartbeat(uint64_t read_context) {
     const Progress& pr = progress_[n];
     const std::optional<Term> match_term = log_.TermAt(pr.match);
     if (!match_term.has_value()) {
-      SendAppend(n, /*allow_empty=*/true);
+      SendAppend(n, IfEmpty::kSend);
       continue;
     }
     // Anchored at the follower's known match, so it always fits its log.
@@ -654,7 +655,7 @@ absl::Status Raft::TransferLeadership(NodeId to) {
     t.to = to;
     Send(std::move(t));
   } else {
-    SendAppend(to, /*allow_empty=*/true);
+    SendAppend(to, IfEmpty::kSend);
   }
   return absl::OkStatus();
 }

@@ -123,7 +123,9 @@ class Raft {
   void Tick();
   // Starts an election now, as an elapsed timeout would (with PreVote when
   // configured). For tests and operators; voters only.
-  void Campaign() { Campaign(config_.pre_vote, /*transfer=*/false); }
+  void Campaign() {
+    Campaign(config_.pre_vote ? Election::kPreVote : Election::kVote, Reason::kTimeout);
+  }
   // A message from a peer. Messages for another node, or malformed ones
   // (unknown sender with no term), are ignored.
   void Step(const Message& m);
@@ -181,7 +183,11 @@ class Raft {
   void BecomePreCandidate();
   void BecomeCandidate();
   void BecomeLeader();
-  void Campaign(bool pre, bool transfer);
+  // A campaign starts with a pre-vote round (thesis §9.6) or a real one;
+  // a leadership transfer's campaign may disrupt a live leader (§3.10).
+  enum class Election { kPreVote, kVote };
+  enum class Reason { kTimeout, kTransfer };
+  void Campaign(Election election, Reason reason);
   void ResetTerm(Term term);
   void ResetElectionTimeout();
 
@@ -194,7 +200,10 @@ class Raft {
   void HandleAppendResponse(const Message& m);
 
   void Send(Message m);
-  void SendAppend(NodeId to, bool allow_empty);
+  // Whether SendAppend sends an append with no entries (a probe or a
+  // heartbeat's catch-up) or only one that carries some.
+  enum class IfEmpty { kSend, kSkip };
+  void SendAppend(NodeId to, IfEmpty if_empty);
   void SendSnapshotChunk(NodeId to, uint64_t offset);
   void BroadcastAppend();
   void BroadcastHeartbeat(uint64_t read_context);

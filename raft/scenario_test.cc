@@ -128,179 +128,232 @@ std::string Describe(const Message& m) {
   return s;
 }
 
+using Args = std::vector<std::string>;
+
+// A scenario's world: the nodes, their disks and the network between them.
 class Env {
  public:
-  std::string Run(const std::vector<std::string>& args) {
-    const std::string& cmd = args[0];
-    auto id = [&](size_t i) { return NodeId(std::stoi(args.at(i))); };
+  // Runs one scenario command (`args[0]` names it) and returns its output.
+  std::string Run(const Args& args) {
+    static const std::map<std::string, std::string (Env::*)(const Args&)> kCommands = {
+        {"nodes", &Env::CmdNodes},
+        {"log", &Env::CmdLog},
+        {"term", &Env::CmdTerm},
+        {"deliver", &Env::CmdDeliver},
+        {"campaign", &Env::CmdCampaign},
+        {"tick", &Env::CmdTick},
+        {"tick-all", &Env::CmdTickAll},
+        {"propose", &Env::CmdPropose},
+        {"conf", &Env::CmdConf},
+        {"transfer", &Env::CmdTransfer},
+        {"read-index", &Env::CmdReadIndex},
+        {"compact", &Env::CmdCompact},
+        {"partition", &Env::CmdPartition},
+        {"heal", &Env::CmdHeal},
+        {"slow-disk", &Env::CmdSlowDisk},
+        {"sync", &Env::CmdSync},
+        {"crash", &Env::CmdCrash},
+        {"restart", &Env::CmdRestart},
+        {"drop-pending", &Env::CmdDropPending},
+        {"stabilize", &Env::CmdStabilize},
+        {"status", &Env::CmdStatus},
+        {"raftlog", &Env::CmdRaftlog},
+    };
     out_.str("");
-    if (cmd == "nodes") {
-      const int n = std::stoi(args.at(1));
-      for (size_t i = 2; i < args.size(); ++i) {
-        if (args[i] == "prevote=false") prevote_ = false;
-        if (args[i] == "checkquorum=false") checkquorum_ = false;
-        if (args[i] == "one-entry-appends") max_append_bytes_ = 0;
-      }
-      for (int i = 1; i <= n; ++i) bootstrap_.voters.push_back(NodeId(i));
-      for (int i = 1; i <= n; ++i) {
-        disks_[NodeId(i)].snap.conf = bootstrap_;
-        Boot(NodeId(i));
-      }
-      return "ok";
-    }
-    if (cmd == "log") {
-      Disk& d = disks_[id(1)];
-      d.entries.clear();
-      for (size_t i = 2; i < args.size(); ++i) {
-        d.entries.push_back(Entry{Term(std::stoi(args[i])), Index(static_cast<int64_t>(i) - 1),
-                                  EntryType::kNormal, "x"});
-      }
-      d.hs.term = d.entries.empty() ? Term(0) : d.entries.back().term;
-      Boot(id(1));
-      return "ok";
-    }
-    if (cmd == "term") {
-      disks_[id(1)].hs.term = Term(std::stoi(args.at(2)));
-      Boot(id(1));
-      return "ok";
-    }
-    if (cmd == "deliver") {
-      DeliverRound();
-      for (auto& [nid, r] : nodes_) Process(nid);
-      std::string s = out_.str();
-      return s.empty() ? "(nothing)" : s.substr(0, s.size() - 1);
-    }
-    if (cmd == "campaign") {
-      nodes_[id(1)]->Campaign();
-      return Quiet(id(1));
-    }
-    if (cmd == "tick") {
-      const int n = args.size() > 2 ? std::stoi(args[2]) : 1;
-      for (int i = 0; i < n; ++i) nodes_[id(1)]->Tick();
-      return Quiet(id(1));
-    }
-    if (cmd == "tick-all") {
-      for (int i = 0; i < std::stoi(args.at(1)); ++i) {
-        for (auto& [nid, r] : nodes_) r->Tick();
-        Stabilize();
-      }
-      return Status();
-    }
-    if (cmd == "propose") {
-      auto r = nodes_[id(1)]->Propose(args.at(2));
-      return r.ok() ? absl::StrCat("index ", r->value()) : std::string(r.status().message());
-    }
-    if (cmd == "conf") {
-      ConfChange cc{args.at(2) == "add"      ? ConfChangeType::kAddVoter
-                    : args.at(2) == "remove" ? ConfChangeType::kRemoveVoter
-                                             : ConfChangeType::kAddLearner,
-                    id(3)};
-      if (cc.type != ConfChangeType::kRemoveVoter && !disks_.contains(cc.node)) {
-        // A new, empty node starts from the bootstrap membership, like
-        // every node; the log's changes bring it up to date.
-        disks_[cc.node].snap.conf = bootstrap_;
-        Boot(cc.node);
-      }
-      auto r = nodes_[id(1)]->ProposeConfChange(cc);
-      return r.ok() ? absl::StrCat("index ", r->value()) : std::string(r.status().message());
-    }
-    if (cmd == "transfer") {
-      absl::Status st = nodes_[id(1)]->TransferLeadership(id(2));
-      return st.ok() ? "ok" : std::string(st.message());
-    }
-    if (cmd == "read-index") {
-      absl::Status st = nodes_[id(1)]->ReadIndex(std::stoull(args.at(2)));
-      return st.ok() ? "ok" : std::string(st.message());
-    }
-    if (cmd == "compact") {
-      Raft& r = *nodes_[id(1)];
-      const Index applied = r.log().applied();
-      absl::Status st = r.Compact(
-          Snapshot{SnapshotMeta{applied, Term(0), {}}, absl::StrCat("state@", applied.value())});
-      if (!st.ok()) return std::string(st.message());
-      Disk& d = disks_[id(1)];
-      d.snap = r.log().snapshot();
-      d.snap_data = absl::StrCat("state@", applied.value());
-      d.entries.erase(std::remove_if(d.entries.begin(), d.entries.end(),
-                                     [&](const Entry& e) { return e.index <= applied; }),
-                      d.entries.end());
-      return absl::StrCat("snapshot at ", applied.value());
-    }
-    if (cmd == "partition") {
-      blocked_.clear();
-      std::vector<std::vector<NodeId>> groups;
-      for (absl::string_view g : absl::StrSplit(args.at(1), '|')) {
-        groups.emplace_back();
-        for (absl::string_view n : absl::StrSplit(g, ',')) {
-          int v = 0;
-          if (absl::SimpleAtoi(n, &v)) groups.back().push_back(NodeId(v));
-        }
-      }
-      for (size_t a = 0; a < groups.size(); ++a) {
-        for (size_t b = 0; b < groups.size(); ++b) {
-          if (a == b) continue;
-          for (NodeId x : groups[a]) {
-            for (NodeId y : groups[b]) blocked_.insert({x, y});
-          }
-        }
-      }
-      return "ok";
-    }
-    if (cmd == "heal") {
-      blocked_.clear();
-      return "ok";
-    }
-    if (cmd == "slow-disk") {
-      slow_.insert(id(1));
-      return "ok";
-    }
-    if (cmd == "sync") {
-      Disk& d = disks_[id(1)];
-      if (d.unsynced.empty()) return "nothing to sync";
-      const Entry last = d.unsynced.back();
-      d.Sync();
-      nodes_[id(1)]->Synced(last.index, last.term);
-      return Quiet(id(1));
-    }
-    if (cmd == "crash") {
-      nodes_.erase(id(1));
-      disks_[id(1)].unsynced.clear();
-      return "ok";
-    }
-    if (cmd == "restart") {
-      Boot(id(1));
-      return "ok";
-    }
-    if (cmd == "drop-pending") {
-      const size_t n = inflight_.size();
-      inflight_.clear();
-      return absl::StrCat("dropped ", n);
-    }
-    if (cmd == "stabilize") {
-      Stabilize();
-      std::string s = out_.str();
-      return s.empty() ? "(nothing)" : s.substr(0, s.size() - 1);
-    }
-    if (cmd == "status") return Status();
-    if (cmd == "raftlog") {
-      const RaftLog& log = nodes_[id(1)]->log();
-      std::vector<std::string> lines;
-      if (log.snapshot().index > Index(0)) {
-        lines.push_back(absl::StrCat("snapshot ", log.snapshot().index.value(), "/",
-                                     log.snapshot().term.value()));
-      }
-      for (Index i = log.first_index(); i <= log.last_index(); ++i) {
-        const Entry& e = log.At(i);
-        lines.push_back(absl::StrCat(
-            i.value(), "/", e.term.value(), e.type == EntryType::kConfChange ? " conf" : "",
-            e.data.empty() || e.type == EntryType::kConfChange ? "" : " " + e.data));
-      }
-      return lines.empty() ? "(empty)" : absl::StrJoin(lines, "\n");
-    }
-    return absl::StrCat("unknown command '", cmd, "'");
+    auto it = kCommands.find(args[0]);
+    if (it == kCommands.end()) return absl::StrCat("unknown command '", args[0], "'");
+    return (this->*it->second)(args);
   }
 
  private:
+  // Argument `i` as a node id.
+  static NodeId Id(const Args& args, size_t i) { return NodeId(std::stoi(args.at(i))); }
+
+  std::string CmdNodes(const Args& args) {
+    const int n = std::stoi(args.at(1));
+    for (size_t i = 2; i < args.size(); ++i) {
+      if (args[i] == "prevote=false") prevote_ = false;
+      if (args[i] == "checkquorum=false") checkquorum_ = false;
+      if (args[i] == "one-entry-appends") max_append_bytes_ = 0;
+    }
+    for (int i = 1; i <= n; ++i) bootstrap_.voters.push_back(NodeId(i));
+    for (int i = 1; i <= n; ++i) {
+      disks_[NodeId(i)].snap.conf = bootstrap_;
+      Boot(NodeId(i));
+    }
+    return "ok";
+  }
+
+  std::string CmdLog(const Args& args) {
+    Disk& d = disks_[Id(args, 1)];
+    d.entries.clear();
+    for (size_t i = 2; i < args.size(); ++i) {
+      d.entries.push_back(Entry{Term(std::stoi(args[i])), Index(static_cast<int64_t>(i) - 1),
+                                EntryType::kNormal, "x"});
+    }
+    d.hs.term = d.entries.empty() ? Term(0) : d.entries.back().term;
+    Boot(Id(args, 1));
+    return "ok";
+  }
+
+  std::string CmdTerm(const Args& args) {
+    disks_[Id(args, 1)].hs.term = Term(std::stoi(args.at(2)));
+    Boot(Id(args, 1));
+    return "ok";
+  }
+
+  std::string CmdDeliver(const Args&) {
+    DeliverRound();
+    for (auto& [nid, r] : nodes_) Process(nid);
+    std::string s = out_.str();
+    return s.empty() ? "(nothing)" : s.substr(0, s.size() - 1);
+  }
+
+  std::string CmdCampaign(const Args& args) {
+    nodes_[Id(args, 1)]->Campaign();
+    return Quiet(Id(args, 1));
+  }
+
+  std::string CmdTick(const Args& args) {
+    const int n = args.size() > 2 ? std::stoi(args[2]) : 1;
+    for (int i = 0; i < n; ++i) nodes_[Id(args, 1)]->Tick();
+    return Quiet(Id(args, 1));
+  }
+
+  std::string CmdTickAll(const Args& args) {
+    for (int i = 0; i < std::stoi(args.at(1)); ++i) {
+      for (auto& [nid, r] : nodes_) r->Tick();
+      Stabilize();
+    }
+    return Status();
+  }
+
+  std::string CmdPropose(const Args& args) {
+    auto r = nodes_[Id(args, 1)]->Propose(args.at(2));
+    return r.ok() ? absl::StrCat("index ", r->value()) : std::string(r.status().message());
+  }
+
+  std::string CmdConf(const Args& args) {
+    ConfChange cc{args.at(2) == "add"      ? ConfChangeType::kAddVoter
+                  : args.at(2) == "remove" ? ConfChangeType::kRemoveVoter
+                                           : ConfChangeType::kAddLearner,
+                  Id(args, 3)};
+    if (cc.type != ConfChangeType::kRemoveVoter && !disks_.contains(cc.node)) {
+      // A new, empty node starts from the bootstrap membership, like
+      // every node; the log's changes bring it up to date.
+      disks_[cc.node].snap.conf = bootstrap_;
+      Boot(cc.node);
+    }
+    auto r = nodes_[Id(args, 1)]->ProposeConfChange(cc);
+    return r.ok() ? absl::StrCat("index ", r->value()) : std::string(r.status().message());
+  }
+
+  std::string CmdTransfer(const Args& args) {
+    absl::Status st = nodes_[Id(args, 1)]->TransferLeadership(Id(args, 2));
+    return st.ok() ? "ok" : std::string(st.message());
+  }
+
+  std::string CmdReadIndex(const Args& args) {
+    absl::Status st = nodes_[Id(args, 1)]->ReadIndex(std::stoull(args.at(2)));
+    return st.ok() ? "ok" : std::string(st.message());
+  }
+
+  std::string CmdCompact(const Args& args) {
+    Raft& r = *nodes_[Id(args, 1)];
+    const Index applied = r.log().applied();
+    absl::Status st = r.Compact(
+        Snapshot{SnapshotMeta{applied, Term(0), {}}, absl::StrCat("state@", applied.value())});
+    if (!st.ok()) return std::string(st.message());
+    Disk& d = disks_[Id(args, 1)];
+    d.snap = r.log().snapshot();
+    d.snap_data = absl::StrCat("state@", applied.value());
+    d.entries.erase(std::remove_if(d.entries.begin(), d.entries.end(),
+                                   [&](const Entry& e) { return e.index <= applied; }),
+                    d.entries.end());
+    return absl::StrCat("snapshot at ", applied.value());
+  }
+
+  std::string CmdPartition(const Args& args) {
+    blocked_.clear();
+    std::vector<std::vector<NodeId>> groups;
+    for (absl::string_view g : absl::StrSplit(args.at(1), '|')) {
+      groups.emplace_back();
+      for (absl::string_view n : absl::StrSplit(g, ',')) {
+        int v = 0;
+        if (absl::SimpleAtoi(n, &v)) groups.back().push_back(NodeId(v));
+      }
+    }
+    for (size_t a = 0; a < groups.size(); ++a) {
+      for (size_t b = 0; b < groups.size(); ++b) {
+        if (a == b) continue;
+        for (NodeId x : groups[a]) {
+          for (NodeId y : groups[b]) blocked_.insert({x, y});
+        }
+      }
+    }
+    return "ok";
+  }
+
+  std::string CmdHeal(const Args&) {
+    blocked_.clear();
+    return "ok";
+  }
+
+  std::string CmdSlowDisk(const Args& args) {
+    slow_.insert(Id(args, 1));
+    return "ok";
+  }
+
+  std::string CmdSync(const Args& args) {
+    Disk& d = disks_[Id(args, 1)];
+    if (d.unsynced.empty()) return "nothing to sync";
+    const Entry last = d.unsynced.back();
+    d.Sync();
+    nodes_[Id(args, 1)]->Synced(last.index, last.term);
+    return Quiet(Id(args, 1));
+  }
+
+  std::string CmdCrash(const Args& args) {
+    nodes_.erase(Id(args, 1));
+    disks_[Id(args, 1)].unsynced.clear();
+    return "ok";
+  }
+
+  std::string CmdRestart(const Args& args) {
+    Boot(Id(args, 1));
+    return "ok";
+  }
+
+  std::string CmdDropPending(const Args&) {
+    const size_t n = inflight_.size();
+    inflight_.clear();
+    return absl::StrCat("dropped ", n);
+  }
+
+  std::string CmdStabilize(const Args&) {
+    Stabilize();
+    std::string s = out_.str();
+    return s.empty() ? "(nothing)" : s.substr(0, s.size() - 1);
+  }
+
+  std::string CmdStatus(const Args&) { return Status(); }
+
+  std::string CmdRaftlog(const Args& args) {
+    const RaftLog& log = nodes_[Id(args, 1)]->log();
+    std::vector<std::string> lines;
+    if (log.snapshot().index > Index(0)) {
+      lines.push_back(absl::StrCat("snapshot ", log.snapshot().index.value(), "/",
+                                   log.snapshot().term.value()));
+    }
+    for (Index i = log.first_index(); i <= log.last_index(); ++i) {
+      const Entry& e = log.At(i);
+      lines.push_back(absl::StrCat(
+          i.value(), "/", e.term.value(), e.type == EntryType::kConfChange ? " conf" : "",
+          e.data.empty() || e.type == EntryType::kConfChange ? "" : " " + e.data));
+    }
+    return lines.empty() ? "(empty)" : absl::StrJoin(lines, "\n");
+  }
+
   void Boot(NodeId id) {
     Config c;
     c.id = id;

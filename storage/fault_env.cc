@@ -15,7 +15,7 @@ class FaultFile final : public File {
       : env_(env), path_(std::move(path)), base_(std::move(base)), state_(std::move(state)) {}
 
   absl::Status Append(std::span<const uint8_t> data) override {
-    RETURN_IF_ERROR(env_->Check(FaultOp::kAppend, path_, true));
+    RETURN_IF_ERROR(env_->Check(FaultOp::kAppend, path_, FaultEnv::Effect::kChanges));
     {
       absl::MutexLock lock(&env_->mu_);
       env_->last_appended_ = path_;
@@ -24,12 +24,12 @@ class FaultFile final : public File {
   }
 
   absl::StatusOr<size_t> ReadAt(uint64_t offset, std::span<uint8_t> out) const override {
-    RETURN_IF_ERROR(env_->Check(FaultOp::kRead, path_, false));
+    RETURN_IF_ERROR(env_->Check(FaultOp::kRead, path_, FaultEnv::Effect::kReads));
     return base_->ReadAt(offset, out);
   }
 
   absl::Status Sync() override {
-    RETURN_IF_ERROR(env_->Check(FaultOp::kSync, path_, true));
+    RETURN_IF_ERROR(env_->Check(FaultOp::kSync, path_, FaultEnv::Effect::kChanges));
     absl::Duration delay;
     {
       absl::MutexLock lock(&env_->mu_);
@@ -45,7 +45,7 @@ class FaultFile final : public File {
   absl::Status DropCache() override { return base_->DropCache(); }
 
   absl::Status Truncate(uint64_t size) override {
-    RETURN_IF_ERROR(env_->Check(FaultOp::kTruncate, path_, true));
+    RETURN_IF_ERROR(env_->Check(FaultOp::kTruncate, path_, FaultEnv::Effect::kChanges));
     RETURN_IF_ERROR(base_->Truncate(size));
     absl::MutexLock lock(&env_->mu_);
     state_->synced_size = std::min(state_->synced_size, size);
@@ -100,7 +100,7 @@ bool FaultEnv::frozen() const {
   return frozen_;
 }
 
-absl::Status FaultEnv::Check(FaultOp op, const std::string& path, bool mutating) {
+absl::Status FaultEnv::Check(FaultOp op, const std::string& path, Effect effect) {
   absl::MutexLock lock(&mu_);
   if (frozen_) return absl::UnavailableError(absl::StrCat("crashed before touching ", path));
   for (auto it = rules_.begin(); it != rules_.end(); ++it) {
@@ -109,7 +109,7 @@ absl::Status FaultEnv::Check(FaultOp op, const std::string& path, bool mutating)
     if (--it->remaining == 0) rules_.erase(it);
     return ErrnoToStatus(err, absl::StrCat("injected fault on ", path));
   }
-  if (mutating) {
+  if (effect == Effect::kChanges) {
     ++mutating_ops_;
     if (crash_after_ >= 0 && mutating_ops_ >= crash_after_) frozen_ = true;
   }
@@ -128,7 +128,9 @@ std::shared_ptr<FaultEnv::FileState> FaultEnv::StateFor(const std::string& path,
 
 absl::StatusOr<std::unique_ptr<File>> FaultEnv::OpenFile(const std::string& path, OpenMode mode) {
   ASSIGN_OR_RETURN(bool existed, base_->FileExists(path));
-  RETURN_IF_ERROR(Check(FaultOp::kOpen, path, !existed && mode != OpenMode::kOpenExisting));
+  RETURN_IF_ERROR(
+      Check(FaultOp::kOpen, path,
+            !existed && mode != OpenMode::kOpenExisting ? Effect::kChanges : Effect::kReads));
   ASSIGN_OR_RETURN(std::unique_ptr<File> file, base_->OpenFile(path, mode));
   absl::MutexLock lock(&mu_);
   std::shared_ptr<FileState> state;
@@ -143,7 +145,7 @@ absl::StatusOr<std::unique_ptr<File>> FaultEnv::OpenFile(const std::string& path
 }
 
 absl::Status FaultEnv::RenameFile(const std::string& from, const std::string& to) {
-  RETURN_IF_ERROR(Check(FaultOp::kRename, from, true));
+  RETURN_IF_ERROR(Check(FaultOp::kRename, from, Effect::kChanges));
   ASSIGN_OR_RETURN(bool is_dir, IsDir(from));
   RETURN_IF_ERROR(base_->RenameFile(from, to));
   absl::MutexLock lock(&mu_);
@@ -179,7 +181,7 @@ absl::StatusOr<bool> FaultEnv::IsDir(const std::string& path) {
 }
 
 absl::Status FaultEnv::DeleteFile(const std::string& path) {
-  RETURN_IF_ERROR(Check(FaultOp::kDelete, path, true));
+  RETURN_IF_ERROR(Check(FaultOp::kDelete, path, Effect::kChanges));
   RETURN_IF_ERROR(base_->DeleteFile(path));
   absl::MutexLock lock(&mu_);
   files_.erase(path);
@@ -187,27 +189,27 @@ absl::Status FaultEnv::DeleteFile(const std::string& path) {
 }
 
 absl::StatusOr<bool> FaultEnv::FileExists(const std::string& path) {
-  RETURN_IF_ERROR(Check(FaultOp::kOpen, path, false));
+  RETURN_IF_ERROR(Check(FaultOp::kOpen, path, Effect::kReads));
   return base_->FileExists(path);
 }
 
 absl::Status FaultEnv::CreateDirs(const std::string& path) {
-  RETURN_IF_ERROR(Check(FaultOp::kOpen, path, true));
+  RETURN_IF_ERROR(Check(FaultOp::kOpen, path, Effect::kChanges));
   return base_->CreateDirs(path);
 }
 
 absl::Status FaultEnv::DeleteDir(const std::string& path) {
-  RETURN_IF_ERROR(Check(FaultOp::kDelete, path, true));
+  RETURN_IF_ERROR(Check(FaultOp::kDelete, path, Effect::kChanges));
   return base_->DeleteDir(path);
 }
 
 absl::StatusOr<std::vector<std::string>> FaultEnv::ListDir(const std::string& path) {
-  RETURN_IF_ERROR(Check(FaultOp::kListDir, path, false));
+  RETURN_IF_ERROR(Check(FaultOp::kListDir, path, Effect::kReads));
   return base_->ListDir(path);
 }
 
 absl::Status FaultEnv::SyncDir(const std::string& path) {
-  RETURN_IF_ERROR(Check(FaultOp::kSyncDir, path, true));
+  RETURN_IF_ERROR(Check(FaultOp::kSyncDir, path, Effect::kChanges));
   RETURN_IF_ERROR(base_->SyncDir(path));
   absl::MutexLock lock(&mu_);
   for (auto& [p, state] : files_) {

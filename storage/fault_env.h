@@ -103,8 +103,10 @@ class FaultEnv final : public Env {
     int remaining;
   };
 
-  // Checks freeze and injected errors for one call; counts mutating calls.
-  absl::Status Check(FaultOp op, const std::string& path, bool mutating);
+  // Checks freeze and injected errors for one call; counts the calls that
+  // change the disk (crash_after counts those).
+  enum class Effect { kReads, kChanges };
+  absl::Status Check(FaultOp op, const std::string& path, Effect effect);
   absl::StatusOr<bool> IsDir(const std::string& path);
   std::shared_ptr<FileState> StateFor(const std::string& path, uint64_t size)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);

@@ -34,7 +34,8 @@ absl::Status ForEachBatch(
     const Segment& seg, Offset from, IoThrottle* throttle, uint64_t* bytes_read,
     absl::FunctionRef<absl::Status(std::span<const uint8_t>, const BatchHeader&)> fn) {
   while (from < seg.next_offset()) {
-    ASSIGN_OR_RETURN(ReadSlice slice, seg.Read(from, kChunkBytes, Offset::Max(), true));
+    ASSIGN_OR_RETURN(ReadSlice slice,
+                     seg.Read(from, kChunkBytes, Offset::Max(), FirstBatch::kAlways));
     if (slice.bytes.empty()) break;
     *bytes_read += slice.bytes.size();
     throttle->Charge(slice.bytes.size());

@@ -134,7 +134,7 @@ TEST(LogCompactorTest, KeepsExactlyTheLatestRecordOfEachKeyAtItsOffset) {
   ASSERT_GT(log->segment_count(), 4u);
   const Offset active = log->active_segment_base();
   const Offset end = log->log_end_offset();
-  auto active_before = log->Read(active, 1 << 20, Offset::Max(), true);
+  auto active_before = log->Read(active, 1 << 20, Offset::Max(), FirstBatch::kAlways);
   ASSERT_TRUE(active_before.ok());
 
   auto stats = CleanPass(*log, h.clock().Now());
@@ -147,7 +147,7 @@ TEST(LogCompactorTest, KeepsExactlyTheLatestRecordOfEachKeyAtItsOffset) {
   EXPECT_THAT(Records(*log), ::testing::ElementsAreArray(w.Expected(active, true)));
   EXPECT_EQ(end, log->log_end_offset());
   EXPECT_EQ(Offset(0), log->log_start_offset()) << "the log start offset never moves";
-  auto active_after = log->Read(active, 1 << 20, Offset::Max(), true);
+  auto active_after = log->Read(active, 1 << 20, Offset::Max(), FirstBatch::kAlways);
   ASSERT_TRUE(active_after.ok());
   EXPECT_EQ(active_before->bytes.view(), active_after->bytes.view())
       << "the active segment is never cleaned";
@@ -155,7 +155,7 @@ TEST(LogCompactorTest, KeepsExactlyTheLatestRecordOfEachKeyAtItsOffset) {
   // Every offset still resolves: to its record, or the next one kept.
   const std::vector<Rec> kept = Records(*log);
   for (int64_t o = 0; o < end.value(); ++o) {
-    auto slice = log->Read(Offset(o), 1, Offset::Max(), true);
+    auto slice = log->Read(Offset(o), 1, Offset::Max(), FirstBatch::kAlways);
     ASSERT_TRUE(slice.ok()) << o << ": " << slice.status();
     ASSERT_FALSE(slice->bytes.empty()) << o;
     EXPECT_GT(slice->next_offset, Offset(o));
@@ -329,7 +329,7 @@ TEST(LogCompactorTest, ReadersNeverSeeAnErrorOrAMissingRecordDuringSwaps) {
       // Every offset resolves whatever the swaps do.
       Offset at = log->log_start_offset();
       while (at < log->log_end_offset()) {
-        auto slice = log->Read(at, 256, Offset::Max(), true);
+        auto slice = log->Read(at, 256, Offset::Max(), FirstBatch::kAlways);
         if (!slice.ok() || slice->bytes.empty() || slice->next_offset <= at) {
           failure = absl::StrCat("read at ", at.value(), ": ",
                                  slice.ok() ? "nothing returned" : slice.status().ToString());
@@ -483,7 +483,7 @@ TEST_F(CompactionCrashTest, AnIoErrorAtEachStepTakesTheDirectoryOfflineAndLosesN
     auto stats = CleanPass(*p.log, h.clock().Now());
     EXPECT_FALSE(stats.ok()) << where << ": the fault was never hit";
     EXPECT_TRUE(h.health()->offline()) << where;
-    EXPECT_FALSE(p.log->Read(Offset(0), 100, Offset::Max(), true).ok()) << where;
+    EXPECT_FALSE(p.log->Read(Offset(0), 100, Offset::Max(), FirstBatch::kAlways).ok()) << where;
     p.log.reset();
     h.fault()->ClearErrors();
     CheckRecoveredAndFinish(h, p.writer, p.active, p.end, where);

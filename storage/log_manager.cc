@@ -44,8 +44,8 @@ LogManager::~LogManager() {
   for (auto& dir : dirs_) dir->flusher.reset();
 }
 
-PartitionLog::Options LogManager::LogOptions(Dir& dir, const LogConfig& config, bool clean) const {
-  return {config, files_.get(), dir.health.get(), options_.clock, clean, options_.on_sync};
+PartitionLog::Options LogManager::LogOptions(Dir& dir, const LogConfig& config) const {
+  return {config, files_.get(), dir.health.get(), options_.clock, false, options_.on_sync};
 }
 
 absl::StatusOr<std::unique_ptr<LogManager>> LogManager::Open(LogManagerOptions options) {
@@ -104,8 +104,9 @@ absl::Status LogManager::LoadDir(Dir& dir) {
   std::atomic<size_t> next{0};
   auto worker = [&] {
     for (size_t i = next++; i < todo.size(); i = next++) {
-      opened[i] =
-          PartitionLog::Open(todo[i].second, LogOptions(dir, options_.default_config, clean));
+      PartitionLog::Options o = LogOptions(dir, options_.default_config);
+      o.clean_shutdown = clean;
+      opened[i] = PartitionLog::Open(todo[i].second, std::move(o));
     }
   };
   std::vector<std::thread> threads;
@@ -161,8 +162,8 @@ absl::StatusOr<std::shared_ptr<PartitionLog>> LogManager::Acquire(const TopicPar
       best = d.get();
   }
   if (best == nullptr) return absl::UnavailableError("every data directory is offline");
-  auto log = PartitionLog::Open(JoinPath(best->path, PartitionDirName(tp)),
-                                LogOptions(*best, config, /*clean=*/false));
+  auto log =
+      PartitionLog::Open(JoinPath(best->path, PartitionDirName(tp)), LogOptions(*best, config));
   if (!log.ok()) return best->health->Fail(log.status());
   std::shared_ptr<PartitionLog> shared = *std::move(log);
   if (config.flush_policy.kind == FlushPolicy::Kind::kInterval) {

@@ -135,7 +135,8 @@ class LogManager {
 
   explicit LogManager(LogManagerOptions options);
   absl::Status LoadDir(Dir& dir);
-  PartitionLog::Options LogOptions(Dir& dir, const LogConfig& config, bool clean) const;
+  // Options of a log in `dir` (clean_shutdown left false).
+  PartitionLog::Options LogOptions(Dir& dir, const LogConfig& config) const;
 
   const LogManagerOptions options_;
   std::unique_ptr<FileCache> files_;

@@ -111,7 +111,7 @@ inline std::string ReadAll(const PartitionLog& log) {
   std::string out;
   Offset at = log.log_start_offset();
   while (at < log.log_end_offset()) {
-    auto slice = log.Read(at, 1 << 20, Offset::Max(), true);
+    auto slice = log.Read(at, 1 << 20, Offset::Max(), FirstBatch::kAlways);
     EXPECT_TRUE(slice.ok()) << slice.status();
     if (!slice.ok() || slice->bytes.empty()) break;
     out += slice->bytes.view();

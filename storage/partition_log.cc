@@ -119,8 +119,9 @@ absl::Status PartitionLog::LoadSegments() {
   const int64_t interval = config_.index_interval_bytes;
   for (size_t i = 0; i < bases.size(); ++i) {
     const bool last = i + 1 == bases.size();
-    ASSIGN_OR_RETURN(auto seg, Segment::Open(options_.files, dir_, bases[i], interval,
-                                             /*recover=*/last && !clean, &recovery_));
+    ASSIGN_OR_RETURN(auto seg,
+                     Segment::Open(options_.files, dir_, bases[i], interval,
+                                   last && !clean ? Trust::kNothing : Trust::kIndex, &recovery_));
     if (!segments_.empty() && segments_.back()->next_offset() > seg->base_offset()) {
       return absl::DataLossError(absl::StrCat(dir_, ": segment ", seg->base_offset().value(),
                                               " overlaps the previous one, which ends at ",
@@ -281,16 +282,17 @@ absl::StatusOr<AppendInfo> PartitionLog::AppendAsFollower(std::span<const uint8_
 }
 
 absl::StatusOr<ReadSlice> PartitionLog::Read(Offset from, size_t max_bytes, Offset upper,
-                                             bool min_one) const {
+                                             FirstBatch first) const {
   while (true) {
-    absl::StatusOr<std::optional<ReadSlice>> slice = ReadOnce(from, max_bytes, upper, min_one);
+    absl::StatusOr<std::optional<ReadSlice>> slice = ReadOnce(from, max_bytes, upper, first);
     if (!slice.ok()) return slice.status();
     if (slice->has_value()) return std::move(**slice);
   }
 }
 
 absl::StatusOr<std::optional<ReadSlice>> PartitionLog::ReadOnce(Offset from, size_t max_bytes,
-                                                                Offset upper, bool min_one) const {
+                                                                Offset upper,
+                                                                FirstBatch first) const {
   std::vector<std::shared_ptr<Segment>> candidates;
   {
     absl::ReaderMutexLock lock(&mu_);
@@ -308,7 +310,7 @@ absl::StatusOr<std::optional<ReadSlice>> PartitionLog::ReadOnce(Offset from, siz
     candidates.assign(it == segments_.begin() ? it : std::prev(it), segments_.end());
   }
   for (const auto& seg : candidates) {
-    absl::StatusOr<ReadSlice> slice = seg->Read(from, max_bytes, upper, min_one);
+    absl::StatusOr<ReadSlice> slice = seg->Read(from, max_bytes, upper, first);
     if (seg->retired()) return std::nullopt;  // swapped for its cleaned copy meanwhile
     if (!slice.ok()) return ReadFailure(*seg, from, slice.status());
     // A segment holding a batch at or after `from` that returned nothing
@@ -344,7 +346,7 @@ absl::StatusOr<std::optional<TimestampOffset>> PartitionLog::OffsetForTimestampO
     if (!h.ok()) return ReadFailure(*seg, seg->base_offset(), h.status());
     if (!h->has_value()) continue;
     absl::StatusOr<ReadSlice> slice =
-        seg->Read((*h)->base_offset, (*h)->size(), Offset::Max(), /*min_one=*/true);
+        seg->Read((*h)->base_offset, (*h)->size(), Offset::Max(), FirstBatch::kAlways);
     if (seg->retired()) return retired;
     if (!slice.ok()) return ReadFailure(*seg, (*h)->base_offset, slice.status());
     std::optional<TimestampOffset> found;

@@ -116,10 +116,12 @@ class PartitionLog {
   // leader's cleaner compacted away. Their epochs feed the epoch cache.
   absl::StatusOr<AppendInfo> AppendAsFollower(std::span<const uint8_t> records);
 
-  // Raw batches from the one holding `from`, at most `max_bytes` (at least
-  // one batch with `min_one`), none reaching `upper` (exclusive). OUT_OF_RANGE
-  // when `from` is below the log start or above the log end.
-  absl::StatusOr<ReadSlice> Read(Offset from, size_t max_bytes, Offset upper, bool min_one) const;
+  // Raw batches from the one holding `from`, at most `max_bytes` (the first
+  // one whatever its size with FirstBatch::kAlways), none reaching `upper`
+  // (exclusive). OUT_OF_RANGE when `from` is below the log start or above
+  // the log end.
+  absl::StatusOr<ReadSlice> Read(Offset from, size_t max_bytes, Offset upper,
+                                 FirstBatch first) const;
 
   // The first record whose timestamp is >= `ts` (Kafka's ListOffsets by
   // timestamp), or nullopt when every record is older.
@@ -227,7 +229,7 @@ class PartitionLog {
   // One attempt of Read / OffsetForTimestamp: nullopt (ABORTED for the
   // latter) when a segment it read was retired meanwhile.
   absl::StatusOr<std::optional<ReadSlice>> ReadOnce(Offset from, size_t max_bytes, Offset upper,
-                                                    bool min_one) const;
+                                                    FirstBatch first) const;
   absl::StatusOr<std::optional<TimestampOffset>> OffsetForTimestampOnce(int64_t ts) const;
   absl::Status CheckUsable() const ABSL_SHARED_LOCKS_REQUIRED(mu_);
   // A read of `seg` failed: OUT_OF_RANGE if the segment was deleted

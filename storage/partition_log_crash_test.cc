@@ -67,7 +67,7 @@ void CheckRecovered(LogHarness& h, const Outcome& outcome, const std::string& wh
   }
   // The indexes find every offset the scan found.
   for (int64_t o = 0; o < end.value(); ++o) {
-    auto s = (*log)->Read(Offset(o), 1, Offset::Max(), true);
+    auto s = (*log)->Read(Offset(o), 1, Offset::Max(), FirstBatch::kAlways);
     ASSERT_TRUE(s.ok()) << where;
     ASSERT_LE(s->first_offset, Offset(o)) << where;
     ASSERT_GT(s->next_offset, Offset(o)) << where;

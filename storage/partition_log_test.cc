@@ -75,31 +75,31 @@ TEST(PartitionLogTest, ReadBoundsAndPositions) {
   auto log = *h.Open();
   for (int i = 0; i < 10; ++i) AppendLeader(*log, MakeBatch("b" + std::to_string(i), 2));
   // From the middle of a batch: the whole batch comes back.
-  auto s = log->Read(Offset(5), 1 << 20, Offset::Max(), true);
+  auto s = log->Read(Offset(5), 1 << 20, Offset::Max(), FirstBatch::kAlways);
   ASSERT_TRUE(s.ok());
   EXPECT_EQ(Offset(4), s->first_offset);
   EXPECT_EQ(Offset(20), s->next_offset);
   // The upper bound (high watermark) excludes batches reaching it.
-  s = log->Read(Offset(0), 1 << 20, Offset(7), true);
+  s = log->Read(Offset(0), 1 << 20, Offset(7), FirstBatch::kAlways);
   EXPECT_EQ(Offset(6), s->next_offset);
-  s = log->Read(Offset(6), 1 << 20, Offset(7), true);
+  s = log->Read(Offset(6), 1 << 20, Offset(7), FirstBatch::kAlways);
   EXPECT_TRUE(s->bytes.empty());
   // max_bytes: only whole batches fit; min_one returns one regardless.
   const size_t batch_size = MakeBatch("b0", 2).size();
-  s = log->Read(Offset(0), batch_size * 2 + 10, Offset::Max(), false);
+  s = log->Read(Offset(0), batch_size * 2 + 10, Offset::Max(), FirstBatch::kIfItFits);
   EXPECT_EQ(2 * batch_size, s->bytes.size());
-  s = log->Read(Offset(0), 1, Offset::Max(), false);
+  s = log->Read(Offset(0), 1, Offset::Max(), FirstBatch::kIfItFits);
   EXPECT_TRUE(s->bytes.empty());
-  s = log->Read(Offset(0), 1, Offset::Max(), true);
+  s = log->Read(Offset(0), 1, Offset::Max(), FirstBatch::kAlways);
   EXPECT_EQ(batch_size, s->bytes.size());
   // At the end: nothing. Past it or before the start: out of range.
-  s = log->Read(Offset(20), 100, Offset::Max(), true);
+  s = log->Read(Offset(20), 100, Offset::Max(), FirstBatch::kAlways);
   ASSERT_TRUE(s.ok());
   EXPECT_TRUE(s->bytes.empty());
   EXPECT_EQ(absl::StatusCode::kOutOfRange,
-            log->Read(Offset(21), 100, Offset::Max(), true).status().code());
+            log->Read(Offset(21), 100, Offset::Max(), FirstBatch::kAlways).status().code());
   EXPECT_EQ(absl::StatusCode::kOutOfRange,
-            log->Read(Offset(-1), 100, Offset::Max(), true).status().code());
+            log->Read(Offset(-1), 100, Offset::Max(), FirstBatch::kAlways).status().code());
 }
 
 TEST(PartitionLogTest, RollsBySizeAndAgeAndReadsAcrossSegments) {
@@ -147,7 +147,7 @@ TEST(PartitionLogTest, FollowerAppendKeepsOffsetsRejectsOverlapsTakesGaps) {
   StampBatch(AsMutableBytes(gap), Offset(10), Epoch(3));
   ASSERT_TRUE(follower->AppendAsFollower(AsBytes(gap)).ok());
   EXPECT_EQ(Offset(11), follower->log_end_offset());
-  auto read = follower->Read(Offset(5), 1 << 20, Offset::Max(), true);
+  auto read = follower->Read(Offset(5), 1 << 20, Offset::Max(), FirstBatch::kAlways);
   ASSERT_TRUE(read.ok()) << read.status();
   EXPECT_EQ(Offset(10), read->first_offset) << "a read in the gap starts at the next batch";
 }
@@ -258,7 +258,7 @@ TEST(PartitionLogTest, RetentionByTimeAndSize) {
   EXPECT_GT(start, Offset(0));
   EXPECT_LE(start, Offset(6)) << "only old segments go";
   EXPECT_EQ(absl::StatusCode::kOutOfRange,
-            log->Read(Offset(0), 100, Offset::Max(), true).status().code());
+            log->Read(Offset(0), 100, Offset::Max(), FirstBatch::kAlways).status().code());
   EXPECT_EQ(start, log->epoch_entries().front().start_offset);
 
   // By size: keep at most ~2 segments' worth; the active one always stays.
@@ -286,7 +286,7 @@ TEST(PartitionLogTest, DeleteSegmentsBelowKeepsEverythingFromTheOffset) {
   ASSERT_TRUE(deleted.ok());
   EXPECT_GT(*deleted, 0);
   EXPECT_LE(log->log_start_offset(), Offset(7));
-  auto s = log->Read(Offset(7), 1 << 20, Offset::Max(), true);
+  auto s = log->Read(Offset(7), 1 << 20, Offset::Max(), FirstBatch::kAlways);
   ASSERT_TRUE(s.ok());
   EXPECT_EQ(Offset(7), s->first_offset);
   EXPECT_EQ(0, *log->DeleteSegmentsBelow(Offset(0)));
@@ -394,7 +394,7 @@ TEST(PartitionLogTest, DamagedOrMissingIndexesOfSealedSegmentsAreRebuilt) {
   EXPECT_TRUE(log->recovery_stats().rebuilt_index);
   // Every offset is found through the (rebuilt) indexes.
   for (int64_t o = 0; o < 10; ++o) {
-    auto s = log->Read(Offset(o), 1, Offset::Max(), true);
+    auto s = log->Read(Offset(o), 1, Offset::Max(), FirstBatch::kAlways);
     ASSERT_TRUE(s.ok());
     EXPECT_EQ(Offset(o), s->first_offset);
   }
@@ -460,7 +460,7 @@ TEST(PartitionLogTest, FailedFsyncTakesTheDirectoryOfflineForGood) {
             b->AppendAsLeader(AsMutableBytes(batch), Epoch(0)).status().code())
       << "every partition of the directory";
   EXPECT_EQ(absl::StatusCode::kUnavailable,
-            b->Read(Offset(0), 10, Offset::Max(), true).status().code());
+            b->Read(Offset(0), 10, Offset::Max(), FirstBatch::kAlways).status().code());
 }
 
 TEST(PartitionLogTest, FailedWriteTakesTheDirectoryOffline) {

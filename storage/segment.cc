@@ -104,12 +104,12 @@ absl::StatusOr<std::unique_ptr<Segment>> Segment::Create(FileCache* files, const
 
 absl::StatusOr<std::unique_ptr<Segment>> Segment::Open(FileCache* files, const std::string& dir,
                                                        Offset base, int64_t index_interval,
-                                                       bool recover, RecoveryStats* stats) {
+                                                       Trust trust, RecoveryStats* stats) {
   std::unique_ptr<Segment> seg(new Segment(files, dir, base, index_interval));
   ASSIGN_OR_RETURN(std::shared_ptr<File> file, files->Get(seg->log_path()));
   seg->size_.store(file->Size(), std::memory_order_release);
-  if (recover) {
-    RETURN_IF_ERROR(seg->Rescan(/*validate=*/true, stats));
+  if (trust == Trust::kNothing) {
+    RETURN_IF_ERROR(seg->Rescan(Trust::kNothing, stats));
     return seg;
   }
   Env* env = files->env();
@@ -122,7 +122,7 @@ absl::StatusOr<std::unique_ptr<Segment>> Segment::Open(FileCache* files, const s
   if (!index.ok()) {
     SAMSA_LOG(WARNING) << "rebuilding index of " << seg->log_path() << ": " << index.status();
     if (stats != nullptr) stats->rebuilt_index = true;
-    RETURN_IF_ERROR(seg->Rescan(/*validate=*/false, stats));
+    RETURN_IF_ERROR(seg->Rescan(Trust::kIndex, stats));
     return seg;
   }
   // The next offset is that of the last batch: walk from the last entry.
@@ -172,7 +172,8 @@ absl::Status Segment::CheckHeaderFits(const BatchHeader& h, uint64_t position,
   return absl::OkStatus();
 }
 
-absl::Status Segment::Rescan(bool validate, RecoveryStats* stats) {
+absl::Status Segment::Rescan(Trust trust, RecoveryStats* stats) {
+  const bool validate = trust == Trust::kNothing;
   ASSIGN_OR_RETURN(std::shared_ptr<File> file, files_->Get(log_path()));
   const uint64_t end = size();
   SegmentIndex index(base_);
@@ -275,14 +276,14 @@ absl::StatusOr<std::optional<std::pair<uint64_t, BatchHeader>>> Segment::Locate(
 }
 
 absl::StatusOr<ReadSlice> Segment::Read(Offset from, size_t max_bytes, Offset upper,
-                                        bool min_one) const {
+                                        FirstBatch first_batch) const {
   ReadSlice slice{{}, from, from};
   const uint64_t limit = size();
   ASSIGN_OR_RETURN(auto located, Locate(from, limit));
   if (!located.has_value() || located->second.last_offset() >= upper) return slice;
   const auto [pos, first] = *located;
-  const size_t want =
-      std::min<uint64_t>(std::max(max_bytes, min_one ? first.size() : size_t{0}), limit - pos);
+  const size_t want = std::min<uint64_t>(
+      std::max(max_bytes, first_batch == FirstBatch::kAlways ? first.size() : 0), limit - pos);
   if (want < first.size()) return slice;
 
   ASSIGN_OR_RETURN(std::shared_ptr<File> file, files_->Get(log_path()));
@@ -341,7 +342,7 @@ absl::Status Segment::TruncateTo(Offset offset) {
   ASSIGN_OR_RETURN(std::shared_ptr<File> file, files_->Get(log_path()));
   RETURN_IF_ERROR(file->Truncate(located->first));
   size_.store(located->first, std::memory_order_release);
-  return Rescan(/*validate=*/false, nullptr);
+  return Rescan(Trust::kIndex, nullptr);
 }
 
 absl::Status Segment::Sync() {

@@ -51,6 +51,17 @@ std::string SegmentFileName(Offset base, std::string_view suffix);
 // Parses "<20 digits><suffix>" -> the offset; nullopt for other names.
 std::optional<Offset> ParseSegmentFileName(std::string_view name, std::string_view suffix = ".log");
 
+// Whether a read returns its first batch when that batch alone is over the
+// read's byte limit: a consumer or follower must always make progress
+// (Kafka's fetch), an internal scan may prefer to stop.
+enum class FirstBatch { kAlways, kIfItFits };
+
+// How much of a segment's own bookkeeping opening it trusts: a sealed
+// segment's index files (rebuilt from batch headers if they are missing or
+// invalid), or nothing: the tail a crash may have torn, every batch's CRC
+// checked and the file cut at the first bad one.
+enum class Trust { kIndex, kNothing };
+
 // Batches read from a segment: raw bytes of whole batches.
 struct ReadSlice {
   Buffer bytes;
@@ -74,12 +85,13 @@ class Segment {
   static absl::StatusOr<std::unique_ptr<Segment>> CreateCleaned(FileCache* files,
                                                                 const std::string& dir, Offset base,
                                                                 int64_t index_interval);
-  // Opens an existing segment. With `recover`, scans every batch (see the
-  // header comment) and rebuilds the indexes; otherwise loads the index files
-  // and falls back to a header scan when they are missing or invalid.
+  // Opens an existing segment. Trusting nothing, scans every batch (see the
+  // header comment) and rebuilds the indexes; trusting the index, loads the
+  // index files and falls back to a header scan when they are missing or
+  // invalid.
   static absl::StatusOr<std::unique_ptr<Segment>> Open(FileCache* files, const std::string& dir,
                                                        Offset base, int64_t index_interval,
-                                                       bool recover, RecoveryStats* stats);
+                                                       Trust trust, RecoveryStats* stats);
 
   Offset base_offset() const { return base_; }
   // One past the last offset held; base_offset() when empty.
@@ -94,10 +106,11 @@ class Segment {
   absl::Status Append(std::span<const uint8_t> batches, std::span<const BatchHeader> headers);
 
   // Whole batches starting with the one that holds `from`, up to `max_bytes`
-  // (at least one batch when `min_one`), excluding any batch that reaches
-  // `upper` or beyond. Empty bytes when there is nothing to return. Safe to
-  // call concurrently with Append.
-  absl::StatusOr<ReadSlice> Read(Offset from, size_t max_bytes, Offset upper, bool min_one) const;
+  // (the first one whatever its size with FirstBatch::kAlways), excluding
+  // any batch that reaches `upper` or beyond. Empty bytes when there is
+  // nothing to return. Safe to call concurrently with Append.
+  absl::StatusOr<ReadSlice> Read(Offset from, size_t max_bytes, Offset upper,
+                                 FirstBatch first) const;
 
   // Calls `fn` with the header of every batch, in order (one small read
   // each).
@@ -151,9 +164,9 @@ class Segment {
   // DATA_LOSS unless the batch at `position` lies within [position, limit):
   // a reader must never loop on a zero or negative length.
   absl::Status CheckHeaderFits(const BatchHeader& h, uint64_t position, uint64_t limit) const;
-  // Scans [0, end) rebuilding the index; with `validate` checks each batch's
-  // CRC and truncates the file at the first bad one.
-  absl::Status Rescan(bool validate, RecoveryStats* stats);
+  // Scans [0, end) rebuilding the index; trusting nothing, checks each
+  // batch's CRC and truncates the file at the first bad one.
+  absl::Status Rescan(Trust trust, RecoveryStats* stats);
   std::string PathFor(std::string_view suffix) const;
 
   FileCache* const files_;

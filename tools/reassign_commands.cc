@@ -161,7 +161,8 @@ absl::Status RunDecommission(const Context& ctx, const Args& args) {
   }
   absl::StatusOr<std::unique_ptr<client::Admin>> admin = NewAdmin(ctx);
   if (!admin.ok()) return admin.status();
-  absl::StatusOr<int32_t> replicas = (*admin)->DecommissionBroker(broker, recommission);
+  absl::StatusOr<int32_t> replicas =
+      recommission ? (*admin)->RecommissionBroker(broker) : (*admin)->DecommissionBroker(broker);
   if (!replicas.ok()) return replicas.status();
   if (ctx.json) {
     PrintJson(
@@ -185,7 +186,8 @@ absl::Status RunBalance(const Context& ctx, const Args& args) {
   const bool dry_run = args.Has("dry-run");
   absl::StatusOr<std::unique_ptr<client::Admin>> admin = NewAdmin(ctx);
   if (!admin.ok()) return admin.status();
-  absl::StatusOr<v1::BalancePartitionsResponse> plan = (*admin)->Balance(dry_run);
+  absl::StatusOr<v1::BalancePartitionsResponse> plan =
+      dry_run ? (*admin)->PlanBalance() : (*admin)->Balance();
   if (!plan.ok()) return plan.status();
   if (ctx.json) {
     json moves = json::array();

@@ -1,8 +1,16 @@
-// The fault suite's fixture: a real 3-controller, 3-broker cluster (topic
-// "chaos": kPartitions partitions by default, RF 3, min.insync.replicas 2)
-// under the chaos workload, and Finish(), which heals the cluster, reads
-// everything back, checks the history and compares the replicas. The
-// scenarios live in chaos_test.cc (faults) and elasticity_test.cc (moves).
+// The fault suite (CI mode): each scenario runs the chaos workload against
+// a real 3-controller, 3-broker cluster (topic "chaos": kPartitions
+// partitions by default, RF 3, min.insync.replicas 2), injects its faults,
+// lets the cluster heal, reads everything back and checks the history: zero
+// lost, duplicated or inconsistent writes, monotonic polls, and replicas
+// identical below the high watermark. Each scenario prints one report line;
+// a failure leaves the history in $SAMSA_CHAOS_HISTORY_DIR (default /tmp)
+// to read.
+//
+// This is the scenarios' fixture; Finish() heals, reads back, checks and
+// compares. The scenarios live by fault kind in chaos_process_test.cc,
+// chaos_disk_test.cc, chaos_network_test.cc, chaos_clock_test.cc,
+// chaos_random_test.cc, and elasticity_test.cc (moves).
 #pragma once
 
 #include <cstdlib>
@@ -98,6 +106,12 @@ class ChaosTest : public ::testing::Test {
   virtual std::map<std::string, std::string> TopicConfigs() const { return {}; }
   // The workload writers' transport (null: direct).
   virtual std::shared_ptr<client::Transport> WriterTransport() { return nullptr; }
+
+  // Lets the workload run for `d`. What the scenarios check is how the
+  // cluster serves around a fault — traffic before it, during it, after it,
+  // and nothing wrong happening for a while — so these waits are time
+  // itself; a wait for a state uses testing::Eventually.
+  static void RunFor(absl::Duration d) { absl::SleepFor(d); }
 
   // Until every partition has all three replicas in its ISR (60 s).
   bool WaitForFullIsr() {

@@ -101,7 +101,7 @@ class ElasticityChaosTest : public ChaosTest {
 // A fourth broker joins: the controller moves it its share while the
 // workload writes, and nothing is lost, duplicated or reordered.
 TEST_F(ElasticityChaosTest, AFourthBrokerGetsItsShareUnderLoad) {
-  absl::SleepFor(absl::Seconds(2));
+  RunFor(absl::Seconds(2));
   AddBroker104();
   ASSERT_TRUE(WaitForBalance(absl::Seconds(60))) << "replicas of 104: " << Replicas(104);
   EXPECT_GE(Replicas(104), 9) << "36 replicas of the topic on 4 brokers";
@@ -146,7 +146,7 @@ TEST_F(ElasticityChaosTest, ADecommissionedBrokerIsDrainedAndLeaves) {
 // The active controller dies while a fourth broker's moves are under way;
 // the next one carries on and the brokers end even.
 TEST_F(ElasticityChaosTest, MovesCompleteAfterTheActiveControllerIsKilled) {
-  absl::SleepFor(absl::Seconds(1));
+  RunFor(absl::Seconds(1));
   AddBroker104();
   (void)testing::Eventually(
       [&] { return Describe().balancer().partitions_moving() > 0 || Replicas(104) != 0; },
@@ -154,7 +154,7 @@ TEST_F(ElasticityChaosTest, MovesCompleteAfterTheActiveControllerIsKilled) {
   const int active = cluster_->WaitForActive(absl::Seconds(20));
   ASSERT_NE(-1, active);
   cluster_->Kill(active);
-  absl::SleepFor(absl::Seconds(1));
+  RunFor(absl::Seconds(1));  // moves in flight with no active controller
   ASSERT_OK(cluster_->Start(active));
   ASSERT_TRUE(WaitForBalance(absl::Seconds(60))) << "replicas of 104: " << Replicas(104);
   const Report r = Finish("kill-controller-mid-move");
@@ -216,7 +216,7 @@ TEST_F(ManualMoveChaosTest, MovesWaitForAKilledTargetAndCancelRollsBack) {
   std::vector<int> target1 = original1;
   target1.front() = 104;
   ASSERT_EQ(v1::NONE, Reassign(1, target1).code());
-  absl::SleepFor(absl::Seconds(3));
+  RunFor(absl::Seconds(3));  // time for a move to complete wrongly
   EXPECT_EQ(2, Describe().balancer().partitions_moving()) << "104 is down: nothing completes";
   ASSERT_EQ(v1::NONE, Reassign(1, {}, /*cancel=*/true).code());
   const v1::PartitionDescription rolled_back = PartitionOf(*cluster_, kTopic, 1);

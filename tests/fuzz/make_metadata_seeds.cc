@@ -36,7 +36,7 @@ int main(int argc, char** argv) {
   *changes.add_records() = records::PartitionChange(
       topic, 1, std::nullopt, std::nullopt,
       records::ReplicaSets{{NodeId(2), NodeId(3), NodeId(1)}, {}, {NodeId(1)}});
-  *changes.add_records() = records::BrokerDecommission(NodeId(3), true);
+  *changes.add_records() = records::BrokerDecommission(NodeId(3));
   *changes.add_records() = records::FenceBroker(NodeId(1), 1);
   *changes.add_records() = records::ProducerIdBlock(NodeId(2), 2, 0, 1000);
   *changes.add_records() = records::Config(topic, "retention.ms", std::nullopt);
