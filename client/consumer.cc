@@ -9,6 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "client/errors.h"
+#include "client/group_member.h"
 #include "client/metadata.h"
 #include "common/await.h"
 #include "common/clock.h"
@@ -29,6 +30,20 @@ Consumer::Consumer(ConsumerConfig config, std::shared_ptr<Transport> transport,
     : config_(std::move(config)),
       transport_(std::move(transport)),
       metadata_(transport_.get(), std::move(bootstrap)) {
+  if (!config_.group_id.empty()) {
+    group_ = std::make_unique<GroupMember>(
+        &config_, transport_.get(), &metadata_,
+        GroupMember::Host{
+            .positions =
+                [this](const std::vector<TopicPartition>& tps) { return PositionsOf(tps); },
+            .assign = [this](std::vector<TopicPartition> tps) { Assign(std::move(tps)); },
+            .seek = [this](const TopicPartition& tp, int64_t offset) { (void)Seek(tp, offset); },
+            .changed =
+                [this] {
+                  NotifyingLock lock(&mu_, &changed_);
+                  group_changed_ = true;
+                }});
+  }
   thread_ = std::thread([this] { Loop(); });
 }
 
@@ -144,6 +159,41 @@ absl::StatusOr<int64_t> Consumer::ListOffset(const TopicPartition& tp, bool earl
   }
 }
 
+absl::Status Consumer::Subscribe(std::vector<std::string> topics, RebalanceListener listener) {
+  if (group_ == nullptr) {
+    return absl::FailedPreconditionError("Subscribe needs ConsumerConfig::group_id");
+  }
+  if (topics.empty()) return absl::InvalidArgumentError("Subscribe needs at least one topic");
+  group_->Subscribe(std::move(topics), std::move(listener));
+  return absl::OkStatus();
+}
+
+absl::Status Consumer::Commit(absl::Duration timeout) {
+  if (group_ == nullptr || !group_->subscribed()) {
+    return absl::FailedPreconditionError("not in a group: Subscribe first");
+  }
+  return group_->Commit(timeout);
+}
+
+void Consumer::ApplyGroupChanges() {
+  {
+    NotifyingLock lock(&mu_, &changed_);
+    group_changed_ = false;
+  }
+  if (group_ != nullptr) group_->ApplyChanges();
+}
+
+std::map<TopicPartition, int64_t> Consumer::PositionsOf(
+    const std::vector<TopicPartition>& partitions) {
+  std::map<TopicPartition, int64_t> out;
+  NotifyingLock lock(&mu_, &changed_);
+  for (const TopicPartition& tp : partitions) {
+    auto it = parts_.find(tp);
+    if (it != parts_.end() && it->second.position.has_value()) out[tp] = *it->second.position;
+  }
+  return out;
+}
+
 absl::StatusOr<std::vector<ConsumerRecord>> Consumer::Poll(absl::Duration timeout) {
   const absl::Time deadline = MonotonicNow() + timeout;
   ApplyGroupChanges();
@@ -205,7 +255,7 @@ void Consumer::SetPaused(const std::vector<TopicPartition>& partitions, bool pau
 void Consumer::Close(absl::Duration timeout) {
   const absl::Time deadline = MonotonicNow() + timeout;
   closing_.Cancel();
-  LeaveGroup(deadline);
+  if (group_ != nullptr) group_->Leave(deadline);
   {
     NotifyingLock lock(&mu_, &changed_);
     if (stop_) return;

@@ -45,9 +45,10 @@
 #include "client/transport.h"
 #include "common/await.h"
 #include "common/clock.h"
-#include "samsa/v1/groups.pb.h"
 
 namespace samsa::client {
+
+class GroupMember;
 
 enum class OffsetReset { kEarliest, kLatest, kNone };
 
@@ -174,35 +175,10 @@ class Consumer {
 
   Consumer(ConsumerConfig config, std::shared_ptr<Transport> transport,
            std::vector<std::string> bootstrap);
-  // Consumer groups (consumer_groups.cc).
-  void GroupLoop();
-  // One heartbeat round trip; keeps the assignment it brings for Poll.
-  void HeartbeatOnce();
-  // In Poll: tells the listener of lost partitions, adopts the newest
-  // assignment and takes the auto-commit snapshot when it is due.
+  // In Poll: the group member adopts what changed (group_member.h).
   void ApplyGroupChanges();
-  // Adopts `next` from the coordinator: revoked partitions are committed
-  // (auto-commit) and dropped, new ones start at their committed offsets.
-  void Reconcile(const std::set<TopicPartition>& next);
   // The positions of `partitions` that have one.
   std::map<TopicPartition, int64_t> PositionsOf(const std::vector<TopicPartition>& partitions);
-  // Drops the offsets the group already holds (committed_).
-  void DropCommitted(std::map<TopicPartition, int64_t>* offsets)
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(group_mu_);
-  // Commits `offsets` for the group, retrying while the coordinator moves
-  // or loads, for at most `timeout`, and not past `cancel`.
-  absl::Status CommitOffsets(const std::map<TopicPartition, int64_t>& offsets,
-                             absl::Duration timeout, Cancellation* cancel = nullptr);
-  // One commit round trip (finding the coordinator first if needed).
-  absl::Status CommitOnce(const std::map<TopicPartition, int64_t>& offsets, absl::Duration timeout,
-                          Cancellation* cancel);
-  // Wakes the group thread to heartbeat (and send a pending commit) now.
-  void WakeGroupThread() ABSL_EXCLUSIVE_LOCKS_REQUIRED(group_mu_);
-  // Stops the group thread (closing_ is cancelled), commits (auto-commit)
-  // and leaves the group, giving up at `deadline` (MonotonicNow()).
-  void LeaveGroup(absl::Time deadline);
-  // The coordinator's address, looked up when unknown.
-  absl::StatusOr<std::string> Coordinator(absl::Duration timeout, Cancellation* cancel);
   void SetPaused(const std::vector<TopicPartition>& partitions, bool paused);
   void Loop();
   // What can be sent now (offset lookups, one fetch per broker), marked in
@@ -251,32 +227,11 @@ class Consumer {
   bool stop_ ABSL_GUARDED_BY(mu_) = false;
   int outstanding_ ABSL_GUARDED_BY(mu_) = 0;  // calls whose answer has not come
 
-  // Group membership, used by the group thread (and Commit, Close).
-  absl::Mutex group_mu_;
-  Wakeup group_wakeup_;  // notified when group_wake_ or group_stop_ is set
-  std::vector<std::string> subscription_ ABSL_GUARDED_BY(group_mu_);
-  bool subscription_sent_ ABSL_GUARDED_BY(group_mu_) = false;
-  std::string coordinator_ ABSL_GUARDED_BY(group_mu_);
-  std::string member_id_ ABSL_GUARDED_BY(group_mu_);
-  int32_t member_epoch_ ABSL_GUARDED_BY(group_mu_) = 0;
-  std::set<TopicPartition> owned_ ABSL_GUARDED_BY(group_mu_);
-  RebalanceListener listener_ ABSL_GUARDED_BY(group_mu_);
-  // The coordinator's newest assignment, not yet adopted by Poll.
-  std::optional<std::set<TopicPartition>> target_ ABSL_GUARDED_BY(group_mu_);
-  std::vector<TopicPartition> lost_ ABSL_GUARDED_BY(group_mu_);  // for on_lost
-  std::map<TopicPartition, int64_t> pending_commit_ ABSL_GUARDED_BY(group_mu_);
-  // What the group holds committed for the partitions owned here: fetched
-  // when they were assigned, or committed since. Automatic commits leave
-  // out positions equal to it, so an idle member writes nothing.
-  std::map<TopicPartition, int64_t> committed_ ABSL_GUARDED_BY(group_mu_);
-  absl::Time next_auto_commit_ ABSL_GUARDED_BY(group_mu_) = absl::InfiniteFuture();
-  bool group_wake_ ABSL_GUARDED_BY(group_mu_) = false;
-  bool group_stop_ ABSL_GUARDED_BY(group_mu_) = false;
-  // Cancelled by Close: the background threads' calls in flight (the group
-  // thread's, the fetch thread's metadata refreshes) give up at once.
+  // The group membership (with a group_id; subscribed or not).
+  std::unique_ptr<GroupMember> group_;
+  // Cancelled by Close: the fetch thread's metadata refresh gives up at
+  // once.
   Cancellation closing_;
-  absl::Duration heartbeat_interval_ ABSL_GUARDED_BY(group_mu_) = absl::Seconds(1);
-  std::thread group_thread_;
   size_t next_partition_ ABSL_GUARDED_BY(mu_) = 0;  // where Poll starts, for fairness
 };
 

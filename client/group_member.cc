@@ -1,8 +1,9 @@
-// Consumer's group membership (consumer.h): a thread that finds the group's
-// coordinator, heartbeats (KIP-848), adopts the assignments it answers and
-// commits positions.
+#include "client/group_member.h"
+
+#include <algorithm>
+#include <utility>
+
 #include "absl/strings/str_cat.h"
-#include "client/consumer.h"
 #include "client/errors.h"
 #include "common/await.h"
 #include "common/clock.h"
@@ -18,14 +19,16 @@ bool CoordinatorMoved(v1::ErrorCode code) {
 
 }  // namespace
 
-absl::Status Consumer::Subscribe(std::vector<std::string> topics, RebalanceListener listener) {
-  if (config_.group_id.empty()) {
-    return absl::FailedPreconditionError("Subscribe needs ConsumerConfig::group_id");
-  }
-  if (topics.empty()) return absl::InvalidArgumentError("Subscribe needs at least one topic");
+GroupMember::GroupMember(const ConsumerConfig* config, Transport* transport,
+                         Metadata* metadata, Host host)
+    : config_(*config), transport_(transport), metadata_(metadata), host_(std::move(host)) {}
+
+GroupMember::~GroupMember() { Leave(MonotonicNow()); }
+
+void GroupMember::Subscribe(std::vector<std::string> topics, RebalanceListener listener) {
   bool start = false;
   {
-    absl::MutexLock lock(&group_mu_);
+    absl::MutexLock lock(&mu_);
     start = subscription_.empty();
     subscription_ = std::move(topics);
     subscription_sent_ = false;
@@ -35,15 +38,19 @@ absl::Status Consumer::Subscribe(std::vector<std::string> topics, RebalanceListe
     }
   }
   if (start) {
-    Assign({});
-    group_thread_ = std::thread([this] { GroupLoop(); });
+    host_.assign({});
+    thread_ = std::thread([this] { Loop(); });
   }
-  return absl::OkStatus();
 }
 
-absl::StatusOr<std::string> Consumer::Coordinator(absl::Duration timeout, Cancellation* cancel) {
+bool GroupMember::subscribed() const {
+  absl::MutexLock lock(&mu_);
+  return !subscription_.empty();
+}
+
+absl::StatusOr<std::string> GroupMember::Coordinator(absl::Duration timeout, Cancellation* cancel) {
   {
-    absl::MutexLock lock(&group_mu_);
+    absl::MutexLock lock(&mu_);
     if (!coordinator_.empty()) return coordinator_;
   }
   v1::FindCoordinatorRequest req;
@@ -51,44 +58,44 @@ absl::StatusOr<std::string> Consumer::Coordinator(absl::Duration timeout, Cancel
   absl::StatusOr<v1::FindCoordinatorResponse> r =
       AwaitCallback<absl::StatusOr<v1::FindCoordinatorResponse>>(
           [&](auto reply) {
-            transport_->FindCoordinator(metadata_.AnyBroker(), req, timeout, std::move(reply));
+            transport_->FindCoordinator(metadata_->AnyBroker(), req, timeout, std::move(reply));
           },
           timeout + absl::Seconds(5), cancel);
   if (!r.ok()) return r.status();
   if (r->error().code() != v1::NONE) return KafkaError(r->error());
-  absl::MutexLock lock(&group_mu_);
+  absl::MutexLock lock(&mu_);
   coordinator_ = r->address();
   return coordinator_;
 }
 
-void Consumer::GroupLoop() {
+void GroupMember::Loop() {
   while (true) {
     std::map<TopicPartition, int64_t> commit;
     {
-      absl::MutexLock lock(&group_mu_);
-      if (group_stop_) return;
-      group_wake_ = false;
+      absl::MutexLock lock(&mu_);
+      if (stop_) return;
+      wake_ = false;
       commit.swap(pending_commit_);
     }
     HeartbeatOnce();
-    if (!commit.empty()) (void)CommitOffsets(commit, config_.request_timeout, &closing_);
-    absl::MutexLock lock(&group_mu_);
-    auto woken = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(group_mu_) {
-      return group_stop_ || group_wake_;
+    if (!commit.empty()) (void)CommitOffsets(commit, config_.request_timeout, &stopping_);
+    absl::MutexLock lock(&mu_);
+    auto woken = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+      return stop_ || wake_;
     };
-    group_wakeup_.Wait(group_mu_, woken, heartbeat_interval_);
+    wakeup_.Wait(mu_, woken, heartbeat_interval_);
   }
 }
 
-void Consumer::WakeGroupThread() {
-  group_wake_ = true;
-  group_wakeup_.Notify();
+void GroupMember::Wake() {
+  wake_ = true;
+  wakeup_.Notify();
 }
 
-void Consumer::HeartbeatOnce() {
-  absl::StatusOr<std::string> coordinator = Coordinator(config_.request_timeout, &closing_);
+void GroupMember::HeartbeatOnce() {
+  absl::StatusOr<std::string> coordinator = Coordinator(config_.request_timeout, &stopping_);
   if (!coordinator.ok()) {
-    absl::MutexLock lock(&group_mu_);
+    absl::MutexLock lock(&mu_);
     heartbeat_interval_ = config_.retry_backoff;
     return;
   }
@@ -99,7 +106,7 @@ void Consumer::HeartbeatOnce() {
   req.set_rebalance_timeout_ms(
       static_cast<int32_t>(absl::ToInt64Milliseconds(config_.rebalance_timeout)));
   {
-    absl::MutexLock lock(&group_mu_);
+    absl::MutexLock lock(&mu_);
     req.set_member_id(member_id_);
     req.set_member_epoch(member_epoch_);
     if (member_epoch_ == 0 || !subscription_sent_) {
@@ -122,11 +129,11 @@ void Consumer::HeartbeatOnce() {
             transport_->ConsumerGroupHeartbeat(*coordinator, req, config_.request_timeout,
                                                std::move(reply));
           },
-          config_.request_timeout + absl::Seconds(5), &closing_);
+          config_.request_timeout + absl::Seconds(5), &stopping_);
   const v1::ErrorCode code = r.ok() ? r->error().code() : v1::NETWORK_EXCEPTION;
   bool lost = false;
   if (code != v1::NONE) {
-    absl::MutexLock lock(&group_mu_);
+    absl::MutexLock lock(&mu_);
     heartbeat_interval_ = config_.retry_backoff;
     if (!r.ok() || CoordinatorMoved(code)) {
       coordinator_.clear();
@@ -146,9 +153,8 @@ void Consumer::HeartbeatOnce() {
     }
   }
   if (lost) {
-    Assign({});
-    NotifyingLock lock(&mu_, &changed_);
-    group_changed_ = true;
+    host_.assign({});
+    host_.changed();
   }
   if (code != v1::NONE) return;
   std::set<TopicPartition> next;
@@ -157,7 +163,7 @@ void Consumer::HeartbeatOnce() {
   }
   bool changed = false;
   {
-    absl::MutexLock lock(&group_mu_);
+    absl::MutexLock lock(&mu_);
     member_id_ = r->member_id();
     member_epoch_ = r->member_epoch();
     subscription_sent_ = true;
@@ -165,24 +171,17 @@ void Consumer::HeartbeatOnce() {
     changed = next != owned_;
     target_ = std::move(next);
   }
-  if (changed) {
-    NotifyingLock lock(&mu_, &changed_);
-    group_changed_ = true;
-  }
+  if (changed) host_.changed();
 }
 
-void Consumer::ApplyGroupChanges() {
+void GroupMember::ApplyChanges() {
   std::optional<std::set<TopicPartition>> next;
   std::vector<TopicPartition> lost, owned;
   std::function<void(const std::vector<TopicPartition>&)> on_lost;
   bool commit_due = false;
   {
-    NotifyingLock lock(&mu_, &changed_);
-    group_changed_ = false;
-  }
-  {
-    absl::MutexLock lock(&group_mu_);
-    if (subscription_.empty() || group_stop_) return;
+    absl::MutexLock lock(&mu_);
+    if (subscription_.empty() || stop_) return;
     next.swap(target_);
     lost.swap(lost_);
     on_lost = listener_.on_lost;
@@ -193,20 +192,20 @@ void Consumer::ApplyGroupChanges() {
   if (!lost.empty() && on_lost) on_lost(lost);
   if (commit_due) {
     // Everything the polls before this one returned has been handled.
-    std::map<TopicPartition, int64_t> positions = PositionsOf(owned);
-    absl::MutexLock lock(&group_mu_);
+    std::map<TopicPartition, int64_t> positions = host_.positions(owned);
+    absl::MutexLock lock(&mu_);
     DropCommitted(&positions);
     for (auto& [tp, offset] : positions) pending_commit_[tp] = offset;
-    if (!pending_commit_.empty()) WakeGroupThread();
+    if (!pending_commit_.empty()) Wake();
   }
   if (next.has_value()) Reconcile(*next);
 }
 
-void Consumer::Reconcile(const std::set<TopicPartition>& next) {
+void GroupMember::Reconcile(const std::set<TopicPartition>& next) {
   std::vector<TopicPartition> revoked, added;
   RebalanceListener listener;
   {
-    absl::MutexLock lock(&group_mu_);
+    absl::MutexLock lock(&mu_);
     for (const TopicPartition& tp : owned_) {
       if (!next.contains(tp)) revoked.push_back(tp);
     }
@@ -219,9 +218,9 @@ void Consumer::Reconcile(const std::set<TopicPartition>& next) {
   if (!revoked.empty()) {
     if (listener.on_revoked) listener.on_revoked(revoked);
     if (config_.enable_auto_commit) {
-      std::map<TopicPartition, int64_t> positions = PositionsOf(revoked);
+      std::map<TopicPartition, int64_t> positions = host_.positions(revoked);
       {
-        absl::MutexLock lock(&group_mu_);
+        absl::MutexLock lock(&mu_);
         DropCommitted(&positions);
       }
       (void)CommitOffsets(positions, config_.request_timeout);
@@ -257,7 +256,7 @@ void Consumer::Reconcile(const std::set<TopicPartition>& next) {
   }
   std::vector<TopicPartition> now;
   {
-    absl::MutexLock lock(&group_mu_);
+    absl::MutexLock lock(&mu_);
     for (const TopicPartition& tp : revoked) {
       owned_.erase(tp);
       committed_.erase(tp);
@@ -273,32 +272,21 @@ void Consumer::Reconcile(const std::set<TopicPartition>& next) {
       target_ = next;
     }
     now.assign(owned_.begin(), owned_.end());
-    WakeGroupThread();  // tell the coordinator at once
+    Wake();  // tell the coordinator at once
   }
-  Assign(now);
-  for (const auto& [tp, offset] : committed) (void)Seek(tp, offset);
+  host_.assign(now);
+  for (const auto& [tp, offset] : committed) host_.seek(tp, offset);
   if (fetched && !added.empty() && listener.on_assigned) listener.on_assigned(added);
 }
 
-void Consumer::DropCommitted(std::map<TopicPartition, int64_t>* offsets) {
-  std::erase_if(*offsets, [this](const auto& entry) ABSL_EXCLUSIVE_LOCKS_REQUIRED(group_mu_) {
+void GroupMember::DropCommitted(std::map<TopicPartition, int64_t>* offsets) {
+  std::erase_if(*offsets, [this](const auto& entry) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     auto it = committed_.find(entry.first);
     return it != committed_.end() && it->second == entry.second;
   });
 }
 
-std::map<TopicPartition, int64_t> Consumer::PositionsOf(
-    const std::vector<TopicPartition>& partitions) {
-  std::map<TopicPartition, int64_t> out;
-  NotifyingLock lock(&mu_, &changed_);
-  for (const TopicPartition& tp : partitions) {
-    auto it = parts_.find(tp);
-    if (it != parts_.end() && it->second.position.has_value()) out[tp] = *it->second.position;
-  }
-  return out;
-}
-
-absl::Status Consumer::CommitOffsets(const std::map<TopicPartition, int64_t>& offsets,
+absl::Status GroupMember::CommitOffsets(const std::map<TopicPartition, int64_t>& offsets,
                                      absl::Duration timeout, Cancellation* cancel) {
   const absl::Time deadline = MonotonicNow() + timeout;
   while (true) {
@@ -317,13 +305,13 @@ absl::Status Consumer::CommitOffsets(const std::map<TopicPartition, int64_t>& of
   }
 }
 
-absl::Status Consumer::CommitOnce(const std::map<TopicPartition, int64_t>& offsets,
+absl::Status GroupMember::CommitOnce(const std::map<TopicPartition, int64_t>& offsets,
                                   absl::Duration timeout, Cancellation* cancel) {
   if (offsets.empty()) return absl::OkStatus();
   v1::OffsetCommitRequest req;
   req.set_group(config_.group_id);
   {
-    absl::MutexLock lock(&group_mu_);
+    absl::MutexLock lock(&mu_);
     req.set_member_id(member_id_);
     req.set_member_epoch(member_epoch_);
   }
@@ -345,7 +333,7 @@ absl::Status Consumer::CommitOnce(const std::map<TopicPartition, int64_t>& offse
   if (!r.ok()) return r.status();
   if (r->error().code() != v1::NONE) {
     if (CoordinatorMoved(r->error().code())) {
-      absl::MutexLock lock(&group_mu_);
+      absl::MutexLock lock(&mu_);
       coordinator_.clear();
     }
     return KafkaError(r->error());
@@ -355,27 +343,28 @@ absl::Status Consumer::CommitOnce(const std::map<TopicPartition, int64_t>& offse
       return WithContext(KafkaError(p.error()), absl::StrCat(p.topic(), "-", p.partition()));
     }
   }
-  absl::MutexLock lock(&group_mu_);
+  absl::MutexLock lock(&mu_);
   for (const auto& [tp, offset] : offsets) {
     if (owned_.contains(tp)) committed_[tp] = offset;
   }
   return absl::OkStatus();
 }
 
-void Consumer::LeaveGroup(absl::Time deadline) {
+void GroupMember::Leave(absl::Time deadline) {
   bool in_group = false;
   {
-    absl::MutexLock lock(&group_mu_);
-    in_group = !subscription_.empty() && !group_stop_;
-    group_stop_ = true;
-    group_wakeup_.Notify();
+    absl::MutexLock lock(&mu_);
+    in_group = !subscription_.empty() && !stop_;
+    stop_ = true;
+    wakeup_.Notify();
   }
-  if (group_thread_.joinable()) group_thread_.join();
+  stopping_.Cancel();
+  if (thread_.joinable()) thread_.join();
   if (!in_group) return;
   std::vector<TopicPartition> owned;
   std::function<void(const std::vector<TopicPartition>&)> on_revoked;
   {
-    absl::MutexLock lock(&group_mu_);
+    absl::MutexLock lock(&mu_);
     owned.assign(owned_.begin(), owned_.end());
     on_revoked = listener_.on_revoked;
   }
@@ -386,9 +375,9 @@ void Consumer::LeaveGroup(absl::Time deadline) {
                     std::min(config_.request_timeout, deadline - MonotonicNow()));
   };
   if (config_.enable_auto_commit) {
-    std::map<TopicPartition, int64_t> positions = PositionsOf(owned);
+    std::map<TopicPartition, int64_t> positions = host_.positions(owned);
     {
-      absl::MutexLock lock(&group_mu_);
+      absl::MutexLock lock(&mu_);
       DropCommitted(&positions);
     }
     (void)CommitOffsets(positions, left());
@@ -396,7 +385,7 @@ void Consumer::LeaveGroup(absl::Time deadline) {
   v1::ConsumerGroupHeartbeatRequest req;
   req.set_group(config_.group_id);
   {
-    absl::MutexLock lock(&group_mu_);
+    absl::MutexLock lock(&mu_);
     if (member_id_.empty()) return;
     req.set_member_id(member_id_);
   }
@@ -413,15 +402,15 @@ void Consumer::LeaveGroup(absl::Time deadline) {
       timeout);
 }
 
-absl::Status Consumer::Commit(absl::Duration timeout) {
+absl::Status GroupMember::Commit(absl::Duration timeout) {
   std::vector<TopicPartition> owned;
   {
-    absl::MutexLock lock(&group_mu_);
+    absl::MutexLock lock(&mu_);
     if (subscription_.empty())
       return absl::FailedPreconditionError("not in a group: Subscribe first");
     owned.assign(owned_.begin(), owned_.end());
   }
-  return CommitOffsets(PositionsOf(owned), timeout);
+  return CommitOffsets(host_.positions(owned), timeout);
 }
 
 }  // namespace samsa::client
