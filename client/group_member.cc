@@ -19,8 +19,8 @@ bool CoordinatorMoved(v1::ErrorCode code) {
 
 }  // namespace
 
-GroupMember::GroupMember(const ConsumerConfig* config, Transport* transport,
-                         Metadata* metadata, Host host)
+GroupMember::GroupMember(const ConsumerConfig* config, Transport* transport, Metadata* metadata,
+                         Host host)
     : config_(*config), transport_(transport), metadata_(metadata), host_(std::move(host)) {}
 
 GroupMember::~GroupMember() { Leave(MonotonicNow()); }
@@ -80,9 +80,7 @@ void GroupMember::Loop() {
     HeartbeatOnce();
     if (!commit.empty()) (void)CommitOffsets(commit, config_.request_timeout, &stopping_);
     absl::MutexLock lock(&mu_);
-    auto woken = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-      return stop_ || wake_;
-    };
+    auto woken = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return stop_ || wake_; };
     wakeup_.Wait(mu_, woken, heartbeat_interval_);
   }
 }
@@ -287,7 +285,7 @@ void GroupMember::DropCommitted(std::map<TopicPartition, int64_t>* offsets) {
 }
 
 absl::Status GroupMember::CommitOffsets(const std::map<TopicPartition, int64_t>& offsets,
-                                     absl::Duration timeout, Cancellation* cancel) {
+                                        absl::Duration timeout, Cancellation* cancel) {
   const absl::Time deadline = MonotonicNow() + timeout;
   while (true) {
     absl::Status st = CommitOnce(offsets, deadline - MonotonicNow(), cancel);
@@ -306,7 +304,7 @@ absl::Status GroupMember::CommitOffsets(const std::map<TopicPartition, int64_t>&
 }
 
 absl::Status GroupMember::CommitOnce(const std::map<TopicPartition, int64_t>& offsets,
-                                  absl::Duration timeout, Cancellation* cancel) {
+                                     absl::Duration timeout, Cancellation* cancel) {
   if (offsets.empty()) return absl::OkStatus();
   v1::OffsetCommitRequest req;
   req.set_group(config_.group_id);

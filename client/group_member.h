@@ -46,8 +46,7 @@ class GroupMember {
  public:
   struct Host {
     // The positions of `partitions` that have one.
-    std::function<std::map<TopicPartition, int64_t>(const std::vector<TopicPartition>&)>
-        positions;
+    std::function<std::map<TopicPartition, int64_t>(const std::vector<TopicPartition>&)> positions;
     std::function<void(std::vector<TopicPartition>)> assign;
     std::function<void(const TopicPartition&, int64_t)> seek;
     // The group has changes for the next ApplyChanges.

@@ -5,6 +5,7 @@
 #include "client/consumer.h"
 #include "client/errors.h"
 #include "client/producer.h"
+#include "common/eventually.h"
 
 namespace samsa::chaos {
 
@@ -169,9 +170,12 @@ absl::StatusOr<FinalRead> ReadAll(const std::string& bootstrap, const std::strin
   std::map<int32_t, int64_t> end;
   for (int32_t p = 0; p < partitions; ++p) {
     absl::StatusOr<int64_t> hw = absl::UnknownError("not asked");
-    while (!hw.ok() && absl::Now() < deadline) {
-      hw = (*consumer)->ListOffset({topic, p}, false, absl::Seconds(5));
-    }
+    (void)testing::Eventually(
+        [&] {
+          hw = (*consumer)->ListOffset({topic, p}, false, absl::Seconds(5));
+          return hw.ok();
+        },
+        deadline - absl::Now(), absl::ZeroDuration());
     if (!hw.ok()) return hw.status();
     end[p] = *hw;
     out[p];
@@ -186,17 +190,19 @@ absl::StatusOr<FinalRead> ReadAll(const std::string& bootstrap, const std::strin
     }
     return true;
   };
-  while (!done()) {
-    if (absl::Now() > deadline) {
-      return absl::DeadlineExceededError("the final read did not reach every high watermark");
-    }
-    absl::StatusOr<std::vector<client::ConsumerRecord>> records =
-        (*consumer)->Poll(absl::Milliseconds(200));
-    if (!records.ok()) continue;
-    for (client::ConsumerRecord& r : *records) {
-      if (r.offset < end[r.partition]) out[r.partition].emplace_back(r.offset, *r.value);
-    }
-  }
+  const bool read = testing::Eventually(
+      [&] {
+        absl::StatusOr<std::vector<client::ConsumerRecord>> records =
+            (*consumer)->Poll(absl::Milliseconds(200));
+        if (!records.ok()) return false;  // retried: a leader change
+        for (client::ConsumerRecord& r : *records) {
+          if (r.offset < end[r.partition]) out[r.partition].emplace_back(r.offset, *r.value);
+        }
+        return done();
+      },
+      deadline - absl::Now(), absl::ZeroDuration());
+  if (!read)
+    return absl::DeadlineExceededError("the final read did not reach every high watermark");
   (*consumer)->Close();
   return out;
 }

@@ -160,12 +160,9 @@ void CheckOwnership(const std::vector<std::string>& logs, size_t killed,
 }
 
 bool WaitForAll(const std::vector<std::string>& files, int per_partition, absl::Duration timeout) {
-  const absl::Time deadline = absl::Now() + timeout;
-  while (absl::Now() < deadline) {
-    if (Seen(files).size() == static_cast<size_t>(kPartitions * per_partition)) return true;
-    absl::SleepFor(absl::Milliseconds(100));
-  }
-  return false;
+  return Eventually(
+      [&] { return Seen(files).size() == static_cast<size_t>(kPartitions * per_partition); },
+      timeout, absl::Milliseconds(100));
 }
 
 void ProduceRound(Cluster& c, int round) {

@@ -219,12 +219,8 @@ v1::BrokerDescription Cluster::DescribeBroker(int id) {
 
 bool Cluster::WaitForBrokerState(int id, v1::BrokerDescription::State state,
                                  absl::Duration timeout) {
-  const absl::Time deadline = absl::Now() + timeout;
-  while (absl::Now() < deadline) {
-    if (DescribeBroker(id).state() == state) return true;
-    absl::SleepFor(absl::Milliseconds(20));
-  }
-  return false;
+  return Eventually([&] { return DescribeBroker(id).state() == state; }, timeout,
+                    absl::Milliseconds(20));
 }
 
 absl::Status Cluster::StartAll() {
@@ -244,23 +240,25 @@ bool Cluster::running(int id) const {
 }
 
 int Cluster::WaitForActive(absl::Duration timeout) {
-  const absl::Time deadline = absl::Now() + timeout;
-  while (absl::Now() < deadline) {
-    for (int id = 1; id <= options_.voters; ++id) {
-      if (!running(id)) continue;
-      // An empty validate-only create is a write that changes nothing: it
-      // succeeds exactly on the active controller.
-      v1::CreateTopicsRequest req;
-      req.set_validate_only(true);
-      v1::CreateTopicsResponse r;
-      if (stub(id).CreateTopics(RpcContext(absl::Milliseconds(500)).get(), req, &r).ok() &&
-          r.error().code() == v1::NONE) {
-        return id;
-      }
-    }
-    absl::SleepFor(absl::Milliseconds(5));
-  }
-  return -1;
+  int active = -1;
+  (void)Eventually(
+      [&] {
+        for (int id = 1; id <= options_.voters && active == -1; ++id) {
+          if (!running(id)) continue;
+          // An empty validate-only create is a write that changes nothing:
+          // it succeeds exactly on the active controller.
+          v1::CreateTopicsRequest req;
+          req.set_validate_only(true);
+          v1::CreateTopicsResponse r;
+          if (stub(id).CreateTopics(RpcContext(absl::Milliseconds(500)).get(), req, &r).ok() &&
+              r.error().code() == v1::NONE) {
+            active = id;
+          }
+        }
+        return active != -1;
+      },
+      timeout, absl::Milliseconds(5));
+  return active;
 }
 
 FakeBroker::FakeBroker(Cluster* cluster, int id) : cluster_(cluster), id_(id) {}
@@ -301,24 +299,29 @@ absl::Status FakeBroker::Join(absl::Duration timeout) {
   if (r->error().code() != v1::NONE) return absl::InternalError(r->error().message());
   epoch_ = r->broker_epoch();
   thread_ = std::thread([this] { HeartbeatLoop(); });
-  const absl::Time deadline = absl::Now() + timeout;
-  while (absl::Now() < deadline) {
-    v1::DescribeClusterResponse c;
-    for (int id = 1; id <= 5; ++id) {
-      if (!cluster_->running(id) ||
-          !cluster_->stub(id).DescribeCluster(RpcContext(absl::Seconds(2)).get(), {}, &c).ok()) {
-        continue;
-      }
-      for (const v1::BrokerDescription& b : c.brokers()) {
-        if (b.broker_id() == id_ && b.broker_epoch() == epoch_ &&
-            b.state() == v1::BrokerDescription::ACTIVE) {
-          return absl::OkStatus();
+  // Active once the first controller that answers lists it unfenced.
+  const bool unfenced = Eventually(
+      [&] {
+        for (int id = 1; id <= 5; ++id) {
+          v1::DescribeClusterResponse c;
+          if (!cluster_->running(id) ||
+              !cluster_->stub(id)
+                   .DescribeCluster(RpcContext(absl::Seconds(2)).get(), {}, &c)
+                   .ok()) {
+            continue;
+          }
+          for (const v1::BrokerDescription& b : c.brokers()) {
+            if (b.broker_id() == id_ && b.broker_epoch() == epoch_ &&
+                b.state() == v1::BrokerDescription::ACTIVE) {
+              return true;
+            }
+          }
+          return false;
         }
-      }
-      break;
-    }
-    absl::SleepFor(absl::Milliseconds(20));
-  }
+        return false;
+      },
+      timeout, absl::Milliseconds(20));
+  if (unfenced) return absl::OkStatus();
   return absl::DeadlineExceededError(absl::StrCat("broker ", id_, " was not unfenced"));
 }
 

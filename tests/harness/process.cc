@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "absl/time/clock.h"
+#include "common/eventually.h"
 #include "common/logging.h"
 #include "common/status.h"
 #include "storage/env.h"
@@ -90,17 +91,15 @@ void ChildProcess::Kill() {
 
 std::optional<int> ChildProcess::WaitExit(absl::Duration timeout) {
   if (status_.has_value() || pid_ <= 0) return status_;
-  const absl::Time deadline = absl::Now() + timeout;
-  while (true) {
-    int status = 0;
-    const pid_t r = waitpid(pid_, &status, WNOHANG);
-    if (r == pid_) {
-      status_ = status;
-      return status_;
-    }
-    if (absl::Now() >= deadline) return std::nullopt;
-    absl::SleepFor(absl::Milliseconds(5));
-  }
+  (void)Eventually(
+      [&] {
+        int status = 0;
+        if (waitpid(pid_, &status, WNOHANG) != pid_) return false;
+        status_ = status;
+        return true;
+      },
+      timeout, absl::Milliseconds(5));
+  return status_;
 }
 
 int ChildProcess::Terminate(absl::Duration timeout) {

@@ -39,16 +39,14 @@ double Metric(Cluster& c, int b, const std::string& name) {
 // records; false otherwise.
 bool WaitForCleaning(Cluster& c, const std::vector<int>& brokers, double above,
                      absl::Duration timeout = absl::Seconds(60)) {
-  const absl::Time deadline = absl::Now() + timeout;
-  while (absl::Now() < deadline) {
-    bool all = true;
-    for (int b : brokers) {
-      all = all && Metric(c, b, "samsa_broker_log_cleaner_records_removed_total") > above;
-    }
-    if (all) return true;
-    absl::SleepFor(absl::Milliseconds(200));
-  }
-  return false;
+  return Eventually(
+      [&] {
+        for (int b : brokers) {
+          if (Metric(c, b, "samsa_broker_log_cleaner_records_removed_total") <= above) return false;
+        }
+        return true;
+      },
+      timeout, absl::Milliseconds(200));
 }
 
 struct Model {
