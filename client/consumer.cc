@@ -26,9 +26,10 @@ int64_t PayloadBytes(const ConsumerRecord& r) {
 }  // namespace
 
 Consumer::Consumer(ConsumerConfig config, std::shared_ptr<Transport> transport,
-                   std::vector<std::string> bootstrap)
+                   GrpcTransport* own_transport, std::vector<std::string> bootstrap)
     : config_(std::move(config)),
       transport_(std::move(transport)),
+      own_transport_(own_transport),
       metadata_(transport_.get(), std::move(bootstrap)) {
   if (!config_.group_id.empty()) {
     group_ = std::make_unique<GroupMember>(
@@ -262,6 +263,7 @@ void Consumer::Close(absl::Duration timeout) {
     stop_ = true;
   }
   thread_.join();
+  if (own_transport_ != nullptr) own_transport_->CancelAll();
   NotifyingLock lock(&mu_, &changed_);
   auto idle = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return outstanding_ == 0; };
   mu_.Await(absl::Condition(&idle));
@@ -490,9 +492,14 @@ absl::StatusOr<std::unique_ptr<Consumer>> Consumer::Create(ConsumerConfig config
   }
   absl::StatusOr<std::vector<std::string>> bootstrap = ParseBootstrap(config.bootstrap);
   if (!bootstrap.ok()) return bootstrap.status();
-  if (transport == nullptr) transport = std::make_shared<GrpcTransport>();
+  GrpcTransport* own = nullptr;
+  if (transport == nullptr) {
+    auto made = std::make_shared<GrpcTransport>();
+    own = made.get();
+    transport = std::move(made);
+  }
   return std::unique_ptr<Consumer>(
-      new Consumer(std::move(config), std::move(transport), *std::move(bootstrap)));
+      new Consumer(std::move(config), std::move(transport), own, *std::move(bootstrap)));
 }
 
 }  // namespace samsa::client

@@ -157,7 +157,9 @@ class Consumer {
   // leaves it first (a static member leaves for a restart: its partitions
   // wait for it until its session expires). The commit and the leave give
   // up once `timeout` has passed since the call; Close() allows
-  // request_timeout.
+  // request_timeout. Calls still in flight then (a fetch to a broker that
+  // does not answer) are cancelled when the consumer made its own
+  // transport; on a transport passed to Create they run to their deadline.
   void Close(absl::Duration timeout);
   void Close() { Close(config_.request_timeout); }
 
@@ -173,8 +175,10 @@ class Consumer {
     absl::Time retry_at = absl::InfinitePast();
   };
 
+  // `own_transport`: `transport` when Create made it (Close may cancel its
+  // calls), else null.
   Consumer(ConsumerConfig config, std::shared_ptr<Transport> transport,
-           std::vector<std::string> bootstrap);
+           GrpcTransport* own_transport, std::vector<std::string> bootstrap);
   // In Poll: the group member adopts what changed (group_member.h).
   void ApplyGroupChanges();
   // The positions of `partitions` that have one.
@@ -210,6 +214,7 @@ class Consumer {
 
   const ConsumerConfig config_;
   const std::shared_ptr<Transport> transport_;
+  GrpcTransport* const own_transport_;
   Metadata metadata_;
   std::thread thread_;
 

@@ -8,29 +8,44 @@ namespace samsa::client {
 
 GrpcTransport::~GrpcTransport() {
   absl::MutexLock lock(&mu_);
-  auto idle = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return in_flight_ == 0; };
+  auto idle = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return in_flight_.empty(); };
   mu_.Await(absl::Condition(&idle));
+}
+
+void GrpcTransport::CancelAll() {
+  std::vector<std::shared_ptr<grpc::ClientContext>> calls;
+  {
+    absl::MutexLock lock(&mu_);
+    for (const auto& [id, ctx] : in_flight_) calls.push_back(ctx);
+  }
+  // Outside mu_: a cancelled call's reply may run at once, and takes it.
+  for (const std::shared_ptr<grpc::ClientContext>& ctx : calls) ctx->TryCancel();
 }
 
 template <typename Request, typename Response, typename Start>
 void GrpcTransport::Call(const std::string& address, const char* name, Request request,
                          absl::Duration timeout, Reply<Response> reply, Start start) {
   struct State {
-    grpc::ClientContext ctx;
+    std::shared_ptr<grpc::ClientContext> ctx;
     Request request;
     Response response;
     Reply<Response> reply;
     std::string what;
   };
   v1::Broker::Stub* stub = Stub(address);
-  auto* s =
-      new State{{}, std::move(request), {}, std::move(reply), absl::StrCat(name, " to ", address)};
-  s->ctx.set_deadline(absl::ToChronoTime(absl::Now() + timeout));
+  auto* s = new State{std::make_shared<grpc::ClientContext>(),
+                      std::move(request),
+                      {},
+                      std::move(reply),
+                      absl::StrCat(name, " to ", address)};
+  s->ctx->set_deadline(absl::ToChronoTime(absl::Now() + timeout));
+  uint64_t id = 0;
   {
     absl::MutexLock lock(&mu_);
-    ++in_flight_;
+    id = next_call_++;
+    in_flight_.emplace(id, s->ctx);
   }
-  start(stub->async(), &s->ctx, &s->request, &s->response, [this, s](grpc::Status status) {
+  start(stub->async(), s->ctx.get(), &s->request, &s->response, [this, s, id](grpc::Status status) {
     if (status.ok()) {
       s->reply(std::move(s->response));
     } else {
@@ -38,7 +53,7 @@ void GrpcTransport::Call(const std::string& address, const char* name, Request r
     }
     delete s;
     absl::MutexLock lock(&mu_);  // the last use of the transport
-    --in_flight_;
+    in_flight_.erase(id);
   });
 }
 

@@ -81,6 +81,11 @@ class GrpcTransport final : public Transport {
   // it directly).
   v1::Broker::Stub* Stub(const std::string& address);
 
+  // Fails every call in flight with CANCELLED (their replies come at once);
+  // later calls go out as usual. For an owner that stops while brokers do
+  // not answer (a consumer's Close).
+  void CancelAll();
+
  private:
   // One asynchronous unary call; `start(async, ctx, request, response, done)`
   // starts it.
@@ -90,7 +95,11 @@ class GrpcTransport final : public Transport {
 
   absl::Mutex mu_;
   absl::flat_hash_map<std::string, std::unique_ptr<v1::Broker::Stub>> stubs_ ABSL_GUARDED_BY(mu_);
-  int in_flight_ ABSL_GUARDED_BY(mu_) = 0;
+  // The calls in flight by id, with their contexts (kept alive here until
+  // the call's reply has run, so CancelAll can reach them).
+  uint64_t next_call_ ABSL_GUARDED_BY(mu_) = 0;
+  absl::flat_hash_map<uint64_t, std::shared_ptr<grpc::ClientContext>> in_flight_
+      ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace samsa::client

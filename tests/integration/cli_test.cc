@@ -411,6 +411,33 @@ TEST_F(CliTest, AGroupConsumerStopsPromptlyWhenItsBrokersAreGone) {
               HasSubstr("interrupted again: exiting now"));
 }
 
+// The same with a broker that hangs (SIGSTOP) instead of dying: calls to
+// it do not fail, they wait; stopping cancels them.
+TEST_F(CliTest, AGroupConsumerStopsPromptlyWhenItsBrokerHangs) {
+  StartCluster(1);
+  if (HasFatalFailure()) return;
+  ASSERT_EQ(0, Run({"topic", "create", "hangs", "--partitions", "1"}).code);
+  ASSERT_EQ(0, Run({"produce", "hangs"}, "a\nb\n").code);
+  int n = 0;
+  absl::StatusOr<ChildProcess> consumer =
+      Start({"consume", "hangs", "--group", "waiting", "--from-beginning"}, "", &n);
+  ASSERT_TRUE(consumer.ok()) << consumer.status();
+  ASSERT_TRUE(
+      Eventually([&] { return storage::Env::Default()->ReadFile(Out(n)).value_or("") == "a\nb\n"; },
+                 absl::Seconds(30)));
+  cluster_->broker_process(101).Signal(SIGSTOP);
+  consumer->Signal(SIGTERM);
+  const absl::Time signalled = absl::Now();
+  std::optional<int> status = consumer->WaitExit(absl::Seconds(60));
+  const absl::Duration took = absl::Now() - signalled;
+  cluster_->broker_process(101).Signal(SIGCONT);
+  ASSERT_TRUE(status.has_value()) << "still running 60 s after SIGTERM";
+  const std::string err = storage::Env::Default()->ReadFile(Err(n)).value_or("");
+  EXPECT_LT(took, absl::Seconds(3)) << err;
+  EXPECT_NE(0, ExitCode(*status));
+  EXPECT_THAT(err, HasSubstr("group waiting: could not commit hangs-0 at 2")) << err;
+}
+
 TEST_F(CliTest, BadInputGetsUsageOrOneLineWithTheErrorCode) {
   StartCluster(1);
   if (HasFatalFailure()) return;
