@@ -24,7 +24,25 @@ void Partition::SetState(PartitionState state) {
   absl::MutexLock lock(&mu_);
   const bool becomes_leader =
       state.leader && !(state_->leader && state_->leader_epoch == state.leader_epoch);
+  const std::vector<NodeId> before = state_->replicas;
   state_ = std::make_shared<const PartitionState>(std::move(state));
+  if (!becomes_leader && state_->leader) {
+    // A replica a move took away, or gives (back): what it reported before
+    // counts for nothing (its log may be new and empty), so it earns its
+    // ISR place again by fetching; a new one gets a lag period to do so.
+    auto stays = [&](NodeId r) {
+      return std::find(before.begin(), before.end(), r) != before.end() &&
+             std::find(state_->replicas.begin(), state_->replicas.end(), r) !=
+                 state_->replicas.end();
+    };
+    for (auto* offsets : {&acked_, &fetched_}) {
+      absl::erase_if(*offsets, [&](const auto& e) { return e.first != self_ && !stays(e.first); });
+    }
+    absl::erase_if(caught_up_, [&](const auto& e) { return e.first != self_ && !stays(e.first); });
+    for (NodeId r : state_->replicas) {
+      if (!stays(r) && r != self_) caught_up_[r] = MonotonicNow();
+    }
+  }
   if (becomes_leader) {
     // Offsets followers reported to an earlier leadership mean nothing now;
     // every follower gets a full lag period to catch up with this one.

@@ -189,5 +189,44 @@ TEST_F(PartitionTest, AFollowerRejoinsTheIsrOnlyHoldingTheHighWatermarkDurably) 
             partition_->WantedIsr(now, absl::Seconds(30)));
 }
 
+// A replica a move took away and a later move gives back starts over: what
+// it acknowledged before it left (its log since deleted) does not let it
+// rejoin the ISR under the same leader.
+TEST_F(PartitionTest, AReplicaRemovedAndAddedBackStartsOverUnderTheSameLeader) {
+  PartitionState state;
+  state.leader = true;
+  state.leader_id = NodeId(1);
+  state.leader_epoch = Epoch(4);
+  state.replicas = {NodeId(1), NodeId(2), NodeId(3)};
+  state.isr = {NodeId(1), NodeId(2), NodeId(3)};
+  state.flush_always = true;
+  partition_->SetState(state);
+  for (int i = 0; i < 3; ++i) {
+    ASSERT_EQ(Partition::LeaderAppend::Outcome::kAppended, Append(Batch(i)).outcome);
+  }
+  ASSERT_TRUE(log_->Flush().ok());
+  const Offset end = log_->log_end_offset();
+  partition_->OnLocalOffset(end);
+  const absl::Time now = absl::Now();
+  partition_->OnFollowerFetch(NodeId(2), end, end, now);
+  partition_->OnFollowerFetch(NodeId(3), end, end, now);
+  ASSERT_EQ(end, partition_->high_watermark());
+
+  // A move removes broker 3 (same leader, same epoch) ...
+  PartitionState without = state;
+  without.replicas = {NodeId(1), NodeId(2)};
+  without.isr = {NodeId(1), NodeId(2)};
+  partition_->SetState(without);
+  // ... and another gives it back, as a new replica outside the ISR.
+  PartitionState back = without;
+  back.replicas = {NodeId(1), NodeId(2), NodeId(3)};
+  partition_->SetState(back);
+  EXPECT_EQ(std::nullopt, partition_->WantedIsr(now, absl::Seconds(30)))
+      << "nothing it acknowledged before it left counts";
+  partition_->OnFollowerFetch(NodeId(3), end, end, now);
+  EXPECT_EQ((std::vector<NodeId>{NodeId(1), NodeId(2), NodeId(3)}),
+            partition_->WantedIsr(now, absl::Seconds(30)));
+}
+
 }  // namespace
 }  // namespace samsa::broker
