@@ -38,6 +38,7 @@ void Partition::SetState(PartitionState state) {
     for (auto* offsets : {&acked_, &fetched_}) {
       absl::erase_if(*offsets, [&](const auto& e) { return e.first != self_ && !stays(e.first); });
     }
+    absl::erase_if(reported_in_, [&](const auto& e) { return !stays(e.first); });
     absl::erase_if(caught_up_, [&](const auto& e) { return e.first != self_ && !stays(e.first); });
     for (NodeId r : state_->replicas) {
       if (!stays(r) && r != self_) caught_up_[r] = MonotonicNow();
@@ -49,6 +50,7 @@ void Partition::SetState(PartitionState state) {
     acked_.clear();
     fetched_.clear();
     caught_up_.clear();
+    reported_in_.clear();
     for (NodeId r : state_->replicas) caught_up_[r] = MonotonicNow();
     acked_[self_] = state_->flush_always ? log_->flushed_offset() : log_->log_end_offset();
   }
@@ -85,6 +87,7 @@ void Partition::OnFollowerFetch(NodeId replica, Offset fetch_offset, Offset acke
   // (a new disk) must not count for what it held before.
   acked_[replica] = acked;
   fetched_[replica] = fetch_offset;
+  reported_in_[replica] = state_->partition_epoch;
   if (fetch_offset >= log_->log_end_offset()) caught_up_[replica] = now;
   AdvanceLocked();
 }
@@ -110,9 +113,13 @@ std::optional<std::vector<NodeId>> Partition::WantedIsr(absl::Time now,
     const bool lagging = caught == caught_up_.end() || now - caught->second > max_lag;
     auto acked = acked_.find(r);
     // Rejoining needs the high watermark acknowledged (held, and durable
-    // under flush.policy=always, so it holds all that is committed) and a
-    // fetch in this leader's epoch (a recent caught_up_).
-    const bool rejoins = acked != acked_.end() && acked->second >= high_watermark_ && !lagging;
+    // under flush.policy=always, so it holds all that is committed) in a
+    // fetch since the partition last changed (reported_in_) and recently
+    // (caught_up_).
+    auto reported = reported_in_.find(r);
+    const bool rejoins = acked != acked_.end() && acked->second >= high_watermark_ && !lagging &&
+                         reported != reported_in_.end() &&
+                         reported->second == state_->partition_epoch;
     if ((in_isr && !lagging) || (!in_isr && rejoins)) wanted.push_back(r);
   }
   std::vector<NodeId> sorted_wanted = wanted, sorted_isr = state_->isr;

@@ -156,6 +156,11 @@ class Partition {
   absl::flat_hash_map<NodeId, Offset> acked_ ABSL_GUARDED_BY(mu_);          // per replica
   absl::flat_hash_map<NodeId, Offset> fetched_ ABSL_GUARDED_BY(mu_);        // followers' log ends
   absl::flat_hash_map<NodeId, absl::Time> caught_up_ ABSL_GUARDED_BY(mu_);  // last time
+  // The partition epoch of each follower's last fetch: rejoining the ISR
+  // takes a report made since the partition last changed, so nothing said
+  // before a move removed and gave back a replica (even one this broker
+  // never saw as two changes) counts.
+  absl::flat_hash_map<NodeId, int32_t> reported_in_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace samsa::broker

@@ -226,6 +226,17 @@ TEST_F(PartitionTest, AReplicaRemovedAndAddedBackStartsOverUnderTheSameLeader) {
   partition_->OnFollowerFetch(NodeId(3), end, end, now);
   EXPECT_EQ((std::vector<NodeId>{NodeId(1), NodeId(2), NodeId(3)}),
             partition_->WantedIsr(now, absl::Seconds(30)));
+
+  // The same seen as one change: broker 3 removed and given back between
+  // two images this leader applied. Only the partition epoch moved.
+  PartitionState later = back;
+  later.partition_epoch = back.partition_epoch + 2;
+  partition_->SetState(later);
+  EXPECT_EQ(std::nullopt, partition_->WantedIsr(now, absl::Seconds(30)))
+      << "a report from before the change does not count";
+  partition_->OnFollowerFetch(NodeId(3), end, end, now);
+  EXPECT_EQ((std::vector<NodeId>{NodeId(1), NodeId(2), NodeId(3)}),
+            partition_->WantedIsr(now, absl::Seconds(30)));
 }
 
 }  // namespace

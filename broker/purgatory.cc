@@ -100,13 +100,13 @@ void Purgatory::Advance(absl::Time now) {
     const int64_t target = TickOf(now);
     if (target < current_tick_) return;
     // Each slot once, however long since the last call.
-    const int64_t last = std::min<int64_t>(target, current_tick_ +
-                                                       static_cast<int64_t>(wheel_.size()) - 1);
+    const int64_t last =
+        std::min<int64_t>(target, current_tick_ + static_cast<int64_t>(wheel_.size()) - 1);
     for (int64_t t = current_tick_; t <= last; ++t) {
       std::vector<std::shared_ptr<DelayedOperation>>& ops =
           wheel_[static_cast<size_t>(t) % wheel_.size()].ops;
       std::erase_if(ops, [&](const std::shared_ptr<DelayedOperation>& op) {
-        if (op->done()) return true;  // completed by an event meanwhile
+        if (op->done()) return true;             // completed by an event meanwhile
         if (op->deadline() > now) return false;  // a later turn
         Unpark(*op);
         expired.push_back(op);
