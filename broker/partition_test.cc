@@ -43,6 +43,25 @@ class PartitionTest : public ::testing::Test {
     Open();
   }
 
+  // Leads as `state` says with replicas 1-3 (flush.policy=always), appends
+  // three batches, flushes them and has broker 2 acknowledge them all;
+  // returns the log end.
+  Offset LeadWithThreeCommittedBatches(PartitionState state) {
+    state.leader = true;
+    state.leader_id = NodeId(1);
+    state.replicas = {NodeId(1), NodeId(2), NodeId(3)};
+    state.flush_always = true;
+    partition_->SetState(std::move(state));
+    for (int i = 0; i < 3; ++i) {
+      EXPECT_EQ(Partition::LeaderAppend::Outcome::kAppended, Append(Batch(i)).outcome);
+    }
+    EXPECT_TRUE(log_->Flush().ok());
+    const Offset end = log_->log_end_offset();
+    partition_->OnLocalOffset(end);
+    partition_->OnFollowerFetch(NodeId(2), end, end, absl::Now());
+    return end;
+  }
+
   Partition::LeaderAppend Append(std::string batch) {
     return partition_->AppendAsLeader(AsMutableBytes(batch), Epoch(0));
   }
@@ -160,20 +179,10 @@ TEST_F(PartitionTest, ASnapshotPastALostTailIsIgnored) {
 // fetch offset alone, and not on what it held before it came back empty.
 TEST_F(PartitionTest, AFollowerRejoinsTheIsrOnlyHoldingTheHighWatermarkDurably) {
   PartitionState state;
-  state.leader = true;
-  state.leader_id = NodeId(1);
-  state.replicas = {NodeId(1), NodeId(2), NodeId(3)};
   state.isr = {NodeId(1), NodeId(2)};
-  state.flush_always = true;
-  partition_->SetState(std::move(state));
-  for (int i = 0; i < 3; ++i) {
-    ASSERT_EQ(Partition::LeaderAppend::Outcome::kAppended, Append(Batch(i)).outcome);
-  }
-  ASSERT_TRUE(log_->Flush().ok());
-  const Offset end = log_->log_end_offset();
-  partition_->OnLocalOffset(end);
+  const Offset end = LeadWithThreeCommittedBatches(state);
+  ASSERT_FALSE(HasFailure());
   const absl::Time now = absl::Now();
-  partition_->OnFollowerFetch(NodeId(2), end, end, now);
   ASSERT_EQ(end, partition_->high_watermark());
 
   // Broker 3 held it all, then came back with an empty disk.
@@ -194,23 +203,14 @@ TEST_F(PartitionTest, AFollowerRejoinsTheIsrOnlyHoldingTheHighWatermarkDurably) 
 // rejoin the ISR under the same leader.
 TEST_F(PartitionTest, AReplicaRemovedAndAddedBackStartsOverUnderTheSameLeader) {
   PartitionState state;
-  state.leader = true;
-  state.leader_id = NodeId(1);
   state.leader_epoch = Epoch(4);
-  state.replicas = {NodeId(1), NodeId(2), NodeId(3)};
   state.isr = {NodeId(1), NodeId(2), NodeId(3)};
-  state.flush_always = true;
-  partition_->SetState(state);
-  for (int i = 0; i < 3; ++i) {
-    ASSERT_EQ(Partition::LeaderAppend::Outcome::kAppended, Append(Batch(i)).outcome);
-  }
-  ASSERT_TRUE(log_->Flush().ok());
-  const Offset end = log_->log_end_offset();
-  partition_->OnLocalOffset(end);
+  const Offset end = LeadWithThreeCommittedBatches(state);
+  ASSERT_FALSE(HasFailure());
   const absl::Time now = absl::Now();
-  partition_->OnFollowerFetch(NodeId(2), end, end, now);
   partition_->OnFollowerFetch(NodeId(3), end, end, now);
   ASSERT_EQ(end, partition_->high_watermark());
+  state = *partition_->state();  // as the helper completed it
 
   // A move removes broker 3 (same leader, same epoch) ...
   PartitionState without = state;

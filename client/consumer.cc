@@ -170,9 +170,7 @@ absl::Status Consumer::Subscribe(std::vector<std::string> topics, RebalanceListe
 }
 
 absl::Status Consumer::Commit(absl::Duration timeout) {
-  if (group_ == nullptr || !group_->subscribed()) {
-    return absl::FailedPreconditionError("not in a group: Subscribe first");
-  }
+  if (group_ == nullptr) return absl::FailedPreconditionError("not in a group: Subscribe first");
   return group_->Commit(timeout);
 }
 

@@ -43,11 +43,6 @@ void GroupMember::Subscribe(std::vector<std::string> topics, RebalanceListener l
   }
 }
 
-bool GroupMember::subscribed() const {
-  absl::MutexLock lock(&mu_);
-  return !subscription_.empty();
-}
-
 absl::StatusOr<std::string> GroupMember::Coordinator(absl::Duration timeout, Cancellation* cancel) {
   {
     absl::MutexLock lock(&mu_);

@@ -59,7 +59,6 @@ class GroupMember {
 
   // Subscribes to `topics` (the first call starts the thread).
   void Subscribe(std::vector<std::string> topics, RebalanceListener listener);
-  bool subscribed() const;
 
   // On the polling thread: tells the listener of lost partitions, adopts
   // the newest assignment and takes the auto-commit snapshot when it is
