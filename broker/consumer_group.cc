@@ -195,17 +195,42 @@ bool ConsumerGroup::Reconcile(const std::string& member_id, Member& m) {
     if (!held) next.insert(tp);  // free: its previous owner released it
   }
   const bool changed = next != m.assigned;
+  if (changed) {
+    // The member moves to the group epoch (Heartbeat) with these.
+    std::erase_if(m.assigned_at, [&](const auto& entry) { return !next.contains(entry.first); });
+    for (const auto& tp : next) m.assigned_at.try_emplace(tp, group_epoch_);
+  }
   m.assigned = std::move(next);
   return changed;
 }
 
-v1::ErrorCode ConsumerGroup::CheckCommit(const std::string& member_id, int32_t member_epoch) const {
+GroupError ConsumerGroup::CheckCommit(
+    const std::string& member_id, int32_t member_epoch,
+    const std::vector<std::pair<std::string, int32_t>>& partitions) const {
   if (member_id.empty() && member_epoch == -1) {
-    return members_.empty() ? v1::NONE : v1::UNKNOWN_MEMBER_ID;
+    if (members_.empty()) return {};
+    return {v1::UNKNOWN_MEMBER_ID,
+            absl::StrCat("group ", id_, " has members: a commit names one of them")};
   }
   auto it = members_.find(member_id);
-  if (it == members_.end()) return v1::UNKNOWN_MEMBER_ID;
-  return it->second.epoch == member_epoch ? v1::NONE : v1::STALE_MEMBER_EPOCH;
+  if (it == members_.end()) {
+    return {v1::UNKNOWN_MEMBER_ID, absl::StrCat("member '", member_id, "' is not in group ", id_)};
+  }
+  const Member& m = it->second;
+  if (member_epoch == m.epoch) return {};
+  if (member_epoch > m.epoch) {
+    return {v1::STALE_MEMBER_EPOCH,
+            absl::StrCat("member epoch ", member_epoch, " is ahead of the current ", m.epoch)};
+  }
+  for (const auto& tp : partitions) {
+    auto at = m.assigned_at.find(tp);
+    if (at == m.assigned_at.end() || at->second > member_epoch) {
+      return {v1::STALE_MEMBER_EPOCH,
+              absl::StrCat("member epoch ", member_epoch, " is not current (", m.epoch, ") and ",
+                           tp.first, "-", tp.second, " is not the member's since then")};
+    }
+  }
+  return {};
 }
 
 ConsumerGroup::State ConsumerGroup::state() const {

@@ -15,8 +15,11 @@
 // So a partition never has two owners. A member that still reports a
 // revoked partition after its rebalance timeout is removed from the group.
 // A member's epoch moves to the group epoch each time its assignment
-// changes; offset commits must carry the member's current epoch
-// (STALE_MEMBER_EPOCH otherwise).
+// changes. An offset commit carries the member's epoch as the member last
+// heard it: its current one, or an older one no earlier than the epoch at
+// which each committed partition was assigned to it (KIP-1251), so a
+// commit racing the heartbeat that tells the member of a new epoch still
+// lands for the partitions it kept (STALE_MEMBER_EPOCH otherwise).
 //
 // Static members (an instance id, Kafka's group.instance.id): one leaving
 // with epoch -2 keeps its place and its partitions, owning nothing, until its
@@ -63,6 +66,11 @@ struct GroupHeartbeatResult {
   TopicPartitions assignment;  // what the member may own now
 };
 
+struct GroupError {
+  v1::ErrorCode code = v1::NONE;
+  std::string message;
+};
+
 struct GroupMemberView {
   std::string member_id;
   std::string client_id;
@@ -90,10 +98,12 @@ class ConsumerGroup {
   std::vector<std::string> ExpireSessions(absl::Time now,
                                           const std::map<std::string, int32_t>& partitions);
 
-  // NONE if a commit from (`member_id`, `member_epoch`) is allowed: by a
-  // member at its current epoch, or standalone (empty id, epoch -1) while
-  // the group has no members.
-  v1::ErrorCode CheckCommit(const std::string& member_id, int32_t member_epoch) const;
+  // Whether a commit of `partitions` from (`member_id`, `member_epoch`) is
+  // allowed: by a member at its current epoch; at an older one, if it
+  // holds each partition since that epoch or before; or standalone (empty
+  // id, epoch -1) while the group has no members.
+  GroupError CheckCommit(const std::string& member_id, int32_t member_epoch,
+                         const std::vector<std::pair<std::string, int32_t>>& partitions) const;
 
   const std::string& id() const { return id_; }
   State state() const;
@@ -115,7 +125,9 @@ class ConsumerGroup {
     int32_t epoch = 0;
     std::vector<std::string> topics;
     std::set<std::pair<std::string, int32_t>> assigned;  // told it may own
-    std::set<std::pair<std::string, int32_t>> owned;     // last reported
+    // The member epoch at which each of `assigned` was given to it.
+    std::map<std::pair<std::string, int32_t>, int32_t> assigned_at;
+    std::set<std::pair<std::string, int32_t>> owned;  // last reported
     absl::Time last_heartbeat;
   };
 

@@ -1,5 +1,6 @@
 #include "broker/consumer_group.h"
 
+#include <algorithm>
 #include <random>
 
 #include "gtest/gtest.h"
@@ -44,6 +45,19 @@ GroupHeartbeat Beat(const GroupHeartbeatResult& last, std::optional<TopicPartiti
   return {.member_id = last.member_id, .member_epoch = last.member_epoch, .owned = owned};
 }
 
+// member-a joins and takes all four partitions; member-b joins, member-a
+// releases two, and member-b's heartbeat at `b_at` gets them.
+std::pair<GroupHeartbeatResult, GroupHeartbeatResult> SplitBetweenTwo(ConsumerGroup& g,
+                                                                      absl::Time b_at) {
+  GroupHeartbeatResult a = g.Heartbeat(Join("a"), kTopics, kStart, "member-a");
+  a = g.Heartbeat(Beat(a, a.assignment), kTopics, kStart, "");
+  GroupHeartbeatResult b = g.Heartbeat(Join("b"), kTopics, kStart, "member-b");
+  a = g.Heartbeat(Beat(a, a.assignment), kTopics, kStart, "");
+  a = g.Heartbeat(Beat(a, a.assignment), kTopics, kStart, "");
+  b = g.Heartbeat(Beat(b, b.assignment), kTopics, b_at, "");
+  return {a, b};
+}
+
 TEST(ConsumerGroupTest, APartitionMovesOnlyAfterItsOwnerReleasesIt) {
   ConsumerGroup g("g", &AssignUniform, absl::Seconds(10));
   GroupHeartbeatResult a = g.Heartbeat(Join("a"), kTopics, kStart, "member-a");
@@ -74,14 +88,50 @@ TEST(ConsumerGroupTest, APartitionMovesOnlyAfterItsOwnerReleasesIt) {
   ExpectNoTwoOwners(g);
 }
 
+// KIP-1251: a commit racing the heartbeat that moves the member to a new
+// epoch lands for the partitions it held at the epoch it sent, and only
+// those.
+TEST(ConsumerGroupTest, ACommitAtTheEpochBeforeCoversOnlyThePartitionsHeldSinceThen) {
+  ConsumerGroup g("g", &AssignUniform, absl::Seconds(10));
+  auto [a, b] = SplitBetweenTwo(g, kStart);
+  b = g.Heartbeat(Beat(b, b.assignment), kTopics, kStart, "");
+  ASSERT_EQ(ConsumerGroup::State::kStable, g.state());
+  ASSERT_EQ(2u, Size(b.assignment));
+  const std::pair<std::string, int32_t> kept = {"t", b.assignment.at("t")[0]};
+  const std::pair<std::string, int32_t> from_a = {"t", a.assignment.at("t")[0]};
+  const int32_t before = b.member_epoch;
+
+  // member-a leaves; member-b's next heartbeat moves it to a new epoch with
+  // member-a's partitions, but its commit went out with the epoch before.
+  g.Heartbeat({.member_id = a.member_id, .member_epoch = kLeaveEpoch}, kTopics, kStart, "");
+  b = g.Heartbeat(Beat(b, b.assignment), kTopics, kStart, "");
+  ASSERT_EQ(4u, Size(b.assignment));
+  ASSERT_GT(b.member_epoch, before);
+  EXPECT_EQ(v1::NONE, g.CheckCommit(b.member_id, before, {kept}).code);
+  EXPECT_EQ(v1::STALE_MEMBER_EPOCH, g.CheckCommit(b.member_id, before, {kept, from_a}).code)
+      << "member-b did not hold it at the epoch it sent";
+  EXPECT_EQ(v1::NONE, g.CheckCommit(b.member_id, b.member_epoch, {kept, from_a}).code);
+  EXPECT_EQ(v1::STALE_MEMBER_EPOCH, g.CheckCommit(b.member_id, b.member_epoch + 1, {kept}).code)
+      << "an epoch the coordinator never gave";
+
+  // A member that joins takes two of them back: member-b's commit at its
+  // older epoch no longer covers what it gave up.
+  GroupHeartbeatResult c = g.Heartbeat(Join("c"), kTopics, kStart, "member-c");
+  const int32_t holding_all = b.member_epoch;
+  b = g.Heartbeat(Beat(b, b.assignment), kTopics, kStart, "");
+  ASSERT_EQ(2u, Size(b.assignment));
+  for (int32_t p = 0; p < 4; ++p) {
+    const bool kept_it = std::ranges::count(b.assignment.at("t"), p) > 0;
+    EXPECT_EQ(kept_it ? v1::NONE : v1::STALE_MEMBER_EPOCH,
+              g.CheckCommit(b.member_id, holding_all, {{"t", p}}).code)
+        << "partition " << p;
+  }
+  EXPECT_EQ(v1::NONE, c.error);
+}
+
 TEST(ConsumerGroupTest, AnExpiredOrLeavingMembersPartitionsGoToTheOthers) {
   ConsumerGroup g("g", &AssignUniform, absl::Seconds(10));
-  GroupHeartbeatResult a = g.Heartbeat(Join("a"), kTopics, kStart, "member-a");
-  a = g.Heartbeat(Beat(a, a.assignment), kTopics, kStart, "");
-  GroupHeartbeatResult b = g.Heartbeat(Join("b"), kTopics, kStart, "member-b");
-  a = g.Heartbeat(Beat(a, a.assignment), kTopics, kStart, "");
-  a = g.Heartbeat(Beat(a, a.assignment), kTopics, kStart, "");
-  b = g.Heartbeat(Beat(b, b.assignment), kTopics, kStart + absl::Seconds(8), "");
+  auto [a, b] = SplitBetweenTwo(g, kStart + absl::Seconds(8));
   ASSERT_EQ(2u, Size(b.assignment));
 
   // member-a goes silent: after its session it is gone, member-b takes all.
@@ -99,12 +149,13 @@ TEST(ConsumerGroupTest, AnExpiredOrLeavingMembersPartitionsGoToTheOthers) {
 
 TEST(ConsumerGroupTest, CommitsAndHeartbeatsAreFencedByMemberEpoch) {
   ConsumerGroup g("g", &AssignUniform, absl::Seconds(10));
-  EXPECT_EQ(v1::NONE, g.CheckCommit("", -1)) << "standalone commits while empty";
+  EXPECT_EQ(v1::NONE, g.CheckCommit("", -1, {}).code) << "standalone commits while empty";
   GroupHeartbeatResult a = g.Heartbeat(Join("a"), kTopics, kStart, "member-a");
-  EXPECT_EQ(v1::UNKNOWN_MEMBER_ID, g.CheckCommit("", -1)) << "not once it has members";
-  EXPECT_EQ(v1::NONE, g.CheckCommit(a.member_id, a.member_epoch));
-  EXPECT_EQ(v1::STALE_MEMBER_EPOCH, g.CheckCommit(a.member_id, a.member_epoch - 1));
-  EXPECT_EQ(v1::UNKNOWN_MEMBER_ID, g.CheckCommit("nobody", 1));
+  EXPECT_EQ(v1::UNKNOWN_MEMBER_ID, g.CheckCommit("", -1, {}).code) << "not once it has members";
+  EXPECT_EQ(v1::NONE, g.CheckCommit(a.member_id, a.member_epoch, {}).code);
+  EXPECT_EQ(v1::STALE_MEMBER_EPOCH,
+            g.CheckCommit(a.member_id, a.member_epoch - 1, {{"t", 0}}).code);
+  EXPECT_EQ(v1::UNKNOWN_MEMBER_ID, g.CheckCommit("nobody", 1, {}).code);
 
   GroupHeartbeat stale = Beat(a, std::nullopt);
   stale.member_epoch += 5;
@@ -213,8 +264,8 @@ TEST(ConsumerGroupTest, AStaticMemberKeepsItsPartitionsAcrossARestart) {
   EXPECT_EQ(a_had, back.assignment);
   EXPECT_EQ(a.member_epoch, back.member_epoch);
   EXPECT_EQ(epoch, g.epoch()) << "taking over is not a rebalance";
-  EXPECT_EQ(v1::UNKNOWN_MEMBER_ID, g.CheckCommit("member-a1", a.member_epoch));
-  EXPECT_EQ(v1::NONE, g.CheckCommit("member-a2", back.member_epoch));
+  EXPECT_EQ(v1::UNKNOWN_MEMBER_ID, g.CheckCommit("member-a1", a.member_epoch, {}).code);
+  EXPECT_EQ(v1::NONE, g.CheckCommit("member-a2", back.member_epoch, {}).code);
   back = g.Heartbeat(Beat(back, back.assignment), kTopics, kStart + absl::Seconds(6), "");
   EXPECT_EQ(ConsumerGroup::State::kStable, g.state());
   ExpectNoTwoOwners(g);

@@ -140,17 +140,19 @@ void GroupCoordinator::OffsetCommit(const v1::OffsetCommitRequest& request, absl
     absl::MutexLock lock(&mu_);
     if (!Coordinates(request.group(), response.mutable_error())) return done(std::move(response));
     auto it = groups_.find(request.group());
-    const v1::ErrorCode code =
-        it == groups_.end()
-            ? (request.member_id().empty() && request.member_epoch() == -1 ? v1::NONE
-                                                                           : v1::UNKNOWN_MEMBER_ID)
-            : it->second->CheckCommit(request.member_id(), request.member_epoch());
-    if (code != v1::NONE) {
-      SetError(response.mutable_error(), code,
-               code == v1::STALE_MEMBER_EPOCH
-                   ? absl::StrCat("member epoch ", request.member_epoch(), " is not current")
-                   : absl::StrCat("member '", request.member_id(), "' may not commit for group ",
-                                  request.group()));
+    GroupError error;
+    if (it != groups_.end()) {
+      std::vector<std::pair<std::string, int32_t>> partitions;
+      for (const v1::OffsetCommitRequest::Partition& p : request.partitions()) {
+        partitions.emplace_back(p.topic(), p.partition());
+      }
+      error = it->second->CheckCommit(request.member_id(), request.member_epoch(), partitions);
+    } else if (!request.member_id().empty() || request.member_epoch() != -1) {
+      error = {v1::UNKNOWN_MEMBER_ID, absl::StrCat("member '", request.member_id(),
+                                                   "' may not commit for group ", request.group())};
+    }
+    if (error.code != v1::NONE) {
+      SetError(response.mutable_error(), error.code, error.message);
       return done(std::move(response));
     }
     partition = PartitionForLocked(request.group());

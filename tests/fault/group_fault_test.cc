@@ -291,13 +291,15 @@ TEST(GroupFaultTest, AKilledMembersPartitionsMoveToTheOthers) {
       << "only " << Seen(files).size() << " of " << kPartitions * 150 << " records were read";
 
   // The survivors stop cleanly (they commit and leave).
-  for (int m = 1; m < 3; ++m) EXPECT_EQ(0, members[static_cast<size_t>(m)].Terminate()) << m;
-  CheckOwnership(files, 0, size_at_kill);
   for (int m = 1; m < 3; ++m) {
+    const int exit_code = members[static_cast<size_t>(m)].Terminate();
     const std::string log =
         storage::Env::Default()->ReadFile(files[static_cast<size_t>(m)]).value_or("");
+    EXPECT_EQ(0, exit_code) << "member " << m << " ended its log with: "
+                            << log.substr(log.rfind('\n', log.size() - 2) + 1);
     EXPECT_EQ(std::string::npos, log.find(": lost")) << "member " << m << " was fenced";
   }
+  CheckOwnership(files, 0, size_at_kill);
 }
 
 // A static member (--group-instance-id) that stops and starts again within
