@@ -230,8 +230,9 @@ void GroupRuntime::RefreshLag() {
     }
     const NodeId leader = t->partitions[static_cast<size_t>(index)].leader;
     if (leader == options_.self) {
-      if (std::shared_ptr<Partition> p = options_.replicas->Find({c.topic, c.partition})) {
-        ends[tp] = p->high_watermark().value();
+      std::shared_ptr<Partition> p = options_.replicas->Find({c.topic, c.partition});
+      if (p != nullptr) {
+        if (std::optional<Offset> latest = p->LatestOffset()) ends[tp] = latest->value();
       }
       continue;
     }

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "common/clock.h"
 #include "common/logging.h"
 #include "storage/env.h"
@@ -16,7 +17,8 @@ Partition::Partition(storage::TopicPartitionName tp, std::shared_ptr<storage::Pa
       log_(std::move(log)),
       self_(self),
       high_watermark_(
-          std::clamp(checkpointed_hw, log_->log_start_offset(), log_->log_end_offset())) {
+          std::clamp(checkpointed_hw, log_->log_start_offset(), log_->log_end_offset())),
+      epoch_start_offset_(high_watermark_) {
   log_->SetCompactionLimit(high_watermark_);
 }
 
@@ -25,15 +27,16 @@ void Partition::SetState(PartitionState state) {
   const bool becomes_leader =
       state.leader && !(state_->leader && state_->leader_epoch == state.leader_epoch);
   const std::vector<NodeId> before = state_->replicas;
+  if (state.partition_epoch != state_->partition_epoch || !state.leader) proposed_.clear();
   state_ = std::make_shared<const PartitionState>(std::move(state));
   if (!becomes_leader && state_->leader) {
     // A replica a move took away, or gives (back): what it reported before
     // counts for nothing (its log may be new and empty), so it earns its
     // ISR place again by fetching; a new one gets a lag period to do so.
+    const std::vector<NodeId>& after = state_->replicas;
     auto stays = [&](NodeId r) {
       return std::find(before.begin(), before.end(), r) != before.end() &&
-             std::find(state_->replicas.begin(), state_->replicas.end(), r) !=
-                 state_->replicas.end();
+             std::find(after.begin(), after.end(), r) != after.end();
     };
     for (auto* offsets : {&acked_, &fetched_}) {
       absl::erase_if(*offsets, [&](const auto& e) { return e.first != self_ && !stays(e.first); });
@@ -53,8 +56,16 @@ void Partition::SetState(PartitionState state) {
     reported_in_.clear();
     for (NodeId r : state_->replicas) caught_up_[r] = MonotonicNow();
     acked_[self_] = state_->flush_always ? log_->flushed_offset() : log_->log_end_offset();
+    epoch_start_offset_ = log_->log_end_offset();
   }
   if (state_->leader) AdvanceLocked();
+  if (becomes_leader) {
+    SAMSA_LOG(INFO) << "leading " << storage::PartitionDirName(tp_) << " in leader epoch "
+                    << state_->leader_epoch.value() << " from offset "
+                    << epoch_start_offset_.value() << " (partition epoch "
+                    << state_->partition_epoch << ", high watermark " << high_watermark_.value()
+                    << ", ISR " << absl::StrJoin(state_->isr, ",", absl::StreamFormatter()) << ")";
+  }
 }
 
 std::shared_ptr<const PartitionState> Partition::state() const {
@@ -64,6 +75,12 @@ std::shared_ptr<const PartitionState> Partition::state() const {
 
 Offset Partition::high_watermark() const {
   absl::MutexLock lock(&mu_);
+  return high_watermark_;
+}
+
+std::optional<Offset> Partition::LatestOffset() const {
+  absl::MutexLock lock(&mu_);
+  if (high_watermark_ < epoch_start_offset_) return std::nullopt;
   return high_watermark_;
 }
 
@@ -98,13 +115,11 @@ void Partition::OnLeaderHighWatermark(Offset hw) {
   log_->SetCompactionLimit(high_watermark_);
 }
 
-std::optional<std::vector<NodeId>> Partition::WantedIsr(absl::Time now,
-                                                        absl::Duration max_lag) const {
+std::optional<std::vector<NodeId>> Partition::ProposeIsr(absl::Time now, absl::Duration max_lag) {
   absl::MutexLock lock(&mu_);
   if (!state_->leader) return std::nullopt;
   std::vector<NodeId> wanted;
   for (NodeId r : state_->replicas) {
-    const bool in_isr = std::find(state_->isr.begin(), state_->isr.end(), r) != state_->isr.end();
     if (r == self_) {
       wanted.push_back(r);
       continue;
@@ -120,13 +135,32 @@ std::optional<std::vector<NodeId>> Partition::WantedIsr(absl::Time now,
     const bool rejoins = acked != acked_.end() && acked->second >= high_watermark_ && !lagging &&
                          reported != reported_in_.end() &&
                          reported->second == state_->partition_epoch;
-    if ((in_isr && !lagging) || (!in_isr && rejoins)) wanted.push_back(r);
+    if (ContainsId(state_->isr, r) ? !lagging : rejoins) wanted.push_back(r);
   }
   std::vector<NodeId> sorted_wanted = wanted, sorted_isr = state_->isr;
   std::sort(sorted_wanted.begin(), sorted_wanted.end());
   std::sort(sorted_isr.begin(), sorted_isr.end());
-  if (sorted_wanted == sorted_isr) return std::nullopt;
+  if (sorted_wanted == sorted_isr) {
+    // Nothing to change; if an earlier proposal went unanswered, asking
+    // for the ISR as it is gets the answer that ends it.
+    if (proposed_.empty()) return std::nullopt;
+    return state_->isr;
+  }
+  // Asked again while unanswered: an earlier proposal may still be taken,
+  // so its followers keep counting along with the new ones.
+  for (NodeId r : wanted) {
+    if (!ContainsId(state_->isr, r) && !ContainsId(proposed_, r)) proposed_.push_back(r);
+  }
+  proposed_in_ = state_->partition_epoch;
   return wanted;
+}
+
+void Partition::OnIsrAnswer(int32_t partition_epoch) {
+  absl::MutexLock lock(&mu_);
+  if (partition_epoch == proposed_in_ && partition_epoch == state_->partition_epoch) {
+    proposed_.clear();
+    if (state_->leader) AdvanceLocked();
+  }
 }
 
 Partition::LeaderAppend Partition::AppendAsLeader(std::span<uint8_t> records, Epoch leader_epoch) {
@@ -326,9 +360,12 @@ int64_t Partition::MaxFollowerLag() const {
 void Partition::AdvanceLocked() {
   if (state_->isr.empty()) return;
   Offset lowest = log_->log_end_offset();
-  for (NodeId member : state_->isr) {
-    auto it = acked_.find(member);
-    lowest = std::min(lowest, it == acked_.end() ? log_->log_start_offset() : it->second);
+  using Members = const std::vector<NodeId>*;
+  for (Members members : std::initializer_list<Members>{&state_->isr, &proposed_}) {
+    for (NodeId member : *members) {
+      auto it = acked_.find(member);
+      lowest = std::min(lowest, it == acked_.end() ? log_->log_start_offset() : it->second);
+    }
   }
   high_watermark_ = std::max(high_watermark_, lowest);
   log_->SetCompactionLimit(high_watermark_);

@@ -106,6 +106,12 @@ class Partition {
   absl::Status SnapshotProducers(SnapshotWhen when);
 
   Offset high_watermark() const;
+  // Leader: the offset ListOffsets answers as the latest, the high
+  // watermark; nullopt while it is below the log end this broker had when
+  // it became leader. A new leader's high watermark may lag its
+  // predecessor's until the followers fetch, and answering with it would
+  // step a consumer's end offset back (KIP-207).
+  std::optional<Offset> LatestOffset() const;
   // Where records up to `end`, appended as leader in `epoch`, stand: the
   // high watermark covers them, not yet, or this broker no longer leads in
   // that epoch (another leader's high watermark says nothing about them).
@@ -120,11 +126,22 @@ class Partition {
   void OnFollowerFetch(NodeId replica, Offset fetch_offset, Offset acked, absl::Time now);
   // Follower: the leader's high watermark, capped at what this log holds.
   void OnLeaderHighWatermark(Offset hw);
-  // Leader: the ISR the partition should have — the current one, plus
+  // Leader: the ISR to ask the controller for — the current one, plus
   // followers holding the high watermark (durably under flush.policy=always),
   // minus followers not caught up for `max_lag` — or nullopt if it is right
-  // as it is.
-  std::optional<std::vector<NodeId>> WantedIsr(absl::Time now, absl::Duration max_lag) const;
+  // as it is and nothing asked before awaits an answer.
+  //
+  // A follower asked for counts toward the high watermark at once, before
+  // the controller answers (KIP-497's maximal ISR): the controller may
+  // commit the larger ISR and elect the newcomer before this leader hears
+  // of it, so nothing may be committed that the newcomer lacks. It stops
+  // counting when the partition changes (SetState) or the controller
+  // answers that it did not take the proposal (OnIsrAnswer).
+  std::optional<std::vector<NodeId>> ProposeIsr(absl::Time now, absl::Duration max_lag);
+  // The controller answered a proposal, holding the partition at
+  // `partition_epoch`: if that is the epoch it was proposed in, the
+  // controller took none of it, and the followers asked for stop counting.
+  void OnIsrAnswer(int32_t partition_epoch);
   // Leader: how many records the furthest-behind follower lacks (0 when
   // none, or when not leading).
   int64_t MaxFollowerLag() const;
@@ -153,7 +170,8 @@ class Partition {
   std::shared_ptr<const PartitionState> state_ ABSL_GUARDED_BY(mu_) =
       std::make_shared<const PartitionState>();
   Offset high_watermark_ ABSL_GUARDED_BY(mu_);
-  absl::flat_hash_map<NodeId, Offset> acked_ ABSL_GUARDED_BY(mu_);          // per replica
+  Offset epoch_start_offset_ ABSL_GUARDED_BY(mu_);                  // log end when it became leader
+  absl::flat_hash_map<NodeId, Offset> acked_ ABSL_GUARDED_BY(mu_);  // per replica
   absl::flat_hash_map<NodeId, Offset> fetched_ ABSL_GUARDED_BY(mu_);        // followers' log ends
   absl::flat_hash_map<NodeId, absl::Time> caught_up_ ABSL_GUARDED_BY(mu_);  // last time
   // The partition epoch of each follower's last fetch: rejoining the ISR
@@ -161,6 +179,10 @@ class Partition {
   // before a move removed and gave back a replica (even one this broker
   // never saw as two changes) counts.
   absl::flat_hash_map<NodeId, int32_t> reported_in_ ABSL_GUARDED_BY(mu_);
+  // Followers a proposal still unanswered adds to the ISR of partition
+  // epoch proposed_in_ (ProposeIsr); they count toward the high watermark.
+  std::vector<NodeId> proposed_ ABSL_GUARDED_BY(mu_);
+  int32_t proposed_in_ ABSL_GUARDED_BY(mu_) = 0;
 };
 
 }  // namespace samsa::broker

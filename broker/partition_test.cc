@@ -188,14 +188,14 @@ TEST_F(PartitionTest, AFollowerRejoinsTheIsrOnlyHoldingTheHighWatermarkDurably) 
   // Broker 3 held it all, then came back with an empty disk.
   partition_->OnFollowerFetch(NodeId(3), end, end, now);
   partition_->OnFollowerFetch(NodeId(3), Offset(0), Offset(0), now);
-  EXPECT_EQ(std::nullopt, partition_->WantedIsr(now, absl::Seconds(30)));
+  EXPECT_EQ(std::nullopt, partition_->ProposeIsr(now, absl::Seconds(30)));
   // It fetched up to the end, nothing of it durable yet: still out.
   partition_->OnFollowerFetch(NodeId(3), end, Offset(0), now);
-  EXPECT_EQ(std::nullopt, partition_->WantedIsr(now, absl::Seconds(30)));
+  EXPECT_EQ(std::nullopt, partition_->ProposeIsr(now, absl::Seconds(30)));
   // Durable: in.
   partition_->OnFollowerFetch(NodeId(3), end, end, now);
   EXPECT_EQ((std::vector<NodeId>{NodeId(1), NodeId(2), NodeId(3)}),
-            partition_->WantedIsr(now, absl::Seconds(30)));
+            partition_->ProposeIsr(now, absl::Seconds(30)));
 }
 
 // A replica a move took away and a later move gives back starts over: what
@@ -221,22 +221,97 @@ TEST_F(PartitionTest, AReplicaRemovedAndAddedBackStartsOverUnderTheSameLeader) {
   PartitionState back = without;
   back.replicas = {NodeId(1), NodeId(2), NodeId(3)};
   partition_->SetState(back);
-  EXPECT_EQ(std::nullopt, partition_->WantedIsr(now, absl::Seconds(30)))
+  EXPECT_EQ(std::nullopt, partition_->ProposeIsr(now, absl::Seconds(30)))
       << "nothing it acknowledged before it left counts";
   partition_->OnFollowerFetch(NodeId(3), end, end, now);
   EXPECT_EQ((std::vector<NodeId>{NodeId(1), NodeId(2), NodeId(3)}),
-            partition_->WantedIsr(now, absl::Seconds(30)));
+            partition_->ProposeIsr(now, absl::Seconds(30)));
 
   // The same seen as one change: broker 3 removed and given back between
   // two images this leader applied. Only the partition epoch moved.
   PartitionState later = back;
   later.partition_epoch = back.partition_epoch + 2;
   partition_->SetState(later);
-  EXPECT_EQ(std::nullopt, partition_->WantedIsr(now, absl::Seconds(30)))
+  EXPECT_EQ(std::nullopt, partition_->ProposeIsr(now, absl::Seconds(30)))
       << "a report from before the change does not count";
   partition_->OnFollowerFetch(NodeId(3), end, end, now);
   EXPECT_EQ((std::vector<NodeId>{NodeId(1), NodeId(2), NodeId(3)}),
-            partition_->WantedIsr(now, absl::Seconds(30)));
+            partition_->ProposeIsr(now, absl::Seconds(30)));
+}
+
+// A follower the leader asks the controller to add counts toward the high
+// watermark before the answer: the controller may commit it to the ISR and
+// elect it (a move completing) before this leader hears, so nothing may be
+// committed that it lacks (KIP-497). An answer that the controller took
+// none of it ends that, as does the next image.
+TEST_F(PartitionTest, AFollowerAskedForHoldsTheHighWatermarkUntilTheAnswer) {
+  PartitionState state;
+  state.isr = {NodeId(1), NodeId(2)};
+  const Offset end = LeadWithThreeCommittedBatches(state);
+  ASSERT_FALSE(HasFailure());
+  const absl::Time now = absl::Now();
+  partition_->OnFollowerFetch(NodeId(3), end, end, now);
+  ASSERT_EQ((std::vector<NodeId>{NodeId(1), NodeId(2), NodeId(3)}),
+            partition_->ProposeIsr(now, absl::Seconds(30)));
+
+  // Broker 2 acknowledges a fourth batch that broker 3 has not fetched.
+  auto append_acked_by_2 = [&](int32_t seq) {
+    EXPECT_EQ(Partition::LeaderAppend::Outcome::kAppended, Append(Batch(seq)).outcome);
+    EXPECT_TRUE(log_->Flush().ok());
+    const Offset later = log_->log_end_offset();
+    partition_->OnLocalOffset(later);
+    partition_->OnFollowerFetch(NodeId(2), later, later, now);
+    return later;
+  };
+  const Offset fourth = append_acked_by_2(3);
+  EXPECT_EQ(end, partition_->high_watermark()) << "broker 3 may be the next leader";
+  partition_->OnFollowerFetch(NodeId(3), fourth, fourth, now);
+  EXPECT_EQ(fourth, partition_->high_watermark());
+
+  // Unanswered, the proposal is made again, and an answer at a later
+  // partition epoch (the controller took it) keeps broker 3 counting.
+  ASSERT_EQ((std::vector<NodeId>{NodeId(1), NodeId(2), NodeId(3)}),
+            partition_->ProposeIsr(now, absl::Seconds(30)));
+  partition_->OnIsrAnswer(state.partition_epoch + 1);
+  const Offset fifth = append_acked_by_2(4);
+  EXPECT_EQ(fourth, partition_->high_watermark());
+
+  // The controller holds the partition as it was: it took none of it.
+  partition_->OnIsrAnswer(state.partition_epoch);
+  EXPECT_EQ(fifth, partition_->high_watermark());
+  const absl::Time later = now + absl::Minutes(1);
+  partition_->OnFollowerFetch(NodeId(2), fifth, fifth, later);
+  EXPECT_EQ(std::nullopt, partition_->ProposeIsr(later, absl::Seconds(30)))
+      << "broker 3, lagging now, is not asked for again";
+}
+
+// A newly elected leader answers the latest offset only once its high
+// watermark reached the log end it started leading at: until then its
+// predecessor may have exposed more, and the end a consumer sees would
+// step back (KIP-207).
+TEST_F(PartitionTest, ANewLeaderHasNoLatestOffsetUntilItsHighWatermarkCatchesUp) {
+  PartitionState follower;
+  follower.leader_id = NodeId(2);
+  follower.replicas = {NodeId(1), NodeId(2), NodeId(3)};
+  follower.isr = follower.replicas;
+  partition_->SetState(follower);
+  for (int i = 0; i < 3; ++i) Append(Batch(i));
+  ASSERT_TRUE(log_->Flush().ok());
+  const Offset end = log_->log_end_offset();
+  partition_->OnLeaderHighWatermark(Offset(1));
+
+  PartitionState leader = follower;
+  leader.leader = true;
+  leader.leader_id = NodeId(1);
+  leader.leader_epoch = Epoch(1);
+  leader.partition_epoch = 1;
+  partition_->SetState(leader);
+  EXPECT_EQ(Offset(1), partition_->high_watermark());
+  EXPECT_EQ(std::nullopt, partition_->LatestOffset());
+  partition_->OnFollowerFetch(NodeId(2), end, end, absl::Now());
+  EXPECT_EQ(std::nullopt, partition_->LatestOffset()) << "broker 3 has not reported";
+  partition_->OnFollowerFetch(NodeId(3), end, end, absl::Now());
+  EXPECT_EQ(end, partition_->LatestOffset());
 }
 
 }  // namespace

@@ -668,18 +668,21 @@ void ReplicaManager::IsrLoop() {
       absl::MutexLock lock(&mu_);
       for (const auto& [tp, p] : partitions_) led.push_back(p);
     }
+    std::map<std::pair<Uuid, int32_t>, std::shared_ptr<Partition>> asked;
     for (const std::shared_ptr<Partition>& p : led) {
       std::optional<std::vector<NodeId>> wanted =
-          p->WantedIsr(MonotonicNow(), options_.replica_lag_max);
+          p->ProposeIsr(MonotonicNow(), options_.replica_lag_max);
       if (!wanted.has_value()) continue;
       const std::shared_ptr<const PartitionState> held = p->state();
       const PartitionState& s = *held;
+      asked[{s.topic_id, p->tp().partition.value()}] = p;
       v1::AlterPartitionRequest::Partition* ap = req.add_partitions();
       *ap->mutable_topic_id() = s.topic_id.ToProto();
       ap->set_partition(p->tp().partition.value());
       ap->set_leader_epoch(s.leader_epoch.value());
       ap->set_partition_epoch(s.partition_epoch);
       for (NodeId m : *wanted) ap->add_new_isr(m.value());
+      if (*wanted == s.isr) continue;  // only for the answer to an earlier proposal
       if (options_.probe != nullptr) {
         options_.probe->OnIsrChange(wanted->size() < s.isr.size()
                                         ? BrokerProbe::IsrChange::kShrink
@@ -689,9 +692,17 @@ void ReplicaManager::IsrLoop() {
                       << " from " << s.isr.size() << " to " << wanted->size() << " members";
     }
     if (req.partitions().empty()) continue;
-    // The answer needs no action: a change shows up in the next image.
+    // A change the controller made shows up in the next image; an answer
+    // that it made none ends what the proposals' followers count for.
     absl::StatusOr<v1::AlterPartitionResponse> r = options_.alter_partition(req);
-    if (!r.ok()) SAMSA_LOG(WARNING) << "AlterPartition: " << r.status();
+    if (!r.ok()) {
+      SAMSA_LOG(WARNING) << "AlterPartition: " << r.status();
+      continue;
+    }
+    for (const v1::AlterPartitionResponse::Result& result : r->results()) {
+      auto it = asked.find({Uuid::FromProto(result.topic_id()), result.partition()});
+      if (it != asked.end()) it->second->OnIsrAnswer(result.partition_epoch());
+    }
   }
 }
 

@@ -33,7 +33,13 @@ v1::ListOffsetsResponse ReplicaManager::ListOffsets(const v1::ListOffsetsRequest
         continue;
       }
       if (in.timestamp() == -1) {
-        out->set_offset(hw.value());
+        if (std::optional<Offset> latest = partition->LatestOffset(); latest.has_value()) {
+          out->set_offset(latest->value());
+        } else {
+          SetError(out->mutable_error(), v1::OFFSET_NOT_AVAILABLE,
+                   absl::StrCat(t.name(), "-", in.partition(),
+                                ": the new leader's high watermark has not caught up yet"));
+        }
         continue;
       }
       if (in.timestamp() < 0) {

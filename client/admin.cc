@@ -344,6 +344,21 @@ absl::StatusOr<std::vector<v1::ListGroupsResponse::Group>> Admin::ListGroups() {
 
 absl::StatusOr<std::map<int32_t, int64_t>> Admin::Offsets(const std::string& topic,
                                                           OffsetTarget target) {
+  const absl::Time deadline = MonotonicNow() + config_.timeout;
+  constexpr absl::Duration kBackoff = absl::Milliseconds(100);
+  while (true) {
+    absl::StatusOr<std::map<int32_t, int64_t>> out = OffsetsOnce(topic, target);
+    const std::optional<v1::ErrorCode> code = KafkaCodeOf(out.status());
+    if (out.ok() || !code.has_value() || !IsRetriable(*code) ||
+        MonotonicNow() + kBackoff > deadline) {
+      return out;
+    }
+    absl::SleepFor(kBackoff);
+  }
+}
+
+absl::StatusOr<std::map<int32_t, int64_t>> Admin::OffsetsOnce(const std::string& topic,
+                                                              OffsetTarget target) {
   v1::MetadataRequest mreq;
   mreq.add_topics(topic);
   absl::StatusOr<v1::MetadataResponse> md = Call<v1::MetadataResponse>(

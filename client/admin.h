@@ -127,8 +127,12 @@ class Admin {
   absl::Status SendAlterConfigs(const v1::AlterConfigsRequest& request);
   // The address of `group`'s coordinator.
   absl::StatusOr<std::string> Coordinator(const std::string& group);
-  // The offsets of `topic`'s partitions at `target` (from their leaders).
+  // The offsets of `topic`'s partitions at `target` (from their leaders),
+  // asked again while the answer is a retriable error (a leader moving, a
+  // new leader's high watermark catching up) for up to the timeout.
   absl::StatusOr<std::map<int32_t, int64_t>> Offsets(const std::string& topic, OffsetTarget target);
+  absl::StatusOr<std::map<int32_t, int64_t>> OffsetsOnce(const std::string& topic,
+                                                         OffsetTarget target);
 
   const AdminConfig config_;
   std::shared_ptr<GrpcTransport> transport_;
