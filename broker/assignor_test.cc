@@ -19,7 +19,7 @@ void ExpectCovered(const GroupAssignment& a, const std::vector<GroupMember>& mem
   std::map<std::pair<std::string, int32_t>, int> seen;
   for (const auto& [member, topics] : a) {
     const auto m = std::find_if(members.begin(), members.end(),
-                                [&](const GroupMember& g) { return g.id == member; });
+                                [&id = member](const GroupMember& g) { return g.id == id; });
     ASSERT_NE(m, members.end());
     for (const auto& [topic, ps] : topics) {
       EXPECT_NE(std::find(m->topics.begin(), m->topics.end(), topic), m->topics.end())

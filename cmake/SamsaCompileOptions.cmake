@@ -4,6 +4,11 @@
 add_library(samsa_options INTERFACE)
 target_compile_options(samsa_options INTERFACE -Wall -Wextra -Werror)
 target_include_directories(samsa_options INTERFACE ${PROJECT_SOURCE_DIR})
+# Clang checks the lock annotations (ABSL_GUARDED_BY and the rest); g++
+# ignores them, so the g++ build is checked by scripts/check_thread_safety.py.
+if(CMAKE_CXX_COMPILER_ID STREQUAL "Clang")
+  target_compile_options(samsa_options INTERFACE -Wthread-safety)
+endif()
 
 if(SAMSA_ASAN AND SAMSA_TSAN)
   message(FATAL_ERROR "SAMSA_ASAN and SAMSA_TSAN cannot be combined")

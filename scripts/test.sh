@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The one command that takes a fresh clone to passing tests:
 # installs dependencies, checks every C++ file is clang-formatted, builds,
-# runs every ctest label except `long`.
+# checks the lock annotations with clang, runs every ctest label except `long`.
 #
 #   scripts/test.sh [--asan|--tsan|--debug] [ctest args...]
 #
@@ -24,6 +24,11 @@ if ! unformatted=$(./scripts/format.sh --check); then
   exit 1
 fi
 ./scripts/build.sh "${variant[@]}"
+# The clang variants check the lock annotations as they build; the g++ one
+# gets a clang syntax-only pass for them.
+if ((${#variant[@]} == 0)) || [[ "${variant[0]}" == --debug ]]; then
+  python3 scripts/check_thread_safety.py "$dir"
+fi
 
 cd "$dir"
 ctest --output-on-failure -LE long -j "${JOBS:-2}" --timeout 600 "$@"

@@ -28,10 +28,9 @@ inline int64_t SteadyNanos() {
 class Flags {
  public:
   Flags(int argc, char** argv, const char* usage) : usage_(usage) {
-    for (int i = 1; i < argc; ++i) {
+    for (int i = 1; i < argc; i += 2) {
       if (std::strncmp(argv[i], "--", 2) != 0 || i + 1 == argc) Fail(argv[i]);
       values_[argv[i] + 2] = argv[i + 1];
-      ++i;
     }
   }
   std::string String(const std::string& name, const char* fallback = nullptr) const {
