@@ -22,7 +22,9 @@ endif()
 
 if(SAMSA_TSAN)
   add_compile_options(-fsanitize=thread -fno-omit-frame-pointer)
-  add_link_options(-fsanitize=thread)
+  # DT_RPATH rather than DT_RUNPATH: it also applies to the libraries'
+  # own dependencies, so gRPC loads the instrumented Abseil too.
+  add_link_options(-fsanitize=thread -Wl,--disable-new-dtags)
 endif()
 
 if(SAMSA_FUZZ)

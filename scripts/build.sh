@@ -4,7 +4,8 @@
 #   scripts/build.sh            RelWithDebInfo into build/
 #   scripts/build.sh --debug    Debug into build-debug/
 #   scripts/build.sh --asan     clang-14, AddressSanitizer + UBSan, into build-asan/
-#   scripts/build.sh --tsan     clang-14, ThreadSanitizer, into build-tsan/
+#   scripts/build.sh --tsan     clang-14, ThreadSanitizer, into build-tsan/ (with
+#                               an instrumented Abseil: scripts/absl-tsan.sh)
 #
 # Extra arguments after `--` go to the build tool (e.g. -- common_test).
 # JOBS overrides the parallelism (default: 2, this project's machine size).
@@ -30,6 +31,9 @@ while (($#)); do
   shift
 done
 
+if [[ "$dir" == build-tsan ]]; then
+  cmake_args+=(-DCMAKE_PREFIX_PATH="$(./scripts/absl-tsan.sh)")
+fi
 cmake -S . -B "$dir" "${cmake_args[@]}" >/dev/null
 cmake --build "$dir" -j "${JOBS:-2}" -- "$@"
 echo "build: $dir/bin"
