@@ -164,6 +164,7 @@ ReplicaManager::ReplicaManager(ReplicaManagerOptions options,
     : options_(std::move(options)),
       logs_(std::move(logs)),
       image_(std::make_shared<const MetadataImage>()),
+      acks_all_(MonotonicNow(), absl::Milliseconds(1), 4096),
       move_throttle_(options_.move_max_bytes_per_second, options_.clock) {
   timer_ = std::thread([this] { TimerLoop(); });
   isr_thread_ = std::thread([this] { IsrLoop(); });
@@ -172,12 +173,10 @@ ReplicaManager::ReplicaManager(ReplicaManagerOptions options,
 ReplicaManager::~ReplicaManager() { (void)Close(); }
 
 absl::Status ReplicaManager::Close() {
-  std::vector<Waiter> waiters;
   {
     absl::MutexLock lock(&mu_);
     if (stop_) return absl::OkStatus();
     stop_ = true;
-    waiters.swap(waiters_);
   }
   wakeup_.Notify();
   timer_.join();
@@ -186,10 +185,7 @@ absl::Status ReplicaManager::Close() {
     absl::MutexLock lock(&fetchers_mu_);
     fetchers_.clear();
   }
-  for (Waiter& w : waiters) {
-    SetError(w.out->mutable_error(), v1::REQUEST_TIMED_OUT, "the broker is shutting down");
-    w.call->Finish();
-  }
+  acks_all_.Shutdown();
   ReleaseFetchers(Release::kEveryone);
   ReleaseConsumers();
   CheckpointHighWatermarks();
@@ -308,7 +304,9 @@ void ReplicaManager::OnImage(std::shared_ptr<const MetadataImage> image) {
     replicas_made_ = true;
   }
   UpdateFetchers(*image);
-  ReleaseWaiters();
+  // Leaderships and ISRs changed: any acks=all produce may be settled.
+  acks_all_.CheckAll();
+  ReleaseConsumers();
 }
 
 void ReplicaManager::ReportSizes(v1::BrokerHeartbeatRequest* request) {
@@ -474,6 +472,51 @@ void ReplicaManager::Produce(v1::ProduceRequest request, Done<v1::ProduceRespons
   call->Finish();
 }
 
+// An acks=all produce of one partition's batch: done once the high
+// watermark of the leadership that appended it covers it. Only that
+// leadership can say so: once this broker follows (or leads again in a
+// later epoch), its high watermark is another leader's, over a log that may
+// have been cut below the batch and filled with other records.
+class ReplicaManager::AcksAllWait final : public DelayedOperation {
+ public:
+  AcksAllWait(std::shared_ptr<Partition> partition, Epoch epoch, Offset needed, absl::Time deadline,
+              std::shared_ptr<ProduceCall> call, v1::ProduceResponse::Partition* out)
+      : DelayedOperation(deadline),
+        partition_(std::move(partition)),
+        epoch_(epoch),
+        needed_(needed),
+        call_(std::move(call)),
+        out_(out) {}
+
+ protected:
+  bool Ready() override {
+    const Partition::Commit commit = partition_->CommitOf(epoch_, needed_);
+    if (commit == Partition::Commit::kPending) return false;
+    moved_.store(commit == Partition::Commit::kLeadershipMoved, std::memory_order_relaxed);
+    return true;
+  }
+  void Complete(Outcome outcome) override {
+    if (outcome == Outcome::kExpired) {
+      SetError(out_->mutable_error(), v1::REQUEST_TIMED_OUT,
+               "the ISR did not acknowledge the records in time");
+    } else if (outcome == Outcome::kShutdown) {
+      SetError(out_->mutable_error(), v1::REQUEST_TIMED_OUT, "the broker is shutting down");
+    } else if (moved_.load(std::memory_order_relaxed)) {
+      SetError(out_->mutable_error(), v1::NOT_LEADER_OR_FOLLOWER,
+               "the partition's leadership moved before the ISR acknowledged the records");
+    }
+    call_->Finish();
+  }
+
+ private:
+  const std::shared_ptr<Partition> partition_;
+  const Epoch epoch_;    // the leadership the batch was appended in
+  const Offset needed_;  // the high watermark that covers the batch
+  const std::shared_ptr<ProduceCall> call_;
+  v1::ProduceResponse::Partition* const out_;
+  std::atomic<bool> moved_{false};
+};
+
 void ReplicaManager::ProducePartition(const std::string& topic, v1::ProduceRequest::Partition& in,
                                       int32_t acks, absl::Duration timeout,
                                       std::shared_ptr<ProduceCall> call,
@@ -553,13 +596,15 @@ void ReplicaManager::ProducePartition(const std::string& topic, v1::ProduceReque
   auto acknowledged = [this, partition, epoch = s.leader_epoch, end, acks, timeout, call, out]() {
     if (acks == 0) return;
     if (acks == 1) return call->Finish();
-    absl::MutexLock lock(&mu_);
-    waiters_.push_back({partition, epoch, end, MonotonicNow() + timeout, call, out});
+    const Purgatory::Key key[] = {partition.get()};
+    acks_all_.Watch(
+        std::make_shared<AcksAllWait>(partition, epoch, end, MonotonicNow() + timeout, call, out),
+        key);
   };
   if (!s.flush_always) {
     partition->OnLocalOffset(partition->log()->log_end_offset());
     acknowledged();
-    ReleaseWaiters();
+    OnHighWatermark(partition.get());
     return;
   }
   logs_->WaitDurable(
@@ -572,39 +617,12 @@ void ReplicaManager::ProducePartition(const std::string& topic, v1::ProduceReque
         }
         partition->OnLocalOffset(end);
         acknowledged();
-        ReleaseWaiters();
+        OnHighWatermark(partition.get());
       });
 }
 
-void ReplicaManager::ReleaseWaiters() {
-  std::vector<Waiter> released;
-  {
-    absl::MutexLock lock(&mu_);
-    const absl::Time now = MonotonicNow();
-    for (auto it = waiters_.begin(); it != waiters_.end();) {
-      // Only the leadership that appended the batch can say it is
-      // committed: once this broker follows (or leads again in a later
-      // epoch), its high watermark is another leader's, over a log that
-      // may have been cut below the batch and filled with other records.
-      const Partition::Commit commit = it->partition->CommitOf(it->leader_epoch, it->needed);
-      const bool moved = commit == Partition::Commit::kLeadershipMoved;
-      const bool covered = commit == Partition::Commit::kCommitted;
-      if (covered || moved || it->deadline <= now || stop_) {
-        if (moved) {
-          SetError(it->out->mutable_error(), v1::NOT_LEADER_OR_FOLLOWER,
-                   "the partition's leadership moved before the ISR acknowledged the records");
-        } else if (!covered) {
-          SetError(it->out->mutable_error(), v1::REQUEST_TIMED_OUT,
-                   "the ISR did not acknowledge the records in time");
-        }
-        released.push_back(std::move(*it));
-        it = waiters_.erase(it);
-      } else {
-        ++it;
-      }
-    }
-  }
-  for (Waiter& w : released) w.call->Finish();
+void ReplicaManager::OnHighWatermark(const Partition* partition) {
+  acks_all_.Check(partition);
   ReleaseConsumers();
 }
 
@@ -627,15 +645,16 @@ void ReplicaManager::TimerLoop() {
   while (true) {
     {
       absl::MutexLock lock(&mu_);
-      absl::Time wake = MonotonicNow() + absl::Milliseconds(100);
-      for (const Waiter& w : waiters_) wake = std::min(wake, w.deadline);
+      // acks=all produces expire on the purgatory's wheel, to within this.
+      absl::Time wake = MonotonicNow() + absl::Milliseconds(acks_all_.size() > 0 ? 10 : 100);
       for (const FetchWaiter& w : fetch_waiters_) wake = std::min(wake, w.deadline);
       for (const ConsumerWaiter& w : consumer_waiters_) wake = std::min(wake, w.deadline);
       wakeup_.WaitUntil(
           mu_, [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return stop_; }, wake);
       if (stop_) return;
     }
-    ReleaseWaiters();
+    acks_all_.Advance(MonotonicNow());
+    ReleaseConsumers();
     ReleaseFetchers(Release::kExpired);
     if (MonotonicNow() >= next_retention) {
       logs_->ApplyRetention(options_.clock->Now());  // each log reports what it deleted
@@ -701,7 +720,9 @@ void ReplicaManager::IsrLoop() {
     }
     for (const v1::AlterPartitionResponse::Result& result : r->results()) {
       auto it = asked.find({Uuid::FromProto(result.topic_id()), result.partition()});
-      if (it != asked.end()) it->second->OnIsrAnswer(result.partition_epoch());
+      if (it == asked.end()) continue;
+      it->second->OnIsrAnswer(result.partition_epoch());
+      OnHighWatermark(it->second.get());  // no longer held back by the proposal
     }
   }
 }
@@ -713,7 +734,7 @@ void ReplicaManager::UpdateGauges() {
   {
     absl::MutexLock lock(&mu_);
     for (const auto& [tp, p] : partitions_) all.push_back(p);
-    waiting = static_cast<int64_t>(waiters_.size());
+    waiting = static_cast<int64_t>(acks_all_.size());
   }
   int64_t bytes = 0, lag = 0;
   for (const std::shared_ptr<Partition>& p : all) {

@@ -53,6 +53,7 @@
 #include "broker/move_throttle.h"
 #include "broker/partition.h"
 #include "broker/probe.h"
+#include "broker/purgatory.h"
 #include "broker/replica_fetcher.h"
 #include "broker/wire.h"
 #include "common/clock.h"
@@ -138,14 +139,7 @@ class ReplicaManager {
     absl::Time deadline;
     Done<FetchAnswer> done;
   };
-  struct Waiter {
-    std::shared_ptr<Partition> partition;
-    Epoch leader_epoch;  // the leadership the batch was appended in
-    Offset needed;       // high watermark that covers the batch
-    absl::Time deadline;
-    std::shared_ptr<ProduceCall> call;
-    v1::ProduceResponse::Partition* out;
-  };
+  class AcksAllWait;
 
   explicit ReplicaManager(ReplicaManagerOptions options, std::unique_ptr<storage::LogManager> logs);
   // Appends one partition's records; finishes `out` or leaves it to a
@@ -153,8 +147,9 @@ class ReplicaManager {
   void ProducePartition(const std::string& topic, v1::ProduceRequest::Partition& in, int32_t acks,
                         absl::Duration timeout, std::shared_ptr<ProduceCall> call,
                         v1::ProduceResponse::Partition* out);
-  // Completes acks=all waiters the high watermark (or the clock) released.
-  void ReleaseWaiters();
+  // The high watermark of `partition` may have moved: completes the
+  // acks=all produces it covers and the consumer fetches it can answer.
+  void OnHighWatermark(const Partition* partition);
   // The answer to a consumer's fetch; `bytes` readable records in it,
   // `error` when any partition has one.
   FetchAnswer AnswerFetch(const v1::FetchRequest& request, int64_t* bytes, bool* error);
@@ -201,7 +196,8 @@ class ReplicaManager {
   std::shared_ptr<const MetadataImage> image_ ABSL_GUARDED_BY(mu_);
   absl::flat_hash_map<storage::TopicPartitionName, std::shared_ptr<Partition>> partitions_
       ABSL_GUARDED_BY(mu_);
-  std::vector<Waiter> waiters_ ABSL_GUARDED_BY(mu_);
+  // acks=all produces waiting for the high watermark, keyed by partition.
+  Purgatory acks_all_;
   std::vector<FetchWaiter> fetch_waiters_ ABSL_GUARDED_BY(mu_);
   std::vector<ConsumerWaiter> consumer_waiters_ ABSL_GUARDED_BY(mu_);
   // Counts appends (for follower fetches) and wake-ups of consumer fetches

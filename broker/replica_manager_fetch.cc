@@ -73,7 +73,7 @@ void ReplicaManager::ReplicaFetch(const v1::ReplicaFetchRequest& request,
     }
     bool news = false;
     ReplicaFetchAnswer answer = AnswerReplicaFetch(request, &news);
-    ReleaseWaiters();  // the follower's offsets may have moved high watermarks
+    ReleaseConsumers();  // high watermarks may have moved
     if (!news && request.max_wait_ms() > 0) {
       if (options_.before_parking_fetch) options_.before_parking_fetch();
       absl::MutexLock lock(&mu_);
@@ -167,6 +167,7 @@ ReplicaFetchAnswer ReplicaManager::AnswerReplicaFetch(const v1::ReplicaFetchRequ
     const Offset acked =
         s.flush_always ? std::min(fetch_offset, Offset(in.durable_offset())) : fetch_offset;
     partition->OnFollowerFetch(replica, fetch_offset, acked, now);
+    acks_all_.Check(partition.get());  // the high watermark may have moved
     const Offset hw = partition->high_watermark();
     out->set_high_watermark(hw.value());
     if (fetch_offset < log->log_end_offset() && budget > 0) {
