@@ -9,6 +9,7 @@
 // first), then exit 0. Exit 1 when it must stop (another process took its
 // node.id, metadata it cannot apply, no controller reachable at start), 2 on
 // a bad configuration.
+#include <atomic>
 #include <memory>
 
 #include "absl/strings/str_cat.h"
@@ -49,32 +50,38 @@ int Run(const BrokerSettings& s) {
   }
   auto registry = std::make_shared<prometheus::Registry>();
   BrokerProbe probe(*registry, s.node_id);
-  // The replicas reach the quorum through `quorum`, created right after
-  // them; both outlive every call the other makes (Stop/Close order below).
-  QuorumClient* quorum_for_replicas = nullptr;
-  absl::StatusOr<std::unique_ptr<ReplicaManager>> replicas = ReplicaManager::Open(
-      {.self = s.node_id,
-       .data_dir = s.data_dir,
-       .default_log_config = s.log_defaults,
-       .cleaner = s.cleaner,
-       .env = storage::Env::Default(),
-       .clock = &Clock::Real(),
-       .replica_lag_max = s.replica_lag_max,
-       .move_max_bytes_per_second = s.move_max_bytes_per_second,
-       .retention_check_interval = s.retention_check_interval,
-       .alter_partition =
-           [&quorum_for_replicas](v1::AlterPartitionRequest req) {
-             return quorum_for_replicas->AlterPartition(req);
-           },
-       .broker_epoch = [&quorum_for_replicas] { return quorum_for_replicas->epoch(); },
-       .probe = &probe});
+  // The replicas and the groups reach the quorum client, created after
+  // them, through this pointer: their threads may ask before it exists
+  // (they are told the quorum is not reached yet). Each outlives every call
+  // the other makes (Stop/Close order below).
+  std::atomic<QuorumClient*> quorum_ptr{nullptr};
+  absl::StatusOr<std::unique_ptr<ReplicaManager>> replicas =
+      ReplicaManager::Open({.self = s.node_id,
+                            .data_dir = s.data_dir,
+                            .default_log_config = s.log_defaults,
+                            .cleaner = s.cleaner,
+                            .env = storage::Env::Default(),
+                            .clock = &Clock::Real(),
+                            .replica_lag_max = s.replica_lag_max,
+                            .move_max_bytes_per_second = s.move_max_bytes_per_second,
+                            .retention_check_interval = s.retention_check_interval,
+                            .alter_partition = [&quorum_ptr](v1::AlterPartitionRequest req)
+                                -> absl::StatusOr<v1::AlterPartitionResponse> {
+                              QuorumClient* quorum = quorum_ptr.load(std::memory_order_acquire);
+                              if (quorum == nullptr)
+                                return absl::UnavailableError("the quorum is not reached yet");
+                              return quorum->AlterPartition(req);
+                            },
+                            .broker_epoch = [&quorum_ptr]() -> int64_t {
+                              QuorumClient* quorum = quorum_ptr.load(std::memory_order_acquire);
+                              return quorum == nullptr ? 0 : quorum->epoch();
+                            },
+                            .probe = &probe});
   if (!replicas.ok()) {
     SAMSA_LOG(ERROR) << "cannot open the partition logs: " << replicas.status();
     return 1;
   }
-  // Consumer groups ask the quorum to create __consumer_offsets; like the
-  // replicas they reach it through a pointer set right after it exists.
-  QuorumClient* quorum_for_groups = nullptr;
+  // Consumer groups ask the quorum to create __consumer_offsets.
   absl::StatusOr<std::unique_ptr<GroupRuntime>> groups = GroupRuntime::Open(
       {.self = s.node_id,
        .data_dir = s.data_dir,
@@ -87,9 +94,14 @@ int Run(const BrokerSettings& s) {
        .assignor = s.group_assignor,
        .replicas = replicas->get(),
        .probe = &probe,
-       .create_topic = [&quorum_for_groups](v1::CreateTopicsRequest req) {
+       .create_topic = [&quorum_ptr](v1::CreateTopicsRequest req) {
+         QuorumClient* quorum = quorum_ptr.load(std::memory_order_acquire);
+         if (quorum == nullptr) {
+           SAMSA_LOG(WARNING) << "creating __consumer_offsets: the quorum is not reached yet";
+           return;
+         }
          auto shared = std::make_shared<v1::CreateTopicsRequest>(std::move(req));
-         quorum_for_groups->Forward<v1::CreateTopicsResponse>(
+         quorum->Forward<v1::CreateTopicsResponse>(
              [shared](v1::Controller::Stub::async_interface* async, grpc::ClientContext* ctx,
                       v1::CreateTopicsResponse* out, std::function<void(grpc::Status)> cb) {
                async->CreateTopics(ctx, shared.get(), out, std::move(cb));
@@ -127,8 +139,7 @@ int Run(const BrokerSettings& s) {
          const auto offline = r->OfflineLogDirs();
          return offline.empty() ? absl::OkStatus() : offline.front().second;
        }});
-  quorum_for_replicas = &quorum;
-  quorum_for_groups = &quorum;
+  quorum_ptr.store(&quorum, std::memory_order_release);
   ProducerIds producer_ids(
       [&quorum, id = s.node_id](std::function<void(absl::StatusOr<ProducerIds::Block>)> done) {
         v1::AllocateProducerIdsRequest req;

@@ -460,10 +460,14 @@ void Producer::Impl::OnResponse(const std::vector<Sent>& batches,
     }
     for (const Sent& s : batches) PopFinished(*s.queue);
     need_metadata_ = need_metadata_ || need_metadata;
-    --outstanding_rpcs_;
-    Wake();  // and whoever waits for buffer room or for the answers
+    Wake();  // and whoever waits for buffer room
   }
   RunCompletions();
+  // Only now is this answer done with the producer: Close, waiting for
+  // none to be outstanding, may free it as soon as the lock is released.
+  absl::MutexLock lock(&mu_);
+  --outstanding_rpcs_;
+  changed_.Notify();
 }
 
 void Producer::Impl::Settle(PartitionQueue& q, Batch& b, const absl::Status& error, bool retriable,

@@ -141,15 +141,17 @@ TEST(ProducerTest, NullKeysStickToAPartitionPerBatch) {
 TEST(ProducerTest, LingerGathersRecordsIntoOneBatchAndBatchSizeSplitsThem) {
   auto fake = std::make_shared<FakeBroker>(kPartitions);
   auto producer = Producer::Create(
-      {.bootstrap = "fake:1", .batch_size = 1 << 20, .linger = absl::Milliseconds(200)}, fake);
+      {.bootstrap = "fake:1", .batch_size = 1 << 20, .linger = absl::Seconds(1)}, fake);
   ASSERT_TRUE(producer.ok());
   std::vector<std::future<absl::StatusOr<RecordMetadata>>> sent;
+  // Linger long enough that twenty Sends fit in it on a slow build (TSan
+  // took over 200 ms for them), so one batch is what linger decides.
   const absl::Time start = absl::Now();
   for (int i = 0; i < 20; ++i) {
     sent.push_back((*producer)->Send({.topic = "t", .partition = 0, .value = "v"}));
   }
   for (auto& f : sent) ASSERT_TRUE(f.get().ok());
-  EXPECT_GE(absl::Now() - start, absl::Milliseconds(190)) << "the batch waited for linger";
+  EXPECT_GE(absl::Now() - start, absl::Milliseconds(990)) << "the batch waited for linger";
   EXPECT_EQ(1, fake->produce_requests()) << "twenty records, one batch, one request";
 
   auto small = Producer::Create(

@@ -59,10 +59,10 @@ bool Wakeup::WaitUntil(absl::Mutex& mu, absl::FunctionRef<bool()> done, absl::Ti
 }
 
 void Wakeup::Notify() {
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    ++generation_;
-  }
+  // Under the lock: a waiter that wakes on the new generation may go on to
+  // destroy this Wakeup, which must not happen while notify_all runs.
+  std::lock_guard<std::mutex> lock(mu_);
+  ++generation_;
   cv_.notify_all();
 }
 

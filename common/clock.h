@@ -90,8 +90,10 @@ class Wakeup {
 };
 
 // Holds `mu` for a change a Wakeup's waiters may be waiting for, and
-// notifies them once it is released: for classes where most sections under
-// `mu` change something some wait looks at.
+// notifies them as it releases `mu`: for classes where most sections under
+// `mu` change something some wait looks at. The notification comes before
+// the release, so a waiter that sees the change (under `mu`) and then
+// destroys the object cannot free the Wakeup under the notifier.
 class ABSL_SCOPED_LOCKABLE NotifyingLock {
  public:
   NotifyingLock(absl::Mutex* mu, Wakeup* wakeup) ABSL_EXCLUSIVE_LOCK_FUNCTION(mu)
@@ -99,8 +101,8 @@ class ABSL_SCOPED_LOCKABLE NotifyingLock {
     mu_->Lock();
   }
   ~NotifyingLock() ABSL_UNLOCK_FUNCTION() {
-    mu_->Unlock();
     wakeup_->Notify();
+    mu_->Unlock();
   }
   NotifyingLock(const NotifyingLock&) = delete;
   NotifyingLock& operator=(const NotifyingLock&) = delete;

@@ -59,17 +59,14 @@ absl::StatusOr<ChildProcess> ChildProcess::Spawn(const std::string& binary,
   return ChildProcess(pid);
 }
 
-ChildProcess::ChildProcess(ChildProcess&& other) noexcept
-    : pid_(other.pid_), status_(other.status_) {
-  other.pid_ = -1;
-}
+ChildProcess::ChildProcess(ChildProcess&& other) noexcept { *this = std::move(other); }
 
 ChildProcess& ChildProcess::operator=(ChildProcess&& other) noexcept {
   if (this != &other) {
     if (running()) Kill();
-    pid_ = other.pid_;
     status_ = other.status_;
-    other.pid_ = -1;
+    exited_.store(other.exited_.load());
+    pid_.store(other.pid_.exchange(-1), std::memory_order_release);
   }
   return *this;
 }
@@ -78,27 +75,35 @@ ChildProcess::~ChildProcess() {
   if (running()) Kill();
 }
 
+void ChildProcess::SetExited(int status) {
+  status_ = status;
+  exited_.store(true, std::memory_order_release);
+}
+
 void ChildProcess::Signal(int sig) {
-  if (running()) kill(pid_, sig);
+  if (running()) kill(pid(), sig);
 }
 
 void ChildProcess::Kill() {
   if (!running()) return;
-  kill(pid_, SIGKILL);
+  kill(pid(), SIGKILL);
   int status = 0;
-  if (waitpid(pid_, &status, 0) == pid_) status_ = status;
+  if (waitpid(pid(), &status, 0) == pid()) SetExited(status);
 }
 
 std::optional<int> ChildProcess::WaitExit(absl::Duration timeout) {
-  if (status_.has_value() || pid_ <= 0) return status_;
-  (void)Eventually(
-      [&] {
-        int status = 0;
-        if (waitpid(pid_, &status, WNOHANG) != pid_) return false;
-        status_ = status;
-        return true;
-      },
-      timeout, absl::Milliseconds(5));
+  if (pid() <= 0) return std::nullopt;
+  if (!exited_.load()) {
+    (void)Eventually(
+        [&] {
+          int status = 0;
+          if (waitpid(pid(), &status, WNOHANG) != pid()) return false;
+          SetExited(status);
+          return true;
+        },
+        timeout, absl::Milliseconds(5));
+  }
+  if (!exited_.load()) return std::nullopt;
   return status_;
 }
 

@@ -6,6 +6,7 @@
 
 #include <sys/types.h>
 
+#include <atomic>
 #include <optional>
 #include <string>
 #include <vector>
@@ -28,8 +29,10 @@ class ChildProcess {
   ChildProcess& operator=(ChildProcess&& other) noexcept;
   ~ChildProcess();
 
-  pid_t pid() const { return pid_; }
-  bool running() const { return pid_ > 0 && !status_.has_value(); }
+  pid_t pid() const { return pid_.load(std::memory_order_acquire); }
+  // Safe to call from other threads (a cluster's heartbeat helpers) while
+  // the owner kills, waits for or replaces the process.
+  bool running() const { return pid() > 0 && !exited_.load(std::memory_order_acquire); }
 
   void Signal(int sig);
   // SIGKILL, then reaps it.
@@ -43,8 +46,12 @@ class ChildProcess {
  private:
   explicit ChildProcess(pid_t pid) : pid_(pid) {}
 
-  pid_t pid_ = -1;
-  std::optional<int> status_;
+  // Exited: then status_ holds its wait status.
+  void SetExited(int status);
+
+  std::atomic<pid_t> pid_{-1};
+  std::atomic<bool> exited_{false};
+  int status_ = 0;  // written before exited_ is set
 };
 
 // A free TCP port on 127.0.0.1 below the ephemeral range (bound, released),
