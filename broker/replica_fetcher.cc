@@ -1,14 +1,14 @@
 #include "broker/replica_fetcher.h"
 
 #include "absl/time/clock.h"
-#include "common/grpc_channel.h"
 #include "common/logging.h"
 #include "common/metadata_image.h"
 
 namespace samsa::broker {
 
-ReplicaFetcher::ReplicaFetcher(ReplicaFetcherOptions options)
-    : options_(std::move(options)), stub_(v1::Replica::NewStub(NewChannel(options_.address))) {
+ReplicaFetcher::ReplicaFetcher(ReplicaFetcherOptions options,
+                               std::unique_ptr<ReplicaChannel> channel)
+    : options_(std::move(options)), channel_(std::move(channel)) {
   thread_ = std::thread([this] { Loop(); });
 }
 
@@ -16,9 +16,8 @@ ReplicaFetcher::~ReplicaFetcher() {
   {
     absl::MutexLock lock(&mu_);
     stop_ = true;
-    // A long-poll in flight is cancelled rather than waited out.
-    if (in_flight_ != nullptr) in_flight_->TryCancel();
   }
+  channel_->Cancel();
   wakeup_.Notify();
   thread_.join();
 }
@@ -62,21 +61,9 @@ void ReplicaFetcher::Loop() {
         out->set_max_bytes(options_.move_throttle->ChunkBytes(options_.max_bytes));
       }
     }
-    grpc::ClientContext ctx;
-    ctx.set_wait_for_ready(true);
-    ctx.set_deadline(absl::ToChronoTime(absl::Now() + options_.max_wait + absl::Seconds(2)));
-    {
-      absl::MutexLock lock(&mu_);
-      if (stop_) return;
-      in_flight_ = &ctx;
-    }
-    v1::ReplicaFetchResponse resp;
-    const grpc::Status st = stub_->Fetch(&ctx, req, &resp);
-    {
-      absl::MutexLock lock(&mu_);
-      in_flight_ = nullptr;
-    }
-    if (!st.ok()) {
+    const absl::StatusOr<v1::ReplicaFetchResponse> answer =
+        channel_->Fetch(req, options_.max_wait + absl::Seconds(2));
+    if (!answer.ok()) {
       absl::MutexLock lock(&mu_);
       wakeup_.Wait(
           mu_, [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return stop_; },
@@ -85,7 +72,7 @@ void ReplicaFetcher::Loop() {
     }
     // The answer holds the partitions with news, in the request's order.
     size_t next = 0;
-    for (const v1::ReplicaFetchResponse::Partition& in : resp.partitions()) {
+    for (const v1::ReplicaFetchResponse::Partition& in : answer->partitions()) {
       while (next < partitions.size() &&
              (partitions[next]->tp().topic != in.topic() ||
               partitions[next]->tp().partition.value() != in.partition())) {

@@ -24,7 +24,8 @@
 // round while the move throttle is in debt, and their bytes charged to it.
 //
 // One thread per fetcher; partitions come from `partitions` each round, so
-// image changes apply at the next round.
+// image changes apply at the next round. Requests go over a ReplicaChannel
+// (gRPC in production).
 #pragma once
 
 #include <functional>
@@ -37,8 +38,8 @@
 #include "broker/move_throttle.h"
 #include "broker/partition.h"
 #include "broker/probe.h"
+#include "broker/replica_channel.h"
 #include "common/clock.h"
-#include "samsa/v1/broker.grpc.pb.h"
 
 namespace samsa::broker {
 
@@ -58,8 +59,8 @@ struct ReplicaFetcherOptions {
 
 class ReplicaFetcher {
  public:
-  explicit ReplicaFetcher(ReplicaFetcherOptions options);
-  ~ReplicaFetcher();  // stops and joins
+  ReplicaFetcher(ReplicaFetcherOptions options, std::unique_ptr<ReplicaChannel> channel);
+  ~ReplicaFetcher();  // cancels the fetch in flight, stops and joins
 
   const std::string& address() const { return options_.address; }
 
@@ -71,12 +72,9 @@ class ReplicaFetcher {
   bool stopping() const;
 
   const ReplicaFetcherOptions options_;
-  std::unique_ptr<v1::Replica::Stub> stub_;
+  const std::unique_ptr<ReplicaChannel> channel_;
   mutable absl::Mutex mu_;
   bool stop_ ABSL_GUARDED_BY(mu_) = false;
-  // The fetch in flight, cancelled by the destructor; cleared before the
-  // context it points to goes away.
-  grpc::ClientContext* in_flight_ ABSL_GUARDED_BY(mu_) = nullptr;
   Wakeup wakeup_;  // notified when stop_ is set
   std::thread thread_;
 };

@@ -384,15 +384,17 @@ void ReplicaManager::UpdateFetchers(const MetadataImage& image) {
   }
   for (const auto& [key, address] : lanes) {
     if (fetchers_.contains(key)) continue;
-    fetchers_[key] = std::make_unique<ReplicaFetcher>(ReplicaFetcherOptions{
-        .self = options_.self,
-        .leader = key.first,
-        .address = address,
-        .partitions = [this, key = key] { return FollowingFrom(key.first, key.second); },
-        .broker_epoch = options_.broker_epoch ? options_.broker_epoch
-                                              : std::function<int64_t()>([] { return 0; }),
-        .probe = options_.probe,
-        .move_throttle = &move_throttle_});
+    fetchers_[key] = std::make_unique<ReplicaFetcher>(
+        ReplicaFetcherOptions{
+            .self = options_.self,
+            .leader = key.first,
+            .address = address,
+            .partitions = [this, key = key] { return FollowingFrom(key.first, key.second); },
+            .broker_epoch = options_.broker_epoch ? options_.broker_epoch
+                                                  : std::function<int64_t()>([] { return 0; }),
+            .probe = options_.probe,
+            .move_throttle = &move_throttle_},
+        options_.replica_channel(key.first, address));
   }
 }
 

@@ -54,6 +54,7 @@
 #include "broker/partition.h"
 #include "broker/probe.h"
 #include "broker/purgatory.h"
+#include "broker/replica_channel.h"
 #include "broker/replica_fetcher.h"
 #include "broker/wire.h"
 #include "common/clock.h"
@@ -84,6 +85,8 @@ struct ReplicaManagerOptions {
       alter_partition = nullptr;
   std::function<int64_t()> broker_epoch = nullptr;  // for fetch and AlterPartition
   BrokerProbe* probe = nullptr;                     // metrics, if any; must outlive it
+  // How followers reach the leaders they fetch from.
+  ReplicaChannelFactory replica_channel = NewGrpcReplicaChannel;
   // Tests only: runs when a fetch found nothing to return, just before it
   // parks (to append or commit in that gap).
   std::function<void()> before_parking_fetch = nullptr;

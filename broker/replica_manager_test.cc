@@ -1,5 +1,7 @@
 #include "broker/replica_manager.h"
 
+#include "broker/in_process_network.h"
+
 #include <functional>
 #include <utility>
 
@@ -52,8 +54,17 @@ std::shared_ptr<const MetadataImage> Image(std::vector<NodeId> p0 = {kSelf},
 class ReplicaManagerTest : public ::testing::Test {
  protected:
   ReplicaManagerTest() : env_(storage::NewMemEnv()) {
-    replicas_ = *ReplicaManager::Open(
-        {.self = kSelf, .data_dir = "/broker", .env = env_.get(), .clock = &clock_});
+    replicas_ = *ReplicaManager::Open(Options());
+  }
+
+  // This broker's options: on `env_` and `clock_`, its followers fetching
+  // over `network_` (where broker 2 is unreachable unless a test joins one).
+  ReplicaManagerOptions Options(std::string data_dir = "/broker") {
+    return {.self = kSelf,
+            .data_dir = std::move(data_dir),
+            .env = env_.get(),
+            .clock = &clock_,
+            .replica_channel = network_.Channels()};
   }
 
   v1::ProduceResponse::Partition Produce(int partition, std::vector<std::string> values,
@@ -74,9 +85,12 @@ class ReplicaManagerTest : public ::testing::Test {
   }
 
   v1::ProduceResponse::Partition Send(const v1::ProduceRequest& req) {
+    return Send(*replicas_, req);
+  }
+  static v1::ProduceResponse::Partition Send(ReplicaManager& to, const v1::ProduceRequest& req) {
     absl::Notification done;
     v1::ProduceResponse out;
-    replicas_->Produce(req, [&](v1::ProduceResponse r) {
+    to.Produce(req, [&](v1::ProduceResponse r) {
       out = std::move(r);
       done.Notify();
     });
@@ -109,6 +123,7 @@ class ReplicaManagerTest : public ::testing::Test {
   }
 
   FakeClock clock_;
+  InProcessNetwork network_;
   std::unique_ptr<storage::Env> env_;
   std::unique_ptr<ReplicaManager> replicas_;
 };
@@ -295,14 +310,12 @@ TEST_F(ReplicaManagerTest, RecordsArrivingAsAFetchParksWakeIt) {
   };
   int parkings = 0;
   std::function<void()> in_the_gap;
-  replicas = *ReplicaManager::Open({.self = kSelf,
-                                    .data_dir = "/gap",
-                                    .env = env_.get(),
-                                    .clock = &clock_,
-                                    .before_parking_fetch = [&] {
-                                      ++parkings;
-                                      if (in_the_gap) std::exchange(in_the_gap, nullptr)();
-                                    }});
+  ReplicaManagerOptions options = Options("/gap");
+  options.before_parking_fetch = [&] {
+    ++parkings;
+    if (in_the_gap) std::exchange(in_the_gap, nullptr)();
+  };
+  replicas = *ReplicaManager::Open(std::move(options));
   replicas->OnImage(Image({kSelf, NodeId(2)}));
 
   // A follower at the end of the log; a record is appended in the gap.
@@ -476,8 +489,7 @@ TEST_F(ReplicaManagerTest, IdempotentRetriesAreWrittenOnceAcrossRestarts) {
   // A restarted broker rebuilds the producers from its log, and starts
   // from the high watermark it checkpointed (not its log start).
   ASSERT_TRUE(replicas_->Close().ok());
-  replicas_ = *ReplicaManager::Open(
-      {.self = kSelf, .data_dir = "/broker", .env = env_.get(), .clock = &clock_});
+  replicas_ = *ReplicaManager::Open(Options());
   replicas_->OnImage(Image({kSelf, NodeId(2)}));
   EXPECT_EQ(4, replicas_->Find({"t", PartitionId(0)})->high_watermark().value())
       << "a follower has not reported yet, but consumers keep what they saw";
@@ -490,11 +502,9 @@ TEST_F(ReplicaManagerTest, IdempotentRetriesAreWrittenOnceAcrossRestarts) {
 
 TEST_F(ReplicaManagerTest, RetentionRunsOnScheduleAndMovesTheLogStart) {
   ASSERT_TRUE(replicas_->Close().ok());
-  replicas_ = *ReplicaManager::Open({.self = kSelf,
-                                     .data_dir = "/broker",
-                                     .env = env_.get(),
-                                     .clock = &clock_,
-                                     .retention_check_interval = absl::Milliseconds(20)});
+  ReplicaManagerOptions options = Options();
+  options.retention_check_interval = absl::Milliseconds(20);
+  replicas_ = *ReplicaManager::Open(std::move(options));
   replicas_->OnImage(Image({kSelf}, {{"segment.bytes", "1024"}, {"retention.bytes", "2048"}}));
   for (int i = 0; i < 20; ++i) {
     ASSERT_EQ(v1::NONE, Produce(0, {std::string(300, 'a' + i % 26)}).error().code());
@@ -520,6 +530,56 @@ TEST_F(ReplicaManagerTest, ReplicasFollowTheImage) {
   EXPECT_TRUE(fresh->state()->topic_id == (Uuid{9, 9}));
   replicas_->OnImage(std::make_shared<const MetadataImage>());
   EXPECT_EQ(nullptr, replicas_->Find({"t", PartitionId(0)}));
+}
+
+// The raw batches of `log` below `upper`.
+std::string Batches(const storage::PartitionLog& log, Offset upper) {
+  absl::StatusOr<storage::ReadSlice> read =
+      log.Read(log.log_start_offset(), 1 << 20, upper, storage::FirstBatch::kAlways);
+  if (!read.ok()) return read.status().ToString();
+  return std::string(reinterpret_cast<const char*>(read->bytes.data()), read->bytes.size());
+}
+
+// Two brokers joined in-process, each following the other's partition: an
+// acks=all write is acknowledged once the follower has it, and the
+// follower's log then holds the leader's batches byte for byte.
+TEST_F(ReplicaManagerTest, FollowersReplicateOverTheirChannels) {
+  const std::unique_ptr<storage::Env> env2 = storage::NewMemEnv();
+  ReplicaManagerOptions options = Options();
+  options.self = NodeId(2);
+  options.env = env2.get();
+  std::unique_ptr<ReplicaManager> second = *ReplicaManager::Open(std::move(options));
+  network_.Join(kSelf, replicas_.get());
+  network_.Join(NodeId(2), second.get());
+  const std::shared_ptr<const MetadataImage> image = Image({kSelf, NodeId(2)});
+  replicas_->OnImage(image);
+  second->OnImage(image);
+
+  v1::ProduceResponse::Partition led_here = Produce(0, {"a", "b"}, /*acks=*/-1, 20000);
+  ASSERT_EQ(v1::NONE, led_here.error().code()) << led_here.ShortDebugString();
+  EXPECT_EQ(0, led_here.base_offset());
+  const Offset end(2);
+  EXPECT_EQ(end, second->Find({"t", PartitionId(0)})->log()->log_end_offset())
+      << "acknowledged only once the follower had it";
+  EXPECT_EQ(Batches(*replicas_->Find({"t", PartitionId(0)})->log(), end),
+            Batches(*second->Find({"t", PartitionId(0)})->log(), end));
+
+  // Partition 1 is led by broker 2 and followed here.
+  v1::ProduceRequest req;
+  req.set_acks(-1);
+  req.set_timeout_ms(20000);
+  v1::ProduceRequest::Partition* p = req.add_topics()->add_partitions();
+  req.mutable_topics(0)->set_name("t");
+  p->set_partition(1);
+  p->add_plain()->set_value("c");
+  v1::ProduceResponse::Partition led_there = Send(*second, req);
+  ASSERT_EQ(v1::NONE, led_there.error().code()) << led_there.ShortDebugString();
+  EXPECT_EQ(Batches(*second->Find({"t", PartitionId(1)})->log(), Offset(1)),
+            Batches(*replicas_->Find({"t", PartitionId(1)})->log(), Offset(1)));
+
+  network_.Leave(NodeId(2));
+  ASSERT_TRUE(second->Close().ok());
+  network_.Leave(kSelf);
 }
 
 }  // namespace

@@ -2,8 +2,8 @@
 // request body. They are parsed into the request message the first byte
 // picks and handed to the code that validates and serves it: the broker's
 // Produce, Fetch, ListOffsets and ReplicaFetch on a replica manager over an
-// in-memory disk, its group requests on a group runtime (offsets in RocksDB
-// under a temporary directory), and the controller's topic, config and
+// in-memory disk (with no network: its follower fetches fail), its group requests on a group
+// runtime (offsets in RocksDB under a temporary directory), and the controller's topic, config and
 // broker-lifecycle handlers on a metadata image. Every request gets an
 // answer (an error is one), never a crash; the records a controller handler
 // decides on must apply to the image it decided on.
@@ -17,6 +17,7 @@
 #include <string>
 
 #include "broker/group_runtime.h"
+#include "broker/in_process_network.h"
 #include "broker/replica_manager.h"
 #include "common/await.h"
 #include "common/clock.h"
@@ -63,6 +64,13 @@ const MetadataImage& Image() {
   return *image;
 }
 
+// A network nobody joined: the target checks request handling, not
+// replication, and sends nothing anywhere.
+broker::InProcessNetwork& NoNetwork() {
+  static auto* network = new broker::InProcessNetwork;
+  return *network;
+}
+
 // Broker 1: a replica manager on an in-memory disk and a group runtime on
 // it, made again every 1,000 inputs so that what requests wrote does not
 // pile up.
@@ -80,8 +88,12 @@ Broker& Served() {
   if (broker == nullptr || ++uses % 1000 == 0) {
     if (broker != nullptr) broker->groups.reset();  // it uses the replicas
     broker = std::make_unique<Broker>();
-    absl::StatusOr<std::unique_ptr<broker::ReplicaManager>> replicas = broker::ReplicaManager::Open(
-        {.self = kSelf, .data_dir = "/broker", .env = broker->env.get(), .clock = &Clock::Real()});
+    absl::StatusOr<std::unique_ptr<broker::ReplicaManager>> replicas =
+        broker::ReplicaManager::Open({.self = kSelf,
+                                      .data_dir = "/broker",
+                                      .env = broker->env.get(),
+                                      .clock = &Clock::Real(),
+                                      .replica_channel = NoNetwork().Channels()});
     if (!replicas.ok()) __builtin_trap();
     broker->replicas = *std::move(replicas);
     const auto image = std::make_shared<const MetadataImage>(Image());
