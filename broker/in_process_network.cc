@@ -18,7 +18,8 @@ class InProcessNetwork::Channel final : public ReplicaChannel {
           absl::ReaderMutexLock lock(&network_->mu_);
           auto it = network_->brokers_.find(leader_);
           if (it == network_->brokers_.end()) {
-            done(absl::UnavailableError(absl::StrCat("broker ", leader_.value(), " is not reachable")));
+            done(absl::UnavailableError(
+                absl::StrCat("broker ", leader_.value(), " is not reachable")));
             return;
           }
           it->second->ReplicaFetch(request, [done](ReplicaFetchAnswer answer) mutable {

@@ -129,6 +129,65 @@ TEST(PurgatoryTest, ShutdownCompletesWhatWaitsAndWhatComesLater) {
   EXPECT_EQ(0u, p.size());
 }
 
+// The thread that expires operations sleeps until NextDeadline, and is
+// told when something parks that must expire before that.
+TEST(PurgatoryTest, NextDeadlineIsTheEarliestParkedAndAnEarlierOneIsAnnounced) {
+  int announced = 0;
+  Purgatory p(kStart, absl::Milliseconds(1), 64, [&] { ++announced; });
+  EXPECT_EQ(absl::InfiniteFuture(), p.NextDeadline()) << "nothing parked";
+  const Purgatory::Key keys[] = {kA};
+  auto far = std::make_shared<Op>(kStart + absl::Milliseconds(500));  // turns of the wheel away
+  p.Watch(far, keys);
+  EXPECT_EQ(1, announced) << "before the infinite wait planned";
+  EXPECT_EQ(kStart + absl::Milliseconds(500), p.NextDeadline());
+  auto later = std::make_shared<Op>(kStart + absl::Milliseconds(600));
+  p.Watch(later, keys);
+  EXPECT_EQ(1, announced) << "after the wake-up planned: nothing to say";
+  auto soon = std::make_shared<Op>(kStart + absl::Milliseconds(30));
+  p.Watch(soon, keys);
+  EXPECT_EQ(2, announced);
+  EXPECT_EQ(kStart + absl::Milliseconds(30), p.NextDeadline());
+  // A completed operation leaves the wheel at once: no wake-up for it.
+  soon->ready = true;
+  EXPECT_EQ(1, p.Check(kA));
+  EXPECT_EQ(kStart + absl::Milliseconds(500), p.NextDeadline());
+  p.Advance(kStart + absl::Milliseconds(500));
+  EXPECT_EQ(DelayedOperation::Outcome::kExpired, far->outcome);
+  EXPECT_EQ(kStart + absl::Milliseconds(600), p.NextDeadline());
+  p.Advance(kStart + absl::Milliseconds(600));
+  EXPECT_EQ(absl::InfiniteFuture(), p.NextDeadline());
+}
+
+// An operation watching many keys is asked about the one whose event came.
+TEST(PurgatoryTest, AKeysEventAsksAboutThatKey) {
+  class PerKey final : public DelayedOperation {
+   public:
+    PerKey() : DelayedOperation(kStart + absl::Seconds(30)) {}
+    std::vector<const void*> asked;
+    int full_checks = 0;
+
+   protected:
+    bool Ready() override {
+      ++full_checks;
+      return false;
+    }
+    bool ReadyAfter(const void* key) override {
+      asked.push_back(key);
+      return key == kB;
+    }
+    void Complete(Outcome) override {}
+  };
+  Purgatory p(kStart);
+  auto op = std::make_shared<PerKey>();
+  const Purgatory::Key keys[] = {kA, kB};
+  p.Watch(op, keys);
+  const int full_checks = op->full_checks;
+  EXPECT_EQ(0, p.Check(kA));
+  EXPECT_EQ(1, p.Check(kB));
+  EXPECT_EQ((std::vector<const void*>{kA, kB}), op->asked);
+  EXPECT_EQ(full_checks, op->full_checks);
+}
+
 // Events and expiry race on many threads: every operation completes
 // exactly once.
 TEST(PurgatoryTest, ACompletionRacingAnExpiryCompletesExactlyOnce) {

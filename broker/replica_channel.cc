@@ -30,8 +30,9 @@ class GrpcReplicaChannel final : public ReplicaChannel {
       in_flight_ = nullptr;
     }
     if (!status.ok()) {
-      return absl::Status(static_cast<absl::StatusCode>(status.error_code()),
-                          absl::StrCat("Replica.Fetch to ", address_, ": ", status.error_message()));
+      return absl::Status(
+          static_cast<absl::StatusCode>(status.error_code()),
+          absl::StrCat("Replica.Fetch to ", address_, ": ", status.error_message()));
     }
     return response;
   }

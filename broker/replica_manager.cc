@@ -164,7 +164,11 @@ ReplicaManager::ReplicaManager(ReplicaManagerOptions options,
     : options_(std::move(options)),
       logs_(std::move(logs)),
       image_(std::make_shared<const MetadataImage>()),
-      acks_all_(MonotonicNow(), absl::Milliseconds(1), 4096),
+      acks_all_(MonotonicNow(), absl::Milliseconds(1), 4096, [this] { OnEarlierDeadline(); }),
+      follower_fetches_(MonotonicNow(), absl::Milliseconds(1), 4096,
+                        [this] { OnEarlierDeadline(); }),
+      consumer_fetches_(MonotonicNow(), absl::Milliseconds(1), 4096,
+                        [this] { OnEarlierDeadline(); }),
       move_throttle_(options_.move_max_bytes_per_second, options_.clock) {
   timer_ = std::thread([this] { TimerLoop(); });
   isr_thread_ = std::thread([this] { IsrLoop(); });
@@ -186,8 +190,8 @@ absl::Status ReplicaManager::Close() {
     fetchers_.clear();
   }
   acks_all_.Shutdown();
-  ReleaseFetchers(Release::kEveryone);
-  ReleaseConsumers();
+  follower_fetches_.Shutdown();
+  consumer_fetches_.Shutdown();
   CheckpointHighWatermarks();
   SnapshotProducers(Partition::SnapshotWhen::kAlways);
   return logs_->Close();
@@ -304,9 +308,11 @@ void ReplicaManager::OnImage(std::shared_ptr<const MetadataImage> image) {
     replicas_made_ = true;
   }
   UpdateFetchers(*image);
-  // Leaderships and ISRs changed: any acks=all produce may be settled.
+  // Leaderships and ISRs changed, partitions came and went: any waiting
+  // request may be settled.
   acks_all_.CheckAll();
-  ReleaseConsumers();
+  follower_fetches_.CheckAll();
+  consumer_fetches_.CheckAll();
 }
 
 void ReplicaManager::ReportSizes(v1::BrokerHeartbeatRequest* request) {
@@ -575,7 +581,7 @@ void ReplicaManager::ProducePartition(const std::string& topic, v1::ProduceReque
         options_.probe->OnAppend(topic, static_cast<int64_t>(appended.info.bytes),
                                  appended.info.record_count);
       }
-      ReleaseFetchers(Release::kEveryone);  // followers waiting for records have some
+      follower_fetches_.Check(partition.get());  // followers waiting for records have some
       break;
     case Outcome::kDuplicate:
       break;  // a retry: answered with the original offsets once they are acknowledged
@@ -625,7 +631,12 @@ void ReplicaManager::ProducePartition(const std::string& topic, v1::ProduceReque
 
 void ReplicaManager::OnHighWatermark(const Partition* partition) {
   acks_all_.Check(partition);
-  ReleaseConsumers();
+  consumer_fetches_.Check(partition);
+}
+
+void ReplicaManager::OnEarlierDeadline() {
+  NotifyingLock lock(&mu_, &wakeup_);
+  deadlines_moved_ = true;
 }
 
 void ReplicaManager::SnapshotProducers(Partition::SnapshotWhen when) {
@@ -647,17 +658,19 @@ void ReplicaManager::TimerLoop() {
   while (true) {
     {
       absl::MutexLock lock(&mu_);
-      // acks=all produces expire on the purgatory's wheel, to within this.
-      absl::Time wake = MonotonicNow() + absl::Milliseconds(acks_all_.size() > 0 ? 10 : 100);
-      for (const FetchWaiter& w : fetch_waiters_) wake = std::min(wake, w.deadline);
-      for (const ConsumerWaiter& w : consumer_waiters_) wake = std::min(wake, w.deadline);
+      deadlines_moved_ = false;  // what parks from here on is in the deadlines below, or says so
+      const absl::Time wake =
+          std::min({next_gauges, next_retention, acks_all_.NextDeadline(),
+                    follower_fetches_.NextDeadline(), consumer_fetches_.NextDeadline()});
       wakeup_.WaitUntil(
-          mu_, [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return stop_; }, wake);
+          mu_, [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return stop_ || deadlines_moved_; },
+          wake);
       if (stop_) return;
     }
-    acks_all_.Advance(MonotonicNow());
-    ReleaseConsumers();
-    ReleaseFetchers(Release::kExpired);
+    const absl::Time now = MonotonicNow();
+    acks_all_.Advance(now);
+    follower_fetches_.Advance(now);
+    consumer_fetches_.Advance(now);
     if (MonotonicNow() >= next_retention) {
       logs_->ApplyRetention(options_.clock->Now());  // each log reports what it deleted
       next_retention = MonotonicNow() + options_.retention_check_interval;

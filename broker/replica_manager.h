@@ -132,17 +132,17 @@ class ReplicaManager {
 
  private:
   struct ProduceCall;
-  struct FetchWaiter {
-    v1::ReplicaFetchRequest request;
-    absl::Time deadline;
-    Done<ReplicaFetchAnswer> done;
-  };
-  struct ConsumerWaiter {
-    v1::FetchRequest request;
-    absl::Time deadline;
-    Done<FetchAnswer> done;
-  };
   class AcksAllWait;
+  // A partition a parked fetch reads, as it was when the fetch parked.
+  struct WatchedPartition {
+    std::shared_ptr<Partition> partition;
+    Offset from;  // where the fetch reads
+    Epoch epoch;  // the leadership it was parked under
+  };
+  template <typename Request, typename Answer>
+  class ParkedFetch;
+  class FollowerFetchWait;
+  class ConsumerFetchWait;
 
   explicit ReplicaManager(ReplicaManagerOptions options, std::unique_ptr<storage::LogManager> logs);
   // Appends one partition's records; finishes `out` or leaves it to a
@@ -153,11 +153,11 @@ class ReplicaManager {
   // The high watermark of `partition` may have moved: completes the
   // acks=all produces it covers and the consumer fetches it can answer.
   void OnHighWatermark(const Partition* partition);
+  // A purgatory took a deadline before the one the timer sleeps until.
+  void OnEarlierDeadline();
   // The answer to a consumer's fetch; `bytes` readable records in it,
   // `error` when any partition has one.
   FetchAnswer AnswerFetch(const v1::FetchRequest& request, int64_t* bytes, bool* error);
-  // Answers consumer fetches that can now be (or are past their deadline).
-  void ReleaseConsumers();
   // Sends a consumer fetch's answer, counting the bytes it returns.
   void Deliver(FetchAnswer answer, Done<FetchAnswer>& done);
   // Refreshes the gauges that sum over partitions.
@@ -167,12 +167,6 @@ class ReplicaManager {
   // Snapshots the producer state of every partition (see
   // Partition::SnapshotProducers).
   void SnapshotProducers(Partition::SnapshotWhen when);
-  // Which waiting follower fetches ReleaseFetchers answers.
-  enum class Release {
-    kEveryone,  // records arrived (or the broker stops): all of them
-    kExpired,   // those past their deadline
-  };
-  void ReleaseFetchers(Release which);
   // The answer to a follower's fetch; `has_news` when any partition has
   // records, an error or a divergence to report.
   ReplicaFetchAnswer AnswerReplicaFetch(const v1::ReplicaFetchRequest& request, bool* has_news);
@@ -199,17 +193,16 @@ class ReplicaManager {
   std::shared_ptr<const MetadataImage> image_ ABSL_GUARDED_BY(mu_);
   absl::flat_hash_map<storage::TopicPartitionName, std::shared_ptr<Partition>> partitions_
       ABSL_GUARDED_BY(mu_);
-  // acks=all produces waiting for the high watermark, keyed by partition.
+  // Requests waiting for an event on a partition (purgatory.h), keyed by
+  // the Partition: acks=all produces for its high watermark, follower
+  // fetches for an append, consumer fetches for its high watermark. The
+  // timer thread expires them, sleeping until the next deadline.
   Purgatory acks_all_;
-  std::vector<FetchWaiter> fetch_waiters_ ABSL_GUARDED_BY(mu_);
-  std::vector<ConsumerWaiter> consumer_waiters_ ABSL_GUARDED_BY(mu_);
-  // Counts appends (for follower fetches) and wake-ups of consumer fetches
-  // (high watermarks may have moved). A fetch that found nothing parks only
-  // if its count did not change while it looked: else what it waits for
-  // came, and its wake-up went by, in between.
-  uint64_t appends_ ABSL_GUARDED_BY(mu_) = 0;
-  uint64_t advances_ ABSL_GUARDED_BY(mu_) = 0;
+  Purgatory follower_fetches_;
+  Purgatory consumer_fetches_;
   bool stop_ ABSL_GUARDED_BY(mu_) = false;
+  // A purgatory took a deadline before the timer thread's next wake-up.
+  bool deadlines_moved_ ABSL_GUARDED_BY(mu_) = false;
   HighWatermarks checkpointed_ ABSL_GUARDED_BY(mu_);  // as loaded, then as last written
   // Until the first image made the replicas, the checkpoint is not rewritten
   // (it would lose every high watermark not yet loaded).

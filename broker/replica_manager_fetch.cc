@@ -1,6 +1,7 @@
 // ReplicaManager's read paths (replica_manager.h): consumer Fetch with its
 // long-poll, ListOffsets, and the leader's side of followers' fetches.
 #include <algorithm>
+#include <span>
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
@@ -63,51 +64,120 @@ v1::ListOffsetsResponse ReplicaManager::ListOffsets(const v1::ListOffsetsRequest
   return response;
 }
 
+// A fetch parked until a partition it reads has news for it, or its
+// leadership moved (or the partition went) since it parked: then its
+// answer is made again from scratch. It holds the partitions it watches, so
+// their addresses, its purgatory keys, stay theirs while it waits.
+template <typename Request, typename Answer>
+class ReplicaManager::ParkedFetch : public DelayedOperation {
+ public:
+  ParkedFetch(ReplicaManager* replicas, std::vector<WatchedPartition> watched, absl::Time deadline,
+              Request request, Done<Answer> done)
+      : DelayedOperation(deadline),
+        replicas_(replicas),
+        watched_(std::move(watched)),
+        request_(std::move(request)),
+        done_(std::move(done)) {}
+
+  std::vector<Purgatory::Key> keys() const {
+    std::vector<Purgatory::Key> out;
+    out.reserve(watched_.size());
+    for (const WatchedPartition& w : watched_) out.push_back(w.partition.get());
+    return out;
+  }
+
+ protected:
+  // Whether any of `watched` has what the fetch waits for.
+  virtual bool Satisfied(std::span<const WatchedPartition> watched) = 0;
+
+  // Its leadership moved or it is no longer this broker's replica: the
+  // answer has an error for it.
+  bool Moved(const WatchedPartition& w) const {
+    const std::shared_ptr<const PartitionState> s = w.partition->state();
+    return !s->leader || s->leader_epoch != w.epoch ||
+           replicas_->Find(w.partition->tp()) != w.partition;
+  }
+
+  ReplicaManager* const replicas_;
+  const std::vector<WatchedPartition> watched_;
+  const Request request_;
+  Done<Answer> done_;
+
+ private:
+  bool Ready() final { return Satisfied(watched_); }
+  // A scan of pointers: a parked fetch sees an event or two before it
+  // completes, cheaper than an index built for each one that parks.
+  bool ReadyAfter(const void* key) final {
+    for (const WatchedPartition& w : watched_) {
+      if (w.partition.get() == key) return Satisfied(std::span(&w, 1));
+    }
+    return false;
+  }
+};
+
+// A follower's fetch with nothing to take: waits for an append.
+class ReplicaManager::FollowerFetchWait final
+    : public ParkedFetch<v1::ReplicaFetchRequest, ReplicaFetchAnswer> {
+ public:
+  using ParkedFetch::ParkedFetch;
+
+ protected:
+  bool Satisfied(std::span<const WatchedPartition> watched) override {
+    for (const WatchedPartition& w : watched) {
+      if (Moved(w) || w.partition->log()->log_end_offset() > w.from) return true;
+    }
+    return false;
+  }
+  void Complete(Outcome) override {
+    bool news = false;
+    done_(replicas_->AnswerReplicaFetch(request_, &news));
+  }
+};
+
+// A consumer's fetch short of its min_bytes: waits for high watermarks.
+class ReplicaManager::ConsumerFetchWait final : public ParkedFetch<v1::FetchRequest, FetchAnswer> {
+ public:
+  using ParkedFetch::ParkedFetch;
+
+ protected:
+  bool Satisfied(std::span<const WatchedPartition> watched) override {
+    bool readable = false;
+    for (const WatchedPartition& w : watched) {
+      if (Moved(w)) return true;
+      readable = readable || w.partition->high_watermark() > w.from;
+    }
+    if (!readable || request_.min_bytes() <= 1) return readable;
+    int64_t bytes = 0;
+    bool error = false;
+    replicas_->AnswerFetch(request_, &bytes, &error);
+    return error || bytes >= request_.min_bytes();
+  }
+  void Complete(Outcome) override {
+    int64_t bytes = 0;
+    bool error = false;
+    replicas_->Deliver(replicas_->AnswerFetch(request_, &bytes, &error), done_);
+  }
+};
+
 void ReplicaManager::ReplicaFetch(const v1::ReplicaFetchRequest& request,
                                   Done<ReplicaFetchAnswer> done) {
-  while (true) {
-    uint64_t seen;
-    {
-      absl::MutexLock lock(&mu_);
-      seen = appends_;
-    }
-    bool news = false;
-    ReplicaFetchAnswer answer = AnswerReplicaFetch(request, &news);
-    ReleaseConsumers();  // high watermarks may have moved
-    if (!news && request.max_wait_ms() > 0) {
-      if (options_.before_parking_fetch) options_.before_parking_fetch();
-      absl::MutexLock lock(&mu_);
-      if (appends_ != seen) continue;  // records came since it looked
-      if (!stop_) {
-        fetch_waiters_.push_back(
-            {request, MonotonicNow() + absl::Milliseconds(request.max_wait_ms()), std::move(done)});
-        return;
-      }
-    }
-    return done(std::move(answer));
+  bool news = false;
+  ReplicaFetchAnswer answer = AnswerReplicaFetch(request, &news);
+  if (news || request.max_wait_ms() <= 0) return done(std::move(answer));
+  // Nothing to take: every partition is led here in the epoch the
+  // follower named, and it is at the log end.
+  std::vector<WatchedPartition> watched;
+  for (const v1::ReplicaFetchRequest::Partition& in : request.partitions()) {
+    std::shared_ptr<Partition> p = Find({in.topic(), PartitionId(in.partition())});
+    if (p == nullptr) return done(AnswerReplicaFetch(request, &news));  // it just went
+    watched.push_back({std::move(p), Offset(in.fetch_offset()), Epoch(in.current_leader_epoch())});
   }
-}
-
-void ReplicaManager::ReleaseFetchers(Release which) {
-  const bool everyone = which == Release::kEveryone;
-  std::vector<FetchWaiter> released;
-  {
-    absl::MutexLock lock(&mu_);
-    if (everyone) ++appends_;
-    const absl::Time now = MonotonicNow();
-    for (auto it = fetch_waiters_.begin(); it != fetch_waiters_.end();) {
-      if (everyone || it->deadline <= now || stop_) {
-        released.push_back(std::move(*it));
-        it = fetch_waiters_.erase(it);
-      } else {
-        ++it;
-      }
-    }
-  }
-  for (FetchWaiter& w : released) {
-    bool news = false;
-    w.done(AnswerReplicaFetch(w.request, &news));
-  }
+  if (options_.before_parking_fetch) options_.before_parking_fetch();
+  auto wait = std::make_shared<FollowerFetchWait>(
+      this, std::move(watched), MonotonicNow() + absl::Milliseconds(request.max_wait_ms()), request,
+      std::move(done));
+  const std::vector<Purgatory::Key> keys = wait->keys();
+  follower_fetches_.Watch(std::move(wait), keys);
 }
 
 ReplicaFetchAnswer ReplicaManager::AnswerReplicaFetch(const v1::ReplicaFetchRequest& request,
@@ -167,7 +237,7 @@ ReplicaFetchAnswer ReplicaManager::AnswerReplicaFetch(const v1::ReplicaFetchRequ
     const Offset acked =
         s.flush_always ? std::min(fetch_offset, Offset(in.durable_offset())) : fetch_offset;
     partition->OnFollowerFetch(replica, fetch_offset, acked, now);
-    acks_all_.Check(partition.get());  // the high watermark may have moved
+    OnHighWatermark(partition.get());  // it may have moved
     const Offset hw = partition->high_watermark();
     out->set_high_watermark(hw.value());
     if (fetch_offset < log->log_end_offset() && budget > 0) {
@@ -196,27 +266,28 @@ ReplicaFetchAnswer ReplicaManager::AnswerReplicaFetch(const v1::ReplicaFetchRequ
 }
 
 void ReplicaManager::Fetch(const v1::FetchRequest& request, Done<FetchAnswer> done) {
-  while (true) {
-    uint64_t seen;
-    {
-      absl::MutexLock lock(&mu_);
-      seen = advances_;
-    }
-    int64_t bytes = 0;
-    bool error = false;
-    FetchAnswer answer = AnswerFetch(request, &bytes, &error);
-    if (!error && bytes < std::max(1, request.min_bytes()) && request.max_wait_ms() > 0) {
-      if (options_.before_parking_fetch) options_.before_parking_fetch();
-      absl::MutexLock lock(&mu_);
-      if (advances_ != seen) continue;  // a high watermark may have moved since it looked
-      if (!stop_) {
-        consumer_waiters_.push_back(
-            {request, MonotonicNow() + absl::Milliseconds(request.max_wait_ms()), std::move(done)});
-        return;
-      }
-    }
+  int64_t bytes = 0;
+  bool error = false;
+  FetchAnswer answer = AnswerFetch(request, &bytes, &error);
+  if (error || bytes >= std::max(1, request.min_bytes()) || request.max_wait_ms() <= 0) {
     return Deliver(std::move(answer), done);
   }
+  // Short of min_bytes, without an error: every partition is led here.
+  std::vector<WatchedPartition> watched;
+  for (const v1::FetchRequest::Topic& t : request.topics()) {
+    for (const v1::FetchRequest::Partition& in : t.partitions()) {
+      std::shared_ptr<Partition> p = Find({t.name(), PartitionId(in.partition())});
+      if (p == nullptr) return Deliver(AnswerFetch(request, &bytes, &error), done);  // it just went
+      const Epoch epoch = p->state()->leader_epoch;
+      watched.push_back({std::move(p), Offset(in.offset()), epoch});
+    }
+  }
+  if (options_.before_parking_fetch) options_.before_parking_fetch();
+  auto wait = std::make_shared<ConsumerFetchWait>(
+      this, std::move(watched), MonotonicNow() + absl::Milliseconds(request.max_wait_ms()), request,
+      std::move(done));
+  const std::vector<Purgatory::Key> keys = wait->keys();
+  consumer_fetches_.Watch(std::move(wait), keys);
 }
 
 void ReplicaManager::Deliver(FetchAnswer answer, Done<FetchAnswer>& done) {
@@ -242,46 +313,6 @@ void ReplicaManager::Deliver(FetchAnswer answer, Done<FetchAnswer>& done) {
     }
   }
   done(std::move(answer));
-}
-
-void ReplicaManager::ReleaseConsumers() {
-  std::vector<ConsumerWaiter> waiting;
-  uint64_t seen;
-  {
-    absl::MutexLock lock(&mu_);
-    seen = ++advances_;
-    if (consumer_waiters_.empty()) return;
-    waiting.swap(consumer_waiters_);
-  }
-  while (true) {
-    const absl::Time now = MonotonicNow();
-    std::vector<ConsumerWaiter> still;
-    for (ConsumerWaiter& w : waiting) {
-      int64_t bytes = 0;
-      bool error = false;
-      FetchAnswer r = AnswerFetch(w.request, &bytes, &error);
-      if (error || bytes >= std::max(1, w.request.min_bytes()) || w.deadline <= now) {
-        Deliver(std::move(r), w.done);
-      } else {
-        still.push_back(std::move(w));
-      }
-    }
-    waiting = std::move(still);
-    absl::MutexLock lock(&mu_);
-    if (stop_) break;
-    // Another release that ran meanwhile did not see these: look again.
-    if (advances_ != seen && !waiting.empty()) {
-      seen = advances_;
-      continue;
-    }
-    for (ConsumerWaiter& w : waiting) consumer_waiters_.push_back(std::move(w));
-    return;
-  }
-  for (ConsumerWaiter& w : waiting) {  // shutting down: answer with what there is
-    int64_t bytes = 0;
-    bool error = false;
-    Deliver(AnswerFetch(w.request, &bytes, &error), w.done);
-  }
 }
 
 FetchAnswer ReplicaManager::AnswerFetch(const v1::FetchRequest& request, int64_t* bytes,
