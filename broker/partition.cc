@@ -97,16 +97,18 @@ void Partition::OnLocalOffset(Offset offset) {
   if (state_->leader) AdvanceLocked();
 }
 
-void Partition::OnFollowerFetch(NodeId replica, Offset fetch_offset, Offset acked, absl::Time now) {
+bool Partition::OnFollowerFetch(NodeId replica, Offset fetch_offset, Offset acked, absl::Time now) {
   absl::MutexLock lock(&mu_);
-  if (!state_->leader) return;
+  if (!state_->leader) return false;
   // As reported, even when lower: a follower that came back with less
   // (a new disk) must not count for what it held before.
   acked_[replica] = acked;
   fetched_[replica] = fetch_offset;
   reported_in_[replica] = state_->partition_epoch;
   if (fetch_offset >= log_->log_end_offset()) caught_up_[replica] = now;
+  const Offset before = high_watermark_;
   AdvanceLocked();
+  return high_watermark_ != before;
 }
 
 void Partition::OnLeaderHighWatermark(Offset hw) {

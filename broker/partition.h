@@ -123,7 +123,8 @@ class Partition {
   // Leader: follower `replica` fetched from `fetch_offset` holding `acked`
   // (its durable offset under flush.policy=always, else its log end) at
   // `now`; it is caught up when it asked for everything the leader had.
-  void OnFollowerFetch(NodeId replica, Offset fetch_offset, Offset acked, absl::Time now);
+  // Whether the high watermark moved.
+  bool OnFollowerFetch(NodeId replica, Offset fetch_offset, Offset acked, absl::Time now);
   // Follower: the leader's high watermark, capped at what this log holds.
   void OnLeaderHighWatermark(Offset hw);
   // Leader: the ISR to ask the controller for — the current one, plus

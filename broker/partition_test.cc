@@ -177,6 +177,25 @@ TEST_F(PartitionTest, ASnapshotPastALostTailIsIgnored) {
 // The leader admits a follower to the ISR only once it holds the high
 // watermark durably (flush.policy=always), as it reports it now: not on its
 // fetch offset alone, and not on what it held before it came back empty.
+// The leader tries its waiting requests only when a fetch moved the high
+// watermark, so the answer must be right.
+TEST_F(PartitionTest, AFollowersFetchSaysWhetherItMovedTheHighWatermark) {
+  PartitionState state;
+  state.isr = {NodeId(1), NodeId(2)};
+  LeadWithThreeCommittedBatches(state);
+  ASSERT_FALSE(HasFailure());
+  ASSERT_EQ(Partition::LeaderAppend::Outcome::kAppended, Append(Batch(3)).outcome);
+  ASSERT_TRUE(log_->Flush().ok());
+  const Offset end = log_->log_end_offset();
+  partition_->OnLocalOffset(end);
+  const absl::Time now = absl::Now();
+  EXPECT_FALSE(partition_->OnFollowerFetch(NodeId(3), end, end, now)) << "not in the ISR";
+  EXPECT_FALSE(partition_->OnFollowerFetch(NodeId(2), end, Offset(0), now)) << "nothing durable";
+  EXPECT_TRUE(partition_->OnFollowerFetch(NodeId(2), end, end, now));
+  EXPECT_EQ(end, partition_->high_watermark());
+  EXPECT_FALSE(partition_->OnFollowerFetch(NodeId(2), end, end, now)) << "the same report again";
+}
+
 TEST_F(PartitionTest, AFollowerRejoinsTheIsrOnlyHoldingTheHighWatermarkDurably) {
   PartitionState state;
   state.isr = {NodeId(1), NodeId(2)};

@@ -236,8 +236,9 @@ ReplicaFetchAnswer ReplicaManager::AnswerReplicaFetch(const v1::ReplicaFetchRequ
     }
     const Offset acked =
         s.flush_always ? std::min(fetch_offset, Offset(in.durable_offset())) : fetch_offset;
-    partition->OnFollowerFetch(replica, fetch_offset, acked, now);
-    OnHighWatermark(partition.get());  // it may have moved
+    if (partition->OnFollowerFetch(replica, fetch_offset, acked, now)) {
+      OnHighWatermark(partition.get());
+    }
     const Offset hw = partition->high_watermark();
     out->set_high_watermark(hw.value());
     if (fetch_offset < log->log_end_offset() && budget > 0) {
