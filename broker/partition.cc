@@ -111,6 +111,14 @@ bool Partition::OnFollowerFetch(NodeId replica, Offset fetch_offset, Offset acke
   return high_watermark_ != before;
 }
 
+void Partition::OnFollowerStillFetching(NodeId replica, Offset fetch_offset, absl::Time now) {
+  absl::MutexLock lock(&mu_);
+  if (!state_->leader) return;
+  auto reported = fetched_.find(replica);
+  if (reported == fetched_.end() || reported->second != fetch_offset) return;
+  if (fetch_offset >= log_->log_end_offset()) caught_up_[replica] = now;
+}
+
 void Partition::OnLeaderHighWatermark(Offset hw) {
   absl::MutexLock lock(&mu_);
   high_watermark_ = std::max(high_watermark_, std::min(hw, log_->log_end_offset()));

@@ -125,6 +125,13 @@ class Partition {
   // `now`; it is caught up when it asked for everything the leader had.
   // Whether the high watermark moved.
   bool OnFollowerFetch(NodeId replica, Offset fetch_offset, Offset acked, absl::Time now);
+  // Leader: follower `replica`, whose fetch session holds `fetch_offset` as
+  // its position, fetched again at `now` without naming this partition: it
+  // is still caught up if it was, provided `fetch_offset` is what it last
+  // reported here (since this leadership and replica set began). Nothing
+  // else of what it reported changes: a position not said again is no
+  // report (a replica re-created by a move must report afresh).
+  void OnFollowerStillFetching(NodeId replica, Offset fetch_offset, absl::Time now);
   // Follower: the leader's high watermark, capped at what this log holds.
   void OnLeaderHighWatermark(Offset hw);
   // Leader: the ISR to ask the controller for — the current one, plus

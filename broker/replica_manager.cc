@@ -169,6 +169,8 @@ ReplicaManager::ReplicaManager(ReplicaManagerOptions options,
                         [this] { OnEarlierDeadline(); }),
       consumer_fetches_(MonotonicNow(), absl::Milliseconds(1), 4096,
                         [this] { OnEarlierDeadline(); }),
+      sessions_({.refresh = options_.replica_lag_max / 4,
+                 .on_wake = [this](const void* session) { follower_fetches_.Check(session); }}),
       move_throttle_(options_.move_max_bytes_per_second, options_.clock) {
   timer_ = std::thread([this] { TimerLoop(); });
   isr_thread_ = std::thread([this] { IsrLoop(); });
@@ -313,6 +315,7 @@ void ReplicaManager::OnImage(std::shared_ptr<const MetadataImage> image) {
   acks_all_.CheckAll();
   follower_fetches_.CheckAll();
   consumer_fetches_.CheckAll();
+  sessions_.TouchAll();
 }
 
 void ReplicaManager::ReportSizes(v1::BrokerHeartbeatRequest* request) {
@@ -354,20 +357,12 @@ ReplicaManager::FetchLane ReplicaManager::LaneOf(const PartitionState& s) const 
                                                           : FetchLane::kReplication;
 }
 
-std::vector<std::shared_ptr<Partition>> ReplicaManager::FollowingFrom(NodeId leader,
-                                                                      FetchLane lane) const {
-  std::vector<std::shared_ptr<Partition>> out;
-  absl::MutexLock lock(&mu_);
-  for (const auto& [tp, p] : partitions_) {
-    const std::shared_ptr<const PartitionState> held = p->state();
-    const PartitionState& s = *held;
-    if (!s.leader && s.leader_id == leader && LaneOf(s) == lane) out.push_back(p);
-  }
-  return out;
-}
-
 void ReplicaManager::UpdateFetchers(const MetadataImage& image) {
-  absl::flat_hash_map<std::pair<NodeId, FetchLane>, std::string> lanes;
+  struct Lane {
+    std::string address;
+    std::vector<std::shared_ptr<Partition>> partitions;
+  };
+  absl::flat_hash_map<std::pair<NodeId, FetchLane>, Lane> lanes;
   {
     absl::MutexLock lock(&mu_);
     for (const auto& [tp, p] : partitions_) {
@@ -375,32 +370,36 @@ void ReplicaManager::UpdateFetchers(const MetadataImage& image) {
       const PartitionState& s = *held;
       if (s.leader || s.leader_id == kNoNode) continue;
       if (const BrokerImage* b = image.FindBroker(s.leader_id); b != nullptr) {
-        lanes[{s.leader_id, LaneOf(s)}] = b->address;
+        Lane& lane = lanes[{s.leader_id, LaneOf(s)}];
+        lane.address = b->address;
+        lane.partitions.push_back(p);
       }
     }
   }
   absl::MutexLock lock(&fetchers_mu_);
   for (auto it = fetchers_.begin(); it != fetchers_.end();) {
     auto wanted = lanes.find(it->first);
-    if (wanted == lanes.end() || wanted->second != it->second->address()) {
+    if (wanted == lanes.end() || wanted->second.address != it->second->address()) {
       fetchers_.erase(it++);
     } else {
       ++it;
     }
   }
-  for (const auto& [key, address] : lanes) {
-    if (fetchers_.contains(key)) continue;
-    fetchers_[key] = std::make_unique<ReplicaFetcher>(
-        ReplicaFetcherOptions{
-            .self = options_.self,
-            .leader = key.first,
-            .address = address,
-            .partitions = [this, key = key] { return FollowingFrom(key.first, key.second); },
-            .broker_epoch = options_.broker_epoch ? options_.broker_epoch
-                                                  : std::function<int64_t()>([] { return 0; }),
-            .probe = options_.probe,
-            .move_throttle = &move_throttle_},
-        options_.replica_channel(key.first, address));
+  for (auto& [key, lane] : lanes) {
+    std::unique_ptr<ReplicaFetcher>& fetcher = fetchers_[key];
+    if (fetcher == nullptr) {
+      fetcher = std::make_unique<ReplicaFetcher>(
+          ReplicaFetcherOptions{.self = options_.self,
+                                .leader = key.first,
+                                .address = lane.address,
+                                .broker_epoch = options_.broker_epoch
+                                                    ? options_.broker_epoch
+                                                    : std::function<int64_t()>([] { return 0; }),
+                                .probe = options_.probe,
+                                .move_throttle = &move_throttle_},
+          options_.replica_channel(key.first, lane.address));
+    }
+    fetcher->SetPartitions(std::move(lane.partitions));
   }
 }
 
@@ -581,7 +580,9 @@ void ReplicaManager::ProducePartition(const std::string& topic, v1::ProduceReque
         options_.probe->OnAppend(topic, static_cast<int64_t>(appended.info.bytes),
                                  appended.info.record_count);
       }
-      follower_fetches_.Check(partition.get());  // followers waiting for records have some
+      // Followers waiting for records have some.
+      follower_fetches_.Check(partition.get());
+      sessions_.Touch(partition.get(), /*wake=*/true);
       break;
     case Outcome::kDuplicate:
       break;  // a retry: answered with the original offsets once they are acknowledged
@@ -632,6 +633,7 @@ void ReplicaManager::ProducePartition(const std::string& topic, v1::ProduceReque
 void ReplicaManager::OnHighWatermark(const Partition* partition) {
   acks_all_.Check(partition);
   consumer_fetches_.Check(partition);
+  sessions_.Touch(partition, /*wake=*/false);  // followers learn it with their next fetch
 }
 
 void ReplicaManager::OnEarlierDeadline() {

@@ -49,6 +49,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/functional/any_invocable.h"
 #include "absl/synchronization/mutex.h"
+#include "broker/fetch_session.h"
 #include "broker/hw_checkpoint.h"
 #include "broker/move_throttle.h"
 #include "broker/partition.h"
@@ -142,6 +143,7 @@ class ReplicaManager {
   template <typename Request, typename Answer>
   class ParkedFetch;
   class FollowerFetchWait;
+  class SessionFetchWait;
   class ConsumerFetchWait;
 
   explicit ReplicaManager(ReplicaManagerOptions options, std::unique_ptr<storage::LogManager> logs);
@@ -167,15 +169,29 @@ class ReplicaManager {
   // Snapshots the producer state of every partition (see
   // Partition::SnapshotProducers).
   void SnapshotProducers(Partition::SnapshotWhen when);
-  // The answer to a follower's fetch; `has_news` when any partition has
-  // records, an error or a divergence to report.
+  // The answer to a follower's fetch without a session; `has_news` when any
+  // partition has records, an error or a divergence to report.
   ReplicaFetchAnswer AnswerReplicaFetch(const v1::ReplicaFetchRequest& request, bool* has_news);
+  // Adds `in`'s answer to `answer` if it has news for the follower (and
+  // sets `has_news` for records, an error or a divergence), spending
+  // `budget`; `partition` is the replica here (null: none). `reported`:
+  // the follower said `in` in this request, so it reports where the
+  // follower is; else it is what the follower said before (a session),
+  // which only says the follower is still there. Returns whether records
+  // were due and left out for want of budget.
+  bool AnswerReplicaPartition(const std::shared_ptr<Partition>& partition,
+                              const v1::ReplicaFetchRequest::Partition& in, NodeId replica,
+                              bool reported, absl::Time now, int64_t* budget,
+                              ReplicaFetchAnswer* answer, bool* has_news);
+  // The answer to `entries` of a session's request; `has_news` as above.
+  ReplicaFetchAnswer AnswerSession(FetchSession& session,
+                                   const std::vector<FetchSession::Entry*>& entries,
+                                   const std::vector<bool>& named, int32_t max_bytes,
+                                   bool* has_news);
   // Starts fetchers for leaders this broker follows, stops the others.
   void UpdateFetchers(const MetadataImage& image);
   enum class FetchLane { kReplication, kMoves };
   FetchLane LaneOf(const PartitionState& s) const;
-  // The partitions followed from `leader` that `lane`'s fetcher fetches.
-  std::vector<std::shared_ptr<Partition>> FollowingFrom(NodeId leader, FetchLane lane) const;
   void TimerLoop();
   // Asks the controller for the ISR changes partitions led here want.
   void IsrLoop();
@@ -198,8 +214,11 @@ class ReplicaManager {
   // fetches for an append, consumer fetches for its high watermark. The
   // timer thread expires them, sleeping until the next deadline.
   Purgatory acks_all_;
-  Purgatory follower_fetches_;
+  Purgatory follower_fetches_;  // also keyed by FetchSession: a session's long-poll
   Purgatory consumer_fetches_;
+  // Followers' fetch sessions (fetch_session.h), touched by the events
+  // above.
+  FetchSessions sessions_;
   bool stop_ ABSL_GUARDED_BY(mu_) = false;
   // A purgatory took a deadline before the timer thread's next wake-up.
   bool deadlines_moved_ ABSL_GUARDED_BY(mu_) = false;

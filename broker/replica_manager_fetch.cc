@@ -159,9 +159,69 @@ class ReplicaManager::ConsumerFetchWait final : public ParkedFetch<v1::FetchRequ
   }
 };
 
+// A session's long-poll: waits for an event that touches the session
+// with news (an append, a leadership change) or its closing.
+class ReplicaManager::SessionFetchWait final : public DelayedOperation {
+ public:
+  SessionFetchWait(ReplicaManager* replicas, std::shared_ptr<FetchSession> session,
+                   absl::Time deadline, int32_t max_bytes, Done<ReplicaFetchAnswer> done)
+      : DelayedOperation(deadline),
+        replicas_(replicas),
+        session_(std::move(session)),
+        max_bytes_(max_bytes),
+        done_(std::move(done)) {}
+
+ protected:
+  bool Ready() override { return replicas_->sessions_.Woken(*session_); }
+  void Complete(Outcome) override {
+    FetchSessions& sessions = replicas_->sessions_;
+    const std::vector<FetchSession::Entry*> entries = sessions.TakeTouched(
+        *session_, MonotonicNow(),
+        [this](const storage::TopicPartitionName& tp) { return replicas_->Find(tp); });
+    bool news = false;
+    ReplicaFetchAnswer answer = replicas_->AnswerSession(
+        *session_, entries, std::vector<bool>(entries.size(), false), max_bytes_, &news);
+    answer.response.set_session_id(sessions.Release(*session_) ? session_->id() : 0);
+    done_(std::move(answer));
+  }
+
+ private:
+  ReplicaManager* const replicas_;
+  const std::shared_ptr<FetchSession> session_;
+  const int32_t max_bytes_;
+  Done<ReplicaFetchAnswer> done_;
+};
+
 void ReplicaManager::ReplicaFetch(const v1::ReplicaFetchRequest& request,
                                   Done<ReplicaFetchAnswer> done) {
+  const absl::Time now = MonotonicNow();
+  FetchSessions::Begun begun = sessions_.Begin(request, now);
+  if (begun.error != v1::NONE) {
+    ReplicaFetchAnswer refused;
+    SetError(refused.response.mutable_error(), begun.error, std::move(begun.message));
+    return done(std::move(refused));
+  }
   bool news = false;
+  if (begun.session != nullptr) {
+    FetchSession& session = *begun.session;
+    std::vector<bool> named;
+    const std::vector<FetchSession::Entry*> entries = sessions_.Update(
+        session, request, now, [this](const storage::TopicPartitionName& tp) { return Find(tp); },
+        &named);
+    ReplicaFetchAnswer answer = AnswerSession(session, entries, named, request.max_bytes(), &news);
+    if (news || request.max_wait_ms() <= 0) {
+      answer.response.set_session_id(sessions_.Release(session) ? session.id() : 0);
+      return done(std::move(answer));
+    }
+    if (options_.before_parking_fetch) options_.before_parking_fetch();
+    const Purgatory::Key key[] = {begun.session.get()};
+    follower_fetches_.Watch(
+        std::make_shared<SessionFetchWait>(this, std::move(begun.session),
+                                           now + absl::Milliseconds(request.max_wait_ms()),
+                                           request.max_bytes(), std::move(done)),
+        key);
+    return;
+  }
   ReplicaFetchAnswer answer = AnswerReplicaFetch(request, &news);
   if (news || request.max_wait_ms() <= 0) return done(std::move(answer));
   // Nothing to take: every partition is led here in the epoch the
@@ -173,9 +233,9 @@ void ReplicaManager::ReplicaFetch(const v1::ReplicaFetchRequest& request,
     watched.push_back({std::move(p), Offset(in.fetch_offset()), Epoch(in.current_leader_epoch())});
   }
   if (options_.before_parking_fetch) options_.before_parking_fetch();
-  auto wait = std::make_shared<FollowerFetchWait>(
-      this, std::move(watched), MonotonicNow() + absl::Milliseconds(request.max_wait_ms()), request,
-      std::move(done));
+  auto wait = std::make_shared<FollowerFetchWait>(this, std::move(watched),
+                                                  now + absl::Milliseconds(request.max_wait_ms()),
+                                                  request, std::move(done));
   const std::vector<Purgatory::Key> keys = wait->keys();
   follower_fetches_.Watch(std::move(wait), keys);
 }
@@ -187,83 +247,118 @@ ReplicaFetchAnswer ReplicaManager::AnswerReplicaFetch(const v1::ReplicaFetchRequ
   const absl::Time now = MonotonicNow();
   const NodeId replica(request.replica_id());
   for (const v1::ReplicaFetchRequest::Partition& in : request.partitions()) {
-    v1::ReplicaFetchResponse::Partition* out = answer.response.add_partitions();
-    answer.records.emplace_back();
-    out->set_topic(in.topic());
-    out->set_partition(in.partition());
-    std::shared_ptr<Partition> partition = Find({in.topic(), PartitionId(in.partition())});
-    if (partition == nullptr) {
-      SetError(out->mutable_error(), v1::UNKNOWN_TOPIC_OR_PARTITION,
-               absl::StrCat("no partition ", in.topic(), "-", in.partition(), " here"));
+    AnswerReplicaPartition(Find({in.topic(), PartitionId(in.partition())}), in, replica,
+                           /*reported=*/true, now, &budget, &answer, has_news);
+  }
+  return answer;
+}
+
+ReplicaFetchAnswer ReplicaManager::AnswerSession(FetchSession& session,
+                                                 const std::vector<FetchSession::Entry*>& entries,
+                                                 const std::vector<bool>& named, int32_t max_bytes,
+                                                 bool* has_news) {
+  ReplicaFetchAnswer answer;
+  int64_t budget = max_bytes > 0 ? max_bytes : 8 << 20;
+  const absl::Time now = MonotonicNow();
+  for (size_t i = 0; i < entries.size(); ++i) {
+    FetchSession::Entry* e = entries[i];
+    if (AnswerReplicaPartition(e->partition, e->said, session.replica(), named[i], now, &budget,
+                               &answer, has_news)) {
+      sessions_.KeepTouched(session, e);
+    }
+  }
+  return answer;
+}
+
+bool ReplicaManager::AnswerReplicaPartition(const std::shared_ptr<Partition>& partition,
+                                            const v1::ReplicaFetchRequest::Partition& in,
+                                            NodeId replica, bool reported, absl::Time now,
+                                            int64_t* budget, ReplicaFetchAnswer* answer,
+                                            bool* has_news) {
+  v1::ReplicaFetchResponse::Partition* out = answer->response.add_partitions();
+  answer->records.emplace_back();
+  out->set_topic(in.topic());
+  out->set_partition(in.partition());
+  if (partition == nullptr) {
+    SetError(out->mutable_error(), v1::UNKNOWN_TOPIC_OR_PARTITION,
+             absl::StrCat("no partition ", in.topic(), "-", in.partition(), " here"));
+    *has_news = true;
+    return false;
+  }
+  const std::shared_ptr<const PartitionState> held = partition->state();
+  const PartitionState& s = *held;
+  if (in.current_leader_epoch() != s.leader_epoch.value() || !s.leader) {
+    const bool older = in.current_leader_epoch() < s.leader_epoch.value();
+    SetError(out->mutable_error(),
+             !s.leader ? v1::NOT_LEADER_OR_FOLLOWER
+             : older   ? v1::FENCED_LEADER_EPOCH
+                       : v1::UNKNOWN_LEADER_EPOCH,
+             absl::StrCat("leader epoch ", in.current_leader_epoch(), " against ",
+                          s.leader_epoch.value(), s.leader ? "" : " (not the leader)"));
+    *has_news = true;
+    return false;
+  }
+  storage::PartitionLog* log = partition->log();
+  out->set_log_start_offset(log->log_start_offset().value());
+  const Offset fetch_offset(in.fetch_offset());
+  if (in.last_fetched_epoch() >= 0 && fetch_offset > log->log_start_offset()) {
+    // KIP-320: does the follower's last epoch end where ours does?
+    const auto [epoch, end] = log->EndOffsetForEpoch(Epoch(in.last_fetched_epoch()));
+    if (epoch != Epoch(in.last_fetched_epoch()) || end < fetch_offset) {
+      out->set_diverging(true);
+      out->set_diverging_epoch(epoch.value());
+      out->set_diverging_end_offset(std::max(end, log->log_start_offset()).value());
+      out->set_high_watermark(partition->high_watermark().value());
       *has_news = true;
-      continue;
+      return false;
     }
-    const std::shared_ptr<const PartitionState> held = partition->state();
-    const PartitionState& s = *held;
-    if (in.current_leader_epoch() != s.leader_epoch.value() || !s.leader) {
-      const bool older = in.current_leader_epoch() < s.leader_epoch.value();
-      SetError(out->mutable_error(),
-               !s.leader ? v1::NOT_LEADER_OR_FOLLOWER
-               : older   ? v1::FENCED_LEADER_EPOCH
-                         : v1::UNKNOWN_LEADER_EPOCH,
-               absl::StrCat("leader epoch ", in.current_leader_epoch(), " against ",
-                            s.leader_epoch.value(), s.leader ? "" : " (not the leader)"));
-      *has_news = true;
-      continue;
-    }
-    storage::PartitionLog* log = partition->log();
-    out->set_log_start_offset(log->log_start_offset().value());
-    const Offset fetch_offset(in.fetch_offset());
-    if (in.last_fetched_epoch() >= 0 && fetch_offset > log->log_start_offset()) {
-      // KIP-320: does the follower's last epoch end where ours does?
-      const auto [epoch, end] = log->EndOffsetForEpoch(Epoch(in.last_fetched_epoch()));
-      if (epoch != Epoch(in.last_fetched_epoch()) || end < fetch_offset) {
-        out->set_diverging(true);
-        out->set_diverging_epoch(epoch.value());
-        out->set_diverging_end_offset(std::max(end, log->log_start_offset()).value());
-        out->set_high_watermark(partition->high_watermark().value());
-        *has_news = true;
-        continue;
-      }
-    }
-    if (fetch_offset < log->log_start_offset() || fetch_offset > log->log_end_offset()) {
-      SetError(
-          out->mutable_error(), v1::OFFSET_OUT_OF_RANGE,
-          absl::StrCat("offset ", in.fetch_offset(), " is outside [",
-                       log->log_start_offset().value(), ", ", log->log_end_offset().value(), "]"));
-      *has_news = true;
-      continue;
-    }
+  }
+  const Offset log_end = log->log_end_offset();
+  if (fetch_offset < log->log_start_offset() || fetch_offset > log_end) {
+    SetError(out->mutable_error(), v1::OFFSET_OUT_OF_RANGE,
+             absl::StrCat("offset ", in.fetch_offset(), " is outside [",
+                          log->log_start_offset().value(), ", ", log_end.value(), "]"));
+    *has_news = true;
+    return false;
+  }
+  if (!reported) {
+    partition->OnFollowerStillFetching(replica, fetch_offset, now);
+  } else {
     const Offset acked =
         s.flush_always ? std::min(fetch_offset, Offset(in.durable_offset())) : fetch_offset;
     if (partition->OnFollowerFetch(replica, fetch_offset, acked, now)) {
       OnHighWatermark(partition.get());
     }
-    const Offset hw = partition->high_watermark();
-    out->set_high_watermark(hw.value());
-    if (fetch_offset < log->log_end_offset() && budget > 0) {
-      const int64_t cap = in.max_bytes() > 0 ? std::min<int64_t>(in.max_bytes(), budget) : budget;
+  }
+  const Offset hw = partition->high_watermark();
+  out->set_high_watermark(hw.value());
+  bool held_back = false;
+  if (fetch_offset < log_end) {
+    if (*budget > 0) {
+      const int64_t cap = in.max_bytes() > 0 ? std::min<int64_t>(in.max_bytes(), *budget) : *budget;
       absl::StatusOr<storage::ReadSlice> slice =
-          log->Read(fetch_offset, static_cast<size_t>(cap), log->log_end_offset(),
-                    storage::FirstBatch::kAlways);
+          log->Read(fetch_offset, static_cast<size_t>(cap), log_end, storage::FirstBatch::kAlways);
       if (!slice.ok()) {
         SetError(out->mutable_error(), v1::KAFKA_STORAGE_ERROR,
                  std::string(slice.status().message()));
         *has_news = true;
-        continue;
+        return false;
       }
-      budget -= static_cast<int64_t>(slice->bytes.size());
+      *budget -= static_cast<int64_t>(slice->bytes.size());
       *has_news = *has_news || !slice->bytes.empty();
-      answer.records.back() = std::move(slice->bytes);
-    }
-    // Nothing the follower lacks: a follower of many partitions gets an
-    // answer the size of what changed, not of all it follows.
-    if (answer.records.back().span().empty() && hw.value() == in.high_watermark()) {
-      answer.response.mutable_partitions()->RemoveLast();
-      answer.records.pop_back();
+      held_back = slice->bytes.empty();
+      answer->records.back() = std::move(slice->bytes);
+    } else {
+      held_back = true;
     }
   }
-  return answer;
+  // Nothing the follower lacks: a follower of many partitions gets an
+  // answer the size of what changed, not of all it follows.
+  if (answer->records.back().span().empty() && hw.value() == in.high_watermark()) {
+    answer->response.mutable_partitions()->RemoveLast();
+    answer->records.pop_back();
+  }
+  return held_back;
 }
 
 void ReplicaManager::Fetch(const v1::FetchRequest& request, Done<FetchAnswer> done) {

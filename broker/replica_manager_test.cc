@@ -2,7 +2,12 @@
 
 #include "broker/in_process_network.h"
 
+#include <algorithm>
 #include <functional>
+#include <map>
+#include <random>
+#include <set>
+#include <tuple>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -15,6 +20,7 @@
 #include "gtest/gtest.h"
 #include "storage/batch_builder.h"
 #include "storage/mem_env.h"
+#include "storage/record_batch.h"
 
 namespace samsa::broker {
 namespace {
@@ -49,6 +55,26 @@ std::shared_ptr<const MetadataImage> Image(std::vector<NodeId> p0 = {kSelf},
   for (const auto& [k, v] : configs) *b.add_records() = records::Config(topic, k, v);
   EXPECT_TRUE(image.Apply(b, 10).ok());
   return std::make_shared<const MetadataImage>(std::move(image));
+}
+
+// Brokers 1 (this one) and 2; each of `topics` (name, id) with `partitions`
+// partitions led here, replicas and ISR both brokers.
+MetadataImage LedHereFollowedBy2(std::vector<std::pair<std::string, Uuid>> topics,
+                                 int partitions) {
+  MetadataImage image;
+  v1::MetadataBatch b;
+  *b.add_records() = records::RegisterBroker(NodeId(1), Uuid{1, 1}, 1, "127.0.0.1:1", "");
+  *b.add_records() = records::RegisterBroker(NodeId(2), Uuid{1, 2}, 2, "127.0.0.1:2", "");
+  PartitionImage led;
+  led.replicas = {kSelf, NodeId(2)};
+  led.isr = led.replicas;
+  led.leader = kSelf;
+  for (const auto& [name, id] : topics) {
+    *b.add_records() = records::Topic(name, id);
+    for (int p = 0; p < partitions; ++p) *b.add_records() = records::Partition(id, p, led);
+  }
+  EXPECT_TRUE(image.Apply(b, 10).ok());
+  return image;
 }
 
 class ReplicaManagerTest : public ::testing::Test {
@@ -375,20 +401,8 @@ TEST_F(ReplicaManagerTest, RecordsArrivingAsAFetchParksWakeIt) {
 // the answer holds only those with something new for it (records, or a
 // high watermark other than the one it has).
 TEST_F(ReplicaManagerTest, AFollowersAnswerHoldsOnlyPartitionsWithNews) {
-  MetadataImage image;
-  v1::MetadataBatch b;
-  *b.add_records() = records::RegisterBroker(NodeId(1), Uuid{1, 1}, 1, "127.0.0.1:1", "");
-  *b.add_records() = records::RegisterBroker(NodeId(2), Uuid{1, 2}, 2, "127.0.0.1:2", "");
-  PartitionImage led;
-  led.replicas = {kSelf, NodeId(2)};
-  led.isr = led.replicas;
-  led.leader = kSelf;
-  for (const auto& [name, id] : {std::pair("t", kTopic), std::pair("u", Uuid{5, 5})}) {
-    *b.add_records() = records::Topic(name, id);
-    *b.add_records() = records::Partition(id, 0, led);
-  }
-  ASSERT_TRUE(image.Apply(b, 10).ok());
-  replicas_->OnImage(std::make_shared<const MetadataImage>(std::move(image)));
+  replicas_->OnImage(std::make_shared<const MetadataImage>(
+      LedHereFollowedBy2({{"t", kTopic}, {"u", Uuid{5, 5}}}, 1)));
   Produce(0, {"a"});
 
   v1::ReplicaFetchRequest follower;
@@ -420,6 +434,304 @@ TEST_F(ReplicaManagerTest, AFollowersAnswerHoldsOnlyPartitionsWithNews) {
 
   follower.mutable_partitions(0)->set_high_watermark(1);
   EXPECT_EQ(0, fetch().response.partitions_size()) << "nothing is new for a caught-up follower";
+}
+
+// Fetch sessions against full fetches. A follower (broker 2) in a session
+// says only what changed; at every step a full fetch from the same
+// positions is made first, and both must find the same records and high
+// watermarks (errors a full fetch repeats each time, a session says once).
+// Every so often the follower fetches until its session answers nothing:
+// then a full fetch must have nothing either, and the follower must hold
+// every log and high watermark — a session that skipped an update fails
+// here. Along the way: appends, leader epochs the follower learns late,
+// partitions leaving and rejoining the session, byte caps, sessions lost
+// to eviction, reopened, or sent out of turn.
+TEST_F(ReplicaManagerTest, FetchSessionsNeverSkipWhatFullFetchesSee) {
+  using Position = v1::ReplicaFetchRequest::Partition;
+  constexpr int kPartitions = 24;
+  const Uuid topic{7, 7};
+  MetadataImage image = LedHereFollowedBy2({{"r", topic}}, kPartitions);
+  replicas_->OnImage(std::make_shared<const MetadataImage>(image));
+  int64_t image_offset = 11;
+
+  std::mt19937 rng(20261205);
+  auto below = [&](int n) { return static_cast<int>(rng() % static_cast<uint32_t>(n)); };
+  struct Follower {
+    int64_t offset = 0;
+    int32_t last_epoch = -1;
+    int64_t hw = 0;
+    int32_t epoch = 0;  // the leader epoch it knows
+    bool in_session = true;
+    std::optional<Position> sent;
+  };
+  std::vector<Follower> f(kPartitions);
+  std::vector<int32_t> leader_epoch(kPartitions, 0);
+  std::vector<int> to_forget;
+  int32_t session = 0;
+  int32_t session_epoch = 0;
+  bool reopen = false;
+  int produced = 0;
+
+  auto position = [&](int p) {
+    Position out;
+    out.set_topic("r");
+    out.set_partition(p);
+    out.set_current_leader_epoch(f[p].epoch);
+    out.set_fetch_offset(f[p].offset);
+    out.set_last_fetched_epoch(f[p].last_epoch);
+    out.set_durable_offset(f[p].offset);
+    out.set_high_watermark(f[p].hw);
+    return out;
+  };
+  auto send = [&](const v1::ReplicaFetchRequest& req) {
+    return AwaitCallback<ReplicaFetchAnswer>(
+        [&](auto done) { replicas_->ReplicaFetch(req, std::move(done)); });
+  };
+  // What an answer has for the follower, errors apart: partition ->
+  // (high watermark, records).
+  using News = std::map<int, std::pair<int64_t, std::string>>;
+  auto news = [](const ReplicaFetchAnswer& a, std::set<int>* errors) {
+    News out;
+    for (int i = 0; i < a.response.partitions_size(); ++i) {
+      const v1::ReplicaFetchResponse::Partition& in = a.response.partitions(i);
+      if (in.error().code() != v1::NONE) {
+        errors->insert(in.partition());
+        continue;
+      }
+      const std::span<const uint8_t> bytes = a.records[static_cast<size_t>(i)].span();
+      out[in.partition()] = {
+          in.high_watermark(),
+          std::string(reinterpret_cast<const char*>(bytes.data()), bytes.size())};
+    }
+    return out;
+  };
+  auto apply = [&](const ReplicaFetchAnswer& a) {
+    for (int i = 0; i < a.response.partitions_size(); ++i) {
+      const v1::ReplicaFetchResponse::Partition& in = a.response.partitions(i);
+      if (in.error().code() != v1::NONE) continue;
+      ASSERT_FALSE(in.diverging()) << "the follower's log is the leader's";
+      Follower& m = f[in.partition()];
+      std::span<const uint8_t> rest = a.records[static_cast<size_t>(i)].span();
+      while (!rest.empty()) {
+        absl::StatusOr<storage::BatchHeader> h = storage::ParseBatchHeader(rest);
+        ASSERT_TRUE(h.ok()) << h.status();
+        ASSERT_EQ(m.offset, h->base_offset.value()) << "records continue where it stands";
+        m.offset = h->next_offset().value();
+        m.last_epoch = h->leader_epoch.value();
+        rest = rest.subspan(h->size());
+      }
+      m.hw = std::max(m.hw, std::min(in.high_watermark(), m.offset));
+    }
+  };
+  auto full_fetch = [&](int32_t max_bytes) {
+    v1::ReplicaFetchRequest req;
+    req.set_replica_id(2);
+    req.set_max_bytes(max_bytes);
+    for (int p = 0; p < kPartitions; ++p) {
+      if (f[p].in_session) *req.add_partitions() = position(p);
+    }
+    return send(req);
+  };
+  // One request of the session, applied; nullopt when refused.
+  auto session_fetch = [&](int32_t max_bytes) -> std::optional<ReplicaFetchAnswer> {
+    v1::ReplicaFetchRequest req;
+    req.set_replica_id(2);
+    req.set_max_bytes(max_bytes);
+    std::vector<int> said;
+    if (session == 0 || reopen) {
+      req.set_open_session(true);
+      req.set_session_id(session);
+      to_forget.clear();
+      for (int p = 0; p < kPartitions; ++p) {
+        f[p].sent.reset();
+        if (f[p].in_session) said.push_back(p);
+      }
+    } else {
+      req.set_session_id(session);
+      req.set_session_epoch(session_epoch + 1);
+      for (int p : to_forget) {
+        v1::ReplicaFetchRequest::Forgotten* out = req.add_forgotten();
+        out->set_topic("r");
+        out->set_partition(p);
+      }
+      for (int p = 0; p < kPartitions; ++p) {
+        if (!f[p].in_session) continue;
+        const Position now = position(p);
+        if (!f[p].sent.has_value() || f[p].sent->SerializeAsString() != now.SerializeAsString()) {
+          said.push_back(p);
+        }
+      }
+    }
+    for (int p : said) *req.add_partitions() = position(p);
+    ReplicaFetchAnswer a = send(req);
+    if (a.response.error().code() != v1::NONE) {
+      EXPECT_EQ(0, a.response.partitions_size());
+      session = 0;
+      return std::nullopt;
+    }
+    if (req.open_session()) {
+      session = a.response.session_id();
+      session_epoch = 0;
+      reopen = false;
+      EXPECT_NE(0, session);
+    } else {
+      ++session_epoch;
+      to_forget.clear();
+    }
+    EXPECT_EQ(session, a.response.session_id());
+    for (int p : said) f[p].sent = position(p);
+    apply(a);
+    return a;
+  };
+  auto produce = [&](int p, int n) {
+    v1::ProduceRequest req;
+    req.set_acks(1);
+    req.set_timeout_ms(10000);
+    v1::ProduceRequest::Topic* t = req.add_topics();
+    t->set_name("r");
+    v1::ProduceRequest::Partition* out = t->add_partitions();
+    out->set_partition(p);
+    for (int i = 0; i < n; ++i) {  // a few hundred bytes: byte caps leave partitions out
+      out->add_plain()->set_value(absl::StrCat(produced++, std::string(300, 'v')));
+    }
+    EXPECT_EQ(v1::NONE, Send(req).error().code());
+  };
+  auto settle = [&] {
+    for (int p = 0; p < kPartitions; ++p) {
+      f[p].epoch = leader_epoch[p];
+      if (!f[p].in_session) f[p].in_session = true;
+    }
+    bool quiet = false;
+    for (int round = 0; round < 100 && !quiet; ++round) {
+      std::optional<ReplicaFetchAnswer> a = session_fetch(1 << 20);
+      quiet = a.has_value() && a->response.partitions_size() == 0;
+    }
+    ASSERT_TRUE(quiet) << "the session keeps finding news";
+    EXPECT_EQ(0, full_fetch(1 << 20).response.partitions_size())
+        << "the session answered nothing while a full fetch has news";
+    for (int p = 0; p < kPartitions; ++p) {
+      std::shared_ptr<Partition> here = replicas_->Find({"r", PartitionId(p)});
+      EXPECT_EQ(here->log()->log_end_offset().value(), f[p].offset) << "r-" << p;
+      EXPECT_EQ(here->high_watermark().value(), f[p].hw) << "r-" << p;
+      EXPECT_EQ(here->log()->log_end_offset(), here->high_watermark()) << "r-" << p;
+    }
+  };
+
+  for (int step = 0; step < 400; ++step) {
+    SCOPED_TRACE(absl::StrCat("step ", step));
+    const int event = below(100);
+    if (event < 40) {
+      for (int i = below(3); i >= 0; --i) produce(below(kPartitions), 1 + below(3));
+    } else if (event < 45) {
+      const int p = below(kPartitions);
+      v1::MetadataBatch b;
+      *b.add_records() = records::PartitionChange(topic, p, kSelf, std::nullopt);
+      ASSERT_TRUE(image.Apply(b, image_offset++).ok());
+      replicas_->OnImage(std::make_shared<const MetadataImage>(image));
+      ++leader_epoch[p];
+      if (below(2) == 0) f[p].epoch = leader_epoch[p];
+    } else if (event < 50) {
+      for (int p = 0; p < kPartitions; ++p) f[p].epoch = leader_epoch[p];
+    } else if (event < 55) {
+      const int p = below(kPartitions);
+      if (f[p].in_session) {
+        f[p].in_session = false;
+        if (f[p].sent.has_value()) to_forget.push_back(p);
+        f[p].sent.reset();
+      }
+    } else if (event < 60) {
+      f[below(kPartitions)].in_session = true;
+    } else if (event < 63) {
+      // Another four sessions of broker 2 close its least recently used.
+      for (int i = 0; i < 4; ++i) {
+        v1::ReplicaFetchRequest other;
+        other.set_replica_id(2);
+        other.set_open_session(true);
+        ASSERT_NE(0, send(other).response.session_id());
+      }
+    } else if (event < 65) {
+      reopen = true;
+    } else if (event < 68 && session != 0) {
+      v1::ReplicaFetchRequest late;
+      late.set_replica_id(2);
+      late.set_session_id(session);
+      late.set_session_epoch(session_epoch + 5);
+      EXPECT_EQ(v1::INVALID_FETCH_SESSION_EPOCH, send(late).response.error().code());
+    }
+    const bool capped = below(4) == 0;
+    const int32_t max_bytes = capped ? 100 + below(2000) : 1 << 20;
+    if (!capped) {
+      std::set<int> full_errors, session_errors;
+      const News expected = news(full_fetch(max_bytes), &full_errors);
+      std::optional<ReplicaFetchAnswer> got = session_fetch(max_bytes);
+      if (got.has_value()) {
+        EXPECT_EQ(expected, news(*got, &session_errors));
+        EXPECT_TRUE(std::includes(full_errors.begin(), full_errors.end(), session_errors.begin(),
+                                  session_errors.end()));
+      }
+    } else {
+      session_fetch(max_bytes);
+    }
+    if (step % 25 == 24) settle();
+    if (::testing::Test::HasFailure()) break;
+  }
+  settle();
+}
+
+// A session's long-poll parks on the session: an append to one of its
+// partitions completes it, also one made just as it parks.
+TEST_F(ReplicaManagerTest, AnAppendWakesASessionsLongPoll) {
+  std::function<void()> in_the_gap;
+  ReplicaManagerOptions options = Options("/session");
+  options.before_parking_fetch = [&] {
+    if (in_the_gap) std::exchange(in_the_gap, nullptr)();
+  };
+  replicas_ = *ReplicaManager::Open(std::move(options));
+  replicas_->OnImage(Image({kSelf, NodeId(2)}));
+
+  v1::ReplicaFetchRequest open;
+  open.set_replica_id(2);
+  open.set_open_session(true);
+  v1::ReplicaFetchRequest::Partition* fp = open.add_partitions();
+  fp->set_topic("t");
+  fp->set_partition(0);
+  fp->set_current_leader_epoch(0);
+  ReplicaFetchAnswer opened = AwaitCallback<ReplicaFetchAnswer>(
+      [&](auto done) { replicas_->ReplicaFetch(open, std::move(done)); });
+  ASSERT_NE(0, opened.response.session_id());
+  EXPECT_EQ(0, opened.response.partitions_size());
+
+  int32_t epoch = 0;
+  auto park = [&] {
+    v1::ReplicaFetchRequest next;
+    next.set_replica_id(2);
+    next.set_session_id(opened.response.session_id());
+    next.set_session_epoch(++epoch);
+    next.set_max_wait_ms(600000);
+    auto answered = std::make_shared<absl::Notification>();
+    auto got = std::make_shared<ReplicaFetchAnswer>();
+    replicas_->ReplicaFetch(next, [answered, got](ReplicaFetchAnswer r) {
+      *got = std::move(r);
+      answered->Notify();
+    });
+    return std::pair(answered, got);
+  };
+  auto [answered, got] = park();
+  EXPECT_FALSE(answered->WaitForNotificationWithTimeout(absl::Milliseconds(100)))
+      << "nothing new: it waits";
+  EXPECT_EQ(v1::NONE, Produce(0, {"a"}).error().code());
+  ASSERT_TRUE(answered->WaitForNotificationWithTimeout(absl::Seconds(20)))
+      << "the append did not wake the session's long-poll";
+  ASSERT_EQ(1, got->response.partitions_size());
+  EXPECT_FALSE(got->records[0].span().empty());
+  EXPECT_EQ(opened.response.session_id(), got->response.session_id());
+
+  // One appended just as the next long-poll parks wakes it too.
+  in_the_gap = [&] { EXPECT_EQ(v1::NONE, Produce(0, {"b"}).error().code()); };
+  std::tie(answered, got) = park();
+  ASSERT_TRUE(answered->WaitForNotificationWithTimeout(absl::Seconds(20)));
+  ASSERT_EQ(1, got->response.partitions_size());
+  EXPECT_FALSE(got->records[0].span().empty());
 }
 
 TEST_F(ReplicaManagerTest, ListOffsetsByPositionAndTime) {

@@ -130,8 +130,13 @@ grpc::ByteBuffer ToWire(FetchAnswer answer) {
 grpc::ByteBuffer ToWire(ReplicaFetchAnswer answer) {
   using R = v1::ReplicaFetchResponse;
   WireWriter out;
+  // The fields beside the partitions first: a parser takes fields in any
+  // order.
+  google::protobuf::RepeatedPtrField<R::Partition> partitions;
+  partitions.Swap(answer.response.mutable_partitions());
+  out.AppendMessage(answer.response);
   size_t i = 0;
-  for (const R::Partition& p : answer.response.partitions()) {
+  for (const R::Partition& p : partitions) {
     AppendPartition(&out, R::kPartitionsFieldNumber, p, std::move(answer.records[i++]));
   }
   return std::move(out).Finish();

@@ -47,6 +47,7 @@ TEST(WireTest, FetchAnswerParsesAsIfRecordsWereInTheMessage) {
 TEST(WireTest, LargeRecordBuffersAreSentWithoutACopy) {
   ReplicaFetchAnswer answer;
   answer.response.add_partitions()->set_topic("t");
+  answer.response.set_session_id(7);
   storage::Buffer records = Bytes(64 << 10, 'r');
   const uint8_t* where = records.data();
   answer.records.push_back(std::move(records));
@@ -64,6 +65,7 @@ TEST(WireTest, LargeRecordBuffersAreSentWithoutACopy) {
   ASSERT_EQ(1, parsed.partitions_size());
   EXPECT_EQ("t", parsed.partitions(0).topic());
   EXPECT_EQ(std::string(64 << 10, 'r'), parsed.partitions(0).records());
+  EXPECT_EQ(7, parsed.session_id()) << "the fields beside the partitions are sent too";
 }
 
 TEST(WireTest, GarbageIsNotAMessage) {
