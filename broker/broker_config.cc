@@ -95,6 +95,14 @@ const ConfigDef& BrokerConfigDef() {
                .doc = "A follower that has not caught up with the leader's log end for this long "
                       "is removed from the ISR.",
                .min = 10});
+    d->Define({.name = "max.incremental.fetch.session.cache.slots",
+               .type = ConfigType::kInt,
+               .default_value = "1000",
+               .doc = "Followers' fetch sessions this broker keeps as a leader (a session lets a "
+                      "follower name only the partitions that changed); when all are taken, a "
+                      "follower fetches without one. 0: no sessions.",
+               .min = 0,
+               .max = 100000});
     d->Define(*ClusterConfigDef().Find(kReplicaMoveMaxBytesPerSecond));
     d->Define({.name = "offsets.topic.num.partitions",
                .type = ConfigType::kInt,
@@ -174,6 +182,8 @@ absl::StatusOr<BrokerSettings> ToSettings(const Config& config) {
       static_cast<size_t>(config.GetInt("log.cleaner.dedupe.buffer.size"));
   s.cleaner.backoff = absl::Milliseconds(config.GetInt("log.cleaner.backoff.ms"));
   s.replica_lag_max = absl::Milliseconds(config.GetInt("replica.lag.time.max.ms"));
+  s.fetch_session_slots =
+      static_cast<size_t>(config.GetInt("max.incremental.fetch.session.cache.slots"));
   s.move_max_bytes_per_second = config.GetInt(kReplicaMoveMaxBytesPerSecond);
   s.retention_check_interval = absl::Milliseconds(config.GetInt("log.retention.check.interval.ms"));
   s.offsets_partitions = static_cast<int32_t>(config.GetInt("offsets.topic.num.partitions"));

@@ -52,6 +52,7 @@ struct BrokerSettings : NodeSettings {
   storage::LogConfig log_defaults;
   storage::LogCleanerOptions cleaner;
   absl::Duration replica_lag_max;
+  size_t fetch_session_slots = 1000;
   int64_t move_max_bytes_per_second = -1;
   absl::Duration retention_check_interval;
   int32_t offsets_partitions = 50;

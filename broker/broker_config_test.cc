@@ -28,6 +28,10 @@ TEST(BrokerConfigTest, LoadsKeysAndDefaults) {
   EXPECT_EQ("", s->advertised_listener);
   EXPECT_EQ(absl::Seconds(2), s->heartbeat_interval);
   EXPECT_EQ(absl::Seconds(9), s->session_timeout);
+  EXPECT_EQ(1000u, s->fetch_session_slots);
+  s = Load({"max.incremental.fetch.session.cache.slots=0"});
+  ASSERT_TRUE(s.ok()) << s.status();
+  EXPECT_EQ(0u, s->fetch_session_slots) << "no fetch sessions";
 }
 
 TEST(BrokerConfigTest, BadInputNamesTheKey) {
@@ -38,6 +42,7 @@ TEST(BrokerConfigTest, BadInputNamesTheKey) {
       {"advertised.listener=host", "advertised.listener"},
       {"node.id=-1", "node.id"},
       {"log.dir=/x", "unknown config key 'log.dir'"},
+      {"max.incremental.fetch.session.cache.slots=-1", "max.incremental.fetch.session.cache.slots"},
   };
   for (const auto& [override_arg, message] : cases) {
     absl::StatusOr<BrokerSettings> s = Load({override_arg});

@@ -63,6 +63,7 @@ int Run(const BrokerSettings& s) {
                             .env = storage::Env::Default(),
                             .clock = &Clock::Real(),
                             .replica_lag_max = s.replica_lag_max,
+                            .fetch_session_slots = s.fetch_session_slots,
                             .move_max_bytes_per_second = s.move_max_bytes_per_second,
                             .retention_check_interval = s.retention_check_interval,
                             .alter_partition = [&quorum_ptr](v1::AlterPartitionRequest req)

@@ -169,7 +169,8 @@ ReplicaManager::ReplicaManager(ReplicaManagerOptions options,
                         [this] { OnEarlierDeadline(); }),
       consumer_fetches_(MonotonicNow(), absl::Milliseconds(1), 4096,
                         [this] { OnEarlierDeadline(); }),
-      sessions_({.refresh = options_.replica_lag_max / 4,
+      sessions_({.max_sessions = options_.fetch_session_slots,
+                 .refresh = options_.replica_lag_max / 4,
                  .on_wake = [this](const void* session) { follower_fetches_.Check(session); }}),
       move_throttle_(options_.move_max_bytes_per_second, options_.clock) {
   timer_ = std::thread([this] { TimerLoop(); });

@@ -75,6 +75,9 @@ struct ReplicaManagerOptions {
   // replica.lag.time.max.ms: a follower not caught up for this long leaves
   // the ISR.
   absl::Duration replica_lag_max = absl::Seconds(30);
+  // max.incremental.fetch.session.cache.slots: followers' fetch sessions
+  // kept (fetch_session.h).
+  size_t fetch_session_slots = 1000;
   // replica.move.max.bytes.per.second (move_throttle.h) of the config file;
   // the cluster's dynamic value, when set, replaces it. < 0: no limit.
   int64_t move_max_bytes_per_second = -1;

@@ -59,8 +59,7 @@ std::shared_ptr<const MetadataImage> Image(std::vector<NodeId> p0 = {kSelf},
 
 // Brokers 1 (this one) and 2; each of `topics` (name, id) with `partitions`
 // partitions led here, replicas and ISR both brokers.
-MetadataImage LedHereFollowedBy2(std::vector<std::pair<std::string, Uuid>> topics,
-                                 int partitions) {
+MetadataImage LedHereFollowedBy2(std::vector<std::pair<std::string, Uuid>> topics, int partitions) {
   MetadataImage image;
   v1::MetadataBatch b;
   *b.add_records() = records::RegisterBroker(NodeId(1), Uuid{1, 1}, 1, "127.0.0.1:1", "");
@@ -148,9 +147,31 @@ class ReplicaManagerTest : public ::testing::Test {
     return r;
   }
 
+  // Broker 2 on `env2_`; both brokers joined to `network_` and given
+  // Image({1, 2}): each leads one partition of "t" and follows the other.
+  std::unique_ptr<ReplicaManager> JoinBroker2() {
+    ReplicaManagerOptions options = Options();
+    options.self = NodeId(2);
+    options.env = env2_.get();
+    std::unique_ptr<ReplicaManager> second = *ReplicaManager::Open(std::move(options));
+    network_.Join(kSelf, replicas_.get());
+    network_.Join(NodeId(2), second.get());
+    const std::shared_ptr<const MetadataImage> image = Image({kSelf, NodeId(2)});
+    replicas_->OnImage(image);
+    second->OnImage(image);
+    return second;
+  }
+  // Undoes JoinBroker2.
+  void Part(std::unique_ptr<ReplicaManager> second) {
+    network_.Leave(NodeId(2));
+    ASSERT_TRUE(second->Close().ok());
+    network_.Leave(kSelf);
+  }
+
   FakeClock clock_;
   InProcessNetwork network_;
   std::unique_ptr<storage::Env> env_;
+  std::unique_ptr<storage::Env> env2_ = storage::NewMemEnv();  // broker 2's
   std::unique_ptr<ReplicaManager> replicas_;
 };
 
@@ -856,16 +877,7 @@ std::string Batches(const storage::PartitionLog& log, Offset upper) {
 // acks=all write is acknowledged once the follower has it, and the
 // follower's log then holds the leader's batches byte for byte.
 TEST_F(ReplicaManagerTest, FollowersReplicateOverTheirChannels) {
-  const std::unique_ptr<storage::Env> env2 = storage::NewMemEnv();
-  ReplicaManagerOptions options = Options();
-  options.self = NodeId(2);
-  options.env = env2.get();
-  std::unique_ptr<ReplicaManager> second = *ReplicaManager::Open(std::move(options));
-  network_.Join(kSelf, replicas_.get());
-  network_.Join(NodeId(2), second.get());
-  const std::shared_ptr<const MetadataImage> image = Image({kSelf, NodeId(2)});
-  replicas_->OnImage(image);
-  second->OnImage(image);
+  std::unique_ptr<ReplicaManager> second = JoinBroker2();
 
   v1::ProduceResponse::Partition led_here = Produce(0, {"a", "b"}, /*acks=*/-1, 20000);
   ASSERT_EQ(v1::NONE, led_here.error().code()) << led_here.ShortDebugString();
@@ -889,9 +901,53 @@ TEST_F(ReplicaManagerTest, FollowersReplicateOverTheirChannels) {
   EXPECT_EQ(Batches(*second->Find({"t", PartitionId(1)})->log(), Offset(1)),
             Batches(*replicas_->Find({"t", PartitionId(1)})->log(), Offset(1)));
 
-  network_.Leave(NodeId(2));
-  ASSERT_TRUE(second->Close().ok());
-  network_.Leave(kSelf);
+  Part(std::move(second));
+}
+
+// With max.incremental.fetch.session.cache.slots=0 a leader opens no
+// session; followers fetch every partition every time, and replicate.
+TEST_F(ReplicaManagerTest, WithoutSessionSlotsFollowersFetchWithoutSessions) {
+  ReplicaManagerOptions leader_options = Options("/no-sessions");
+  leader_options.fetch_session_slots = 0;
+  replicas_ = *ReplicaManager::Open(std::move(leader_options));
+  std::unique_ptr<ReplicaManager> follower = JoinBroker2();
+
+  v1::ReplicaFetchRequest open;
+  open.set_replica_id(3);
+  open.set_open_session(true);
+  EXPECT_EQ(0, AwaitCallback<ReplicaFetchAnswer>([&](auto done) {
+                 replicas_->ReplicaFetch(open, std::move(done));
+               }).response.session_id());
+  for (int i = 0; i < 3; ++i) {
+    v1::ProduceResponse::Partition p = Produce(0, {"a"}, /*acks=*/-1, 20000);
+    ASSERT_EQ(v1::NONE, p.error().code()) << p.ShortDebugString();
+  }
+  EXPECT_EQ(Offset(3), follower->Find({"t", PartitionId(0)})->log()->log_end_offset());
+  Part(std::move(follower));
+}
+
+// A leader that restarts holds none of its followers' fetch sessions: a
+// follower's next fetch is refused (or fails while the leader is away), it
+// opens a new session, and replication goes on.
+TEST_F(ReplicaManagerTest, AFollowerOpensANewSessionWhenItsLeaderRestarts) {
+  std::unique_ptr<ReplicaManager> follower = JoinBroker2();
+  ASSERT_EQ(v1::NONE, Produce(0, {"a"}, /*acks=*/-1, 20000).error().code());
+
+  for (int restart = 0; restart < 2; ++restart) {
+    network_.Leave(kSelf);
+    ASSERT_TRUE(replicas_->Close().ok());
+    replicas_.reset();
+    replicas_ = *ReplicaManager::Open(Options());
+    replicas_->OnImage(Image({kSelf, NodeId(2)}));
+    network_.Join(kSelf, replicas_.get());
+    v1::ProduceResponse::Partition after = Produce(0, {"b", "c"}, /*acks=*/-1, 20000);
+    ASSERT_EQ(v1::NONE, after.error().code()) << after.ShortDebugString();
+    const Offset end(after.base_offset() + 2);
+    EXPECT_EQ(end, follower->Find({"t", PartitionId(0)})->log()->log_end_offset());
+    EXPECT_EQ(Batches(*replicas_->Find({"t", PartitionId(0)})->log(), end),
+              Batches(*follower->Find({"t", PartitionId(0)})->log(), end));
+  }
+  Part(std::move(follower));
 }
 
 }  // namespace
