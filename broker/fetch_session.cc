@@ -27,23 +27,15 @@ FetchSessions::Begun FetchSessions::Begin(const v1::ReplicaFetchRequest& request
       if (owned) CloseLocked(*named->second, &wake);
       // Room: this follower's least recently used past its share, then any
       // one idle long enough when all are taken.
-      auto least_recent = [&](auto&& eligible) {
-        FetchSession* oldest = nullptr;
-        for (const auto& [id, s] : sessions_) {
-          if (eligible(*s) && (oldest == nullptr || s->last_used_ < oldest->last_used_)) {
-            oldest = s.get();
-          }
-        }
-        return oldest;
-      };
       size_t mine = 0;
       for (const auto& [id, s] : sessions_) mine += s->replica() == replica ? 1 : 0;
       if (mine >= std::max<size_t>(options_.max_per_replica, 1)) {
-        CloseLocked(*least_recent([&](const FetchSession& s) { return s.replica() == replica; }),
-                    &wake);
+        CloseLocked(
+            *LeastRecentlyUsed([&](const FetchSession& s) { return s.replica() == replica; }),
+            &wake);
       }
       if (sessions_.size() >= options_.max_sessions) {
-        FetchSession* idle = least_recent([&](const FetchSession& s) {
+        FetchSession* idle = LeastRecentlyUsed([&](const FetchSession& s) {
           return !s.leased_ && now - s.last_used_ >= options_.idle;
         });
         if (idle != nullptr) CloseLocked(*idle, &wake);
@@ -83,6 +75,17 @@ FetchSessions::Begun FetchSessions::Begin(const v1::ReplicaFetchRequest& request
   }
   Wake(wake);
   return begun;
+}
+
+FetchSession* FetchSessions::LeastRecentlyUsed(
+    absl::FunctionRef<bool(const FetchSession&)> eligible) const {
+  FetchSession* oldest = nullptr;
+  for (const auto& [id, s] : sessions_) {
+    if (eligible(*s) && (oldest == nullptr || s->last_used_ < oldest->last_used_)) {
+      oldest = s.get();
+    }
+  }
+  return oldest;
 }
 
 std::vector<FetchSession::Entry*> FetchSessions::Update(FetchSession& session,

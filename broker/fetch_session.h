@@ -145,6 +145,9 @@ class FetchSessions {
   // this round to `out`.
   void CollectTouched(FetchSession& session, absl::Time now,
                       std::vector<FetchSession::Entry*>* out);
+  // The least recently used of the sessions `eligible` takes, or null.
+  FetchSession* LeastRecentlyUsed(absl::FunctionRef<bool(const FetchSession&)> eligible) const
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void CloseLocked(FetchSession& session, std::vector<const void*>* wake)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void Unindex(FetchSession& session, const Partition* partition, FetchSession::Entry* entry)
