@@ -3,16 +3,12 @@
 #include <algorithm>
 #include <utility>
 
-#include "absl/random/random.h"
 #include "absl/strings/str_cat.h"
 
 namespace samsa::broker {
 
-FetchSessions::FetchSessions(Options options) : options_(std::move(options)) {
-  absl::BitGen random;
-  next_id_ =
-      options_.first_id != 0 ? options_.first_id : absl::Uniform<uint32_t>(random, 1, 1 << 30);
-}
+FetchSessions::FetchSessions(Options options)
+    : options_(std::move(options)), next_id_(options_.first_id) {}
 
 FetchSessions::Begun FetchSessions::Begin(const v1::ReplicaFetchRequest& request, absl::Time now) {
   const NodeId replica(request.replica_id());

@@ -94,7 +94,10 @@ class FetchSessions {
     // Runs (outside the lock) with the address of a leased session an event
     // woke: its request may be long-polling.
     std::function<void(const void*)> on_wake = nullptr;
-    uint32_t first_id = 0;  // session ids count up from here; 0: a random start
+    // Session ids count up from here (skipping 0), so a restarted leader
+    // should start elsewhere than before: a follower's session id from
+    // before the restart is then refused, not taken for a new session.
+    uint32_t first_id = 1;
   };
   explicit FetchSessions(Options options);
 

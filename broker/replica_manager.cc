@@ -171,7 +171,9 @@ ReplicaManager::ReplicaManager(ReplicaManagerOptions options,
                         [this] { OnEarlierDeadline(); }),
       sessions_({.max_sessions = options_.fetch_session_slots,
                  .refresh = options_.replica_lag_max / 4,
-                 .on_wake = [this](const void* session) { follower_fetches_.Check(session); }}),
+                 .on_wake = [this](const void* session) { follower_fetches_.Check(session); },
+                 // Another start after each restart (from the injected clock).
+                 .first_id = static_cast<uint32_t>(absl::ToUnixMicros(options_.clock->Now()))}),
       move_throttle_(options_.move_max_bytes_per_second, options_.clock) {
   timer_ = std::thread([this] { TimerLoop(); });
   isr_thread_ = std::thread([this] { IsrLoop(); });
