@@ -209,10 +209,12 @@ absl::StatusOr<TopicImage*> MetadataImage::MutableTopic(const v1::Uuid& proto_id
     return absl::NotFoundError(absl::StrCat(what, " of unknown topic id ", id.ToString()));
   }
   std::shared_ptr<const TopicImage>& slot = topics_[name->second];
-  auto copy = std::make_shared<TopicImage>(*slot);
-  TopicImage* mutable_topic = copy.get();
-  slot = std::move(copy);
-  return mutable_topic;
+  // Copy on write. A topic no other image shares (created here, or copied
+  // here since this image was copied) is changed in place: a batch of n
+  // Partition records costs O(n), not n copies of a growing topic. Every
+  // TopicImage is made non-const (ApplyTopic, below), so the cast is sound.
+  if (slot.use_count() != 1) slot = std::make_shared<TopicImage>(*slot);
+  return const_cast<TopicImage*>(slot.get());
 }
 
 absl::Status MetadataImage::CheckPartition(const PartitionImage& p) const {
