@@ -6,7 +6,8 @@
 //
 // File `<data.dir>/logs/high-watermark-checkpoint`, text, replaced atomically
 // (Env::WriteFileAtomically: write a temporary file, fsync, rename, fsync the
-// directory) about once a second while anything changed, and at clean
+// directory) every five seconds while anything changed (Kafka's
+// replica.high.watermark.checkpoint.interval.ms), and at clean
 // shutdown:
 //   line 1: the format version, `0`
 //   line 2: the number of entries N

@@ -166,10 +166,10 @@ int Run(const BrokerSettings& s) {
     SAMSA_LOG(ERROR) << server.status();
     return 1;
   }
-  absl::StatusOr<std::unique_ptr<prometheus::Exposer>> exposer =
-      StartMetrics(s.metrics_listener, registry);
-  if (!exposer.ok()) {
-    SAMSA_LOG(ERROR) << exposer.status();
+  absl::StatusOr<MetricsServer> metrics =
+      StartMetrics(s.metrics_listener, registry, [r = replicas->get()] { r->RefreshGauges(); });
+  if (!metrics.ok()) {
+    SAMSA_LOG(ERROR) << metrics.status();
     server->server->Shutdown();
     return 1;
   }

@@ -165,6 +165,23 @@ std::optional<std::vector<NodeId>> Partition::ProposeIsr(absl::Time now, absl::D
   return wanted;
 }
 
+absl::Time Partition::NextIsrCheck(absl::Duration max_lag) const {
+  absl::MutexLock lock(&mu_);
+  if (!state_->leader) return absl::InfiniteFuture();
+  if (!proposed_.empty() || state_->isr.size() < state_->replicas.size()) {
+    return absl::InfinitePast();
+  }
+  absl::Time first = absl::InfiniteFuture();
+  for (NodeId r : state_->isr) {
+    if (r == self_) continue;
+    auto caught = caught_up_.find(r);
+    if (caught == caught_up_.end()) return absl::InfinitePast();
+    // ProposeIsr drops a follower once more than max_lag has passed.
+    first = std::min(first, caught->second + max_lag + absl::Nanoseconds(1));
+  }
+  return first;
+}
+
 void Partition::OnIsrAnswer(int32_t partition_epoch) {
   absl::MutexLock lock(&mu_);
   if (partition_epoch == proposed_in_ && partition_epoch == state_->partition_epoch) {

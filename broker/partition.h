@@ -146,6 +146,13 @@ class Partition {
   // counting when the partition changes (SetState) or the controller
   // answers that it did not take the proposal (OnIsrAnswer).
   std::optional<std::vector<NodeId>> ProposeIsr(absl::Time now, absl::Duration max_lag);
+  // Leader: when ProposeIsr may next want a change if nothing else
+  // happens — when the first ISR follower not heard from runs out of
+  // `max_lag` — or InfinitePast while a proposal awaits its answer or a
+  // replica is outside the ISR (any fetch may bring it back), and
+  // InfiniteFuture when not leading. Events (SetState, a fetch) may make
+  // it earlier; whoever causes them looks again.
+  absl::Time NextIsrCheck(absl::Duration max_lag) const;
   // The controller answered a proposal, holding the partition at
   // `partition_epoch`: if that is the epoch it was proposed in, the
   // controller took none of it, and the followers asked for stop counting.

@@ -2,6 +2,7 @@
 // used at open, dropped when truncation or a crash makes them wrong.
 #include "broker/partition.h"
 
+#include "common/clock.h"
 #include "gtest/gtest.h"
 #include "storage/log_test_util.h"
 
@@ -215,6 +216,45 @@ TEST_F(PartitionTest, AFollowerRejoinsTheIsrOnlyHoldingTheHighWatermarkDurably) 
   partition_->OnFollowerFetch(NodeId(3), end, end, now);
   EXPECT_EQ((std::vector<NodeId>{NodeId(1), NodeId(2), NodeId(3)}),
             partition_->ProposeIsr(now, absl::Seconds(30)));
+}
+
+// NextIsrCheck: when the first ISR follower not heard from runs out of
+// its lag, and not before; at once while a replica is outside the ISR;
+// never when not leading or with nobody to drop.
+TEST_F(PartitionTest, TheNextIsrCheckIsWhenTheFirstIsrFollowerRunsOutOfLag) {
+  constexpr absl::Duration kLag = absl::Seconds(30);
+  PartitionState state;
+  state.isr = {NodeId(1), NodeId(2), NodeId(3)};
+  const Offset end = LeadWithThreeCommittedBatches(state);
+  ASSERT_FALSE(HasFailure());
+  const absl::Time t = MonotonicNow();
+  partition_->OnFollowerFetch(NodeId(2), end, end, t);
+  partition_->OnFollowerFetch(NodeId(3), end, end, t + absl::Seconds(5));
+  const absl::Time due = partition_->NextIsrCheck(kLag);
+  EXPECT_EQ(t + kLag + absl::Nanoseconds(1), due);
+  EXPECT_EQ(std::nullopt, partition_->ProposeIsr(due - absl::Nanoseconds(1), kLag));
+  EXPECT_EQ((std::vector<NodeId>{NodeId(1), NodeId(3)}), partition_->ProposeIsr(due, kLag));
+  EXPECT_EQ(due, partition_->NextIsrCheck(kLag)) << "still due until the image drops it";
+
+  PartitionState shrunk = *partition_->state();
+  shrunk.isr = {NodeId(1), NodeId(3)};
+  shrunk.partition_epoch += 1;
+  partition_->SetState(shrunk);
+  EXPECT_EQ(absl::InfinitePast(), partition_->NextIsrCheck(kLag)) << "broker 2 may rejoin";
+
+  PartitionState alone = shrunk;
+  alone.replicas = {NodeId(1)};
+  alone.isr = {NodeId(1)};
+  alone.partition_epoch += 1;
+  partition_->SetState(alone);
+  EXPECT_EQ(absl::InfiniteFuture(), partition_->NextIsrCheck(kLag)) << "nobody to drop";
+
+  PartitionState follower = alone;
+  follower.leader = false;
+  follower.leader_id = NodeId(2);
+  follower.leader_epoch = Epoch(follower.leader_epoch.value() + 1);
+  partition_->SetState(follower);
+  EXPECT_EQ(absl::InfiniteFuture(), partition_->NextIsrCheck(kLag));
 }
 
 // A replica a move took away and a later move gives back starts over: what

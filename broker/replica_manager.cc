@@ -1,7 +1,6 @@
 #include "broker/replica_manager.h"
 
 #include <algorithm>
-#include <map>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -174,9 +173,24 @@ ReplicaManager::ReplicaManager(ReplicaManagerOptions options,
                  .on_wake = [this](const void* session) { follower_fetches_.Check(session); },
                  // Another start after each restart (from the injected clock).
                  .first_id = static_cast<uint32_t>(absl::ToUnixMicros(options_.clock->Now()))}),
-      move_throttle_(options_.move_max_bytes_per_second, options_.clock) {
-  timer_ = std::thread([this] { TimerLoop(); });
-  isr_thread_ = std::thread([this] { IsrLoop(); });
+      move_throttle_(options_.move_max_bytes_per_second, options_.clock),
+      isr_({.self = options_.self,
+            .replica_lag_max = options_.replica_lag_max,
+            .alter_partition = options_.alter_partition,
+            .broker_epoch = options_.broker_epoch,
+            .probe = options_.probe,
+            // No longer held back by the proposal's followers.
+            .on_answer = [this](Partition* p) { OnHighWatermark(p); }}) {
+  expire_ = scheduler_.Add("expire waiting requests", absl::InfiniteFuture(),
+                           [this](absl::Time now) { return ExpireWaiting(now); });
+  scheduler_.Every("retention", options_.retention_check_interval, [this] {
+    logs_->ApplyRetention(options_.clock->Now());  // each log reports what it deleted
+  });
+  scheduler_.Every("checkpoints", options_.checkpoint_interval, [this] {
+    CheckpointHighWatermarks();
+    SnapshotProducers(Partition::SnapshotWhen::kIfRolled);
+  });
+  scheduler_.Start();
 }
 
 ReplicaManager::~ReplicaManager() { (void)Close(); }
@@ -187,9 +201,8 @@ absl::Status ReplicaManager::Close() {
     if (stop_) return absl::OkStatus();
     stop_ = true;
   }
-  wakeup_.Notify();
-  timer_.join();
-  isr_thread_.join();
+  scheduler_.Stop();
+  isr_.Stop();
   {
     absl::MutexLock lock(&fetchers_mu_);
     fetchers_.clear();
@@ -303,7 +316,14 @@ void ReplicaManager::OnImage(std::shared_ptr<const MetadataImage> image) {
     s.log_append_time = config->log.timestamp_type == storage::TimestampType::kLogAppendTime;
     s.compacted = config->log.cleanup_policy.compact;
     s.moving_in = std::find(p.adding.begin(), p.adding.end(), options_.self) != p.adding.end();
+    const std::shared_ptr<const PartitionState> before = partition->state();
+    // Leading anew, or a new ISR or replica set: it may want an ISR change
+    // (ISR changes bump the partition epoch).
+    const bool isr_may_change =
+        s.leader && (!before->leader || before->leader_epoch != s.leader_epoch ||
+                     before->partition_epoch != s.partition_epoch);
     partition->SetState(std::move(s));
+    if (isr_may_change) isr_.CheckSoon(partition);
     if (!partition->state()->flush_always) {
       partition->OnLocalOffset(partition->log()->log_end_offset());
     }
@@ -639,10 +659,7 @@ void ReplicaManager::OnHighWatermark(const Partition* partition) {
   sessions_.Touch(partition, /*wake=*/false);  // followers learn it with their next fetch
 }
 
-void ReplicaManager::OnEarlierDeadline() {
-  NotifyingLock lock(&mu_, &wakeup_);
-  deadlines_moved_ = true;
-}
+void ReplicaManager::OnEarlierDeadline() { scheduler_.RunSoon(expire_); }
 
 void ReplicaManager::SnapshotProducers(Partition::SnapshotWhen when) {
   std::vector<std::shared_ptr<Partition>> all;
@@ -657,97 +674,15 @@ void ReplicaManager::SnapshotProducers(Partition::SnapshotWhen when) {
   }
 }
 
-void ReplicaManager::TimerLoop() {
-  absl::Time next_gauges = MonotonicNow();
-  absl::Time next_retention = MonotonicNow() + options_.retention_check_interval;
-  while (true) {
-    {
-      absl::MutexLock lock(&mu_);
-      deadlines_moved_ = false;  // what parks from here on is in the deadlines below, or says so
-      const absl::Time wake =
-          std::min({next_gauges, next_retention, acks_all_.NextDeadline(),
-                    follower_fetches_.NextDeadline(), consumer_fetches_.NextDeadline()});
-      wakeup_.WaitUntil(
-          mu_, [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return stop_ || deadlines_moved_; },
-          wake);
-      if (stop_) return;
-    }
-    const absl::Time now = MonotonicNow();
-    acks_all_.Advance(now);
-    follower_fetches_.Advance(now);
-    consumer_fetches_.Advance(now);
-    if (MonotonicNow() >= next_retention) {
-      logs_->ApplyRetention(options_.clock->Now());  // each log reports what it deleted
-      next_retention = MonotonicNow() + options_.retention_check_interval;
-    }
-    if (MonotonicNow() >= next_gauges) {
-      UpdateGauges();
-      CheckpointHighWatermarks();
-      SnapshotProducers(Partition::SnapshotWhen::kIfRolled);
-      next_gauges = MonotonicNow() + absl::Seconds(1);
-    }
-  }
+absl::Time ReplicaManager::ExpireWaiting(absl::Time now) {
+  acks_all_.Advance(now);
+  follower_fetches_.Advance(now);
+  consumer_fetches_.Advance(now);
+  return std::min({acks_all_.NextDeadline(), follower_fetches_.NextDeadline(),
+                   consumer_fetches_.NextDeadline()});
 }
 
-void ReplicaManager::IsrLoop() {
-  while (true) {
-    {
-      absl::MutexLock lock(&mu_);
-      wakeup_.Wait(
-          mu_, [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return stop_; },
-          std::clamp(options_.replica_lag_max / 4, absl::Milliseconds(10), absl::Seconds(1)));
-      if (stop_) return;
-    }
-    if (!options_.alter_partition) continue;
-    v1::AlterPartitionRequest req;
-    req.set_broker_id(options_.self.value());
-    req.set_broker_epoch(options_.broker_epoch ? options_.broker_epoch() : 0);
-    std::vector<std::shared_ptr<Partition>> led;
-    {
-      absl::MutexLock lock(&mu_);
-      for (const auto& [tp, p] : partitions_) led.push_back(p);
-    }
-    std::map<std::pair<Uuid, int32_t>, std::shared_ptr<Partition>> asked;
-    for (const std::shared_ptr<Partition>& p : led) {
-      std::optional<std::vector<NodeId>> wanted =
-          p->ProposeIsr(MonotonicNow(), options_.replica_lag_max);
-      if (!wanted.has_value()) continue;
-      const std::shared_ptr<const PartitionState> held = p->state();
-      const PartitionState& s = *held;
-      asked[{s.topic_id, p->tp().partition.value()}] = p;
-      v1::AlterPartitionRequest::Partition* ap = req.add_partitions();
-      *ap->mutable_topic_id() = s.topic_id.ToProto();
-      ap->set_partition(p->tp().partition.value());
-      ap->set_leader_epoch(s.leader_epoch.value());
-      ap->set_partition_epoch(s.partition_epoch);
-      for (NodeId m : *wanted) ap->add_new_isr(m.value());
-      if (*wanted == s.isr) continue;  // only for the answer to an earlier proposal
-      if (options_.probe != nullptr) {
-        options_.probe->OnIsrChange(wanted->size() < s.isr.size()
-                                        ? BrokerProbe::IsrChange::kShrink
-                                        : BrokerProbe::IsrChange::kExpand);
-      }
-      SAMSA_LOG(INFO) << "asking to change the ISR of " << storage::PartitionDirName(p->tp())
-                      << " from " << s.isr.size() << " to " << wanted->size() << " members";
-    }
-    if (req.partitions().empty()) continue;
-    // A change the controller made shows up in the next image; an answer
-    // that it made none ends what the proposals' followers count for.
-    absl::StatusOr<v1::AlterPartitionResponse> r = options_.alter_partition(req);
-    if (!r.ok()) {
-      SAMSA_LOG(WARNING) << "AlterPartition: " << r.status();
-      continue;
-    }
-    for (const v1::AlterPartitionResponse::Result& result : r->results()) {
-      auto it = asked.find({Uuid::FromProto(result.topic_id()), result.partition()});
-      if (it == asked.end()) continue;
-      it->second->OnIsrAnswer(result.partition_epoch());
-      OnHighWatermark(it->second.get());  // no longer held back by the proposal
-    }
-  }
-}
-
-void ReplicaManager::UpdateGauges() {
+void ReplicaManager::RefreshGauges() {
   if (options_.probe == nullptr) return;
   std::vector<std::shared_ptr<Partition>> all;
   int64_t waiting;

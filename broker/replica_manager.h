@@ -32,7 +32,7 @@
 // INVALID_REQUIRED_ACKS, KAFKA_STORAGE_ERROR (the log directory is offline).
 //
 // Threads: OnImage runs on the metadata thread; Produce and Fetch on gRPC
-// threads; completions on the flusher threads and the timer. Callbacks
+// threads; completions on the flusher threads and the scheduler's. Callbacks
 // (`done`) must not block. Replica fetchers: one per leader followed, and
 // while a move adds replicas here, another for those of them catching up
 // outside the ISR: the ISR's replication never waits behind a move's
@@ -51,6 +51,7 @@
 #include "absl/synchronization/mutex.h"
 #include "broker/fetch_session.h"
 #include "broker/hw_checkpoint.h"
+#include "broker/isr_manager.h"
 #include "broker/move_throttle.h"
 #include "broker/partition.h"
 #include "broker/probe.h"
@@ -60,6 +61,7 @@
 #include "broker/wire.h"
 #include "common/clock.h"
 #include "common/metadata_image.h"
+#include "common/scheduler.h"
 #include "samsa/v1/broker.pb.h"
 #include "storage/log_manager.h"
 
@@ -83,8 +85,12 @@ struct ReplicaManagerOptions {
   int64_t move_max_bytes_per_second = -1;
   // How often retention deletes old closed segments (log.retention.*).
   absl::Duration retention_check_interval = absl::Minutes(5);
+  // How often the high-watermark checkpoint is written (when a high
+  // watermark moved) and producer state snapshotted (when a log rolled):
+  // Kafka's replica.high.watermark.checkpoint.interval.ms.
+  absl::Duration checkpoint_interval = absl::Seconds(5);
   // Sends an ISR change to the active controller (QuorumClient); empty: ISR
-  // changes are not requested. Called from the manager's ISR thread.
+  // changes are not requested. Called from the ISR thread (isr_manager.h).
   std::function<absl::StatusOr<v1::AlterPartitionResponse>(v1::AlterPartitionRequest)>
       alter_partition = nullptr;
   std::function<int64_t()> broker_epoch = nullptr;  // for fetch and AlterPartition
@@ -131,6 +137,11 @@ class ReplicaManager {
   // Answers every waiting produce (REQUEST_TIMED_OUT) and closes the logs.
   absl::Status Close();
 
+  // Refreshes the gauges that sum over partitions (log bytes, follower lag,
+  // disk space, acks=all waiting, cleaner): when metrics are scraped, so
+  // an unscraped broker never walks its partitions for them.
+  void RefreshGauges();
+
   // The replica of `tp` here, or nullptr.
   std::shared_ptr<Partition> Find(const storage::TopicPartitionName& tp) const;
 
@@ -158,15 +169,13 @@ class ReplicaManager {
   // The high watermark of `partition` may have moved: completes the
   // acks=all produces it covers and the consumer fetches it can answer.
   void OnHighWatermark(const Partition* partition);
-  // A purgatory took a deadline before the one the timer sleeps until.
+  // A purgatory took a deadline before the one the expiry task is due at.
   void OnEarlierDeadline();
   // The answer to a consumer's fetch; `bytes` readable records in it,
   // `error` when any partition has one.
   FetchAnswer AnswerFetch(const v1::FetchRequest& request, int64_t* bytes, bool* error);
   // Sends a consumer fetch's answer, counting the bytes it returns.
   void Deliver(FetchAnswer answer, Done<FetchAnswer>& done);
-  // Refreshes the gauges that sum over partitions.
-  void UpdateGauges();
   // Writes the high-watermark checkpoint if any high watermark moved.
   void CheckpointHighWatermarks();
   // Snapshots the producer state of every partition (see
@@ -195,9 +204,8 @@ class ReplicaManager {
   void UpdateFetchers(const MetadataImage& image);
   enum class FetchLane { kReplication, kMoves };
   FetchLane LaneOf(const PartitionState& s) const;
-  void TimerLoop();
-  // Asks the controller for the ISR changes partitions led here want.
-  void IsrLoop();
+  // Expires what waits in the purgatories; returns when next to.
+  absl::Time ExpireWaiting(absl::Time now);
   v1::LeaderHint HintFor(const PartitionState& s) const;
   // The partition if this broker leads it in `epoch` (when given); else
   // nullptr with the error (and where to go) filled in.
@@ -214,8 +222,8 @@ class ReplicaManager {
       ABSL_GUARDED_BY(mu_);
   // Requests waiting for an event on a partition (purgatory.h), keyed by
   // the Partition: acks=all produces for its high watermark, follower
-  // fetches for an append, consumer fetches for its high watermark. The
-  // timer thread expires them, sleeping until the next deadline.
+  // fetches for an append, consumer fetches for its high watermark. A
+  // scheduler task expires them, due at the next deadline.
   Purgatory acks_all_;
   Purgatory follower_fetches_;  // also keyed by FetchSession: a session's long-poll
   Purgatory consumer_fetches_;
@@ -223,8 +231,6 @@ class ReplicaManager {
   // above.
   FetchSessions sessions_;
   bool stop_ ABSL_GUARDED_BY(mu_) = false;
-  // A purgatory took a deadline before the timer thread's next wake-up.
-  bool deadlines_moved_ ABSL_GUARDED_BY(mu_) = false;
   HighWatermarks checkpointed_ ABSL_GUARDED_BY(mu_);  // as loaded, then as last written
   // Until the first image made the replicas, the checkpoint is not rewritten
   // (it would lose every high watermark not yet loaded).
@@ -233,10 +239,12 @@ class ReplicaManager {
   bool strays_swept_ = false;  // OnImage's thread only
   // When the led replicas' sizes are next reported (ReportSizes' thread).
   std::optional<absl::Duration> next_led_report_;
-  Wakeup wakeup_;  // notified when stop_ is set
-  std::thread timer_;
-  std::thread isr_thread_;
   MoveThrottle move_throttle_;
+  IsrManager isr_;
+  // Timed work: expiring the purgatories (task expire_), retention,
+  // checkpoints and producer snapshots.
+  Scheduler scheduler_;
+  Scheduler::TaskId expire_ = 0;
   absl::Mutex fetchers_mu_;  // only OnImage and Close change the fetchers
   absl::flat_hash_map<std::pair<NodeId, FetchLane>, std::unique_ptr<ReplicaFetcher>> fetchers_
       ABSL_GUARDED_BY(fetchers_mu_);

@@ -329,6 +329,7 @@ bool ReplicaManager::AnswerReplicaPartition(const std::shared_ptr<Partition>& pa
     if (partition->OnFollowerFetch(replica, fetch_offset, acked, now)) {
       OnHighWatermark(partition.get());
     }
+    if (!ContainsId(s.isr, replica)) isr_.CheckSoon(partition);  // it may rejoin
   }
   const Offset hw = partition->high_watermark();
   out->set_high_watermark(hw.value());

@@ -9,6 +9,7 @@
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/health_check_service_interface.h"
 #include "grpcpp/server_builder.h"
+#include "prometheus/collectable.h"
 #include "prometheus/gauge.h"
 
 namespace samsa {
@@ -63,12 +64,32 @@ absl::StatusOr<GrpcServer> StartGrpcServer(const std::string& listener,
   return out;
 }
 
-absl::StatusOr<std::unique_ptr<prometheus::Exposer>> StartMetrics(
-    const std::string& listener, std::shared_ptr<prometheus::Registry> registry) {
-  std::unique_ptr<prometheus::Exposer> exposer;
-  if (listener.empty()) return exposer;
+namespace {
+
+// A registry whose reads first run a refresh.
+class RefreshedRegistry final : public prometheus::Collectable {
+ public:
+  RefreshedRegistry(std::shared_ptr<prometheus::Registry> registry, std::function<void()> refresh)
+      : registry_(std::move(registry)), refresh_(std::move(refresh)) {}
+  std::vector<prometheus::MetricFamily> Collect() const override {
+    refresh_();
+    return registry_->Collect();
+  }
+
+ private:
+  const std::shared_ptr<prometheus::Registry> registry_;
+  const std::function<void()> refresh_;
+};
+
+}  // namespace
+
+absl::StatusOr<MetricsServer> StartMetrics(const std::string& listener,
+                                           std::shared_ptr<prometheus::Registry> registry,
+                                           std::function<void()> before_scrape) {
+  MetricsServer out;
+  if (listener.empty()) return out;
   try {
-    exposer = std::make_unique<prometheus::Exposer>(listener);
+    out.exposer = std::make_unique<prometheus::Exposer>(listener);
   } catch (const std::exception& e) {
     return absl::UnavailableError(
         absl::StrCat("metrics.listener: cannot listen on ", listener, ": ", e.what()));
@@ -79,9 +100,14 @@ absl::StatusOr<std::unique_ptr<prometheus::Exposer>> StartMetrics(
       .Register(*registry)
       .Add({{"version", SAMSA_VERSION}, {"revision", SAMSA_REVISION}})
       .Set(1);
-  exposer->RegisterCollectable(registry);
-  SAMSA_LOG(INFO) << "metrics on port " << exposer->GetListeningPorts().front();
-  return exposer;
+  if (before_scrape) {
+    out.served = std::make_shared<RefreshedRegistry>(std::move(registry), std::move(before_scrape));
+  } else {
+    out.served = std::move(registry);
+  }
+  out.exposer->RegisterCollectable(out.served);
+  SAMSA_LOG(INFO) << "metrics on port " << out.exposer->GetListeningPorts().front();
+  return out;
 }
 
 }  // namespace samsa

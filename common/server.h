@@ -43,8 +43,17 @@ absl::StatusOr<GrpcServer> StartGrpcServer(const std::string& listener,
 
 // Serves `registry` on http://`listener`/metrics, with
 // samsa_build_info{version,revision} 1 added to it; an empty listener
-// (metrics off) gives nullptr.
-absl::StatusOr<std::unique_ptr<prometheus::Exposer>> StartMetrics(
-    const std::string& listener, std::shared_ptr<prometheus::Registry> registry);
+// (metrics off) gives no exposer. `before_scrape`, if given, runs (on the
+// metrics server's thread) before each scrape reads the registry: it
+// refreshes gauges too costly to keep current when nobody looks.
+struct MetricsServer {
+  // What the exposer serves (it holds it weakly): the registry, or the
+  // registry behind before_scrape.
+  std::shared_ptr<prometheus::Collectable> served;
+  std::unique_ptr<prometheus::Exposer> exposer;  // null when metrics are off
+};
+absl::StatusOr<MetricsServer> StartMetrics(const std::string& listener,
+                                           std::shared_ptr<prometheus::Registry> registry,
+                                           std::function<void()> before_scrape = nullptr);
 
 }  // namespace samsa

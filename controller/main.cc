@@ -91,10 +91,9 @@ int Run(const ControllerSettings& s) {
   controller.Attach(node->get());
   raft_service.Attach(node->get());
 
-  absl::StatusOr<std::unique_ptr<prometheus::Exposer>> exposer =
-      StartMetrics(s.metrics_listener, registry);
-  if (!exposer.ok()) {
-    SAMSA_LOG(ERROR) << exposer.status();
+  absl::StatusOr<MetricsServer> metrics = StartMetrics(s.metrics_listener, registry);
+  if (!metrics.ok()) {
+    SAMSA_LOG(ERROR) << metrics.status();
     controller.Stop();
     server->Shutdown();
     return 1;
