@@ -92,6 +92,8 @@ void IsrManager::Loop() {
       entries_[raw] = Entry{.partition = batch[i], .at = next[i]};
       heap_.emplace(next[i], raw);
     }
+    // Counted once scheduled, so a reader who sees the count sees the schedule.
+    looked_at_.fetch_add(static_cast<int64_t>(batch.size()), std::memory_order_release);
   }
 }
 
@@ -102,7 +104,6 @@ std::vector<absl::Time> IsrManager::Round(
   req.set_broker_epoch(options_.broker_epoch ? options_.broker_epoch() : 0);
   std::map<std::pair<Uuid, int32_t>, Partition*> asked;
   const absl::Time now = MonotonicNow();
-  looked_at_.fetch_add(static_cast<int64_t>(partitions.size()), std::memory_order_relaxed);
   for (const std::shared_ptr<Partition>& p : partitions) {
     if (!options_.alter_partition) break;  // proposing would count followers never asked for
     std::optional<std::vector<NodeId>> wanted = p->ProposeIsr(now, options_.replica_lag_max);

@@ -71,7 +71,7 @@ class IsrManager {
   // Partitions on the schedule, and how many times one was looked at so
   // far (for tests).
   size_t scheduled() const;
-  int64_t looked_at() const { return looked_at_.load(std::memory_order_relaxed); }
+  int64_t looked_at() const { return looked_at_.load(std::memory_order_acquire); }
 
  private:
   using Due = std::pair<absl::Time, Partition*>;
